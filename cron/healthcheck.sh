@@ -1,0 +1,12 @@
+#!/bin/sh
+# What pguard's crontab lines run. cron starts jobs with a minimal PATH, no terminal and $HOME as
+# the working directory, so every path arrives absolute:
+#   healthcheck.sh NODE PGUARD_JS REGISTRY LOGFILE [SUBCOMMAND]
+# Output is appended to LOGFILE (kept under 1 MB: it is moved to LOGFILE.1 past that).
+node=$1 cli=$2 registry=$3 log=$4
+shift 4
+sub=${1:-healthcheck}
+if [ -f "$log" ] && [ "$(wc -c < "$log")" -gt 1048576 ]; then
+  mv -f "$log" "$log.1"
+fi
+exec "$node" "$cli" "$sub" --registry "$registry" >> "$log" 2>&1

@@ -1,0 +1,87 @@
+// Raising, listing and acknowledging alerts. Flag files are written under the alerts lock; the
+// slower channels (desktop, webhook, command) run after it, bounded in time, and never before a
+// restart has been carried out.
+import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
+import { acknowledgeAlerts, raiseAlert, type Alert } from '../core/alerts.js';
+import type { AlertIntent } from '../core/policy.js';
+import { readAlerts, writeAlerts } from '../effects/alert-store.js';
+import { deliverCommand } from '../effects/channels/command.js';
+import { deliverDesktop } from '../effects/channels/desktop.js';
+import { writeFlagFiles } from '../effects/channels/flag-files.js';
+import { deliverWebhook } from '../effects/channels/webhook.js';
+import { lockKey, withLock } from '../effects/lock.js';
+import { readLogTail } from '../effects/log-file.js';
+import { UserError } from '../errors.js';
+import type { Context } from './context.js';
+
+const LOG_TAIL_LINES = 10;
+
+function withAlertsLock<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
+  return withLock(lockKey(ctx.store.dir, 'alerts'), 'alerts', ctx.store.dir, 15_000, fn);
+}
+
+/** Record the intents (with the log's last lines as evidence), update the flag files; returns what to notify. */
+export async function recordAlerts(ctx: Context, process: string, intents: readonly AlertIntent[]): Promise<Alert[]> {
+  if (intents.length === 0) return [];
+  const tail = readLogTail(ctx.store.logFile(process), LOG_TAIL_LINES);
+  const cooldown = ctx.registry.settings.alertCooldownS;
+  return withAlertsLock(ctx, async () => {
+    let alerts = readAlerts(ctx.store.dir);
+    const toNotify: Alert[] = [];
+    for (const intent of intents) {
+      const res = raiseAlert(
+        alerts, process, { ...intent, evidence: { ...intent.evidence, log_tail: tail } } as AlertIntent,
+        ctx.clock.now(), cooldown, () => randomBytes(4).toString('hex'),
+      );
+      alerts = [...res.alerts];
+      if (res.notify) toNotify.push(res.alert);
+    }
+    writeAlerts(ctx.store.dir, alerts);
+    writeFlagFiles(ctx.alertFlag, ctx.alertText, alerts);
+    return toNotify;
+  });
+}
+
+/** The channels beyond the flag files, all at once; failures are reported on stderr, never thrown. */
+export async function notifyChannels(ctx: Context, alerts: readonly Alert[]): Promise<void> {
+  const s = ctx.registry.settings;
+  const jobs: Promise<unknown>[] = [];
+  for (const alert of alerts) {
+    if (s.desktop) jobs.push(deliverDesktop(alert, ctx.env).catch(() => undefined));
+    if (s.webhook) {
+      const url = s.webhook;
+      jobs.push(deliverWebhook(url, alert).then((r) => {
+        if (!r.ok) ctx.progress(`pguard: webhook for ${alert.process} ${alert.kind} failed after ${r.attempts} attempts (${r.detail})`);
+      }));
+    }
+    if (s.notifyCommand) {
+      jobs.push(deliverCommand(s.notifyCommand, alert, dirname(ctx.registry.path)).then((r) => {
+        if (!r.ok) ctx.progress(`pguard: notify_command for ${alert.process} ${alert.kind} failed (${r.detail})`);
+      }));
+    }
+  }
+  await Promise.all(jobs);
+}
+
+export async function raiseAndNotify(ctx: Context, process: string, intents: readonly AlertIntent[]): Promise<Alert[]> {
+  const toNotify = await recordAlerts(ctx, process, intents);
+  await notifyChannels(ctx, toNotify);
+  return toNotify;
+}
+
+export function listAlerts(ctx: Context, opts: { all: boolean; process?: string | undefined }): Alert[] {
+  return readAlerts(ctx.store.dir).filter((a) => (opts.all || !a.acknowledged) && (!opts.process || a.process === opts.process));
+}
+
+export async function ackAlerts(ctx: Context, ids: readonly string[] | 'all'): Promise<{ acknowledged: number; remaining: number }> {
+  return withAlertsLock(ctx, async () => {
+    const res = acknowledgeAlerts(readAlerts(ctx.store.dir), ids);
+    if (res.unknown.length > 0) {
+      throw new UserError(`no alert with id ${res.unknown.join(', ')}. List them with \`pguard alerts --all\`.`);
+    }
+    writeAlerts(ctx.store.dir, res.alerts);
+    writeFlagFiles(ctx.alertFlag, ctx.alertText, res.alerts);
+    return { acknowledged: res.acknowledged, remaining: res.alerts.filter((a) => !a.acknowledged).length };
+  });
+}

@@ -1,0 +1,43 @@
+// What every use case receives: the loaded registry, the state store and the clock. Built once by
+// cli/wiring.ts; tests build their own.
+import type { Clock } from '../effects/clock.js';
+import type { LoadedRegistry } from '../effects/registry-file.js';
+import type { StateStore } from '../effects/state-store.js';
+import type { ProcessDef } from '../core/schema.js';
+import { UserError } from '../errors.js';
+import { lockKey, withLock } from '../effects/lock.js';
+
+export interface Context {
+  readonly registry: LoadedRegistry;
+  readonly store: StateStore;
+  readonly clock: Clock;
+  readonly env: NodeJS.ProcessEnv;
+  /** Where the alert flag files live. */
+  readonly alertFlag: string;
+  readonly alertText: string;
+  /** Progress lines for long operations (stderr on the CLI; silent with --json). */
+  readonly progress: (line: string) => void;
+}
+
+export function requireDef(ctx: Context, name: string): ProcessDef {
+  const def = ctx.registry.defs.get(name);
+  if (!def) {
+    const known = [...ctx.registry.defs.keys()];
+    const hint = known.length ? `Known: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''}.` : 'The registry is empty: add one with `pguard register`.';
+    throw new UserError(`no process named "${name}" in ${ctx.registry.path}. ${hint}`);
+  }
+  return def;
+}
+
+/** Names from the command line, or every registered name with --all; unknown names refused up front. */
+export function selectNames(ctx: Context, names: readonly string[], all: boolean, verb: string): string[] {
+  if (all) return [...ctx.registry.defs.keys()];
+  if (names.length === 0) throw new UserError(`name the processes to ${verb}, or pass --all.`);
+  for (const n of names) requireDef(ctx, n);
+  return [...new Set(names)];
+}
+
+/** Serialize everything that reads-decides-writes one process's record (CLI, runner callbacks, cron). */
+export function withProcessLock<T>(ctx: Context, name: string, fn: () => Promise<T>, waitMs = 30_000): Promise<T> {
+  return withLock(lockKey(ctx.store.dir, `proc-${name}`), `"${name}" process`, ctx.store.dir, waitMs, fn);
+}

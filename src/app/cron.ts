@@ -1,0 +1,72 @@
+// Scheduling the healthcheck: marked crontab lines (install/uninstall/status), or the same filled
+// into a systemd timer, a launchd agent or a Windows scheduled task for --print.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findOurLines, planCrontab, scheduleEvery, shellQuote } from '../core/crontab-plan.js';
+import { readCrontab, writeCrontab } from '../effects/crontab.js';
+import { CLI_PATH, PACKAGE_ROOT } from '../effects/spawn.js';
+import { UserError } from '../errors.js';
+import type { Context } from './context.js';
+
+export type TemplateFormat = 'crontab' | 'systemd' | 'launchd' | 'schtasks';
+
+export function cronId(registryPath: string): string {
+  return createHash('sha256').update(registryPath).digest('hex').slice(0, 12);
+}
+
+function scriptLine(ctx: Context, sub: string): string {
+  const script = join(PACKAGE_ROOT, 'cron', 'healthcheck.sh');
+  const log = join(ctx.store.dir, 'cron.log');
+  return [script, process.execPath, CLI_PATH, ctx.registry.path, log, sub].map(shellQuote).join(' ');
+}
+
+export function plannedLines(ctx: Context, opts: { every: number; boot: boolean }): string[] {
+  const schedule = scheduleEvery(opts.every);
+  if (!schedule) throw new UserError(`--every expects whole minutes from 1 to 60, got ${JSON.stringify(opts.every)}.`, 2);
+  const lines = [`${schedule} ${scriptLine(ctx, 'healthcheck')}`];
+  if (opts.boot) lines.push(`@reboot ${scriptLine(ctx, 'boot')}`);
+  return lines;
+}
+
+export async function installCron(ctx: Context, opts: { every: number; boot: boolean }): Promise<{ lines: string[]; changed: boolean }> {
+  const lines = plannedLines(ctx, opts);
+  const id = cronId(ctx.registry.path);
+  const current = await readCrontab();
+  const next = planCrontab(current, id, lines);
+  if (next !== current) await writeCrontab(next);
+  return { lines: findOurLines(next, id), changed: next !== current };
+}
+
+export async function uninstallCron(ctx: Context): Promise<{ removed: string[] }> {
+  const id = cronId(ctx.registry.path);
+  const current = await readCrontab();
+  const removed = findOurLines(current, id);
+  if (removed.length > 0) await writeCrontab(planCrontab(current, id, []));
+  return { removed };
+}
+
+export async function cronStatus(ctx: Context): Promise<{ installed: boolean; lines: string[]; log: string }> {
+  const lines = findOurLines(await readCrontab(), cronId(ctx.registry.path));
+  return { installed: lines.length > 0, lines, log: join(ctx.store.dir, 'cron.log') };
+}
+
+const TEMPLATE_FILES: Record<Exclude<TemplateFormat, 'crontab'>, string[]> = {
+  systemd: ['systemd/pguard-healthcheck.service', 'systemd/pguard-healthcheck.timer'],
+  launchd: ['launchd/com.pguard.healthcheck.plist'],
+  schtasks: ['schtasks/pguard-healthcheck.xml'],
+};
+
+/** The scheduler files for --print, filled in: {{node}} {{pguard}} {{registry}} {{every}}. */
+export function renderSchedule(ctx: Context, format: TemplateFormat, opts: { every: number; boot: boolean }): string {
+  if (format === 'crontab') return `${plannedLines(ctx, opts).map((l) => `${l} # pguard:${cronId(ctx.registry.path)}`).join('\n')}\n`;
+  if (!scheduleEvery(opts.every)) throw new UserError(`--every expects whole minutes from 1 to 60, got ${JSON.stringify(opts.every)}.`, 2);
+  const values: Record<string, string> = {
+    node: process.execPath, pguard: CLI_PATH, registry: ctx.registry.path,
+    every: String(opts.every), every_seconds: String(opts.every * 60),
+  };
+  return TEMPLATE_FILES[format].map((rel) => {
+    const text = readFileSync(join(PACKAGE_ROOT, 'templates', rel), 'utf8').replace(/\{\{(\w+)\}\}/g, (m, k: string) => values[k] ?? m);
+    return TEMPLATE_FILES[format].length > 1 ? `### ${rel.split('/').pop()}\n${text}` : text;
+  }).join('\n');
+}

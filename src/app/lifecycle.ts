@@ -1,0 +1,191 @@
+// start, stop and the runner's on-exit report: observe -> core decides -> apply.
+import { closeSync, writeSync } from 'node:fs';
+import { decide, type AlertIntent } from '../core/policy.js';
+import { describeExit, type RunExit } from '../core/exit.js';
+import { mustTransition } from '../core/states.js';
+import { orderByDependencies } from '../core/deps.js';
+import type { ProcessDef } from '../core/schema.js';
+import { signalIfOurs, stopTree, waitUntilGone } from '../effects/kill.js';
+import { readLogTail } from '../effects/log-file.js';
+import { exitOf } from '../effects/state-store.js';
+import { UserError } from '../errors.js';
+import { raiseAndNotify } from './alerts.js';
+import { requireDef, withProcessLock, type Context } from './context.js';
+import { observe } from './observe.js';
+import { launchRunner, writeArmFor } from './runner-control.js';
+
+export interface StartResult {
+  readonly name: string;
+  readonly outcome: 'started' | 'already-running' | 'died';
+  readonly pid: number | null;
+  readonly message: string;
+  readonly exit?: RunExit & { ran_s: number };
+  readonly logTail?: string[];
+}
+
+type Launch =
+  | { readonly name: string; readonly already: true; readonly pid: number | null; readonly pending: string }
+  | { readonly name: string; readonly already: false; readonly epoch: number };
+
+/** Bring up a runner for one process unless it (or its runner) is alive. */
+async function launchOne(ctx: Context, name: string, by: 'user' | 'boot' | 'dependency'): Promise<Launch> {
+  const def = requireDef(ctx, name);
+  return withProcessLock(ctx, name, async () => {
+    const obs = observe(ctx, name);
+    if (obs.processAlive || obs.runnerAlive) {
+      const pending = !obs.processAlive && obs.record.nextRestartAt !== null
+        ? ` (restart pending at ${new Date(obs.record.nextRestartAt).toISOString()})` : '';
+      return { name, already: true as const, pid: obs.liveRun?.identity.pid ?? null, pending };
+    }
+    const outcome = decide(def, ctx.registry.settings, obs.record, { kind: 'start-requested', by }, ctx.clock.now());
+    const rec = launchRunner(ctx, def, outcome.record, 0);
+    return { name, already: false as const, epoch: rec.epoch };
+  });
+}
+
+/** Watch a fresh start through its grace period: did the first run die in it? */
+async function watchStart(ctx: Context, launch: Launch, waitMs: number): Promise<StartResult> {
+  const { name } = launch;
+  if (launch.already) {
+    return { name, outcome: 'already-running', pid: launch.pid, message: `${name} is already running${launch.pid ? ` (pid ${launch.pid})` : ''}${launch.pending}` };
+  }
+  const firstRun = `${launch.epoch}.1`;
+  const deadline = Date.now() + waitMs;
+  let pid: number | null = null;
+  for (;;) {
+    const runs = ctx.store.readRuns(name);
+    pid = runs.starts.get(firstRun)?.identity.pid ?? pid;
+    const exit = exitOf(runs, firstRun);
+    if (exit) {
+      const ran_s = Math.round((exit.endedAt - exit.startedAt) / 100) / 10;
+      return {
+        name, outcome: 'died', pid,
+        message: `${name} ${describeExit(exit)}, within its ${waitMs / 1000} s start check`,
+        exit: { ...exit, ran_s }, logTail: readLogTail(ctx.store.logFile(name), 10),
+      };
+    }
+    // Past the grace period, still wait (briefly) for the runner to report the PID.
+    if (Date.now() >= deadline && (pid !== null || Date.now() >= deadline + 2000)) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { name, outcome: 'started', pid, message: `${name} started${pid ? ` (pid ${pid})` : ''}` };
+}
+
+/**
+ * Start processes, their not-running dependencies first (level by level, each level at once),
+ * then watch every fresh start through the grace period concurrently, not in turn.
+ */
+export async function startMany(
+  ctx: Context,
+  names: readonly string[],
+  opts: { waitMs: number; by?: 'user' | 'boot' },
+): Promise<StartResult[]> {
+  const order = orderByDependencies(ctx.registry.defs, names);
+  if (!order.ok) throw new UserError(`depends_on has a cycle: ${order.cycle.join(' -> ')}. Remove one of these dependencies.`);
+  const wanted = new Set(names);
+  const levels = levelsOf(ctx, order.order);
+  const launches: Launch[] = [];
+  for (const level of levels) {
+    launches.push(...(await Promise.all(level.map((n) => launchOne(ctx, n, wanted.has(n) ? (opts.by ?? 'user') : 'dependency')))));
+  }
+  const results = await Promise.all(launches.map((l) => watchStart(ctx, l, opts.waitMs)));
+  // Dependencies that were already running are not news; dependencies started for it are.
+  return results.filter((r) => wanted.has(r.name) || r.outcome !== 'already-running');
+}
+
+/** Group an ordered list into levels: a process's level is one more than its deepest dependency's. */
+function levelsOf(ctx: Context, ordered: readonly string[]): string[][] {
+  const level = new Map<string, number>();
+  const levels: string[][] = [];
+  for (const name of ordered) {
+    const deps = ctx.registry.defs.get(name)?.dependsOn ?? [];
+    const l = Math.max(-1, ...deps.map((d) => level.get(d) ?? -1)) + 1;
+    level.set(name, l);
+    (levels[l] ??= []).push(name);
+  }
+  return levels;
+}
+
+export interface StopResult {
+  readonly name: string;
+  readonly outcome: 'stopped' | 'not-running';
+  readonly message: string;
+}
+
+export async function stopOne(ctx: Context, name: string): Promise<StopResult> {
+  const def = requireDef(ctx, name);
+  const before = await withProcessLock(ctx, name, async () => {
+    const obs = observe(ctx, name);
+    const outcome = decide(def, ctx.registry.settings, obs.record, { kind: 'stop-requested' }, ctx.clock.now());
+    // The marker first: a runner that sees its process end now knows the user did it.
+    ctx.store.setStopMarker(name, true);
+    ctx.store.writeArm(name, null);
+    ctx.store.writeRecord(name, outcome.record);
+    return obs;
+  });
+  const run = before.liveRun;
+  let detail = '';
+  if (run) {
+    const res = await stopTree(run.identity, def.stopSignal, def.killTimeoutS * 1000);
+    detail = res.killed > 0
+      ? ` (${def.stopSignal} ignored for ${def.killTimeoutS} s; sent SIGKILL to ${res.killed} process${res.killed === 1 ? '' : 'es'})`
+      : '';
+    if (res.survivors > 0) detail += `; ${res.survivors} process(es) survived SIGKILL (uninterruptible?)`;
+  }
+  // Wake a runner that waits out a cooldown; one that is recording the exit finishes first.
+  signalIfOurs(before.record.runner, 'SIGTERM');
+  if (!(await waitUntilGone(before.record.runner, 10_000))) signalIfOurs(before.record.runner, 'SIGKILL');
+  await withProcessLock(ctx, name, async () => {
+    const rec = ctx.store.readRecord(name);
+    // stopping -> stopped, when the runner could not record it (it was gone, or killed above)
+    if (rec.status === 'stopping') {
+      ctx.store.writeRecord(name, { ...rec, status: mustTransition('stopping', 'stop-done'), updatedAt: ctx.clock.now() });
+    }
+  });
+  if (!run && !before.runnerAlive) return { name, outcome: 'not-running', message: `${name} was not running` };
+  return { name, outcome: 'stopped', message: `${name} stopped${detail}` };
+}
+
+/**
+ * The runner's report of an exit (`pguard on-exit`). Prints the runner's instruction on stdout
+ * ("restart <ms>" or "done") and closes it at once, so the runner is not kept waiting while the
+ * alert channels are notified.
+ */
+export async function reportExit(ctx: Context, name: string, runId: string, restartedAt: number | null): Promise<string> {
+  const def = ctx.registry.defs.get(name);
+  let instruction = 'done';
+  let alerts: readonly AlertIntent[] = [];
+  if (def) {
+    const result = await withProcessLock(ctx, name, async () => {
+      const obs = observe(ctx, name);
+      const exit = exitOf(obs.runs, runId);
+      if (!exit) throw new UserError(`no exit recorded for run ${runId} of "${name}".`);
+      if (obs.record.lastExit && obs.record.lastExit.runId === runId) return { instruction: 'done', alerts: [] }; // already handled
+      const outcome = decide(def, ctx.registry.settings, obs.record, { kind: 'exited', exit, restartedAt }, ctx.clock.now());
+      ctx.store.writeRecord(name, outcome.record);
+      writeArmFor(ctx, def, outcome.record);
+      const d = outcome.decision;
+      return { instruction: d.action === 'restart' ? `restart ${d.delayMs}` : 'done', alerts: outcome.alerts };
+    });
+    instruction = result.instruction;
+    alerts = result.alerts;
+  }
+  try {
+    writeSync(1, `${instruction}\n`);
+    closeSync(1);
+  } catch {
+    /* stdout already closed */
+  }
+  if (alerts.length > 0) await raiseAndNotify(ctx, name, alerts);
+  return instruction;
+}
+
+/** Stop processes; dependents go before what they depend on (reverse start order, level by level). */
+export async function stopMany(ctx: Context, names: readonly string[]): Promise<StopResult[]> {
+  const order = orderByDependencies(ctx.registry.defs, names);
+  const wanted = new Set(names);
+  const levels = order.ok ? levelsOf(ctx, order.order.filter((n) => wanted.has(n))).reverse() : [[...names]];
+  const results: StopResult[] = [];
+  for (const level of levels) results.push(...(await Promise.all(level.map((n) => stopOne(ctx, n)))));
+  return results;
+}

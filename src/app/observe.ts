@@ -1,0 +1,34 @@
+// Read what is recorded and what is live for one process, for the core to decide on.
+import type { ProcessRecord, RunInfo } from '../core/record.js';
+import { reconcileRun } from '../core/policy.js';
+import { isOurs } from '../effects/identity.js';
+import type { RunsView } from '../effects/state-store.js';
+import type { Context } from './context.js';
+
+export interface Observed {
+  readonly record: ProcessRecord;
+  readonly runs: RunsView;
+  /** The latest run, if its process is still ours and alive. */
+  readonly liveRun: RunInfo | null;
+  readonly processAlive: boolean;
+  readonly runnerAlive: boolean;
+}
+
+export function observe(ctx: Context, name: string): Observed {
+  const runs = ctx.store.readRuns(name);
+  const stored = ctx.store.readRecord(name);
+  const record = reconcileRun(stored, currentRun(stored, runs), ctx.clock.now());
+  const run = record.run;
+  // A run that has an exit line is over, whatever its PID names now.
+  const ended = run ? runs.exits.has(run.id) : true;
+  const processAlive = !!run && !ended && isOurs(run.identity);
+  const runnerAlive = isOurs(record.runner);
+  return { record, runs, liveRun: processAlive ? run : null, processAlive, runnerAlive };
+}
+
+/** The newest run of the current runner generation (older epochs belong to dead runners). */
+function currentRun(record: ProcessRecord, runs: RunsView): RunInfo | null {
+  const latest = runs.latest;
+  if (!latest) return null;
+  return latest.id.split('.')[0] === String(record.epoch) ? latest : null;
+}

@@ -1,0 +1,79 @@
+// `pguard status`: what is recorded and what is live, as a view for the table or --json.
+import type { Status } from '../core/states.js';
+import { exitOf } from '../effects/state-store.js';
+import { describeExit } from '../core/exit.js';
+import type { Context } from './context.js';
+import { observe } from './observe.js';
+
+export interface StatusView {
+  readonly name: string;
+  readonly status: Status;
+  readonly pid: number | null;
+  readonly uptime_s: number | null;
+  readonly restarts: number;
+  readonly budget_used: number;
+  readonly max_restarts: number;
+  readonly command: string;
+  readonly duration_min: number;
+  readonly auto_restart: boolean;
+  readonly next_restart_at: string | null;
+  readonly reason: string;
+  readonly last_exit: {
+    readonly code: number | null;
+    readonly signal: string | null;
+    readonly started_at: string;
+    readonly ended_at: string;
+    readonly ran_s: number;
+    readonly vanished?: boolean;
+  } | null;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function describeStatus(ctx: Context, name: string): StatusView {
+  const def = ctx.registry.defs.get(name)!;
+  const obs = observe(ctx, name);
+  const rec = obs.record;
+  const now = ctx.clock.now();
+  let status: Status = rec.status;
+  let reason = rec.reason;
+  // A record that says running while neither the process nor its runner lives: it died with its
+  // runner (SIGKILL of the group, OOM, reboot). The next healthcheck recovers it; say so now.
+  if ((status === 'running' || status === 'stopping') && !obs.processAlive && !obs.runnerAlive) {
+    status = status === 'running' ? 'crashed' : 'stopped';
+    reason = status === 'crashed' ? 'died with its runner; the next `pguard healthcheck` recovers it' : reason;
+  }
+  // The latest exit: the record's, or a newer one the runner wrote and on-exit has not yet handled.
+  const lastRunExit = rec.run ? exitOf(obs.runs, rec.run.id) : null;
+  const exit = lastRunExit ?? rec.lastExit;
+  if (status === 'running' && !obs.processAlive && obs.runnerAlive && lastRunExit) {
+    // The runner is reporting this exit right now (a few ms): show it as what it most likely is.
+    status = 'crashed';
+    reason = `${describeExit(lastRunExit)}; its runner is deciding what to do`;
+  }
+  return {
+    name,
+    status,
+    pid: obs.liveRun?.identity.pid ?? null,
+    uptime_s: obs.liveRun ? Math.max(0, Math.round((now - obs.liveRun.startedAt) / 1000)) : null,
+    restarts: rec.totalRestarts,
+    budget_used: rec.restarts,
+    max_restarts: def.maxRestarts,
+    command: def.command,
+    duration_min: def.durationMin,
+    auto_restart: def.autoRestart,
+    next_restart_at: status === 'crashed' && rec.nextRestartAt ? iso(rec.nextRestartAt) : null,
+    reason,
+    last_exit: exit
+      ? {
+          code: exit.code, signal: exit.signal, started_at: iso(exit.startedAt), ended_at: iso(exit.endedAt),
+          ran_s: Math.round((exit.endedAt - exit.startedAt) / 100) / 10,
+          ...(exit.vanished ? { vanished: true } : {}),
+        }
+      : null,
+  };
+}
+
+export function describeStatuses(ctx: Context, names: readonly string[]): StatusView[] {
+  return names.map((n) => describeStatus(ctx, n));
+}

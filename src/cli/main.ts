@@ -1,0 +1,50 @@
+// The yargs root: global options, every command, and the only top-level catch. Bad input gets one
+// line on stderr and a non-zero exit; a stack trace only with PGUARD_DEBUG=1.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { InternalError, UserError } from '../errors.js';
+import { COMMANDS } from '../commands/list.js';
+
+export async function main(argv: string[]): Promise<void> {
+  const cli = yargs(argv)
+    .scriptName('pguard')
+    .usage('$0 <command> [options]\n\nKeep background processes alive, and say when they die.')
+    .option('registry', { type: 'string', describe: 'Path of the registry (default: $PGUARD_REGISTRY, else the nearest .process-registry.json)', global: true })
+    .option('json', { type: 'boolean', describe: 'Machine-readable output', global: true })
+    .command(COMMANDS)
+    .demandCommand(1, 'name a command: pguard --help lists them.')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UserError(`${msg} See \`pguard --help\`.`, 2);
+    });
+  await cli.parseAsync();
+}
+
+export function reportError(err: unknown): number {
+  const debug = process.env.PGUARD_DEBUG === '1';
+  if (err instanceof UserError) {
+    process.stderr.write(`pguard: ${err.message.split('\n').join('\npguard: ')}\n`);
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  const kind = err instanceof InternalError ? 'internal error' : 'unexpected error';
+  process.stderr.write(`pguard: ${kind}: ${message}${debug ? '' : ' (PGUARD_DEBUG=1 shows the stack)'}\n`);
+  if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return 70;
+}
+
+main(hideBin(process.argv)).then(
+  () => {
+    // Commands set process.exitCode for failures they report themselves.
+  },
+  (err: unknown) => {
+    process.exitCode = reportError(err);
+  },
+);

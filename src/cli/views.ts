@@ -1,0 +1,47 @@
+// How results look to a person. Command modules call these; JSON output bypasses them.
+import type { StartResult } from '../app/lifecycle.js';
+import type { StatusView } from '../app/status.js';
+import { describeDuration } from '../core/exit.js';
+import { formatUptime, paint, printJson, printLine, renderTable, STATUS_COLOR } from './output.js';
+
+export function printStartResults(results: readonly StartResult[], json: boolean): void {
+  if (json) return printJson(results);
+  for (const r of results) {
+    if (r.outcome === 'died') {
+      printLine(paint(`✗ ${r.message}`, 'red'));
+      if (r.logTail && r.logTail.length > 0) {
+        printLine('  last log lines:');
+        for (const l of r.logTail) printLine(`    ${l}`);
+      }
+    } else if (r.outcome === 'already-running') {
+      printLine(`• ${r.message}`);
+    } else {
+      printLine(paint(`✓ ${r.message}`, 'green'));
+    }
+  }
+}
+
+function describeLastExit(v: StatusView): string {
+  const e = v.last_exit;
+  if (!e) return '-';
+  const how = e.vanished ? 'vanished' : e.signal ? e.signal : `exit ${e.code}`;
+  return `${how} after ${describeDuration(e.ran_s * 1000)}`;
+}
+
+export function printStatusTable(views: readonly StatusView[]): void {
+  if (views.length === 0) {
+    printLine('no processes registered: add one with `pguard register <name> <command>`');
+    return;
+  }
+  printLine(renderTable(views, [
+    { header: 'NAME', value: (v) => v.name },
+    { header: 'STATUS', value: (v) => paint(v.status, STATUS_COLOR[v.status]) },
+    { header: 'PID', value: (v) => (v.pid === null ? '-' : String(v.pid)), align: 'right' },
+    { header: 'UPTIME', value: (v) => formatUptime(v.uptime_s), align: 'right' },
+    { header: 'RESTARTS', value: (v) => String(v.restarts), align: 'right' },
+    { header: 'LAST EXIT', value: describeLastExit },
+    { header: 'COMMAND', value: (v) => v.command, max: 40 },
+  ]));
+  const notes = views.filter((v) => v.status === 'crashed' || v.status === 'failed');
+  for (const v of notes) printLine(paint(`  ${v.name}: ${v.reason}${v.next_restart_at ? ` (next restart ${v.next_restart_at})` : ''}`, STATUS_COLOR[v.status]));
+}

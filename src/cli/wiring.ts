@@ -1,0 +1,56 @@
+// Composition root: resolve the registry and the state directory, build the real ports once.
+import { join, resolve } from 'node:path';
+import type { Context } from '../app/context.js';
+import { systemClock } from '../effects/clock.js';
+import { locateRegistry, readRegistry, REGISTRY_FILE, type LoadedRegistry } from '../effects/registry-file.js';
+import { resolveStateDir, StateStore } from '../effects/state-store.js';
+import { RegistryInvalidError, UserError } from '../errors.js';
+
+export interface GlobalArgs {
+  readonly registry?: string | undefined;
+  readonly json?: boolean | undefined;
+}
+
+/** The registry path the command would use (for `register`, which may create it). */
+export function resolveRegistryPath(args: GlobalArgs, opts: { create?: boolean } = {}): string {
+  const loc = locateRegistry({ flag: args.registry, env: process.env.PGUARD_REGISTRY, cwd: process.cwd() });
+  if (loc) {
+    if (!loc.exists && !opts.create) {
+      throw new UserError(`${loc.path}: no such registry. Create it with \`pguard register <name> <command>\`, or check --registry / PGUARD_REGISTRY.`);
+    }
+    return loc.path;
+  }
+  if (opts.create) return resolve(process.cwd(), REGISTRY_FILE);
+  throw new UserError(`no ${REGISTRY_FILE} in ${process.cwd()} or its parents. Create one with \`pguard register <name> <command>\`, or pass --registry PATH.`);
+}
+
+/**
+ * Load the registry and build the context. `tolerant`: go on when some entries break the schema
+ * (the runner's on-exit must still record the exits of the valid ones).
+ */
+export function buildContext(args: GlobalArgs, opts: { tolerant?: boolean } = {}): Context {
+  const path = resolveRegistryPath(args);
+  const registry: LoadedRegistry = readRegistry(path, { allowIssues: opts.tolerant ?? false });
+  return contextFor(registry);
+}
+
+export function contextFor(registry: LoadedRegistry, env: NodeJS.ProcessEnv = process.env): Context {
+  const stateDir = resolveStateDir(registry.path, registry.settings.stateDir, env);
+  const store = new StateStore(stateDir);
+  store.init();
+  return {
+    registry,
+    store,
+    clock: systemClock,
+    env,
+    alertFlag: registry.settings.alertFlag ?? join(stateDir, 'alert.flag'),
+    alertText: registry.settings.alertText ?? join(stateDir, 'alert.txt'),
+    progress: (line) => process.stderr.write(`${line}\n`),
+  };
+}
+
+/** For a tolerant load: refuse when the named process's own entry is the broken one. */
+export function requireValidEntry(registry: LoadedRegistry, name: string): void {
+  const own = registry.issues.filter((i) => i.process === name || i.process === '$settings' || i.process === '');
+  if (own.length > 0) throw new RegistryInvalidError(registry.path, own);
+}

@@ -1,0 +1,24 @@
+// Every command, in help order. Each module imports its use case lazily in its handler, so
+// `pguard status` does not load what `pguard cron` needs (cron starts the CLI every few minutes).
+import type { CommandModule } from 'yargs';
+import { registerCommand } from './register.js';
+import { deregisterCommand } from './deregister.js';
+import { startCommand } from './start.js';
+import { stopCommand } from './stop.js';
+import { restartCommand } from './restart.js';
+import { statusCommand } from './status.js';
+import { logsCommand } from './logs.js';
+import { infoCommand } from './info.js';
+import { healthcheckCommand } from './healthcheck.js';
+import { alertsCommand } from './alerts.js';
+import { cronCommand } from './cron.js';
+import { bootCommand } from './boot.js';
+import { skillCommand } from './skill.js';
+import { onExitCommand } from './on-exit.js';
+
+// yargs' CommandModule is generic in its argument types; the list holds modules of different ones.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const COMMANDS: CommandModule<any, any>[] = [
+  registerCommand, deregisterCommand, startCommand, stopCommand, restartCommand, statusCommand, logsCommand,
+  infoCommand, healthcheckCommand, alertsCommand, cronCommand, bootCommand, skillCommand, onExitCommand,
+];

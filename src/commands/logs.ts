@@ -1,0 +1,37 @@
+import type { CommandModule } from 'yargs';
+import type { GlobalArgs } from '../cli/wiring.js';
+
+interface Args extends GlobalArgs { name: string; lines: number; follow?: boolean }
+
+export const logsCommand: CommandModule<GlobalArgs, Args> = {
+  command: 'logs <name>',
+  describe: "Show a process's log (stdout and stderr); -f follows it",
+  builder: (y) =>
+    y
+      .positional('name', { type: 'string', demandOption: true })
+      .option('lines', { alias: 'n', type: 'number', default: 50, describe: 'How many last lines' })
+      .option('follow', { alias: 'f', type: 'boolean', describe: 'Keep printing new lines until Ctrl-C' })
+      .example('$0 logs my-bot -n 100 -f', ''),
+  handler: async (argv) => {
+    const { UserError } = await import('../errors.js');
+    if (!Number.isInteger(argv.lines) || argv.lines < 0) throw new UserError(`--lines expects a non-negative whole number, got ${JSON.stringify(argv.lines)}.`, 2);
+    const { buildContext } = await import('../cli/wiring.js');
+    const { requireDef } = await import('../app/context.js');
+    const { followLog, readLogTail } = await import('../effects/log-file.js');
+    const ctx = buildContext(argv);
+    requireDef(ctx, argv.name);
+    const file = ctx.store.logFile(argv.name);
+    const lines = readLogTail(file, argv.lines);
+    if (argv.json && !argv.follow) {
+      const { printJson } = await import('../cli/output.js');
+      return printJson({ name: argv.name, file, lines });
+    }
+    if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+    if (argv.follow) {
+      const abort = new AbortController();
+      process.once('SIGINT', () => abort.abort());
+      process.once('SIGTERM', () => abort.abort());
+      await followLog(file, (chunk) => process.stdout.write(chunk), abort.signal);
+    }
+  },
+};

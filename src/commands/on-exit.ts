@@ -1,0 +1,22 @@
+import type { CommandModule } from 'yargs';
+import type { GlobalArgs } from '../cli/wiring.js';
+
+interface Args extends GlobalArgs { name: string; run: string; 'restarted-at'?: number }
+
+/** Hidden: the runner reports each exit here and reads back what to do. */
+export const onExitCommand: CommandModule<GlobalArgs, Args> = {
+  command: 'on-exit <name>',
+  describe: false,
+  builder: (y) =>
+    y
+      .positional('name', { type: 'string', demandOption: true })
+      .option('run', { type: 'string', demandOption: true })
+      .option('restarted-at', { type: 'number' }),
+  handler: async (argv) => {
+    const { buildContext, requireValidEntry } = await import('../cli/wiring.js');
+    const { reportExit } = await import('../app/lifecycle.js');
+    const ctx = buildContext(argv, { tolerant: true });
+    requireValidEntry(ctx.registry, argv.name);
+    await reportExit(ctx, argv.name, argv.run, argv['restarted-at'] ?? null);
+  },
+};

@@ -1,0 +1,30 @@
+import type { CommandModule } from 'yargs';
+import type { GlobalArgs } from '../cli/wiring.js';
+
+interface Args extends GlobalArgs { names: string[]; all?: boolean; wait: number | boolean }
+
+export const restartCommand: CommandModule<GlobalArgs, Args> = {
+  command: 'restart [names..]',
+  describe: 'Stop, then start with the current definition (resets the restart budget)',
+  builder: (y) =>
+    y
+      .positional('names', { type: 'string', array: true, default: [] as string[] })
+      .option('all', { type: 'boolean' })
+      .option('wait', { describe: 'Seconds to watch the new start for an early death', default: 1 })
+      .example('$0 restart my-bot', ''),
+  handler: async (argv) => {
+    const { buildContext } = await import('../cli/wiring.js');
+    const { selectNames } = await import('../app/context.js');
+    const { startMany, stopMany } = await import('../app/lifecycle.js');
+    const { parseSeconds } = await import('../cli/args.js');
+    const { printStartResults } = await import('../cli/views.js');
+    const ctx = buildContext(argv);
+    const names = selectNames(ctx, argv.names, argv.all ?? false, 'restart');
+    if (!argv.json) ctx.progress(`restarting ${names.join(', ')}...`);
+    await stopMany(ctx, names);
+    const waitS = argv.wait === false ? 0 : argv.wait === true ? 1 : parseSeconds(argv.wait, '--wait');
+    const results = await startMany(ctx, names, { waitMs: waitS * 1000 });
+    printStartResults(results, argv.json ?? false);
+    if (results.some((r) => r.outcome === 'died')) process.exitCode = 1;
+  },
+};

@@ -1,0 +1,105 @@
+// Alert bookkeeping as pure functions over the alert history: raise, fold repeats, acknowledge,
+// and decide whether a raise notifies the channels or falls within alert_cooldown.
+import type { AlertIntent, AlertKind } from './policy.js';
+
+export interface Alert {
+  readonly id: string;
+  /** ISO time of the first occurrence. */
+  readonly at: string;
+  /** ISO time of the latest repeat. */
+  readonly last_at: string;
+  readonly process: string;
+  readonly kind: AlertKind | 'watch-died';
+  readonly severity: AlertIntent['severity'];
+  readonly message: string;
+  readonly evidence: Record<string, unknown>;
+  readonly count: number;
+  readonly acknowledged: boolean;
+  /** ms since epoch of the last time this process+kind reached the channels. */
+  readonly notified_at: number | null;
+}
+
+export interface RaiseResult {
+  readonly alerts: readonly Alert[];
+  readonly alert: Alert;
+  /** false when a notification for this process and kind went out within alert_cooldown. */
+  readonly notify: boolean;
+}
+
+/** Keep at most this many alerts; the oldest acknowledged go first. */
+export const ALERT_HISTORY_LIMIT = 500;
+
+export function raiseAlert(
+  history: readonly Alert[],
+  process: string,
+  intent: Pick<AlertIntent, 'kind' | 'severity' | 'message' | 'evidence'> & { kind: Alert['kind'] },
+  now: number,
+  cooldownS: number,
+  makeId: () => string,
+): RaiseResult {
+  const same = history.filter((a) => a.process === process && a.kind === intent.kind);
+  const lastNotified = Math.max(-Infinity, ...same.map((a) => a.notified_at ?? -Infinity));
+  const notify = !(now - lastNotified < cooldownS * 1000);
+  const iso = new Date(now).toISOString();
+  const open = same.find((a) => !a.acknowledged);
+  let alert: Alert;
+  let alerts: Alert[];
+  if (open) {
+    // A repeat while the first is still unacknowledged: fold it in, counted.
+    alert = {
+      ...open, last_at: iso, message: intent.message, evidence: { ...intent.evidence }, count: open.count + 1,
+      severity: intent.severity, notified_at: notify ? now : open.notified_at,
+    };
+    alerts = history.map((a) => (a === open ? alert : a));
+  } else {
+    alert = {
+      id: makeId(), at: iso, last_at: iso, process, kind: intent.kind, severity: intent.severity,
+      message: intent.message, evidence: { ...intent.evidence }, count: 1, acknowledged: false,
+      notified_at: notify ? now : null,
+    };
+    alerts = [...history, alert];
+  }
+  return { alerts: trimHistory(alerts), alert, notify };
+}
+
+function trimHistory(alerts: Alert[]): Alert[] {
+  if (alerts.length <= ALERT_HISTORY_LIMIT) return alerts;
+  let excess = alerts.length - ALERT_HISTORY_LIMIT;
+  return alerts.filter((a) => !(a.acknowledged && excess-- > 0));
+}
+
+/** Acknowledge by id (or all); returns the new history and the ids that matched nothing. */
+export function acknowledgeAlerts(
+  history: readonly Alert[],
+  ids: readonly string[] | 'all',
+): { alerts: Alert[]; unknown: string[]; acknowledged: number } {
+  const wanted = ids === 'all' ? null : new Set(ids);
+  let acknowledged = 0;
+  const alerts = history.map((a) => {
+    if (a.acknowledged || (wanted && !wanted.has(a.id))) return a;
+    acknowledged++;
+    return { ...a, acknowledged: true };
+  });
+  const known = new Set(history.map((a) => a.id));
+  const unknown = ids === 'all' ? [] : ids.filter((id) => !known.has(id));
+  return { alerts, unknown, acknowledged };
+}
+
+/** The text of alert.txt: one paragraph per unacknowledged alert, newest last. */
+export function describeAlerts(alerts: readonly Alert[]): string {
+  const open = alerts.filter((a) => !a.acknowledged);
+  if (open.length === 0) return '';
+  const lines = [`pguard: ${open.length} unacknowledged alert${open.length === 1 ? '' : 's'} (pguard alerts; pguard alerts ack --all)`, ''];
+  for (const a of open) {
+    const repeat = a.count > 1 ? ` (x${a.count}, last ${a.last_at})` : '';
+    lines.push(`[${a.severity.toUpperCase()}] ${a.at} ${a.process} ${a.kind}${repeat} (id ${a.id})`);
+    lines.push(`  ${a.message}`);
+    const tail = a.evidence.log_tail;
+    if (Array.isArray(tail) && tail.length > 0) {
+      lines.push('  last log lines:');
+      for (const l of tail) lines.push(`    ${String(l)}`);
+    }
+    lines.push('');
+  }
+  return lines.join('\n');
+}

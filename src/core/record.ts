@@ -1,0 +1,70 @@
+// What pguard has recorded about one process (persisted by effects/state-store.ts as state.json).
+// Distinct from what is observed now (core/policy.ts Observation) and from what the user wrote (schema.ts).
+import type { RunExit } from './exit.js';
+import type { Status } from './states.js';
+
+/** "Is this ours?": a PID alone is reused by the OS; with its start time and the boot ID it is not. */
+export interface Identity {
+  readonly pid: number;
+  /** OS start time of the process (Linux: clock ticks since boot from /proc/PID/stat; elsewhere `ps -o lstart`). */
+  readonly startTime: string;
+  /** Linux boot ID (/proc/sys/kernel/random/boot_id); '' where the OS has none. */
+  readonly bootId: string;
+}
+
+export interface RunInfo {
+  /** "<epoch>.<seq>": epoch counts runners, seq counts runs within one runner. */
+  readonly id: string;
+  readonly identity: Identity;
+  /** ms since epoch */
+  readonly startedAt: number;
+}
+
+export interface ExitInfo extends RunExit {
+  readonly runId: string;
+}
+
+export interface ProcessRecord {
+  readonly status: Status;
+  /** Automatic restarts in the current budget window (reset by a run lasting min_uptime, or a manual start). */
+  readonly restarts: number;
+  /** Automatic restarts over the process's life, as `status` shows them. */
+  readonly totalRestarts: number;
+  readonly lastRestartAt: number | null;
+  /** When a pending automatic restart is due (status crashed). */
+  readonly nextRestartAt: number | null;
+  readonly failedAt: number | null;
+  readonly lastRetryAt: number | null;
+  /** Brought back from failed by failed_retry: a `recovered` alert follows once it has run min_uptime. */
+  readonly recovering: boolean;
+  /** Runner generation: a new runner gets epoch+1. */
+  readonly epoch: number;
+  readonly runner: Identity | null;
+  readonly run: RunInfo | null;
+  readonly lastExit: ExitInfo | null;
+  /** Run id for which an overrun alert was already raised. */
+  readonly overrunAlerted: string | null;
+  /** Why the last decision was made, in words. */
+  readonly reason: string;
+  readonly updatedAt: number;
+}
+
+export function emptyRecord(): ProcessRecord {
+  return {
+    status: 'never-started',
+    restarts: 0,
+    totalRestarts: 0,
+    lastRestartAt: null,
+    nextRestartAt: null,
+    failedAt: null,
+    lastRetryAt: null,
+    recovering: false,
+    epoch: 0,
+    runner: null,
+    run: null,
+    lastExit: null,
+    overrunAlerted: null,
+    reason: '',
+    updatedAt: 0,
+  };
+}

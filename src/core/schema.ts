@@ -1,0 +1,138 @@
+// The registry format in one table. Everything else (validation, defaults, the JSON Schema in
+// templates/, the README's field list) is derived from FIELDS and SETTINGS.
+
+export type FieldType =
+  | 'string'
+  | 'non-negative-integer'
+  | 'non-negative-number'
+  | 'boolean'
+  | 'name-list'
+  | 'env'
+  | 'signal'
+  | 'backoff';
+
+export interface FieldSpec {
+  /** The key as written in the registry (snake_case). */
+  readonly key: string;
+  readonly type: FieldType;
+  /** The default when absent; undefined means optional with no default (or required). */
+  readonly default?: unknown;
+  readonly required?: boolean;
+  readonly unit?: 'seconds' | 'minutes' | 'MB';
+  readonly doc: string;
+}
+
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGKILL', 'SIGUSR1', 'SIGUSR2'] as const;
+export type StopSignal = (typeof SIGNALS)[number];
+
+export const FIELDS: readonly FieldSpec[] = [
+  { key: 'command', type: 'string', required: true, doc: 'Shell command, run through /bin/sh -c.' },
+  { key: 'cwd', type: 'string', doc: 'Working directory; relative paths are taken from the registry file\'s folder.' },
+  { key: 'env', type: 'env', default: {}, doc: 'Extra environment variables (string values).' },
+  { key: 'env_file', type: 'string', doc: 'A dotenv file (KEY=VALUE lines) loaded before `env`.' },
+  { key: 'duration_min', type: 'non-negative-number', default: 0, unit: 'minutes', doc: 'Expected run time; 0 = runs indefinitely. A run that exits 0 after 80% of it is a normal completion.' },
+  { key: 'auto_restart', type: 'boolean', default: true, doc: 'Restart after a premature death.' },
+  { key: 'max_restarts', type: 'non-negative-integer', default: 5, doc: 'Automatic restarts allowed before giving up (reset by a run that lasts min_uptime).' },
+  { key: 'restart_cooldown', type: 'non-negative-number', default: 30, unit: 'seconds', doc: 'Least time between two automatic restarts.' },
+  { key: 'min_uptime', type: 'non-negative-number', default: 60, unit: 'seconds', doc: 'A run lasting this long counts as stable and resets the restart budget.' },
+  { key: 'backoff', type: 'backoff', default: 'fixed', doc: '"fixed" waits restart_cooldown; "exponential" doubles it after each further restart, capped at 16 x restart_cooldown and at 1 hour.' },
+  { key: 'stop_signal', type: 'signal', default: 'SIGTERM', doc: 'Signal sent to the process tree and group on stop.' },
+  { key: 'kill_timeout', type: 'non-negative-number', default: 10, unit: 'seconds', doc: 'Wait after stop_signal before SIGKILL.' },
+  { key: 'depends_on', type: 'name-list', default: [], doc: 'Names of processes this one needs.' },
+  { key: 'autostart', type: 'boolean', default: false, doc: 'Started by `pguard boot` (e.g. from @reboot).' },
+  { key: 'log_max_mb', type: 'non-negative-number', default: 10, unit: 'MB', doc: 'Rotate the log (copytruncate) past this size; 0 = never.' },
+  { key: 'log_keep', type: 'non-negative-integer', default: 3, doc: 'Rotated logs kept.' },
+];
+
+export const SETTINGS: readonly FieldSpec[] = [
+  { key: 'state_dir', type: 'string', doc: 'Where pguard keeps state, logs and alerts (mode 0700). Default: $XDG_STATE_HOME/pguard/<registry id>.' },
+  { key: 'alert_flag', type: 'string', doc: 'Alert flag file (exists while an alert is unacknowledged). Default: <state_dir>/alert.flag.' },
+  { key: 'alert_text', type: 'string', doc: 'Human-readable text of the unacknowledged alerts. Default: <state_dir>/alert.txt.' },
+  { key: 'alert_cooldown', type: 'non-negative-number', default: 900, unit: 'seconds', doc: 'Repeats of one alert kind for one process within this window are recorded but not notified again.' },
+  { key: 'failed_retry', type: 'non-negative-number', default: 3600, unit: 'seconds', doc: 'healthcheck retries a failed process this often; 0 = never.' },
+  { key: 'desktop', type: 'boolean', default: false, doc: 'Desktop notifications (node-notifier); silently skipped without a display.' },
+  { key: 'webhook', type: 'string', doc: 'URL that receives each alert as a JSON POST.' },
+  { key: 'notify_command', type: 'string', doc: 'Command run with each alert as JSON on stdin.' },
+];
+
+export type Backoff = 'fixed' | 'exponential';
+
+/** A process definition, fully defaulted, with camelCase names. What the user wrote is WrittenProcess. */
+export interface ProcessDef {
+  readonly name: string;
+  readonly command: string;
+  readonly cwd: string | undefined;
+  readonly env: Readonly<Record<string, string>>;
+  readonly envFile: string | undefined;
+  readonly durationMin: number;
+  readonly autoRestart: boolean;
+  readonly maxRestarts: number;
+  readonly restartCooldownS: number;
+  readonly minUptimeS: number;
+  readonly backoff: Backoff;
+  readonly stopSignal: StopSignal;
+  readonly killTimeoutS: number;
+  readonly dependsOn: readonly string[];
+  readonly autostart: boolean;
+  readonly logMaxMb: number;
+  readonly logKeep: number;
+}
+
+/** An entry as it stands in the file: snake_case keys, unknown keys kept. */
+export type WrittenProcess = Record<string, unknown>;
+
+export interface Settings {
+  readonly stateDir: string | undefined;
+  readonly alertFlag: string | undefined;
+  readonly alertText: string | undefined;
+  readonly alertCooldownS: number;
+  readonly failedRetryS: number;
+  readonly desktop: boolean;
+  readonly webhook: string | undefined;
+  readonly notifyCommand: string | undefined;
+}
+
+/** snake_case registry key -> camelCase property, with the unit suffix where one applies. */
+export function propertyOf(spec: FieldSpec): string {
+  const camel = spec.key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  if (spec.unit === 'seconds' && !camel.endsWith('S')) return `${camel}S`;
+  return camel;
+}
+
+/** The JSON Schema of the registry, generated from FIELDS (templates/registry.schema.json is pinned to it). */
+export function describeJsonSchema(): Record<string, unknown> {
+  const toSchema = (spec: FieldSpec): Record<string, unknown> => {
+    const base: Record<string, unknown> = { description: spec.doc + (spec.unit ? ` (${spec.unit})` : '') };
+    if (spec.default !== undefined) base.default = spec.default;
+    switch (spec.type) {
+      case 'string': return { ...base, type: 'string', minLength: 1 };
+      case 'non-negative-integer': return { ...base, type: 'integer', minimum: 0 };
+      case 'non-negative-number': return { ...base, type: 'number', minimum: 0 };
+      case 'boolean': return { ...base, type: 'boolean' };
+      case 'name-list': return { ...base, type: 'array', items: { type: 'string', pattern: NAME_PATTERN.source } };
+      case 'env': return { ...base, type: 'object', additionalProperties: { type: 'string' } };
+      case 'signal': return { ...base, enum: [...SIGNALS] };
+      case 'backoff': return { ...base, enum: ['fixed', 'exponential'] };
+    }
+  };
+  const props = (specs: readonly FieldSpec[]) => Object.fromEntries(specs.map((s) => [s.key, toSchema(s)]));
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: 'pguard .process-registry.json',
+    type: 'object',
+    properties: {
+      $schema: { type: 'string' },
+      $settings: { type: 'object', properties: props(SETTINGS) },
+    },
+    patternProperties: {
+      [NAME_PATTERN.source]: {
+        type: 'object',
+        required: FIELDS.filter((f) => f.required).map((f) => f.key),
+        properties: props(FIELDS),
+      },
+    },
+    additionalProperties: false,
+  };
+}

@@ -1,0 +1,58 @@
+// The process lifecycle, every state and edge in one place (supervisord's states.py).
+// Status strings are exactly what users see in `status --json`.
+
+export const STATUSES = [
+  'never-started', // registered, never run
+  'running',       // the process is up (or its runner is about to bring it up)
+  'stopping',      // the user asked it to stop; signals sent, not yet gone
+  'stopped',       // stopped by the user
+  'completed',     // ended normally: exit 0 after 80% of duration_min
+  'crashed',       // ended prematurely; a restart is pending, or auto_restart is off
+  'failed',        // gave up: the restart budget is spent
+] as const;
+export type Status = (typeof STATUSES)[number];
+
+export type Event =
+  | 'start'            // a start requested by the user, boot, or a failed-retry
+  | 'exit-normal'      // classified as a normal completion
+  | 'exit-premature'   // any other exit, or a vanished process
+  | 'stop-requested'
+  | 'stop-done'
+  | 'restart'          // an automatic restart brought a new instance up
+  | 'budget-exhausted';
+
+export const TRANSITIONS: Readonly<Record<Status, Partial<Record<Event, Status>>>> = {
+  'never-started': { start: 'running' },
+  running: { 'exit-normal': 'completed', 'exit-premature': 'crashed', 'stop-requested': 'stopping' },
+  crashed: { restart: 'running', 'budget-exhausted': 'failed', 'stop-requested': 'stopped', start: 'running' },
+  stopping: { 'stop-done': 'stopped', 'stop-requested': 'stopping' },
+  stopped: { start: 'running', 'stop-requested': 'stopped' },
+  completed: { start: 'running', 'stop-requested': 'stopped' },
+  failed: { start: 'running', 'stop-requested': 'stopped' },
+};
+
+export interface IllegalTransition {
+  readonly illegal: true;
+  readonly from: Status;
+  readonly event: Event;
+}
+
+export function transition(from: Status, event: Event): Status | IllegalTransition {
+  const to = TRANSITIONS[from][event];
+  return to ?? { illegal: true, from, event };
+}
+
+export function isIllegal(x: Status | IllegalTransition): x is IllegalTransition {
+  return typeof x === 'object';
+}
+
+/** Apply an edge that the caller has established is legal; a bug otherwise (core never throws on user input). */
+export function mustTransition(from: Status, event: Event): Status {
+  const to = transition(from, event);
+  if (isIllegal(to)) throw new Error(`illegal transition: ${from} --${event}-->`);
+  return to;
+}
+
+export function isStatus(x: unknown): x is Status {
+  return typeof x === 'string' && (STATUSES as readonly string[]).includes(x);
+}

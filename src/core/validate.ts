@@ -1,0 +1,145 @@
+// unknown JSON -> typed definitions plus every issue at once (changesets' parse.ts).
+// The only place snake_case registry keys become camelCase properties. Never throws on user input.
+import type { Issue } from '../errors.js';
+import { orderByDependencies } from './deps.js';
+import {
+  FIELDS, NAME_PATTERN, SETTINGS, SIGNALS, propertyOf,
+  type FieldSpec, type ProcessDef, type Settings,
+} from './schema.js';
+
+export interface Validated {
+  readonly defs: ReadonlyMap<string, ProcessDef>;
+  readonly settings: Settings;
+  readonly issues: readonly Issue[];
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `${JSON.stringify(value)} (array)`;
+  if (typeof value === 'object') return 'an object';
+  return `${JSON.stringify(value)} (${typeof value})`;
+}
+
+/** One small rule per type: returns the problem, or undefined when the value fits. */
+const RULES: Record<FieldSpec['type'], (v: unknown) => string | undefined> = {
+  string: (v) => (typeof v === 'string' && v.trim() !== '' ? undefined : 'expected a non-empty string'),
+  'non-negative-integer': (v) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= 0 ? undefined : 'expected a non-negative integer',
+  'non-negative-number': (v) =>
+    typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'expected a non-negative number',
+  boolean: (v) => (typeof v === 'boolean' ? undefined : 'expected true or false'),
+  'name-list': (v) =>
+    Array.isArray(v) && v.every((n) => typeof n === 'string' && NAME_PATTERN.test(n))
+      ? undefined
+      : 'expected an array of process names',
+  env: (v) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) &&
+    Object.entries(v).every(([k, x]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) && typeof x === 'string')
+      ? undefined
+      : 'expected an object of NAME: "string value" pairs',
+  signal: (v) =>
+    typeof v === 'string' && (SIGNALS as readonly string[]).includes(normalizeSignal(v))
+      ? undefined
+      : `expected one of ${SIGNALS.join(', ')}`,
+  backoff: (v) => (v === 'fixed' || v === 'exponential' ? undefined : 'expected "fixed" or "exponential"'),
+};
+
+/** "term", "TERM" and "SIGTERM" all name SIGTERM. */
+export function normalizeSignal(value: string): string {
+  const up = value.trim().toUpperCase();
+  return up.startsWith('SIG') ? up : `SIG${up}`;
+}
+
+function validateFields(
+  specs: readonly FieldSpec[],
+  entry: Record<string, unknown>,
+  process: string,
+  issues: Issue[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const spec of specs) {
+    const value = entry[spec.key];
+    if (value === undefined) {
+      if (spec.required) issues.push({ process, field: spec.key, message: 'is required' });
+      out[propertyOf(spec)] = spec.default;
+      continue;
+    }
+    const problem = RULES[spec.type](value);
+    if (problem) {
+      issues.push({ process, field: spec.key, message: `${problem}, got ${describeValue(value)}` });
+      out[propertyOf(spec)] = spec.default;
+      continue;
+    }
+    out[propertyOf(spec)] = spec.type === 'signal' ? normalizeSignal(value as string) : value;
+  }
+  return out;
+}
+
+export function validateRegistry(raw: unknown): Validated {
+  const issues: Issue[] = [];
+  const defs = new Map<string, ProcessDef>();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    issues.push({ process: '', field: '', message: `expected an object of process definitions, got ${describeValue(raw)}` });
+    return { defs, settings: validateSettings({}, []), issues };
+  }
+  const top = raw as Record<string, unknown>;
+  const settingsRaw = top.$settings ?? {};
+  let settings: Settings;
+  if (settingsRaw === null || typeof settingsRaw !== 'object' || Array.isArray(settingsRaw)) {
+    issues.push({ process: '$settings', field: '', message: `expected an object, got ${describeValue(settingsRaw)}` });
+    settings = validateSettings({}, issues);
+  } else {
+    settings = validateSettings(settingsRaw as Record<string, unknown>, issues);
+  }
+  for (const [name, entry] of Object.entries(top)) {
+    if (name.startsWith('$')) {
+      if (name !== '$schema' && name !== '$settings') {
+        issues.push({ process: name, field: '', message: 'keys starting with "$" are reserved ($schema, $settings)' });
+      }
+      continue;
+    }
+    const problem = validateName(name);
+    if (problem) {
+      issues.push({ process: name, field: '', message: problem });
+      continue;
+    }
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+      issues.push({ process: name, field: '', message: `expected an object with at least "command", got ${describeValue(entry)}` });
+      continue;
+    }
+    const fields = validateFields(FIELDS, entry as Record<string, unknown>, name, issues);
+    defs.set(name, { name, ...fields } as unknown as ProcessDef);
+  }
+  for (const def of defs.values()) {
+    for (const dep of def.dependsOn) {
+      if (dep === def.name) issues.push({ process: def.name, field: 'depends_on', message: 'a process cannot depend on itself' });
+      else if (!defs.has(dep) && !issues.some((i) => i.process === dep)) {
+        issues.push({ process: def.name, field: 'depends_on', message: `names "${dep}", which is not in the registry` });
+      }
+    }
+  }
+  const cycle = orderByDependencies(defs, [...defs.keys()]);
+  if (!cycle.ok) {
+    issues.push({ process: cycle.cycle[0]!, field: 'depends_on', message: `forms a cycle: ${cycle.cycle.join(' -> ')}` });
+  }
+  return { defs, settings, issues };
+}
+
+function validateSettings(raw: Record<string, unknown>, issues: Issue[]): Settings {
+  return validateFields(SETTINGS, raw, '$settings', issues) as unknown as Settings;
+}
+
+/** Names become file names in the state directory: refuse anything that could escape it. */
+export function validateName(name: string): string | undefined {
+  if (NAME_PATTERN.test(name)) return undefined;
+  return `invalid process name ${JSON.stringify(name)}: use 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`;
+}
+
+/** Check one written entry (as `register` would write it) without the rest of the registry. */
+export function validateEntry(name: string, entry: Record<string, unknown>): Issue[] {
+  const issues: Issue[] = [];
+  const problem = validateName(name);
+  if (problem) return [{ process: name, field: '', message: problem }];
+  validateFields(FIELDS, entry, name, issues);
+  return issues;
+}

@@ -1,0 +1,16 @@
+// $settings.notify_command: run through the shell with the alert as JSON on stdin, bounded in time.
+import { execa } from 'execa';
+import type { Alert } from '../../core/alerts.js';
+
+export async function deliverCommand(command: string, alert: Alert, cwd: string, timeoutMs = 10_000): Promise<{ ok: boolean; detail: string }> {
+  const result = await execa(command, {
+    shell: '/bin/sh',
+    input: `${JSON.stringify(alert)}\n`,
+    cwd,
+    timeout: timeoutMs,
+    reject: false,
+    env: { PGUARD_ALERT_PROCESS: alert.process, PGUARD_ALERT_KIND: alert.kind },
+  });
+  if (result.failed) return { ok: false, detail: result.shortMessage ?? `exit ${result.exitCode}` };
+  return { ok: true, detail: 'ok' };
+}

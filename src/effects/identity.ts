@@ -1,0 +1,57 @@
+// "Is this process ours?" A PID alone is not an identity: the OS reuses PIDs, and after a reboot a
+// recorded PID may name anything. The identity is (PID, OS start time, boot ID).
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import type { Identity } from '../core/record.js';
+
+const isLinux = process.platform === 'linux';
+
+let bootIdCache: string | undefined;
+/** Linux: a random ID the kernel makes at each boot. '' elsewhere. */
+export function readBootId(): string {
+  if (bootIdCache === undefined) {
+    try {
+      bootIdCache = isLinux ? readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() : '';
+    } catch {
+      bootIdCache = '';
+    }
+  }
+  return bootIdCache;
+}
+
+/**
+ * The identity of a live process, or null when there is none (or it is a zombie).
+ * Linux: field 22 of /proc/PID/stat, the start time in clock ticks since boot; it survives exec,
+ * so the runner's child records the same value before it execs the user's command.
+ */
+export function readIdentity(pid: number): Identity | null {
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  if (isLinux) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return null;
+    }
+    // comm (field 2) may hold spaces and parentheses: split after the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const state = rest[0];
+    const startTime = rest[19];
+    if (!startTime || state === 'Z' || state === 'X') return null;
+    return { pid, startTime, bootId: readBootId() };
+  }
+  try {
+    const out = execFileSync('ps', ['-o', 'stat=,lstart=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+    if (!out || out.startsWith('Z')) return null;
+    return { pid, startTime: out.replace(/^\S+\s+/, '').replace(/\s+/g, '_'), bootId: '' };
+  } catch {
+    return null;
+  }
+}
+
+/** True only when the recorded identity names the same live process (same PID, start time and boot). */
+export function isOurs(recorded: Identity | null | undefined): boolean {
+  if (!recorded) return false;
+  const live = readIdentity(recorded.pid);
+  return live !== null && live.startTime === recorded.startTime && live.bootId === recorded.bootId;
+}

@@ -1,0 +1,99 @@
+// Stopping a process tree: stop_signal to every descendant (tree-kill) and to the process group
+// (kill(-pgid): the runner's child called setsid, so its group is the user's alone), then SIGKILL
+// to whatever is left after kill_timeout. Only processes whose identity still matches are signalled.
+import { readFileSync } from 'node:fs';
+import pidtree from 'pidtree';
+import treeKill from 'tree-kill';
+import type { Identity } from '../core/record.js';
+import { isOurs, readIdentity } from './identity.js';
+
+export interface StopResult {
+  /** Processes that got stop_signal. */
+  readonly signalled: number;
+  /** Processes still alive after kill_timeout, sent SIGKILL. */
+  readonly killed: number;
+  /** Anything that survived even SIGKILL (uninterruptible sleep). */
+  readonly survivors: number;
+}
+
+/** Every live process of the tree rooted at `pid`, with its identity (taken before any signal). */
+export async function snapshotTree(root: Identity): Promise<Identity[]> {
+  let pids: number[] = [root.pid];
+  try {
+    pids = await pidtree(root.pid, { root: true });
+  } catch {
+    /* root gone already */
+  }
+  const out: Identity[] = [];
+  for (const pid of pids) {
+    const id = pid === root.pid ? root : readIdentity(pid);
+    if (id) out.push(id);
+  }
+  return out;
+}
+
+function groupOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return null;
+  }
+}
+
+function signalGroup(pgid: number | null, signal: NodeJS.Signals): void {
+  if (pgid === null || pgid <= 1) return;
+  try { process.kill(-pgid, signal); } catch { /* group empty */ }
+}
+
+function treeKillAsync(pid: number, signal: string): Promise<void> {
+  return new Promise((resolve) => treeKill(pid, signal, () => resolve()));
+}
+
+async function waitGone(ids: readonly Identity[], timeoutMs: number): Promise<Identity[]> {
+  const deadline = Date.now() + timeoutMs;
+  let alive = ids.filter(isOurs);
+  while (alive.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 25));
+    alive = alive.filter(isOurs);
+  }
+  return alive;
+}
+
+export async function stopTree(root: Identity, signal: NodeJS.Signals, killTimeoutMs: number): Promise<StopResult> {
+  if (!isOurs(root)) return { signalled: 0, killed: 0, survivors: 0 };
+  const tree = await snapshotTree(root);
+  // The user's group, if the root leads one (it does under setsid; not where setsid(1) is missing,
+  // where the group is the runner's and must not be signalled).
+  const pgid = groupOf(root.pid) === root.pid ? root.pid : null;
+  if (signal === 'SIGKILL') {
+    for (const id of tree) if (isOurs(id)) { try { process.kill(id.pid, 'SIGKILL'); } catch { /* gone */ } }
+  } else {
+    await treeKillAsync(root.pid, signal);
+  }
+  signalGroup(pgid, signal);
+  let alive = await waitGone(tree, killTimeoutMs);
+  const killed = alive.length;
+  if (killed > 0) {
+    for (const id of alive) if (isOurs(id)) { try { process.kill(id.pid, 'SIGKILL'); } catch { /* gone */ } }
+    signalGroup(pgid, 'SIGKILL');
+    alive = await waitGone(alive, 2000);
+  }
+  return { signalled: tree.length, killed, survivors: alive.length };
+}
+
+/** Signal one process only if it is ours (the runner waiting out a cooldown, say). */
+export function signalIfOurs(id: Identity | null, signal: NodeJS.Signals): boolean {
+  if (!id || !isOurs(id)) return false;
+  try {
+    process.kill(id.pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function waitUntilGone(id: Identity | null, timeoutMs: number): Promise<boolean> {
+  if (!id) return true;
+  return (await waitGone([id], timeoutMs)).length === 0;
+}

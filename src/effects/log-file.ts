@@ -1,0 +1,78 @@
+// Process logs: tail, follow, and copytruncate rotation. A detached process keeps its log open
+// (O_APPEND) and has no parent to reopen it, so rotation copies the file aside and truncates it in
+// place; the process's next write lands at the new end of the now-empty file.
+import { closeSync, copyFileSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync, watch } from 'node:fs';
+
+/** The last `lines` lines, reading at most `maxBytes` from the end. */
+export function readLogTail(file: string, lines: number, maxBytes = 256 * 1024): string[] {
+  if (lines <= 0) return [];
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return [];
+  }
+  try {
+    const size = statSync(file).size;
+    const start = Math.max(0, size - maxBytes);
+    const buf = Buffer.alloc(size - start);
+    readSync(fd, buf, 0, buf.length, start);
+    const text = buf.toString('utf8').replace(/\n$/, '');
+    if (text === '') return [];
+    const all = text.split('\n');
+    if (start > 0) all.shift(); // a partial first line
+    return all.slice(-lines);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Rotate past maxMb: log -> log.1 -> ... -> log.<keep>; returns true when it rotated. */
+export function rotateLog(file: string, maxMb: number, keep: number): boolean {
+  if (maxMb <= 0) return false;
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    return false;
+  }
+  if (size < maxMb * 1024 * 1024) return false;
+  if (keep <= 0) {
+    truncateSync(file, 0);
+    return true;
+  }
+  rmSync(`${file}.${keep}`, { force: true });
+  for (let i = keep - 1; i >= 1; i--) {
+    if (existsSync(`${file}.${i}`)) renameSync(`${file}.${i}`, `${file}.${i + 1}`);
+  }
+  copyFileSync(file, `${file}.1`);
+  // Lines written between the copy and the truncate are lost: copytruncate's known window.
+  truncateSync(file, 0);
+  return true;
+}
+
+/** Print new bytes as they are appended (and start over after a rotation) until `signal` aborts. */
+export async function followLog(file: string, write: (chunk: string) => void, signal: AbortSignal): Promise<void> {
+  let pos = existsSync(file) ? statSync(file).size : 0;
+  const pump = () => {
+    let size: number;
+    try { size = statSync(file).size; } catch { return; }
+    if (size < pos) pos = 0; // truncated by a rotation
+    if (size === pos) return;
+    const fd = openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(size - pos);
+      readSync(fd, buf, 0, buf.length, pos);
+      pos = size;
+      write(buf.toString('utf8'));
+    } finally {
+      closeSync(fd);
+    }
+  };
+  let watcher: ReturnType<typeof watch> | undefined;
+  try { watcher = watch(file, () => pump()); } catch { /* polling below covers it */ }
+  const timer = setInterval(pump, 250); // fs.watch misses events on some filesystems
+  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  clearInterval(timer);
+  watcher?.close();
+}

@@ -1,0 +1,141 @@
+// The registry file: find it, parse it with line:column errors, and rewrite it atomically under a
+// lock while keeping its indentation, key order and unknown fields. An unreadable registry is
+// reported, never overwritten.
+import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { JSONData } from 'json-file-plus';
+import { RegistryInvalidError, RegistryParseError, UserError } from '../errors.js';
+import type { ProcessDef, Settings } from '../core/schema.js';
+import { validateRegistry } from '../core/validate.js';
+import type { Issue } from '../errors.js';
+import { acquireLock, lockKey } from './lock.js';
+
+export const REGISTRY_FILE = '.process-registry.json';
+
+export interface RegistryLocation {
+  readonly path: string;
+  readonly exists: boolean;
+}
+
+/** --registry PATH, else $PGUARD_REGISTRY, else the nearest .process-registry.json upwards from cwd. */
+export function locateRegistry(opts: { flag?: string | undefined; env?: string | undefined; cwd: string }): RegistryLocation | null {
+  const given = opts.flag || opts.env;
+  if (given) {
+    const path = resolve(opts.cwd, given);
+    return { path, exists: existsSync(path) };
+  }
+  let dir = resolve(opts.cwd);
+  for (;;) {
+    const candidate = join(dir, REGISTRY_FILE);
+    if (existsSync(candidate)) return { path: candidate, exists: true };
+    const up = dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
+export interface LoadedRegistry {
+  readonly path: string;
+  readonly text: string;
+  readonly data: Record<string, unknown>;
+  readonly defs: ReadonlyMap<string, ProcessDef>;
+  readonly settings: Settings;
+  readonly issues: readonly Issue[];
+}
+
+/** Read and validate; throws RegistryParseError (line:col) or RegistryInvalidError (every issue). */
+export function readRegistry(path: string, opts: { allowIssues?: boolean } = {}): LoadedRegistry {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`${path}: no such registry. Create one with \`pguard register <name> <command>\`, or pass --registry PATH.`);
+    throw new UserError(`${path}: cannot read the registry (${code ?? String(err)}).`);
+  }
+  const data = parseRegistryText(path, text);
+  const { defs, settings, issues } = validateRegistry(data);
+  if (issues.length > 0 && !opts.allowIssues) throw new RegistryInvalidError(path, issues);
+  return { path, text, data: data as Record<string, unknown>, defs, settings, issues };
+}
+
+/** JSON.parse, with its "position N" turned into a line and column a person can go to. */
+export function parseRegistryText(path: string, text: string): unknown {
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const { line, column } = locatePosition(text, message);
+    const detail = message.replace(/\s*in JSON at position \d+.*$/s, '').replace(/\s*\(line \d+ column \d+\)/, '');
+    throw new RegistryParseError(path, line, column, detail);
+  }
+}
+
+function locatePosition(text: string, message: string): { line: number; column: number } {
+  const lc = /line (\d+) column (\d+)/.exec(message);
+  if (lc) return { line: Number(lc[1]), column: Number(lc[2]) };
+  const pos = /position (\d+)/.exec(message);
+  const offset = pos ? Number(pos[1]) : text.length; // "Unexpected end of JSON input": the end
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - (before.lastIndexOf('\n') + 1) + 1;
+  return { line, column };
+}
+
+/**
+ * Change the registry under an exclusive lock: re-read it (another writer may have changed it),
+ * let `mutate` edit the parsed object, and write it back atomically in the file's own format.
+ * Creates the file when it does not exist yet.
+ */
+export async function updateRegistry<T>(
+  path: string,
+  mutate: (data: Record<string, unknown>) => T,
+  opts: { waitMs?: number } = {},
+): Promise<T> {
+  const target = existsSync(path) ? realpathSync(path) : resolve(path);
+  const lock = await acquireLock(lockKey(target, 'registry'), 'registry', dirname(target), opts.waitMs ?? 15_000);
+  try {
+    let raw = '';
+    let mode = 0o644;
+    if (existsSync(target)) {
+      raw = readFileSync(target, 'utf8');
+      mode = statSync(target).mode & 0o7777;
+    }
+    parseRegistryText(target, raw); // refuse before anything is written
+    const doc = new JSONData(raw.trim() === '' ? '{}' : raw);
+    if (raw.trim() === '') doc.format.indent = 2;
+    const data = doc.data as Record<string, unknown>;
+    const result = mutate(data);
+    let out = doc.stringify();
+    if (raw !== '' && !raw.endsWith('\n')) out = out.replace(/\n+$/, '');
+    if (raw.includes('\r\n')) out = out.replace(/\r?\n/g, '\r\n');
+    writeFileAtomic(target, out, mode);
+    return result;
+  } finally {
+    await lock.release();
+  }
+}
+
+/** temp file in the same folder, fsync, rename over the target, fsync the folder. */
+export function writeFileAtomic(target: string, content: string, mode = 0o600): void {
+  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    fchmodSync(fd, mode); // keep the file's own mode, whatever the umask
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    try { unlinkSync(tmp); } catch { /* best effort */ }
+    throw err;
+  }
+  closeSync(fd);
+  renameSync(tmp, target);
+  try {
+    const dfd = openSync(dirname(target), 'r');
+    try { fsyncSync(dfd); } finally { closeSync(dfd); }
+  } catch {
+    /* some filesystems refuse fsync on a directory; the rename is still atomic */
+  }
+}

@@ -1,0 +1,95 @@
+// Detached start through the POSIX runner: a new session (setsid, so the launcher's SIGHUP or a
+// kill of its process group never reaches it), stdin /dev/null, stdout and stderr appended to the
+// process log. The CLI does not wait for it: it returns the runner's identity and lets go.
+import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
+import { spawn } from 'node:child_process';
+import { UserError } from '../errors.js';
+import type { Identity } from '../core/record.js';
+import type { ProcessDef } from '../core/schema.js';
+import { readIdentity } from './identity.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The package root: dist/effects/ -> ../.. */
+export const PACKAGE_ROOT = resolve(here, '..', '..');
+export const RUNNER_PATH = join(PACKAGE_ROOT, 'bin', 'pguard-runner.sh');
+export const CLI_PATH = join(PACKAGE_ROOT, 'bin', 'pguard.js');
+
+export interface SpawnRequest {
+  readonly def: ProcessDef;
+  readonly registryPath: string;
+  readonly procDir: string;
+  readonly logFile: string;
+  readonly epoch: number;
+  readonly delayMs: number;
+  /** The environment pguard itself runs in; the process inherits it, then env_file, then env. */
+  readonly baseEnv: NodeJS.ProcessEnv;
+}
+
+/** Working directory: relative to the registry's folder, and it must exist. */
+export function resolveCwd(def: ProcessDef, registryPath: string): string {
+  const base = dirname(registryPath);
+  const cwd = def.cwd ? (isAbsolute(def.cwd) ? def.cwd : resolve(base, def.cwd)) : base;
+  let ok = false;
+  try { ok = statSync(cwd).isDirectory(); } catch { ok = false; }
+  if (!ok) throw new UserError(`"${def.name}".cwd: ${cwd} is not a directory. Create it, or change cwd with \`pguard register ${def.name} ... --cwd DIR\`.`);
+  return cwd;
+}
+
+/** The process's environment: ours, then env_file (dotenv, parsed by Node's util.parseEnv), then env. */
+export function buildEnv(def: ProcessDef, registryPath: string, base: NodeJS.ProcessEnv): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
+  if (def.envFile) {
+    const file = isAbsolute(def.envFile) ? def.envFile : resolve(dirname(registryPath), def.envFile);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      throw new UserError(`"${def.name}".env_file: cannot read ${file}. Create it, or remove env_file.`);
+    }
+    Object.assign(env, parseEnv(text));
+  }
+  Object.assign(env, def.env);
+  return env;
+}
+
+export function spawnRunner(req: SpawnRequest): Identity {
+  const { def } = req;
+  const cwd = resolveCwd(def, req.registryPath);
+  const env = buildEnv(def, req.registryPath, req.baseEnv);
+  Object.assign(env, {
+    PGUARD_NAME: def.name,
+    PGUARD_REGISTRY: req.registryPath,
+    PGUARD_PROC_DIR: req.procDir,
+    PGUARD_COMMAND: def.command,
+    PGUARD_EPOCH: String(req.epoch),
+    PGUARD_DELAY_MS: String(Math.max(0, Math.round(req.delayMs))),
+    PGUARD_NODE: process.execPath,
+    PGUARD_CLI: CLI_PATH,
+  });
+  if (!existsSync(RUNNER_PATH)) throw new UserError(`the runner ${RUNNER_PATH} is missing: reinstall pguard.`);
+  const log = openSync(req.logFile, 'a', 0o600);
+  try {
+    // node:child_process rather than execa here: the runner must get the log's file descriptor
+    // itself. execa's {file} target pipes through this process (which is about to exit), and its
+    // types refuse a descriptor number held in a variable.
+    const child = spawn('/bin/sh', [RUNNER_PATH], {
+      cwd,
+      env,
+      detached: true, // setsid(): its own session and process group
+      stdio: ['ignore', log, log],
+    });
+    child.on('error', () => {}); // reported below through the missing identity
+    const pid = child.pid;
+    if (pid === undefined) throw new UserError(`could not start the runner for "${def.name}".`);
+    child.unref();
+    const identity = readIdentity(pid);
+    if (!identity) throw new UserError(`"${def.name}": its runner exited at once; see ${req.logFile}.`);
+    return identity;
+  } finally {
+    closeSync(log);
+  }
+}

@@ -1,0 +1,60 @@
+// Typed errors. Effects throw these; only cli/main.ts catches them and prints one line.
+// A leaf module: it imports nothing from the project.
+
+/** A problem the user can fix: printed as `pguard: <message>` with a non-zero exit. */
+export class UserError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 1) {
+    super(message);
+    this.name = 'UserError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** The registry is not valid JSON: names the file, line and column. */
+export class RegistryParseError extends UserError {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly column: number,
+    readonly detail: string,
+  ) {
+    super(
+      `${file}:${line}:${column}: not valid JSON (${detail}). Fix the file by hand; pguard never rewrites a registry it cannot read.`,
+      2,
+    );
+    this.name = 'RegistryParseError';
+  }
+}
+
+export interface Issue {
+  /** Process name, or `$settings`, or '' for the whole file. */
+  readonly process: string;
+  /** Field name as written in the registry (snake_case), or '' for the whole entry. */
+  readonly field: string;
+  readonly message: string;
+}
+
+/** The registry parsed but breaks the schema: every issue at once. */
+export class RegistryInvalidError extends UserError {
+  constructor(
+    readonly file: string,
+    readonly issues: readonly Issue[],
+  ) {
+    super(issues.map((i) => describeIssue(file, i)).join('\n'), 2);
+    this.name = 'RegistryInvalidError';
+  }
+}
+
+export function describeIssue(file: string, issue: Issue): string {
+  const where = [issue.process && JSON.stringify(issue.process), issue.field].filter(Boolean).join('.');
+  return where ? `${file}: ${where}: ${issue.message}` : `${file}: ${issue.message}`;
+}
+
+/** A bug or an unexpected OS failure: printed with its message; a stack only with PGUARD_DEBUG=1. */
+export class InternalError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'InternalError';
+  }
+}
