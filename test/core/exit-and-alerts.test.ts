@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import { classifyExit, decodeWaitStatus, describeExit } from '../../src/core/exit.js';
+import { acknowledgeAlerts, describeAlerts, raiseAlert, type Alert } from '../../src/core/alerts.js';
+import { findOurLines, planCrontab, scheduleEvery, shellQuote } from '../../src/core/crontab-plan.js';
+import { dependentsOf, orderByDependencies } from '../../src/core/deps.js';
+
+describe('exits', () => {
+  it.each([
+    [0, { code: 0, signal: null }],
+    [3, { code: 3, signal: null }],
+    [137, { code: null, signal: 'SIGKILL' }],
+    [143, { code: null, signal: 'SIGTERM' }],
+    [130, { code: null, signal: 'SIGINT' }],
+    [255, { code: 255, signal: null }],
+  ])('decodes wait status %i', (status, expected) => {
+    expect(decodeWaitStatus(status)).toEqual(expected);
+  });
+
+  it('classifies a user stop before anything else', () => {
+    expect(classifyExit({ durationMin: 1 }, { startedAt: 0, endedAt: 60_000, code: 0, signal: null }, true)).toBe('user-stopped');
+  });
+
+  it('describes an exit in words', () => {
+    expect(describeExit({ startedAt: 0, endedAt: 125_000, code: null, signal: 'SIGKILL' })).toBe('killed by SIGKILL after 2 min 5 s');
+    expect(describeExit({ startedAt: 0, endedAt: 1_500, code: 2, signal: null })).toBe('exited with code 2 after 1.5 s');
+  });
+});
+
+describe('alerts', () => {
+  const intent = { kind: 'crashed' as const, severity: 'warning' as const, message: 'died', evidence: { restarts: 1, action: 'restarted' } };
+  let n = 0;
+  const id = () => `id${++n}`;
+
+  it('notifies the first alert and folds a repeat within alert_cooldown without notifying', () => {
+    const first = raiseAlert([], 'bot', intent, 1_000_000, 900, id);
+    expect(first.notify).toBe(true);
+    const second = raiseAlert(first.alerts, 'bot', intent, 1_000_000 + 60_000, 900, id);
+    expect(second.notify).toBe(false);
+    expect(second.alerts).toHaveLength(1);
+    expect(second.alert.count).toBe(2);
+  });
+
+  it('notifies again once the cooldown has passed', () => {
+    const first = raiseAlert([], 'bot', intent, 0, 900, id);
+    expect(raiseAlert(first.alerts, 'bot', intent, 900_000, 900, id).notify).toBe(true);
+  });
+
+  it('keeps kinds and processes apart', () => {
+    const first = raiseAlert([], 'bot', intent, 0, 900, id);
+    expect(raiseAlert(first.alerts, 'bot', { ...intent, kind: 'failed' }, 1, 900, id).notify).toBe(true);
+    expect(raiseAlert(first.alerts, 'other', intent, 1, 900, id).notify).toBe(true);
+  });
+
+  it('starts a new alert after an acknowledgement, still within the cooldown quietly', () => {
+    const first = raiseAlert([], 'bot', intent, 0, 900, id);
+    const acked = acknowledgeAlerts(first.alerts, 'all').alerts;
+    const again = raiseAlert(acked, 'bot', intent, 1000, 900, id);
+    expect(again.alerts).toHaveLength(2);
+    expect(again.notify).toBe(false);
+  });
+
+  it('reports unknown ids on ack', () => {
+    const first = raiseAlert([], 'bot', intent, 0, 900, () => 'abc');
+    expect(acknowledgeAlerts(first.alerts, ['abc', 'zzz'])).toMatchObject({ unknown: ['zzz'], acknowledged: 1 });
+  });
+
+  it('writes the text of unacknowledged alerts only', () => {
+    const a: Alert[] = [...raiseAlert([], 'bot', intent, 0, 900, () => 'x1').alerts];
+    expect(describeAlerts(a)).toContain('[WARNING] 1970-01-01T00:00:00.000Z bot crashed (id x1)');
+    expect(describeAlerts(acknowledgeAlerts(a, 'all').alerts)).toBe('');
+  });
+});
+
+describe('crontab planning', () => {
+  const theirs = '# my jobs\nMAILTO=me@example.com\n0 3 * * * /usr/bin/backup   --full\n';
+  it('appends marked lines and keeps every other line byte for byte', () => {
+    const out = planCrontab(theirs, 'abc', ['*/5 * * * * run']);
+    expect(out).toBe(`${theirs}*/5 * * * * run # pguard:abc\n`);
+  });
+  it('is idempotent and replaces only its own lines', () => {
+    const once = planCrontab(theirs, 'abc', ['*/5 * * * * run']);
+    expect(planCrontab(once, 'abc', ['*/5 * * * * run'])).toBe(once);
+    const other = planCrontab(once, 'def', ['* * * * * x']);
+    expect(findOurLines(planCrontab(other, 'abc', []), 'def')).toEqual(['* * * * * x # pguard:def']);
+    expect(planCrontab(once, 'abc', [])).toBe(theirs);
+  });
+  it('schedules and quotes', () => {
+    expect(scheduleEvery(5)).toBe('*/5 * * * *');
+    expect(scheduleEvery(0)).toBeNull();
+    expect(shellQuote("it's here")).toBe(`'it'\\''s here'`);
+  });
+});
+
+describe('dependencies', () => {
+  const defs = new Map([
+    ['bot', { dependsOn: ['llm'] }], ['llm', { dependsOn: ['vec'] }], ['vec', { dependsOn: ['db'] }], ['db', { dependsOn: [] }],
+  ]);
+  it('orders dependencies first', () => {
+    expect(orderByDependencies(defs, ['bot'])).toEqual({ ok: true, order: ['db', 'vec', 'llm', 'bot'] });
+  });
+  it('finds dependents', () => {
+    expect(dependentsOf(defs, 'vec').sort()).toEqual(['bot', 'llm']);
+  });
+  it('names a cycle', () => {
+    const cyc = new Map([['a', { dependsOn: ['b'] }], ['b', { dependsOn: ['a'] }]]);
+    expect(orderByDependencies(cyc, ['a'])).toEqual({ ok: false, cycle: ['a', 'b', 'a'] });
+  });
+});

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { armFor, decide, reconcileRun, type Observation } from '../../src/core/policy.js';
+import { emptyRecord, type ProcessRecord } from '../../src/core/record.js';
+import type { ProcessDef } from '../../src/core/schema.js';
+
+const T0 = 1_800_000_000_000; // a fixed "now"
+const def: ProcessDef = {
+  name: 'bot', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
+  maxRestarts: 3, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
+  dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3,
+};
+const settings = { failedRetryS: 3600 };
+const running = (over: Partial<ProcessRecord> = {}): ProcessRecord => ({
+  ...emptyRecord(), status: 'running', epoch: 1,
+  run: { id: '1.1', identity: { pid: 10, startTime: '1', bootId: 'b' }, startedAt: T0 - 5_000 }, ...over,
+});
+const exited = (ranMs: number, code: number | null, signal: string | null = null, restartedAt: number | null = null): Observation => ({
+  kind: 'exited', restartedAt, exit: { runId: '1.1', startedAt: T0 - ranMs, endedAt: T0, code, signal },
+});
+
+interface Case {
+  name: string;
+  def?: Partial<ProcessDef>;
+  record: ProcessRecord;
+  obs: Observation;
+  now?: number;
+  next: string;
+  decision: unknown;
+  alerts: string[];
+  restarts?: number;
+}
+
+const cases: Case[] = [
+  { name: 'restarts a premature death at once when it is the first restart', record: running(), obs: exited(5_000, 1), next: 'crashed', decision: { action: 'restart', delayMs: 0 }, alerts: ['crashed'], restarts: 1 },
+  { name: 'treats any exit as premature when duration_min is 0', record: running(), obs: exited(500_000, 0), next: 'crashed', decision: { action: 'restart', delayMs: 0 }, alerts: ['crashed'] },
+  { name: 'leaves a normal completion alone (exit 0 after 80% of duration_min)', def: { durationMin: 10 }, record: running(), obs: exited(8 * 60_000, 0), next: 'completed', decision: { action: 'none' }, alerts: [] },
+  { name: 'counts exit 0 before 80% of duration_min as premature', def: { durationMin: 10 }, record: running(), obs: exited(7 * 60_000, 0), next: 'crashed', decision: { action: 'restart', delayMs: 0 }, alerts: ['crashed'] },
+  { name: 'handles a fractional duration_min', def: { durationMin: 0.05 }, record: running(), obs: exited(2_400, 0), next: 'completed', decision: { action: 'none' }, alerts: [] },
+  { name: 'counts a non-zero exit after the full duration as premature', def: { durationMin: 1 }, record: running(), obs: exited(70_000, 2), next: 'crashed', decision: { action: 'restart', delayMs: 0 }, alerts: ['crashed'] },
+  { name: 'waits out restart_cooldown for the second restart', record: running({ restarts: 1, lastRestartAt: T0 - 10_000 }), obs: exited(10_000, 1), next: 'crashed', decision: { action: 'restart', delayMs: 20_000 }, alerts: ['crashed'], restarts: 2 },
+  { name: 'restarts at once when the cooldown has already passed', record: running({ restarts: 1, lastRestartAt: T0 - 40_000 }), obs: exited(40_000, 1), next: 'crashed', decision: { action: 'restart', delayMs: 0 }, alerts: ['crashed'] },
+  { name: 'doubles the wait with exponential backoff', def: { backoff: 'exponential' }, record: running({ restarts: 2, lastRestartAt: T0 - 1_000 }), obs: exited(1_000, 1), next: 'crashed', decision: { action: 'restart', delayMs: 59_000 }, alerts: ['crashed'] },
+  { name: 'caps exponential backoff at 16 x restart_cooldown', def: { backoff: 'exponential', maxRestarts: 50 }, record: running({ restarts: 10, lastRestartAt: T0 }), obs: exited(1_000, 1), next: 'crashed', decision: { action: 'restart', delayMs: 480_000 }, alerts: ['crashed'] },
+  { name: 'gives up when the budget is spent', record: running({ restarts: 3, lastRestartAt: T0 - 100_000 }), obs: exited(5_000, 1), next: 'failed', decision: { action: 'none' }, alerts: ['failed'] },
+  { name: 'resets the budget after a run that lasted min_uptime', record: running({ restarts: 3, lastRestartAt: T0 - 100_000 }), obs: exited(61_000, 1), next: 'crashed', decision: { action: 'restart', delayMs: 0 }, alerts: ['crashed'], restarts: 1 },
+  { name: 'never restarts with max_restarts 0', def: { maxRestarts: 0 }, record: running(), obs: exited(100_000, 1), next: 'failed', decision: { action: 'none' }, alerts: ['failed'] },
+  { name: 'does not restart with auto_restart off, but alerts', def: { autoRestart: false }, record: running(), obs: exited(5_000, 1), next: 'crashed', decision: { action: 'none' }, alerts: ['crashed'] },
+  { name: 'neither restarts nor alerts a process the user stopped', record: running({ status: 'stopping' }), obs: exited(5_000, null, 'SIGTERM'), next: 'stopped', decision: { action: 'none' }, alerts: [] },
+  { name: 'records a restart the armed runner already made', record: running(), obs: exited(5_000, null, 'SIGKILL', T0 + 3), next: 'running', decision: { action: 'none' }, alerts: ['crashed'], restarts: 1 },
+  { name: 'recovers a process that vanished with its runner', record: running(), obs: { kind: 'checked', processAlive: false, runnerAlive: false }, next: 'crashed', decision: { action: 'spawn', delayMs: 0 }, alerts: ['crashed'] },
+  { name: 'leaves a live process alone', record: running(), obs: { kind: 'checked', processAlive: true, runnerAlive: true }, next: 'running', decision: { action: 'none' }, alerts: [] },
+  { name: 'leaves a process whose runner is deciding alone', record: running(), obs: { kind: 'checked', processAlive: false, runnerAlive: true }, next: 'running', decision: { action: 'none' }, alerts: [] },
+  { name: 'raises an overrun past 1.5 x duration_min, without killing', def: { durationMin: 1 }, record: running({ run: { id: '1.1', identity: { pid: 1, startTime: '1', bootId: '' }, startedAt: T0 - 91_000 } }), obs: { kind: 'checked', processAlive: true, runnerAlive: true }, next: 'running', decision: { action: 'none' }, alerts: ['overrun'] },
+  { name: 'does not raise a second overrun for the same run', def: { durationMin: 1 }, record: running({ overrunAlerted: '1.1', run: { id: '1.1', identity: { pid: 1, startTime: '1', bootId: '' }, startedAt: T0 - 91_000 } }), obs: { kind: 'checked', processAlive: true, runnerAlive: true }, next: 'running', decision: { action: 'none' }, alerts: [] },
+  { name: 'carries out a pending restart whose runner died', record: running({ status: 'crashed', nextRestartAt: T0 + 5_000 }), obs: { kind: 'checked', processAlive: false, runnerAlive: false }, next: 'crashed', decision: { action: 'spawn', delayMs: 5_000 }, alerts: [] },
+  { name: 'retries a failed process after failed_retry', record: running({ status: 'failed', failedAt: T0 - 3_600_000 }), obs: { kind: 'checked', processAlive: false, runnerAlive: false }, next: 'running', decision: { action: 'spawn', delayMs: 0 }, alerts: [] },
+  { name: 'does not retry a failed process before failed_retry', record: running({ status: 'failed', failedAt: T0 - 3_000_000 }), obs: { kind: 'checked', processAlive: false, runnerAlive: false }, next: 'failed', decision: { action: 'none' }, alerts: [] },
+  { name: 'raises recovered once a retried process has run min_uptime', record: running({ recovering: true, restarts: 3, run: { id: '2.1', identity: { pid: 1, startTime: '1', bootId: '' }, startedAt: T0 - 61_000 } }), obs: { kind: 'checked', processAlive: true, runnerAlive: true }, next: 'running', decision: { action: 'none' }, alerts: ['recovered'], restarts: 0 },
+  { name: 'a manual start resets the budget of a failed process', record: running({ status: 'failed', restarts: 3, failedAt: T0 }), obs: { kind: 'start-requested', by: 'user' }, next: 'running', decision: { action: 'spawn', delayMs: 0 }, alerts: [], restarts: 0 },
+  { name: 'a stop request on a running process moves it to stopping', record: running(), obs: { kind: 'stop-requested' }, next: 'stopping', decision: { action: 'stop' }, alerts: [] },
+  { name: 'a stop request on a crashed process cancels the pending restart', record: running({ status: 'crashed', nextRestartAt: T0 + 1 }), obs: { kind: 'stop-requested' }, next: 'stopped', decision: { action: 'stop' }, alerts: [] },
+];
+
+describe('decide()', () => {
+  it.each(cases)('$name', (c) => {
+    const out = decide({ ...def, ...c.def }, settings, c.record, c.obs, c.now ?? T0);
+    expect(out.next).toBe(c.next);
+    expect(out.record.status).toBe(c.next);
+    expect(out.decision).toEqual(c.decision);
+    expect(out.alerts.map((a) => a.kind)).toEqual(c.alerts);
+    if (c.restarts !== undefined) expect(out.record.restarts).toBe(c.restarts);
+  });
+
+  it('words the crash alert with its evidence', () => {
+    const out = decide(def, settings, running({ restarts: 1, lastRestartAt: T0 - 10_000 }), exited(3_200, null, 'SIGKILL'), T0);
+    expect(out.alerts[0]!.message).toBe('killed by SIGKILL after 3.2 s; restarting in 20 s (restart_cooldown) (restart 2 of 3)');
+    expect(out.alerts[0]!.evidence).toEqual({ code: null, signal: 'SIGKILL', ran_s: 3.2, restarts: 2, action: 'restart-scheduled' });
+  });
+
+  it('is pure: the same inputs give the same answer twice', () => {
+    const rec = running();
+    const a = decide(def, settings, rec, exited(5_000, 1), T0);
+    const b = decide(def, settings, rec, exited(5_000, 1), T0);
+    expect(a).toEqual(b);
+    expect(rec.status).toBe('running');
+  });
+});
+
+describe('armFor()', () => {
+  it('arms an immediate restart for a fresh process', () => {
+    expect(armFor(def, running())).toEqual({ normalAfterMs: 0, stableAfterMs: 60_000, unstableOk: true, notBefore: 0 });
+  });
+  it('arms the same cooldown decide() would apply', () => {
+    const rec = running({ restarts: 1, lastRestartAt: T0 });
+    expect(armFor(def, rec)).toMatchObject({ unstableOk: true, notBefore: T0 + 30_000 });
+  });
+  it('allows only a stable-run restart once the budget is spent', () => {
+    expect(armFor(def, running({ restarts: 3 }))).toMatchObject({ unstableOk: false });
+  });
+  it('does not arm with auto_restart off or max_restarts 0', () => {
+    expect(armFor({ ...def, autoRestart: false }, running())).toBeNull();
+    expect(armFor({ ...def, maxRestarts: 0 }, running())).toBeNull();
+  });
+  it('carries the completion threshold for a timed job', () => {
+    expect(armFor({ ...def, durationMin: 10 }, running())?.normalAfterMs).toBe(480_000);
+  });
+});
+
+describe('reconcileRun()', () => {
+  it('crashed -> running when the runner has started a newer run', () => {
+    const rec = running({ status: 'crashed', nextRestartAt: T0 });
+    const newer = { id: '1.2', identity: { pid: 11, startTime: '2', bootId: 'b' }, startedAt: T0 };
+    expect(reconcileRun(rec, newer, T0)).toMatchObject({ status: 'running', run: newer, nextRestartAt: null });
+  });
+  it('ignores an older run', () => {
+    const rec = running({ run: { id: '2.1', identity: { pid: 1, startTime: '1', bootId: '' }, startedAt: T0 } });
+    expect(reconcileRun(rec, { id: '1.9', identity: { pid: 1, startTime: '1', bootId: '' }, startedAt: T0 }, T0)).toBe(rec);
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { STATUSES, TRANSITIONS, transition, type Event, type Status } from '../../src/core/states.js';
+
+const ALLOWED: [Status, Event, Status][] = [
+  ['never-started', 'start', 'running'],
+  ['running', 'exit-normal', 'completed'],
+  ['running', 'exit-premature', 'crashed'],
+  ['running', 'stop-requested', 'stopping'],
+  ['crashed', 'restart', 'running'],
+  ['crashed', 'budget-exhausted', 'failed'],
+  ['crashed', 'stop-requested', 'stopped'],
+  ['crashed', 'start', 'running'],
+  ['stopping', 'stop-done', 'stopped'],
+  ['stopping', 'stop-requested', 'stopping'],
+  ['stopped', 'start', 'running'],
+  ['stopped', 'stop-requested', 'stopped'],
+  ['completed', 'start', 'running'],
+  ['completed', 'stop-requested', 'stopped'],
+  ['failed', 'start', 'running'],
+  ['failed', 'stop-requested', 'stopped'],
+];
+
+describe('state machine', () => {
+  it.each(ALLOWED)('%s -> %s on %s', (from, event, to) => {
+    expect(transition(from, event)).toBe(to);
+  });
+
+  it('lists exactly these edges and no others', () => {
+    const all = Object.entries(TRANSITIONS).flatMap(([from, edges]) => Object.entries(edges).map(([e, to]) => [from, e, to]));
+    expect(all.sort()).toEqual(ALLOWED.map((x) => [...x]).sort());
+  });
+
+  const EVENTS: Event[] = ['start', 'exit-normal', 'exit-premature', 'stop-requested', 'stop-done', 'restart', 'budget-exhausted'];
+  const forbidden = STATUSES.flatMap((from) => EVENTS.filter((e) => !ALLOWED.some(([f, ev]) => f === from && ev === e)).map((e) => [from, e] as const));
+  it.each(forbidden)('forbids %s on %s', (from, event) => {
+    expect(transition(from, event)).toEqual({ illegal: true, from, event });
+  });
+
+  it('never restarts a failed process automatically (only start leaves failed)', () => {
+    expect(transition('failed', 'restart')).toMatchObject({ illegal: true });
+  });
+});

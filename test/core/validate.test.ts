@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { validateRegistry } from '../../src/core/validate.js';
+import { describeJsonSchema } from '../../src/core/schema.js';
+import { readFileSync } from 'node:fs';
+
+describe('validateRegistry()', () => {
+  it('loads the legacy managed-process format unchanged', () => {
+    const { defs, issues } = validateRegistry({
+      'my-bot': { command: 'python3 bot.py', duration_min: 480, auto_restart: true, max_restarts: 5, restart_cooldown: 30 },
+    });
+    expect(issues).toEqual([]);
+    expect(defs.get('my-bot')).toMatchObject({
+      command: 'python3 bot.py', durationMin: 480, autoRestart: true, maxRestarts: 5, restartCooldownS: 30,
+      minUptimeS: 60, stopSignal: 'SIGTERM', killTimeoutS: 10, dependsOn: [], backoff: 'fixed',
+    });
+  });
+
+  it('fills every default', () => {
+    const { defs } = validateRegistry({ a: { command: 'x' } });
+    expect(defs.get('a')).toEqual({
+      name: 'a', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
+      maxRestarts: 5, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
+      dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3,
+    });
+  });
+
+  const bad: [string, unknown, string][] = [
+    ['max_restarts', '5x', 'max_restarts: expected a non-negative integer, got "5x" (string)'],
+    ['max_restarts', -1, 'max_restarts: expected a non-negative integer, got -1 (number)'],
+    ['duration_min', 'long', 'duration_min: expected a non-negative number, got "long" (string)'],
+    ['auto_restart', 'yes', 'auto_restart: expected true or false, got "yes" (string)'],
+    ['env', { A: 1 }, 'env: expected an object of NAME: "string value" pairs, got an object'],
+    ['stop_signal', 'SIGFOO', 'stop_signal: expected one of SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGKILL, SIGUSR1, SIGUSR2, got "SIGFOO" (string)'],
+    ['depends_on', 'db', 'depends_on: expected an array of process names, got "db" (string)'],
+    ['backoff', 'linear', 'backoff: expected "fixed" or "exponential", got "linear" (string)'],
+  ];
+  it.each(bad)('names the process and field for a bad %s', (field, value, message) => {
+    const { issues } = validateRegistry({ bot: { command: 'x', [field]: value } });
+    expect(issues.map((i) => `${i.field}: ${i.message}`)).toEqual([message]);
+    expect(issues[0]!.process).toBe('bot');
+  });
+
+  it('reports every issue at once', () => {
+    const { issues } = validateRegistry({ a: { max_restarts: 'x' }, 'b/../c': { command: 'y' }, c: { command: 'z', depends_on: ['nope'] } });
+    expect(issues.map((i) => `${i.process}.${i.field}`)).toEqual(['a.command', 'a.max_restarts', 'b/../c.', 'c.depends_on']);
+  });
+
+  it.each(['../etc', 'a b', '', '-x', 'x'.repeat(65), '.hidden'])('refuses the name %j', (name) => {
+    const { issues } = validateRegistry({ [name]: { command: 'x' } });
+    expect(issues[0]?.message).toMatch(/invalid process name/);
+  });
+
+  it('accepts $schema and $settings, refuses other $ keys', () => {
+    const { issues, settings } = validateRegistry({ $schema: './s.json', $settings: { alert_cooldown: 5 }, $other: 1 });
+    expect(settings.alertCooldownS).toBe(5);
+    expect(issues).toEqual([{ process: '$other', field: '', message: 'keys starting with "$" are reserved ($schema, $settings)' }]);
+  });
+
+  it('normalizes signal names', () => {
+    expect(validateRegistry({ a: { command: 'x', stop_signal: 'int' } }).defs.get('a')?.stopSignal).toBe('SIGINT');
+  });
+
+  it('refuses a dependency cycle, naming it', () => {
+    const { issues } = validateRegistry({ a: { command: 'x', depends_on: ['b'] }, b: { command: 'x', depends_on: ['a'] } });
+    expect(issues).toEqual([{ process: 'a', field: 'depends_on', message: 'forms a cycle: a -> b -> a' }]);
+  });
+});
+
+describe('the shipped JSON Schema', () => {
+  it('is the one generated from FIELDS (regenerate templates/registry.schema.json if this fails)', () => {
+    const shipped = JSON.parse(readFileSync(new URL('../../templates/registry.schema.json', import.meta.url), 'utf8'));
+    expect(shipped).toEqual(describeJsonSchema());
+  });
+});

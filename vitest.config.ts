@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+    // Real processes and real timing: two files at a time on a 2-core machine.
+    maxWorkers: 2,
+  },
+});
