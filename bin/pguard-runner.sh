@@ -36,6 +36,7 @@ if [ "$1" = child ]; then
     boot=-
   fi
   printf 'start %s %s %s %s %s\n' "$PGUARD_RUN_ID" $$ "$starttime" "$boot" "$(now_ms)" >> "$PGUARD_PROC_DIR/runs.log"
+  echo $$ > "$PGUARD_PROC_DIR/pid"
   cmd=$PGUARD_COMMAND
   unset PGUARD_COMMAND PGUARD_EPOCH PGUARD_DELAY_MS PGUARD_RUN_ID PGUARD_NODE PGUARD_CLI PGUARD_PROC_DIR
   # Its own session and process group (setsid(1) does not fork: we are not a group leader), so
@@ -86,6 +87,11 @@ while :; do
   status=$?
   end=$(now_ms)
   printf 'exit %s %s %s\n' "$id" "$status" "$end" >> "$dir/runs.log"
+  # What is left of the run's process group (children of a shell that was killed, say) belongs to
+  # the dead instance: end it, so that a restart never leaves two instances side by side.
+  if command -v setsid >/dev/null 2>&1 && read -r cpid < "$dir/pid" 2>/dev/null; then
+    kill -s TERM -- "-$cpid" 2>/dev/null
+  fi
 
   if [ -e "$dir/stop" ]; then
     on_exit --run "$id" >/dev/null

@@ -64,6 +64,8 @@ export function tmpRegistry(entries: Record<string, unknown>, opts: { raw?: stri
     async cleanup() {
       // Stop markers first, so no runner restarts what we kill.
       try { for (const name of readdirSync(procDir)) writeFileSync(join(procDir, name, 'stop'), 'test cleanup\n'); } catch { /* none */ }
+      // Whole groups first: a run's group outlives its leader when the leader alone was killed.
+      for (const id of t.identities()) { try { process.kill(-id.pid, 'SIGKILL'); } catch { /* no such group */ } }
       for (let round = 0; round < 3; round++) {
         const ids = t.identities().filter(isOurs);
         if (ids.length === 0) break;

@@ -1,0 +1,62 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseRegistryText, readRegistry, updateRegistry } from '../../src/effects/registry-file.js';
+import { RegistryParseError } from '../../src/errors.js';
+
+const dirs: string[] = [];
+function tmpFile(content: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pguard-reg-'));
+  dirs.push(dir);
+  const file = join(dir, '.process-registry.json');
+  writeFileSync(file, content);
+  return file;
+}
+afterEach(() => { while (dirs.length) rmSync(dirs.pop()!, { recursive: true, force: true }); });
+
+describe('registry file', () => {
+  it.each([
+    ['{\n  "a": {\n    "command": "x",\n  }\n}\n', 4, 3],
+    ['{\n  "a": { "command": "x" }\n', 3, 1],
+    ['{"a": {"command": "x"} "b": 1}', 1, 24],
+  ])('reports a parse error with line and column (%#)', (text, line, column) => {
+    const file = tmpFile(text);
+    try {
+      parseRegistryText(file, text);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(RegistryParseError);
+      expect(err).toMatchObject({ line, column });
+      expect((err as Error).message).toContain(`${file}:${line}:${column}: not valid JSON`);
+    }
+  });
+
+  it('refuses to update a registry it cannot parse, leaving it byte for byte', async () => {
+    const text = '{\n  "a": {"command": "x",,}\n}\n';
+    const file = tmpFile(text);
+    await expect(updateRegistry(file, (d) => { d.b = { command: 'y' }; })).rejects.toBeInstanceOf(RegistryParseError);
+    expect(readFileSync(file, 'utf8')).toBe(text);
+  });
+
+  it('keeps tab indentation, key order, unknown fields, $schema, the file mode and the missing final newline', async () => {
+    const text = '{\n\t"$schema": "./schema.json",\n\t"zeta": {\n\t\t"command": "z",\n\t\t"owner": "ops"\n\t},\n\t"alpha": {\n\t\t"command": "a"\n\t}\n}';
+    const file = tmpFile(text);
+    chmodSync(file, 0o640);
+    await updateRegistry(file, (d) => { (d.zeta as Record<string, unknown>).max_restarts = 2; });
+    const out = readFileSync(file, 'utf8');
+    expect(out).toBe('{\n\t"$schema": "./schema.json",\n\t"zeta": {\n\t\t"command": "z",\n\t\t"owner": "ops",\n\t\t"max_restarts": 2\n\t},\n\t"alpha": {\n\t\t"command": "a"\n\t}\n}');
+    expect(statSync(file).mode & 0o777).toBe(0o640);
+  });
+
+  it('keeps 4-space indentation', async () => {
+    const file = tmpFile('{\n    "a": {\n        "command": "x"\n    }\n}\n');
+    await updateRegistry(file, (d) => { d.b = { command: 'y' }; });
+    expect(readFileSync(file, 'utf8')).toBe('{\n    "a": {\n        "command": "x"\n    },\n    "b": {\n        "command": "y"\n    }\n}\n');
+  });
+
+  it('reads and validates, naming the file, process and field', () => {
+    const file = tmpFile('{"bot": {"command": "x", "max_restarts": "5x"}}');
+    expect(() => readRegistry(file)).toThrow(`${file}: "bot".max_restarts: expected a non-negative integer, got "5x" (string)`);
+  });
+});
