@@ -61,8 +61,7 @@ export async function healthcheck(ctx: Context, opts: { waitMs?: number } = {}):
           let record = outcome.record;
           if (outcome.decision.action === 'spawn') {
             record = launchRunner(ctx, def, record, outcome.decision.delayMs);
-            const when = outcome.decision.delayMs > 0 ? ` in ${Math.round(outcome.decision.delayMs / 1000)} s` : '';
-            actions.push({ name: def.name, action: when ? 'restart-scheduled' : 'restarted', detail: `${record.reason}${when}` });
+            actions.push({ name: def.name, action: outcome.decision.delayMs > 0 ? 'restart-scheduled' : 'restarted', detail: record.reason });
           } else if (record !== obs.record) {
             ctx.store.writeRecord(def.name, record);
             writeArmFor(ctx, def, record);
