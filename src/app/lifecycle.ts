@@ -1,15 +1,14 @@
 // start, stop and the runner's on-exit report: observe -> core decides -> apply.
-import { closeSync, writeSync } from 'node:fs';
-import { decide, type AlertIntent } from '../core/policy.js';
+import { compareRunIds, decide, reconcileRun, type AlertIntent } from '../core/policy.js';
+import type { RunInfo } from '../core/record.js';
 import { describeExit, type RunExit } from '../core/exit.js';
 import { mustTransition } from '../core/states.js';
 import { orderByDependencies } from '../core/deps.js';
 import type { ProcessDef } from '../core/schema.js';
 import { signalIfOurs, stopTree, waitUntilGone } from '../effects/kill.js';
 import { readLogTail } from '../effects/log-file.js';
-import { exitOf } from '../effects/state-store.js';
+import { exitOf, type RunsView } from '../effects/state-store.js';
 import { UserError } from '../errors.js';
-import { raiseAndNotify } from './alerts.js';
 import { requireDef, withProcessLock, type Context } from './context.js';
 import { observe } from './observe.js';
 import { launchRunner, writeArmFor } from './runner-control.js';
@@ -106,6 +105,19 @@ function levelsOf(ctx: Context, ordered: readonly string[]): string[][] {
   return levels;
 }
 
+/** Exit ids of one runner generation after `handled` up to and including `upTo`, in order. */
+function pendingExits(runs: RunsView, handled: string | null, upTo: string): string[] {
+  const epoch = upTo.split('.')[0];
+  return [...runs.exits.keys()]
+    .filter((id) => id.split('.')[0] === epoch && compareRunIds(id, upTo) <= 0 && (handled === null || compareRunIds(id, handled) > 0))
+    .sort(compareRunIds);
+}
+
+function nextRunOf(runs: RunsView, id: string): RunInfo | undefined {
+  const [epoch, seq] = id.split('.');
+  return runs.starts.get(`${epoch}.${Number(seq) + 1}`);
+}
+
 export interface StopResult {
   readonly name: string;
   readonly outcome: 'stopped' | 'not-running';
@@ -147,37 +159,44 @@ export async function stopOne(ctx: Context, name: string): Promise<StopResult> {
 }
 
 /**
- * The runner's report of an exit (`pguard on-exit`). Prints the runner's instruction on stdout
- * ("restart <ms>" or "done") and closes it at once, so the runner is not kept waiting while the
- * alert channels are notified.
+ * The runner's report of an exit (`pguard on-exit`): decide, record, and return the runner's
+ * instruction ("restart <ms>" or "done") with the alerts to raise once the runner has it.
  */
-export async function reportExit(ctx: Context, name: string, runId: string, restartedAt: number | null): Promise<string> {
+export async function reportExit(
+  ctx: Context, name: string, runId: string, restartedAt: number | null,
+): Promise<{ instruction: string; alerts: readonly AlertIntent[] }> {
   const def = ctx.registry.defs.get(name);
   let instruction = 'done';
   let alerts: readonly AlertIntent[] = [];
   if (def) {
     const result = await withProcessLock(ctx, name, async () => {
       const obs = observe(ctx, name);
-      const exit = exitOf(obs.runs, runId);
-      if (!exit) throw new UserError(`no exit recorded for run ${runId} of "${name}".`);
-      if (obs.record.lastExit && obs.record.lastExit.runId === runId) return { instruction: 'done', alerts: [] }; // already handled
-      const outcome = decide(def, ctx.registry.settings, obs.record, { kind: 'exited', exit, restartedAt }, ctx.clock.now());
-      ctx.store.writeRecord(name, outcome.record);
-      writeArmFor(ctx, def, outcome.record);
-      const d = outcome.decision;
-      return { instruction: d.action === 'restart' ? `restart ${d.delayMs}` : 'done', alerts: outcome.alerts };
+      if (!exitOf(obs.runs, runId)) throw new UserError(`no exit recorded for run ${runId} of "${name}".`);
+      // Reports can arrive out of order (a background report of a fast restart may lose the lock
+      // to the report of the next exit): handle every unhandled exit of this runner, in order.
+      const pending = pendingExits(obs.runs, obs.record.lastExit?.runId ?? null, runId);
+      if (pending.length === 0) return { instruction: 'done', alerts: [] as AlertIntent[] }; // already handled
+      let record = obs.record;
+      const raised: AlertIntent[] = [];
+      let instruction = 'done';
+      for (const id of pending) {
+        record = reconcileRun(record, obs.runs.starts.get(id) ?? null, ctx.clock.now());
+        // An earlier exit followed by a later run of the same runner was restarted by it.
+        const after = id === runId ? restartedAt : (nextRunOf(obs.runs, id)?.startedAt ?? null);
+        const outcome = decide(def, ctx.registry.settings, record, { kind: 'exited', exit: exitOf(obs.runs, id)!, restartedAt: after }, ctx.clock.now());
+        record = outcome.record;
+        raised.push(...outcome.alerts);
+        const d = outcome.decision;
+        instruction = d.action === 'restart' ? `restart ${d.delayMs}` : 'done';
+      }
+      ctx.store.writeRecord(name, record);
+      writeArmFor(ctx, def, record);
+      return { instruction, alerts: raised };
     });
     instruction = result.instruction;
     alerts = result.alerts;
   }
-  try {
-    writeSync(1, `${instruction}\n`);
-    closeSync(1);
-  } catch {
-    /* stdout already closed */
-  }
-  if (alerts.length > 0) await raiseAndNotify(ctx, name, alerts);
-  return instruction;
+  return { instruction, alerts };
 }
 
 /** Stop processes; dependents go before what they depend on (reverse start order, level by level). */

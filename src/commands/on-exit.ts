@@ -15,8 +15,15 @@ export const onExitCommand: CommandModule<GlobalArgs, Args> = {
   handler: async (argv) => {
     const { buildContext, requireValidEntry } = await import('../cli/wiring.js');
     const { reportExit } = await import('../app/lifecycle.js');
+    const { raiseAndNotify } = await import('../app/alerts.js');
+    const { closeSync, writeSync } = await import('node:fs');
     const ctx = buildContext(argv, { tolerant: true });
     requireValidEntry(ctx.registry, argv.name);
-    await reportExit(ctx, argv.name, argv.run, argv['restarted-at'] ?? null);
+    const { instruction, alerts } = await reportExit(ctx, argv.name, argv.run, argv['restarted-at'] ?? null);
+    // Hand the runner its instruction and close stdout: its $(...) returns now, and the alert
+    // channels (webhook retries and all) never delay a restart.
+    writeSync(1, `${instruction}\n`);
+    closeSync(1);
+    if (alerts.length > 0) await raiseAndNotify(ctx, argv.name, alerts);
   },
 };

@@ -1,0 +1,47 @@
+// Regression: out-of-order exit reports bought extra restarts. A fast restart's background report
+// (run 1) lost the process lock to the next exit's report (run 2); run 2 was decided on a budget
+// that did not count run 1's restart yet, and the arm it wrote allowed one restart too many.
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Context } from '../../src/app/context.js';
+import { reportExit } from '../../src/app/lifecycle.js';
+import { emptyRecord } from '../../src/core/record.js';
+import { validateRegistry } from '../../src/core/validate.js';
+import { StateStore } from '../../src/effects/state-store.js';
+
+const dirs: string[] = [];
+afterEach(() => { while (dirs.length) rmSync(dirs.pop()!, { recursive: true, force: true }); });
+
+function fakeContext(entries: Record<string, unknown>, now: number): Context {
+  const dir = mkdtempSync(join(tmpdir(), 'pguard-app-'));
+  dirs.push(dir);
+  const { defs, settings } = validateRegistry(entries);
+  const store = new StateStore(join(dir, 'state'));
+  store.init();
+  return {
+    registry: { path: join(dir, '.process-registry.json'), text: '', data: entries, defs, settings, issues: [] },
+    store, clock: { now: () => now }, env: {}, alertFlag: join(dir, 'flag'), alertText: join(dir, 'txt'), progress: () => {},
+  };
+}
+
+describe('reportExit', () => {
+  it('handles exit reports that arrive out of order as if in order (out-of-order-reports regression)', async () => {
+    const T = 1_800_000_000_000;
+    const ctx = fakeContext({ bot: { command: 'x', max_restarts: 2, restart_cooldown: 0 } }, T + 100);
+    const procDir = ctx.store.ensureProc('bot');
+    ctx.store.writeRecord('bot', { ...emptyRecord(), status: 'running', epoch: 1 });
+    const runs = join(procDir, 'runs.log');
+    appendFileSync(runs, `start 1.1 101 1 b ${T}\nexit 1.1 1 ${T + 10}\nstart 1.2 102 2 b ${T + 12}\nexit 1.2 1 ${T + 20}\n`);
+    // The report of run 1.2 (slow path) wins the lock before the background report of run 1.1.
+    const second = await reportExit(ctx, 'bot', '1.2', null);
+    expect(second.instruction).toBe('restart 0');
+    expect(ctx.store.readRecord('bot')).toMatchObject({ restarts: 2, totalRestarts: 2, lastExit: { runId: '1.2' } });
+    // The arm now allows no unstable restart: the budget (2) is spent.
+    expect(readFileSync(join(procDir, 'arm'), 'utf8').trim().split(' ')[2]).toBe('0');
+    const first = await reportExit(ctx, 'bot', '1.1', T + 11);
+    expect(first).toEqual({ instruction: 'done', alerts: [] });
+    expect(ctx.store.readRecord('bot')).toMatchObject({ restarts: 2, totalRestarts: 2 });
+  });
+});
