@@ -1,0 +1,62 @@
+// Against the real `crontab` command. The user's crontab is saved first and put back afterwards.
+import { execa } from 'execa';
+import { existsSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tmpRegistry } from '../helpers/tmp-registry.js';
+
+let saved: string | null = null;
+beforeAll(async () => {
+  const res = await execa('crontab', ['-l'], { reject: false });
+  saved = res.exitCode === 0 ? res.stdout : null;
+});
+afterAll(async () => {
+  if (saved === null) await execa('crontab', ['-r'], { reject: false });
+  else await execa('crontab', ['-'], { input: saved.endsWith('\n') ? saved : `${saved}\n` });
+});
+
+describe('pguard cron', () => {
+  it('installs idempotently, keeps every other line byte for byte, and uninstalls only its own', async () => {
+    const theirs = '# their jobs\nMAILTO=""\n0 3 * * *   /usr/bin/true   --nightly\n@daily echo hi >/dev/null\n';
+    await execa('crontab', ['-'], { input: theirs });
+    const t = tmpRegistry({ bot: { command: 'true' } });
+    const first = await t.cli(['cron', 'install', '--every', '5', '--boot']);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^installed in your crontab:\n  \*\/5 \* \* \* \* \S*healthcheck\.sh \S+ \S+ \S+ \S+ healthcheck # pguard:[0-9a-f]{12}\n  @reboot \S*healthcheck\.sh .* boot # pguard:[0-9a-f]{12}$/);
+    const again = await t.cli(['cron', 'install', '--every', '5', '--boot']);
+    expect(again.stdout.split('\n')[0]).toBe('already installed:');
+    const table = (await execa('crontab', ['-l'])).stdout + '\n';
+    expect(table.startsWith(theirs)).toBe(true);
+    expect(table.split('\n').filter((l) => l.includes('# pguard:'))).toHaveLength(2);
+    const status = JSON.parse((await t.cli(['cron', 'status', '--json'])).stdout);
+    expect(status).toMatchObject({ installed: true });
+    expect(status.lines).toHaveLength(2);
+    // The installed line works as cron would run it: absolute paths, output to the log.
+    const line = status.lines[0].replace(/^\*\/5 \* \* \* \* /, '').replace(/ # pguard:.*$/, '');
+    const ran = await execa('/bin/sh', ['-c', line], { env: { PATH: '/usr/bin:/bin' }, reject: false });
+    expect(ran.exitCode).toBe(0);
+    expect(existsSync(status.log)).toBe(true);
+    expect(readFileSync(status.log, 'utf8')).toMatch(/healthcheck: 1 checked/);
+    const un = await t.cli(['cron', 'uninstall']);
+    expect(un.stdout).toBe('removed 2 line(s) from your crontab');
+    expect((await execa('crontab', ['-l'])).stdout + '\n').toBe(theirs);
+  });
+
+  it('prints a systemd timer, a launchd agent and a scheduled task with absolute paths', async () => {
+    const t = tmpRegistry({ bot: { command: 'true' } });
+    const systemd = await t.cli(['cron', 'install', '--print', '--format', 'systemd', '--every', '10']);
+    expect(systemd.stdout).toContain(`ExecStart=${process.execPath} `);
+    expect(systemd.stdout).toContain(`healthcheck --registry ${t.registry}`);
+    expect(systemd.stdout).toContain('OnUnitActiveSec=10min');
+    const launchd = await t.cli(['cron', 'install', '--print', '--format', 'launchd']);
+    expect(launchd.stdout).toContain('<integer>300</integer>');
+    const schtasks = await t.cli(['cron', 'install', '--print', '--format', 'schtasks']);
+    expect(schtasks.stdout).toContain('<Interval>PT5M</Interval>');
+    expect(`${systemd.stdout}${launchd.stdout}${schtasks.stdout}`).not.toContain('{{');
+  });
+
+  it('refuses a bad --every with one line', async () => {
+    const t = tmpRegistry({ bot: { command: 'true' } });
+    const res = await t.cli(['cron', 'install', '--every', '0']);
+    expect(res).toMatchObject({ code: 2, stderr: 'pguard: --every expects whole minutes from 1 to 60, got 0.' });
+  });
+});
