@@ -8,7 +8,8 @@
 #   PGUARD_COMMAND    the user's command, run through /bin/sh -c
 #   PGUARD_EPOCH      this runner's generation; runs are numbered EPOCH.1, EPOCH.2, ...
 #   PGUARD_DELAY_MS   wait before the first run (a restart that healthcheck scheduled)
-#   PGUARD_NODE, PGUARD_CLI, PGUARD_REGISTRY, PGUARD_NAME: how to call `pguard on-exit`
+#   PGUARD_NODE, PGUARD_CLI, PGUARD_REGISTRY, PGUARD_NAME, PGUARD_RUNNER_STATE_DIR: how to call
+#   `pguard on-exit` (the user's process keeps PGUARD_NAME and PGUARD_REGISTRY, not the others)
 #
 # runs.log lines, one printf each (O_APPEND, so concurrent lines never interleave):
 #   start ID PID STARTTIME BOOTID STARTED_MS
@@ -24,6 +25,7 @@ now_ms() {
 }
 
 if [ "$1" = child ]; then
+  umask "$PGUARD_UMASK" # the user's own, not the runner's private one
   # Child mode: record our own identity, then exec the user's command. exec keeps the PID and the
   # OS start time, so what is recorded here is the identity of the user's process itself.
   if [ -r /proc/$$/stat ]; then
@@ -38,7 +40,7 @@ if [ "$1" = child ]; then
   printf 'start %s %s %s %s %s\n' "$PGUARD_RUN_ID" $$ "$starttime" "$boot" "$(now_ms)" >> "$PGUARD_PROC_DIR/runs.log"
   echo $$ > "$PGUARD_PROC_DIR/pid"
   cmd=$PGUARD_COMMAND
-  unset PGUARD_COMMAND PGUARD_EPOCH PGUARD_DELAY_MS PGUARD_RUN_ID PGUARD_NODE PGUARD_CLI PGUARD_PROC_DIR
+  unset PGUARD_COMMAND PGUARD_EPOCH PGUARD_DELAY_MS PGUARD_RUN_ID PGUARD_NODE PGUARD_CLI PGUARD_PROC_DIR PGUARD_UMASK PGUARD_RUNNER_STATE_DIR
   # Its own session and process group (setsid(1) does not fork: we are not a group leader), so
   # `pguard stop` can signal the user's whole group without touching this runner.
   if command -v setsid >/dev/null 2>&1; then
@@ -46,6 +48,11 @@ if [ "$1" = child ]; then
   fi
   exec /bin/sh -c "$cmd"
 fi
+
+# Our own files are private; the user's process gets back the umask it was started with.
+PGUARD_UMASK=$(umask)
+export PGUARD_UMASK
+umask 077
 
 dir=$PGUARD_PROC_DIR
 self=$0
@@ -57,7 +64,7 @@ delay=${PGUARD_DELAY_MS:-0}
 trap 'woken=1' TERM INT HUP
 
 on_exit() {
-  "$PGUARD_NODE" "$PGUARD_CLI" on-exit "$PGUARD_NAME" --registry "$PGUARD_REGISTRY" "$@" </dev/null 2>>"$dir/runner.log"
+  PGUARD_STATE_DIR=$PGUARD_RUNNER_STATE_DIR "$PGUARD_NODE" "$PGUARD_CLI" on-exit "$PGUARD_NAME" --registry "$PGUARD_REGISTRY" "$@" </dev/null 2>>"$dir/runner.log"
 }
 
 # Sleep for $1 ms in slices of at most a second, ending early when a stop is requested. `wait` on

@@ -18,7 +18,7 @@ export function cronId(registryPath: string): string {
 function scriptLine(ctx: Context, sub: string): string {
   const script = join(PACKAGE_ROOT, 'cron', 'healthcheck.sh');
   const log = join(ctx.store.dir, 'cron.log');
-  return [script, process.execPath, CLI_PATH, ctx.registry.path, log, sub].map(shellQuote).join(' ');
+  return [script, process.execPath, CLI_PATH, ctx.registry.path, ctx.store.dir, log, sub].map(shellQuote).join(' ');
 }
 
 export function plannedLines(ctx: Context, opts: { every: number; boot: boolean }): string[] {

@@ -21,6 +21,7 @@ export function launchRunner(ctx: Context, def: ProcessDef, record: ProcessRecor
     epoch,
     delayMs,
     baseEnv: ctx.env,
+    stateDir: ctx.store.dir,
   });
   const next: ProcessRecord = { ...record, epoch, runner, run: null, overrunAlerted: null, updatedAt: ctx.clock.now() };
   ctx.store.writeRecord(def.name, next);

@@ -26,6 +26,8 @@ export interface SpawnRequest {
   readonly delayMs: number;
   /** The environment pguard itself runs in; the process inherits it, then env_file, then env. */
   readonly baseEnv: NodeJS.ProcessEnv;
+  /** The runner's `pguard on-exit` must use this state directory, whatever the environment says. */
+  readonly stateDir: string;
 }
 
 /** Working directory: relative to the registry's folder, and it must exist. */
@@ -69,6 +71,7 @@ export function spawnRunner(req: SpawnRequest): Identity {
     PGUARD_DELAY_MS: String(Math.max(0, Math.round(req.delayMs))),
     PGUARD_NODE: process.execPath,
     PGUARD_CLI: CLI_PATH,
+    PGUARD_RUNNER_STATE_DIR: req.stateDir,
   });
   if (!existsSync(RUNNER_PATH)) throw new UserError(`the runner ${RUNNER_PATH} is missing: reinstall pguard.`);
   const log = openSync(req.logFile, 'a', 0o600);

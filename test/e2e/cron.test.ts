@@ -21,7 +21,7 @@ describe('pguard cron', () => {
     const t = tmpRegistry({ bot: { command: 'true' } });
     const first = await t.cli(['cron', 'install', '--every', '5', '--boot']);
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/^installed in your crontab:\n  \*\/5 \* \* \* \* \S*healthcheck\.sh \S+ \S+ \S+ \S+ healthcheck # pguard:[0-9a-f]{12}\n  @reboot \S*healthcheck\.sh .* boot # pguard:[0-9a-f]{12}$/);
+    expect(first.stdout).toMatch(/^installed in your crontab:\n  \*\/5 \* \* \* \* \S*healthcheck\.sh \S+ \S+ \S+ \S+ \S+ healthcheck # pguard:[0-9a-f]{12}\n  @reboot \S*healthcheck\.sh .* boot # pguard:[0-9a-f]{12}$/);
     const again = await t.cli(['cron', 'install', '--every', '5', '--boot']);
     expect(again.stdout.split('\n')[0]).toBe('already installed:');
     const table = (await execa('crontab', ['-l'])).stdout + '\n';
