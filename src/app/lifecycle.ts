@@ -43,7 +43,7 @@ async function launchOne(ctx: Context, name: string, by: 'user' | 'boot' | 'depe
 }
 
 /** Watch a fresh start through its grace period: did the first run die in it? */
-async function watchStart(ctx: Context, launch: Launch, waitMs: number): Promise<StartResult> {
+async function watchStart(ctx: Context, launch: Launch, waitMs: number, pollMs = 20): Promise<StartResult> {
   const { name } = launch;
   if (launch.already) {
     return { name, outcome: 'already-running', pid: launch.pid, message: `${name} is already running${launch.pid ? ` (pid ${launch.pid})` : ''}${launch.pending}` };
@@ -63,9 +63,9 @@ async function watchStart(ctx: Context, launch: Launch, waitMs: number): Promise
         exit: { ...exit, ran_s }, logTail: readLogTail(ctx.store.logFile(name), 10),
       };
     }
-    // Past the grace period, still wait (briefly) for the runner to report the PID.
-    if (Date.now() >= deadline && (pid !== null || Date.now() >= deadline + 2000)) break;
-    await new Promise((r) => setTimeout(r, 20));
+    // Past the grace period, still wait (briefly) for the runner to report the PID; not with --no-wait.
+    if (Date.now() >= deadline && (pid !== null || waitMs === 0 || Date.now() >= deadline + 2000)) break;
+    await new Promise((r) => setTimeout(r, pollMs));
   }
   return { name, outcome: 'started', pid, message: `${name} started${pid ? ` (pid ${pid})` : ''}` };
 }
@@ -87,7 +87,9 @@ export async function startMany(
   for (const level of levels) {
     launches.push(...(await Promise.all(level.map((n) => launchOne(ctx, n, wanted.has(n) ? (opts.by ?? 'user') : 'dependency')))));
   }
-  const results = await Promise.all(launches.map((l) => watchStart(ctx, l, opts.waitMs)));
+  // Each watcher reads its runs.log once per poll: fewer polls per process when there are many.
+  const pollMs = Math.max(20, Math.ceil(launches.length / 5));
+  const results = await Promise.all(launches.map((l) => watchStart(ctx, l, opts.waitMs, pollMs)));
   // Dependencies that were already running are not news; dependencies started for it are.
   return results.filter((r) => wanted.has(r.name) || r.outcome !== 'already-running');
 }
@@ -148,10 +150,13 @@ export async function stopOne(ctx: Context, name: string): Promise<StopResult> {
   signalIfOurs(before.record.runner, 'SIGTERM');
   if (!(await waitUntilGone(before.record.runner, 10_000))) signalIfOurs(before.record.runner, 'SIGKILL');
   await withProcessLock(ctx, name, async () => {
+    // The runner exits quietly on a user stop (no Node to start per process): record the exit here.
     const rec = ctx.store.readRecord(name);
-    // stopping -> stopped, when the runner could not record it (it was gone, or killed above)
     if (rec.status === 'stopping') {
-      ctx.store.writeRecord(name, { ...rec, status: mustTransition('stopping', 'stop-done'), updatedAt: ctx.clock.now() });
+      const exit = run ? exitOf(ctx.store.readRuns(name), run.id) : null;
+      ctx.store.writeRecord(name, {
+        ...rec, status: mustTransition('stopping', 'stop-done'), lastExit: exit ?? rec.lastExit, updatedAt: ctx.clock.now(),
+      });
     }
   });
   if (!run && !before.runnerAlive) return { name, outcome: 'not-running', message: `${name} was not running` };

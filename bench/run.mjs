@@ -1,0 +1,263 @@
+#!/usr/bin/env node
+// npm run bench [-- --quick]: recovery time, CLI latency, healthcheck scale, start throughput and
+// memory, measured on this machine with the built CLI. Prints a table and writes
+// bench/results/latest.json. Every process it starts is stopped at the end, also on Ctrl-C.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const CLI = join(root, 'bin', 'pguard.js');
+const QUICK = process.argv.includes('--quick');
+const KILLS = QUICK ? 5 : 20;
+const SCALES = QUICK ? [10, 100] : [10, 100, 1000];
+
+const work = mkdtempSync(join(os.tmpdir(), 'pguard-bench-')); // 0700
+const registries = [];
+const figures = {};
+
+function progress(line) {
+  process.stderr.write(`${line}\n`);
+}
+
+function makeRegistry(name, entries) {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  const registry = join(dir, '.process-registry.json');
+  writeFileSync(registry, JSON.stringify(entries, null, 2));
+  const env = { ...process.env, PGUARD_REGISTRY: registry, PGUARD_STATE_DIR: join(dir, 'state'), NO_COLOR: '1' };
+  const r = {
+    dir, registry, env, stateDir: join(dir, 'state'),
+    cli: async (...args) => {
+      try {
+        const res = await run(process.execPath, [CLI, ...args], { env, maxBuffer: 64 << 20 });
+        return { code: 0, stdout: res.stdout, stderr: res.stderr };
+      } catch (err) {
+        return { code: err.code ?? 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+      }
+    },
+    log: (name) => { try { return readFileSync(join(dir, 'state', 'logs', `${name}.log`), 'utf8'); } catch { return ''; } },
+    runs: (name) => { try { return readFileSync(join(dir, 'state', 'procs', name, 'runs.log'), 'utf8'); } catch { return ''; } },
+    record: (name) => JSON.parse(readFileSync(join(dir, 'state', 'procs', name, 'state.json'), 'utf8')),
+  };
+  registries.push(r);
+  return r;
+}
+
+async function waitFor(cond, timeoutMs = 20_000, what = 'a condition') {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+const sorted = (xs) => [...xs].sort((a, b) => a - b);
+const pct = (xs, p) => { const s = sorted(xs); return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]; };
+const median = (xs) => pct(xs, 50);
+const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+function startLines(text) {
+  return [...text.matchAll(/^START (\d+)$/gm)].map((m) => Number(m[1]));
+}
+
+function latestRunPid(r, name) {
+  const lines = r.runs(name).trim().split('\n').filter((l) => l.startsWith('start '));
+  return Number(lines.at(-1)?.split(' ')[2]);
+}
+
+async function crashRecovery(kind) {
+  const command = kind === 'shell' ? `exec sh ${join(here, 'apps', 'shell-prog.sh')}` : `exec node ${join(here, 'apps', 'node-prog.mjs')}`;
+  const r = makeRegistry(`recovery-${kind}`, { prog: { command, max_restarts: 1000, restart_cooldown: 0 } });
+  await r.cli('start', 'prog', '--no-wait');
+  await waitFor(() => startLines(r.log('prog')).length >= 1, 10_000, 'the first START line');
+  const samples = [];
+  for (let i = 0; i < KILLS; i++) {
+    const before = startLines(r.log('prog')).length;
+    const pid = latestRunPid(r, 'prog');
+    const killAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    const line = await waitFor(() => { const s = startLines(r.log('prog')); return s.length > before ? s.at(-1) : null; }, 10_000, 'the new instance');
+    samples.push(line - killAt);
+    // let the background report land before the next kill (as in PM2's measurement: kill when up)
+    await waitFor(() => r.record('prog').totalRestarts === i + 1, 10_000, 'the restart to be recorded');
+  }
+  await r.cli('stop', 'prog');
+  return { p50_ms: median(samples), p95_ms: pct(samples, 95), max_ms: Math.max(...samples), samples };
+}
+
+async function backstopRecovery() {
+  const r = makeRegistry('backstop', { prog: { command: `exec sh ${join(here, 'apps', 'shell-prog.sh')}`, restart_cooldown: 0 } });
+  await r.cli('start', 'prog', '--no-wait');
+  await waitFor(() => startLines(r.log('prog')).length >= 1, 10_000, 'the first START line');
+  const rec = r.record('prog');
+  const pid = latestRunPid(r, 'prog');
+  process.kill(rec.runner.pid, 'SIGKILL');
+  process.kill(-pid, 'SIGKILL');
+  await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, 5000, 'the process to die');
+  const t0 = Date.now();
+  const hc = await r.cli('healthcheck', '--json');
+  const returned = Date.now() - t0;
+  const line = await waitFor(() => startLines(r.log('prog'))[1], 10_000, 'the recovered instance');
+  await r.cli('stop', 'prog');
+  return { healthcheck_ms: returned, first_line_ms: line - t0, action: JSON.parse(hc.stdout).actions[0]?.action };
+}
+
+async function cliLatency(n) {
+  const entries = {};
+  for (let i = 0; i < n; i++) entries[`p${i}`] = { command: 'sleep 100000' };
+  const r = makeRegistry(`latency-${n}`, entries);
+  await r.cli('status', '--json'); // warm the compile cache
+  const samples = [];
+  for (let i = 0; i < (QUICK ? 5 : 11); i++) {
+    const t0 = performance.now();
+    await r.cli('status', '--json');
+    samples.push(performance.now() - t0);
+  }
+  return round(median(samples));
+}
+
+async function nodeBaseline() {
+  const samples = [];
+  for (let i = 0; i < (QUICK ? 5 : 11); i++) {
+    const t0 = performance.now();
+    await run(process.execPath, ['-e', '0']);
+    samples.push(performance.now() - t0);
+  }
+  return round(median(samples));
+}
+
+async function healthcheckScale(n) {
+  const entries = {};
+  for (let i = 0; i < n; i++) entries[`p${i}`] = { command: 'exec sleep 100000' };
+  const r = makeRegistry(`scale-${n}`, entries);
+  const t0 = performance.now();
+  const start = await r.cli('start', '--all', '--no-wait');
+  const startMs = performance.now() - t0;
+  if (start.code !== 0) throw new Error(`start --all failed: ${start.stderr}`);
+  await waitFor(() => entries && Object.keys(entries).every((name) => r.runs(name).includes('start ')), 120_000, `${n} processes to run`);
+  const samples = [];
+  let summary;
+  for (let i = 0; i < 3; i++) {
+    const h0 = performance.now();
+    const res = await r.cli('healthcheck', '--json');
+    samples.push(performance.now() - h0);
+    summary = JSON.parse(res.stdout);
+  }
+  const s0 = performance.now();
+  await r.cli('status', '--json');
+  const statusMs = performance.now() - s0;
+  const s1 = performance.now();
+  await r.cli('stop', '--all');
+  const stopMs = performance.now() - s1;
+  return { healthcheck_ms: round(median(samples)), running: summary.counts.running ?? 0, start_all_ms: round(startMs), status_ms: round(statusMs), stop_all_ms: round(stopMs) };
+}
+
+function rssKb(pid) {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  } catch {
+    return null;
+  }
+}
+
+async function startThroughput(n = 50) {
+  const entries = {};
+  for (let i = 0; i < n; i++) entries[`p${i}`] = { command: `exec sh ${join(here, 'apps', 'shell-prog.sh')}` };
+  const r = makeRegistry('throughput', entries);
+  const t0 = Date.now();
+  const cmd = r.cli('start', '--all');
+  const firstLines = await waitFor(() => {
+    const all = Object.keys(entries).map((name) => startLines(r.log(name))[0]);
+    return all.every(Boolean) ? all : null;
+  }, 30_000, `${n} first lines`);
+  const res = await cmd;
+  const returned = Date.now() - t0;
+  // Memory of the runners while they supervise.
+  const runners = Object.keys(entries).map((name) => rssKb(r.record(name).runner.pid)).filter((x) => x !== null);
+  await r.cli('stop', '--all');
+  return {
+    all_first_lines_ms: Math.max(...firstLines) - t0,
+    command_returned_ms: returned,
+    exit_code: res.code,
+    runner_rss_kb_median: median(runners),
+    runner_rss_kb_max: Math.max(...runners),
+    ten_runners_mb: round((median(runners) * 10) / 1024),
+  };
+}
+
+async function cleanup() {
+  for (const r of registries) {
+    try { if (existsSync(r.registry)) await r.cli('stop', '--all'); } catch { /* best effort */ }
+  }
+  rmSync(work, { recursive: true, force: true });
+}
+
+let interrupted = false;
+process.once('SIGINT', () => {
+  interrupted = true;
+  progress('\ninterrupted: stopping everything the benchmark started...');
+  cleanup().finally(() => process.exit(130));
+});
+
+async function main() {
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('build first: npm run build');
+  const t0 = Date.now();
+  progress(`pguard bench${QUICK ? ' (quick)' : ''}: ${KILLS} kills per recovery run, scales ${SCALES.join(', ')}`);
+  progress('crash recovery, shell program (runner-driven, no daemon)...');
+  figures.recovery_shell = await crashRecovery('shell');
+  progress('crash recovery, Node program...');
+  figures.recovery_node = await crashRecovery('node');
+  progress('backstop recovery (runner and process killed, one healthcheck)...');
+  figures.backstop = await backstopRecovery();
+  progress('CLI latency...');
+  figures.node_e_0_ms = await nodeBaseline();
+  figures.status_json_10_ms = await cliLatency(10);
+  figures.status_json_1000_ms = await cliLatency(1000);
+  figures.healthcheck = {};
+  for (const n of SCALES) {
+    progress(`healthcheck with ${n} live processes...`);
+    figures.healthcheck[n] = await healthcheckScale(n);
+  }
+  progress('start throughput and runner memory (50 processes)...');
+  figures.start_50 = await startThroughput(50);
+
+  const result = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memory_gb: round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()}` },
+    node: process.version,
+    quick: QUICK,
+    duration_s: round((Date.now() - t0) / 1000),
+    figures,
+  };
+  mkdirSync(join(here, 'results'), { recursive: true });
+  writeFileSync(join(here, 'results', 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const f = figures;
+  const rows = [
+    ['crash recovery, shell program: p50 / p95 / max', `${f.recovery_shell.p50_ms} / ${f.recovery_shell.p95_ms} / ${f.recovery_shell.max_ms} ms`, 'PM2: 7 ms median'],
+    ['crash recovery, Node program: p50 / p95 / max', `${f.recovery_node.p50_ms} / ${f.recovery_node.p95_ms} / ${f.recovery_node.max_ms} ms`, 'PM2: 113 ms median'],
+    ['backstop: healthcheck returns / new first line', `${f.backstop.healthcheck_ms} / ${f.backstop.first_line_ms} ms`, ''],
+    ['`node -e 0`', `${f.node_e_0_ms} ms`, ''],
+    ['status --json, 10 processes (median)', `${f.status_json_10_ms} ms`, 'target <= 110 ms (pm2 jlist: 188 ms)'],
+    ['status --json, 1,000 processes (median)', `${f.status_json_1000_ms} ms`, 'target <= 1 s'],
+    ...SCALES.map((n) => [`healthcheck, ${n} live processes`, `${f.healthcheck[n].healthcheck_ms} ms (start --all ${f.healthcheck[n].start_all_ms} ms, stop --all ${f.healthcheck[n].stop_all_ms} ms)`, n === 1000 ? 'target <= 1.5 s' : '']),
+    ['start --all, 50: all first lines / command back', `${f.start_50.all_first_lines_ms} / ${f.start_50.command_returned_ms} ms`, 'targets 0.5 s / grace + 0.5 s'],
+    ['runner RSS per process (median / max)', `${round(f.start_50.runner_rss_kb_median / 1024, 2)} / ${round(f.start_50.runner_rss_kb_max / 1024, 2)} MB`, 'target <= 2 MB (PM2 daemon 62 MB)'],
+  ];
+  const w = Math.max(...rows.map((r) => r[0].length));
+  const v = Math.max(...rows.map((r) => r[1].length));
+  console.log(`\npguard ${result.node} on ${result.machine.cpus} x ${result.machine.cpu}, ${result.date}`);
+  for (const [k, val, note] of rows) console.log(`${k.padEnd(w)}  ${val.padEnd(v)}  ${note}`);
+  console.log(`\nwritten to bench/results/latest.json (${result.duration_s} s)`);
+}
+
+main()
+  .catch((err) => { console.error(`bench: ${err.message}`); process.exitCode = 1; })
+  .finally(() => { if (!interrupted) return cleanup(); });
