@@ -27,3 +27,10 @@ export function parseSeconds(value: unknown, flag: string): number {
   if (!Number.isFinite(n) || n < 0) throw new UserError(`${flag} expects a number of seconds, got ${JSON.stringify(value)}.`, 2);
   return n;
 }
+
+/** --wait S / --no-wait (false) / a bare --wait (true: the default second). */
+export function parseWaitSeconds(value: unknown): number {
+  if (value === false) return 0;
+  if (value === true) return 1;
+  return parseSeconds(value, '--wait');
+}

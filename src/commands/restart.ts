@@ -16,13 +16,13 @@ export const restartCommand: CommandModule<GlobalArgs, Args> = {
     const { buildContext } = await import('../cli/wiring.js');
     const { selectNames } = await import('../app/context.js');
     const { startMany, stopMany } = await import('../app/lifecycle.js');
-    const { parseSeconds } = await import('../cli/args.js');
+    const { parseWaitSeconds } = await import('../cli/args.js');
     const { printStartResults } = await import('../cli/views.js');
     const ctx = buildContext(argv);
     const names = selectNames(ctx, argv.names, argv.all ?? false, 'restart');
     if (!argv.json) ctx.progress(`restarting ${names.join(', ')}...`);
     await stopMany(ctx, names);
-    const waitS = argv.wait === false ? 0 : argv.wait === true ? 1 : parseSeconds(argv.wait, '--wait');
+    const waitS = parseWaitSeconds(argv.wait);
     const results = await startMany(ctx, names, { waitMs: waitS * 1000 });
     printStartResults(results, argv.json ?? false);
     if (results.some((r) => r.outcome === 'died')) process.exitCode = 1;

@@ -17,11 +17,11 @@ export const startCommand: CommandModule<GlobalArgs, Args> = {
     const { buildContext } = await import('../cli/wiring.js');
     const { selectNames } = await import('../app/context.js');
     const { startMany } = await import('../app/lifecycle.js');
-    const { parseSeconds } = await import('../cli/args.js');
+    const { parseWaitSeconds } = await import('../cli/args.js');
     const { printStartResults } = await import('../cli/views.js');
     const ctx = buildContext(argv);
     const names = selectNames(ctx, argv.names, argv.all ?? false, 'start');
-    const waitS = argv.wait === false ? 0 : argv.wait === true ? 1 : parseSeconds(argv.wait, '--wait');
+    const waitS = parseWaitSeconds(argv.wait);
     if (waitS > 0 && !argv.json) ctx.progress(`starting ${names.length} process${names.length === 1 ? '' : 'es'}; watching ${waitS} s for early deaths...`);
     const results = await startMany(ctx, names, { waitMs: waitS * 1000 });
     printStartResults(results, argv.json ?? false);
