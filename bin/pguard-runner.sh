@@ -143,7 +143,10 @@ while :; do
   # Slow path: let pguard decide (restart after a cooldown, give up, or leave a completed run).
   decision=$(on_exit --run "$id")
   case $decision in
-    restart\ *) delay=${decision#restart } ;;
+    restart-at\ *)
+      now_ms
+      delay=$((${decision#restart-at } - now))
+      ;;
     *) exit 0 ;;
   esac
   now_ms

@@ -165,7 +165,7 @@ export async function stopOne(ctx: Context, name: string): Promise<StopResult> {
 
 /**
  * The runner's report of an exit (`pguard on-exit`): decide, record, and return the runner's
- * instruction ("restart <ms>" or "done") with the alerts to raise once the runner has it.
+ * instruction ("restart-at <epoch ms>" or "done") with the alerts to raise once the runner has it.
  */
 export async function reportExit(
   ctx: Context, name: string, runId: string, restartedAt: number | null,
@@ -192,7 +192,8 @@ export async function reportExit(
         record = outcome.record;
         raised.push(...outcome.alerts);
         const d = outcome.decision;
-        instruction = d.action === 'restart' ? `restart ${d.delayMs}` : 'done';
+        // An absolute time: however long this report took, the runner waits until then, no longer.
+        instruction = d.action === 'restart' ? `restart-at ${ctx.clock.now() + d.delayMs}` : 'done';
       }
       ctx.store.writeRecord(name, record);
       writeArmFor(ctx, def, record);

@@ -314,7 +314,10 @@ export function reconcileRun(record: ProcessRecord, latest: RunInfo | null, now:
   if (record.run && compareRunIds(latest.id, record.run.id) <= 0) return record;
   if (record.status === 'crashed') {
     const next = mustTransition('crashed', 'restart'); // crashed -> running (the runner's delayed restart)
-    return { ...record, status: next, run: latest, nextRestartAt: null, updatedAt: now };
+    // The restart happened when the run started, which may be later than it was scheduled (the
+    // runner heard of it late): the next cooldown counts from then.
+    const lastRestartAt = Math.max(record.lastRestartAt ?? 0, latest.startedAt);
+    return { ...record, status: next, run: latest, nextRestartAt: null, lastRestartAt, updatedAt: now };
   }
   return { ...record, run: latest, updatedAt: now };
 }

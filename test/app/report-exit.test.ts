@@ -36,7 +36,7 @@ describe('reportExit', () => {
     appendFileSync(runs, `start 1.1 101 1 b ${T}\nexit 1.1 1 ${T + 10}\nstart 1.2 102 2 b ${T + 12}\nexit 1.2 1 ${T + 20}\n`);
     // The report of run 1.2 (slow path) wins the lock before the background report of run 1.1.
     const second = await reportExit(ctx, 'bot', '1.2', null);
-    expect(second.instruction).toBe('restart 0');
+    expect(second.instruction).toBe(`restart-at ${T + 100}`);
     expect(ctx.store.readRecord('bot')).toMatchObject({ restarts: 2, totalRestarts: 2, lastExit: { runId: '1.2' } });
     // The arm now allows no unstable restart: the budget (2) is spent.
     expect(readFileSync(join(procDir, 'arm'), 'utf8').trim().split(' ')[2]).toBe('0');

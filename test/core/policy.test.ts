@@ -112,6 +112,14 @@ describe('reconcileRun()', () => {
     const newer = { id: '1.2', identity: { pid: 11, startTime: '2', bootId: 'b' }, startedAt: T0 };
     expect(reconcileRun(rec, newer, T0)).toMatchObject({ status: 'running', run: newer, nextRestartAt: null });
   });
+  it('counts the next cooldown from when the delayed restart really started (late-restart regression)', () => {
+    const rec = running({ status: 'crashed', nextRestartAt: T0, lastRestartAt: T0 });
+    const late = { id: '1.2', identity: { pid: 11, startTime: '2', bootId: 'b' }, startedAt: T0 + 200 };
+    const now = reconcileRun(rec, late, T0 + 300);
+    expect(now.lastRestartAt).toBe(T0 + 200);
+    const next = decide({ ...def, restartCooldownS: 1.5 }, settings, { ...now, restarts: 1 }, exited(100, 1), T0 + 300);
+    expect(next.decision).toEqual({ action: 'restart', delayMs: 1_400 });
+  });
   it('ignores an older run', () => {
     const rec = running({ run: { id: '2.1', identity: { pid: 1, startTime: '1', bootId: '' }, startedAt: T0 } });
     expect(reconcileRun(rec, { id: '1.9', identity: { pid: 1, startTime: '1', bootId: '' }, startedAt: T0 }, T0)).toBe(rec);

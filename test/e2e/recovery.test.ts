@@ -56,7 +56,8 @@ describe('event-driven recovery', () => {
     expect(t.runs('flaky').starts.size).toBe(3);
     const alerts = JSON.parse((await t.cli(['alerts', '--json'])).stdout);
     expect(alerts.map((a: { kind: string }) => a.kind)).toEqual(['crashed', 'failed']);
-    expect(alerts[1]).toMatchObject({ severity: 'critical', message: 'exited with code 1 after 0.0 s; gave up after 2 restarts (max_restarts 2)' });
+    expect(alerts[1].severity).toBe('critical');
+    expect(alerts[1].message).toMatch(/^exited with code 1 after \d\.\d s; gave up after 2 restarts \(max_restarts 2\)$/);
     const hc = await t.cli(['healthcheck', '--json']);
     expect(hc.code).toBe(1);
     expect(JSON.parse(hc.stdout).problems).toEqual([{ name: 'flaky', status: 'failed', reason: alerts[1].message }]);
@@ -73,9 +74,8 @@ describe('event-driven recovery', () => {
     const exits = [...t.runs('flaky').exits.values()].map((e) => e.endedAt);
     expect(starts).toHaveLength(4);
     expect(starts[1]! - exits[0]!).toBeLessThan(500); // first restart: at once
-    // A start line is written by the new process after its exec, a few ms after the restart itself.
-    expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(1450);
-    expect(starts[3]! - starts[2]!).toBeGreaterThanOrEqual(1450);
+    expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(1500);
+    expect(starts[3]! - starts[2]!).toBeGreaterThanOrEqual(1500);
     expect(starts[3]! - starts[1]!).toBeLessThan(3000 + 1000);
   });
 
@@ -95,9 +95,10 @@ describe('event-driven recovery', () => {
     const t = tmpRegistry({ bot: { command: `sh ${APPS}exit-with.sh 3`, auto_restart: false } });
     await t.cli(['start', 'bot', '--no-wait']);
     const s = await waitFor(async () => { const x = await t.status('bot'); return x.reason.includes('auto_restart') ? x : null; });
-    expect(s).toMatchObject({ status: 'crashed', reason: 'exited with code 3 after 0.0 s; auto_restart is off' });
+    expect(s.status).toBe('crashed');
+    expect(s.reason).toMatch(/^exited with code 3 after \d\.\d s; auto_restart is off$/);
     const alerts = await waitFor(async () => { const a = JSON.parse((await t.cli(['alerts', '--json'])).stdout); return a.length ? a : null; });
-    expect(alerts[0].message).toBe('exited with code 3 after 0.0 s; not restarted (auto_restart is off)');
+    expect(alerts[0].message).toMatch(/^exited with code 3 after \d\.\d s; not restarted \(auto_restart is off\)$/);
   });
 });
 
