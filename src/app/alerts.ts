@@ -2,6 +2,7 @@
 // slower channels (desktop, webhook, command) run after it, bounded in time, and never before a
 // restart has been carried out.
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
 import { acknowledgeAlerts, raiseAlert, type Alert } from '../core/alerts.js';
 import type { AlertIntent } from '../core/policy.js';
@@ -12,6 +13,7 @@ import { writeFlagFiles } from '../effects/channels/flag-files.js';
 import { deliverWebhook } from '../effects/channels/webhook.js';
 import { lockKey, withLock } from '../effects/lock.js';
 import { readLogTail } from '../effects/log-file.js';
+import { CLI_PATH } from '../effects/spawn.js';
 import { UserError } from '../errors.js';
 import type { Context } from './context.js';
 
@@ -68,6 +70,27 @@ export async function raiseAndNotify(ctx: Context, process: string, intents: rea
   const toNotify = await recordAlerts(ctx, process, intents);
   await notifyChannels(ctx, toNotify);
   return toNotify;
+}
+
+/** Deliver to the channels from a detached process (`pguard notify`), so the caller can exit now. */
+export function spawnNotifier(ctx: Context, ids: readonly string[]): void {
+  const s = ctx.registry.settings;
+  if (!s.desktop && !s.webhook && !s.notifyCommand) return;
+  const child = spawn(process.execPath, [CLI_PATH, 'notify', ...ids, '--registry', ctx.registry.path], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...ctx.env, PGUARD_STATE_DIR: ctx.store.dir },
+  });
+  child.on('error', () => {});
+  child.unref();
+}
+
+/** `pguard notify <ids>`: the channels for alerts already recorded. */
+export async function notifyByIds(ctx: Context, ids: readonly string[]): Promise<number> {
+  const wanted = new Set(ids);
+  const alerts = readAlerts(ctx.store.dir).filter((a) => wanted.has(a.id));
+  await notifyChannels(ctx, alerts);
+  return alerts.length;
 }
 
 export function listAlerts(ctx: Context, opts: { all: boolean; process?: string | undefined }): Alert[] {

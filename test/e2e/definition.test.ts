@@ -109,7 +109,9 @@ describe('alert channels never delay a restart', () => {
         const killedAt = Date.now();
         process.kill(pid, 'SIGKILL');
         const run = await waitFor(() => (t.runs('bot').starts.size > before ? t.runs('bot').latest : null), { timeoutMs: 5000 });
-        expect(run!.startedAt - killedAt).toBeLessThan(1000);
+        // Well under the webhook's 3 s timeout: waiting on the channel would show here. (A report
+        // that takes the slow path starts Node, which is slow on a loaded machine.)
+        expect(run!.startedAt - killedAt).toBeLessThan(2500);
       }
       // The alerts did go out, to a webhook that never answers.
       await waitFor(() => hanging.length > 0, { what: 'the webhook to be called' });
