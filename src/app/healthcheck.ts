@@ -2,18 +2,17 @@
 // their runner, pending restarts whose runner is gone, failed processes due a retry, overruns;
 // apply the same decide() as the runner's on-exit path. A singleton: overlapping passes never
 // restart one death twice.
-import { decide, type AlertIntent } from '../core/policy.js';
+import type { AlertIntent } from '../core/policy.js';
 import type { Status } from '../core/states.js';
 import { lockKey, readLockHolder, tryLock } from '../effects/lock.js';
-import { rotateLog } from '../effects/log-file.js';
+import { readProcessTable } from '../effects/resources.js';
 import { raiseAndNotify } from './alerts.js';
-import { withProcessLock, type Context } from './context.js';
-import { observe } from './observe.js';
-import { launchRunner, writeArmFor } from './runner-control.js';
+import type { Context } from './context.js';
+import { checkProcess } from './check.js';
 
 export interface HealthAction {
   readonly name: string;
-  readonly action: 'restarted' | 'restart-scheduled' | 'gave-up' | 'alerted';
+  readonly action: 'restarted' | 'restart-scheduled' | 'gave-up' | 'alerted' | 'killed';
   readonly detail: string;
 }
 
@@ -50,39 +49,26 @@ export async function healthcheck(ctx: Context, opts: { waitMs?: number } = {}):
     const problems: { name: string; status: Status; reason: string }[] = [];
     const errors: { name: string; error: string }[] = [];
     const pendingAlerts: { name: string; alerts: readonly AlertIntent[] }[] = [];
+    const table = [...ctx.registry.defs.values()].some((d) => d.maxMemoryMb !== undefined || d.maxCpuPercent !== undefined)
+      ? await readProcessTable() : null;
+    const kills: Promise<void>[] = [];
     for (const def of ctx.registry.defs.values()) {
       try {
-        const status = await withProcessLock(ctx, def.name, async () => {
-          const obs = observe(ctx, def.name);
-          if (obs.processAlive) rotateLog(ctx.store.logFile(def.name), def.logMaxMb, def.logKeep);
-          const outcome = decide(def, ctx.registry.settings, obs.record, {
-            kind: 'checked', processAlive: obs.processAlive, runnerAlive: obs.runnerAlive,
-          }, ctx.clock.now());
-          let record = outcome.record;
-          if (outcome.decision.action === 'spawn') {
-            record = launchRunner(ctx, def, record, outcome.decision.delayMs);
-            actions.push({ name: def.name, action: outcome.decision.delayMs > 0 ? 'restart-scheduled' : 'restarted', detail: record.reason });
-          } else if (record !== obs.record) {
-            ctx.store.writeRecord(def.name, record);
-            writeArmFor(ctx, def, record);
-            if (record.status === 'failed' && obs.record.status !== 'failed') actions.push({ name: def.name, action: 'gave-up', detail: record.reason });
-          }
-          if (outcome.alerts.length > 0) {
-            pendingAlerts.push({ name: def.name, alerts: outcome.alerts });
-            if (outcome.decision.action === 'none' && !actions.some((a) => a.name === def.name)) {
-              actions.push({ name: def.name, action: 'alerted', detail: outcome.alerts.map((a) => a.message).join('; ') });
-            }
-          }
-          return record;
-        }, 10_000);
-        counts[status.status] = (counts[status.status] ?? 0) + 1;
-        if (status.status === 'crashed' || status.status === 'failed') {
-          problems.push({ name: def.name, status: status.status, reason: status.reason });
+        const res = await checkProcess(ctx, def, { table, probeAll: true });
+        if (res.action && res.action !== 'alerted') actions.push({ name: def.name, action: res.action, detail: res.detail });
+        else if (res.action === 'alerted') actions.push({ name: def.name, action: 'alerted', detail: res.alerts.map((a) => a.message).join('; ') });
+        if (res.alerts.length > 0) pendingAlerts.push({ name: def.name, alerts: res.alerts });
+        if (res.kill) kills.push(res.kill);
+        const status = res.after.status;
+        counts[status] = (counts[status] ?? 0) + 1;
+        if (status === 'crashed' || status === 'failed' || status === 'unhealthy') {
+          problems.push({ name: def.name, status, reason: res.after.reason });
         }
       } catch (err) {
         errors.push({ name: def.name, error: err instanceof Error ? err.message : String(err) });
       }
     }
+    await Promise.all(kills);
     for (const p of pendingAlerts) await raiseAndNotify(ctx, p.name, p.alerts);
     return {
       ok: problems.length === 0 && errors.length === 0,

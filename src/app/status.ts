@@ -2,6 +2,9 @@
 import type { Status } from '../core/states.js';
 import { exitOf } from '../effects/state-store.js';
 import { describeExit } from '../core/exit.js';
+import { isUp } from '../core/policy.js';
+import { describeProbe } from '../core/probes.js';
+import { CLOCK_TICKS, readProcessTable, readTreeUsage, type ProcessTable } from '../effects/resources.js';
 import type { Context } from './context.js';
 import { observe } from './observe.js';
 
@@ -17,6 +20,11 @@ export interface StatusView {
   readonly duration_min: number;
   readonly auto_restart: boolean;
   readonly next_restart_at: string | null;
+  /** Resident memory of the whole process tree. */
+  readonly memory_mb: number | null;
+  /** CPU of the tree (100 = one core): the last watch/healthcheck sample, else the average over the run. */
+  readonly cpu_percent: number | null;
+  readonly health: readonly { probe: string; ok: boolean | null; failures: number; detail: string; at: string | null }[];
   readonly reason: string;
   readonly last_exit: {
     readonly code: number | null;
@@ -30,7 +38,7 @@ export interface StatusView {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function describeStatus(ctx: Context, name: string): StatusView {
+export function describeStatus(ctx: Context, name: string, table: ProcessTable | null = null): StatusView {
   const def = ctx.registry.defs.get(name)!;
   const obs = observe(ctx, name);
   const rec = obs.record;
@@ -39,18 +47,22 @@ export function describeStatus(ctx: Context, name: string): StatusView {
   let reason = rec.reason;
   // A record that says running while neither the process nor its runner lives: it died with its
   // runner (SIGKILL of the group, OOM, reboot). The next healthcheck recovers it; say so now.
-  if ((status === 'running' || status === 'stopping') && !obs.processAlive && !obs.runnerAlive) {
-    status = status === 'running' ? 'crashed' : 'stopped';
+  if ((isUp(status) || status === 'stopping') && !obs.processAlive && !obs.runnerAlive) {
+    status = isUp(status) ? 'crashed' : 'stopped';
     reason = status === 'crashed' ? 'died with its runner; the next `pguard healthcheck` recovers it' : reason;
   }
   // The latest exit: the record's, or a newer one the runner wrote and on-exit has not yet handled.
   const lastRunExit = rec.run ? exitOf(obs.runs, rec.run.id) : null;
   const exit = lastRunExit ?? rec.lastExit;
-  if (status === 'running' && !obs.processAlive && obs.runnerAlive && lastRunExit) {
+  if (isUp(status) && !obs.processAlive && obs.runnerAlive && lastRunExit) {
     // The runner is reporting this exit right now (a few ms): show it as what it most likely is.
     status = 'crashed';
     reason = `${describeExit(lastRunExit)}; its runner is deciding what to do`;
   }
+  const usage = obs.liveRun && table ? readTreeUsage(table, obs.liveRun.identity.pid) : null;
+  const recentCpu = rec.cpu && rec.cpu.percent !== null && now - rec.cpu.at < 60_000 ? rec.cpu.percent : null;
+  const avgCpu = usage && obs.liveRun && now > obs.liveRun.startedAt
+    ? Math.round((usage.cpuTicks / CLOCK_TICKS / ((now - obs.liveRun.startedAt) / 1000)) * 1000) / 10 : null;
   return {
     name,
     status,
@@ -63,6 +75,12 @@ export function describeStatus(ctx: Context, name: string): StatusView {
     duration_min: def.durationMin,
     auto_restart: def.autoRestart,
     next_restart_at: status === 'crashed' && rec.nextRestartAt ? iso(rec.nextRestartAt) : null,
+    memory_mb: usage ? usage.rssMb : null,
+    cpu_percent: obs.liveRun ? (recentCpu ?? avgCpu) : null,
+    health: def.health.map((p, i) => {
+      const st = obs.liveRun ? rec.probes[i] : null;
+      return { probe: describeProbe(p), ok: st?.lastOk ?? null, failures: st?.failures ?? 0, detail: st?.detail ?? '', at: st?.lastAt ? iso(st.lastAt) : null };
+    }),
     reason,
     last_exit: exit
       ? {
@@ -74,6 +92,9 @@ export function describeStatus(ctx: Context, name: string): StatusView {
   };
 }
 
-export function describeStatuses(ctx: Context, names: readonly string[]): StatusView[] {
-  return names.map((n) => describeStatus(ctx, n));
+export async function describeStatuses(ctx: Context, names: readonly string[]): Promise<StatusView[]> {
+  // One process-table snapshot for every tree's memory and CPU, and only when something runs.
+  const anyUp = names.some((n) => ctx.store.readRecord(n).runner !== null);
+  const table = anyUp ? await readProcessTable().catch(() => null) : null;
+  return names.map((n) => describeStatus(ctx, n, table));
 }

@@ -13,6 +13,7 @@ export function paint(text: string, color: Color): string {
 export const STATUS_COLOR: Record<Status, Color> = {
   'never-started': 'gray',
   running: 'green',
+  unhealthy: 'magenta',
   stopping: 'yellow',
   stopped: 'gray',
   completed: 'blue',

@@ -39,9 +39,15 @@ export function printStatusTable(views: readonly StatusView[]): void {
     { header: 'PID', value: (v) => (v.pid === null ? '-' : String(v.pid)), align: 'right' },
     { header: 'UPTIME', value: (v) => formatUptime(v.uptime_s), align: 'right' },
     { header: 'RESTARTS', value: (v) => String(v.restarts), align: 'right' },
+    { header: 'MEM', value: (v) => (v.memory_mb === null ? '-' : `${v.memory_mb}M`), align: 'right' },
+    { header: 'CPU', value: (v) => (v.cpu_percent === null ? '-' : `${v.cpu_percent}%`), align: 'right' },
     { header: 'LAST EXIT', value: describeLastExit },
     { header: 'COMMAND', value: (v) => v.command, max: 40 },
   ]));
-  const notes = views.filter((v) => v.status === 'crashed' || v.status === 'failed');
-  for (const v of notes) printLine(paint(`  ${v.name}: ${v.reason}${v.next_restart_at ? ` (next restart ${v.next_restart_at})` : ''}`, STATUS_COLOR[v.status]));
+  const notes = views.filter((v) => v.status === 'crashed' || v.status === 'failed' || v.status === 'unhealthy');
+  for (const v of notes) {
+    const failing = v.health.filter((h) => h.failures > 0).map((h) => `${h.probe}: ${h.detail} (${h.failures} in a row)`);
+    const why = v.status === 'unhealthy' ? failing.join('; ') : v.reason;
+    printLine(paint(`  ${v.name}: ${why}${v.next_restart_at ? ` (next restart ${v.next_restart_at})` : ''}`, STATUS_COLOR[v.status]));
+  }
 }

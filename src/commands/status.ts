@@ -13,7 +13,7 @@ export const statusCommand: CommandModule<GlobalArgs, Args> = {
     const { describeStatuses } = await import('../app/status.js');
     const ctx = buildContext(argv);
     const names = argv.name ? [requireDef(ctx, argv.name).name] : [...ctx.registry.defs.keys()];
-    const views = describeStatuses(ctx, names);
+    const views = await describeStatuses(ctx, names);
     if (argv.json) {
       const { printJson } = await import('../cli/output.js');
       return printJson(views);

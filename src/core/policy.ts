@@ -5,6 +5,7 @@ import { classifyExit, completionThresholdMs, describeDuration, describeExit, ru
 import type { ExitInfo, ProcessRecord, RunInfo } from './record.js';
 import type { ProcessDef, Settings } from './schema.js';
 import { mustTransition, type Status } from './states.js';
+import { countProbeResult, describeProbe, type ProbeResult, type ProbeState } from './probes.js';
 
 export type Observation =
   /** The runner saw its process end. restartedAt: the runner already restarted it (armed fast path). */
@@ -14,6 +15,12 @@ export type Observation =
       readonly kind: 'checked';
       readonly processAlive: boolean;
       readonly runnerAlive: boolean;
+    }
+  /** Probe results (by index of `health`; null: not run this time) and the tree's resource use. */
+  | {
+      readonly kind: 'probed';
+      readonly results: readonly (ProbeResult | null)[];
+      readonly usage: { readonly rssMb: number; readonly cpuTicks: number; readonly ticksPerSecond: number } | null;
     }
   | { readonly kind: 'start-requested'; readonly by: 'user' | 'boot' | 'dependency' }
   | { readonly kind: 'stop-requested' };
@@ -25,9 +32,11 @@ export type Decision =
   /** The live runner restarts the process after delayMs (0 = at once). */
   | { readonly action: 'restart'; readonly delayMs: number }
   /** Signal the process tree: the user asked for a stop. */
-  | { readonly action: 'stop' };
+  | { readonly action: 'stop' }
+  /** End the run gracefully (stop_signal, SIGKILL after kill_timeout) so the runner restarts it. */
+  | { readonly action: 'kill'; readonly reason: string };
 
-export type AlertKind = 'crashed' | 'failed' | 'overrun' | 'recovered';
+export type AlertKind = 'crashed' | 'failed' | 'overrun' | 'recovered' | 'unhealthy' | 'resource';
 
 export interface AlertIntent {
   readonly kind: AlertKind;
@@ -52,8 +61,14 @@ export interface Outcome {
 type Policy = Pick<
   ProcessDef,
   'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff'
->;
+> & Partial<Pick<ProcessDef, 'health' | 'maxMemoryMb' | 'maxCpuPercent' | 'cpuWindowS'>>;
 type PolicySettings = Pick<Settings, 'failedRetryS'>;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** running or unhealthy: a run is (supposed to be) up. */
+export function isUp(status: Status): boolean {
+  return status === 'running' || status === 'unhealthy';
+}
 
 /** An overrun is a run lasting more than duration_min and half again. */
 export const OVERRUN_FACTOR = 1.5;
@@ -70,13 +85,14 @@ export function decide(
     case 'stop-requested': return decideStop(record, now);
     case 'exited': return decideExit(def, record, observation.exit, observation.restartedAt, now);
     case 'checked': return decideCheck(def, settings, record, observation, now);
+    case 'probed': return decideProbed(def, record, observation, now);
   }
 }
 
 function decideStart(record: ProcessRecord, by: string, now: number): Outcome {
   // A manual start resets the budget (any non-running state -> running). The caller has checked
   // that nothing is alive, so a record still saying running/stopping is stale (its runner died).
-  const from: Status = record.status === 'running' || record.status === 'stopping' ? 'stopped' : record.status;
+  const from: Status = isUp(record.status) || record.status === 'stopping' ? 'stopped' : record.status;
   const next = mustTransition(from, 'start');
   return {
     next,
@@ -109,7 +125,7 @@ function decideExit(
   now: number,
 ): Outcome {
   const ran = runMs(exit);
-  const base = { ...record, lastExit: exit, updatedAt: now };
+  const base: Mutable<ProcessRecord> = { ...record, lastExit: exit, updatedAt: now };
   const klass = classifyExit(def, exit, record.status === 'stopping' || record.status === 'stopped');
   if (klass === 'user-stopped') {
     // stopping -> stopped (the signal did its work)
@@ -134,7 +150,12 @@ function decideExit(
   const stable = isStable(def, ran);
   const window = stable ? 0 : record.restarts;
   const evidence = { code: exit.code, signal: exit.signal, ran_s: Math.round(ran / 100) / 10 };
-  const why = prematureWhy(def, exit);
+  // pguard ended this run itself (failed probe, memory, CPU): say so; that alert was raised then.
+  const killedFor = record.killReason;
+  const why = killedFor ? `was ended by pguard (${killedFor})` : prematureWhy(def, exit);
+  base.killReason = null;
+  base.probes = [];
+  base.cpu = null;
 
   if (restartedAt !== null) {
     // The runner was armed and has already restarted it: record what happened.
@@ -147,7 +168,7 @@ function decideExit(
         nextRestartAt: null, reason: `restarted after it ${why}`,
       },
       decision: { action: 'none' },
-      alerts: [crashAlert(`${why}; restarted at once (restart ${restarts} of ${def.maxRestarts})`, evidence, restarts, 'restarted')],
+      alerts: killedFor ? [] : [crashAlert(`${why}; restarted at once (restart ${restarts} of ${def.maxRestarts})`, evidence, restarts, 'restarted')],
     };
   }
   if (!def.autoRestart) {
@@ -172,7 +193,7 @@ function decideExit(
       nextRestartAt: at, reason: `${why}; ${when}`,
     },
     decision: { action: 'restart', delayMs },
-    alerts: [crashAlert(`${why}; ${when} (restart ${restarts} of ${def.maxRestarts})`, evidence, restarts, delayMs === 0 ? 'restarted' : 'restart-scheduled')],
+    alerts: killedFor ? [] : [crashAlert(`${why}; ${when} (restart ${restarts} of ${def.maxRestarts})`, evidence, restarts, delayMs === 0 ? 'restarted' : 'restart-scheduled')],
   };
 }
 
@@ -217,7 +238,7 @@ function decideCheck(
   const none: Outcome = { next: record.status, record, decision: { action: 'none' }, alerts: [] };
   const run = record.run;
 
-  if (record.status === 'running' && obs.processAlive && run) {
+  if (isUp(record.status) && obs.processAlive && run) {
     const ran = now - run.startedAt;
     const alerts: AlertIntent[] = [];
     let rec = record;
@@ -240,7 +261,7 @@ function decideCheck(
     return { ...none, record: rec, alerts };
   }
 
-  if (record.status === 'running' && !obs.processAlive && !obs.runnerAlive) {
+  if (isUp(record.status) && !obs.processAlive && !obs.runnerAlive) {
     // The runner died with its process, so no exit was recorded: infer one and apply the same policy.
     const exit: ExitInfo = {
       runId: run?.id ?? '?', startedAt: run?.startedAt ?? now, endedAt: now, code: null, signal: null, vanished: true,
@@ -280,6 +301,76 @@ function decideCheck(
   return none;
 }
 
+function decideProbed(
+  def: Policy,
+  record: ProcessRecord,
+  obs: Extract<Observation, { kind: 'probed' }>,
+  now: number,
+): Outcome {
+  const none: Outcome = { next: record.status, record, decision: { action: 'none' }, alerts: [] };
+  const run = record.run;
+  if (!isUp(record.status) || !run || record.killReason) return none;
+  const health = def.health ?? [];
+  const probes: (ProbeState | null)[] = health.map((p, i) => {
+    const result = obs.results[i];
+    const prev = record.probes[i] ?? undefined;
+    if (!result) return prev ?? null;
+    return countProbeResult(prev, result, now - run.startedAt < p.graceS * 1000, now);
+  });
+  let cpu = record.cpu;
+  let breach: { kind: 'unhealthy' | 'resource'; reason: string; evidence: Record<string, unknown> } | null = null;
+  const failing = health.findIndex((p, i) => (probes[i]?.failures ?? 0) >= p.failureThreshold);
+  if (failing >= 0) {
+    const p = health[failing]!;
+    const st = probes[failing]!;
+    breach = {
+      kind: 'unhealthy',
+      reason: `probe ${describeProbe(p)} failed ${st.failures} times in a row (${st.detail})`,
+      evidence: { probe: describeProbe(p), failures: st.failures, detail: st.detail },
+    };
+  }
+  if (obs.usage) {
+    const u = obs.usage;
+    const percent = record.cpu && now > record.cpu.at
+      ? Math.round(((u.cpuTicks - record.cpu.ticks) / u.ticksPerSecond / ((now - record.cpu.at) / 1000)) * 1000) / 10
+      : null;
+    const over = percent !== null && def.maxCpuPercent !== undefined && percent > def.maxCpuPercent;
+    const overSince = over ? (record.cpu?.overSince ?? record.cpu!.at) : null;
+    cpu = { ticks: u.cpuTicks, at: now, overSince, percent };
+    if (!breach && def.maxMemoryMb !== undefined && u.rssMb > def.maxMemoryMb) {
+      breach = {
+        kind: 'resource',
+        reason: `memory ${u.rssMb} MB is over max_memory_mb ${def.maxMemoryMb}`,
+        evidence: { memory_mb: u.rssMb, max_memory_mb: def.maxMemoryMb },
+      };
+    }
+    if (!breach && overSince !== null && now - overSince >= (def.cpuWindowS ?? 60) * 1000) {
+      breach = {
+        kind: 'resource',
+        reason: `CPU ${percent}% has been over max_cpu_percent ${def.maxCpuPercent} for ${Math.round((now - overSince) / 1000)} s`,
+        evidence: { cpu_percent: percent, max_cpu_percent: def.maxCpuPercent },
+      };
+    }
+  }
+  const anyFailing = health.some((p, i) => (probes[i]?.failures ?? 0) > 0);
+  // running -> unhealthy (a probe failed) / unhealthy -> running (all pass again)
+  const next: Status = anyFailing
+    ? (record.status === 'running' ? mustTransition('running', 'probe-failed') : record.status)
+    : (record.status === 'unhealthy' ? mustTransition('unhealthy', 'probe-ok') : record.status);
+  const rec: ProcessRecord = { ...record, status: next, probes, cpu, updatedAt: now };
+  if (!breach) return { next, record: rec, decision: { action: 'none' }, alerts: [] };
+  const action = def.autoRestart ? 'restarting it (stop_signal, then SIGKILL after kill_timeout)' : 'stopping it (auto_restart is off)';
+  return {
+    next,
+    record: { ...rec, killReason: breach.reason, reason: breach.reason },
+    decision: { action: 'kill', reason: breach.reason },
+    alerts: [{
+      kind: breach.kind, severity: 'warning', message: `${breach.reason}; ${action}`,
+      evidence: { ...breach.evidence, restarts: record.restarts, action: 'restart' } as AlertIntent['evidence'],
+    }],
+  };
+}
+
 /**
  * What the runner may do on its own at the next exit, precomputed by the same rules as decideExit:
  * written to the runner's arm file so a premature death is restarted without starting Node.
@@ -296,7 +387,7 @@ export interface Arm {
 
 export function armFor(def: Policy, record: ProcessRecord): Arm | null {
   if (!def.autoRestart || def.maxRestarts === 0) return null;
-  if (record.status !== 'running') return null;
+  if (!isUp(record.status)) return null;
   return {
     normalAfterMs: def.durationMin > 0 ? completionThresholdMs(def) : 0,
     stableAfterMs: def.minUptimeS * 1000,
@@ -317,9 +408,9 @@ export function reconcileRun(record: ProcessRecord, latest: RunInfo | null, now:
     // The restart happened when the run started, which may be later than it was scheduled (the
     // runner heard of it late): the next cooldown counts from then.
     const lastRestartAt = Math.max(record.lastRestartAt ?? 0, latest.startedAt);
-    return { ...record, status: next, run: latest, nextRestartAt: null, lastRestartAt, updatedAt: now };
+    return { ...record, status: next, run: latest, nextRestartAt: null, lastRestartAt, probes: [], cpu: null, killReason: null, updatedAt: now };
   }
-  return { ...record, run: latest, updatedAt: now };
+  return { ...record, run: latest, probes: [], cpu: null, killReason: null, updatedAt: now };
 }
 
 /** Run ids are "<epoch>.<seq>"; compare numerically. */

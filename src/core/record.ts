@@ -1,6 +1,7 @@
 // What pguard has recorded about one process (persisted by effects/state-store.ts as state.json).
 // Distinct from what is observed now (core/policy.ts Observation) and from what the user wrote (schema.ts).
 import type { RunExit } from './exit.js';
+import type { ProbeState } from './probes.js';
 import type { Status } from './states.js';
 
 /** "Is this ours?": a PID alone is reused by the OS; with its start time and the boot ID it is not. */
@@ -44,6 +45,12 @@ export interface ProcessRecord {
   readonly lastExit: ExitInfo | null;
   /** Run id for which an overrun alert was already raised. */
   readonly overrunAlerted: string | null;
+  /** Per probe of the definition's `health`, by index. */
+  readonly probes: readonly (ProbeState | null)[];
+  /** Why pguard itself is ending the current run (failed probe, memory, CPU); the exit reports it. */
+  readonly killReason: string | null;
+  /** Last CPU sample of the tree, and since when it has been over max_cpu_percent. */
+  readonly cpu: { readonly ticks: number; readonly at: number; readonly overSince: number | null; readonly percent: number | null } | null;
   /** Why the last decision was made, in words. */
   readonly reason: string;
   readonly updatedAt: number;
@@ -64,6 +71,9 @@ export function emptyRecord(): ProcessRecord {
     run: null,
     lastExit: null,
     overrunAlerted: null,
+    probes: [],
+    killReason: null,
+    cpu: null,
     reason: '',
     updatedAt: 0,
   };

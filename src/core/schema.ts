@@ -1,3 +1,5 @@
+import type { ProbeDef } from './probes.js';
+
 // The registry format in one table. Everything else (validation, defaults, the JSON Schema in
 // templates/, the README's field list) is derived from FIELDS and SETTINGS.
 
@@ -9,7 +11,8 @@ export type FieldType =
   | 'name-list'
   | 'env'
   | 'signal'
-  | 'backoff';
+  | 'backoff'
+  | 'probes';
 
 export interface FieldSpec {
   /** The key as written in the registry (snake_case). */
@@ -44,6 +47,12 @@ export const FIELDS: readonly FieldSpec[] = [
   { key: 'autostart', type: 'boolean', default: false, doc: 'Started by `pguard boot` (e.g. from @reboot).' },
   { key: 'log_max_mb', type: 'non-negative-number', default: 10, unit: 'MB', doc: 'Rotate the log (copytruncate) past this size; 0 = never.' },
   { key: 'log_keep', type: 'non-negative-integer', default: 3, doc: 'Rotated logs kept.' },
+  { key: 'health', type: 'probes', default: [], doc: 'Health probes: {"type": "http"|"tcp"|"exec"|"heartbeat", ...} with interval (s, 10), timeout (s, 5), failure_threshold (3) and grace (s, 10).' },
+  { key: 'max_memory_mb', type: 'non-negative-number', unit: 'MB', doc: 'Resident memory of the whole process tree above which it is restarted (gracefully).' },
+  { key: 'max_cpu_percent', type: 'non-negative-number', doc: 'CPU use of the process tree (100 = one core) above which, sustained for cpu_window, it is restarted.' },
+  { key: 'cpu_window', type: 'non-negative-number', default: 60, unit: 'seconds', doc: 'How long max_cpu_percent must be exceeded.' },
+  { key: 'ready_after', type: 'non-negative-number', default: 3, unit: 'seconds', doc: 'Without probes, a dependency counts as ready once it has run this long.' },
+  { key: 'restart_dependents', type: 'boolean', default: true, doc: 'When this process is restarted automatically, restart the processes that depend on it once it is ready.' },
 ];
 
 export const SETTINGS: readonly FieldSpec[] = [
@@ -55,6 +64,7 @@ export const SETTINGS: readonly FieldSpec[] = [
   { key: 'desktop', type: 'boolean', default: false, doc: 'Desktop notifications (node-notifier); silently skipped without a display.' },
   { key: 'webhook', type: 'string', doc: 'URL that receives each alert as a JSON POST.' },
   { key: 'notify_command', type: 'string', doc: 'Command run with each alert as JSON on stdin.' },
+  { key: 'watch', type: 'boolean', default: false, doc: 'Keep `pguard watch` running: healthcheck starts it when it is not, and raises an alert that it had died.' },
 ];
 
 export type Backoff = 'fixed' | 'exponential';
@@ -78,6 +88,12 @@ export interface ProcessDef {
   readonly autostart: boolean;
   readonly logMaxMb: number;
   readonly logKeep: number;
+  readonly health: readonly ProbeDef[];
+  readonly maxMemoryMb: number | undefined;
+  readonly maxCpuPercent: number | undefined;
+  readonly cpuWindowS: number;
+  readonly readyAfterS: number;
+  readonly restartDependents: boolean;
 }
 
 /** An entry as it stands in the file: snake_case keys, unknown keys kept. */
@@ -92,6 +108,7 @@ export interface Settings {
   readonly desktop: boolean;
   readonly webhook: string | undefined;
   readonly notifyCommand: string | undefined;
+  readonly watch: boolean;
 }
 
 /** snake_case registry key -> camelCase property, with the unit suffix where one applies. */
@@ -115,6 +132,18 @@ export function describeJsonSchema(): Record<string, unknown> {
       case 'env': return { ...base, type: 'object', additionalProperties: { type: 'string' } };
       case 'signal': return { ...base, enum: [...SIGNALS] };
       case 'backoff': return { ...base, enum: ['fixed', 'exponential'] };
+      case 'probes': return {
+        ...base, type: 'array',
+        items: {
+          type: 'object', required: ['type'],
+          properties: {
+            type: { enum: ['http', 'tcp', 'exec', 'heartbeat'] }, url: { type: 'string' }, expect_status: { type: 'integer' },
+            host: { type: 'string' }, port: { type: 'integer', minimum: 1, maximum: 65535 }, command: { type: 'string' },
+            max_age: { type: 'number' }, interval: { type: 'number' }, timeout: { type: 'number' },
+            failure_threshold: { type: 'integer', minimum: 1 }, grace: { type: 'number', minimum: 0 },
+          },
+        },
+      };
     }
   };
   const props = (specs: readonly FieldSpec[]) => Object.fromEntries(specs.map((s) => [s.key, toSchema(s)]));

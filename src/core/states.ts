@@ -4,6 +4,7 @@
 export const STATUSES = [
   'never-started', // registered, never run
   'running',       // the process is up (or its runner is about to bring it up)
+  'unhealthy',     // up, but failing a health probe (restarted at its failure_threshold)
   'stopping',      // the user asked it to stop; signals sent, not yet gone
   'stopped',       // stopped by the user
   'completed',     // ended normally: exit 0 after 80% of duration_min
@@ -19,11 +20,14 @@ export type Event =
   | 'stop-requested'
   | 'stop-done'
   | 'restart'          // an automatic restart brought a new instance up
-  | 'budget-exhausted';
+  | 'budget-exhausted'
+  | 'probe-failed'     // a probe failed outside its grace period
+  | 'probe-ok';        // every probe passes again
 
 export const TRANSITIONS: Readonly<Record<Status, Partial<Record<Event, Status>>>> = {
   'never-started': { start: 'running' },
-  running: { 'exit-normal': 'completed', 'exit-premature': 'crashed', 'stop-requested': 'stopping' },
+  running: { 'exit-normal': 'completed', 'exit-premature': 'crashed', 'stop-requested': 'stopping', 'probe-failed': 'unhealthy' },
+  unhealthy: { 'probe-ok': 'running', 'exit-normal': 'completed', 'exit-premature': 'crashed', 'stop-requested': 'stopping' },
   crashed: { restart: 'running', 'budget-exhausted': 'failed', 'stop-requested': 'stopped', start: 'running' },
   stopping: { 'stop-done': 'stopped', 'stop-requested': 'stopping' },
   stopped: { start: 'running', 'stop-requested': 'stopped' },

@@ -2,6 +2,7 @@
 // The only place snake_case registry keys become camelCase properties. Never throws on user input.
 import type { Issue } from '../errors.js';
 import { orderByDependencies } from './deps.js';
+import { validateProbes } from './probes.js';
 import {
   FIELDS, NAME_PATTERN, SETTINGS, SIGNALS, propertyOf,
   type FieldSpec, type ProcessDef, type Settings,
@@ -42,6 +43,7 @@ const RULES: Record<FieldSpec['type'], (v: unknown) => string | undefined> = {
       ? undefined
       : `expected one of ${SIGNALS.join(', ')}`,
   backoff: (v) => (v === 'fixed' || v === 'exponential' ? undefined : 'expected "fixed" or "exponential"'),
+  probes: () => undefined, // validated by validateProbes(), which names each probe's field
 };
 
 /** "term", "TERM" and "SIGTERM" all name SIGTERM. */
@@ -62,6 +64,12 @@ function validateFields(
     if (value === undefined) {
       if (spec.required) issues.push({ process, field: spec.key, message: 'is required' });
       out[propertyOf(spec)] = spec.default;
+      continue;
+    }
+    if (spec.type === 'probes') {
+      const res = validateProbes(value);
+      for (const i of res.issues) issues.push({ process, field: i.field, message: i.message });
+      out[propertyOf(spec)] = res.probes;
       continue;
     }
     const problem = RULES[spec.type](value);

@@ -72,6 +72,8 @@ export function spawnRunner(req: SpawnRequest): Identity {
     PGUARD_NODE: process.execPath,
     PGUARD_CLI: CLI_PATH,
     PGUARD_RUNNER_STATE_DIR: req.stateDir,
+    // Touch this file (or run `pguard heartbeat <name>`) to pass a heartbeat probe.
+    PGUARD_HEARTBEAT_FILE: join(req.procDir, 'heartbeat'),
   });
   if (!existsSync(RUNNER_PATH)) throw new UserError(`the runner ${RUNNER_PATH} is missing: reinstall pguard.`);
   const log = openSync(req.logFile, 'a', 0o600);

@@ -7,7 +7,8 @@ const T0 = 1_800_000_000_000; // a fixed "now"
 const def: ProcessDef = {
   name: 'bot', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
   maxRestarts: 3, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
-  dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3,
+  dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
+  cpuWindowS: 60, readyAfterS: 3, restartDependents: true,
 };
 const settings = { failedRetryS: 3600 };
 const running = (over: Partial<ProcessRecord> = {}): ProcessRecord => ({
@@ -123,5 +124,59 @@ describe('reconcileRun()', () => {
   it('ignores an older run', () => {
     const rec = running({ run: { id: '2.1', identity: { pid: 1, startTime: '1', bootId: '' }, startedAt: T0 } });
     expect(reconcileRun(rec, { id: '1.9', identity: { pid: 1, startTime: '1', bootId: '' }, startedAt: T0 }, T0)).toBe(rec);
+  });
+});
+
+describe('decide() on probes and resources', () => {
+  const http = { type: 'http' as const, url: 'http://127.0.0.1:1/h', expectStatus: null, intervalS: 1, timeoutS: 1, failureThreshold: 3, graceS: 2 };
+  const withHealth = { ...def, health: [http], maxMemoryMb: 100, maxCpuPercent: 50, cpuWindowS: 10 };
+  const fail = { ok: false, detail: 'HTTP 503, expected 2xx', ms: 1 };
+  const ok = { ok: true, detail: 'HTTP 200', ms: 1 };
+  const probed = (r: typeof ok | null, usage: { rssMb: number; cpuTicks: number } | null = null): Observation => ({
+    kind: 'probed', results: [r], usage: usage ? { ...usage, ticksPerSecond: 100 } : null,
+  });
+
+  it('running -> unhealthy on a failed probe, below the threshold: no action yet', () => {
+    const out = decide(withHealth, settings, running(), probed(fail), T0);
+    expect(out).toMatchObject({ next: 'unhealthy', decision: { action: 'none' }, alerts: [] });
+    expect(out.record.probes[0]).toMatchObject({ failures: 1, lastOk: false });
+  });
+
+  it('does not count failures inside the grace period', () => {
+    const fresh = running({ run: { id: '1.1', identity: { pid: 1, startTime: '1', bootId: '' }, startedAt: T0 - 1_000 } });
+    expect(decide(withHealth, settings, fresh, probed(fail), T0).record.probes[0]?.failures).toBe(0);
+  });
+
+  it('ends the run at failure_threshold, with an unhealthy alert naming the probe', () => {
+    const rec = running({ status: 'unhealthy', probes: [{ failures: 2, lastAt: T0 - 1000, lastOk: false, detail: 'x' }] });
+    const out = decide(withHealth, settings, rec, probed(fail), T0);
+    expect(out.decision).toEqual({ action: 'kill', reason: 'probe http http://127.0.0.1:1/h failed 3 times in a row (HTTP 503, expected 2xx)' });
+    expect(out.alerts.map((a) => a.kind)).toEqual(['unhealthy']);
+    expect(out.record.killReason).toBe(out.decision.action === 'kill' ? out.decision.reason : '');
+  });
+
+  it('unhealthy -> running when every probe passes again', () => {
+    const rec = running({ status: 'unhealthy', probes: [{ failures: 2, lastAt: T0 - 1000, lastOk: false, detail: 'x' }] });
+    expect(decide(withHealth, settings, rec, probed(ok), T0)).toMatchObject({ next: 'running', decision: { action: 'none' } });
+  });
+
+  it('ends a run whose tree is over max_memory_mb', () => {
+    const out = decide(withHealth, settings, running(), probed(null, { rssMb: 150, cpuTicks: 0 }), T0);
+    expect(out.decision).toEqual({ action: 'kill', reason: 'memory 150 MB is over max_memory_mb 100' });
+    expect(out.alerts[0]).toMatchObject({ kind: 'resource', evidence: { memory_mb: 150 } });
+  });
+
+  it('ends a run over max_cpu_percent only once it has lasted cpu_window', () => {
+    const first = decide(withHealth, settings, running({ cpu: { ticks: 0, at: T0 - 5_000, overSince: null, percent: null } }), probed(null, { rssMb: 1, cpuTicks: 400 }), T0);
+    expect(first.decision).toEqual({ action: 'none' });
+    expect(first.record.cpu).toMatchObject({ percent: 80, overSince: T0 - 5_000 });
+    const later = decide(withHealth, settings, first.record, probed(null, { rssMb: 1, cpuTicks: 800 }), T0 + 5_000);
+    expect(later.decision).toMatchObject({ action: 'kill' });
+    expect(later.alerts[0]!.message).toMatch(/^CPU 80% has been over max_cpu_percent 50 for 10 s; restarting it/);
+  });
+
+  it('restarts a run pguard ended without a second crash alert, counting it against the budget', () => {
+    const out = decide(withHealth, settings, running({ killReason: 'memory 150 MB is over max_memory_mb 100' }), exited(5_000, null, 'SIGTERM', T0 + 2), T0);
+    expect(out).toMatchObject({ next: 'running', alerts: [], record: { restarts: 1, killReason: null, reason: 'restarted after it was ended by pguard (memory 150 MB is over max_memory_mb 100)' } });
   });
 });

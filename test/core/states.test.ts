@@ -6,6 +6,11 @@ const ALLOWED: [Status, Event, Status][] = [
   ['running', 'exit-normal', 'completed'],
   ['running', 'exit-premature', 'crashed'],
   ['running', 'stop-requested', 'stopping'],
+  ['running', 'probe-failed', 'unhealthy'],
+  ['unhealthy', 'probe-ok', 'running'],
+  ['unhealthy', 'exit-normal', 'completed'],
+  ['unhealthy', 'exit-premature', 'crashed'],
+  ['unhealthy', 'stop-requested', 'stopping'],
   ['crashed', 'restart', 'running'],
   ['crashed', 'budget-exhausted', 'failed'],
   ['crashed', 'stop-requested', 'stopped'],
@@ -30,7 +35,7 @@ describe('state machine', () => {
     expect(all.sort()).toEqual(ALLOWED.map((x) => [...x]).sort());
   });
 
-  const EVENTS: Event[] = ['start', 'exit-normal', 'exit-premature', 'stop-requested', 'stop-done', 'restart', 'budget-exhausted'];
+  const EVENTS: Event[] = ['start', 'exit-normal', 'exit-premature', 'stop-requested', 'stop-done', 'restart', 'budget-exhausted', 'probe-failed', 'probe-ok'];
   const forbidden = STATUSES.flatMap((from) => EVENTS.filter((e) => !ALLOWED.some(([f, ev]) => f === from && ev === e)).map((e) => [from, e] as const));
   it.each(forbidden)('forbids %s on %s', (from, event) => {
     expect(transition(from, event)).toEqual({ illegal: true, from, event });

@@ -20,7 +20,8 @@ describe('validateRegistry()', () => {
     expect(defs.get('a')).toEqual({
       name: 'a', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
       maxRestarts: 5, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
-      dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3,
+      dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
+      cpuWindowS: 60, readyAfterS: 3, restartDependents: true,
     });
   });
 
