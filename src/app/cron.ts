@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { findOurLines, planCrontab, scheduleEvery, shellQuote } from '../core/crontab-plan.js';
 import { readCrontab, writeCrontab } from '../effects/crontab.js';
 import { CLI_PATH, PACKAGE_ROOT } from '../effects/spawn.js';
+import { updateRegistry } from '../effects/registry-file.js';
+import { startWatchDaemon } from './watch.js';
 import { UserError } from '../errors.js';
 import type { Context } from './context.js';
 
@@ -69,4 +71,13 @@ export function renderSchedule(ctx: Context, format: TemplateFormat, opts: { eve
     const text = readFileSync(join(PACKAGE_ROOT, 'templates', rel), 'utf8').replace(/\{\{(\w+)\}\}/g, (m, k: string) => values[k] ?? m);
     return TEMPLATE_FILES[format].length > 1 ? `### ${rel.split('/').pop()}\n${text}` : text;
   }).join('\n');
+}
+
+/** `cron install --watch`: turn on $settings.watch in the registry (formatting kept) and start the watcher. */
+export async function enableWatch(ctx: Context): Promise<{ pid: number; already: boolean }> {
+  await updateRegistry(ctx.registry.path, (data) => {
+    const settings = data.$settings && typeof data.$settings === 'object' && !Array.isArray(data.$settings) ? (data.$settings as Record<string, unknown>) : {};
+    data.$settings = { ...settings, watch: true };
+  });
+  return startWatchDaemon(ctx);
 }

@@ -9,6 +9,8 @@ import { readProcessTable } from '../effects/resources.js';
 import { raiseAndNotify } from './alerts.js';
 import type { Context } from './context.js';
 import { checkProcess } from './check.js';
+import { guardWatch } from './watch.js';
+import { restartDependentsLater } from './lifecycle.js';
 
 export interface HealthAction {
   readonly name: string;
@@ -25,6 +27,8 @@ export interface HealthSummary {
   readonly problems: readonly { name: string; status: Status; reason: string }[];
   readonly errors: readonly { name: string; error: string }[];
   readonly duration_ms: number;
+  /** With $settings.watch: whether the watcher runs, and what healthcheck did about it. */
+  readonly watch?: { readonly running: boolean; readonly started: number | null; readonly had_died: boolean };
 }
 
 export async function healthcheck(ctx: Context, opts: { waitMs?: number } = {}): Promise<HealthSummary> {
@@ -59,6 +63,7 @@ export async function healthcheck(ctx: Context, opts: { waitMs?: number } = {}):
         else if (res.action === 'alerted') actions.push({ name: def.name, action: 'alerted', detail: res.alerts.map((a) => a.message).join('; ') });
         if (res.alerts.length > 0) pendingAlerts.push({ name: def.name, alerts: res.alerts });
         if (res.kill) kills.push(res.kill);
+        if (res.action === 'restarted') restartDependentsLater(ctx, def.name);
         const status = res.after.status;
         counts[status] = (counts[status] ?? 0) + 1;
         if (status === 'crashed' || status === 'failed' || status === 'unhealthy') {
@@ -70,9 +75,20 @@ export async function healthcheck(ctx: Context, opts: { waitMs?: number } = {}):
     }
     await Promise.all(kills);
     for (const p of pendingAlerts) await raiseAndNotify(ctx, p.name, p.alerts);
+    let watch: HealthSummary['watch'];
+    if (ctx.registry.settings.watch) {
+      try {
+        const g = await guardWatch(ctx);
+        watch = { running: true, started: g.started, had_died: g.died };
+      } catch (err) {
+        errors.push({ name: 'pguard-watch', error: err instanceof Error ? err.message : String(err) });
+        watch = { running: false, started: null, had_died: false };
+      }
+    }
     return {
       ok: problems.length === 0 && errors.length === 0,
       checked: ctx.registry.defs.size, counts, actions, problems, errors, duration_ms: Date.now() - started,
+      ...(watch ? { watch } : {}),
     };
   } finally {
     await lock.release();

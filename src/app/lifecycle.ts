@@ -1,9 +1,11 @@
 // start, stop and the runner's on-exit report: observe -> core decides -> apply.
-import { compareRunIds, decide, reconcileRun, type AlertIntent } from '../core/policy.js';
+import { compareRunIds, decide, isUp, reconcileRun, type AlertIntent } from '../core/policy.js';
 import type { RunInfo } from '../core/record.js';
 import { describeExit, type RunExit } from '../core/exit.js';
 import { mustTransition } from '../core/states.js';
-import { orderByDependencies } from '../core/deps.js';
+import { dependentsOf, orderByDependencies } from '../core/deps.js';
+import { spawn } from 'node:child_process';
+import { CLI_PATH } from '../effects/spawn.js';
 import type { ProcessDef } from '../core/schema.js';
 import { signalIfOurs, stopTree, waitUntilGone } from '../effects/kill.js';
 import { readLogTail } from '../effects/log-file.js';
@@ -12,10 +14,11 @@ import { UserError } from '../errors.js';
 import { requireDef, withProcessLock, type Context } from './context.js';
 import { observe } from './observe.js';
 import { launchRunner, writeArmFor } from './runner-control.js';
+import { readyTimeoutMs, waitReady } from './ready.js';
 
 export interface StartResult {
   readonly name: string;
-  readonly outcome: 'started' | 'already-running' | 'died';
+  readonly outcome: 'started' | 'already-running' | 'died' | 'not-started';
   readonly pid: number | null;
   readonly message: string;
   readonly exit?: RunExit & { ran_s: number };
@@ -84,14 +87,35 @@ export async function startMany(
   const wanted = new Set(names);
   const levels = levelsOf(ctx, order.order);
   const launches: Launch[] = [];
-  for (const level of levels) {
-    launches.push(...(await Promise.all(level.map((n) => launchOne(ctx, n, wanted.has(n) ? (opts.by ?? 'user') : 'dependency')))));
+  const blocked: StartResult[] = [];
+  const notReady = new Map<string, string>();
+  for (const [i, level] of levels.entries()) {
+    // A process whose dependency is not ready is not started.
+    const startable = level.filter((n) => {
+      const dep = requireDef(ctx, n).dependsOn.find((d) => notReady.has(d));
+      if (dep) {
+        notReady.set(n, `dependency ${dep} is not ready`);
+        blocked.push({ name: n, outcome: 'not-started', pid: null, message: `${n} not started: ${notReady.get(dep)}` });
+      }
+      return !dep;
+    });
+    const launched = await Promise.all(startable.map((n) => launchOne(ctx, n, wanted.has(n) ? (opts.by ?? 'user') : 'dependency')));
+    launches.push(...launched);
+    // Before the next level: every process of this one that others need must be ready.
+    if (i < levels.length - 1) {
+      const needed = new Set(levels.slice(i + 1).flat().flatMap((n) => requireDef(ctx, n).dependsOn));
+      await Promise.all(launched.filter((l) => needed.has(l.name)).map(async (l) => {
+        ctx.progress(`waiting for ${l.name} to be ready...`);
+        const r = await waitReady(ctx, l.name, readyTimeoutMs(ctx, l.name));
+        if (!r.ready) notReady.set(l.name, r.detail);
+      }));
+    }
   }
   // Each watcher reads its runs.log once per poll: fewer polls per process when there are many.
   const pollMs = Math.max(20, Math.ceil(launches.length / 5));
   const results = await Promise.all(launches.map((l) => watchStart(ctx, l, opts.waitMs, pollMs)));
   // Dependencies that were already running are not news; dependencies started for it are.
-  return results.filter((r) => wanted.has(r.name) || r.outcome !== 'already-running');
+  return [...results.filter((r) => wanted.has(r.name) || r.outcome !== 'already-running'), ...blocked];
 }
 
 /** Group an ordered list into levels: a process's level is one more than its deepest dependency's. */
@@ -169,12 +193,12 @@ export async function stopOne(ctx: Context, name: string): Promise<StopResult> {
  */
 export async function reportExit(
   ctx: Context, name: string, runId: string, restartedAt: number | null,
-): Promise<{ instruction: string; alerts: readonly AlertIntent[] }> {
+): Promise<{ instruction: string; alerts: readonly AlertIntent[]; restarted: boolean }> {
   const def = ctx.registry.defs.get(name);
   let instruction = 'done';
   let alerts: readonly AlertIntent[] = [];
   if (def) {
-    const result = await withProcessLock(ctx, name, async () => {
+    const result: { instruction: string; alerts: AlertIntent[] } = await withProcessLock(ctx, name, async () => {
       const obs = observe(ctx, name);
       if (!exitOf(obs.runs, runId)) throw new UserError(`no exit recorded for run ${runId} of "${name}".`);
       // Reports can arrive out of order (a background report of a fast restart may lose the lock
@@ -202,7 +226,24 @@ export async function reportExit(
     instruction = result.instruction;
     alerts = result.alerts;
   }
-  return { instruction, alerts };
+  return { instruction, alerts, restarted: restartedAt !== null || instruction.startsWith('restart-at') };
+}
+
+/**
+ * After an automatic restart of `name`: restart the processes that depend on it (restart_dependents),
+ * once it is ready, from a detached `pguard restart --after` so that no caller waits for it.
+ */
+export function restartDependentsLater(ctx: Context, name: string): string[] {
+  const def = ctx.registry.defs.get(name);
+  if (!def?.restartDependents) return [];
+  const running = dependentsOf(ctx.registry.defs, name).filter((d) => isUp(ctx.store.readRecord(d).status));
+  if (running.length === 0) return [];
+  const child = spawn(process.execPath, [CLI_PATH, 'restart', ...running, '--after', name, '--no-wait', '--registry', ctx.registry.path], {
+    detached: true, stdio: 'ignore', env: { ...ctx.env, PGUARD_STATE_DIR: ctx.store.dir },
+  });
+  child.on('error', () => {});
+  child.unref();
+  return running;
 }
 
 /** Stop processes; dependents go before what they depend on (reverse start order, level by level). */

@@ -7,7 +7,9 @@ import { formatUptime, paint, printJson, printLine, renderTable, STATUS_COLOR } 
 export function printStartResults(results: readonly StartResult[], json: boolean): void {
   if (json) return printJson(results);
   for (const r of results) {
-    if (r.outcome === 'died') {
+    if (r.outcome === 'not-started') {
+      printLine(paint(`✗ ${r.message}`, 'red'));
+    } else if (r.outcome === 'died') {
       printLine(paint(`✗ ${r.message}`, 'red'));
       if (r.logTail && r.logTail.length > 0) {
         printLine('  last log lines:');

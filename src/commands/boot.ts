@@ -13,6 +13,6 @@ export const bootCommand: CommandModule<GlobalArgs, GlobalArgs> = {
     const names = [...ctx.registry.defs.values()].filter((d) => d.autostart).map((d) => d.name);
     const results = await startMany(ctx, names, { waitMs: 1000, by: 'boot' });
     printStartResults(results, argv.json ?? false);
-    if (results.some((r) => r.outcome === 'died')) process.exitCode = 1;
+    if (results.some((r) => r.outcome === 'died' || r.outcome === 'not-started')) process.exitCode = 1;
   },
 };

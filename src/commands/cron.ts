@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../cli/wiring.js';
 
-interface InstallArgs extends GlobalArgs { every: number; boot?: boolean; print?: boolean; format: string }
+interface InstallArgs extends GlobalArgs { every: number; boot?: boolean; watch?: boolean; print?: boolean; format: string }
 
 const installCommand: CommandModule<GlobalArgs, InstallArgs> = {
   command: 'install',
@@ -10,9 +10,11 @@ const installCommand: CommandModule<GlobalArgs, InstallArgs> = {
     y
       .option('every', { type: 'number', default: 5, describe: 'Minutes between healthchecks (1-60)' })
       .option('boot', { type: 'boolean', describe: 'Also add @reboot pguard boot (starts autostart processes)' })
+      .option('watch', { type: 'boolean', describe: 'Also keep `pguard watch` running: sets $settings.watch (healthcheck guards it) and starts it' })
       .option('print', { type: 'boolean', describe: 'Print the scheduler entry instead of installing it' })
       .option('format', { type: 'string', choices: ['crontab', 'systemd', 'launchd', 'schtasks'], default: 'crontab', describe: 'With --print' })
       .example('$0 cron install --every 5 --boot', '')
+      .example('$0 cron install --watch', 'the watcher, guarded by the cron healthcheck')
       .example('$0 cron install --print --format systemd', ''),
   handler: async (argv) => {
     const { buildContext } = await import('../cli/wiring.js');
@@ -22,9 +24,11 @@ const installCommand: CommandModule<GlobalArgs, InstallArgs> = {
     const opts = { every: argv.every, boot: argv.boot ?? false };
     if (argv.print) return void process.stdout.write(cron.renderSchedule(ctx, argv.format as 'crontab', opts));
     const res = await cron.installCron(ctx, opts);
-    if (argv.json) return printJson(res);
+    const watch = argv.watch ? await cron.enableWatch(ctx) : null;
+    if (argv.json) return printJson({ ...res, ...(watch ? { watch } : {}) });
     printLine(res.changed ? 'installed in your crontab:' : 'already installed:');
     for (const l of res.lines) printLine(`  ${l}`);
+    if (watch) printLine(`$settings.watch is on; pguard watch ${watch.already ? 'was already running' : 'started'} (pid ${watch.pid})`);
   },
 };
 

@@ -17,10 +17,11 @@ import { skillCommand } from './skill.js';
 import { onExitCommand } from './on-exit.js';
 import { notifyCommand } from './notify.js';
 import { heartbeatCommand } from './heartbeat.js';
+import { watchCommand } from './watch.js';
 
 // yargs' CommandModule is generic in its argument types; the list holds modules of different ones.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const COMMANDS: CommandModule<any, any>[] = [
   registerCommand, deregisterCommand, startCommand, stopCommand, restartCommand, statusCommand, logsCommand,
-  infoCommand, heartbeatCommand, healthcheckCommand, alertsCommand, cronCommand, bootCommand, skillCommand, onExitCommand, notifyCommand,
+  infoCommand, heartbeatCommand, healthcheckCommand, watchCommand, alertsCommand, cronCommand, bootCommand, skillCommand, onExitCommand, notifyCommand,
 ];

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../cli/wiring.js';
 
-interface Args extends GlobalArgs { names: string[]; all?: boolean; wait: number | boolean }
+interface Args extends GlobalArgs { names: string[]; all?: boolean; wait: number | boolean; after?: string }
 
 export const restartCommand: CommandModule<GlobalArgs, Args> = {
   command: 'restart [names..]',
@@ -11,6 +11,7 @@ export const restartCommand: CommandModule<GlobalArgs, Args> = {
       .positional('names', { type: 'string', array: true, default: [] as string[] })
       .option('all', { type: 'boolean' })
       .option('wait', { describe: 'Seconds to watch the new start for an early death', default: 1 })
+      .option('after', { type: 'string', hidden: true, describe: 'First wait until this process is ready (restart_dependents)' })
       .example('$0 restart my-bot', ''),
   handler: async (argv) => {
     const { buildContext } = await import('../cli/wiring.js');
@@ -20,11 +21,19 @@ export const restartCommand: CommandModule<GlobalArgs, Args> = {
     const { printStartResults } = await import('../cli/views.js');
     const ctx = buildContext(argv);
     const names = selectNames(ctx, argv.names, argv.all ?? false, 'restart');
+    if (argv.after) {
+      const { readyTimeoutMs, waitReady } = await import('../app/ready.js');
+      const r = await waitReady(ctx, argv.after, readyTimeoutMs(ctx, argv.after));
+      if (!r.ready) {
+        const { UserError } = await import('../errors.js');
+        throw new UserError(`not restarting ${names.join(', ')}: ${r.detail}.`);
+      }
+    }
     if (!argv.json) ctx.progress(`restarting ${names.join(', ')}...`);
     await stopMany(ctx, names);
     const waitS = parseWaitSeconds(argv.wait);
     const results = await startMany(ctx, names, { waitMs: waitS * 1000 });
     printStartResults(results, argv.json ?? false);
-    if (results.some((r) => r.outcome === 'died')) process.exitCode = 1;
+    if (results.some((r) => r.outcome === 'died' || r.outcome === 'not-started')) process.exitCode = 1;
   },
 };

@@ -25,6 +25,6 @@ export const startCommand: CommandModule<GlobalArgs, Args> = {
     if (waitS > 0 && !argv.json) ctx.progress(`starting ${names.length} process${names.length === 1 ? '' : 'es'}; watching ${waitS} s for early deaths...`);
     const results = await startMany(ctx, names, { waitMs: waitS * 1000 });
     printStartResults(results, argv.json ?? false);
-    if (results.some((r) => r.outcome === 'died')) process.exitCode = 1;
+    if (results.some((r) => r.outcome === 'died' || r.outcome === 'not-started')) process.exitCode = 1;
   },
 };

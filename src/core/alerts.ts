@@ -9,7 +9,7 @@ export interface Alert {
   /** ISO time of the latest repeat. */
   readonly last_at: string;
   readonly process: string;
-  readonly kind: AlertKind | 'watch-died';
+  readonly kind: AlertKind;
   readonly severity: AlertIntent['severity'];
   readonly message: string;
   readonly evidence: Record<string, unknown>;
@@ -32,7 +32,7 @@ export const ALERT_HISTORY_LIMIT = 500;
 export function raiseAlert(
   history: readonly Alert[],
   process: string,
-  intent: Pick<AlertIntent, 'kind' | 'severity' | 'message' | 'evidence'> & { kind: Alert['kind'] },
+  intent: Pick<AlertIntent, 'kind' | 'severity' | 'message' | 'evidence'>,
   now: number,
   cooldownS: number,
   makeId: () => string,

@@ -36,7 +36,7 @@ export type Decision =
   /** End the run gracefully (stop_signal, SIGKILL after kill_timeout) so the runner restarts it. */
   | { readonly action: 'kill'; readonly reason: string };
 
-export type AlertKind = 'crashed' | 'failed' | 'overrun' | 'recovered' | 'unhealthy' | 'resource';
+export type AlertKind = 'crashed' | 'failed' | 'overrun' | 'recovered' | 'unhealthy' | 'resource' | 'watch-died';
 
 export interface AlertIntent {
   readonly kind: AlertKind;

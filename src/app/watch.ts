@@ -1,0 +1,157 @@
+// `pguard watch`: the optional resident loop. Every tick it looks at every process (deaths are seen
+// within a second), runs the probes that are due and samples resource use, and applies the same
+// decide() as healthcheck. A singleton by an OS-released lock. Cheap when idle: a process whose
+// look changes nothing costs a few file reads, without a lock.
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, statSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { decide } from '../core/policy.js';
+import type { Alert } from '../core/alerts.js';
+import { lockKey, readLockHolder, tryLock, type LockHolder } from '../effects/lock.js';
+import { readRegistry } from '../effects/registry-file.js';
+import { readProcessTable, type ProcessTable } from '../effects/resources.js';
+import { CLI_PATH } from '../effects/spawn.js';
+import { UserError } from '../errors.js';
+import { isProbeDue } from '../core/probes.js';
+import { raiseAndNotify } from './alerts.js';
+import { checkProcess } from './check.js';
+import type { Context } from './context.js';
+import { observe } from './observe.js';
+import { restartDependentsLater } from './lifecycle.js';
+
+export const WATCH_TICK_MS = 1000;
+const RESOURCE_EVERY_MS = 2000;
+
+export function watchLockKey(ctx: Context): string {
+  return lockKey(ctx.store.dir, 'watch');
+}
+
+/** Marks that watch is meant to be running: a watch that is gone while this exists has died. */
+export function watchMarker(ctx: Context): string {
+  return join(ctx.store.dir, 'watch.expected');
+}
+
+export function readWatchHolder(ctx: Context): Promise<LockHolder | null> {
+  return readLockHolder(watchLockKey(ctx), ctx.store.dir);
+}
+
+function describeHolder(h: LockHolder | null): string {
+  return h ? ` (pid ${h.pid}, since ${h.since})` : '';
+}
+
+/** Run the loop in this process until SIGTERM/SIGINT (or `ticks` ticks, for tests and benches). */
+export async function runWatch(ctx: Context, opts: { log: (line: string) => void; ticks?: number }): Promise<void> {
+  const lock = await tryLock(watchLockKey(ctx), 'watch', ctx.store.dir);
+  if (!lock) throw new UserError(`pguard watch is already running${describeHolder(await readWatchHolder(ctx))}. Stop it with \`pguard watch --stop\`.`);
+  writeFileSync(watchMarker(ctx), `${process.pid}\n`, { mode: 0o600 });
+  let stopping = false;
+  const stop = () => { stopping = true; };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  opts.log(`${new Date().toISOString()} watch started (pid ${process.pid}) for ${ctx.registry.path}: ${ctx.registry.defs.size} processes`);
+  let current = ctx;
+  let mtime = statSync(ctx.registry.path).mtimeMs;
+  let lastTable = 0;
+  let table: ProcessTable | null = null;
+  let ticks = 0;
+  try {
+    while (!stopping && (opts.ticks === undefined || ticks < opts.ticks)) {
+      const t0 = Date.now();
+      ticks++;
+      // The registry may be edited while we run: reload it when it changes (keep the last good one).
+      try {
+        const m = statSync(ctx.registry.path).mtimeMs;
+        if (m !== mtime) {
+          mtime = m;
+          current = { ...ctx, registry: readRegistry(ctx.registry.path) };
+          opts.log(`${new Date().toISOString()} registry reloaded: ${current.registry.defs.size} processes`);
+        }
+      } catch (err) {
+        opts.log(`${new Date().toISOString()} registry not reloaded: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      const defs = [...current.registry.defs.values()];
+      const wantsTable = defs.some((d) => d.maxMemoryMb !== undefined || d.maxCpuPercent !== undefined);
+      const sample = wantsTable && t0 - lastTable >= RESOURCE_EVERY_MS;
+      if (sample) {
+        table = await readProcessTable().catch(() => null);
+        lastTable = t0;
+      }
+      await Promise.all(defs.map(async (def) => {
+        try {
+          // A look without a lock first: most ticks change nothing for most processes.
+          const obs = observe(current, def.name);
+          const now = current.clock.now();
+          const quick = decide(def, current.registry.settings, obs.record, { kind: 'checked', processAlive: obs.processAlive, runnerAlive: obs.runnerAlive }, now);
+          const probesDue = obs.processAlive && def.health.some((p, i) => isProbeDue(p, obs.record.probes[i] ?? undefined, now));
+          const resourcesDue = obs.processAlive && sample && (def.maxMemoryMb !== undefined || def.maxCpuPercent !== undefined);
+          if (quick.record === obs.record && quick.alerts.length === 0 && !probesDue && !resourcesDue) return;
+          const res = await checkProcess(current, def, { table: resourcesDue ? table : null });
+          if (res.action) opts.log(`${new Date().toISOString()} ${def.name}: ${res.action}: ${res.detail}`);
+          if (res.alerts.length > 0) void raiseAndNotify(current, def.name, res.alerts).catch(() => undefined);
+          if (res.kill) void res.kill.catch(() => undefined);
+          if (res.action === 'restarted') restartDependentsLater(current, def.name);
+        } catch (err) {
+          opts.log(`${new Date().toISOString()} ${def.name}: error: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }));
+      const wait = WATCH_TICK_MS - (Date.now() - t0);
+      if (wait > 0 && !stopping) await new Promise((r) => setTimeout(r, wait));
+    }
+  } finally {
+    rmSync(watchMarker(ctx), { force: true });
+    await lock.release();
+    opts.log(`${new Date().toISOString()} watch stopped`);
+  }
+}
+
+/** Start `pguard watch --foreground` detached, its output appended to <state>/watch.log. */
+export async function startWatchDaemon(ctx: Context): Promise<{ pid: number; already: boolean }> {
+  const holder = await readWatchHolder(ctx);
+  if (holder) return { pid: holder.pid, already: true };
+  const logFile = join(ctx.store.dir, 'watch.log');
+  const fd = openSync(logFile, 'a', 0o600);
+  try {
+    const child = spawn(process.execPath, [CLI_PATH, 'watch', '--foreground', '--registry', ctx.registry.path], {
+      detached: true, stdio: ['ignore', fd, fd], env: { ...ctx.env, PGUARD_STATE_DIR: ctx.store.dir },
+    });
+    child.on('error', () => {});
+    child.unref();
+  } finally {
+    closeSync(fd);
+  }
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const h = await readWatchHolder(ctx);
+    if (h) return { pid: h.pid, already: false };
+    if (Date.now() > deadline) throw new UserError(`pguard watch did not start; see ${logFile}.`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function stopWatchDaemon(ctx: Context): Promise<{ pid: number | null }> {
+  const holder = await readWatchHolder(ctx);
+  if (!holder) return { pid: null };
+  try { process.kill(holder.pid, 'SIGTERM'); } catch { /* gone */ }
+  const deadline = Date.now() + 10_000;
+  while ((await readWatchHolder(ctx)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  rmSync(watchMarker(ctx), { force: true });
+  return { pid: holder.pid };
+}
+
+/**
+ * The guardian, called by healthcheck when $settings.watch is true: start watch when it is not
+ * running, and say so in an alert when it had been running (its marker is still there).
+ */
+export async function guardWatch(ctx: Context): Promise<{ started: number | null; died: boolean; alerts: Alert[] }> {
+  if (await readWatchHolder(ctx)) return { started: null, died: false, alerts: [] };
+  const died = existsSync(watchMarker(ctx));
+  const alerts = died
+    ? await raiseAndNotify(ctx, 'pguard-watch', [{
+        kind: 'watch-died', severity: 'warning',
+        message: 'pguard watch had died; healthcheck started it again',
+        evidence: { restarts: 0, action: 'restarted' },
+      }])
+    : [];
+  const { pid } = await startWatchDaemon(ctx);
+  return { started: pid, died, alerts };
+}
