@@ -197,14 +197,15 @@ export async function reportExit(
   const def = ctx.registry.defs.get(name);
   let instruction = 'done';
   let alerts: readonly AlertIntent[] = [];
+  let restarted = false;
   if (def) {
-    const result: { instruction: string; alerts: AlertIntent[] } = await withProcessLock(ctx, name, async () => {
+    const result: { instruction: string; alerts: AlertIntent[]; restarted: boolean } = await withProcessLock(ctx, name, async () => {
       const obs = observe(ctx, name);
       if (!exitOf(obs.runs, runId)) throw new UserError(`no exit recorded for run ${runId} of "${name}".`);
       // Reports can arrive out of order (a background report of a fast restart may lose the lock
       // to the report of the next exit): handle every unhandled exit of this runner, in order.
       const pending = pendingExits(obs.runs, obs.record.lastExit?.runId ?? null, runId);
-      if (pending.length === 0) return { instruction: 'done', alerts: [] as AlertIntent[] }; // already handled
+      if (pending.length === 0) return { instruction: 'done', alerts: [] as AlertIntent[], restarted: false }; // already handled
       let record = obs.record;
       const raised: AlertIntent[] = [];
       let instruction = 'done';
@@ -221,12 +222,13 @@ export async function reportExit(
       }
       ctx.store.writeRecord(name, record);
       writeArmFor(ctx, def, record);
-      return { instruction, alerts: raised };
+      return { instruction, alerts: raised, restarted: restartedAt !== null || instruction.startsWith('restart-at') };
     });
     instruction = result.instruction;
     alerts = result.alerts;
+    restarted = result.restarted;
   }
-  return { instruction, alerts, restarted: restartedAt !== null || instruction.startsWith('restart-at') };
+  return { instruction, alerts, restarted };
 }
 
 /**

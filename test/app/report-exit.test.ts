@@ -41,7 +41,7 @@ describe('reportExit', () => {
     // The arm now allows no unstable restart: the budget (2) is spent.
     expect(readFileSync(join(procDir, 'arm'), 'utf8').trim().split(' ')[2]).toBe('0');
     const first = await reportExit(ctx, 'bot', '1.1', T + 11);
-    expect(first).toEqual({ instruction: 'done', alerts: [] });
+    expect(first).toEqual({ instruction: 'done', alerts: [], restarted: false });
     expect(ctx.store.readRecord('bot')).toMatchObject({ restarts: 2, totalRestarts: 2 });
   });
 });
