@@ -408,9 +408,10 @@ export function reconcileRun(record: ProcessRecord, latest: RunInfo | null, now:
     // The restart happened when the run started, which may be later than it was scheduled (the
     // runner heard of it late): the next cooldown counts from then.
     const lastRestartAt = Math.max(record.lastRestartAt ?? 0, latest.startedAt);
-    return { ...record, status: next, run: latest, nextRestartAt: null, lastRestartAt, probes: [], cpu: null, killReason: null, updatedAt: now };
+    return { ...record, status: next, run: latest, nextRestartAt: null, lastRestartAt, probes: [], cpu: null, updatedAt: now };
   }
-  return { ...record, run: latest, probes: [], cpu: null, killReason: null, updatedAt: now };
+  // A new run's probes and CPU start afresh. killReason stays until the exit it explains is handled.
+  return { ...record, run: latest, probes: [], cpu: null, updatedAt: now };
 }
 
 /** Run ids are "<epoch>.<seq>"; compare numerically. */

@@ -180,3 +180,13 @@ describe('decide() on probes and resources', () => {
     expect(out).toMatchObject({ next: 'running', alerts: [], record: { restarts: 1, killReason: null, reason: 'restarted after it was ended by pguard (memory 150 MB is over max_memory_mb 100)' } });
   });
 });
+
+describe('reconcileRun() and killReason', () => {
+  it('keeps the kill reason until the exit it explains is handled (lost-kill-reason regression)', () => {
+    const rec = running({ killReason: 'memory 150 MB is over max_memory_mb 100' });
+    const newer = { id: '1.2', identity: { pid: 11, startTime: '2', bootId: 'b' }, startedAt: T0 };
+    const reconciled = reconcileRun(rec, newer, T0);
+    expect(reconciled.killReason).toBe('memory 150 MB is over max_memory_mb 100');
+    expect(decide(def, settings, reconciled, exited(5_000, null, 'SIGTERM', T0), T0 + 1).alerts).toEqual([]);
+  });
+});
