@@ -193,6 +193,41 @@ async function startThroughput(n = 50) {
   };
 }
 
+function cpuTicks(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+async function watchCost(n = 100) {
+  const entries = {};
+  for (let i = 0; i < n; i++) entries[`p${i}`] = { command: 'exec sleep 100000' };
+  const r = makeRegistry(`watch-${n}`, entries);
+  await r.cli('start', '--all', '--no-wait');
+  await waitFor(() => Object.keys(entries).every((name) => r.runs(name).includes('start ')), 60_000, `${n} processes`);
+  const { spawn } = await import('node:child_process');
+  const watch = spawn(process.execPath, [CLI, 'watch', '--foreground'], { env: r.env, stdio: 'ignore' });
+  try {
+    await new Promise((res) => setTimeout(res, 3000)); // warm-up: the first ticks load code
+    const seconds = QUICK ? 5 : 15;
+    const t0 = cpuTicks(watch.pid);
+    await new Promise((res) => setTimeout(res, seconds * 1000));
+    const ticks = cpuTicks(watch.pid) - t0;
+    // Detection: kill a process with its runner; time until watch has it back.
+    const rec = r.record('p0');
+    const pid = latestRunPid(r, 'p0');
+    process.kill(rec.runner.pid, 'SIGKILL');
+    process.kill(-pid, 'SIGKILL');
+    const killedAt = Date.now();
+    await waitFor(() => r.runs('p0').trim().split('\n').filter((l) => l.startsWith('start ')).length >= 2, 10_000, 'watch to recover p0');
+    const recovered = Date.now() - killedAt;
+    return { processes: n, idle_cpu_percent: round((ticks / 100 / seconds) * 100, 2), rss_mb: round(rssKb(watch.pid) / 1024), vanished_recovery_ms: recovered };
+  } finally {
+    watch.kill('SIGTERM');
+    await r.cli('stop', '--all');
+  }
+}
+
 async function cleanup() {
   for (const r of registries) {
     try { if (existsSync(r.registry)) await r.cli('stop', '--all'); } catch { /* best effort */ }
@@ -228,6 +263,8 @@ async function main() {
   }
   progress('start throughput and runner memory (50 processes)...');
   figures.start_50 = await startThroughput(50);
+  progress('watch with 100 processes: idle CPU, memory, detection...');
+  figures.watch_100 = await watchCost(100);
 
   const result = {
     date: new Date().toISOString(),
@@ -249,6 +286,8 @@ async function main() {
     ['status --json, 1,000 processes (median)', `${f.status_json_1000_ms} ms`, 'target <= 1 s'],
     ...SCALES.map((n) => [`healthcheck, ${n} live processes`, `${f.healthcheck[n].healthcheck_ms} ms (start --all ${f.healthcheck[n].start_all_ms} ms, stop --all ${f.healthcheck[n].stop_all_ms} ms)`, n === 1000 ? 'target <= 1.5 s' : '']),
     ['start --all, 50: all first lines / command back', `${f.start_50.all_first_lines_ms} / ${f.start_50.command_returned_ms} ms`, 'targets 0.5 s / grace + 0.5 s'],
+    ['watch, 100 processes: idle CPU / RSS', `${f.watch_100.idle_cpu_percent}% / ${f.watch_100.rss_mb} MB`, 'targets < 1% / <= 80 MB'],
+    ['watch: process and runner SIGKILLed -> back', `${f.watch_100.vanished_recovery_ms} ms`, 'within a second + restart'],
     ['runner RSS per process (median / max)', `${round(f.start_50.runner_rss_kb_median / 1024, 2)} / ${round(f.start_50.runner_rss_kb_max / 1024, 2)} MB`, 'target <= 2 MB (PM2 daemon 62 MB)'],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));

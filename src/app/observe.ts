@@ -22,7 +22,9 @@ export function observe(ctx: Context, name: string): Observed {
   // A run that has an exit line is over, whatever its PID names now.
   const ended = run ? runs.exits.has(run.id) : true;
   const processAlive = !!run && !ended && isOurs(run.identity);
-  const runnerAlive = isOurs(record.runner);
+  // While the process lives its runner's state changes no decision: spare the /proc read (watch
+  // looks at every process every second). Treated as alive then.
+  const runnerAlive = processAlive ? record.runner !== null : isOurs(record.runner);
   return { record, runs, liveRun: processAlive ? run : null, processAlive, runnerAlive };
 }
 

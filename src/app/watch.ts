@@ -5,7 +5,9 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, statSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { decide } from '../core/policy.js';
+import { decide, isUp } from '../core/policy.js';
+import type { ProcessRecord, RunInfo } from '../core/record.js';
+import { isOurs } from '../effects/identity.js';
 import type { Alert } from '../core/alerts.js';
 import { lockKey, readLockHolder, tryLock, type LockHolder } from '../effects/lock.js';
 import { readRegistry } from '../effects/registry-file.js';
@@ -54,6 +56,7 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
   let lastTable = 0;
   let table: ProcessTable | null = null;
   let ticks = 0;
+  const idle = new Map<string, { run: RunInfo; record: ProcessRecord }>();
   try {
     while (!stopping && (opts.ticks === undefined || ticks < opts.ticks)) {
       const t0 = Date.now();
@@ -64,6 +67,7 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
         if (m !== mtime) {
           mtime = m;
           current = { ...ctx, registry: readRegistry(ctx.registry.path) };
+          idle.clear();
           opts.log(`${new Date().toISOString()} registry reloaded: ${current.registry.defs.size} processes`);
         }
       } catch (err) {
@@ -78,12 +82,24 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
       }
       await Promise.all(defs.map(async (def) => {
         try {
+          const now = current.clock.now();
+          const hasLimits = def.maxMemoryMb !== undefined || def.maxCpuPercent !== undefined;
+          // Idle fast path: a process seen up with nothing due last tick, still the same live
+          // process, with still nothing due, costs one /proc read. Anything else takes a full look.
+          const seen = idle.get(def.name);
+          if (seen && isOurs(seen.run.identity) && !(sample && hasLimits) &&
+              !def.health.some((p, i) => isProbeDue(p, seen.record.probes[i] ?? undefined, now))) return;
+          idle.delete(def.name);
           // A look without a lock first: most ticks change nothing for most processes.
           const obs = observe(current, def.name);
-          const now = current.clock.now();
-          const quick = decide(def, current.registry.settings, obs.record, { kind: 'checked', processAlive: obs.processAlive, runnerAlive: obs.runnerAlive }, now);
           const probesDue = obs.processAlive && def.health.some((p, i) => isProbeDue(p, obs.record.probes[i] ?? undefined, now));
-          const resourcesDue = obs.processAlive && sample && (def.maxMemoryMb !== undefined || def.maxCpuPercent !== undefined);
+          const resourcesDue = obs.processAlive && sample && hasLimits;
+          // The common case, up and nothing due: no decision to make (no overrun without duration_min).
+          if (obs.processAlive && obs.liveRun && isUp(obs.record.status) && def.durationMin === 0 && !obs.record.recovering && !probesDue && !resourcesDue) {
+            idle.set(def.name, { run: obs.liveRun, record: obs.record });
+            return;
+          }
+          const quick = decide(def, current.registry.settings, obs.record, { kind: 'checked', processAlive: obs.processAlive, runnerAlive: obs.runnerAlive }, now);
           if (quick.record === obs.record && quick.alerts.length === 0 && !probesDue && !resourcesDue) return;
           const res = await checkProcess(current, def, { table: resourcesDue ? table : null });
           if (res.action) opts.log(`${new Date().toISOString()} ${def.name}: ${res.action}: ${res.detail}`);

@@ -36,7 +36,29 @@ export function ensurePrivateDir(dir: string): void {
 }
 
 export class StateStore {
+  /** Parsed files by path, reused while size and mtime are unchanged (watch reads them every second). */
+  private readonly cache = new Map<string, { size: number; mtimeMs: number; value: unknown }>();
+
   constructor(readonly dir: string) {}
+
+  /** Read and parse a file, or return `missing` when it does not exist (no exception thrown for that). */
+  private readCached<T>(file: string, parse: (text: string) => T, missing: T): T {
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (!st) {
+      this.cache.delete(file);
+      return missing;
+    }
+    const hit = this.cache.get(file);
+    if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) return hit.value as T;
+    let value: T;
+    try {
+      value = parse(readFileSync(file, 'utf8'));
+    } catch {
+      return missing;
+    }
+    this.cache.set(file, { size: st.size, mtimeMs: st.mtimeMs, value });
+    return value;
+  }
 
   init(): void {
     ensurePrivateDir(this.dir);
@@ -64,21 +86,17 @@ export class StateStore {
   }
 
   readRecord(name: string): ProcessRecord {
-    const file = join(this.procDir(name), 'state.json');
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      return emptyRecord();
-    }
-    try {
-      const parsed = JSON.parse(text) as Partial<ProcessRecord>;
+    return this.readCached(join(this.procDir(name), 'state.json'), (text) => {
+      let parsed: Partial<ProcessRecord>;
+      try {
+        parsed = JSON.parse(text) as Partial<ProcessRecord>;
+      } catch {
+        // Our own file, written atomically: unreadable only if someone edited it. Start afresh.
+        return emptyRecord();
+      }
       const rec = { ...emptyRecord(), ...parsed };
-      return isStatus(rec.status) ? rec : { ...rec, status: 'never-started' };
-    } catch {
-      // Our own file, written atomically: unreadable only if someone edited it. Start afresh.
-      return emptyRecord();
-    }
+      return isStatus(rec.status) ? rec : { ...rec, status: 'never-started' as const };
+    }, emptyRecord());
   }
 
   writeRecord(name: string, record: ProcessRecord): void {
@@ -108,11 +126,10 @@ export class StateStore {
   }
 
   readRuns(name: string): RunsView {
-    let text = '';
-    for (const f of [`${this.runsFile(name)}.1`, this.runsFile(name)]) {
-      try { text += readFileSync(f, 'utf8'); } catch { /* none yet */ }
-    }
-    return parseRuns(text);
+    const file = this.runsFile(name);
+    const older = this.readCached(`${file}.1`, (t) => t, '');
+    if (older === '') return this.readCached(file, parseRuns, EMPTY_RUNS);
+    return parseRuns(older + this.readCached(file, (t) => t, ''));
   }
 
   /** Keep runs.log short: once past 256 KB it moves to runs.log.1 (the runner reopens by path). */
@@ -135,6 +152,8 @@ export class StateStore {
     return existsSync(this.dir);
   }
 }
+
+const EMPTY_RUNS: RunsView = { starts: new Map(), exits: new Map(), latest: null };
 
 export interface RunsView {
   readonly starts: ReadonlyMap<string, RunInfo>;

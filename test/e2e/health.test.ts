@@ -100,6 +100,25 @@ describe('health probes', () => {
   });
 });
 
+describe('CPU limit', () => {
+  it('restarts a process that stays over max_cpu_percent for cpu_window', async () => {
+    const t = tmpRegistry({ spin: { command: 'exec sh -c "while :; do :; done"', max_cpu_percent: 30, cpu_window: 1 } });
+    await t.cli(['start', 'spin', '--no-wait']);
+    const pid = await pidOf(t, 'spin');
+    const first = JSON.parse((await t.cli(['healthcheck', '--json'])).stdout);
+    expect(first.actions).toEqual([]); // the first sample only sets a baseline
+    const sampledAt = Date.now();
+    const hc = await waitFor(async () => {
+      const h = JSON.parse((await t.cli(['healthcheck', '--json'])).stdout);
+      return h.actions.length > 0 ? h : null;
+    }, { what: 'the CPU limit to act' });
+    expect(Date.now() - sampledAt).toBeGreaterThanOrEqual(1000); // not before cpu_window has passed
+    expect(hc.actions[0]).toMatchObject({ name: 'spin', action: 'killed' });
+    expect(hc.actions[0].detail).toMatch(/^CPU \d+(\.\d)?% has been over max_cpu_percent 30 for \d+ s$/);
+    await waitFor(async () => { const p = (await t.status('spin')).pid; return p && p !== pid; });
+  });
+});
+
 describe('dependencies', () => {
   const chain = {
     db: { command: 'exec sleep 1000', ready_after: 0.5 },
