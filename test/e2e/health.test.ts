@@ -61,6 +61,19 @@ describe('health probes', () => {
     await waitFor(async () => { const p = (await t.status('db')).pid; return p && p !== pid; });
   });
 
+  it('restarts a process whose exec probe stops exiting 0', async () => {
+    const t = tmpRegistry({ job: { command: 'exec sleep 1000', health: [{ type: 'exec', command: 'test -e ok || { echo "ok file missing"; exit 3; }', failure_threshold: 1, grace: 0 }] } });
+    writeFileSync(join(t.dir, 'ok'), '');
+    await t.cli(['start', 'job', '--no-wait']);
+    const pid = await pidOf(t, 'job');
+    expect(JSON.parse((await t.cli(['healthcheck', '--json'])).stdout).actions).toEqual([]);
+    const { rmSync } = await import('node:fs');
+    rmSync(join(t.dir, 'ok'));
+    const hc = JSON.parse((await t.cli(['healthcheck', '--json'])).stdout);
+    expect(hc.actions[0]).toMatchObject({ name: 'job', action: 'killed', detail: 'probe exec "test -e ok || { echo \\"ok file missing\\"; exit 3; }" failed 1 times in a row (exit 3: ok file missing)' });
+    await waitFor(async () => { const p = (await t.status('job')).pid; return p && p !== pid; });
+  });
+
   it('restarts a process that stops touching its heartbeat; pguard heartbeat keeps one alive', async () => {
     const t = tmpRegistry({
       hung: { command: `exec sh ${APPS}beat.sh 3`, health: [{ type: 'heartbeat', max_age: 1, failure_threshold: 1, grace: 0 }] },
