@@ -16,6 +16,7 @@ import { readLogTail } from '../effects/log-file.js';
 import { CLI_PATH } from '../effects/spawn.js';
 import { UserError } from '../errors.js';
 import type { Context } from './context.js';
+import { recordEvents } from './ledger.js';
 
 const LOG_TAIL_LINES = 10;
 
@@ -28,7 +29,8 @@ export async function recordAlerts(ctx: Context, process: string, intents: reado
   if (intents.length === 0) return [];
   const tail = readLogTail(ctx.store.logFile(process), LOG_TAIL_LINES);
   const cooldown = ctx.registry.settings.alertCooldownS;
-  return withAlertsLock(ctx, async () => {
+  const raised: Alert[] = [];
+  const toNotify = await withAlertsLock(ctx, async () => {
     let alerts = readAlerts(ctx.store.dir);
     const toNotify: Alert[] = [];
     for (const intent of intents) {
@@ -37,12 +39,17 @@ export async function recordAlerts(ctx: Context, process: string, intents: reado
         ctx.clock.now(), cooldown, () => randomBytes(4).toString('hex'),
       );
       alerts = [...res.alerts];
+      raised.push(res.alert);
       if (res.notify) toNotify.push(res.alert);
     }
     writeAlerts(ctx.store.dir, alerts);
     writeFlagFiles(ctx.alertFlag, ctx.alertText, alerts);
     return toNotify;
   });
+  await recordEvents(ctx, raised.map((a) => ({
+    event: 'alert' as const, process, details: { id: a.id, kind: a.kind, severity: a.severity, message: a.message, count: a.count, notified: toNotify.includes(a) },
+  })));
+  return toNotify;
 }
 
 /** The channels beyond the flag files, all at once; failures are reported on stderr, never thrown. */

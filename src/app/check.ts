@@ -3,7 +3,9 @@
 // HTTP probe may take its whole timeout; the runner's exit report must not wait for it).
 import { join } from 'node:path';
 import { decide, type AlertIntent, type Outcome } from '../core/policy.js';
-import { isProbeDue, type ProbeDef, type ProbeResult } from '../core/probes.js';
+import { describeProbe, isProbeDue, type ProbeDef, type ProbeResult } from '../core/probes.js';
+import { recordEvent, recordEvents, type PendingEvent } from './ledger.js';
+import { exitEvents } from './lifecycle.js';
 import type { RunInfo } from '../core/record.js';
 import type { ProcessDef } from '../core/schema.js';
 import { stopTree } from '../effects/kill.js';
@@ -16,7 +18,8 @@ import { CLOCK_TICKS, readTreeUsage, type ProcessTable } from '../effects/resour
 import { buildEnv, resolveCwd } from '../effects/spawn.js';
 import { withProcessLock, type Context } from './context.js';
 import { observe } from './observe.js';
-import { launchRunner, writeArmFor } from './runner-control.js';
+import { launchRunner, rollbackLater, writeArmFor } from './runner-control.js';
+import { markGeneration, readGenerations } from './generations.js';
 
 export interface CheckResult {
   readonly name: string;
@@ -55,8 +58,13 @@ export async function checkProcess(ctx: Context, def: ProcessDef, opts: { table:
     const outcome = decide(def, ctx.registry.settings, obs.record, { kind: 'checked', processAlive: obs.processAlive, runnerAlive: obs.runnerAlive }, ctx.clock.now());
     let record = outcome.record;
     let action: CheckResult['action'] = null;
+    const events: PendingEvent[] = record.lastExit !== obs.record.lastExit && record.lastExit
+      ? exitEvents(name, record.lastExit, obs.record, outcome) : [];
     if (outcome.decision.action === 'spawn') {
-      record = launchRunner(ctx, def, record, outcome.decision.delayMs);
+      if (obs.record.status === 'failed') events.push({ event: 'restart', process: name, details: { reason: record.reason, restarts: record.restarts } });
+      await recordEvents(ctx, events);
+      events.length = 0;
+      record = await launchRunner(ctx, def, record, outcome.decision.delayMs);
       action = outcome.decision.delayMs > 0 ? 'restart-scheduled' : 'restarted';
     } else if (record !== obs.record) {
       ctx.store.writeRecord(name, record);
@@ -64,6 +72,15 @@ export async function checkProcess(ctx: Context, def: ProcessDef, opts: { table:
       if (record.status === 'failed' && obs.record.status !== 'failed') action = 'gave-up';
     }
     if (!action && outcome.alerts.length > 0) action = 'alerted';
+    // Known-good: this generation has run min_uptime, up and (if it has probes) passing them.
+    const up = obs.liveRun;
+    if (up && record.status === 'running' && record.generation !== null && ctx.clock.now() - up.startedAt >= def.minUptimeS * 1000
+        && (def.health.length === 0 || (record.probes.length === def.health.length && record.probes.every((p) => p?.lastOk)))
+        && markGeneration(ctx, name, record.generation, 'known_good_at')) {
+      events.push({ event: 'known-good', process: name, details: { generation: record.generation } });
+    }
+    if (record.status === 'failed' && obs.record.status !== 'failed') rollbackLater(ctx, name, record.reason);
+    await recordEvents(ctx, events);
     return { before: obs.record, record, action, alerts: outcome.alerts, liveRun: obs.liveRun };
   }, 10_000);
   const base = { name, before: first.before, after: first.record, action: first.action, detail: first.record.reason, alerts: first.alerts, kill: null };
@@ -85,6 +102,24 @@ export async function checkProcess(ctx: Context, def: ProcessDef, opts: { table:
     const outcome = decide(def, ctx.registry.settings, obs.record, { kind: 'probed', results, usage }, ctx.clock.now());
     ctx.store.writeRecord(name, outcome.record);
     const alerts = [...first.alerts, ...outcome.alerts];
+    const failed = def.health.map((p, i) => ({ p, r: results[i] })).filter((x) => x.r && !x.r.ok);
+    if (outcome.next === 'unhealthy' && obs.record.status !== 'unhealthy') {
+      await recordEvent(ctx, 'probe-failure', name, { run: run.id, probes: failed.map((x) => ({ probe: describeProbe(x.p), detail: x.r!.detail })) });
+    }
+    if (outcome.decision.action === 'kill') {
+      const breach = outcome.alerts[0]?.kind === 'resource' ? 'resource-breach' : 'probe-failure';
+      await recordEvent(ctx, breach, name, { run: run.id, reason: outcome.decision.reason, action: 'graceful restart' });
+    }
+    if (def.health.length > 0 && outcome.record.probes.length === def.health.length && outcome.record.probes.every((p) => p?.lastOk)
+        && !(obs.record.probes.length === def.health.length && obs.record.probes.every((p) => p?.lastOk))) {
+      await recordEvent(ctx, 'healthy', name, { run: run.id, generation: obs.record.generation });
+      if (obs.record.generation !== null) markGeneration(ctx, name, obs.record.generation, 'healthy_at');
+    }
+    // A new generation that never passed its probes is not restarted again and again: rolled back.
+    if (outcome.decision.action === 'kill' && outcome.alerts[0]?.kind === 'unhealthy' && obs.record.generation !== null
+        && !readGenerations(ctx, name).find((g) => g.gen === obs.record.generation)?.healthy_at) {
+      rollbackLater(ctx, name, outcome.decision.reason);
+    }
     if (outcome.decision.action !== 'kill') return { ...base, after: outcome.record, alerts };
     // End the run gracefully; its runner sees a premature exit and restarts it under the policy.
     const kill = stopTree(run.identity, def.stopSignal, def.killTimeoutS * 1000).then(() => undefined);

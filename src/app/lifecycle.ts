@@ -1,6 +1,7 @@
 // start, stop and the runner's on-exit report: observe -> core decides -> apply.
-import { compareRunIds, decide, isUp, reconcileRun, type AlertIntent } from '../core/policy.js';
-import type { RunInfo } from '../core/record.js';
+import { compareRunIds, decide, isUp, reconcileRun, type AlertIntent, type Outcome } from '../core/policy.js';
+import { recordEvent, recordEvents, type PendingEvent } from './ledger.js';
+import type { ExitInfo, ProcessRecord, RunInfo } from '../core/record.js';
 import { describeExit, type RunExit } from '../core/exit.js';
 import { mustTransition } from '../core/states.js';
 import { dependentsOf, orderByDependencies } from '../core/deps.js';
@@ -13,7 +14,8 @@ import { exitOf, type RunsView } from '../effects/state-store.js';
 import { UserError } from '../errors.js';
 import { requireDef, withProcessLock, type Context } from './context.js';
 import { observe } from './observe.js';
-import { launchRunner, writeArmFor } from './runner-control.js';
+import { launchRunner, rollbackLater, writeArmFor } from './runner-control.js';
+import { markGeneration } from './generations.js';
 import { readyTimeoutMs, waitReady } from './ready.js';
 
 export interface StartResult {
@@ -30,7 +32,7 @@ type Launch =
   | { readonly name: string; readonly already: false; readonly epoch: number };
 
 /** Bring up a runner for one process unless it (or its runner) is alive. */
-async function launchOne(ctx: Context, name: string, by: 'user' | 'boot' | 'dependency'): Promise<Launch> {
+async function launchOne(ctx: Context, name: string, by: 'user' | 'boot' | 'dependency' | 'rollback'): Promise<Launch> {
   const def = requireDef(ctx, name);
   return withProcessLock(ctx, name, async () => {
     const obs = observe(ctx, name);
@@ -40,7 +42,7 @@ async function launchOne(ctx: Context, name: string, by: 'user' | 'boot' | 'depe
       return { name, already: true as const, pid: obs.liveRun?.identity.pid ?? null, pending };
     }
     const outcome = decide(def, ctx.registry.settings, obs.record, { kind: 'start-requested', by }, ctx.clock.now());
-    const rec = launchRunner(ctx, def, outcome.record, 0);
+    const rec = await launchRunner(ctx, def, outcome.record, 0);
     return { name, already: false as const, epoch: rec.epoch };
   });
 }
@@ -80,7 +82,7 @@ async function watchStart(ctx: Context, launch: Launch, waitMs: number, pollMs =
 export async function startMany(
   ctx: Context,
   names: readonly string[],
-  opts: { waitMs: number; by?: 'user' | 'boot' },
+  opts: { waitMs: number; by?: 'user' | 'boot' | 'rollback' },
 ): Promise<StartResult[]> {
   const order = orderByDependencies(ctx.registry.defs, names);
   if (!order.ok) throw new UserError(`depends_on has a cycle: ${order.cycle.join(' -> ')}. Remove one of these dependencies.`);
@@ -129,6 +131,19 @@ function levelsOf(ctx: Context, ordered: readonly string[]): string[][] {
     (levels[l] ??= []).push(name);
   }
   return levels;
+}
+
+/** The ledger's account of one exit and what was decided about it. */
+export function exitEvents(name: string, exit: ExitInfo, before: ProcessRecord, outcome: Outcome): PendingEvent[] {
+  const ran_s = Math.round((exit.endedAt - exit.startedAt) / 100) / 10;
+  const events: PendingEvent[] = [{
+    event: 'exit', process: name, at: exit.endedAt,
+    details: { run: exit.runId, code: exit.code, signal: exit.signal, ran_s, outcome: outcome.next, ...(exit.vanished ? { vanished: true } : {}), ...(before.killReason ? { ended_by_pguard: before.killReason } : {}) },
+  }];
+  const restarts = outcome.record.totalRestarts > before.totalRestarts;
+  if (restarts) events.push({ event: 'restart', process: name, details: { reason: outcome.record.reason, at: outcome.record.lastRestartAt ? new Date(outcome.record.lastRestartAt).toISOString() : null, restarts: outcome.record.restarts } });
+  if (outcome.next === 'failed') events.push({ event: 'give-up', process: name, details: { reason: outcome.record.reason, restarts: outcome.record.restarts } });
+  return events;
 }
 
 /** Exit ids of one runner generation after `handled` up to and including `upTo`, in order. */
@@ -184,6 +199,7 @@ export async function stopOne(ctx: Context, name: string): Promise<StopResult> {
     }
   });
   if (!run && !before.runnerAlive) return { name, outcome: 'not-running', message: `${name} was not running` };
+  await recordEvent(ctx, 'stop', name, { signal: def.stopSignal, sigkill: detail !== '' });
   return { name, outcome: 'stopped', message: `${name} stopped${detail}` };
 }
 
@@ -198,6 +214,7 @@ export async function reportExit(
   let instruction = 'done';
   let alerts: readonly AlertIntent[] = [];
   let restarted = false;
+  const events: PendingEvent[] = [];
   if (def) {
     const result: { instruction: string; alerts: AlertIntent[]; restarted: boolean } = await withProcessLock(ctx, name, async () => {
       const obs = observe(ctx, name);
@@ -210,10 +227,17 @@ export async function reportExit(
       const raised: AlertIntent[] = [];
       let instruction = 'done';
       for (const id of pending) {
+        const exit = exitOf(obs.runs, id)!;
         record = reconcileRun(record, obs.runs.starts.get(id) ?? null, ctx.clock.now());
         // An earlier exit followed by a later run of the same runner was restarted by it.
         const after = id === runId ? restartedAt : (nextRunOf(obs.runs, id)?.startedAt ?? null);
-        const outcome = decide(def, ctx.registry.settings, record, { kind: 'exited', exit: exitOf(obs.runs, id)!, restartedAt: after }, ctx.clock.now());
+        const outcome = decide(def, ctx.registry.settings, record, { kind: 'exited', exit, restartedAt: after }, ctx.clock.now());
+        events.push(...exitEvents(name, exit, record, outcome));
+        // A run of min_uptime that pguard did not end makes its generation known-good.
+        if (record.generation !== null && exit.endedAt - exit.startedAt >= def.minUptimeS * 1000 && !record.killReason && def.health.length === 0
+            && markGeneration(ctx, name, record.generation, 'known_good_at')) {
+          events.push({ event: 'known-good', process: name, details: { generation: record.generation } });
+        }
         record = outcome.record;
         raised.push(...outcome.alerts);
         const d = outcome.decision;
@@ -224,9 +248,12 @@ export async function reportExit(
       writeArmFor(ctx, def, record);
       return { instruction, alerts: raised, restarted: restartedAt !== null || instruction.startsWith('restart-at') };
     });
+    await recordEvents(ctx, events);
     instruction = result.instruction;
     alerts = result.alerts;
     restarted = result.restarted;
+    const after = ctx.store.readRecord(name);
+    if (after.status === 'failed') rollbackLater(ctx, name, after.reason);
   }
   return { instruction, alerts, restarted };
 }

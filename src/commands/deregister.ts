@@ -18,6 +18,8 @@ export const deregisterCommand: CommandModule<GlobalArgs, Args> = {
     const stop = await stopOne(ctx, argv.name);
     await removeFromRegistry(ctx.registry.path, argv.name);
     ctx.store.removeProcess(argv.name);
+    const { recordEvent } = await import('../app/ledger.js');
+    await recordEvent(ctx, 'deregister', argv.name, { was_running: stop.outcome === 'stopped' });
     const res = { name: argv.name, stopped: stop.outcome === 'stopped', removed: true };
     if (argv.json) return printJson(res);
     if (res.stopped) printLine(stop.message);

@@ -18,10 +18,13 @@ import { onExitCommand } from './on-exit.js';
 import { notifyCommand } from './notify.js';
 import { heartbeatCommand } from './heartbeat.js';
 import { watchCommand } from './watch.js';
+import { historyCommand } from './history.js';
+import { rollbackCommand } from './rollback.js';
+import { auditCommand } from './audit.js';
 
 // yargs' CommandModule is generic in its argument types; the list holds modules of different ones.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const COMMANDS: CommandModule<any, any>[] = [
   registerCommand, deregisterCommand, startCommand, stopCommand, restartCommand, statusCommand, logsCommand,
-  infoCommand, heartbeatCommand, healthcheckCommand, watchCommand, alertsCommand, cronCommand, bootCommand, skillCommand, onExitCommand, notifyCommand,
+  infoCommand, heartbeatCommand, healthcheckCommand, watchCommand, historyCommand, rollbackCommand, auditCommand, alertsCommand, cronCommand, bootCommand, skillCommand, onExitCommand, notifyCommand,
 ];

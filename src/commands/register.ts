@@ -72,6 +72,14 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
     if (argv.autostart !== undefined) patch.autostart = argv.autostart;
     const path = resolveRegistryPath(argv, { create: true });
     const res = await registerProcess(path, argv.name, patch);
+    if (res.created || res.changes.length > 0) {
+      const { buildContext } = await import('../cli/wiring.js');
+      const { recordEvent } = await import('../app/ledger.js');
+      const { recordGeneration } = await import('../app/generations.js');
+      const ctx = buildContext({ ...argv, registry: path }, { tolerant: true });
+      const gen = recordGeneration(ctx, argv.name);
+      await recordEvent(ctx, res.created ? 'register' : 'update', argv.name, { changes: res.changes, generation: gen?.gen ?? null });
+    }
     if (argv.json) return printJson(res);
     if (res.created) printLine(`registered ${res.name} in ${res.registry}`);
     else if (res.changes.length === 0) printLine(`${res.name}: no changes`);

@@ -22,7 +22,7 @@ export type Observation =
       readonly results: readonly (ProbeResult | null)[];
       readonly usage: { readonly rssMb: number; readonly cpuTicks: number; readonly ticksPerSecond: number } | null;
     }
-  | { readonly kind: 'start-requested'; readonly by: 'user' | 'boot' | 'dependency' }
+  | { readonly kind: 'start-requested'; readonly by: 'user' | 'boot' | 'dependency' | 'rollback' }
   | { readonly kind: 'stop-requested' };
 
 export type Decision =
@@ -36,13 +36,15 @@ export type Decision =
   /** End the run gracefully (stop_signal, SIGKILL after kill_timeout) so the runner restarts it. */
   | { readonly action: 'kill'; readonly reason: string };
 
-export type AlertKind = 'crashed' | 'failed' | 'overrun' | 'recovered' | 'unhealthy' | 'resource' | 'watch-died';
+export type AlertKind = 'crashed' | 'failed' | 'overrun' | 'recovered' | 'unhealthy' | 'resource' | 'watch-died' | 'rollback';
 
 export interface AlertIntent {
   readonly kind: AlertKind;
   readonly severity: 'info' | 'warning' | 'critical';
   readonly message: string;
   readonly evidence: {
+    readonly from?: number | null;
+    readonly to?: number;
     readonly code?: number | null;
     readonly signal?: string | null;
     readonly ran_s?: number;

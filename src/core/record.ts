@@ -51,6 +51,8 @@ export interface ProcessRecord {
   readonly killReason: string | null;
   /** Last CPU sample of the tree, and since when it has been over max_cpu_percent. */
   readonly cpu: { readonly ticks: number; readonly at: number; readonly overSince: number | null; readonly percent: number | null } | null;
+  /** The definition generation the current runner was started with. */
+  readonly generation: number | null;
   /** Why the last decision was made, in words. */
   readonly reason: string;
   readonly updatedAt: number;
@@ -74,6 +76,7 @@ export function emptyRecord(): ProcessRecord {
     probes: [],
     killReason: null,
     cpu: null,
+    generation: null,
     reason: '',
     updatedAt: 0,
   };

@@ -1,0 +1,100 @@
+// `pguard history`: what died, why, what was done, and how long recovery took, from the ledger
+// (events) and runs.log (when each run really started and ended).
+import type { LedgerEntry } from '../core/ledger-chain.js';
+import type { Context } from './context.js';
+import { readEvents } from './ledger.js';
+
+export interface FailureView {
+  readonly at: string;
+  readonly process: string;
+  readonly run: string;
+  readonly cause: string;
+  readonly action: string;
+  /** From the death (or the run pguard ended) to the new instance being up. */
+  readonly recovery_ms: number | null;
+  /** To the new instance passing its probes (processes with probes). */
+  readonly healthy_ms: number | null;
+}
+
+export interface SummaryView {
+  readonly process: string;
+  readonly runs: number;
+  readonly failures: number;
+  readonly restarts: number;
+  readonly median_recovery_ms: number | null;
+  readonly worst_recovery_ms: number | null;
+  readonly uptime_percent: number | null;
+}
+
+const ms = (iso: string) => Date.parse(iso);
+
+function causeOf(e: LedgerEntry): string {
+  const d = e.details as { code?: number | null; signal?: string | null; vanished?: boolean; ended_by_pguard?: string };
+  if (d.ended_by_pguard) return d.ended_by_pguard;
+  if (d.vanished) return 'vanished with its runner (SIGKILL of the group, OOM killer or reboot)';
+  if (d.signal) return `killed by ${d.signal}`;
+  return `exit code ${d.code ?? '?'}`;
+}
+
+export function describeHistory(ctx: Context, opts: { name?: string | undefined; sinceMs?: number | undefined }): { since: string | null; failures: FailureView[]; summary: SummaryView[] } {
+  const now = ctx.clock.now();
+  const all = readEvents(ctx).filter((e) => !opts.name || e.process === opts.name);
+  const since = opts.sinceMs !== undefined ? now - opts.sinceMs : null;
+  const inPeriod = all.filter((e) => since === null || ms(e.at) >= since);
+  const names = opts.name ? [opts.name] : [...ctx.registry.defs.keys()];
+  const failures: FailureView[] = [];
+  const summary: SummaryView[] = [];
+  for (const name of names) {
+    const events = inPeriod.filter((e) => e.process === name);
+    const runs = [...ctx.store.readRuns(name).starts.values()];
+    const exits = ctx.store.readRuns(name).exits;
+    const mine: FailureView[] = [];
+    for (const [i, e] of events.entries()) {
+      if (e.event !== 'exit') continue;
+      const outcome = (e.details as { outcome?: string }).outcome;
+      if (outcome === 'completed' || outcome === 'stopped' || outcome === 'stopping') continue;
+      const death = ms(e.at);
+      const next = events.slice(i + 1).find((x) => x.event === 'restart' || x.event === 'give-up' || x.event === 'rollback' || (x.event === 'exit' && x !== e));
+      const action = next?.event === 'restart' ? `restarted (${(next.details as { reason?: string }).reason ?? ''})`.replace(' ()', '')
+        : next?.event === 'give-up' ? 'gave up' : next?.event === 'rollback' ? 'rolled back' : outcome === 'crashed' ? 'not restarted' : String(outcome);
+      const up = runs.filter((r) => r.startedAt >= death).sort((a, b) => a.startedAt - b.startedAt)[0];
+      const recovery = up ? up.startedAt - death : null;
+      const healthy = up ? events.find((x) => x.event === 'healthy' && ms(x.at) >= up.startedAt) : undefined;
+      mine.push({
+        at: e.at, process: name, run: String((e.details as { run?: string }).run ?? ''), cause: causeOf(e), action,
+        recovery_ms: recovery, healthy_ms: healthy ? ms(healthy.at) - death : null,
+      });
+    }
+    failures.push(...mine);
+    // Uptime over the period: the time covered by runs, from the period's start (or the first
+    // event) to now.
+    const from = since ?? (all.find((e) => e.process === name) ? ms(all.find((e) => e.process === name)!.at) : null);
+    let uptime: number | null = null;
+    if (from !== null && now > from) {
+      let covered = 0;
+      for (const r of runs) {
+        const end = exits.get(r.id)?.endedAt ?? now;
+        covered += Math.max(0, Math.min(end, now) - Math.max(r.startedAt, from));
+      }
+      uptime = Math.round((covered / (now - from)) * 1000) / 10;
+    }
+    const recoveries = mine.map((f) => f.recovery_ms).filter((x): x is number => x !== null).sort((a, b) => a - b);
+    summary.push({
+      process: name,
+      runs: runs.filter((r) => since === null || r.startedAt >= since).length,
+      failures: mine.length,
+      restarts: events.filter((e) => e.event === 'restart').length,
+      median_recovery_ms: recoveries.length ? recoveries[Math.floor((recoveries.length - 1) / 2)]! : null,
+      worst_recovery_ms: recoveries.length ? recoveries.at(-1)! : null,
+      uptime_percent: uptime,
+    });
+  }
+  return { since: since === null ? null : new Date(since).toISOString(), failures, summary };
+}
+
+/** "90s", "15m", "2h", "7d" -> ms; null when not a duration. */
+export function parseDuration(text: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/.exec(text.trim());
+  if (!m) return null;
+  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}

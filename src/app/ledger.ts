@@ -1,0 +1,40 @@
+// Writing lifecycle events to the audit ledger, and reading them back. Secrets never go in: env
+// values and webhook URLs are not part of any event's details.
+import { appendLedger, readLedgerEntries, verifyLedger } from '../effects/ledger-file.js';
+import type { LedgerEntry } from '../core/ledger-chain.js';
+import type { Context } from './context.js';
+
+export type LedgerEvent =
+  | 'register' | 'update' | 'deregister' | 'start' | 'stop' | 'exit' | 'restart' | 'give-up'
+  | 'probe-failure' | 'resource-breach' | 'healthy' | 'alert' | 'rollback' | 'known-good';
+
+export interface PendingEvent {
+  readonly event: LedgerEvent;
+  readonly process: string;
+  readonly details: Record<string, unknown>;
+  /** ms since epoch; defaults to now. */
+  readonly at?: number;
+}
+
+/** Append events in order. A ledger failure is reported but never stops what pguard is doing. */
+export async function recordEvents(ctx: Context, events: readonly PendingEvent[]): Promise<void> {
+  for (const e of events) {
+    try {
+      await appendLedger(ctx.store.dir, {
+        at: new Date(e.at ?? ctx.clock.now()).toISOString(), event: e.event, process: e.process, details: e.details,
+      });
+    } catch (err) {
+      ctx.progress(`pguard: could not write the ledger (${err instanceof Error ? err.message : String(err)})`);
+    }
+  }
+}
+
+export function recordEvent(ctx: Context, event: LedgerEvent, process: string, details: Record<string, unknown>, at?: number): Promise<void> {
+  return recordEvents(ctx, [{ event, process, details, ...(at !== undefined ? { at } : {}) }]);
+}
+
+export function readEvents(ctx: Context): LedgerEntry[] {
+  return readLedgerEntries(ctx.store.dir);
+}
+
+export { verifyLedger };

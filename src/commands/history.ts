@@ -1,0 +1,69 @@
+import type { CommandModule } from 'yargs';
+import type { GlobalArgs } from '../cli/wiring.js';
+
+interface Args extends GlobalArgs { name?: string; since?: string; generations?: boolean }
+
+export const historyCommand: CommandModule<GlobalArgs, Args> = {
+  command: 'history [name]',
+  describe: 'Failures with their cause, the action taken and recovery times; a summary per process',
+  builder: (y) =>
+    y
+      .positional('name', { type: 'string' })
+      .option('since', { type: 'string', describe: 'Only this recent: 90s, 15m, 2h, 7d' })
+      .option('generations', { type: 'boolean', describe: "List the process's definition generations" })
+      .example('$0 history --since 24h', '')
+      .example('$0 history my-bot --generations', ''),
+  handler: async (argv) => {
+    const { buildContext } = await import('../cli/wiring.js');
+    const { requireDef } = await import('../app/context.js');
+    const { printJson, printLine, renderTable, paint } = await import('../cli/output.js');
+    const { UserError } = await import('../errors.js');
+    const ctx = buildContext(argv);
+    if (argv.name) requireDef(ctx, argv.name);
+    if (argv.generations) {
+      if (!argv.name) throw new UserError('--generations needs a process name: pguard history <name> --generations.', 2);
+      const { readGenerations } = await import('../app/generations.js');
+      const current = ctx.store.readRecord(argv.name).generation;
+      const gens = readGenerations(ctx, argv.name).map((g) => ({ ...g, current: g.gen === current }));
+      if (argv.json) return printJson(gens);
+      if (gens.length === 0) return printLine(`${argv.name} has no generations yet (one is recorded at each register and start)`);
+      return printLine(renderTable(gens, [
+        { header: 'GEN', value: (g) => `${g.gen}${g.current ? '*' : ''}`, align: 'right' },
+        { header: 'SINCE', value: (g) => g.at },
+        { header: 'KNOWN-GOOD', value: (g) => g.known_good_at ?? '-' },
+        { header: 'COMMAND', value: (g) => String(g.entry.command ?? ''), max: 50 },
+      ]));
+    }
+    const { describeHistory, parseDuration } = await import('../app/history.js');
+    let sinceMs: number | undefined;
+    if (argv.since !== undefined) {
+      const d = parseDuration(argv.since);
+      if (d === null) throw new UserError(`--since expects a duration like 90s, 15m, 2h or 7d, got ${JSON.stringify(argv.since)}.`, 2);
+      sinceMs = d;
+    }
+    const h = describeHistory(ctx, { name: argv.name, sinceMs });
+    if (argv.json) return printJson(h);
+    const fmt = (x: number | null) => (x === null ? '-' : x < 10_000 ? `${x} ms` : `${(x / 1000).toFixed(1)} s`);
+    if (h.failures.length === 0) printLine(`no failures${h.since ? ` since ${h.since}` : ''}`);
+    else {
+      printLine(renderTable(h.failures, [
+        { header: 'AT', value: (f) => f.at },
+        { header: 'PROCESS', value: (f) => f.process },
+        { header: 'CAUSE', value: (f) => paint(f.cause, 'yellow'), max: 48 },
+        { header: 'ACTION', value: (f) => f.action, max: 40 },
+        { header: 'RECOVERY', value: (f) => fmt(f.recovery_ms), align: 'right' },
+        { header: 'HEALTHY', value: (f) => fmt(f.healthy_ms), align: 'right' },
+      ]));
+    }
+    printLine('');
+    printLine(renderTable(h.summary, [
+      { header: 'PROCESS', value: (s) => s.process },
+      { header: 'RUNS', value: (s) => String(s.runs), align: 'right' },
+      { header: 'FAILURES', value: (s) => String(s.failures), align: 'right' },
+      { header: 'RESTARTS', value: (s) => String(s.restarts), align: 'right' },
+      { header: 'MEDIAN RECOVERY', value: (s) => fmt(s.median_recovery_ms), align: 'right' },
+      { header: 'WORST', value: (s) => fmt(s.worst_recovery_ms), align: 'right' },
+      { header: 'UPTIME', value: (s) => (s.uptime_percent === null ? '-' : `${s.uptime_percent}%`), align: 'right' },
+    ]));
+  },
+};
