@@ -32,6 +32,10 @@ export interface CheckResult {
   readonly kill: Promise<void> | null;
 }
 
+function allOkNow(def: ProcessDef, record: { probes: readonly ({ lastOk: boolean | null } | null)[] }): boolean {
+  return def.health.length > 0 && record.probes.length === def.health.length && record.probes.every((p) => p?.lastOk === true);
+}
+
 export function heartbeatFile(ctx: Context, name: string): string {
   return join(ctx.store.procDir(name), 'heartbeat');
 }
@@ -75,8 +79,7 @@ export async function checkProcess(ctx: Context, def: ProcessDef, opts: { table:
     // Known-good: this generation has run min_uptime, up and (if it has probes) passing them.
     const up = obs.liveRun;
     if (up && record.status === 'running' && record.generation !== null && ctx.clock.now() - up.startedAt >= def.minUptimeS * 1000
-        && (def.health.length === 0 || (record.probes.length === def.health.length && record.probes.every((p) => p?.lastOk)))
-        && markGeneration(ctx, name, record.generation, 'known_good_at')) {
+        && def.health.length === 0 && markGeneration(ctx, name, record.generation, 'known_good_at')) {
       events.push({ event: 'known-good', process: name, details: { generation: record.generation } });
     }
     if (record.status === 'failed' && obs.record.status !== 'failed') rollbackLater(ctx, name, record.reason);
@@ -110,10 +113,15 @@ export async function checkProcess(ctx: Context, def: ProcessDef, opts: { table:
       const breach = outcome.alerts[0]?.kind === 'resource' ? 'resource-breach' : 'probe-failure';
       await recordEvent(ctx, breach, name, { run: run.id, reason: outcome.decision.reason, action: 'graceful restart' });
     }
-    if (def.health.length > 0 && outcome.record.probes.length === def.health.length && outcome.record.probes.every((p) => p?.lastOk)
-        && !(obs.record.probes.length === def.health.length && obs.record.probes.every((p) => p?.lastOk))) {
+    if (allOkNow(def, outcome.record) && !(obs.record.probes.length === def.health.length && obs.record.probes.every((p) => p?.lastOk))) {
       await recordEvent(ctx, 'healthy', name, { run: run.id, generation: obs.record.generation });
       if (obs.record.generation !== null) markGeneration(ctx, name, obs.record.generation, 'healthy_at');
+    }
+    // With probes, known-good needs them passing too, once min_uptime has gone by.
+    const allOk = allOkNow(def, outcome.record);
+    if (allOk && outcome.record.status === 'running' && obs.record.generation !== null
+        && ctx.clock.now() - run.startedAt >= def.minUptimeS * 1000 && markGeneration(ctx, name, obs.record.generation, 'known_good_at')) {
+      await recordEvent(ctx, 'known-good', name, { generation: obs.record.generation });
     }
     // A new generation that never passed its probes is not restarted again and again: rolled back.
     if (outcome.decision.action === 'kill' && outcome.alerts[0]?.kind === 'unhealthy' && obs.record.generation !== null

@@ -1,0 +1,121 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tmpRegistry, type TmpRegistry } from '../helpers/tmp-registry.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const events = (t: TmpRegistry) => readFileSync(join(t.stateDir, 'ledger.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+
+describe('the ledger as pguard writes it', () => {
+  it('records the lifecycle, verifies, and never holds env values or the webhook URL', async () => {
+    const t = tmpRegistry({});
+    writeFileSync(t.registry, JSON.stringify({ $settings: { webhook: 'http://127.0.0.1:9/hook-secret-path' } }));
+    await t.cli(['register', 'bot', 'exec sleep 1000', '--env', 'TOKEN=supersecret-value', '--restart-cooldown', '0']);
+    await t.cli(['start', 'bot', '--no-wait']);
+    const pid = await waitFor(async () => (await t.status('bot')).pid as number | null);
+    process.kill(pid, 'SIGKILL');
+    await waitFor(async () => (await t.status('bot')).restarts === 1);
+    await waitFor(() => events(t).some((e) => e.event === 'alert'));
+    await t.cli(['stop', 'bot']);
+    const kinds = events(t).map((e) => e.event);
+    expect(kinds).toEqual(expect.arrayContaining(['register', 'start', 'exit', 'restart', 'alert', 'stop']));
+    const exit = events(t).find((e) => e.event === 'exit');
+    expect(exit.details).toMatchObject({ signal: 'SIGKILL', code: null, outcome: 'running' });
+    const text = readFileSync(join(t.stateDir, 'ledger.jsonl'), 'utf8');
+    expect(text).not.toContain('supersecret-value');
+    expect(text).not.toContain('hook-secret-path');
+    const verify = await t.cli(['audit', 'verify']);
+    expect(verify).toMatchObject({ code: 0 });
+    expect(verify.stdout).toMatch(/^ok: \d+ entries in 1 segment, chain intact$/);
+    const ls = text.trimEnd().split('\n');
+    ls[1] = ls[1]!.replace('"event":"start"', '"event":"stop"');
+    writeFileSync(join(t.stateDir, 'ledger.jsonl'), `${ls.join('\n')}\n`);
+    const bad = await t.cli(['audit', 'verify']);
+    expect(bad).toMatchObject({ code: 1, stdout: 'TAMPERED: ledger.jsonl line 2 (seq 2) does not match its own hash: it was edited' });
+  });
+});
+
+describe('history', () => {
+  it('shows each failure with its cause, the action and a recovery time that matches what was observed', async () => {
+    const t = tmpRegistry({ bot: { command: 'exec sleep 1000', restart_cooldown: 0 } });
+    await t.cli(['start', 'bot', '--no-wait']);
+    const observed: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = t.runs('bot').starts.size;
+      const pid = await waitFor(() => t.runs('bot').latest?.identity.pid);
+      const killedAt = Date.now();
+      process.kill(pid, 'SIGKILL');
+      const run = await waitFor(() => (t.runs('bot').starts.size > before ? t.runs('bot').latest : null));
+      observed.push(run!.startedAt - killedAt);
+      await waitFor(async () => (await t.status('bot')).restarts === i + 1);
+    }
+    const h = JSON.parse((await t.cli(['history', 'bot', '--json'])).stdout);
+    expect(h.failures).toHaveLength(3);
+    for (const [i, f] of h.failures.entries()) {
+      expect(f).toMatchObject({ process: 'bot', cause: 'killed by SIGKILL' });
+      expect(f.action).toMatch(/^restarted/);
+      // The runner's exit time is within a few ms of our kill: the figures agree to 50 ms.
+      expect(Math.abs(f.recovery_ms - observed[i]!)).toBeLessThan(50);
+    }
+    expect(h.summary[0]).toMatchObject({ process: 'bot', runs: 4, failures: 3, restarts: 3 });
+    expect(h.summary[0].worst_recovery_ms).toBe(Math.max(...h.failures.map((f: { recovery_ms: number }) => f.recovery_ms)));
+    expect(h.summary[0].uptime_percent).toBeGreaterThan(50);
+    const human = await t.cli(['history', '--since', '1h']);
+    expect(human.stdout).toMatch(/killed by SIGKILL/);
+    expect((await t.cli(['history', '--since', 'soon'])).stderr).toBe('pguard: --since expects a duration like 90s, 15m, 2h or 7d, got "soon".');
+  });
+});
+
+describe('rollback of a bad definition', () => {
+  it('puts the last known-good definition back when a changed one exhausts its budget, and it runs again', async () => {
+    const t = tmpRegistry({});
+    await t.cli(['register', 'bot', 'echo good; exec sleep 1000', '--min-uptime', '0.5', '--max-restarts', '1', '--restart-cooldown', '0']);
+    const good = readFileSync(t.registry, 'utf8');
+    await t.cli(['start', 'bot', '--no-wait']);
+    await waitFor(async () => (await t.status('bot')).uptime_s >= 1);
+    await t.cli(['healthcheck']); // a look after min_uptime makes generation 1 known-good
+    const gens = JSON.parse((await t.cli(['history', 'bot', '--generations', '--json'])).stdout);
+    expect(gens).toEqual([expect.objectContaining({ gen: 1, current: true, known_good_at: expect.any(String) })]);
+    await t.cli(['register', 'bot', 'echo broken; exit 3']);
+    await t.cli(['restart', 'bot', '--no-wait']);
+    const alert = await waitFor(async () => {
+      const a = JSON.parse((await t.cli(['alerts', '--json'])).stdout).find((x: { kind: string }) => x.kind === 'rollback');
+      return a ?? null;
+    }, { timeoutMs: 20_000, what: 'the rollback alert' });
+    expect(alert.message).toMatch(/^rolled back from generation 2 to known-good generation 1: exited with code 3 after \d\.\d s; gave up after 1 restart \(max_restarts 1\)$/);
+    expect(readFileSync(t.registry, 'utf8')).toBe(good);
+    const s = await waitFor(async () => { const x = await t.status('bot'); return x.status === 'running' && x.pid ? x : null; });
+    expect(s.command).toBe('echo good; exec sleep 1000');
+    const kinds = events(t).map((e) => e.event);
+    expect(kinds).toContain('rollback');
+    expect((await t.cli(['audit', 'verify'])).code).toBe(0);
+  });
+
+  it('rolls back a definition edited in the file whose probes never pass', async () => {
+    const probe = (file: string) => [{ type: 'exec', command: `test -e ${file}`, failure_threshold: 1, grace: 0 }];
+    const t = tmpRegistry({ api: { command: 'exec sleep 1000', min_uptime: 0.5, health: probe('ok') } });
+    writeFileSync(join(t.dir, 'ok'), '');
+    await t.cli(['start', 'api', '--no-wait']);
+    await waitFor(async () => (await t.status('api')).uptime_s >= 1);
+    await t.cli(['healthcheck']);
+    expect(JSON.parse((await t.cli(['history', 'api', '--generations', '--json'])).stdout)[0]).toMatchObject({ gen: 1, known_good_at: expect.any(String), healthy_at: expect.any(String) });
+    const good = readFileSync(t.registry, 'utf8');
+    writeFileSync(t.registry, `${JSON.stringify({ api: { command: 'exec sleep 2000', min_uptime: 0.5, health: probe('never') } }, null, 2)}\n`);
+    await t.cli(['restart', 'api', '--no-wait']);
+    await t.cli(['healthcheck']);
+    await waitFor(async () => JSON.parse((await t.cli(['alerts', '--json'])).stdout).some((x: { kind: string }) => x.kind === 'rollback'), { timeoutMs: 20_000, what: 'the rollback' });
+    expect(readFileSync(t.registry, 'utf8')).toBe(good);
+    await waitFor(async () => { const x = await t.status('api'); return x.status === 'running' && x.command === 'exec sleep 1000'; });
+  });
+
+  it('rolls back by hand to a chosen generation', async () => {
+    const t = tmpRegistry({});
+    await t.cli(['register', 'bot', 'exec sleep 1000']);
+    await t.cli(['register', 'bot', 'exec sleep 2000']);
+    const res = await t.cli(['rollback', 'bot', '--to', '1']);
+    expect(res.stdout).toMatch(/^bot: rolled back from generation 2 to 1; ✓? ?bot started \(pid \d+\)$/);
+    expect(JSON.parse(readFileSync(t.registry, 'utf8')).bot.command).toBe('exec sleep 1000');
+    const none = await t.cli(['rollback', 'bot', '--to', '9']);
+    expect(none).toMatchObject({ code: 1, stderr: 'pguard: "bot" has no generation 9. List them with `pguard history bot --generations`.' });
+  });
+});
