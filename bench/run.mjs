@@ -14,6 +14,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const CLI = join(root, 'bin', 'pguard.js');
 const QUICK = process.argv.includes('--quick');
+const VS_PM2 = process.argv.some((a, i) => a === '--vs=pm2' || (a === '--vs' && process.argv[i + 1] === 'pm2'));
 const KILLS = QUICK ? 5 : 20;
 const SCALES = QUICK ? [10, 100] : [10, 100, 1000];
 
@@ -73,10 +74,16 @@ function latestRunPid(r, name) {
   return Number(lines.at(-1)?.split(' ')[2]);
 }
 
-async function crashRecovery(kind) {
+async function crashRecovery(kind, opts = {}) {
   const command = kind === 'shell' ? `exec sh ${join(here, 'apps', 'shell-prog.sh')}` : `exec node ${join(here, 'apps', 'node-prog.mjs')}`;
-  const r = makeRegistry(`recovery-${kind}`, { prog: { command, max_restarts: 1000, restart_cooldown: 0 } });
+  const r = makeRegistry(`recovery-${kind}${opts.watch ? '-watch' : ''}`, { prog: { command, max_restarts: 1000, restart_cooldown: 0 } });
   await r.cli('start', 'prog', '--no-wait');
+  let watcher = null;
+  if (opts.watch) {
+    const { spawn } = await import('node:child_process');
+    watcher = spawn(process.execPath, [CLI, 'watch', '--foreground'], { env: r.env, stdio: 'ignore' });
+    await waitFor(() => existsSync(join(r.stateDir, 'watch.expected')), 10_000, 'watch to start');
+  }
   await waitFor(() => startLines(r.log('prog')).length >= 1, 10_000, 'the first START line');
   const samples = [];
   for (let i = 0; i < KILLS; i++) {
@@ -89,9 +96,67 @@ async function crashRecovery(kind) {
     // let the background report land before the next kill (as in PM2's measurement: kill when up)
     await waitFor(() => r.record('prog').totalRestarts === i + 1, 10_000, 'the restart to be recorded');
   }
+  if (watcher) watcher.kill('SIGTERM');
   await r.cli('stop', 'prog');
   return { p50_ms: median(samples), p95_ms: pct(samples, 95), max_ms: Math.max(...samples), samples };
 }
+
+// --vs pm2: the same measurements against PM2, installed into a temporary folder with npm.
+async function pm2Figures() {
+  const dir = join(work, 'pm2');
+  mkdirSync(dir, { recursive: true });
+  progress('installing PM2 into a temporary folder (npm)...');
+  await run('npm', ['install', '--prefix', dir, 'pm2@latest', '--no-audit', '--no-fund', '--loglevel=error'], { maxBuffer: 64 << 20 });
+  const bin = join(dir, 'node_modules', 'pm2', 'bin', 'pm2');
+  const env = { ...process.env, PM2_HOME: join(dir, 'home'), PM2_DISABLE_COLORS: 'true' };
+  const pm2 = (...args) => run(process.execPath, [bin, ...args], { env, maxBuffer: 64 << 20 });
+  pm2Home = env;
+  const version = JSON.parse(readFileSync(join(dir, 'node_modules', 'pm2', 'package.json'), 'utf8')).version;
+  const recovery = async (kind) => {
+    const log = join(dir, `${kind}.log`);
+    const script = kind === 'shell' ? join(here, 'apps', 'shell-prog.sh') : join(here, 'apps', 'node-prog.mjs');
+    // An ecosystem file: min_uptime is not a CLI flag, and without it PM2 stops restarting after
+    // 15 quick deaths.
+    const eco = join(dir, `${kind}.config.json`);
+    writeFileSync(eco, JSON.stringify({ apps: [{
+      name: `prog-${kind}`, script, interpreter: kind === 'shell' ? 'sh' : 'node', out_file: log, error_file: log,
+      max_restarts: 1000, min_uptime: 0, restart_delay: 0, autorestart: true,
+    }] }));
+    await pm2('start', eco);
+    const lines = () => { try { return startLines(readFileSync(log, 'utf8')); } catch { return []; } };
+    await waitFor(() => lines().length >= 1, 20_000, 'PM2 first line');
+    const samples = [];
+    for (let i = 0; i < KILLS; i++) {
+      const before = lines().length;
+      const list = JSON.parse((await pm2('jlist')).stdout);
+      const pid = list.find((p) => p.name === `prog-${kind}`).pid;
+      const killAt = Date.now();
+      process.kill(pid, 'SIGKILL');
+      const line = await waitFor(() => { const s = lines(); return s.length > before ? s.at(-1) : null; }, 10_000, 'PM2 new instance');
+      samples.push(line - killAt);
+    }
+    await pm2('delete', `prog-${kind}`);
+    return { p50_ms: median(samples), p95_ms: pct(samples, 95), max_ms: Math.max(...samples), samples };
+  };
+  progress('PM2 crash recovery, shell program...');
+  const shell = await recovery('shell');
+  progress('PM2 crash recovery, Node program...');
+  const node = await recovery('node');
+  progress('PM2 CLI latency and daemon memory (10 processes)...');
+  for (let i = 0; i < 10; i++) await pm2('start', 'sleep', '--name', `s${i}`, '--', '100000');
+  const samples = [];
+  for (let i = 0; i < (QUICK ? 5 : 11); i++) {
+    const t0 = performance.now();
+    await pm2('jlist');
+    samples.push(performance.now() - t0);
+  }
+  const daemonPid = Number(readFileSync(join(env.PM2_HOME, 'pm2.pid'), 'utf8'));
+  const daemonRss = rssKb(daemonPid);
+  await pm2('kill');
+  pm2Home = null;
+  return { version, recovery_shell: shell, recovery_node: node, jlist_10_ms: round(median(samples)), daemon_rss_mb: round(daemonRss / 1024) };
+}
+let pm2Home = null;
 
 async function backstopRecovery() {
   const r = makeRegistry('backstop', { prog: { command: `exec sh ${join(here, 'apps', 'shell-prog.sh')}`, restart_cooldown: 0 } });
@@ -229,6 +294,9 @@ async function watchCost(n = 100) {
 }
 
 async function cleanup() {
+  if (pm2Home) {
+    try { await run(process.execPath, [join(work, 'pm2', 'node_modules', 'pm2', 'bin', 'pm2'), 'kill'], { env: pm2Home }); } catch { /* best effort */ }
+  }
   for (const r of registries) {
     try { if (existsSync(r.registry)) await r.cli('stop', '--all'); } catch { /* best effort */ }
   }
@@ -245,11 +313,14 @@ process.once('SIGINT', () => {
 async function main() {
   if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('build first: npm run build');
   const t0 = Date.now();
-  progress(`pguard bench${QUICK ? ' (quick)' : ''}: ${KILLS} kills per recovery run, scales ${SCALES.join(', ')}`);
+  progress(`pguard bench${QUICK ? ' (quick)' : ''}${VS_PM2 ? ' vs PM2' : ''}: ${KILLS} kills per recovery run, scales ${SCALES.join(', ')}`);
   progress('crash recovery, shell program (runner-driven, no daemon)...');
   figures.recovery_shell = await crashRecovery('shell');
   progress('crash recovery, Node program...');
   figures.recovery_node = await crashRecovery('node');
+  progress('crash recovery with watch running...');
+  figures.recovery_shell_watch = await crashRecovery('shell', { watch: true });
+  figures.recovery_node_watch = await crashRecovery('node', { watch: true });
   progress('backstop recovery (runner and process killed, one healthcheck)...');
   figures.backstop = await backstopRecovery();
   progress('CLI latency...');
@@ -265,6 +336,7 @@ async function main() {
   figures.start_50 = await startThroughput(50);
   progress('watch with 100 processes: idle CPU, memory, detection...');
   figures.watch_100 = await watchCost(100);
+  if (VS_PM2) figures.pm2 = await pm2Figures();
 
   const result = {
     date: new Date().toISOString(),
@@ -280,6 +352,7 @@ async function main() {
   const rows = [
     ['crash recovery, shell program: p50 / p95 / max', `${f.recovery_shell.p50_ms} / ${f.recovery_shell.p95_ms} / ${f.recovery_shell.max_ms} ms`, 'PM2: 7 ms median'],
     ['crash recovery, Node program: p50 / p95 / max', `${f.recovery_node.p50_ms} / ${f.recovery_node.p95_ms} / ${f.recovery_node.max_ms} ms`, 'PM2: 113 ms median'],
+    ['  the same with watch running, shell / Node p50', `${f.recovery_shell_watch.p50_ms} / ${f.recovery_node_watch.p50_ms} ms`, ''],
     ['backstop: healthcheck returns / new first line', `${f.backstop.healthcheck_ms} / ${f.backstop.first_line_ms} ms`, ''],
     ['`node -e 0`', `${f.node_e_0_ms} ms`, ''],
     ['status --json, 10 processes (median)', `${f.status_json_10_ms} ms`, 'target <= 110 ms (pm2 jlist: 188 ms)'],
@@ -290,6 +363,14 @@ async function main() {
     ['watch: process and runner SIGKILLed -> back', `${f.watch_100.vanished_recovery_ms} ms`, 'within a second + restart'],
     ['runner RSS per process (median / max)', `${round(f.start_50.runner_rss_kb_median / 1024, 2)} / ${round(f.start_50.runner_rss_kb_max / 1024, 2)} MB`, 'target <= 2 MB (PM2 daemon 62 MB)'],
   ];
+  if (f.pm2) {
+    const ratio = (a, b) => `${round(a / b, 2)}x`;
+    rows.push(
+      [`PM2 ${f.pm2.version}: crash recovery shell / Node p50`, `${f.pm2.recovery_shell.p50_ms} / ${f.pm2.recovery_node.p50_ms} ms`, `pguard/PM2: ${ratio(f.recovery_shell.p50_ms, f.pm2.recovery_shell.p50_ms)} / ${ratio(f.recovery_node.p50_ms, f.pm2.recovery_node.p50_ms)}`],
+      ['PM2: pm2 jlist, 10 processes (median)', `${f.pm2.jlist_10_ms} ms`, `pguard status --json / pm2 jlist: ${ratio(f.status_json_10_ms, f.pm2.jlist_10_ms)}`],
+      ['PM2: daemon RSS with 10 processes', `${f.pm2.daemon_rss_mb} MB`, `10 pguard runners / PM2 daemon: ${ratio(f.start_50.ten_runners_mb, f.pm2.daemon_rss_mb)}`],
+    );
+  }
   const w = Math.max(...rows.map((r) => r[0].length));
   const v = Math.max(...rows.map((r) => r[1].length));
   console.log(`\npguard ${result.node} on ${result.machine.cpus} x ${result.machine.cpu}, ${result.date}`);

@@ -40,7 +40,7 @@ function writeGenerations(ctx: Context, name: string, gens: readonly Generation[
     const i = list.findIndex((g) => !g.known_good_at);
     list.splice(i >= 0 ? i : 0, 1);
   }
-  writeFileAtomic(file(ctx, name), `${JSON.stringify(list, null, 1)}\n`);
+  writeFileAtomic(file(ctx, name), `${JSON.stringify(list, null, 1)}\n`, 0o600, { durable: false });
 }
 
 /** The generation of the entry as it is in the registry now (a new one if it changed). */

@@ -14,5 +14,5 @@ export function readAlerts(stateDir: string): Alert[] {
 }
 
 export function writeAlerts(stateDir: string, alerts: readonly Alert[]): void {
-  writeFileAtomic(join(stateDir, 'alerts.json'), `${JSON.stringify(alerts, null, 1)}\n`, 0o600);
+  writeFileAtomic(join(stateDir, 'alerts.json'), `${JSON.stringify(alerts, null, 1)}\n`, 0o600, { durable: false });
 }

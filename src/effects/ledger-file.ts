@@ -59,7 +59,7 @@ export async function appendLedger(
     const last = readLastEntry(file) ?? readHead(stateDir);
     const entry = makeEntry(last ? { seq: last.seq, hash: last.hash } : null, fields, sha256);
     appendFileSync(file, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
-    writeFileAtomic(join(stateDir, HEAD), `${entry.seq} ${entry.hash}\n`);
+    writeFileAtomic(join(stateDir, HEAD), `${entry.seq} ${entry.hash}\n`, 0o600, { durable: false });
     if (statSync(file).size >= SEGMENT_BYTES) {
       const first = (JSON.parse(readFileSync(file, 'utf8').split('\n', 1)[0]!) as LedgerEntry).seq;
       renameSync(file, join(stateDir, `ledger.${String(first).padStart(9, '0')}-${String(entry.seq).padStart(9, '0')}.jsonl`));

@@ -80,12 +80,24 @@ export async function acquireLock(key: string, what: string, fallbackDir: string
   }
 }
 
+/** Holders in this process queue here first, so they hand the OS lock on without polling for it. */
+const queues = new Map<string, Promise<unknown>>();
+
 export async function withLock<T>(key: string, what: string, fallbackDir: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
-  const lock = await acquireLock(key, what, fallbackDir, waitMs);
+  const before = queues.get(key) ?? Promise.resolve();
+  const mine = before.catch(() => undefined).then(async () => {
+    const lock = await acquireLock(key, what, fallbackDir, waitMs);
+    try {
+      return await fn();
+    } finally {
+      await lock.release();
+    }
+  });
+  queues.set(key, mine);
   try {
-    return await fn();
+    return await mine;
   } finally {
-    await lock.release();
+    if (queues.get(key) === mine) queues.delete(key);
   }
 }
 

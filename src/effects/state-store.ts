@@ -101,7 +101,7 @@ export class StateStore {
 
   writeRecord(name: string, record: ProcessRecord): void {
     this.ensureProc(name);
-    writeFileAtomic(join(this.procDir(name), 'state.json'), `${JSON.stringify(record, null, 2)}\n`);
+    writeFileAtomic(join(this.procDir(name), 'state.json'), `${JSON.stringify(record, null, 2)}\n`, 0o600, { durable: false });
   }
 
   /** The arm file: four numbers the POSIX runner reads with one `read`. */
@@ -112,7 +112,7 @@ export class StateStore {
       return;
     }
     const stable = arm.stableAfterMs;
-    writeFileAtomic(file, `${arm.normalAfterMs} ${stable} ${arm.unstableOk ? 1 : 0} ${arm.notBefore}\n`);
+    writeFileAtomic(file, `${arm.normalAfterMs} ${stable} ${arm.unstableOk ? 1 : 0} ${arm.notBefore}\n`, 0o600, { durable: false });
   }
 
   setStopMarker(name: string, on: boolean): void {
