@@ -19,6 +19,7 @@ const KILLS = QUICK ? 5 : 20;
 const SCALES = QUICK ? [10, 100] : [10, 100, 1000];
 
 const work = mkdtempSync(join(os.tmpdir(), 'pguard-bench-')); // 0700
+let interrupted = false;
 const registries = [];
 const figures = {};
 
@@ -27,6 +28,7 @@ function progress(line) {
 }
 
 function makeRegistry(name, entries) {
+  if (interrupted) throw new Error('interrupted');
   const dir = join(work, name);
   mkdirSync(dir, { recursive: true });
   const registry = join(dir, '.process-registry.json');
@@ -35,6 +37,8 @@ function makeRegistry(name, entries) {
   const r = {
     dir, registry, env, stateDir: join(dir, 'state'),
     cli: async (...args) => {
+      // After Ctrl-C only stops run: nothing new is started behind the cleanup's back.
+      if (interrupted && args[0] !== 'stop') return { code: 130, stdout: '{}', stderr: 'interrupted' };
       try {
         const res = await run(process.execPath, [CLI, ...args], { env, maxBuffer: 64 << 20 });
         return { code: 0, stdout: res.stdout, stderr: res.stderr };
@@ -303,7 +307,6 @@ async function cleanup() {
   rmSync(work, { recursive: true, force: true });
 }
 
-let interrupted = false;
 process.once('SIGINT', () => {
   interrupted = true;
   progress('\ninterrupted: stopping everything the benchmark started...');
