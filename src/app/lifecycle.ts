@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { CLI_PATH } from '../effects/spawn.js';
 import type { ProcessDef } from '../core/schema.js';
 import { signalIfOurs, stopTree, waitUntilGone } from '../effects/kill.js';
+import { readProcessTable, type ProcessTable } from '../effects/resources.js';
 import { readLogTail } from '../effects/log-file.js';
 import { exitOf, type RunsView } from '../effects/state-store.js';
 import { UserError } from '../errors.js';
@@ -165,7 +166,7 @@ export interface StopResult {
   readonly message: string;
 }
 
-export async function stopOne(ctx: Context, name: string): Promise<StopResult> {
+export async function stopOne(ctx: Context, name: string, table?: ProcessTable): Promise<StopResult> {
   const def = requireDef(ctx, name);
   const before = await withProcessLock(ctx, name, async () => {
     const obs = observe(ctx, name);
@@ -179,7 +180,7 @@ export async function stopOne(ctx: Context, name: string): Promise<StopResult> {
   const run = before.liveRun;
   let detail = '';
   if (run) {
-    const res = await stopTree(run.identity, def.stopSignal, def.killTimeoutS * 1000);
+    const res = await stopTree(run.identity, def.stopSignal, def.killTimeoutS * 1000, table);
     detail = res.killed > 0
       ? ` (${def.stopSignal} ignored for ${def.killTimeoutS} s; sent SIGKILL to ${res.killed} process${res.killed === 1 ? '' : 'es'})`
       : '';
@@ -281,6 +282,10 @@ export async function stopMany(ctx: Context, names: readonly string[]): Promise<
   const wanted = new Set(names);
   const levels = order.ok ? levelsOf(ctx, order.order.filter((n) => wanted.has(n))).reverse() : [[...names]];
   const results: StopResult[] = [];
-  for (const level of levels) results.push(...(await Promise.all(level.map((n) => stopOne(ctx, n)))));
+  for (const level of levels) {
+    // One process-table snapshot for the whole level (a single `ps`, not one per process).
+    const table = await readProcessTable().catch(() => undefined);
+    results.push(...(await Promise.all(level.map((n) => stopOne(ctx, n, table)))));
+  }
   return results;
 }
