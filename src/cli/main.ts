@@ -14,14 +14,14 @@ export async function main(argv: string[]): Promise<void> {
     .command(COMMANDS)
     .demandCommand(1, 'name a command: pguard --help lists them.')
     .strict()
-    .recommendCommands()
     .help()
     .alias('h', 'help')
     .version()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;
-      throw new UserError(`${msg} See \`pguard --help\`.`, 2);
+      const sentence = /[.!?]$/.test(msg) ? msg : `${msg}.`;
+      throw new UserError(`${sentence.replace(/^Unknown argument: (\S+)\.$/, (_m, a: string) => `unknown command or argument "${a}".`)} See \`pguard --help\`.`, 2);
     });
   await cli.parseAsync();
 }

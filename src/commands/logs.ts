@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import type { GlobalArgs } from '../cli/wiring.js';
 
-interface Args extends GlobalArgs { name: string; lines: number; follow?: boolean }
+interface Args extends GlobalArgs { name: string; lines: string; follow?: boolean }
 
 export const logsCommand: CommandModule<GlobalArgs, Args> = {
   command: 'logs <name>',
@@ -9,19 +9,20 @@ export const logsCommand: CommandModule<GlobalArgs, Args> = {
   builder: (y) =>
     y
       .positional('name', { type: 'string', demandOption: true })
-      .option('lines', { alias: 'n', type: 'number', default: 50, describe: 'How many last lines' })
+      .option('lines', { alias: 'n', type: 'string', default: '50', describe: 'How many last lines' })
       .option('follow', { alias: 'f', type: 'boolean', describe: 'Keep printing new lines until Ctrl-C' })
       .example('$0 logs my-bot -n 100 -f', ''),
   handler: async (argv) => {
     const { UserError } = await import('../errors.js');
-    if (!Number.isInteger(argv.lines) || argv.lines < 0) throw new UserError(`--lines expects a non-negative whole number, got ${JSON.stringify(argv.lines)}.`, 2);
+    const count = /^\d+$/.test(String(argv.lines)) ? Number(argv.lines) : NaN;
+    if (!Number.isInteger(count)) throw new UserError(`--lines expects a non-negative whole number, got ${JSON.stringify(argv.lines)}.`, 2);
     const { buildContext } = await import('../cli/wiring.js');
     const { requireDef } = await import('../app/context.js');
     const { followLog, readLogTail } = await import('../effects/log-file.js');
     const ctx = buildContext(argv);
     requireDef(ctx, argv.name);
     const file = ctx.store.logFile(argv.name);
-    const lines = readLogTail(file, argv.lines);
+    const lines = readLogTail(file, count);
     if (argv.json && !argv.follow) {
       const { printJson } = await import('../cli/output.js');
       return printJson({ name: argv.name, file, lines });
