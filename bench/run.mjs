@@ -20,6 +20,8 @@ const SCALES = QUICK ? [10, 100] : [10, 100, 1000];
 
 const work = mkdtempSync(join(os.tmpdir(), 'pguard-bench-')); // 0700
 let interrupted = false;
+/** Child processes the bench itself started (watchers): killed in cleanup, also after Ctrl-C. */
+const children = new Set();
 const registries = [];
 const figures = {};
 
@@ -86,6 +88,7 @@ async function crashRecovery(kind, opts = {}) {
   if (opts.watch) {
     const { spawn } = await import('node:child_process');
     watcher = spawn(process.execPath, [CLI, 'watch', '--foreground'], { env: r.env, stdio: 'ignore' });
+    children.add(watcher);
     await waitFor(() => existsSync(join(r.stateDir, 'watch.expected')), 10_000, 'watch to start');
   }
   await waitFor(() => startLines(r.log('prog')).length >= 1, 10_000, 'the first START line');
@@ -276,6 +279,7 @@ async function watchCost(n = 100) {
   await waitFor(() => Object.keys(entries).every((name) => r.runs(name).includes('start ')), 60_000, `${n} processes`);
   const { spawn } = await import('node:child_process');
   const watch = spawn(process.execPath, [CLI, 'watch', '--foreground'], { env: r.env, stdio: 'ignore' });
+  children.add(watch);
   try {
     await new Promise((res) => setTimeout(res, 3000)); // warm-up: the first ticks load code
     const seconds = QUICK ? 5 : 15;
@@ -298,6 +302,7 @@ async function watchCost(n = 100) {
 }
 
 async function cleanup() {
+  for (const child of children) child.kill('SIGTERM');
   if (pm2Home) {
     try { await run(process.execPath, [join(work, 'pm2', 'node_modules', 'pm2', 'bin', 'pm2'), 'kill'], { env: pm2Home }); } catch { /* best effort */ }
   }

@@ -62,6 +62,11 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
       const t0 = Date.now();
       ticks++;
       // The registry may be edited while we run: reload it when it changes (keep the last good one).
+      // Gone altogether (its project deleted): nothing left to watch.
+      if (!existsSync(ctx.registry.path)) {
+        opts.log(`${new Date().toISOString()} ${ctx.registry.path} is gone; watch exits`);
+        break;
+      }
       try {
         const m = statSync(ctx.registry.path).mtimeMs;
         if (m !== mtime) {
