@@ -7,7 +7,6 @@ import { mustTransition } from '../core/states.js';
 import { dependentsOf, orderByDependencies } from '../core/deps.js';
 import { spawn } from 'node:child_process';
 import { CLI_PATH } from '../effects/spawn.js';
-import type { ProcessDef } from '../core/schema.js';
 import { signalIfOurs, stopTree, waitUntilGone } from '../effects/kill.js';
 import { readProcessTable, type ProcessTable } from '../effects/resources.js';
 import { readLogTail } from '../effects/log-file.js';

@@ -354,7 +354,7 @@ function decideProbed(
       };
     }
   }
-  const anyFailing = health.some((p, i) => (probes[i]?.failures ?? 0) > 0);
+  const anyFailing = probes.some((st) => (st?.failures ?? 0) > 0);
   // running -> unhealthy (a probe failed) / unhealthy -> running (all pass again)
   const next: Status = anyFailing
     ? (record.status === 'running' ? mustTransition('running', 'probe-failed') : record.status)
