@@ -211,51 +211,44 @@ export async function reportExit(
   ctx: Context, name: string, runId: string, restartedAt: number | null,
 ): Promise<{ instruction: string; alerts: readonly AlertIntent[]; restarted: boolean }> {
   const def = ctx.registry.defs.get(name);
-  let instruction = 'done';
-  let alerts: readonly AlertIntent[] = [];
-  let restarted = false;
+  if (!def) return { instruction: 'done', alerts: [], restarted: false }; // deregistered meanwhile
   const events: PendingEvent[] = [];
-  if (def) {
-    const result: { instruction: string; alerts: AlertIntent[]; restarted: boolean } = await withProcessLock(ctx, name, async () => {
-      const obs = observe(ctx, name);
-      if (!exitOf(obs.runs, runId)) throw new UserError(`no exit recorded for run ${runId} of "${name}".`);
-      // Reports can arrive out of order (a background report of a fast restart may lose the lock
-      // to the report of the next exit): handle every unhandled exit of this runner, in order.
-      const pending = pendingExits(obs.runs, obs.record.lastExit?.runId ?? null, runId);
-      if (pending.length === 0) return { instruction: 'done', alerts: [] as AlertIntent[], restarted: false }; // already handled
-      let record = obs.record;
-      const raised: AlertIntent[] = [];
-      let instruction = 'done';
-      for (const id of pending) {
-        const exit = exitOf(obs.runs, id)!;
-        record = reconcileRun(record, obs.runs.starts.get(id) ?? null, ctx.clock.now());
-        // An earlier exit followed by a later run of the same runner was restarted by it.
-        const after = id === runId ? restartedAt : (nextRunOf(obs.runs, id)?.startedAt ?? null);
-        const outcome = decide(def, ctx.registry.settings, record, { kind: 'exited', exit, restartedAt: after }, ctx.clock.now());
-        events.push(...exitEvents(name, exit, record, outcome));
-        // A run of min_uptime that pguard did not end makes its generation known-good.
-        if (record.generation !== null && exit.endedAt - exit.startedAt >= def.minUptimeS * 1000 && !record.killReason && def.health.length === 0
-            && markGeneration(ctx, name, record.generation, 'known_good_at')) {
-          events.push({ event: 'known-good', process: name, details: { generation: record.generation } });
-        }
-        record = outcome.record;
-        raised.push(...outcome.alerts);
-        const d = outcome.decision;
-        // An absolute time: however long this report took, the runner waits until then, no longer.
-        instruction = d.action === 'restart' ? `restart-at ${ctx.clock.now() + d.delayMs}` : 'done';
+  const result = await withProcessLock(ctx, name, async () => {
+    const obs = observe(ctx, name);
+    if (!exitOf(obs.runs, runId)) throw new UserError(`no exit recorded for run ${runId} of "${name}".`);
+    // Reports can arrive out of order (a background report of a fast restart may lose the lock
+    // to the report of the next exit): handle every unhandled exit of this runner, in order.
+    const pending = pendingExits(obs.runs, obs.record.lastExit?.runId ?? null, runId);
+    if (pending.length === 0) return { instruction: 'done', alerts: [], restarted: false, gaveUp: false }; // already handled
+    let record = obs.record;
+    const alerts: AlertIntent[] = [];
+    let instruction = 'done';
+    for (const id of pending) {
+      const exit = exitOf(obs.runs, id)!;
+      record = reconcileRun(record, obs.runs.starts.get(id) ?? null, ctx.clock.now());
+      // An earlier exit followed by a later run of the same runner was restarted by it.
+      const after = id === runId ? restartedAt : (nextRunOf(obs.runs, id)?.startedAt ?? null);
+      const outcome = decide(def, ctx.registry.settings, record, { kind: 'exited', exit, restartedAt: after }, ctx.clock.now());
+      events.push(...exitEvents(name, exit, record, outcome));
+      // A run of min_uptime that pguard did not end makes its generation known-good.
+      if (record.generation !== null && exit.endedAt - exit.startedAt >= def.minUptimeS * 1000 && !record.killReason && def.health.length === 0
+          && markGeneration(ctx, name, record.generation, 'known_good_at')) {
+        events.push({ event: 'known-good', process: name, details: { generation: record.generation } });
       }
-      ctx.store.writeRecord(name, record);
-      writeArmFor(ctx, def, record);
-      return { instruction, alerts: raised, restarted: restartedAt !== null || instruction.startsWith('restart-at') };
-    });
-    await recordEvents(ctx, events);
-    instruction = result.instruction;
-    alerts = result.alerts;
-    restarted = result.restarted;
-    const after = ctx.store.readRecord(name);
-    if (after.status === 'failed') rollbackLater(ctx, name, after.reason);
-  }
-  return { instruction, alerts, restarted };
+      record = outcome.record;
+      alerts.push(...outcome.alerts);
+      const d = outcome.decision;
+      // An absolute time: however long this report took, the runner waits until then, no longer.
+      instruction = d.action === 'restart' ? `restart-at ${ctx.clock.now() + d.delayMs}` : 'done';
+    }
+    ctx.store.writeRecord(name, record);
+    writeArmFor(ctx, def, record);
+    const restarted = restartedAt !== null || instruction.startsWith('restart-at');
+    return { instruction, alerts, restarted, gaveUp: record.status === 'failed' && obs.record.status !== 'failed' };
+  });
+  await recordEvents(ctx, events);
+  if (result.gaveUp) rollbackLater(ctx, name, ctx.store.readRecord(name).reason);
+  return { instruction: result.instruction, alerts: result.alerts, restarted: result.restarted };
 }
 
 /**
