@@ -1,6 +1,6 @@
 // Against the real `crontab` command. The user's crontab is saved first and put back afterwards.
 import { execa } from 'execa';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpRegistry } from '../helpers/tmp-registry.js';
 
@@ -52,6 +52,21 @@ describe('pguard cron', () => {
     const schtasks = await t.cli(['cron', 'install', '--print', '--format', 'schtasks']);
     expect(schtasks.stdout).toContain('<Interval>PT5M</Interval>');
     expect(`${systemd.stdout}${launchd.stdout}${schtasks.stdout}`).not.toContain('{{');
+  });
+
+  // Here rather than with the other watch tests: test files run in parallel, and only this file
+  // may touch the real crontab.
+  it('cron install --watch turns on $settings.watch, keeping the registry format, and starts the watcher', async () => {
+    const t = tmpRegistry({});
+    writeFileSync(t.registry, '{\n    "bot": {\n        "command": "exec sleep 1000"\n    }\n}\n');
+    try {
+      const res = await t.cli(['cron', 'install', '--watch']);
+      expect(res.stdout).toMatch(/\$settings\.watch is on; pguard watch started \(pid \d+\)$/);
+      expect(readFileSync(t.registry, 'utf8')).toBe('{\n    "bot": {\n        "command": "exec sleep 1000"\n    },\n    "$settings": {\n        "watch": true\n    }\n}\n');
+    } finally {
+      await t.cli(['watch', '--stop']);
+      await t.cli(['cron', 'uninstall']);
+    }
   });
 
   it('refuses a bad --every with one line', async () => {

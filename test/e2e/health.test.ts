@@ -233,19 +233,4 @@ describe('pguard watch', () => {
       await t.cli(['watch', '--stop']);
     }
   });
-
-  it('cron install --watch turns on $settings.watch, keeping the registry format, and starts the watcher', async () => {
-    const saved = await execa('crontab', ['-l'], { reject: false });
-    const t = tmpRegistry({});
-    writeFileSync(t.registry, '{\n    "bot": {\n        "command": "exec sleep 1000"\n    }\n}\n');
-    try {
-      const res = await t.cli(['cron', 'install', '--watch']);
-      expect(res.stdout).toMatch(/\$settings\.watch is on; pguard watch started \(pid \d+\)$/);
-      expect(readFileSync(t.registry, 'utf8')).toBe('{\n    "bot": {\n        "command": "exec sleep 1000"\n    },\n    "$settings": {\n        "watch": true\n    }\n}\n');
-    } finally {
-      await t.cli(['watch', '--stop']);
-      await t.cli(['cron', 'uninstall']);
-      if (saved.exitCode === 0) await execa('crontab', ['-'], { input: `${saved.stdout}\n` });
-    }
-  });
 });
