@@ -44,6 +44,21 @@ run_child() {
   trap - TERM INT HUP
   umask "$user_umask"
   cmd=$PGUARD_COMMAND
+  # A simple command (one program and its arguments, nothing for the shell to do) is exec'd by
+  # the shell, so the recorded PID is the program's own: Debian's dash does not do that by itself.
+  # Anything with shell syntax, an assignment or a builtin first word runs as written.
+  case $cmd in
+    *[\;\&\|\<\>\(\)\$\`\\\"\'\*\?\[\#\~\{\}]* | *"
+"*) ;;
+    *)
+      case ${cmd%% *} in
+        '' | *=* | cd | export | source | . | set | unset | trap | ulimit | umask | alias | eval | exit | return | \
+        shift | read | wait | if | while | until | for | case | ! | exec | readonly | local | getopts | hash | \
+        type | command | break | continue | times | :) ;;
+        *) cmd="exec $cmd" ;;
+      esac
+      ;;
+  esac
   unset PGUARD_COMMAND PGUARD_EPOCH PGUARD_DELAY_MS PGUARD_NODE PGUARD_CLI PGUARD_PROC_DIR PGUARD_RUNNER_STATE_DIR
   # Its own session and process group (setsid(1) does not fork: we are not a group leader), so
   # `pguard stop` can signal the user's whole group without touching this runner.

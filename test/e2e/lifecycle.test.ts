@@ -80,6 +80,17 @@ describe('start, status, stop', () => {
     expect(isOurs(readIdentity(s.pid))).toBe(false);
   });
 
+  it('reports the program itself as the PID of a simple command, and the shell for shell syntax', async () => {
+    const t = tmpRegistry({ simple: { command: 'sleep 61' }, compound: { command: 'echo hi; sleep 62' } });
+    await t.cli(['start', '--all', '--no-wait']);
+    const args = async (name: string) => {
+      const pid = await waitFor(async () => (await t.status(name)).pid as number | null);
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    };
+    expect(await args('simple')).toBe('sleep 61');
+    expect(await args('compound')).toBe('/bin/sh -c echo hi; sleep 62');
+  });
+
   it('keeps state in a private 0700 directory', async () => {
     const t = tmpRegistry({ bot: { command: 'true' } });
     const info = JSON.parse((await t.cli(['info', '--json'])).stdout);
