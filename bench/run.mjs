@@ -81,7 +81,7 @@ function latestRunPid(r, name) {
 }
 
 async function crashRecovery(kind, opts = {}) {
-  const command = kind === 'shell' ? `exec sh ${join(here, 'apps', 'shell-prog.sh')}` : `exec node ${join(here, 'apps', 'node-prog.mjs')}`;
+  const command = kind === 'shell' ? `sh ${join(here, 'apps', 'shell-prog.sh')}` : `node ${join(here, 'apps', 'node-prog.mjs')}`;
   const r = makeRegistry(`recovery-${kind}${opts.watch ? '-watch' : ''}`, { prog: { command, max_restarts: 1000, restart_cooldown: 0 } });
   await r.cli('start', 'prog', '--no-wait');
   let watcher = null;

@@ -44,9 +44,11 @@ run_child() {
   trap - TERM INT HUP
   umask "$user_umask"
   cmd=$PGUARD_COMMAND
-  # A simple command (one program and its arguments, nothing for the shell to do) is exec'd by
-  # the shell, so the recorded PID is the program's own: Debian's dash does not do that by itself.
-  # Anything with shell syntax, an assignment or a builtin first word runs as written.
+  # A simple command (one program and its arguments, nothing for the shell to do) is exec'd
+  # directly, split on blanks (no quotes or glob characters can be in it), so the recorded PID is
+  # the program's own (Debian's dash would fork it) and no shell starts in between. Anything with
+  # shell syntax, an assignment or a builtin first word runs through /bin/sh -c as written.
+  simple=
   case $cmd in
     *[\;\&\|\<\>\(\)\$\`\\\"\'\*\?\[\#\~\{\}]* | *"
 "*) ;;
@@ -55,16 +57,19 @@ run_child() {
         '' | *=* | cd | export | source | . | set | unset | trap | ulimit | umask | alias | eval | exit | return | \
         shift | read | wait | if | while | until | for | case | ! | exec | readonly | local | getopts | hash | \
         type | command | break | continue | times | :) ;;
-        *) cmd="exec $cmd" ;;
+        *) simple=1 ;;
       esac
       ;;
   esac
   unset PGUARD_COMMAND PGUARD_EPOCH PGUARD_DELAY_MS PGUARD_NODE PGUARD_CLI PGUARD_PROC_DIR PGUARD_RUNNER_STATE_DIR
   # Its own session and process group (setsid(1) does not fork: we are not a group leader), so
   # `pguard stop` can signal the user's whole group without touching this runner.
+  set -f
   if [ -n "$has_setsid" ]; then
+    [ -n "$simple" ] && exec setsid $cmd
     exec setsid /bin/sh -c "$cmd"
   fi
+  [ -n "$simple" ] && exec $cmd
   exec /bin/sh -c "$cmd"
 }
 
