@@ -59,6 +59,8 @@ export async function checkProcess(ctx: Context, def: ProcessDef, opts: { table:
   const first = await withProcessLock(ctx, name, async () => {
     const obs = observe(ctx, name);
     if (obs.processAlive) rotateLog(ctx.store.logFile(name), def.logMaxMb, def.logKeep);
+    // A runner that restarts for months never passes through launchRunner: keep its runs.log short here too.
+    ctx.store.rotateRuns(name);
     const outcome = decide(def, ctx.registry.settings, obs.record, { kind: 'checked', processAlive: obs.processAlive, runnerAlive: obs.runnerAlive }, ctx.clock.now());
     let record = outcome.record;
     let action: CheckResult['action'] = null;

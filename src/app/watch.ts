@@ -12,6 +12,7 @@ import type { Alert } from '../core/alerts.js';
 import { lockKey, readLockHolder, tryLock, type LockHolder } from '../effects/lock.js';
 import { readRegistry } from '../effects/registry-file.js';
 import { readProcessTable, type ProcessTable } from '../effects/resources.js';
+import { rotateLog } from '../effects/log-file.js';
 import { CLI_PATH } from '../effects/spawn.js';
 import { UserError } from '../errors.js';
 import { isProbeDue } from '../core/probes.js';
@@ -130,6 +131,7 @@ export async function startWatchDaemon(ctx: Context): Promise<{ pid: number; alr
   const holder = await readWatchHolder(ctx);
   if (holder) return { pid: holder.pid, already: true };
   const logFile = join(ctx.store.dir, 'watch.log');
+  rotateLog(logFile, 1, 1); // it only logs actions, but over months: at most 1 MB plus one old file
   const fd = openSync(logFile, 'a', 0o600);
   try {
     const child = spawn(process.execPath, [CLI_PATH, 'watch', '--foreground', '--registry', ctx.registry.path], {
