@@ -24,14 +24,14 @@ describe('state store', () => {
     store.ensureProc('bot');
     const file = store.runsFile('bot');
     let lines = '';
-    for (let i = 1; i <= 3000; i++) lines += `start 1.${i} ${1000 + i} ${i} boot ${i}\nexit 1.${i} 1 ${i + 1}\n`;
+    for (let i = 1; i <= 6000; i++) lines += `start 1.${i} ${1000 + i} ${i} boot ${i}\nexit 1.${i} 1 ${i + 1}\n`;
     appendFileSync(file, lines);
     store.rotateRuns('bot');
     expect(existsSync(`${file}.1`)).toBe(true);
-    appendFileSync(file, 'start 1.3001 5000 9 boot 99999\n');
+    appendFileSync(file, 'start 1.6001 5000 9 boot 99999\n');
     const runs = store.readRuns('bot');
-    expect(runs.latest).toMatchObject({ id: '1.3001', identity: { pid: 5000 } });
-    expect(runs.exits.get('1.3000')).toEqual({ status: 1, endedAt: 3001 });
+    expect(runs.latest).toMatchObject({ id: '1.6001', identity: { pid: 5000 } });
+    expect(runs.exits.get('1.6000')).toEqual({ status: 1, endedAt: 6001 });
   });
 
   it('puts state under XDG_STATE_HOME, one folder per registry', () => {
