@@ -2,7 +2,6 @@
 // slower channels (desktop, webhook, command) run after it, bounded in time, and never before a
 // restart has been carried out.
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
 import { acknowledgeAlerts, raiseAlert, type Alert } from '../core/alerts.js';
 import type { AlertIntent } from '../core/policy.js';
@@ -13,9 +12,8 @@ import { writeFlagFiles } from '../effects/channels/flag-files.js';
 import { deliverWebhook } from '../effects/channels/webhook.js';
 import { lockKey, withLock } from '../effects/lock.js';
 import { readLogTail } from '../effects/log-file.js';
-import { CLI_PATH } from '../effects/spawn.js';
 import { UserError } from '../errors.js';
-import type { Context } from './context.js';
+import { runCliLater, type Context } from './context.js';
 import { recordEvents } from './ledger.js';
 
 const LOG_TAIL_LINES = 10;
@@ -83,13 +81,7 @@ export async function raiseAndNotify(ctx: Context, process: string, intents: rea
 export function spawnNotifier(ctx: Context, ids: readonly string[]): void {
   const s = ctx.registry.settings;
   if (!s.desktop && !s.webhook && !s.notifyCommand) return;
-  const child = spawn(process.execPath, [CLI_PATH, 'notify', ...ids, '--registry', ctx.registry.path], {
-    detached: true,
-    stdio: 'ignore',
-    env: { ...ctx.env, PGUARD_STATE_DIR: ctx.store.dir },
-  });
-  child.on('error', () => {});
-  child.unref();
+  runCliLater(ctx, ['notify', ...ids]);
 }
 
 /** `pguard notify <ids>`: the channels for alerts already recorded. */

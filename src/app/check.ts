@@ -19,7 +19,7 @@ import { buildEnv, resolveCwd } from '../effects/spawn.js';
 import { withProcessLock, type Context } from './context.js';
 import { observe } from './observe.js';
 import { launchRunner, rollbackLater, writeArmFor } from './runner-control.js';
-import { markGeneration, readGenerations } from './generations.js';
+import { markGeneration, noteKnownGood, readGenerations } from './generations.js';
 
 export interface CheckResult {
   readonly name: string;
@@ -32,7 +32,7 @@ export interface CheckResult {
   readonly kill: Promise<void> | null;
 }
 
-function allOkNow(def: ProcessDef, record: { probes: readonly ({ lastOk: boolean | null } | null)[] }): boolean {
+function allProbesPass(def: ProcessDef, record: { probes: readonly ({ lastOk: boolean | null } | null)[] }): boolean {
   return def.health.length > 0 && record.probes.length === def.health.length && record.probes.every((p) => p?.lastOk === true);
 }
 
@@ -78,12 +78,9 @@ export async function checkProcess(ctx: Context, def: ProcessDef, opts: { table:
       if (record.status === 'failed' && obs.record.status !== 'failed') action = 'gave-up';
     }
     if (!action && outcome.alerts.length > 0) action = 'alerted';
-    // Known-good: this generation has run min_uptime, up and (if it has probes) passing them.
     const up = obs.liveRun;
-    if (up && record.status === 'running' && record.generation !== null && ctx.clock.now() - up.startedAt >= def.minUptimeS * 1000
-        && def.health.length === 0 && markGeneration(ctx, name, record.generation, 'known_good_at')) {
-      events.push({ event: 'known-good', process: name, details: { generation: record.generation } });
-    }
+    const good = up ? noteKnownGood(ctx, def, record, ctx.clock.now() - up.startedAt, false) : null;
+    if (good) events.push(good);
     if (record.status === 'failed' && obs.record.status !== 'failed') rollbackLater(ctx, name, record.reason);
     await recordEvents(ctx, events);
     return { before: obs.record, record, action, alerts: outcome.alerts, liveRun: obs.liveRun };
@@ -115,16 +112,13 @@ export async function checkProcess(ctx: Context, def: ProcessDef, opts: { table:
       const breach = outcome.alerts[0]?.kind === 'resource' ? 'resource-breach' : 'probe-failure';
       await recordEvent(ctx, breach, name, { run: run.id, reason: outcome.decision.reason, action: 'graceful restart' });
     }
-    if (allOkNow(def, outcome.record) && !(obs.record.probes.length === def.health.length && obs.record.probes.every((p) => p?.lastOk))) {
+    const allOk = allProbesPass(def, outcome.record);
+    if (allOk && !allProbesPass(def, obs.record)) {
       await recordEvent(ctx, 'healthy', name, { run: run.id, generation: obs.record.generation });
       if (obs.record.generation !== null) markGeneration(ctx, name, obs.record.generation, 'healthy_at');
     }
-    // With probes, known-good needs them passing too, once min_uptime has gone by.
-    const allOk = allOkNow(def, outcome.record);
-    if (allOk && outcome.record.status === 'running' && obs.record.generation !== null
-        && ctx.clock.now() - run.startedAt >= def.minUptimeS * 1000 && markGeneration(ctx, name, obs.record.generation, 'known_good_at')) {
-      await recordEvent(ctx, 'known-good', name, { generation: obs.record.generation });
-    }
+    const good = noteKnownGood(ctx, def, outcome.record, ctx.clock.now() - run.startedAt, allOk);
+    if (good) await recordEvents(ctx, [good]);
     // A new generation that never passed its probes is not restarted again and again: rolled back.
     if (outcome.decision.action === 'kill' && outcome.alerts[0]?.kind === 'unhealthy' && obs.record.generation !== null
         && !readGenerations(ctx, name).find((g) => g.gen === obs.record.generation)?.healthy_at) {

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { canonicalize } from '../core/ledger-chain.js';
 import { sha256 } from '../effects/ledger-file.js';
 import { writeFileAtomic } from '../effects/registry-file.js';
+import type { ProcessRecord } from '../core/record.js';
+import type { ProcessDef } from '../core/schema.js';
 import type { Context } from './context.js';
+import type { PendingEvent } from './ledger.js';
 
 export interface Generation {
   readonly gen: number;
@@ -78,4 +81,16 @@ export function markGeneration(ctx: Context, name: string, gen: number, what: 'k
 export function lastKnownGood(ctx: Context, name: string, current: number | null): Generation | null {
   const good = readGenerations(ctx, name).filter((g) => g.known_good_at && g.gen !== current);
   return good.sort((a, b) => (a.known_good_at! < b.known_good_at! ? -1 : 1)).at(-1) ?? null;
+}
+
+/**
+ * The one rule for known-good: a run of this generation has lasted min_uptime, pguard did not end
+ * it, it is not unhealthy, and, if the process has probes, they pass (`probesPass`; callers that
+ * did not just probe pass false). Returns the ledger event the first time it holds.
+ */
+export function noteKnownGood(ctx: Context, def: ProcessDef, record: ProcessRecord, ranMs: number, probesPass: boolean): PendingEvent | null {
+  if (record.generation === null || record.killReason || record.status === 'unhealthy') return null;
+  if (ranMs < def.minUptimeS * 1000 || (def.health.length > 0 && !probesPass)) return null;
+  if (!markGeneration(ctx, def.name, record.generation, 'known_good_at')) return null;
+  return { event: 'known-good', process: def.name, details: { generation: record.generation } };
 }

@@ -4,7 +4,7 @@
 // restart one death twice.
 import type { AlertIntent } from '../core/policy.js';
 import type { Status } from '../core/states.js';
-import { lockKey, readLockHolder, tryLock } from '../effects/lock.js';
+import { acquireLock, LockBusyError, lockKey, type LockHolder } from '../effects/lock.js';
 import { readProcessTable } from '../effects/resources.js';
 import { raiseAndNotify } from './alerts.js';
 import type { Context } from './context.js';
@@ -34,16 +34,16 @@ export interface HealthSummary {
 export async function healthcheck(ctx: Context, opts: { waitMs?: number } = {}): Promise<HealthSummary> {
   const started = Date.now();
   const key = lockKey(ctx.store.dir, 'healthcheck');
-  const deadline = Date.now() + (opts.waitMs ?? 0);
-  let lock = await tryLock(key, 'healthcheck', ctx.store.dir);
-  while (!lock && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    lock = await tryLock(key, 'healthcheck', ctx.store.dir);
-  }
+  let holder: LockHolder | null = null;
+  const lock = await acquireLock(key, 'healthcheck', ctx.store.dir, opts.waitMs ?? 0).catch((err: unknown) => {
+    if (!(err instanceof LockBusyError)) throw err;
+    holder = err.holder; // held past the wait: another pass is doing the work
+    return null;
+  });
   if (!lock) {
-    const holder = await readLockHolder(key, ctx.store.dir);
+    const h = holder as LockHolder | null;
     return {
-      ok: true, skipped: `another healthcheck is running${holder ? ` (pid ${holder.pid}, since ${holder.since})` : ''}`,
+      ok: true, skipped: `another healthcheck is running${h ? ` (pid ${h.pid}, since ${h.since})` : ''}`,
       checked: 0, counts: {}, actions: [], problems: [], errors: [], duration_ms: Date.now() - started,
     };
   }

@@ -2,20 +2,18 @@
 import { compareRunIds, decide, isUp, reconcileRun, type AlertIntent, type Outcome } from '../core/policy.js';
 import { recordEvent, recordEvents, type PendingEvent } from './ledger.js';
 import type { ExitInfo, ProcessRecord, RunInfo } from '../core/record.js';
-import { describeExit, type RunExit } from '../core/exit.js';
+import { describeExit, ranSeconds, runMs, type RunExit } from '../core/exit.js';
 import { mustTransition } from '../core/states.js';
 import { dependentsOf, orderByDependencies } from '../core/deps.js';
-import { spawn } from 'node:child_process';
-import { CLI_PATH } from '../effects/spawn.js';
 import { signalIfOurs, stopTree, waitUntilGone } from '../effects/kill.js';
 import { readProcessTable, type ProcessTable } from '../effects/resources.js';
 import { readLogTail } from '../effects/log-file.js';
 import { exitOf, type RunsView } from '../effects/state-store.js';
 import { UserError } from '../errors.js';
-import { requireDef, withProcessLock, type Context } from './context.js';
+import { requireDef, runCliLater, withProcessLock, type Context } from './context.js';
 import { observe } from './observe.js';
 import { launchRunner, rollbackLater, writeArmFor } from './runner-control.js';
-import { markGeneration } from './generations.js';
+import { noteKnownGood } from './generations.js';
 import { readyTimeoutMs, waitReady } from './ready.js';
 
 export interface StartResult {
@@ -61,11 +59,10 @@ async function watchStart(ctx: Context, launch: Launch, waitMs: number, pollMs =
     pid = runs.starts.get(firstRun)?.identity.pid ?? pid;
     const exit = exitOf(runs, firstRun);
     if (exit) {
-      const ran_s = Math.round((exit.endedAt - exit.startedAt) / 100) / 10;
       return {
         name, outcome: 'died', pid,
         message: `${name} ${describeExit(exit)}, within its ${waitMs / 1000} s start check`,
-        exit: { ...exit, ran_s }, logTail: readLogTail(ctx.store.logFile(name), 10),
+        exit: { ...exit, ran_s: ranSeconds(exit) }, logTail: readLogTail(ctx.store.logFile(name), 10),
       };
     }
     // Past the grace period, still wait (briefly) for the runner to report the PID; not with --no-wait.
@@ -135,7 +132,7 @@ function levelsOf(ctx: Context, ordered: readonly string[]): string[][] {
 
 /** The ledger's account of one exit and what was decided about it. */
 export function exitEvents(name: string, exit: ExitInfo, before: ProcessRecord, outcome: Outcome): PendingEvent[] {
-  const ran_s = Math.round((exit.endedAt - exit.startedAt) / 100) / 10;
+  const ran_s = ranSeconds(exit);
   const events: PendingEvent[] = [{
     event: 'exit', process: name, at: exit.endedAt,
     details: { run: exit.runId, code: exit.code, signal: exit.signal, ran_s, outcome: outcome.next, ...(exit.vanished ? { vanished: true } : {}), ...(before.killReason ? { ended_by_pguard: before.killReason } : {}) },
@@ -230,11 +227,8 @@ export async function reportExit(
       const after = id === runId ? restartedAt : (nextRunOf(obs.runs, id)?.startedAt ?? null);
       const outcome = decide(def, ctx.registry.settings, record, { kind: 'exited', exit, restartedAt: after }, ctx.clock.now());
       events.push(...exitEvents(name, exit, record, outcome));
-      // A run of min_uptime that pguard did not end makes its generation known-good.
-      if (record.generation !== null && exit.endedAt - exit.startedAt >= def.minUptimeS * 1000 && !record.killReason && def.health.length === 0
-          && markGeneration(ctx, name, record.generation, 'known_good_at')) {
-        events.push({ event: 'known-good', process: name, details: { generation: record.generation } });
-      }
+      const good = noteKnownGood(ctx, def, record, runMs(exit), false);
+      if (good) events.push(good);
       record = outcome.record;
       alerts.push(...outcome.alerts);
       const d = outcome.decision;
@@ -260,11 +254,7 @@ export function restartDependentsLater(ctx: Context, name: string): string[] {
   if (!def?.restartDependents) return [];
   const running = dependentsOf(ctx.registry.defs, name).filter((d) => isUp(ctx.store.readRecord(d).status));
   if (running.length === 0) return [];
-  const child = spawn(process.execPath, [CLI_PATH, 'restart', ...running, '--after', name, '--no-wait', '--registry', ctx.registry.path], {
-    detached: true, stdio: 'ignore', env: { ...ctx.env, PGUARD_STATE_DIR: ctx.store.dir },
-  });
-  child.on('error', () => {});
-  child.unref();
+  runCliLater(ctx, ['restart', ...running, '--after', name, '--no-wait']);
   return running;
 }
 

@@ -3,9 +3,8 @@ import { armFor } from '../core/policy.js';
 import type { ProcessRecord } from '../core/record.js';
 import type { ProcessDef } from '../core/schema.js';
 import { rotateLog } from '../effects/log-file.js';
-import { CLI_PATH, spawnRunner } from '../effects/spawn.js';
-import { spawn } from 'node:child_process';
-import type { Context } from './context.js';
+import { spawnRunner } from '../effects/spawn.js';
+import { runCliLater, type Context } from './context.js';
 import { recordEvent } from './ledger.js';
 import { lastKnownGood, readGenerations, recordGeneration } from './generations.js';
 
@@ -50,10 +49,6 @@ export function rollbackLater(ctx: Context, name: string, reason: string): boole
   const gens = readGenerations(ctx, name);
   if (current === null || gens.find((g) => g.gen === current)?.known_good_at) return false;
   if (!lastKnownGood(ctx, name, current)) return false;
-  const child = spawn(process.execPath, [CLI_PATH, 'rollback', name, '--auto', '--reason', reason, '--registry', ctx.registry.path], {
-    detached: true, stdio: 'ignore', env: { ...ctx.env, PGUARD_STATE_DIR: ctx.store.dir },
-  });
-  child.on('error', () => {});
-  child.unref();
+  runCliLater(ctx, ['rollback', name, '--auto', '--reason', reason]);
   return true;
 }

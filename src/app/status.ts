@@ -1,7 +1,7 @@
 // `pguard status`: what is recorded and what is live, as a view for the table or --json.
 import type { Status } from '../core/states.js';
 import { exitOf } from '../effects/state-store.js';
-import { describeExit } from '../core/exit.js';
+import { describeExit, ranSeconds } from '../core/exit.js';
 import { isUp } from '../core/policy.js';
 import { describeProbe } from '../core/probes.js';
 import { CLOCK_TICKS, readProcessTable, readTreeUsage, type ProcessTable } from '../effects/resources.js';
@@ -85,7 +85,7 @@ export function describeStatus(ctx: Context, name: string, table: ProcessTable |
     last_exit: exit
       ? {
           code: exit.code, signal: exit.signal, started_at: iso(exit.startedAt), ended_at: iso(exit.endedAt),
-          ran_s: Math.round((exit.endedAt - exit.startedAt) / 100) / 10,
+          ran_s: ranSeconds(exit),
           ...(exit.vanished ? { vanished: true } : {}),
         }
       : null,

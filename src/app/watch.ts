@@ -2,8 +2,7 @@
 // within a second), runs the probes that are due and samples resource use, and applies the same
 // decide() as healthcheck. A singleton by an OS-released lock. Cheap when idle: a process whose
 // look changes nothing costs a few file reads, without a lock.
-import { spawn } from 'node:child_process';
-import { openSync, closeSync, statSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { statSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decide, isUp } from '../core/policy.js';
 import type { ProcessRecord, RunInfo } from '../core/record.js';
@@ -13,12 +12,11 @@ import { lockKey, readLockHolder, tryLock, type LockHolder } from '../effects/lo
 import { readRegistry } from '../effects/registry-file.js';
 import { readProcessTable, type ProcessTable } from '../effects/resources.js';
 import { rotateLog } from '../effects/log-file.js';
-import { CLI_PATH } from '../effects/spawn.js';
 import { UserError } from '../errors.js';
 import { isProbeDue } from '../core/probes.js';
 import { raiseAndNotify } from './alerts.js';
 import { checkProcess } from './check.js';
-import type { Context } from './context.js';
+import { runCliLater, type Context } from './context.js';
 import { observe } from './observe.js';
 import { restartDependentsLater } from './lifecycle.js';
 
@@ -132,16 +130,7 @@ export async function startWatchDaemon(ctx: Context): Promise<{ pid: number; alr
   if (holder) return { pid: holder.pid, already: true };
   const logFile = join(ctx.store.dir, 'watch.log');
   rotateLog(logFile, 1, 1); // it only logs actions, but over months: at most 1 MB plus one old file
-  const fd = openSync(logFile, 'a', 0o600);
-  try {
-    const child = spawn(process.execPath, [CLI_PATH, 'watch', '--foreground', '--registry', ctx.registry.path], {
-      detached: true, stdio: ['ignore', fd, fd], env: { ...ctx.env, PGUARD_STATE_DIR: ctx.store.dir },
-    });
-    child.on('error', () => {});
-    child.unref();
-  } finally {
-    closeSync(fd);
-  }
+  runCliLater(ctx, ['watch', '--foreground'], logFile);
   const deadline = Date.now() + 10_000;
   for (;;) {
     const h = await readWatchHolder(ctx);

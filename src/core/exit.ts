@@ -33,6 +33,11 @@ export function runMs(run: Pick<RunExit, 'startedAt' | 'endedAt'>): number {
   return Math.max(0, run.endedAt - run.startedAt);
 }
 
+/** How long a run lasted, in seconds to a tenth, as `ran_s` is shown everywhere. */
+export function ranSeconds(run: Pick<RunExit, 'startedAt' | 'endedAt'>): number {
+  return Math.round(runMs(run) / 100) / 10;
+}
+
 const SIGNAL_NUMBERS: Record<number, string> = {
   1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 4: 'SIGILL', 5: 'SIGTRAP', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE',
   9: 'SIGKILL', 10: 'SIGUSR1', 11: 'SIGSEGV', 12: 'SIGUSR2', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM',

@@ -1,7 +1,7 @@
 // decide(): the whole restart policy as one pure function of the definition, the record, an
 // observation and the clock. The runner's on-exit path, healthcheck and (later) watch all call it.
 import { isStable, nextRestartNotBefore } from './backoff.js';
-import { classifyExit, completionThresholdMs, describeDuration, describeExit, runMs, type RunExit } from './exit.js';
+import { classifyExit, completionThresholdMs, describeDuration, describeExit, ranSeconds, runMs, type RunExit } from './exit.js';
 import type { ExitInfo, ProcessRecord, RunInfo } from './record.js';
 import type { ProcessDef, Settings } from './schema.js';
 import { mustTransition, type Status } from './states.js';
@@ -151,7 +151,7 @@ function decideExit(
   const crashed = mustTransition(from, 'exit-premature');
   const stable = isStable(def, ran);
   const window = stable ? 0 : record.restarts;
-  const evidence = { code: exit.code, signal: exit.signal, ran_s: Math.round(ran / 100) / 10 };
+  const evidence = { code: exit.code, signal: exit.signal, ran_s: ranSeconds(exit) };
   // pguard ended this run itself (failed probe, memory, CPU): say so; that alert was raised then.
   const killedFor = record.killReason;
   const why = killedFor ? `was ended by pguard (${killedFor})` : prematureWhy(def, exit);

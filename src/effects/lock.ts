@@ -20,6 +20,15 @@ export interface LockHolder {
 
 const useAbstract = process.platform === 'linux';
 
+/** The lock stayed held past the wait; says by whom. */
+export class LockBusyError extends UserError {
+  constructor(what: string, waitMs: number, readonly holder: LockHolder | null) {
+    const who = holder ? ` held by pid ${holder.pid} (${holder.what}) since ${holder.since}` : '';
+    super(`timed out after ${Math.round(waitMs / 1000)} s waiting for the ${what} lock${who}. Try again, or stop that process.`);
+    this.name = 'LockBusyError';
+  }
+}
+
 /** A stable key for a lock, scoped to one state directory. */
 export function lockKey(scope: string, name: string): string {
   const h = createHash('sha256').update(scope).digest('hex').slice(0, 16);
@@ -70,11 +79,7 @@ export async function acquireLock(key: string, what: string, fallbackDir: string
   for (;;) {
     const lock = await tryLock(key, what, fallbackDir);
     if (lock) return lock;
-    if (Date.now() >= deadline) {
-      const holder = await readLockHolder(key, fallbackDir);
-      const who = holder ? ` held by pid ${holder.pid} (${holder.what}) since ${holder.since}` : '';
-      throw new UserError(`timed out after ${Math.round(waitMs / 1000)} s waiting for the ${what} lock${who}. Try again, or stop that process.`);
-    }
+    if (Date.now() >= deadline) throw new LockBusyError(what, waitMs, await readLockHolder(key, fallbackDir));
     await new Promise((r) => setTimeout(r, pause + Math.random() * pause));
     pause = Math.min(pause * 2, 50);
   }

@@ -98,3 +98,23 @@ export function spawnRunner(req: SpawnRequest): Identity {
     closeSync(log);
   }
 }
+
+/**
+ * Run `pguard <args>` detached (its own session, not waited for) against a registry and state
+ * directory: the notifier, dependents' restarts, automatic rollbacks and the watch daemon. Output
+ * goes to `logFile` (appended) or nowhere.
+ */
+export function spawnDetachedCli(args: readonly string[], opts: { registryPath: string; stateDir: string; env: NodeJS.ProcessEnv; logFile?: string }): void {
+  const fd = opts.logFile ? openSync(opts.logFile, 'a', 0o600) : null;
+  try {
+    const child = spawn(process.execPath, [CLI_PATH, ...args, '--registry', opts.registryPath], {
+      detached: true,
+      stdio: fd === null ? 'ignore' : ['ignore', fd, fd],
+      env: { ...opts.env, PGUARD_STATE_DIR: opts.stateDir },
+    });
+    child.on('error', () => {}); // best effort: the callers' work is already recorded
+    child.unref();
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
