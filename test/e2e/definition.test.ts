@@ -1,12 +1,13 @@
+import type { ServerResponse } from 'node:http';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import http from 'node:http';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { APPS, runCli } from '../helpers/run-cli.js';
 import { tmpRegistry } from '../helpers/tmp-registry.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { localHttpServer } from '../helpers/local-server.js';
 
 describe('what a definition controls', () => {
   it('runs in cwd (relative to the registry) with env_file, then env, on top of our environment', async () => {
@@ -92,14 +93,12 @@ describe('agent skill', () => {
 
 describe('alert channels never delay a restart', () => {
   it('restarts at once while the webhook hangs', async () => {
-    const hanging: http.ServerResponse[] = [];
-    const server = http.createServer((_req, res) => { hanging.push(res); });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const hanging: ServerResponse[] = [];
+    const server = await localHttpServer((_req, res) => { hanging.push(res); });
     try {
-      const port = (server.address() as { port: number }).port;
       const t = tmpRegistry({});
       writeFileSync(t.registry, JSON.stringify({
-        $settings: { webhook: `http://127.0.0.1:${port}/slow`, alert_cooldown: 0 },
+        $settings: { webhook: `${server.url}/slow`, alert_cooldown: 0 },
         bot: { command: 'exec sleep 60', restart_cooldown: 0 },
       }));
       await t.cli(['start', 'bot', '--no-wait']);
@@ -116,8 +115,7 @@ describe('alert channels never delay a restart', () => {
       // The alerts did go out, to a webhook that never answers.
       await waitFor(() => hanging.length > 0, { what: 'the webhook to be called' });
     } finally {
-      server.closeAllConnections();
-      server.close();
+      await server.close();
     }
   });
 });

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import http from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isOurs, readIdentity } from '../../src/effects/identity.js';
 import { APPS } from '../helpers/run-cli.js';
 import { tmpRegistry, type TmpRegistry } from '../helpers/tmp-registry.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { localHttpServer } from '../helpers/local-server.js';
 
 const forever = `sh ${APPS}forever.sh`;
 
@@ -215,18 +215,16 @@ describe('alerts for agents', () => {
 
   it('notifies the command channel once within alert_cooldown, and posts to a webhook on 127.0.0.1', async () => {
     const received: unknown[] = [];
-    const server = http.createServer((req, res) => {
+    const server = await localHttpServer((req, res) => {
       let body = '';
       req.on('data', (d) => (body += d)).on('end', () => { received.push(JSON.parse(body)); res.end('ok'); });
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     try {
-      const port = (server.address() as { port: number }).port;
       const t = tmpRegistry({});
       const out = join(t.dir, 'notified.jsonl');
       const { writeFileSync } = await import('node:fs');
       writeFileSync(t.registry, JSON.stringify({
-        $settings: { webhook: `http://127.0.0.1:${port}/hook`, notify_command: `cat >> ${out}`, alert_cooldown: 600 },
+        $settings: { webhook: `${server.url}/hook`, notify_command: `cat >> ${out}`, alert_cooldown: 600 },
         bot: { command: forever, restart_cooldown: 0 },
       }));
       await t.cli(['start', 'bot', '--no-wait']);
@@ -242,7 +240,7 @@ describe('alerts for agents', () => {
       expect(received).toHaveLength(1);
       expect(received[0]).toMatchObject({ process: 'bot', kind: 'crashed', evidence: { signal: 'SIGKILL' } });
     } finally {
-      server.close();
+      await server.close();
     }
   });
 });

@@ -1,8 +1,8 @@
-import http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { deliverDesktop, hasDisplay } from '../../src/effects/channels/desktop.js';
 import { deliverWebhook } from '../../src/effects/channels/webhook.js';
 import type { Alert } from '../../src/core/alerts.js';
+import { localHttpServer } from '../helpers/local-server.js';
 
 const alert: Alert = {
   id: 'a1', at: '2026-01-01T00:00:00.000Z', last_at: '2026-01-01T00:00:00.000Z', process: 'bot', kind: 'crashed',
@@ -20,28 +20,24 @@ describe('alert channels', () => {
 
   it('webhook retries a 5xx and gives up after its attempts, saying why', async () => {
     let calls = 0;
-    const server = http.createServer((_req, res) => { calls++; res.writeHead(503).end(); });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const server = await localHttpServer((_req, res) => { calls++; res.writeHead(503).end(); });
     try {
-      const port = (server.address() as { port: number }).port;
-      const res = await deliverWebhook(`http://127.0.0.1:${port}/`, alert, { attempts: 2, timeoutMs: 1000 });
+      const res = await deliverWebhook(`${server.url}/`, alert, { attempts: 2, timeoutMs: 1000 });
       expect(res).toEqual({ ok: false, attempts: 2, detail: 'HTTP 503' });
       expect(calls).toBe(2);
     } finally {
-      server.close();
+      await server.close();
     }
   });
 
   it('webhook does not retry a 4xx', async () => {
     let calls = 0;
-    const server = http.createServer((_req, res) => { calls++; res.writeHead(404).end(); });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const server = await localHttpServer((_req, res) => { calls++; res.writeHead(404).end(); });
     try {
-      const port = (server.address() as { port: number }).port;
-      expect(await deliverWebhook(`http://127.0.0.1:${port}/`, alert)).toEqual({ ok: false, attempts: 1, detail: 'HTTP 404' });
+      expect(await deliverWebhook(`${server.url}/`, alert)).toEqual({ ok: false, attempts: 1, detail: 'HTTP 404' });
       expect(calls).toBe(1);
     } finally {
-      server.close();
+      await server.close();
     }
   });
 });
