@@ -105,7 +105,8 @@ export async function checkProcess(ctx: Context, def: ProcessDef, opts: { table:
     ctx.store.writeRecord(name, outcome.record);
     const alerts = [...first.alerts, ...outcome.alerts];
     const failed = def.health.map((p, i) => ({ p, r: results[i] })).filter((x) => x.r && !x.r.ok);
-    if (outcome.next === 'unhealthy' && obs.record.status !== 'unhealthy') {
+    // One probe-failure event per episode: on turning unhealthy, or with the restart it leads to.
+    if (outcome.next === 'unhealthy' && obs.record.status !== 'unhealthy' && outcome.decision.action !== 'kill') {
       await recordEvent(ctx, 'probe-failure', name, { run: run.id, probes: failed.map((x) => ({ probe: describeProbe(x.p), detail: x.r!.detail })) });
     }
     if (outcome.decision.action === 'kill') {
