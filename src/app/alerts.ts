@@ -3,8 +3,7 @@
 // restart has been carried out.
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
-import { acknowledgeAlerts, raiseAlert, type Alert } from '../core/alerts.js';
-import type { AlertIntent } from '../core/policy.js';
+import { acknowledgeAlerts, raiseAlert, type Alert, type AlertIntent } from '../core/alerts.js';
 import { readAlerts, writeAlerts } from '../effects/alert-store.js';
 import { deliverCommand } from '../effects/channels/command.js';
 import { deliverDesktop } from '../effects/channels/desktop.js';
@@ -13,7 +12,8 @@ import { deliverWebhook } from '../effects/channels/webhook.js';
 import { lockKey, withLock } from '../effects/lock.js';
 import { readLogTail } from '../effects/log-file.js';
 import { UserError } from '../errors.js';
-import { runCliLater, type Context } from './context.js';
+import type { Context } from './context.js';
+import { defer } from './jobs.js';
 import { recordEvents } from './ledger.js';
 
 const LOG_TAIL_LINES = 10;
@@ -23,7 +23,7 @@ function withAlertsLock<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
 }
 
 /** Record the intents (with the log's last lines as evidence), update the flag files; returns what to notify. */
-export async function recordAlerts(ctx: Context, process: string, intents: readonly AlertIntent[]): Promise<Alert[]> {
+async function recordAlerts(ctx: Context, process: string, intents: readonly AlertIntent[]): Promise<Alert[]> {
   if (intents.length === 0) return [];
   const tail = readLogTail(ctx.store.logFile(process), LOG_TAIL_LINES);
   const cooldown = ctx.registry.settings.alertCooldownS;
@@ -51,7 +51,7 @@ export async function recordAlerts(ctx: Context, process: string, intents: reado
 }
 
 /** The channels beyond the flag files, all at once; failures are reported on stderr, never thrown. */
-export async function notifyChannels(ctx: Context, alerts: readonly Alert[]): Promise<void> {
+async function notifyChannels(ctx: Context, alerts: readonly Alert[]): Promise<void> {
   const s = ctx.registry.settings;
   const jobs: Promise<unknown>[] = [];
   for (const alert of alerts) {
@@ -71,17 +71,19 @@ export async function notifyChannels(ctx: Context, alerts: readonly Alert[]): Pr
   await Promise.all(jobs);
 }
 
-export async function raiseAndNotify(ctx: Context, process: string, intents: readonly AlertIntent[]): Promise<Alert[]> {
+/**
+ * Raise alerts: recorded at once (alerts.json, the flag files, the ledger), then the channels,
+ * either awaited here (`await`: healthcheck, watch, rollback) or from a detached notifier
+ * (`detached`: the runner's report, which must exit at once).
+ */
+export async function announce(ctx: Context, process: string, intents: readonly AlertIntent[], channels: 'await' | 'detached'): Promise<Alert[]> {
+  if (intents.length === 0) return [];
   const toNotify = await recordAlerts(ctx, process, intents);
-  await notifyChannels(ctx, toNotify);
-  return toNotify;
-}
-
-/** Deliver to the channels from a detached process (`pguard notify`), so the caller can exit now. */
-export function spawnNotifier(ctx: Context, ids: readonly string[]): void {
   const s = ctx.registry.settings;
-  if (!s.desktop && !s.webhook && !s.notifyCommand) return;
-  runCliLater(ctx, ['notify', ...ids]);
+  if (toNotify.length === 0 || (!s.desktop && !s.webhook && !s.notifyCommand)) return toNotify;
+  if (channels === 'detached') defer(ctx, { kind: 'notify', ids: toNotify.map((a) => a.id) });
+  else await notifyChannels(ctx, toNotify);
+  return toNotify;
 }
 
 /** `pguard notify <ids>`: the channels for alerts already recorded. */

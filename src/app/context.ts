@@ -6,7 +6,6 @@ import type { StateStore } from '../effects/state-store.js';
 import type { ProcessDef } from '../core/schema.js';
 import { UserError } from '../errors.js';
 import { lockKey, withLock } from '../effects/lock.js';
-import { spawnDetachedCli } from '../effects/spawn.js';
 
 export interface Context {
   readonly registry: LoadedRegistry;
@@ -41,9 +40,4 @@ export function selectNames(ctx: Context, names: readonly string[], all: boolean
 /** Serialize everything that reads-decides-writes one process's record (CLI, runner callbacks, cron). */
 export function withProcessLock<T>(ctx: Context, name: string, fn: () => Promise<T>, waitMs = 30_000): Promise<T> {
   return withLock(lockKey(ctx.store.dir, `proc-${name}`), `"${name}" process`, ctx.store.dir, waitMs, fn);
-}
-
-/** `pguard <args>` in the background, for this registry and state directory. */
-export function runCliLater(ctx: Context, args: readonly string[], logFile?: string): void {
-  spawnDetachedCli(args, { registryPath: ctx.registry.path, stateDir: ctx.store.dir, env: ctx.env, ...(logFile ? { logFile } : {}) });
 }

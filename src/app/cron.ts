@@ -19,7 +19,7 @@ export function cronId(registryPath: string): string {
 
 function scriptLine(ctx: Context, sub: string): string {
   const script = join(PACKAGE_ROOT, 'cron', 'healthcheck.sh');
-  const log = join(ctx.store.dir, 'cron.log');
+  const log = ctx.store.path('cronLog');
   return [script, process.execPath, CLI_PATH, ctx.registry.path, ctx.store.dir, log, sub].map(shellQuote).join(' ');
 }
 
@@ -50,7 +50,7 @@ export async function uninstallCron(ctx: Context): Promise<{ removed: string[] }
 
 export async function cronStatus(ctx: Context): Promise<{ installed: boolean; lines: string[]; log: string }> {
   const lines = findOurLines(await readCrontab(), cronId(ctx.registry.path));
-  return { installed: lines.length > 0, lines, log: join(ctx.store.dir, 'cron.log') };
+  return { installed: lines.length > 0, lines, log: ctx.store.path('cronLog') };
 }
 
 const TEMPLATE_FILES: Record<Exclude<TemplateFormat, 'crontab'>, string[]> = {

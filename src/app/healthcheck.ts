@@ -2,19 +2,19 @@
 // their runner, pending restarts whose runner is gone, failed processes due a retry, overruns;
 // apply the same decide() as the runner's on-exit path. A singleton: overlapping passes never
 // restart one death twice.
-import type { AlertIntent } from '../core/policy.js';
-import type { Status } from '../core/states.js';
+import type { AlertIntent } from '../core/alerts.js';
+import { hasResourceLimits } from '../core/on-probe.js';
+import { isProblem, type Status } from '../core/states.js';
 import { acquireLock, LockBusyError, lockKey, type LockHolder } from '../effects/lock.js';
 import { readProcessTable } from '../effects/resources.js';
-import { raiseAndNotify } from './alerts.js';
+import { announce } from './alerts.js';
 import type { Context } from './context.js';
-import { checkProcess } from './check.js';
+import { checkProcess, type CheckAction } from './check.js';
 import { guardWatch } from './watch.js';
-import { restartDependentsLater } from './lifecycle.js';
 
 export interface HealthAction {
   readonly name: string;
-  readonly action: 'restarted' | 'restart-scheduled' | 'gave-up' | 'alerted' | 'killed';
+  readonly action: CheckAction;
   readonly detail: string;
 }
 
@@ -53,20 +53,20 @@ export async function healthcheck(ctx: Context, opts: { waitMs?: number } = {}):
     const problems: { name: string; status: Status; reason: string }[] = [];
     const errors: { name: string; error: string }[] = [];
     const pendingAlerts: { name: string; alerts: readonly AlertIntent[] }[] = [];
-    const table = [...ctx.registry.defs.values()].some((d) => d.maxMemoryMb !== undefined || d.maxCpuPercent !== undefined)
-      ? await readProcessTable() : null;
+    const table = [...ctx.registry.defs.values()].some(hasResourceLimits) ? await readProcessTable() : null;
     const kills: Promise<void>[] = [];
     for (const def of ctx.registry.defs.values()) {
       try {
-        const res = await checkProcess(ctx, def, { table, probeAll: true });
-        if (res.action && res.action !== 'alerted') actions.push({ name: def.name, action: res.action, detail: res.detail });
-        else if (res.action === 'alerted') actions.push({ name: def.name, action: 'alerted', detail: res.alerts.map((a) => a.message).join('; ') });
+        const res = await checkProcess(ctx, def, { table, full: true });
+        if (res.action) {
+          const detail = res.action === 'alerted' ? res.alerts.map((a) => a.message).join('; ') : res.detail;
+          actions.push({ name: def.name, action: res.action, detail });
+        }
         if (res.alerts.length > 0) pendingAlerts.push({ name: def.name, alerts: res.alerts });
         if (res.kill) kills.push(res.kill);
-        if (res.action === 'restarted') restartDependentsLater(ctx, def.name);
         const status = res.after.status;
         counts[status] = (counts[status] ?? 0) + 1;
-        if (status === 'crashed' || status === 'failed' || status === 'unhealthy') {
+        if (isProblem(status)) {
           problems.push({ name: def.name, status, reason: res.after.reason });
         }
       } catch (err) {
@@ -74,7 +74,8 @@ export async function healthcheck(ctx: Context, opts: { waitMs?: number } = {}):
       }
     }
     await Promise.all(kills);
-    for (const p of pendingAlerts) await raiseAndNotify(ctx, p.name, p.alerts);
+    // Channels after the restarts and kills are carried out, never before.
+    for (const p of pendingAlerts) await announce(ctx, p.name, p.alerts, 'await');
     let watch: HealthSummary['watch'];
     if (ctx.registry.settings.watch) {
       try {

@@ -36,7 +36,13 @@ function causeOf(e: LedgerEntry): string {
   return `exit code ${d.code ?? '?'}`;
 }
 
-export function describeHistory(ctx: Context, opts: { name?: string | undefined; sinceMs?: number | undefined }): { since: string | null; failures: FailureView[]; summary: SummaryView[] } {
+export interface HistoryView {
+  readonly since: string | null;
+  readonly failures: FailureView[];
+  readonly summary: SummaryView[];
+}
+
+export function describeHistory(ctx: Context, opts: { name?: string | undefined; sinceMs?: number | undefined }): HistoryView {
   const now = ctx.clock.now();
   const all = readEvents(ctx).filter((e) => !opts.name || e.process === opts.name);
   const since = opts.sinceMs !== undefined ? now - opts.sinceMs : null;

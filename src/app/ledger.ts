@@ -2,19 +2,8 @@
 // values and webhook URLs are not part of any event's details.
 import { appendLedger, readLedgerEntries, verifyLedger } from '../effects/ledger-file.js';
 import type { LedgerEntry } from '../core/ledger-chain.js';
+import type { LedgerEvent, PendingEvent } from '../core/events.js';
 import type { Context } from './context.js';
-
-export type LedgerEvent =
-  | 'register' | 'update' | 'deregister' | 'start' | 'stop' | 'exit' | 'restart' | 'give-up'
-  | 'probe-failure' | 'resource-breach' | 'healthy' | 'alert' | 'rollback' | 'known-good';
-
-export interface PendingEvent {
-  readonly event: LedgerEvent;
-  readonly process: string;
-  readonly details: Record<string, unknown>;
-  /** ms since epoch; defaults to now. */
-  readonly at?: number;
-}
 
 /** Append events in order. A ledger failure is reported but never stops what pguard is doing. */
 export async function recordEvents(ctx: Context, events: readonly PendingEvent[]): Promise<void> {

@@ -1,17 +1,20 @@
 // Read what is recorded and what is live for one process, for the core to decide on.
+import type { Lineage } from '../core/lineage.js';
 import type { ProcessRecord, RunInfo } from '../core/record.js';
-import { reconcileRun } from '../core/policy.js';
+import { currentRun, reconcileRun, type RunsView } from '../core/runs.js';
 import { isOurs } from '../effects/identity.js';
-import type { RunsView } from '../effects/state-store.js';
 import type { Context } from './context.js';
 
 export interface Observed {
+  /** The record, brought up to date with the runs its runner started since it was written. */
   readonly record: ProcessRecord;
   readonly runs: RunsView;
   /** The latest run, if its process is still ours and alive. */
   readonly liveRun: RunInfo | null;
   readonly processAlive: boolean;
   readonly runnerAlive: boolean;
+  /** The generation the runner was started with, as the policy needs to know it. */
+  readonly lineage: Lineage | null;
 }
 
 export function observe(ctx: Context, name: string): Observed {
@@ -25,12 +28,8 @@ export function observe(ctx: Context, name: string): Observed {
   // While the process lives its runner's state changes no decision: spare the /proc read (watch
   // looks at every process every second). Treated as alive then.
   const runnerAlive = processAlive ? record.runner !== null : isOurs(record.runner);
-  return { record, runs, liveRun: processAlive ? run : null, processAlive, runnerAlive };
-}
-
-/** The newest run of the current runner generation (older epochs belong to dead runners). */
-function currentRun(record: ProcessRecord, runs: RunsView): RunInfo | null {
-  const latest = runs.latest;
-  if (!latest) return null;
-  return latest.id.split('.')[0] === String(record.epoch) ? latest : null;
+  return {
+    record, runs, liveRun: processAlive ? run : null, processAlive, runnerAlive,
+    lineage: ctx.store.readLineage(name, record.generation),
+  };
 }

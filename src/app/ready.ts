@@ -2,7 +2,7 @@
 // probes, once it has run for ready_after seconds.
 import { describeProbe } from '../core/probes.js';
 import { requireDef, type Context } from './context.js';
-import { runProbe } from './check.js';
+import { runProbe } from './probes.js';
 import { observe } from './observe.js';
 
 export interface Readiness {

@@ -2,11 +2,13 @@
 // (formatting of the rest kept), start it, and say so in an alert and in the ledger.
 import { readRegistry, updateRegistry } from '../effects/registry-file.js';
 import { UserError } from '../errors.js';
-import { raiseAndNotify } from './alerts.js';
+import { lastKnownGood } from '../core/lineage.js';
+import { announce } from './alerts.js';
 import { requireDef, type Context } from './context.js';
-import { lastKnownGood, readGenerations, recordGeneration } from './generations.js';
+import { recordGeneration } from './generations.js';
 import { recordEvent } from './ledger.js';
-import { startMany, stopOne, type StartResult } from './lifecycle.js';
+import { startMany, type StartResult } from './start.js';
+import { stopOne } from './stop.js';
 
 export interface RollbackResult {
   readonly name: string;
@@ -19,8 +21,8 @@ export interface RollbackResult {
 export async function rollbackProcess(ctx: Context, name: string, opts: { to?: number; reason: string; auto: boolean }): Promise<RollbackResult> {
   requireDef(ctx, name);
   const current = ctx.store.readRecord(name).generation ?? recordGeneration(ctx, name)?.gen ?? null;
-  const gens = readGenerations(ctx, name);
-  const target = opts.to !== undefined ? gens.find((g) => g.gen === opts.to) : lastKnownGood(ctx, name, current);
+  const gens = ctx.store.readGenerations(name);
+  const target = opts.to !== undefined ? gens.find((g) => g.gen === opts.to) : lastKnownGood(gens, current);
   if (!target) {
     throw new UserError(opts.to !== undefined
       ? `"${name}" has no generation ${opts.to}. List them with \`pguard history ${name} --generations\`.`
@@ -33,6 +35,6 @@ export async function rollbackProcess(ctx: Context, name: string, opts: { to?: n
   const [start] = await startMany(fresh, [name], { waitMs: 1000, by: 'rollback' });
   const message = `rolled back from generation ${current ?? '?'} to known-good generation ${target.gen}: ${opts.reason}`;
   await recordEvent(fresh, 'rollback', name, { from: current, to: target.gen, reason: opts.reason, auto: opts.auto });
-  await raiseAndNotify(fresh, name, [{ kind: 'rollback', severity: 'warning', message, evidence: { restarts: 0, action: 'rollback', from: current, to: target.gen } }]);
+  await announce(fresh, name, [{ kind: 'rollback', severity: 'warning', message, evidence: { restarts: 0, action: 'rollback', from: current, to: target.gen } }], 'await');
   return { name, from: current, to: target.gen, reason: opts.reason, start };
 }

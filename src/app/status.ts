@@ -1,8 +1,7 @@
 // `pguard status`: what is recorded and what is live, as a view for the table or --json.
-import type { Status } from '../core/states.js';
-import { exitOf } from '../effects/state-store.js';
+import { isUp, type Status } from '../core/states.js';
+import { exitOf } from '../core/runs.js';
 import { describeExit, ranSeconds } from '../core/exit.js';
-import { isUp } from '../core/policy.js';
 import { describeProbe } from '../core/probes.js';
 import { CLOCK_TICKS, readProcessTable, readTreeUsage, type ProcessTable } from '../effects/resources.js';
 import type { Context } from './context.js';

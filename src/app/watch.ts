@@ -3,8 +3,7 @@
 // decide() as healthcheck. A singleton by an OS-released lock. Cheap when idle: a process whose
 // look changes nothing costs a few file reads, without a lock.
 import { statSync, writeFileSync, rmSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { decide, isUp } from '../core/policy.js';
+import { hasResourceLimits } from '../core/on-probe.js';
 import type { ProcessRecord, RunInfo } from '../core/record.js';
 import { isOurs } from '../effects/identity.js';
 import type { Alert } from '../core/alerts.js';
@@ -14,22 +13,16 @@ import { readProcessTable, type ProcessTable } from '../effects/resources.js';
 import { rotateLog } from '../effects/log-file.js';
 import { UserError } from '../errors.js';
 import { isProbeDue } from '../core/probes.js';
-import { raiseAndNotify } from './alerts.js';
+import { announce } from './alerts.js';
 import { checkProcess } from './check.js';
-import { runCliLater, type Context } from './context.js';
-import { observe } from './observe.js';
-import { restartDependentsLater } from './lifecycle.js';
+import type { Context } from './context.js';
+import { defer } from './jobs.js';
 
 export const WATCH_TICK_MS = 1000;
 const RESOURCE_EVERY_MS = 2000;
 
 export function watchLockKey(ctx: Context): string {
   return lockKey(ctx.store.dir, 'watch');
-}
-
-/** Marks that watch is meant to be running: a watch that is gone while this exists has died. */
-export function watchMarker(ctx: Context): string {
-  return join(ctx.store.dir, 'watch.expected');
 }
 
 export function readWatchHolder(ctx: Context): Promise<LockHolder | null> {
@@ -44,7 +37,7 @@ function describeHolder(h: LockHolder | null): string {
 export async function runWatch(ctx: Context, opts: { log: (line: string) => void; ticks?: number }): Promise<void> {
   const lock = await tryLock(watchLockKey(ctx), 'watch', ctx.store.dir);
   if (!lock) throw new UserError(`pguard watch is already running${describeHolder(await readWatchHolder(ctx))}. Stop it with \`pguard watch --stop\`.`);
-  writeFileSync(watchMarker(ctx), `${process.pid}\n`, { mode: 0o600 });
+  writeFileSync(ctx.store.path('watchMarker'), `${process.pid}\n`, { mode: 0o600 });
   let stopping = false;
   const stop = () => { stopping = true; };
   process.once('SIGTERM', stop);
@@ -78,7 +71,7 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
         opts.log(`${new Date().toISOString()} registry not reloaded: ${err instanceof Error ? err.message : String(err)}`);
       }
       const defs = [...current.registry.defs.values()];
-      const wantsTable = defs.some((d) => d.maxMemoryMb !== undefined || d.maxCpuPercent !== undefined);
+      const wantsTable = defs.some(hasResourceLimits);
       const sample = wantsTable && t0 - lastTable >= RESOURCE_EVERY_MS;
       if (sample) {
         table = await readProcessTable().catch(() => null);
@@ -87,29 +80,18 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
       await Promise.all(defs.map(async (def) => {
         try {
           const now = current.clock.now();
-          const hasLimits = def.maxMemoryMb !== undefined || def.maxCpuPercent !== undefined;
-          // Idle fast path: a process seen up with nothing due last tick, still the same live
-          // process, with still nothing due, costs one /proc read. Anything else takes a full look.
+          const sampled = sample && hasResourceLimits(def);
+          // Idle fast path: a process that was up with nothing to decide and nothing due last
+          // tick, still the same live process, with still nothing due, costs one /proc read.
           const seen = idle.get(def.name);
-          if (seen && isOurs(seen.run.identity) && !(sample && hasLimits) &&
+          if (seen && isOurs(seen.run.identity) && !sampled &&
               !def.health.some((p, i) => isProbeDue(p, seen.record.probes[i] ?? undefined, now))) return;
           idle.delete(def.name);
-          // A look without a lock first: most ticks change nothing for most processes.
-          const obs = observe(current, def.name);
-          const probesDue = obs.processAlive && def.health.some((p, i) => isProbeDue(p, obs.record.probes[i] ?? undefined, now));
-          const resourcesDue = obs.processAlive && sample && hasLimits;
-          // The common case, up and nothing due: no decision to make (no overrun without duration_min).
-          if (obs.processAlive && obs.liveRun && isUp(obs.record.status) && def.durationMin === 0 && !obs.record.recovering && !probesDue && !resourcesDue) {
-            idle.set(def.name, { run: obs.liveRun, record: obs.record });
-            return;
-          }
-          const quick = decide(def, current.registry.settings, obs.record, { kind: 'checked', processAlive: obs.processAlive, runnerAlive: obs.runnerAlive }, now);
-          if (quick.record === obs.record && quick.alerts.length === 0 && !probesDue && !resourcesDue) return;
-          const res = await checkProcess(current, def, { table: resourcesDue ? table : null });
+          const res = await checkProcess(current, def, { table: sampled ? table : null });
+          if (res.idle) idle.set(def.name, { run: res.idle, record: res.after });
           if (res.action) opts.log(`${new Date().toISOString()} ${def.name}: ${res.action}: ${res.detail}`);
-          if (res.alerts.length > 0) void raiseAndNotify(current, def.name, res.alerts).catch(() => undefined);
+          if (res.alerts.length > 0) void announce(current, def.name, res.alerts, 'await').catch(() => undefined);
           if (res.kill) void res.kill.catch(() => undefined);
-          if (res.action === 'restarted') restartDependentsLater(current, def.name);
         } catch (err) {
           opts.log(`${new Date().toISOString()} ${def.name}: error: ${err instanceof Error ? err.message : String(err)}`);
         }
@@ -118,7 +100,7 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
       if (wait > 0 && !stopping) await new Promise((r) => setTimeout(r, wait));
     }
   } finally {
-    rmSync(watchMarker(ctx), { force: true });
+    rmSync(ctx.store.path('watchMarker'), { force: true });
     await lock.release();
     opts.log(`${new Date().toISOString()} watch stopped`);
   }
@@ -128,9 +110,9 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
 export async function startWatchDaemon(ctx: Context): Promise<{ pid: number; already: boolean }> {
   const holder = await readWatchHolder(ctx);
   if (holder) return { pid: holder.pid, already: true };
-  const logFile = join(ctx.store.dir, 'watch.log');
+  const logFile = ctx.store.path('watchLog');
   rotateLog(logFile, 1, 1); // it only logs actions, but over months: at most 1 MB plus one old file
-  runCliLater(ctx, ['watch', '--foreground'], logFile);
+  defer(ctx, { kind: 'watch' });
   const deadline = Date.now() + 10_000;
   for (;;) {
     const h = await readWatchHolder(ctx);
@@ -146,7 +128,7 @@ export async function stopWatchDaemon(ctx: Context): Promise<{ pid: number | nul
   try { process.kill(holder.pid, 'SIGTERM'); } catch { /* gone */ }
   const deadline = Date.now() + 10_000;
   while ((await readWatchHolder(ctx)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  rmSync(watchMarker(ctx), { force: true });
+  rmSync(ctx.store.path('watchMarker'), { force: true });
   return { pid: holder.pid };
 }
 
@@ -156,13 +138,13 @@ export async function stopWatchDaemon(ctx: Context): Promise<{ pid: number | nul
  */
 export async function guardWatch(ctx: Context): Promise<{ started: number | null; died: boolean; alerts: Alert[] }> {
   if (await readWatchHolder(ctx)) return { started: null, died: false, alerts: [] };
-  const died = existsSync(watchMarker(ctx));
+  const died = existsSync(ctx.store.path('watchMarker'));
   const alerts = died
-    ? await raiseAndNotify(ctx, 'pguard-watch', [{
+    ? await announce(ctx, 'pguard-watch', [{
         kind: 'watch-died', severity: 'warning',
         message: 'pguard watch had died; healthcheck started it again',
         evidence: { restarts: 0, action: 'restarted' },
-      }])
+      }], 'await')
     : [];
   const { pid } = await startWatchDaemon(ctx);
   return { started: pid, died, alerts };

@@ -1,11 +1,13 @@
-// How results look to a person. Command modules call these; JSON output bypasses them.
-import type { StartResult } from '../app/lifecycle.js';
+// How results look to a person: what a command's render() is handed (output.ts and these views).
+// JSON output bypasses them.
+import type { StartResult } from '../app/start.js';
 import type { StatusView } from '../app/status.js';
 import { describeDuration } from '../core/exit.js';
-import { formatUptime, paint, printJson, printLine, renderTable, STATUS_COLOR } from './output.js';
+import { formatUptime, paint, printLine, renderTable, STATUS_COLOR } from './output.js';
 
-export function printStartResults(results: readonly StartResult[], json: boolean): void {
-  if (json) return printJson(results);
+export * from './output.js';
+
+export function printStartResults(results: readonly StartResult[]): void {
   for (const r of results) {
     if (r.outcome === 'not-started') {
       printLine(paint(`✗ ${r.message}`, 'red'));

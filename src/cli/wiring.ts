@@ -1,5 +1,5 @@
 // Composition root: resolve the registry and the state directory, build the real ports once.
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Context } from '../app/context.js';
 import { systemClock } from '../effects/clock.js';
 import { locateRegistry, readRegistry, REGISTRY_FILE, type LoadedRegistry } from '../effects/registry-file.js';
@@ -43,8 +43,8 @@ export function contextFor(registry: LoadedRegistry, env: NodeJS.ProcessEnv = pr
     store,
     clock: systemClock,
     env,
-    alertFlag: registry.settings.alertFlag ?? join(stateDir, 'alert.flag'),
-    alertText: registry.settings.alertText ?? join(stateDir, 'alert.txt'),
+    alertFlag: registry.settings.alertFlag ?? store.path('alertFlag'),
+    alertText: registry.settings.alertText ?? store.path('alertText'),
     progress: (line) => process.stderr.write(`${line}\n`),
   };
 }

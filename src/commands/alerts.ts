@@ -1,27 +1,27 @@
-import type { CommandModule } from 'yargs';
+import { defineCommand } from '../cli/command.js';
 import type { GlobalArgs } from '../cli/wiring.js';
+import type { Alert } from '../core/alerts.js';
 
 interface Args extends GlobalArgs { all?: boolean; process?: string }
 interface AckArgs extends GlobalArgs { ids: string[]; all?: boolean }
 
-const ackCommand: CommandModule<GlobalArgs, AckArgs> = {
+const ackCommand = defineCommand<AckArgs, { acknowledged: number; remaining: number }>({
   command: 'ack [ids..]',
   describe: 'Acknowledge alerts by id (or --all); the flag file goes when none are left',
-  builder: (y) => y.positional('ids', { type: 'string', array: true, default: [] as string[] }).option('all', { type: 'boolean' }),
-  handler: async (argv) => {
+  builder: (y) =>
+    y
+      .positional('ids', { type: 'string', array: true, default: [] as string[] })
+      .option('all', { type: 'boolean' }),
+  run: async (argv, ctx) => {
     const { UserError } = await import('../errors.js');
     if (!argv.all && argv.ids.length === 0) throw new UserError('name the alert ids to acknowledge, or pass --all.', 2);
-    const { buildContext } = await import('../cli/wiring.js');
     const { ackAlerts } = await import('../app/alerts.js');
-    const { printJson, printLine } = await import('../cli/output.js');
-    const ctx = buildContext(argv);
-    const res = await ackAlerts(ctx, argv.all ? 'all' : argv.ids);
-    if (argv.json) return printJson(res);
-    printLine(`acknowledged ${res.acknowledged}; ${res.remaining} unacknowledged left${res.remaining === 0 ? ' (alert flag cleared)' : ''}`);
+    return ackAlerts(ctx, argv.all ? 'all' : argv.ids);
   },
-};
+  render: (res, out) => out.printLine(`acknowledged ${res.acknowledged}; ${res.remaining} unacknowledged left${res.remaining === 0 ? ' (alert flag cleared)' : ''}`),
+});
 
-export const alertsCommand: CommandModule<GlobalArgs, Args> = {
+export const alertsCommand = defineCommand<Args, Alert[]>({
   command: 'alerts',
   describe: 'List unacknowledged alerts (--all: also acknowledged); `alerts ack` clears them',
   builder: (y) =>
@@ -31,13 +31,11 @@ export const alertsCommand: CommandModule<GlobalArgs, Args> = {
       .option('process', { type: 'string', describe: 'Only this process' })
       .example('$0 alerts --json', 'what an agent reads at each turn')
       .example('$0 alerts ack --all', ''),
-  handler: async (argv) => {
-    const { buildContext } = await import('../cli/wiring.js');
+  run: async (argv, ctx) => {
     const { listAlerts } = await import('../app/alerts.js');
-    const { printJson, printLine, paint } = await import('../cli/output.js');
-    const ctx = buildContext(argv);
-    const alerts = listAlerts(ctx, { all: argv.all ?? false, process: argv.process });
-    if (argv.json) return printJson(alerts);
+    return listAlerts(ctx, { all: argv.all ?? false, process: argv.process });
+  },
+  render: (alerts, { printLine, paint }) => {
     if (alerts.length === 0) return printLine('no unacknowledged alerts');
     for (const a of alerts) {
       const color = a.severity === 'critical' ? 'red' : a.severity === 'warning' ? 'yellow' : 'blue';
@@ -46,4 +44,4 @@ export const alertsCommand: CommandModule<GlobalArgs, Args> = {
       printLine(`    ${a.message}`);
     }
   },
-};
+});

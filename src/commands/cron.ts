@@ -1,9 +1,11 @@
-import type { CommandModule } from 'yargs';
+import { defineCommand, defineGroup } from '../cli/command.js';
 import type { GlobalArgs } from '../cli/wiring.js';
 
 interface InstallArgs extends GlobalArgs { every: number; boot?: boolean; watch?: boolean; print?: boolean; format: string }
 
-const installCommand: CommandModule<GlobalArgs, InstallArgs> = {
+type Installed = { changed: boolean; lines: string[]; watch?: { pid: number; already: boolean } };
+
+const installCommand = defineCommand<InstallArgs, Installed | undefined>({
   command: 'install',
   describe: 'Add the marked crontab line that runs healthcheck (idempotent; other lines untouched)',
   builder: (y) =>
@@ -16,53 +18,47 @@ const installCommand: CommandModule<GlobalArgs, InstallArgs> = {
       .example('$0 cron install --every 5 --boot', '')
       .example('$0 cron install --watch', 'the watcher, guarded by the cron healthcheck')
       .example('$0 cron install --print --format systemd', ''),
-  handler: async (argv) => {
-    const { buildContext } = await import('../cli/wiring.js');
+  run: async (argv, ctx) => {
     const cron = await import('../app/cron.js');
-    const { printJson, printLine } = await import('../cli/output.js');
-    const ctx = buildContext(argv);
     const opts = { every: argv.every, boot: argv.boot ?? false };
-    if (argv.print) return void process.stdout.write(cron.renderSchedule(ctx, argv.format as 'crontab', opts));
+    if (argv.print) {
+      process.stdout.write(cron.renderSchedule(ctx, argv.format as 'crontab', opts));
+      return undefined;
+    }
     const res = await cron.installCron(ctx, opts);
     const watch = argv.watch ? await cron.enableWatch(ctx) : null;
-    if (argv.json) return printJson({ ...res, ...(watch ? { watch } : {}) });
+    return { ...res, ...(watch ? { watch } : {}) };
+  },
+  render: (res, { printLine }) => {
+    if (!res) return;
     printLine(res.changed ? 'installed in your crontab:' : 'already installed:');
     for (const l of res.lines) printLine(`  ${l}`);
-    if (watch) printLine(`$settings.watch is on; pguard watch ${watch.already ? 'was already running' : 'started'} (pid ${watch.pid})`);
+    if (res.watch) printLine(`$settings.watch is on; pguard watch ${res.watch.already ? 'was already running' : 'started'} (pid ${res.watch.pid})`);
   },
-};
+});
 
-const uninstallCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+const uninstallCommand = defineCommand<GlobalArgs, { removed: string[] }>({
   command: 'uninstall',
   describe: "Remove this registry's crontab lines (only those)",
-  handler: async (argv) => {
-    const { buildContext } = await import('../cli/wiring.js');
+  run: async (_argv, ctx) => {
     const { uninstallCron } = await import('../app/cron.js');
-    const { printJson, printLine } = await import('../cli/output.js');
-    const res = await uninstallCron(buildContext(argv));
-    if (argv.json) return printJson(res);
-    printLine(res.removed.length ? `removed ${res.removed.length} line(s) from your crontab` : 'nothing to remove');
+    return uninstallCron(ctx);
   },
-};
+  render: (res, out) => out.printLine(res.removed.length ? `removed ${res.removed.length} line(s) from your crontab` : 'nothing to remove'),
+});
 
-const statusCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+const statusCommand = defineCommand<GlobalArgs, { installed: boolean; lines: string[]; log: string }>({
   command: 'status',
   describe: "Show this registry's crontab lines",
-  handler: async (argv) => {
-    const { buildContext } = await import('../cli/wiring.js');
+  run: async (_argv, ctx) => {
     const { cronStatus } = await import('../app/cron.js');
-    const { printJson, printLine } = await import('../cli/output.js');
-    const res = await cronStatus(buildContext(argv));
-    if (argv.json) return printJson(res);
+    return cronStatus(ctx);
+  },
+  render: (res, { printLine }) => {
     if (!res.installed) return printLine('not installed: run `pguard cron install`');
     for (const l of res.lines) printLine(l);
     printLine(`output goes to ${res.log}`);
   },
-};
+});
 
-export const cronCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'cron <action>',
-  describe: 'Schedule the healthcheck: install | uninstall | status',
-  builder: (y) => y.command(installCommand).command(uninstallCommand).command(statusCommand).demandCommand(1),
-  handler: () => {},
-};
+export const cronCommand = defineGroup('cron <action>', 'Schedule the healthcheck: install | uninstall | status', [installCommand, uninstallCommand, statusCommand]);

@@ -1,23 +1,21 @@
-import type { CommandModule } from 'yargs';
+import { defineCommand } from '../cli/command.js';
 import type { GlobalArgs } from '../cli/wiring.js';
+import type { HealthSummary } from '../app/healthcheck.js';
 
 interface Args extends GlobalArgs { wait: number }
 
-export const healthcheckCommand: CommandModule<GlobalArgs, Args> = {
+export const healthcheckCommand = defineCommand<Args, HealthSummary>({
   command: 'healthcheck',
   describe: 'One pass: recover processes that died with their runner, retry failed ones, raise alerts (cron runs this)',
   builder: (y) =>
     y
       .option('wait', { type: 'number', default: 0, describe: 'Seconds to wait for a running healthcheck to finish before skipping' })
       .example('$0 healthcheck --json', 'exit 0 when all is well, 1 when something is crashed or failed'),
-  handler: async (argv) => {
-    const { buildContext } = await import('../cli/wiring.js');
+  run: async (argv, ctx) => {
     const { healthcheck } = await import('../app/healthcheck.js');
-    const { printJson, printLine, paint } = await import('../cli/output.js');
-    const ctx = buildContext(argv);
-    const summary = await healthcheck(ctx, { waitMs: Math.max(0, argv.wait) * 1000 });
-    if (!summary.ok) process.exitCode = 1;
-    if (argv.json) return printJson(summary);
+    return healthcheck(ctx, { waitMs: Math.max(0, argv.wait) * 1000 });
+  },
+  render: (summary, { printLine, paint }) => {
     const stamp = new Date().toISOString();
     if (summary.skipped) return printLine(`${stamp} healthcheck skipped: ${summary.skipped}`);
     const counts = Object.entries(summary.counts).map(([s, n]) => `${n} ${s}`).join(', ') || 'nothing registered';
@@ -26,4 +24,5 @@ export const healthcheckCommand: CommandModule<GlobalArgs, Args> = {
     for (const p of summary.problems) printLine(paint(`  ${p.name} is ${p.status}: ${p.reason}`, p.status === 'failed' ? 'red' : 'yellow'));
     for (const e of summary.errors) printLine(paint(`  ${e.name}: error: ${e.error}`, 'red'));
   },
-};
+  failed: (summary) => !summary.ok,
+});

@@ -1,9 +1,13 @@
-import type { CommandModule } from 'yargs';
+import { defineCommand } from '../cli/command.js';
 import type { GlobalArgs } from '../cli/wiring.js';
+import type { Generation } from '../core/lineage.js';
+import type { HistoryView } from '../app/history.js';
 
 interface Args extends GlobalArgs { name?: string; since?: string; generations?: boolean }
 
-export const historyCommand: CommandModule<GlobalArgs, Args> = {
+type GenerationRow = Generation & { current: boolean };
+
+export const historyCommand = defineCommand<Args, GenerationRow[] | HistoryView>({
   command: 'history [name]',
   describe: 'Failures with their cause, the action taken and recovery times; a summary per process',
   builder: (y) =>
@@ -13,26 +17,14 @@ export const historyCommand: CommandModule<GlobalArgs, Args> = {
       .option('generations', { type: 'boolean', describe: "List the process's definition generations" })
       .example('$0 history --since 24h', '')
       .example('$0 history my-bot --generations', ''),
-  handler: async (argv) => {
-    const { buildContext } = await import('../cli/wiring.js');
+  run: async (argv, ctx) => {
     const { requireDef } = await import('../app/context.js');
-    const { printJson, printLine, renderTable, paint } = await import('../cli/output.js');
     const { UserError } = await import('../errors.js');
-    const ctx = buildContext(argv);
     if (argv.name) requireDef(ctx, argv.name);
     if (argv.generations) {
       if (!argv.name) throw new UserError('--generations needs a process name: pguard history <name> --generations.', 2);
-      const { readGenerations } = await import('../app/generations.js');
       const current = ctx.store.readRecord(argv.name).generation;
-      const gens = readGenerations(ctx, argv.name).map((g) => ({ ...g, current: g.gen === current }));
-      if (argv.json) return printJson(gens);
-      if (gens.length === 0) return printLine(`${argv.name} has no generations yet (one is recorded at each register and start)`);
-      return printLine(renderTable(gens, [
-        { header: 'GEN', value: (g) => `${g.gen}${g.current ? '*' : ''}`, align: 'right' },
-        { header: 'SINCE', value: (g) => g.at },
-        { header: 'KNOWN-GOOD', value: (g) => g.known_good_at ?? '-' },
-        { header: 'COMMAND', value: (g) => String(g.entry.command ?? ''), max: 50 },
-      ]));
+      return ctx.store.readGenerations(argv.name).map((g) => ({ ...g, current: g.gen === current }));
     }
     const { describeHistory, parseDuration } = await import('../app/history.js');
     let sinceMs: number | undefined;
@@ -41,8 +33,20 @@ export const historyCommand: CommandModule<GlobalArgs, Args> = {
       if (d === null) throw new UserError(`--since expects a duration like 90s, 15m, 2h or 7d, got ${JSON.stringify(argv.since)}.`, 2);
       sinceMs = d;
     }
-    const h = describeHistory(ctx, { name: argv.name, sinceMs });
-    if (argv.json) return printJson(h);
+    return describeHistory(ctx, { name: argv.name, sinceMs });
+  },
+  render: (result, { printLine, renderTable, paint }, argv) => {
+    if (Array.isArray(result)) {
+      const gens = result;
+      if (gens.length === 0) return printLine(`${argv.name} has no generations yet (one is recorded at each register and start)`);
+      return printLine(renderTable(gens, [
+        { header: 'GEN', value: (g) => `${g.gen}${g.current ? '*' : ''}`, align: 'right' },
+        { header: 'SINCE', value: (g) => g.at },
+        { header: 'KNOWN-GOOD', value: (g) => g.known_good_at ?? '-' },
+        { header: 'COMMAND', value: (g) => String(g.entry.command ?? ''), max: 50 },
+      ]));
+    }
+    const h = result;
     const fmt = (x: number | null) => (x === null ? '-' : x < 10_000 ? `${x} ms` : `${(x / 1000).toFixed(1)} s`);
     if (h.failures.length === 0) printLine(`no failures${h.since ? ` since ${h.since}` : ''}`);
     else {
@@ -66,4 +70,4 @@ export const historyCommand: CommandModule<GlobalArgs, Args> = {
       { header: 'UPTIME', value: (s) => (s.uptime_percent === null ? '-' : `${s.uptime_percent}%`), align: 'right' },
     ]));
   },
-};
+});

@@ -1,30 +1,27 @@
-import type { CommandModule } from 'yargs';
+import { defineCommand } from '../cli/command.js';
 import type { GlobalArgs } from '../cli/wiring.js';
 
-export const infoCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+export const infoCommand = defineCommand<GlobalArgs, Record<string, string | number>>({
   command: 'info',
   describe: 'Where things are: registry, state, logs, alert files, ledger',
   builder: (y) => y.example('$0 info --json', ''),
-  handler: async (argv) => {
-    const { join } = await import('node:path');
-    const { buildContext } = await import('../cli/wiring.js');
+  run: async (_argv, ctx) => {
     const { RUNNER_PATH, CLI_PATH } = await import('../effects/spawn.js');
-    const { printJson, printLine } = await import('../cli/output.js');
-    const ctx = buildContext(argv);
-    const info = {
+    return {
       registry: ctx.registry.path,
       state_dir: ctx.store.dir,
-      log_dir: join(ctx.store.dir, 'logs'),
+      log_dir: ctx.store.path('logs'),
       alert_flag: ctx.alertFlag,
       alert_text: ctx.alertText,
-      ledger: join(ctx.store.dir, 'ledger.jsonl'),
+      ledger: ctx.store.path('ledger'),
       processes: ctx.registry.defs.size,
       pguard: CLI_PATH,
       runner: RUNNER_PATH,
       node: process.execPath,
     };
-    if (argv.json) return printJson(info);
-    const width = Math.max(...Object.keys(info).map((k) => k.length));
-    for (const [k, v] of Object.entries(info)) printLine(`${k.padEnd(width)}  ${v}`);
   },
-};
+  render: (info, out) => {
+    const width = Math.max(...Object.keys(info).map((k) => k.length));
+    for (const [k, v] of Object.entries(info)) out.printLine(`${k.padEnd(width)}  ${v}`);
+  },
+});

@@ -1,9 +1,9 @@
-import type { CommandModule } from 'yargs';
+import { defineCommand } from '../cli/command.js';
 import type { GlobalArgs } from '../cli/wiring.js';
 
 interface Args extends GlobalArgs { name: string; lines: string; follow?: boolean }
 
-export const logsCommand: CommandModule<GlobalArgs, Args> = {
+export const logsCommand = defineCommand<Args, { name: string; file: string; lines: string[] } | undefined>({
   command: 'logs <name>',
   describe: "Show a process's log (stdout and stderr); -f follows it",
   builder: (y) =>
@@ -12,27 +12,25 @@ export const logsCommand: CommandModule<GlobalArgs, Args> = {
       .option('lines', { alias: 'n', type: 'string', default: '50', describe: 'How many last lines' })
       .option('follow', { alias: 'f', type: 'boolean', describe: 'Keep printing new lines until Ctrl-C' })
       .example('$0 logs my-bot -n 100 -f', ''),
-  handler: async (argv) => {
+  run: async (argv, ctx) => {
     const { UserError } = await import('../errors.js');
     const count = /^\d+$/.test(String(argv.lines)) ? Number(argv.lines) : NaN;
     if (!Number.isInteger(count)) throw new UserError(`--lines expects a non-negative whole number, got ${JSON.stringify(argv.lines)}.`, 2);
-    const { buildContext } = await import('../cli/wiring.js');
     const { requireDef } = await import('../app/context.js');
     const { followLog, readLogTail } = await import('../effects/log-file.js');
-    const ctx = buildContext(argv);
     requireDef(ctx, argv.name);
     const file = ctx.store.logFile(argv.name);
     const lines = readLogTail(file, count);
-    if (argv.json && !argv.follow) {
-      const { printJson } = await import('../cli/output.js');
-      return printJson({ name: argv.name, file, lines });
-    }
+    if (!argv.follow) return { name: argv.name, file, lines };
+    // Following: plain text as it comes, until Ctrl-C.
     if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
-    if (argv.follow) {
-      const abort = new AbortController();
-      process.once('SIGINT', () => abort.abort());
-      process.once('SIGTERM', () => abort.abort());
-      await followLog(file, (chunk) => process.stdout.write(chunk), abort.signal);
-    }
+    const abort = new AbortController();
+    process.once('SIGINT', () => abort.abort());
+    process.once('SIGTERM', () => abort.abort());
+    await followLog(file, (chunk) => process.stdout.write(chunk), abort.signal);
+    return undefined;
   },
-};
+  render: (res) => {
+    if (res && res.lines.length > 0) process.stdout.write(`${res.lines.join('\n')}\n`);
+  },
+});

@@ -1,16 +1,17 @@
-import type { CommandModule } from 'yargs';
+import { defineCommand } from '../cli/command.js';
 import type { GlobalArgs } from '../cli/wiring.js';
 
 interface Args extends GlobalArgs { ids: string[] }
 
-/** Hidden: deliver recorded alerts to the slow channels, detached from whoever raised them. */
-export const notifyCommand: CommandModule<GlobalArgs, Args> = {
+/** Hidden: deliver recorded alerts to the slow channels, detached from whoever raised them (app/jobs.ts). */
+export const notifyCommand = defineCommand<Args, undefined>({
   command: 'notify <ids..>',
   describe: false,
+  registry: 'tolerant',
   builder: (y) => y.positional('ids', { type: 'string', array: true, demandOption: true }),
-  handler: async (argv) => {
-    const { buildContext } = await import('../cli/wiring.js');
+  run: async (argv, ctx) => {
     const { notifyByIds } = await import('../app/alerts.js');
-    await notifyByIds(buildContext(argv, { tolerant: true }), argv.ids);
+    await notifyByIds(ctx, argv.ids);
+    return undefined;
   },
-};
+});

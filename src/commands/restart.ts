@@ -1,9 +1,10 @@
-import type { CommandModule } from 'yargs';
+import { defineCommand } from '../cli/command.js';
 import type { GlobalArgs } from '../cli/wiring.js';
+import type { StartResult } from '../app/start.js';
 
 interface Args extends GlobalArgs { names: string[]; all?: boolean; wait: number | boolean; after?: string }
 
-export const restartCommand: CommandModule<GlobalArgs, Args> = {
+export const restartCommand = defineCommand<Args, StartResult[]>({
   command: 'restart [names..]',
   describe: 'Stop, then start with the current definition (resets the restart budget)',
   builder: (y) =>
@@ -13,13 +14,11 @@ export const restartCommand: CommandModule<GlobalArgs, Args> = {
       .option('wait', { describe: 'Seconds to watch the new start for an early death', default: 1 })
       .option('after', { type: 'string', hidden: true, describe: 'First wait until this process is ready (restart_dependents)' })
       .example('$0 restart my-bot', ''),
-  handler: async (argv) => {
-    const { buildContext } = await import('../cli/wiring.js');
+  run: async (argv, ctx) => {
     const { selectNames } = await import('../app/context.js');
-    const { startMany, stopMany } = await import('../app/lifecycle.js');
+    const { startMany } = await import('../app/start.js');
+    const { stopMany } = await import('../app/stop.js');
     const { parseWaitSeconds } = await import('../cli/args.js');
-    const { printStartResults } = await import('../cli/views.js');
-    const ctx = buildContext(argv);
     const names = selectNames(ctx, argv.names, argv.all ?? false, 'restart');
     if (argv.after) {
       const { readyTimeoutMs, waitReady } = await import('../app/ready.js');
@@ -32,8 +31,8 @@ export const restartCommand: CommandModule<GlobalArgs, Args> = {
     if (!argv.json) ctx.progress(`restarting ${names.join(', ')}...`);
     await stopMany(ctx, names);
     const waitS = parseWaitSeconds(argv.wait);
-    const results = await startMany(ctx, names, { waitMs: waitS * 1000 });
-    printStartResults(results, argv.json ?? false);
-    if (results.some((r) => r.outcome === 'died' || r.outcome === 'not-started')) process.exitCode = 1;
+    return startMany(ctx, names, { waitMs: waitS * 1000 });
   },
-};
+  render: (results, out) => out.printStartResults(results),
+  failed: (results) => results.some((r) => r.outcome === 'died' || r.outcome === 'not-started'),
+});

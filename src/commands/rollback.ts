@@ -1,11 +1,13 @@
-import type { CommandModule } from 'yargs';
+import { defineCommand } from '../cli/command.js';
 import type { GlobalArgs } from '../cli/wiring.js';
+import type { RollbackResult } from '../app/rollback.js';
 
 interface Args extends GlobalArgs { name: string; to?: number; auto?: boolean; reason?: string }
 
-export const rollbackCommand: CommandModule<GlobalArgs, Args> = {
+export const rollbackCommand = defineCommand<Args, RollbackResult>({
   command: 'rollback <name>',
   describe: 'Put the last known-good definition (or generation --to) back into the registry and start it',
+  registry: 'tolerant',
   builder: (y) =>
     y
       .positional('name', { type: 'string', demandOption: true })
@@ -14,16 +16,12 @@ export const rollbackCommand: CommandModule<GlobalArgs, Args> = {
       .option('reason', { type: 'string', hidden: true })
       .example('$0 rollback my-bot', '')
       .example('$0 rollback my-bot --to 2', ''),
-  handler: async (argv) => {
-    const { buildContext } = await import('../cli/wiring.js');
+  run: async (argv, ctx) => {
     const { rollbackProcess } = await import('../app/rollback.js');
-    const { printJson, printLine } = await import('../cli/output.js');
-    const ctx = buildContext(argv, { tolerant: true });
-    const res = await rollbackProcess(ctx, argv.name, {
+    return rollbackProcess(ctx, argv.name, {
       ...(argv.to !== undefined ? { to: argv.to } : {}), reason: argv.reason ?? 'asked by the user', auto: argv.auto ?? false,
     });
-    if (argv.json) return printJson(res);
-    printLine(`${argv.name}: rolled back from generation ${res.from ?? '?'} to ${res.to}${res.start ? `; ${res.start.message}` : ''}`);
-    if (res.start && res.start.outcome !== 'started' && res.start.outcome !== 'already-running') process.exitCode = 1;
   },
-};
+  render: (res, out) => out.printLine(`${res.name}: rolled back from generation ${res.from ?? '?'} to ${res.to}${res.start ? `; ${res.start.message}` : ''}`),
+  failed: (res) => res.start !== undefined && res.start.outcome !== 'started' && res.start.outcome !== 'already-running',
+});

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { defineGroup } from '../cli/command.js';
 import type { GlobalArgs } from '../cli/wiring.js';
 
 interface Args extends GlobalArgs { dir: string }
@@ -21,9 +22,4 @@ const installCommand: CommandModule<GlobalArgs, Args> = {
   },
 };
 
-export const skillCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: 'skill <action>',
-  describe: 'The agent skill that teaches an AI agent to use pguard: install <dir>',
-  builder: (y) => y.command(installCommand).demandCommand(1),
-  handler: () => {},
-};
+export const skillCommand = defineGroup('skill <action>', 'The agent skill that teaches an AI agent to use pguard: install <dir>', [installCommand]);

@@ -1,9 +1,10 @@
-import type { CommandModule } from 'yargs';
+import { defineCommand } from '../cli/command.js';
 import type { GlobalArgs } from '../cli/wiring.js';
+import type { StopResult } from '../app/stop.js';
 
 interface Args extends GlobalArgs { names: string[]; all?: boolean }
 
-export const stopCommand: CommandModule<GlobalArgs, Args> = {
+export const stopCommand = defineCommand<Args, StopResult[]>({
   command: 'stop [names..]',
   describe: 'Stop processes: stop_signal to the whole tree and group, SIGKILL after kill_timeout',
   builder: (y) =>
@@ -11,16 +12,12 @@ export const stopCommand: CommandModule<GlobalArgs, Args> = {
       .positional('names', { type: 'string', array: true, default: [] as string[] })
       .option('all', { type: 'boolean', describe: 'Every registered process (dependents first)' })
       .example('$0 stop my-bot', ''),
-  handler: async (argv) => {
-    const { buildContext } = await import('../cli/wiring.js');
+  run: async (argv, ctx) => {
     const { selectNames } = await import('../app/context.js');
-    const { stopMany } = await import('../app/lifecycle.js');
-    const { printJson, printLine } = await import('../cli/output.js');
-    const ctx = buildContext(argv);
+    const { stopMany } = await import('../app/stop.js');
     const names = selectNames(ctx, argv.names, argv.all ?? false, 'stop');
     if (!argv.json) ctx.progress(`stopping ${names.join(', ')}...`);
-    const results = await stopMany(ctx, names);
-    if (argv.json) return printJson(results);
-    for (const r of results) printLine(r.message);
+    return stopMany(ctx, names);
   },
-};
+  render: (results, out) => { for (const r of results) out.printLine(r.message); },
+});

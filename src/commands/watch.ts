@@ -1,9 +1,14 @@
-import type { CommandModule } from 'yargs';
+import { defineCommand } from '../cli/command.js';
 import type { GlobalArgs } from '../cli/wiring.js';
 
 interface Args extends GlobalArgs { foreground?: boolean; stop?: boolean; status?: boolean }
 
-export const watchCommand: CommandModule<GlobalArgs, Args> = {
+type WatchResult =
+  | { readonly kind: 'status'; readonly running: boolean; readonly pid: number | null; readonly since: string | null }
+  | { readonly kind: 'stopped'; readonly pid: number | null }
+  | { readonly kind: 'started'; readonly pid: number; readonly already: boolean; readonly log: string };
+
+export const watchCommand = defineCommand<Args, WatchResult | undefined>({
   command: 'watch',
   describe: 'The optional watcher: sub-second detection, live probes and resource limits (a singleton; starts in the background)',
   builder: (y) =>
@@ -13,33 +18,28 @@ export const watchCommand: CommandModule<GlobalArgs, Args> = {
       .option('status', { type: 'boolean', describe: 'Say whether it runs' })
       .example('$0 watch', 'start it in the background; its log is <state_dir>/watch.log')
       .example('$0 watch --foreground', 'for a service manager'),
-  handler: async (argv) => {
-    const { buildContext } = await import('../cli/wiring.js');
+  run: async (argv, ctx) => {
     const watch = await import('../app/watch.js');
-    const { printJson, printLine } = await import('../cli/output.js');
-    const ctx = buildContext(argv);
     if (argv.status) {
       const h = await watch.readWatchHolder(ctx);
-      if (argv.json) return printJson({ running: h !== null, pid: h?.pid ?? null, since: h?.since ?? null });
-      printLine(h ? `pguard watch is running (pid ${h.pid}, since ${h.since})` : 'pguard watch is not running');
-      if (!h) process.exitCode = 1;
-      return;
+      return { kind: 'status', running: h !== null, pid: h?.pid ?? null, since: h?.since ?? null };
     }
-    if (argv.stop) {
-      const res = await watch.stopWatchDaemon(ctx);
-      if (argv.json) return printJson(res);
-      return printLine(res.pid ? `stopped pguard watch (pid ${res.pid})` : 'pguard watch was not running');
-    }
+    if (argv.stop) return { kind: 'stopped', ...(await watch.stopWatchDaemon(ctx)) };
     if (argv.foreground) {
       await watch.runWatch(ctx, { log: (l) => process.stdout.write(`${l}\n`) });
-      return;
+      return undefined;
     }
     const res = await watch.startWatchDaemon(ctx);
     if (res.already) {
       const { UserError } = await import('../errors.js');
       throw new UserError(`pguard watch is already running (pid ${res.pid}). Stop it with \`pguard watch --stop\`.`);
     }
-    if (argv.json) return printJson(res);
-    printLine(`pguard watch started (pid ${res.pid}); log: ${ctx.store.dir}/watch.log`);
+    return { kind: 'started', ...res, log: ctx.store.path('watchLog') };
   },
-};
+  render: (res, { printLine }) => {
+    if (res?.kind === 'status') printLine(res.running ? `pguard watch is running (pid ${res.pid}, since ${res.since})` : 'pguard watch is not running');
+    if (res?.kind === 'stopped') printLine(res.pid ? `stopped pguard watch (pid ${res.pid})` : 'pguard watch was not running');
+    if (res?.kind === 'started') printLine(`pguard watch started (pid ${res.pid}); log: ${res.log}`);
+  },
+  failed: (res) => res?.kind === 'status' && !res.running,
+});

@@ -1,6 +1,23 @@
 // Alert bookkeeping as pure functions over the alert history: raise, fold repeats, acknowledge,
 // and decide whether a raise notifies the channels or falls within alert_cooldown.
-import type { AlertIntent, AlertKind } from './policy.js';
+
+export type AlertKind = 'crashed' | 'failed' | 'overrun' | 'recovered' | 'unhealthy' | 'resource' | 'watch-died' | 'rollback';
+
+/** An alert as a decision asks for it; raiseAlert() turns it into a stored Alert. */
+export interface AlertIntent {
+  readonly kind: AlertKind;
+  readonly severity: 'info' | 'warning' | 'critical';
+  readonly message: string;
+  readonly evidence: {
+    readonly from?: number | null;
+    readonly to?: number;
+    readonly code?: number | null;
+    readonly signal?: string | null;
+    readonly ran_s?: number;
+    readonly restarts: number;
+    readonly action: string;
+  };
+}
 
 export interface Alert {
   readonly id: string;

@@ -22,14 +22,15 @@ export type Event =
   | 'restart'          // an automatic restart brought a new instance up
   | 'budget-exhausted'
   | 'probe-failed'     // a probe failed outside its grace period
-  | 'probe-ok';        // every probe passes again
+  | 'probe-ok'         // every probe passes again
+  | 'vanished';        // found gone with its runner, no exit recorded (a stale record before a start)
 
 export const TRANSITIONS: Readonly<Record<Status, Partial<Record<Event, Status>>>> = {
-  'never-started': { start: 'running' },
-  running: { 'exit-normal': 'completed', 'exit-premature': 'crashed', 'stop-requested': 'stopping', 'probe-failed': 'unhealthy' },
-  unhealthy: { 'probe-ok': 'running', 'exit-normal': 'completed', 'exit-premature': 'crashed', 'stop-requested': 'stopping' },
+  'never-started': { start: 'running', 'stop-requested': 'stopped' },
+  running: { 'exit-normal': 'completed', 'exit-premature': 'crashed', 'stop-requested': 'stopping', 'probe-failed': 'unhealthy', vanished: 'crashed' },
+  unhealthy: { 'probe-ok': 'running', 'exit-normal': 'completed', 'exit-premature': 'crashed', 'stop-requested': 'stopping', vanished: 'crashed' },
   crashed: { restart: 'running', 'budget-exhausted': 'failed', 'stop-requested': 'stopped', start: 'running' },
-  stopping: { 'stop-done': 'stopped', 'stop-requested': 'stopping' },
+  stopping: { 'stop-done': 'stopped', 'stop-requested': 'stopping', vanished: 'stopped' },
   stopped: { start: 'running', 'stop-requested': 'stopped' },
   completed: { start: 'running', 'stop-requested': 'stopped' },
   failed: { start: 'running', 'stop-requested': 'stopped' },
@@ -59,4 +60,14 @@ export function mustTransition(from: Status, event: Event): Status {
 
 export function isStatus(x: unknown): x is Status {
   return typeof x === 'string' && (STATUSES as readonly string[]).includes(x);
+}
+
+/** running or unhealthy: a run is (supposed to be) up. */
+export function isUp(status: Status): boolean {
+  return status === 'running' || status === 'unhealthy';
+}
+
+/** What `healthcheck` reports as a problem. */
+export function isProblem(status: Status): boolean {
+  return status === 'crashed' || status === 'failed' || status === 'unhealthy';
 }

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Alert } from '../core/alerts.js';
-import { writeFileAtomic } from './registry-file.js';
+import { writeFileAtomic } from './atomic-write.js';
 
 export function readAlerts(stateDir: string): Alert[] {
   try {

@@ -3,14 +3,12 @@
 //   ledger.jsonl                the active segment
 //   ledger.<first>-<last>.jsonl closed segments (rotated past the size limit; the chain runs on)
 //   ledger.head                 the last seq and hash written: what exposes a truncated end
-import { createHash } from 'node:crypto';
 import { appendFileSync, closeSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, fstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeEntry, verifyChain, type LedgerEntry, type VerifyResult } from '../core/ledger-chain.js';
 import { withLock, lockKey } from './lock.js';
-import { writeFileAtomic } from './registry-file.js';
-
-export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+import { writeFileAtomic } from './atomic-write.js';
+import { sha256 } from './hash.js';
 
 const ACTIVE = 'ledger.jsonl';
 const HEAD = 'ledger.head';

@@ -1,14 +1,15 @@
 // The registry file: find it, parse it with line:column errors, and rewrite it atomically under a
 // lock while keeping its indentation, key order and unknown fields. An unreadable registry is
 // reported, never overwritten.
-import { closeSync, existsSync, fchmodSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { JSONData } from 'json-file-plus';
 import { RegistryInvalidError, RegistryParseError, UserError } from '../errors.js';
 import type { ProcessDef, Settings } from '../core/schema.js';
 import { validateRegistry } from '../core/validate.js';
 import type { Issue } from '../errors.js';
 import { acquireLock, lockKey } from './lock.js';
+import { writeFileAtomic } from './atomic-write.js';
 
 export const REGISTRY_FILE = '.process-registry.json';
 
@@ -114,35 +115,5 @@ export async function updateRegistry<T>(
     return result;
   } finally {
     await lock.release();
-  }
-}
-
-/**
- * temp file in the same folder, fsync, rename over the target, fsync the folder. `durable: false`
- * skips the two fsyncs (the rename is atomic either way): for pguard's own state, rewritten at every
- * start and exit, where a power cut may cost the last change but never leaves a torn file. The
- * registry, the user's data, is always written durably.
- */
-export function writeFileAtomic(target: string, content: string, mode = 0o600, opts: { durable?: boolean } = {}): void {
-  const durable = opts.durable ?? true;
-  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`);
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    fchmodSync(fd, mode); // keep the file's own mode, whatever the umask
-    writeSync(fd, content);
-    if (durable) fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* best effort */ }
-    throw err;
-  }
-  closeSync(fd);
-  renameSync(tmp, target);
-  if (!durable) return;
-  try {
-    const dfd = openSync(dirname(target), 'r');
-    try { fsyncSync(dfd); } finally { closeSync(dfd); }
-  } catch {
-    /* some filesystems refuse fsync on a directory; the rename is still atomic */
   }
 }

@@ -10,6 +10,7 @@ import { UserError } from '../errors.js';
 import type { Identity } from '../core/record.js';
 import type { ProcessDef } from '../core/schema.js';
 import { readIdentity } from './identity.js';
+import { encodeRunnerEnv } from './runner-protocol.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The package root: dist/effects/ -> ../.. */
@@ -21,6 +22,7 @@ export interface SpawnRequest {
   readonly def: ProcessDef;
   readonly registryPath: string;
   readonly procDir: string;
+  readonly heartbeatFile: string;
   readonly logFile: string;
   readonly epoch: number;
   readonly delayMs: number;
@@ -62,19 +64,11 @@ export function spawnRunner(req: SpawnRequest): Identity {
   const { def } = req;
   const cwd = resolveCwd(def, req.registryPath);
   const env = buildEnv(def, req.registryPath, req.baseEnv);
-  Object.assign(env, {
-    PGUARD_NAME: def.name,
-    PGUARD_REGISTRY: req.registryPath,
-    PGUARD_PROC_DIR: req.procDir,
-    PGUARD_COMMAND: def.command,
-    PGUARD_EPOCH: String(req.epoch),
-    PGUARD_DELAY_MS: String(Math.max(0, Math.round(req.delayMs))),
-    PGUARD_NODE: process.execPath,
-    PGUARD_CLI: CLI_PATH,
-    PGUARD_RUNNER_STATE_DIR: req.stateDir,
-    // Touch this file (or run `pguard heartbeat <name>`) to pass a heartbeat probe.
-    PGUARD_HEARTBEAT_FILE: join(req.procDir, 'heartbeat'),
-  });
+  Object.assign(env, encodeRunnerEnv({
+    name: def.name, registryPath: req.registryPath, procDir: req.procDir, heartbeatFile: req.heartbeatFile,
+    command: def.command, epoch: req.epoch, delayMs: req.delayMs, nodePath: process.execPath, cliPath: CLI_PATH,
+    stateDir: req.stateDir,
+  }));
   if (!existsSync(RUNNER_PATH)) throw new UserError(`the runner ${RUNNER_PATH} is missing: reinstall pguard.`);
   const log = openSync(req.logFile, 'a', 0o600);
   try {

@@ -1,19 +1,42 @@
-// pguard's own state: one private (0700) directory per registry, never world-writable /tmp.
-//   procs/<name>/state.json  the ProcessRecord (written by Node, atomically)
-//   procs/<name>/runs.log    "start"/"exit" lines appended by the runner (O_APPEND, one write each)
-//   procs/<name>/arm         what the runner may do on its own at the next exit
-//   procs/<name>/stop        marker: the user asked for a stop
-//   logs/<name>.log          the process's stdout and stderr
+// pguard's own state: one private (0700) directory per registry, never world-writable /tmp. Every
+// path in it comes from the layout below; nothing else joins a path inside the state directory.
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join, resolve, dirname } from 'node:path';
 import { UserError } from '../errors.js';
-import type { Arm } from '../core/policy.js';
-import { emptyRecord, type ExitInfo, type ProcessRecord, type RunInfo } from '../core/record.js';
-import { decodeWaitStatus } from '../core/exit.js';
+import type { Arm } from '../core/arm.js';
+import { lastKnownGood, type Generation, type GenerationMark, type Lineage } from '../core/lineage.js';
+import { emptyRecord, type ProcessRecord } from '../core/record.js';
+import { EMPTY_RUNS, type RunsView } from '../core/runs.js';
 import { isStatus } from '../core/states.js';
-import { writeFileAtomic } from './registry-file.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { decodeRuns, encodeArm, RUNNER_FILES } from './runner-protocol.js';
+
+/** The state directory's layout: every file pguard keeps, in one place. */
+export const STATE_LAYOUT = {
+  procs: 'procs',              // procs/<name>/: PROC_LAYOUT
+  logs: 'logs',                // logs/<name>.log (+ .1 .. .N rotated): the process's stdout and stderr
+  alerts: 'alerts.json',       // alert history (core/alerts.ts)
+  alertFlag: 'alert.flag',     // exists while an alert is unacknowledged ($settings.alert_flag moves it)
+  alertText: 'alert.txt',      // what those alerts are ($settings.alert_text moves it)
+  ledger: 'ledger.jsonl',      // the active ledger segment (closed ones: ledger.<first>-<last>.jsonl)
+  ledgerHead: 'ledger.head',   // last seq and hash
+  watchMarker: 'watch.expected', // exists while watch is meant to run
+  watchLog: 'watch.log',
+  cronLog: 'cron.log',
+} as const;
+
+/** Per process, in procs/<name>/: the runner's files (runner-protocol.ts) and pguard's own. */
+export const PROC_LAYOUT = {
+  ...RUNNER_FILES,
+  record: 'state.json',            // the ProcessRecord (core/record.ts)
+  generations: 'generations.json', // definition generations (app/generations.ts)
+  heartbeat: 'heartbeat',          // $PGUARD_HEARTBEAT_FILE: its mtime is the last beat
+} as const;
+
+export type StateFile = keyof typeof STATE_LAYOUT;
+export type ProcFile = keyof typeof PROC_LAYOUT;
 
 /** $settings.state_dir, else $PGUARD_STATE_DIR, else $XDG_STATE_HOME/pguard/<registry folder>-<hash>. */
 export function resolveStateDir(registryPath: string, configured: string | undefined, env: NodeJS.ProcessEnv): string {
@@ -34,6 +57,9 @@ export function ensurePrivateDir(dir: string): void {
   }
   if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
 }
+
+/** Generations kept per process; the oldest that are not known-good go first. */
+const GENERATIONS_KEPT = 50;
 
 export class StateStore {
   /** Parsed files by path, reused while size and mtime are unchanged (watch reads them every second). */
@@ -62,21 +88,26 @@ export class StateStore {
 
   init(): void {
     ensurePrivateDir(this.dir);
-    ensurePrivateDir(join(this.dir, 'procs'));
-    ensurePrivateDir(join(this.dir, 'logs'));
+    ensurePrivateDir(this.path('procs'));
+    ensurePrivateDir(this.path('logs'));
   }
 
+  /** A file (or folder) of the state directory. */
+  path(file: StateFile): string {
+    return join(this.dir, STATE_LAYOUT[file]);
+  }
   procDir(name: string): string {
-    return join(this.dir, 'procs', name);
+    return join(this.dir, STATE_LAYOUT.procs, name);
+  }
+  /** A file of one process's folder. */
+  procFile(name: string, file: ProcFile): string {
+    return join(this.procDir(name), PROC_LAYOUT[file]);
   }
   logFile(name: string): string {
-    return join(this.dir, 'logs', `${name}.log`);
+    return join(this.dir, STATE_LAYOUT.logs, `${name}.log`);
   }
   runsFile(name: string): string {
-    return join(this.procDir(name), 'runs.log');
-  }
-  stopMarker(name: string): string {
-    return join(this.procDir(name), 'stop');
+    return this.procFile(name, 'runs');
   }
 
   ensureProc(name: string): string {
@@ -86,7 +117,7 @@ export class StateStore {
   }
 
   readRecord(name: string): ProcessRecord {
-    return this.readCached(join(this.procDir(name), 'state.json'), (text) => {
+    return this.readCached(this.procFile(name, 'record'), (text) => {
       let parsed: Partial<ProcessRecord>;
       try {
         parsed = JSON.parse(text) as Partial<ProcessRecord>;
@@ -101,22 +132,21 @@ export class StateStore {
 
   writeRecord(name: string, record: ProcessRecord): void {
     this.ensureProc(name);
-    writeFileAtomic(join(this.procDir(name), 'state.json'), `${JSON.stringify(record, null, 2)}\n`, 0o600, { durable: false });
+    writeFileAtomic(this.procFile(name, 'record'), `${JSON.stringify(record, null, 2)}\n`, 0o600, { durable: false });
   }
 
-  /** The arm file: four numbers the POSIX runner reads with one `read`. */
   writeArm(name: string, arm: Arm | null): void {
-    const file = join(this.procDir(name), 'arm');
-    if (!arm) {
+    const file = this.procFile(name, 'arm');
+    const text = encodeArm(arm);
+    if (text === null) {
       try { unlinkSync(file); } catch { /* none */ }
       return;
     }
-    const stable = arm.stableAfterMs;
-    writeFileAtomic(file, `${arm.normalAfterMs} ${stable} ${arm.unstableOk ? 1 : 0} ${arm.notBefore}\n`, 0o600, { durable: false });
+    writeFileAtomic(file, text, 0o600, { durable: false });
   }
 
   setStopMarker(name: string, on: boolean): void {
-    const file = this.stopMarker(name);
+    const file = this.procFile(name, 'stop');
     if (on) {
       this.ensureProc(name);
       writeFileAtomic(file, `${new Date().toISOString()}\n`);
@@ -128,8 +158,8 @@ export class StateStore {
   readRuns(name: string): RunsView {
     const file = this.runsFile(name);
     const older = this.readCached(`${file}.1`, (t) => t, '');
-    if (older === '') return this.readCached(file, parseRuns, EMPTY_RUNS);
-    return parseRuns(older + this.readCached(file, (t) => t, ''));
+    if (older === '') return this.readCached(file, decodeRuns, EMPTY_RUNS);
+    return decodeRuns(older + this.readCached(file, (t) => t, ''));
   }
 
   /** Keep runs.log short: once past 256 KB it moves to runs.log.1 (the runner reopens by path). */
@@ -142,6 +172,41 @@ export class StateStore {
     } catch { /* nothing to rotate */ }
   }
 
+  readGenerations(name: string): Generation[] {
+    return this.readCached(this.procFile(name, 'generations'), (text) => {
+      const parsed: unknown = JSON.parse(text);
+      return Array.isArray(parsed) ? (parsed as Generation[]) : [];
+    }, []);
+  }
+
+  writeGenerations(name: string, gens: readonly Generation[]): void {
+    this.ensureProc(name);
+    const list = [...gens];
+    while (list.length > GENERATIONS_KEPT) {
+      const i = list.findIndex((g) => !g.known_good_at);
+      list.splice(i >= 0 ? i : 0, 1);
+    }
+    writeFileAtomic(this.procFile(name, 'generations'), `${JSON.stringify(list, null, 1)}\n`, 0o600, { durable: false });
+  }
+
+  /** Mark a generation (true the first time). */
+  markGeneration(name: string, gen: number, what: GenerationMark, at: number): boolean {
+    const gens = this.readGenerations(name);
+    const g = gens.find((x) => x.gen === gen);
+    if (!g || g[what]) return false;
+    this.writeGenerations(name, gens.map((x) => (x === g ? { ...x, [what]: new Date(at).toISOString() } : x)));
+    return true;
+  }
+
+  /** What the policy needs to know of the generation a record runs. */
+  readLineage(name: string, generation: number | null): Lineage | null {
+    if (generation === null) return null;
+    const gens = this.readGenerations(name);
+    const g = gens.find((x) => x.gen === generation);
+    if (!g) return null;
+    return { generation, knownGood: g.known_good_at !== null, healthy: g.healthy_at !== null, fallback: lastKnownGood(gens, generation)?.gen ?? null };
+  }
+
   removeProcess(name: string): void {
     rmSync(this.procDir(name), { recursive: true, force: true });
     const log = this.logFile(name);
@@ -151,40 +216,4 @@ export class StateStore {
   exists(): boolean {
     return existsSync(this.dir);
   }
-}
-
-const EMPTY_RUNS: RunsView = { starts: new Map(), exits: new Map(), latest: null };
-
-export interface RunsView {
-  readonly starts: ReadonlyMap<string, RunInfo>;
-  readonly exits: ReadonlyMap<string, { status: number; endedAt: number }>;
-  readonly latest: RunInfo | null;
-}
-
-/** Lines: `start ID PID STARTTIME BOOTID STARTED_MS` and `exit ID STATUS ENDED_MS` (BOOTID '-' when none). */
-export function parseRuns(text: string): RunsView {
-  const starts = new Map<string, RunInfo>();
-  const exits = new Map<string, { status: number; endedAt: number }>();
-  let latest: RunInfo | null = null;
-  for (const line of text.split('\n')) {
-    const f = line.trim().split(/\s+/);
-    if (f[0] === 'start' && f.length === 6) {
-      const bootId = f[4] === '-' ? '' : f[4]!;
-      const run: RunInfo = { id: f[1]!, identity: { pid: Number(f[2]), startTime: f[3]!, bootId }, startedAt: Number(f[5]) };
-      starts.set(run.id, run);
-      latest = run;
-    } else if (f[0] === 'exit' && f.length >= 4) {
-      exits.set(f[1]!, { status: Number(f[2]), endedAt: Number(f[3]) });
-    }
-  }
-  return { starts, exits, latest };
-}
-
-/** The exit of one run as the policy sees it. */
-export function exitOf(runs: RunsView, runId: string): ExitInfo | null {
-  const start = runs.starts.get(runId);
-  const exit = runs.exits.get(runId);
-  if (!exit) return null;
-  const { code, signal } = decodeWaitStatus(exit.status);
-  return { runId, startedAt: start?.startedAt ?? exit.endedAt, endedAt: exit.endedAt, code, signal };
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Context } from '../../src/app/context.js';
-import { reportExit } from '../../src/app/lifecycle.js';
+import { reportExit } from '../../src/app/report.js';
 import { emptyRecord } from '../../src/core/record.js';
 import { validateRegistry } from '../../src/core/validate.js';
 import { StateStore } from '../../src/effects/state-store.js';

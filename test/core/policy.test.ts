@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { armFor, decide, reconcileRun, type Observation } from '../../src/core/policy.js';
+import { armFor } from '../../src/core/arm.js';
+import { decide } from '../../src/core/decide.js';
+import type { Observation } from '../../src/core/plan.js';
+import { reconcileRun } from '../../src/core/runs.js';
 import { emptyRecord, type ProcessRecord } from '../../src/core/record.js';
 import type { ProcessDef } from '../../src/core/schema.js';
 

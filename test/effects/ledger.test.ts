@@ -66,7 +66,7 @@ describe('the audit ledger', () => {
     const e = JSON.parse(ls[1]!);
     e.details.code = 0;
     const { canonicalize } = await import('../../src/core/ledger-chain.js');
-    const { sha256 } = await import('../../src/effects/ledger-file.js');
+    const { sha256 } = await import('../../src/effects/hash.js');
     e.hash = sha256(canonicalize({ seq: e.seq, at: e.at, event: e.event, process: e.process, details: e.details, prev: e.prev }));
     ls[1] = JSON.stringify(e);
     write(dir, ls);

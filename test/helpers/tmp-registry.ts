@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
-import { parseRuns } from '../../src/effects/state-store.js';
+import { decodeRuns } from '../../src/effects/runner-protocol.js';
 import { isOurs } from '../../src/effects/identity.js';
 import type { Identity } from '../../src/core/record.js';
 import { runCli, type CliResult } from './run-cli.js';
@@ -17,7 +17,7 @@ export interface TmpRegistry {
   /** Run the CLI against this registry. */
   cli(args: readonly string[], opts?: { env?: Record<string, string>; input?: string }): Promise<CliResult>;
   status(name: string): Promise<Record<string, any>>;
-  runs(name: string): ReturnType<typeof parseRuns>;
+  runs(name: string): ReturnType<typeof decodeRuns>;
   logOf(name: string): string;
   /** Identities of every runner and process this registry has started. */
   identities(): Identity[];
@@ -45,7 +45,7 @@ export function tmpRegistry(entries: Record<string, unknown>, opts: { raw?: stri
     runs: (name) => {
       let text = '';
       try { text = readFileSync(join(procDir, name, 'runs.log'), 'utf8'); } catch { /* none */ }
-      return parseRuns(text);
+      return decodeRuns(text);
     },
     logOf: (name) => { try { return readFileSync(join(stateDir, 'logs', `${name}.log`), 'utf8'); } catch { return ''; } },
     identities() {

@@ -3,7 +3,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describeAlerts, type Alert } from '../../core/alerts.js';
-import { writeFileAtomic } from '../registry-file.js';
+import { writeFileAtomic } from '../atomic-write.js';
 
 export function writeFlagFiles(flagFile: string, textFile: string, alerts: readonly Alert[]): void {
   const open = alerts.filter((a) => !a.acknowledged);

@@ -1,0 +1,111 @@
+// apply(): carries out a plan of core/decide.ts, for every caller (the runner's report, healthcheck,
+// watch, start, stop), in the plan's own order. What the runner reads comes first (the stop marker
+// and the arm a plan leads with), then the record (a spawn writes it with the new runner instead),
+// then every other effect in turn. Called under the process's lock; what takes time (the signals
+// of end-run) is started here and handed back, to be awaited after the lock.
+import type { AlertIntent } from '../core/alerts.js';
+import type { PendingEvent } from '../core/events.js';
+import type { Plan } from '../core/plan.js';
+import type { ProcessRecord } from '../core/record.js';
+import type { ProcessDef } from '../core/schema.js';
+import { dependentsOf } from '../core/deps.js';
+import { isUp } from '../core/states.js';
+import { stopTree, type StopResult } from '../effects/kill.js';
+import { rotateLog } from '../effects/log-file.js';
+import type { ProcessTable } from '../effects/resources.js';
+import { spawnRunner } from '../effects/spawn.js';
+import type { Context } from './context.js';
+import { recordGeneration } from './generations.js';
+import { defer } from './jobs.js';
+import { recordEvents } from './ledger.js';
+import type { Observed } from './observe.js';
+
+export interface Applied {
+  readonly record: ProcessRecord;
+  readonly alerts: readonly AlertIntent[];
+  /** The current run being ended (end-run): resolves when its tree is gone. */
+  readonly ending: Promise<StopResult> | null;
+}
+
+export async function apply(
+  ctx: Context, def: ProcessDef, seen: Pick<Observed, 'record' | 'liveRun'>, plan: Plan, opts: { table?: ProcessTable } = {},
+): Promise<Applied> {
+  const name = def.name;
+  let record = plan.record;
+  let recordDue = record !== seen.record && !plan.effects.some((e) => e.kind === 'spawn-runner');
+  const writeRecord = () => {
+    if (recordDue) ctx.store.writeRecord(name, record);
+    recordDue = false;
+  };
+  let ending: Promise<StopResult> | null = null;
+  // Consecutive ledger events go in one batch.
+  let events: PendingEvent[] = [];
+  const flush = async () => {
+    if (events.length > 0) await recordEvents(ctx, events);
+    events = [];
+  };
+  for (const effect of plan.effects) {
+    if (effect.kind !== 'stop-marker' && effect.kind !== 'arm') writeRecord();
+    if (effect.kind === 'ledger') {
+      events.push(effect.entry);
+      continue;
+    }
+    await flush();
+    switch (effect.kind) {
+      case 'stop-marker':
+        ctx.store.setStopMarker(name, effect.on);
+        break;
+      case 'arm':
+        ctx.store.writeArm(name, effect.arm);
+        break;
+      case 'spawn-runner':
+        record = await launchRunner(ctx, def, record, effect.delayMs);
+        break;
+      case 'end-run':
+        if (seen.liveRun) ending = stopTree(seen.liveRun.identity, def.stopSignal, def.killTimeoutS * 1000, opts.table);
+        break;
+      case 'mark-generation':
+        ctx.store.markGeneration(name, effect.generation, effect.what, ctx.clock.now());
+        break;
+      case 'rollback':
+        defer(ctx, { kind: 'rollback', name, reason: effect.reason });
+        break;
+      case 'restart-dependents': {
+        const names = dependentsOf(ctx.registry.defs, name).filter((d) => isUp(ctx.store.readRecord(d).status));
+        if (names.length > 0) defer(ctx, { kind: 'restart-dependents', names, after: name });
+        break;
+      }
+    }
+  }
+  writeRecord();
+  await flush();
+  return { record, alerts: plan.alerts, ending };
+}
+
+/** A new runner generation (after delayMs), recorded with its identity and a `start` event. */
+async function launchRunner(ctx: Context, def: ProcessDef, record: ProcessRecord, delayMs: number): Promise<ProcessRecord> {
+  ctx.store.ensureProc(def.name);
+  ctx.store.setStopMarker(def.name, false);
+  ctx.store.rotateRuns(def.name);
+  rotateLog(ctx.store.logFile(def.name), def.logMaxMb, def.logKeep);
+  const epoch = record.epoch + 1;
+  const generation = recordGeneration(ctx, def.name)?.gen ?? null;
+  const runner = spawnRunner({
+    def,
+    registryPath: ctx.registry.path,
+    procDir: ctx.store.procDir(def.name),
+    heartbeatFile: ctx.store.procFile(def.name, 'heartbeat'),
+    logFile: ctx.store.logFile(def.name),
+    epoch,
+    delayMs,
+    baseEnv: ctx.env,
+    stateDir: ctx.store.dir,
+  });
+  const next: ProcessRecord = { ...record, epoch, runner, run: null, overrunAlerted: null, generation, updatedAt: ctx.clock.now() };
+  ctx.store.writeRecord(def.name, next);
+  await recordEvents(ctx, [{
+    event: 'start', process: def.name,
+    details: { reason: record.reason, epoch, generation, runner_pid: runner.pid, ...(delayMs > 0 ? { delay_ms: delayMs } : {}) },
+  }]);
+  return next;
+}

@@ -1,0 +1,31 @@
+// Work started in the background, as typed jobs: each is a detached `pguard` of its own (its own
+// session, not waited for) against this registry and state directory. The argv of every job is
+// built here and nowhere else; the commands that run them parse the same flags.
+import type { Context } from './context.js';
+import { spawnDetachedCli } from '../effects/spawn.js';
+
+export type Job =
+  /** Restart these dependents of `after` once it is ready (restart_dependents). */
+  | { readonly kind: 'restart-dependents'; readonly names: readonly string[]; readonly after: string }
+  /** Put the last known-good definition back (it waits for the current runner). */
+  | { readonly kind: 'rollback'; readonly name: string; readonly reason: string }
+  /** Deliver recorded alerts to the slow channels (desktop, webhook, command). */
+  | { readonly kind: 'notify'; readonly ids: readonly string[] }
+  /** The watcher, its output appended to watch.log. */
+  | { readonly kind: 'watch' };
+
+export function jobArgv(job: Job): string[] {
+  switch (job.kind) {
+    case 'restart-dependents': return ['restart', ...job.names, '--after', job.after, '--no-wait'];
+    case 'rollback': return ['rollback', job.name, '--auto', '--reason', job.reason];
+    case 'notify': return ['notify', ...job.ids];
+    case 'watch': return ['watch', '--foreground'];
+  }
+}
+
+export function defer(ctx: Context, job: Job): void {
+  spawnDetachedCli(jobArgv(job), {
+    registryPath: ctx.registry.path, stateDir: ctx.store.dir, env: ctx.env,
+    ...(job.kind === 'watch' ? { logFile: ctx.store.path('watchLog') } : {}),
+  });
+}

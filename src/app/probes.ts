@@ -1,0 +1,21 @@
+// Running one probe of a process against its live run: the probes themselves are effects that
+// only report {ok, detail, ms}; core/on-probe.ts decides on what they report.
+import type { ProbeDef, ProbeResult } from '../core/probes.js';
+import type { RunInfo } from '../core/record.js';
+import type { ProcessDef } from '../core/schema.js';
+import { probeExec } from '../effects/probes/exec.js';
+import { probeHeartbeat } from '../effects/probes/heartbeat.js';
+import { probeHttp } from '../effects/probes/http.js';
+import { probeTcp } from '../effects/probes/tcp.js';
+import { buildEnv, resolveCwd } from '../effects/spawn.js';
+import type { Context } from './context.js';
+
+export function runProbe(ctx: Context, def: ProcessDef, probe: ProbeDef, run: RunInfo): Promise<ProbeResult> {
+  const timeoutMs = probe.timeoutS * 1000;
+  switch (probe.type) {
+    case 'http': return probeHttp(probe.url, probe.expectStatus, timeoutMs);
+    case 'tcp': return probeTcp(probe.host, probe.port, timeoutMs);
+    case 'exec': return probeExec(probe.command, resolveCwd(def, ctx.registry.path), buildEnv(def, ctx.registry.path, ctx.env), timeoutMs);
+    case 'heartbeat': return Promise.resolve(probeHeartbeat(ctx.store.procFile(def.name, 'heartbeat'), probe.maxAgeS, run.startedAt, ctx.clock.now()));
+  }
+}

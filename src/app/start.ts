@@ -1,0 +1,128 @@
+// `start` (and boot, restart, rollback): not-running dependencies first, level by level; each start
+// is observe -> decide -> apply under the process lock; then every fresh start is watched through
+// its grace period, all at once.
+import { decide } from '../core/decide.js';
+import { orderByDependencies } from '../core/deps.js';
+import { describeExit, ranSeconds, type RunExit } from '../core/exit.js';
+import type { StartedBy } from '../core/plan.js';
+import { exitOf } from '../core/runs.js';
+import { readLogTail } from '../effects/log-file.js';
+import { UserError } from '../errors.js';
+import { apply } from './apply.js';
+import { requireDef, withProcessLock, type Context } from './context.js';
+import { observe } from './observe.js';
+import { readyTimeoutMs, waitReady } from './ready.js';
+
+export interface StartResult {
+  readonly name: string;
+  readonly outcome: 'started' | 'already-running' | 'died' | 'not-started';
+  readonly pid: number | null;
+  readonly message: string;
+  readonly exit?: RunExit & { ran_s: number };
+  readonly logTail?: string[];
+}
+
+type Launch =
+  | { readonly name: string; readonly already: true; readonly pid: number | null; readonly pending: string }
+  | { readonly name: string; readonly already: false; readonly epoch: number };
+
+/** Bring up a runner for one process unless it (or its runner) is alive. */
+async function launchOne(ctx: Context, name: string, by: StartedBy): Promise<Launch> {
+  const def = requireDef(ctx, name);
+  return withProcessLock(ctx, name, async () => {
+    const seen = observe(ctx, name);
+    if (seen.processAlive || seen.runnerAlive) {
+      const pending = !seen.processAlive && seen.record.nextRestartAt !== null
+        ? ` (restart pending at ${new Date(seen.record.nextRestartAt).toISOString()})` : '';
+      return { name, already: true as const, pid: seen.liveRun?.identity.pid ?? null, pending };
+    }
+    const plan = decide(def, ctx.registry.settings, seen.record, { kind: 'start-requested', by }, ctx.clock.now());
+    const { record } = await apply(ctx, def, seen, plan);
+    return { name, already: false as const, epoch: record.epoch };
+  });
+}
+
+/** Watch a fresh start through its grace period: did the first run die in it? */
+async function watchStart(ctx: Context, launch: Launch, waitMs: number, pollMs = 20): Promise<StartResult> {
+  const { name } = launch;
+  if (launch.already) {
+    return { name, outcome: 'already-running', pid: launch.pid, message: `${name} is already running${launch.pid ? ` (pid ${launch.pid})` : ''}${launch.pending}` };
+  }
+  const firstRun = `${launch.epoch}.1`;
+  const deadline = Date.now() + waitMs;
+  let pid: number | null = null;
+  for (;;) {
+    const runs = ctx.store.readRuns(name);
+    pid = runs.starts.get(firstRun)?.identity.pid ?? pid;
+    const exit = exitOf(runs, firstRun);
+    if (exit) {
+      return {
+        name, outcome: 'died', pid,
+        message: `${name} ${describeExit(exit)}, within its ${waitMs / 1000} s start check`,
+        exit: { ...exit, ran_s: ranSeconds(exit) }, logTail: readLogTail(ctx.store.logFile(name), 10),
+      };
+    }
+    // Past the grace period, still wait (briefly) for the runner to report the PID; not with --no-wait.
+    if (Date.now() >= deadline && (pid !== null || waitMs === 0 || Date.now() >= deadline + 2000)) break;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  return { name, outcome: 'started', pid, message: `${name} started${pid ? ` (pid ${pid})` : ''}` };
+}
+
+/**
+ * Start processes, their not-running dependencies first (level by level, each level at once),
+ * then watch every fresh start through the grace period concurrently, not in turn.
+ */
+export async function startMany(
+  ctx: Context,
+  names: readonly string[],
+  opts: { waitMs: number; by?: 'user' | 'boot' | 'rollback' },
+): Promise<StartResult[]> {
+  const order = orderByDependencies(ctx.registry.defs, names);
+  if (!order.ok) throw new UserError(`depends_on has a cycle: ${order.cycle.join(' -> ')}. Remove one of these dependencies.`);
+  const wanted = new Set(names);
+  const levels = levelsOf(ctx, order.order);
+  const launches: Launch[] = [];
+  const blocked: StartResult[] = [];
+  const notReady = new Map<string, string>();
+  for (const [i, level] of levels.entries()) {
+    // A process whose dependency is not ready is not started.
+    const startable = level.filter((n) => {
+      const dep = requireDef(ctx, n).dependsOn.find((d) => notReady.has(d));
+      if (dep) {
+        notReady.set(n, `dependency ${dep} is not ready`);
+        blocked.push({ name: n, outcome: 'not-started', pid: null, message: `${n} not started: ${notReady.get(dep)}` });
+      }
+      return !dep;
+    });
+    const launched = await Promise.all(startable.map((n) => launchOne(ctx, n, wanted.has(n) ? (opts.by ?? 'user') : 'dependency')));
+    launches.push(...launched);
+    // Before the next level: every process of this one that others need must be ready.
+    if (i < levels.length - 1) {
+      const needed = new Set(levels.slice(i + 1).flat().flatMap((n) => requireDef(ctx, n).dependsOn));
+      await Promise.all(launched.filter((l) => needed.has(l.name)).map(async (l) => {
+        ctx.progress(`waiting for ${l.name} to be ready...`);
+        const r = await waitReady(ctx, l.name, readyTimeoutMs(ctx, l.name));
+        if (!r.ready) notReady.set(l.name, r.detail);
+      }));
+    }
+  }
+  // Each watcher reads its runs.log once per poll: fewer polls per process when there are many.
+  const pollMs = Math.max(20, Math.ceil(launches.length / 5));
+  const results = await Promise.all(launches.map((l) => watchStart(ctx, l, opts.waitMs, pollMs)));
+  // Dependencies that were already running are not news; dependencies started for it are.
+  return [...results.filter((r) => wanted.has(r.name) || r.outcome !== 'already-running'), ...blocked];
+}
+
+/** Group an ordered list into levels: a process's level is one more than its deepest dependency's. */
+export function levelsOf(ctx: Context, ordered: readonly string[]): string[][] {
+  const level = new Map<string, number>();
+  const levels: string[][] = [];
+  for (const name of ordered) {
+    const deps = ctx.registry.defs.get(name)?.dependsOn ?? [];
+    const l = Math.max(-1, ...deps.map((d) => level.get(d) ?? -1)) + 1;
+    level.set(name, l);
+    (levels[l] ??= []).push(name);
+  }
+  return levels;
+}

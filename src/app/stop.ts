@@ -1,0 +1,65 @@
+// `stop` (and restart, deregister, rollback): observe -> decide -> apply under the process lock
+// (marker, arm, record, and the signals started), the signals awaited outside it, the runner woken,
+// then the stop's end decided and applied the same way.
+import { decide } from '../core/decide.js';
+import { orderByDependencies } from '../core/deps.js';
+import { exitOf } from '../core/runs.js';
+import { signalIfOurs, waitUntilGone } from '../effects/kill.js';
+import { readProcessTable, type ProcessTable } from '../effects/resources.js';
+import { apply } from './apply.js';
+import { requireDef, withProcessLock, type Context } from './context.js';
+import { observe } from './observe.js';
+import { levelsOf } from './start.js';
+
+export interface StopResult {
+  readonly name: string;
+  readonly outcome: 'stopped' | 'not-running';
+  readonly message: string;
+}
+
+export async function stopOne(ctx: Context, name: string, table?: ProcessTable): Promise<StopResult> {
+  const def = requireDef(ctx, name);
+  const { seen, ending } = await withProcessLock(ctx, name, async () => {
+    const seen = observe(ctx, name);
+    const plan = decide(def, ctx.registry.settings, seen.record, { kind: 'stop-requested' }, ctx.clock.now());
+    const applied = await apply(ctx, def, seen, plan, table ? { table } : {});
+    return { seen, ending: applied.ending };
+  });
+  const run = seen.liveRun;
+  let detail = '';
+  const res = ending ? await ending : null;
+  if (res) {
+    detail = res.killed > 0
+      ? ` (${def.stopSignal} ignored for ${def.killTimeoutS} s; sent SIGKILL to ${res.killed} process${res.killed === 1 ? '' : 'es'})`
+      : '';
+    if (res.survivors > 0) detail += `; ${res.survivors} process(es) survived SIGKILL (uninterruptible?)`;
+  }
+  // Wake a runner that waits out a cooldown; one that is recording the exit finishes first.
+  signalIfOurs(seen.record.runner, 'SIGTERM');
+  if (!(await waitUntilGone(seen.record.runner, 10_000))) signalIfOurs(seen.record.runner, 'SIGKILL');
+  const wasRunning = run !== null || seen.runnerAlive;
+  await withProcessLock(ctx, name, async () => {
+    const after = observe(ctx, name);
+    const exit = run ? exitOf(after.runs, run.id) : null;
+    const plan = decide(def, ctx.registry.settings, after.record, {
+      kind: 'stop-finished', exit, wasRunning, signal: def.stopSignal, sigkill: detail !== '',
+    }, ctx.clock.now());
+    await apply(ctx, def, after, plan);
+  });
+  if (!wasRunning) return { name, outcome: 'not-running', message: `${name} was not running` };
+  return { name, outcome: 'stopped', message: `${name} stopped${detail}` };
+}
+
+/** Stop processes; dependents go before what they depend on (reverse start order, level by level). */
+export async function stopMany(ctx: Context, names: readonly string[]): Promise<StopResult[]> {
+  const order = orderByDependencies(ctx.registry.defs, names);
+  const wanted = new Set(names);
+  const levels = order.ok ? levelsOf(ctx, order.order.filter((n) => wanted.has(n))).reverse() : [[...names]];
+  const results: StopResult[] = [];
+  for (const level of levels) {
+    // One process-table snapshot for the whole level (a single `ps`, not one per process).
+    const table = await readProcessTable().catch(() => undefined);
+    results.push(...(await Promise.all(level.map((n) => stopOne(ctx, n, table)))));
+  }
+  return results;
+}

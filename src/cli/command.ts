@@ -1,0 +1,55 @@
+// The ceremony every command shares, written once: load the registry and build the context (from
+// modules imported only when the command runs: every CLI start is on a hot path), run the use
+// case, print its result as JSON with --json or as the command renders it, and set the exit code.
+// A command file is then only what is particular to it.
+import type { Argv, CommandModule } from 'yargs';
+import type { Context } from '../app/context.js';
+import type { GlobalArgs } from './wiring.js';
+
+export type Output = typeof import('./views.js');
+
+export interface CommandSpec<A extends GlobalArgs, R> {
+  readonly command: string;
+  /** false: hidden (the runner's and pguard's own calls). */
+  readonly describe: string | false;
+  readonly builder?: (y: Argv<GlobalArgs>) => Argv<A>;
+  /** 'tolerant': go on when some entries break the schema (the command checks its own entry). */
+  readonly registry?: 'strict' | 'tolerant';
+  /** The work: import from app/ lazily, return what to show (undefined: nothing to show). */
+  readonly run: (argv: A, ctx: Context) => Promise<R>;
+  /** For a person; without it (or with --json) the result is printed as JSON. */
+  readonly render?: (result: R, out: Output, argv: A) => void;
+  /** Exit 1 when this holds of the result. */
+  readonly failed?: (result: R) => boolean;
+}
+
+export function defineCommand<A extends GlobalArgs, R>(spec: CommandSpec<A, R>): CommandModule<GlobalArgs, A> {
+  return {
+    command: spec.command,
+    describe: spec.describe,
+    ...(spec.builder ? { builder: spec.builder } : {}),
+    handler: async (parsed) => {
+      const argv = parsed as unknown as A; // yargs' camel-cased view of the same arguments
+      const { buildContext } = await import('./wiring.js');
+      const ctx = buildContext(argv, { tolerant: spec.registry === 'tolerant' });
+      const result = await spec.run(argv, ctx);
+      if (spec.failed?.(result)) process.exitCode = 1;
+      if (result === undefined) return;
+      const out = await import('./views.js');
+      if (argv.json || !spec.render) return out.printJson(result);
+      spec.render(result, out, argv);
+    },
+  };
+}
+
+/** A command group (cron, audit, skill): its subcommands, one of which is required. */
+// Subcommands differ in their argument types; yargs takes them all the same.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function defineGroup(command: string, describe: string, subcommands: readonly CommandModule<GlobalArgs, any>[]): CommandModule<GlobalArgs, GlobalArgs> {
+  return {
+    command,
+    describe,
+    builder: (y) => y.command(subcommands as CommandModule<GlobalArgs, GlobalArgs>[]).demandCommand(1),
+    handler: () => {},
+  };
+}

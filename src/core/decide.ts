@@ -1,0 +1,65 @@
+// decide(): the whole policy as one pure function of the definition, the record, an observation
+// and the clock, answering with a plan (core/plan.ts). Each kind of observation has its decider
+// (on-request, on-exit, on-check, on-probe); the rules every plan shares are added here, once:
+//   - the runner's arm follows any change of the record;
+//   - a run that lasted min_uptime (with probes passing) makes its generation known-good;
+//   - a new generation that gives up, or never passes its probes, is rolled back;
+//   - an automatic restart restarts the running dependents once the process is ready.
+import { armFor, type Arm } from './arm.js';
+import { knownGoodMark, wantsRollback } from './lineage.js';
+import { decideCheck } from './on-check.js';
+import { decideExit } from './on-exit.js';
+import { decideProbed } from './on-probe.js';
+import { decideStart, decideStop, decideStopFinished } from './on-request.js';
+import { ledger, type Effect, type Observation, type Plan, type Step } from './plan.js';
+import type { ProcessRecord } from './record.js';
+import type { ProcessDef, Settings } from './schema.js';
+
+export type PolicyDef = Pick<
+  ProcessDef,
+  'name' | 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff'
+  | 'health' | 'maxMemoryMb' | 'maxCpuPercent' | 'cpuWindowS' | 'restartDependents'
+>;
+export type PolicySettings = Pick<Settings, 'failedRetryS'>;
+
+export function decide(def: PolicyDef, settings: PolicySettings, record: ProcessRecord, observation: Observation, now: number): Plan {
+  const step = decideStep(def, settings, record, observation, now);
+  const lineage = 'lineage' in observation ? (observation.lineage ?? null) : null;
+  const effects: Effect[] = [...(step.effects ?? [])];
+
+  // Known-good, from whatever run this observation showed.
+  const good = step.goodRun ? knownGoodMark(def, lineage, step.goodRun.record, step.goodRun.ranMs, step.goodRun.probesPass) : null;
+  if (good) effects.push({ kind: 'mark-generation', ...good.mark }, ledger(good.event));
+  // A failing new generation goes back to the last known-good one.
+  if (!good && wantsRollback(lineage, step.failure ?? null)) {
+    effects.push({ kind: 'rollback', reason: step.decision.action === 'kill' ? step.decision.reason : step.record.reason });
+  }
+  // The runner's arm changes only when what it allows changes, or for a new runner: rewriting an
+  // unchanged arm could re-arm one the runner has just spent, on a budget not yet counted.
+  const arm = armFor(def, step.record);
+  if (effects.some((e) => e.kind === 'spawn-runner') || !sameArm(arm, armFor(def, record))) {
+    // A stop takes the arm away before the run is ended; a new runner gets its arm once spawned.
+    const at = effects.findIndex((e) => e.kind === 'end-run');
+    effects.splice(at < 0 ? effects.length : at, 0, { kind: 'arm', arm });
+  }
+  // Every automatic restart counts in totalRestarts: that is the moment dependents are told.
+  if (def.restartDependents && step.record.totalRestarts > record.totalRestarts) effects.push({ kind: 'restart-dependents' });
+
+  return { next: step.next, record: step.record, decision: step.decision, alerts: step.alerts, effects };
+}
+
+function decideStep(def: PolicyDef, settings: PolicySettings, record: ProcessRecord, obs: Observation, now: number): Step {
+  switch (obs.kind) {
+    case 'start-requested': return decideStart(record, obs.by, now);
+    case 'stop-requested': return decideStop(record, now);
+    case 'stop-finished': return decideStopFinished(def.name, record, obs, now);
+    case 'exited': return decideExit(def, record, obs.exit, obs.restartedAt, now);
+    case 'checked': return decideCheck(def, settings, record, obs, now);
+    case 'probed': return decideProbed(def, record, obs, now);
+  }
+}
+
+function sameArm(a: Arm | null, b: Arm | null): boolean {
+  if (!a || !b) return a === b;
+  return a.normalAfterMs === b.normalAfterMs && a.stableAfterMs === b.stableAfterMs && a.unstableOk === b.unstableOk && a.notBefore === b.notBefore;
+}

@@ -1,0 +1,37 @@
+// Ledger events as core plans them: what happened, to which process, with which details. The
+// ledger's hash chain is core/ledger-chain.ts; appending is effects/ledger-file.ts. Secrets never
+// go in: env values and webhook URLs are not part of any event's details.
+import { ranSeconds } from './exit.js';
+import type { ExitInfo, ProcessRecord } from './record.js';
+import type { Status } from './states.js';
+
+export type LedgerEvent =
+  | 'register' | 'update' | 'deregister' | 'start' | 'stop' | 'exit' | 'restart' | 'give-up'
+  | 'probe-failure' | 'resource-breach' | 'healthy' | 'alert' | 'rollback' | 'known-good';
+
+export interface PendingEvent {
+  readonly event: LedgerEvent;
+  readonly process: string;
+  readonly details: Record<string, unknown>;
+  /** ms since epoch; defaults to the time of writing. */
+  readonly at?: number;
+}
+
+/** The ledger's account of one exit and what was decided about it. */
+export function exitEvents(name: string, exit: ExitInfo, before: ProcessRecord, next: Status, after: ProcessRecord): PendingEvent[] {
+  const events: PendingEvent[] = [{
+    event: 'exit', process: name, at: exit.endedAt,
+    details: {
+      run: exit.runId, code: exit.code, signal: exit.signal, ran_s: ranSeconds(exit), outcome: next,
+      ...(exit.vanished ? { vanished: true } : {}), ...(before.killReason ? { ended_by_pguard: before.killReason } : {}),
+    },
+  }];
+  if (after.totalRestarts > before.totalRestarts) {
+    events.push({
+      event: 'restart', process: name,
+      details: { reason: after.reason, at: after.lastRestartAt ? new Date(after.lastRestartAt).toISOString() : null, restarts: after.restarts },
+    });
+  }
+  if (next === 'failed') events.push({ event: 'give-up', process: name, details: { reason: after.reason, restarts: after.restarts } });
+  return events;
+}

@@ -1,0 +1,103 @@
+// Deciding on a look at a process (healthcheck's pass, watch's tick): a run that is up may have
+// overrun or recovered; one that vanished with its runner is an exit nobody recorded; a pending
+// restart whose runner died is carried out; a failed process is retried after failed_retry.
+import type { AlertIntent } from './alerts.js';
+import { isStable } from './backoff.js';
+import { describeDuration } from './exit.js';
+import { decideExit, type ExitPolicy } from './on-exit.js';
+import { ledger, type Step } from './plan.js';
+import type { ExitInfo, ProcessRecord } from './record.js';
+import type { ProcessDef, Settings } from './schema.js';
+import type { Lineage } from './lineage.js';
+import { isUp, mustTransition } from './states.js';
+
+/** An overrun is a run lasting more than duration_min and half again. */
+export const OVERRUN_FACTOR = 1.5;
+
+/**
+ * A run that is up may still get a decision from time alone: an overrun not yet raised, a
+ * `recovered` alert due once it has run min_uptime, or (without probes) its generation becoming
+ * known-good. watch looks again at such a run every tick.
+ */
+export function awaitsTime(def: Pick<ProcessDef, 'durationMin' | 'health'>, record: ProcessRecord, lineage: Lineage | null): boolean {
+  return (def.durationMin > 0 && record.overrunAlerted !== record.run?.id) || record.recovering
+    || (lineage !== null && !lineage.knownGood && def.health.length === 0);
+}
+
+export function decideCheck(
+  def: ExitPolicy,
+  settings: Pick<Settings, 'failedRetryS'>,
+  record: ProcessRecord,
+  obs: { readonly processAlive: boolean; readonly runnerAlive: boolean },
+  now: number,
+): Step {
+  const none: Step = { next: record.status, record, decision: { action: 'none' }, alerts: [] };
+  const run = record.run;
+
+  if (isUp(record.status) && obs.processAlive && run) {
+    const ran = now - run.startedAt;
+    const alerts: AlertIntent[] = [];
+    let rec = record;
+    if (def.durationMin > 0 && ran > def.durationMin * 60_000 * OVERRUN_FACTOR && record.overrunAlerted !== run.id) {
+      alerts.push({
+        kind: 'overrun', severity: 'warning',
+        message: `still running after ${describeDuration(ran)}, more than 1.5 x its duration_min (${def.durationMin} min); left running`,
+        evidence: { ran_s: Math.round(ran / 1000), restarts: record.restarts, action: 'none' },
+      });
+      rec = { ...rec, overrunAlerted: run.id, updatedAt: now };
+    }
+    if (record.recovering && isStable(def, ran)) {
+      alerts.push({
+        kind: 'recovered', severity: 'info',
+        message: `recovered: running for ${describeDuration(ran)} after it had failed`,
+        evidence: { ran_s: Math.round(ran / 1000), restarts: record.restarts, action: 'none' },
+      });
+      rec = { ...rec, recovering: false, restarts: 0, updatedAt: now };
+    }
+    return { ...none, record: rec, alerts, goodRun: { record: rec, ranMs: ran, probesPass: false } };
+  }
+
+  if (isUp(record.status) && !obs.processAlive && !obs.runnerAlive) {
+    // The runner died with its process, so no exit was recorded: infer one and apply the same policy.
+    const exit: ExitInfo = {
+      runId: run?.id ?? '?', startedAt: run?.startedAt ?? now, endedAt: now, code: null, signal: null, vanished: true,
+    };
+    const step = decideExit(def, record, exit, null, now);
+    // The runner that would have restarted it is gone: a new one must be spawned.
+    if (step.decision.action !== 'restart') return step;
+    const delayMs = step.decision.delayMs;
+    return { ...step, decision: { action: 'spawn', delayMs }, effects: [...(step.effects ?? []), { kind: 'spawn-runner', delayMs }] };
+  }
+
+  if (record.status === 'crashed' && record.nextRestartAt !== null && !obs.runnerAlive && !obs.processAlive) {
+    // A restart was pending in a runner that has since died: carry it out.
+    const delayMs = Math.max(0, record.nextRestartAt - now);
+    return {
+      ...none,
+      record: { ...record, updatedAt: now, reason: `${record.reason}; its runner was gone, healthcheck restarts it` },
+      decision: { action: 'spawn', delayMs },
+      effects: [{ kind: 'spawn-runner', delayMs }],
+    };
+  }
+
+  if (record.status === 'failed' && !obs.processAlive && settings.failedRetryS > 0) {
+    const since = Math.max(record.failedAt ?? 0, record.lastRetryAt ?? 0);
+    if (now - since >= settings.failedRetryS * 1000) {
+      // failed -> running: a retry after failed_retry; the budget stays spent, so one more
+      // premature death returns it to failed, while a stable run earns a `recovered` alert.
+      const next = mustTransition('failed', 'start');
+      const rec: ProcessRecord = {
+        ...record, status: next, lastRetryAt: now, recovering: true, totalRestarts: record.totalRestarts + 1,
+        lastRestartAt: now, reason: `retrying after failed_retry (${settings.failedRetryS} s)`, updatedAt: now,
+      };
+      return {
+        next, record: rec, decision: { action: 'spawn', delayMs: 0 }, alerts: [],
+        effects: [
+          ledger({ event: 'restart', process: def.name, details: { reason: rec.reason, restarts: rec.restarts } }),
+          { kind: 'spawn-runner', delayMs: 0 },
+        ],
+      };
+    }
+  }
+  return none;
+}

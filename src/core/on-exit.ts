@@ -1,0 +1,114 @@
+// Deciding on an exit: the runner saw its process end (or healthcheck found it gone with its
+// runner). Classified once (core/exit.ts), then: completed, restart now or after the cooldown,
+// recorded as already restarted by an armed runner, left down (auto_restart off), or given up.
+import type { AlertIntent } from './alerts.js';
+import { isStable, nextRestartNotBefore } from './backoff.js';
+import { exitEvents } from './events.js';
+import { classifyExit, describeDuration, describeExit, runMs, ranSeconds, type RunExit } from './exit.js';
+import { ledger, type Step } from './plan.js';
+import type { ExitInfo, ProcessRecord } from './record.js';
+import type { ProcessDef } from './schema.js';
+import { transition, isIllegal, mustTransition, type Status } from './states.js';
+
+export type ExitPolicy = Pick<ProcessDef, 'name' | 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff'>;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Evidence = Omit<AlertIntent['evidence'], 'restarts' | 'action'>;
+
+export function decideExit(def: ExitPolicy, record: ProcessRecord, exit: ExitInfo, restartedAt: number | null, now: number): Step {
+  const step = classifyAndDecide(def, record, exit, restartedAt, now);
+  // The ledger's account of the exit and what was decided comes first, before any effect of it.
+  const events = exitEvents(def.name, exit, record, step.next, step.record).map(ledger);
+  return { ...step, effects: [...events, ...(step.effects ?? [])], goodRun: { record, ranMs: runMs(exit), probesPass: false } };
+}
+
+function classifyAndDecide(def: ExitPolicy, record: ProcessRecord, exit: ExitInfo, restartedAt: number | null, now: number): Step {
+  const base: Mutable<ProcessRecord> = { ...record, lastExit: exit, updatedAt: now };
+  const klass = classifyExit(def, exit, record.status === 'stopping' || record.status === 'stopped');
+  if (klass === 'user-stopped') {
+    const next = record.status === 'stopping' ? mustTransition('stopping', 'stop-done') : record.status; // stopping -> stopped
+    return { next, record: { ...base, status: next, reason: 'stopped by the user' }, decision: { action: 'none' }, alerts: [] };
+  }
+  const edge = transition(record.status, klass === 'completed' ? 'exit-normal' : 'exit-premature');
+  if (isIllegal(edge)) {
+    // An exit reported for a run the record no longer calls up (a late report after a start or a
+    // give-up): keep it as the last exit, decide nothing on it.
+    return { next: record.status, record: base, decision: { action: 'none' }, alerts: [] };
+  }
+  if (klass === 'completed') {
+    // running -> completed (exit 0 after 80% of duration_min)
+    return {
+      next: edge,
+      record: { ...base, status: edge, restarts: 0, nextRestartAt: null, reason: `completed normally (${describeExit(exit)})` },
+      decision: { action: 'none' },
+      alerts: [],
+    };
+  }
+  // running/unhealthy -> crashed (premature)
+  const crashed = edge;
+  const window = isStable(def, runMs(exit)) ? 0 : record.restarts;
+  const evidence: Evidence = { code: exit.code, signal: exit.signal, ran_s: ranSeconds(exit) };
+  // pguard ended this run itself (failed probe, memory, CPU): say so; that alert was raised then.
+  const killedFor = record.killReason;
+  const why = killedFor ? `was ended by pguard (${killedFor})` : prematureWhy(def, exit);
+  base.killReason = null;
+  base.probes = [];
+  base.cpu = null;
+
+  if (restartedAt !== null) {
+    // The runner was armed and has already restarted it: record what happened.
+    const restarts = window + 1;
+    const next = mustTransition(crashed, 'restart'); // crashed -> running (armed runner restarted it)
+    return {
+      next,
+      record: {
+        ...base, status: next, restarts, totalRestarts: record.totalRestarts + 1, lastRestartAt: restartedAt,
+        nextRestartAt: null, reason: `restarted after it ${why}`,
+      },
+      decision: { action: 'none' },
+      alerts: killedFor ? [] : [crashAlert(`${why}; restarted at once (restart ${restarts} of ${def.maxRestarts})`, evidence, restarts, 'restarted')],
+    };
+  }
+  if (!def.autoRestart) {
+    return {
+      next: crashed,
+      record: { ...base, status: crashed, restarts: window, nextRestartAt: null, reason: `${why}; auto_restart is off` },
+      decision: { action: 'none' },
+      alerts: [crashAlert(`${why}; not restarted (auto_restart is off)`, evidence, window, 'none')],
+    };
+  }
+  if (window >= def.maxRestarts) return giveUp(def, base, crashed, why, evidence, window, now);
+  const at = Math.max(now, nextRestartNotBefore(def, window, window === 0 ? null : record.lastRestartAt));
+  const restarts = window + 1;
+  const delayMs = at - now;
+  const when = delayMs === 0 ? 'restarting at once' : `restarting in ${describeDuration(delayMs)} (restart_cooldown)`;
+  return {
+    next: crashed,
+    record: {
+      ...base, status: crashed, restarts, totalRestarts: record.totalRestarts + 1, lastRestartAt: at,
+      nextRestartAt: at, reason: `${why}; ${when}`,
+    },
+    decision: { action: 'restart', delayMs },
+    alerts: killedFor ? [] : [crashAlert(`${why}; ${when} (restart ${restarts} of ${def.maxRestarts})`, evidence, restarts, delayMs === 0 ? 'restarted' : 'restart-scheduled')],
+  };
+}
+
+function prematureWhy(def: ExitPolicy, exit: RunExit): string {
+  const how = describeExit(exit);
+  return exit.code === 0 && def.durationMin > 0 ? `${how}, before 80% of its duration_min (${def.durationMin} min)` : how;
+}
+
+function crashAlert(message: string, evidence: Evidence, restarts: number, action: string): AlertIntent {
+  return { kind: 'crashed', severity: 'warning', message, evidence: { ...evidence, restarts, action } };
+}
+
+function giveUp(def: ExitPolicy, base: ProcessRecord, crashed: Status, why: string, evidence: Evidence, restarts: number, now: number): Step {
+  const next = mustTransition(crashed, 'budget-exhausted'); // crashed -> failed (budget spent)
+  const message = `${why}; gave up after ${restarts} restart${restarts === 1 ? '' : 's'} (max_restarts ${def.maxRestarts})`;
+  return {
+    next,
+    record: { ...base, status: next, restarts, failedAt: now, nextRestartAt: null, recovering: false, reason: message },
+    decision: { action: 'none' },
+    alerts: [{ kind: 'failed', severity: 'critical', message, evidence: { ...evidence, restarts, action: 'gave-up' } }],
+    failure: 'gave-up',
+  };
+}

@@ -1,0 +1,83 @@
+// What decide() answers: a plan. The next record, the headline decision, the alerts to raise, and
+// the effects that carry it out, in the order app/apply.ts performs them. Nothing here does
+// anything; every caller (the runner's report, healthcheck, watch, start, stop) hands the plan to
+// the one apply.
+import type { AlertIntent } from './alerts.js';
+import type { Arm } from './arm.js';
+import type { PendingEvent } from './events.js';
+import type { GenerationMark, Lineage } from './lineage.js';
+import type { ProbeResult } from './probes.js';
+import type { ExitInfo, ProcessRecord } from './record.js';
+import type { Status } from './states.js';
+
+/** Who asked for a start (the ledger and the record's reason say it). */
+export type StartedBy = 'user' | 'boot' | 'dependency' | 'rollback';
+
+export type Observation =
+  /** The runner saw its process end. restartedAt: the runner already restarted it (armed fast path). */
+  | { readonly kind: 'exited'; readonly exit: ExitInfo; readonly restartedAt: number | null; readonly lineage?: Lineage | null }
+  /** A look at the recorded run: is its process alive, and its runner? */
+  | { readonly kind: 'checked'; readonly processAlive: boolean; readonly runnerAlive: boolean; readonly lineage?: Lineage | null }
+  /** Probe results (by index of `health`; null: not run this time) and the tree's resource use. */
+  | {
+      readonly kind: 'probed';
+      readonly results: readonly (ProbeResult | null)[];
+      readonly usage: { readonly rssMb: number; readonly cpuTicks: number; readonly ticksPerSecond: number } | null;
+      readonly lineage?: Lineage | null;
+    }
+  /** A start asked for while neither the process nor its runner is alive (the caller checked). */
+  | { readonly kind: 'start-requested'; readonly by: StartedBy }
+  | { readonly kind: 'stop-requested' }
+  /** The stop's signals are done: the run's exit (if the runner recorded one), and what it took. */
+  | { readonly kind: 'stop-finished'; readonly exit: ExitInfo | null; readonly wasRunning: boolean; readonly signal: string; readonly sigkill: boolean };
+
+export type Decision =
+  | { readonly action: 'none' }
+  /** Spawn a new runner now (start, failed-retry, or recovery when the runner is gone). */
+  | { readonly action: 'spawn'; readonly delayMs: number }
+  /** The live runner restarts the process after delayMs (0 = at once). */
+  | { readonly action: 'restart'; readonly delayMs: number }
+  /** Signal the process tree: the user asked for a stop. */
+  | { readonly action: 'stop' }
+  /** End the run gracefully (stop_signal, SIGKILL after kill_timeout) so the runner restarts it. */
+  | { readonly action: 'kill'; readonly reason: string };
+
+export type Effect =
+  /** A stop asked for (on) or over (off): the runner reads it before every run and after every exit. */
+  | { readonly kind: 'stop-marker'; readonly on: boolean }
+  /** A new runner, after delayMs; apply records its identity in the record and a `start` event. */
+  | { readonly kind: 'spawn-runner'; readonly delayMs: number }
+  /** What the runner may do alone at the next exit (null: nothing, ask pguard). */
+  | { readonly kind: 'arm'; readonly arm: Arm | null }
+  /** stop_signal to the current run's group and tree, SIGKILL after kill_timeout. */
+  | { readonly kind: 'end-run' }
+  | { readonly kind: 'ledger'; readonly entry: PendingEvent }
+  | { readonly kind: 'mark-generation'; readonly generation: number; readonly what: GenerationMark }
+  /** Put the last known-good definition back (a background job; it waits for this runner). */
+  | { readonly kind: 'rollback'; readonly reason: string }
+  /** Restart the running processes that depend on this one once it is ready (a background job). */
+  | { readonly kind: 'restart-dependents' };
+
+export interface Plan {
+  readonly next: Status;
+  readonly record: ProcessRecord;
+  readonly decision: Decision;
+  readonly alerts: readonly AlertIntent[];
+  readonly effects: readonly Effect[];
+}
+
+/** A decider's answer before decide() adds the rules every plan shares (arm, known-good, rollback, dependents). */
+export interface Step {
+  readonly next: Status;
+  readonly record: ProcessRecord;
+  readonly decision: Decision;
+  readonly alerts: readonly AlertIntent[];
+  /** Effects particular to this observation, in order (ledger events before a spawn, say). */
+  readonly effects?: readonly Effect[];
+  /** A run of the current generation that may make it known-good: how long it ran, and whether its probes pass. */
+  readonly goodRun?: { readonly record: ProcessRecord; readonly ranMs: number; readonly probesPass: boolean };
+  /** Why this step may call for a rollback. */
+  readonly failure?: 'gave-up' | 'probe-never-passed';
+}
+
+export const ledger = (entry: PendingEvent): Effect => ({ kind: 'ledger', entry });

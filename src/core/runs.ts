@@ -1,0 +1,72 @@
+// Runs as the runner recorded them (runs.log, decoded by effects/runner-protocol.ts), and the pure
+// questions asked of them: which run is current, which exits are not handled yet, in what order.
+import { decodeWaitStatus } from './exit.js';
+import type { ExitInfo, ProcessRecord, RunInfo } from './record.js';
+import { mustTransition } from './states.js';
+
+export interface RunsView {
+  readonly starts: ReadonlyMap<string, RunInfo>;
+  readonly exits: ReadonlyMap<string, { readonly status: number; readonly endedAt: number }>;
+  /** The run whose start line came last. */
+  readonly latest: RunInfo | null;
+}
+
+export const EMPTY_RUNS: RunsView = { starts: new Map(), exits: new Map(), latest: null };
+
+/** Run ids are "<epoch>.<seq>": epoch counts runners, seq counts runs within one runner. */
+export function compareRunIds(a: string, b: string): number {
+  const [ae = 0, as = 0] = a.split('.').map(Number);
+  const [be = 0, bs = 0] = b.split('.').map(Number);
+  return ae - be || as - bs;
+}
+
+export function epochOf(runId: string): number {
+  return Number(runId.split('.')[0]);
+}
+
+/** The exit of one run as the policy sees it. */
+export function exitOf(runs: RunsView, runId: string): ExitInfo | null {
+  const start = runs.starts.get(runId);
+  const exit = runs.exits.get(runId);
+  if (!exit) return null;
+  const { code, signal } = decodeWaitStatus(exit.status);
+  return { runId, startedAt: start?.startedAt ?? exit.endedAt, endedAt: exit.endedAt, code, signal };
+}
+
+/** The newest run of the record's runner (runs of older epochs belong to dead runners). */
+export function currentRun(record: ProcessRecord, runs: RunsView): RunInfo | null {
+  const latest = runs.latest;
+  return latest && epochOf(latest.id) === record.epoch ? latest : null;
+}
+
+/** Exit ids of one runner after `handled` up to and including `upTo`, in order. */
+export function pendingExits(runs: RunsView, handled: string | null, upTo: string): string[] {
+  const epoch = epochOf(upTo);
+  return [...runs.exits.keys()]
+    .filter((id) => epochOf(id) === epoch && compareRunIds(id, upTo) <= 0 && (handled === null || compareRunIds(id, handled) > 0))
+    .sort(compareRunIds);
+}
+
+/** The run its runner started after run `id` (the restart of that exit), if any. */
+export function nextRunOf(runs: RunsView, id: string): RunInfo | undefined {
+  const [epoch, seq] = id.split('.');
+  return runs.starts.get(`${epoch}.${Number(seq) + 1}`);
+}
+
+/**
+ * The runner may have started a newer run than the record knows of (a delayed restart it carried
+ * out after the cooldown). Bring the record up to date before deciding anything else.
+ */
+export function reconcileRun(record: ProcessRecord, latest: RunInfo | null, now: number): ProcessRecord {
+  if (!latest || latest.id === record.run?.id) return record;
+  if (record.run && compareRunIds(latest.id, record.run.id) <= 0) return record;
+  if (record.status === 'crashed') {
+    const next = mustTransition('crashed', 'restart'); // crashed -> running (the runner's delayed restart)
+    // The restart happened when the run started, which may be later than it was scheduled (the
+    // runner heard of it late): the next cooldown counts from then.
+    const lastRestartAt = Math.max(record.lastRestartAt ?? 0, latest.startedAt);
+    return { ...record, status: next, run: latest, nextRestartAt: null, lastRestartAt, probes: [], cpu: null, updatedAt: now };
+  }
+  // A new run's probes and CPU start afresh. killReason stays until the exit it explains is handled.
+  return { ...record, run: latest, probes: [], cpu: null, updatedAt: now };
+}

@@ -1,0 +1,34 @@
+// Writing a file so that a reader never sees it half-written: temp file beside it, then rename(2),
+// which replaces the target atomically on one filesystem.
+import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * temp file in the same folder, fsync, rename over the target, fsync the folder. `durable: false`
+ * skips the two fsyncs (the rename is atomic either way): for pguard's own state, rewritten at every
+ * start and exit, where a power cut may cost the last change but never leaves a torn file. The
+ * registry, the user's data, is always written durably.
+ */
+export function writeFileAtomic(target: string, content: string, mode = 0o600, opts: { durable?: boolean } = {}): void {
+  const durable = opts.durable ?? true;
+  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    fchmodSync(fd, mode); // keep the file's own mode, whatever the umask
+    writeSync(fd, content);
+    if (durable) fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    try { unlinkSync(tmp); } catch { /* best effort */ }
+    throw err;
+  }
+  closeSync(fd);
+  renameSync(tmp, target);
+  if (!durable) return;
+  try {
+    const dfd = openSync(dirname(target), 'r');
+    try { fsyncSync(dfd); } finally { closeSync(dfd); }
+  } catch {
+    /* some filesystems refuse fsync on a directory; the rename is still atomic */
+  }
+}

@@ -1,0 +1,135 @@
+// The contract between the POSIX runner (bin/pguard-runner.sh) and pguard's TypeScript, owned here
+// and documented only here. Every file and variable the two share is encoded and decoded below;
+// test/effects/runner-protocol.test.ts checks the script against these names, and
+// test/effects/runner-conformance.test.ts runs the real runner against decide().
+//
+// Files in the process's folder ($PGUARD_PROC_DIR):
+//   runs.log    appended by the runner, one printf per line (O_APPEND: lines never interleave):
+//                 start ID PID STARTTIME BOOTID STARTED_MS   (BOOTID '-' where the OS has none)
+//                 exit ID WAIT_STATUS ENDED_MS               (WAIT_STATUS as $? reports it: 128+N = signal N)
+//               ID is "EPOCH.SEQ"; PID + STARTTIME + BOOTID are the run's identity (effects/identity.ts).
+//   arm         written by pguard (temp file + rename), read by the runner with one `read` after an
+//               exit and then emptied (`: > arm`, builtins only), so one arm buys at most one restart:
+//                 NORMAL_AFTER_MS STABLE_AFTER_MS UNSTABLE_OK NOT_BEFORE_MS   (core/arm.ts)
+//               The runner restarts at once, without Node, when: not (status 0 and NORMAL_AFTER_MS > 0
+//               and ran >= NORMAL_AFTER_MS) and (STABLE_AFTER_MS >= 0 and ran >= STABLE_AFTER_MS, or
+//               UNSTABLE_OK = 1 and the exit time >= NOT_BEFORE_MS).
+//   stop        exists while a stop is asked for: the runner checks it before every run and after
+//               every exit, and then exits without reporting.
+//   pid         the current run's PID (the runner ends what is left of its process group at its exit).
+//   runner.log  stderr of the runner's on-exit calls.
+//
+// The runner's report, after every exit: NODE CLI on-exit NAME --registry REGISTRY --run ID
+// [--restarted-at ENDED_MS] (the latter when it already restarted alone, in the background). On
+// its stdout the slow path reads one instruction line: "restart-at <ms since epoch>" or "done".
+//
+// The runner's environment (PGUARD_NAME, PGUARD_REGISTRY and PGUARD_HEARTBEAT_FILE stay in the
+// user's process; the runner unsets the others before it execs the command): see RUNNER_ENV.
+import type { Arm } from '../core/arm.js';
+import type { Decision } from '../core/plan.js';
+import type { RunInfo } from '../core/record.js';
+import type { RunsView } from '../core/runs.js';
+
+/** The files in $PGUARD_PROC_DIR that the runner reads or writes. */
+export const RUNNER_FILES = { runs: 'runs.log', arm: 'arm', stop: 'stop', pid: 'pid', runnerLog: 'runner.log' } as const;
+
+/** Variables the runner reads, with what they carry. */
+export const RUNNER_ENV = {
+  procDir: 'PGUARD_PROC_DIR',         // the process's private folder (RUNNER_FILES)
+  command: 'PGUARD_COMMAND',          // the user's command
+  epoch: 'PGUARD_EPOCH',              // this runner's generation; its runs are EPOCH.1, EPOCH.2, ...
+  delayMs: 'PGUARD_DELAY_MS',         // wait before the first run (a restart after a cooldown)
+  node: 'PGUARD_NODE',                // how to call `pguard on-exit`: node binary,
+  cli: 'PGUARD_CLI',                  //   pguard's bin/pguard.js,
+  stateDir: 'PGUARD_RUNNER_STATE_DIR', //  and the state directory it must use, whatever the user's env says
+  name: 'PGUARD_NAME',                // kept in the user's process
+  registry: 'PGUARD_REGISTRY',        // kept in the user's process
+  heartbeat: 'PGUARD_HEARTBEAT_FILE', // kept: touch it to pass a heartbeat probe
+} as const;
+
+/** The variables the runner removes before it execs the user's command. */
+export const RUNNER_ONLY_ENV = [
+  RUNNER_ENV.command, RUNNER_ENV.epoch, RUNNER_ENV.delayMs, RUNNER_ENV.node, RUNNER_ENV.cli, RUNNER_ENV.procDir, RUNNER_ENV.stateDir,
+] as const;
+
+export interface RunnerLaunch {
+  readonly name: string;
+  readonly registryPath: string;
+  readonly procDir: string;
+  readonly heartbeatFile: string;
+  readonly command: string;
+  readonly epoch: number;
+  readonly delayMs: number;
+  readonly nodePath: string;
+  readonly cliPath: string;
+  readonly stateDir: string;
+}
+
+export function encodeRunnerEnv(l: RunnerLaunch): Record<string, string> {
+  return {
+    [RUNNER_ENV.name]: l.name,
+    [RUNNER_ENV.registry]: l.registryPath,
+    [RUNNER_ENV.procDir]: l.procDir,
+    [RUNNER_ENV.command]: l.command,
+    [RUNNER_ENV.epoch]: String(l.epoch),
+    [RUNNER_ENV.delayMs]: String(Math.max(0, Math.round(l.delayMs))),
+    [RUNNER_ENV.node]: l.nodePath,
+    [RUNNER_ENV.cli]: l.cliPath,
+    [RUNNER_ENV.stateDir]: l.stateDir,
+    [RUNNER_ENV.heartbeat]: l.heartbeatFile,
+  };
+}
+
+/** The arm file's one line, or null: no arm (the file is removed). */
+export function encodeArm(arm: Arm | null): string | null {
+  return arm ? `${arm.normalAfterMs} ${arm.stableAfterMs} ${arm.unstableOk ? 1 : 0} ${arm.notBefore}\n` : null;
+}
+
+export function decodeArm(text: string): Arm | null {
+  const f = text.trim().split(/\s+/).map(Number);
+  if (f.length !== 4 || f.some((n) => !Number.isFinite(n))) return null;
+  return { normalAfterMs: f[0]!, stableAfterMs: f[1]!, unstableOk: f[2] === 1, notBefore: f[3]! };
+}
+
+export function encodeStartLine(run: RunInfo): string {
+  return `start ${run.id} ${run.identity.pid} ${run.identity.startTime} ${run.identity.bootId || '-'} ${run.startedAt}\n`;
+}
+
+export function encodeExitLine(id: string, waitStatus: number, endedAt: number): string {
+  return `exit ${id} ${waitStatus} ${endedAt}\n`;
+}
+
+/** runs.log as a view: every start and exit by run id, and the latest start. Unknown lines are skipped. */
+export function decodeRuns(text: string): RunsView {
+  const starts = new Map<string, RunInfo>();
+  const exits = new Map<string, { status: number; endedAt: number }>();
+  let latest: RunInfo | null = null;
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f[0] === 'start' && f.length === 6) {
+      const bootId = f[4] === '-' ? '' : f[4]!;
+      const run: RunInfo = { id: f[1]!, identity: { pid: Number(f[2]), startTime: f[3]!, bootId }, startedAt: Number(f[5]) };
+      starts.set(run.id, run);
+      latest = run;
+    } else if (f[0] === 'exit' && f.length >= 4) {
+      exits.set(f[1]!, { status: Number(f[2]), endedAt: Number(f[3]) });
+    }
+  }
+  return { starts, exits, latest };
+}
+
+/** What the runner's slow path is told: restart at an absolute time, or stop reporting and exit. */
+export function encodeInstruction(decision: Decision, now: number): string {
+  // An absolute time: however long the report took, the runner waits until then, no longer.
+  return decision.action === 'restart' ? `restart-at ${now + decision.delayMs}` : 'done';
+}
+
+export function decodeInstruction(line: string): { restartAt: number } | 'done' {
+  const m = /^restart-at (\d+)$/.exec(line.trim());
+  return m ? { restartAt: Number(m[1]) } : 'done';
+}
+
+/** The on-exit call's arguments after `NODE CLI` (the runner builds the same in sh: on_exit()). */
+export function onExitArgs(name: string, registryPath: string, runId: string, restartedAt: number | null): string[] {
+  return ['on-exit', name, '--registry', registryPath, '--run', runId, ...(restartedAt !== null ? ['--restarted-at', String(restartedAt)] : [])];
+}
