@@ -3,17 +3,9 @@
 # every run ended, and restarts a premature death at once when pguard has armed it to.
 #
 # Started by `pguard start` in a new session (setsid), stdin /dev/null, stdout and stderr appended
-# to the process log. Environment (set by src/effects/spawn.ts):
-#   PGUARD_PROC_DIR   private folder of this process: runs.log, arm, stop, pid, runner.log
-#   PGUARD_COMMAND    the user's command, run through /bin/sh -c
-#   PGUARD_EPOCH      this runner's generation; runs are numbered EPOCH.1, EPOCH.2, ...
-#   PGUARD_DELAY_MS   wait before the first run (a restart that healthcheck scheduled)
-#   PGUARD_NODE, PGUARD_CLI, PGUARD_REGISTRY, PGUARD_NAME, PGUARD_RUNNER_STATE_DIR: how to call
-#   `pguard on-exit` (the user's process keeps PGUARD_NAME and PGUARD_REGISTRY, not the others)
-#
-# runs.log lines, one printf each (O_APPEND, so concurrent lines never interleave):
-#   start ID PID STARTTIME BOOTID STARTED_MS
-#   exit  ID WAIT_STATUS ENDED_MS
+# to the process log. Everything it shares with pguard's TypeScript (its environment, runs.log,
+# the arm, the stop marker, the on-exit call and its instruction) is specified once, in
+# src/effects/runner-protocol.ts; this script reads and writes exactly that.
 #
 # The restart path is kept free of forks that are not needed: every external command costs a
 # millisecond or more, and PM2 (the killed program's own parent) restarts in about 7 ms.

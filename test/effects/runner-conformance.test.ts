@@ -1,0 +1,126 @@
+// Conformance: the real shell runner against decide(). For each row, the arm that pguard writes
+// (armFor, encoded by runner-protocol.ts) is put beside a real runner whose clock is a file the
+// test controls; the command exits with the row's status after the row's run length. The runner
+// restarts alone exactly when decide() says "restart at once", and otherwise asks pguard.
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { armFor } from '../../src/core/arm.js';
+import { decide } from '../../src/core/decide.js';
+import { decodeWaitStatus } from '../../src/core/exit.js';
+import { emptyRecord, type ProcessRecord } from '../../src/core/record.js';
+import type { ProcessDef } from '../../src/core/schema.js';
+import { decodeRuns, encodeRunnerEnv } from '../../src/effects/runner-protocol.js';
+import { RUNNER_PATH } from '../../src/effects/spawn.js';
+import { StateStore } from '../../src/effects/state-store.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const T = 1_800_000_000_000; // the exit time of every row (ms)
+const base: ProcessDef = {
+  name: 'bot', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
+  maxRestarts: 3, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
+  dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
+  cpuWindowS: 60, readyAfterS: 3, restartDependents: false,
+};
+
+interface Row {
+  name: string;
+  def?: Partial<ProcessDef>;
+  record?: Partial<ProcessRecord>;
+  /** The status the runner sees ($?): 0-125 an exit code, 137 killed by SIGKILL. */
+  status: number;
+  ranMs: number;
+}
+
+const rows: Row[] = [
+  { name: 'first premature death', status: 1, ranMs: 5_000 },
+  { name: 'exit 0 with duration_min 0 is premature', status: 0, ranMs: 500_000 },
+  { name: 'killed by SIGKILL', status: 137, ranMs: 1_000 },
+  { name: 'normal completion after 80% of duration_min', def: { durationMin: 10 }, status: 0, ranMs: 9 * 60_000 },
+  { name: 'exit 0 before 80% of duration_min', def: { durationMin: 10 }, status: 0, ranMs: 7 * 60_000 },
+  { name: 'completion exactly at the threshold', def: { durationMin: 10 }, status: 0, ranMs: 8 * 60_000 },
+  { name: 'fractional duration_min completed', def: { durationMin: 0.05 }, status: 0, ranMs: 2_400 },
+  { name: 'non-zero exit after the full duration', def: { durationMin: 1 }, status: 2, ranMs: 70_000 },
+  { name: 'second restart inside the cooldown', record: { restarts: 1, lastRestartAt: T - 10_000 }, status: 1, ranMs: 10_000 },
+  { name: 'second restart past the cooldown', record: { restarts: 1, lastRestartAt: T - 40_000 }, status: 1, ranMs: 40_000 },
+  { name: 'exactly at the end of the cooldown', record: { restarts: 1, lastRestartAt: T - 30_000 }, status: 1, ranMs: 20_000 },
+  { name: 'budget spent on an unstable run', record: { restarts: 3, lastRestartAt: T - 100_000 }, status: 1, ranMs: 5_000 },
+  { name: 'budget spent, but the run was stable', record: { restarts: 3, lastRestartAt: T - 100_000 }, status: 1, ranMs: 61_000 },
+  { name: 'budget spent, run one ms short of min_uptime', record: { restarts: 3, lastRestartAt: T - 100_000 }, status: 1, ranMs: 59_999 },
+  { name: 'budget spent, run exactly min_uptime', record: { restarts: 3, lastRestartAt: T - 100_000 }, status: 1, ranMs: 60_000 },
+  { name: 'max_restarts 0', def: { maxRestarts: 0 }, status: 1, ranMs: 100_000 },
+  { name: 'auto_restart off', def: { autoRestart: false }, status: 1, ranMs: 5_000 },
+  { name: 'exponential backoff inside its doubled wait', def: { backoff: 'exponential' }, record: { restarts: 2, lastRestartAt: T - 50_000 }, status: 1, ranMs: 1_000 },
+  { name: 'exponential backoff past its doubled wait', def: { backoff: 'exponential' }, record: { restarts: 2, lastRestartAt: T - 61_000 }, status: 1, ranMs: 1_000 },
+  { name: 'zero cooldown', def: { restartCooldownS: 0 }, record: { restarts: 2, lastRestartAt: T - 1 }, status: 1, ranMs: 1 },
+];
+
+const root = mkdtempSync(join(tmpdir(), 'pguard-conformance-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+// A `date` that prints the test's clock (the runner asks `date +%s%N`), and a node that records the
+// runner's on-exit calls and answers "done".
+const bin = join(root, 'bin');
+mkdirSync(bin);
+writeFileSync(join(bin, 'date'), '#!/bin/sh\ncat "$CONFORMANCE_CLOCK"\n');
+writeFileSync(join(bin, 'fake-node'), '#!/bin/sh\nshift\necho "$*" >> "$CONFORMANCE_CALLS"\necho done\n');
+chmodSync(join(bin, 'date'), 0o755);
+chmodSync(join(bin, 'fake-node'), 0o755);
+
+/** Run the real runner once over a row; true when it restarted alone (its fast path). */
+async function runRow(row: Row, i: number): Promise<{ fast: boolean; calls: string[] }> {
+  const def = { ...base, ...row.def };
+  const store = new StateStore(join(root, `state-${i}`));
+  store.init();
+  const procDir = store.ensureProc(def.name);
+  const record: ProcessRecord = { ...emptyRecord(), status: 'running', epoch: 1, ...row.record };
+  store.writeArm(def.name, armFor(def, record));
+  const clock = join(root, `clock-${i}`);
+  const calls = join(root, `calls-${i}`);
+  writeFileSync(clock, `${(T - row.ranMs) * 1_000_000}\n`);
+  // The command moves the clock to the exit time, then ends as the row says.
+  const end = `echo ${T * 1_000_000} > "$CONFORMANCE_CLOCK"; `;
+  const command = row.status === 137 ? `${end}kill -9 $$` : `${end}exit ${row.status}`;
+  const env = {
+    PATH: `${bin}:${process.env.PATH}`, CONFORMANCE_CLOCK: clock, CONFORMANCE_CALLS: calls,
+    ...encodeRunnerEnv({
+      name: def.name, registryPath: join(root, 'registry.json'), procDir, heartbeatFile: join(procDir, 'heartbeat'),
+      command, epoch: 1, delayMs: 0, nodePath: join(bin, 'fake-node'), cliPath: 'pguard.js', stateDir: store.dir,
+    }),
+  };
+  const child = spawn('/bin/sh', [RUNNER_PATH], { env, stdio: 'ignore' });
+  await new Promise((resolve) => child.on('exit', resolve));
+  const runs = decodeRuns(readFileSync(store.runsFile(def.name), 'utf8'));
+  const fast = runs.starts.has('1.2');
+  if (fast) await waitFor(() => readFileSync(calls, 'utf8').includes('--restarted-at'), { what: 'the background report of the fast restart' });
+  return { fast, calls: readFileSync(calls, 'utf8').trim().split('\n') };
+}
+
+describe('the shell runner conforms to decide()', () => {
+  it('covers both outcomes (the table can fail)', () => {
+    const atOnce = rows.map((row) => expectedFast(row));
+    expect(atOnce).toContain(true);
+    expect(atOnce).toContain(false);
+  });
+
+  it.each(rows.map((row, i) => ({ ...row, i })))('$name', async (row) => {
+    const { fast, calls } = await runRow(row, row.i);
+    expect(fast).toBe(expectedFast(row));
+    const first = `on-exit bot --registry ${join(root, 'registry.json')} --run 1.1`;
+    expect(calls).toContain(fast ? `${first} --restarted-at ${T}` : first);
+  });
+});
+
+/** What decide() says of the same exit: restart at once, or not (then the runner must ask). */
+function expectedFast(row: Row): boolean {
+  const def = { ...base, ...row.def };
+  const record: ProcessRecord = {
+    ...emptyRecord(), status: 'running', epoch: 1, ...row.record,
+    run: { id: '1.1', identity: { pid: 10, startTime: '1', bootId: 'b' }, startedAt: T - row.ranMs },
+  };
+  const exit = { runId: '1.1', startedAt: T - row.ranMs, endedAt: T, ...decodeWaitStatus(row.status) };
+  const plan = decide(def, { failedRetryS: 3600 }, record, { kind: 'exited', exit, restartedAt: null }, T);
+  return plan.decision.action === 'restart' && plan.decision.delayMs === 0;
+}

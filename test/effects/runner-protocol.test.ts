@@ -1,0 +1,58 @@
+// The runner and the TypeScript share one written contract (src/effects/runner-protocol.ts): the
+// shell script may use no file, no variable and no line format that the module does not name.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  decodeArm, decodeInstruction, decodeRuns, encodeArm, encodeExitLine, encodeInstruction, encodeStartLine,
+  RUNNER_ENV, RUNNER_FILES, RUNNER_ONLY_ENV,
+} from '../../src/effects/runner-protocol.js';
+import { RUNNER_PATH } from '../../src/effects/spawn.js';
+
+const script = readFileSync(RUNNER_PATH, 'utf8');
+const code = script.split('\n').filter((l) => !l.trimStart().startsWith('#')).join('\n');
+
+describe('the runner protocol', () => {
+  it('names every file the runner touches in its process folder, and no other', () => {
+    const used = new Set([...code.matchAll(/\$dir\/([A-Za-z0-9._-]+)/g)].map((m) => m[1]));
+    expect([...used].sort()).toEqual(Object.values(RUNNER_FILES).sort());
+  });
+
+  it('names every variable the runner reads (PGUARD_STATE_DIR is the one it sets, for on-exit)', () => {
+    const read = new Set([...code.matchAll(/\$\{?(PGUARD_[A-Z_]+)/g)].map((m) => m[1]));
+    expect([...read].sort()).toEqual(Object.values(RUNNER_ENV).filter((v) => v !== RUNNER_ENV.heartbeat).sort());
+    expect(code).toMatch(/PGUARD_STATE_DIR=\$PGUARD_RUNNER_STATE_DIR /);
+  });
+
+  it('has the runner unset exactly the runner-only variables before it execs the command', () => {
+    const unset = /unset (PGUARD_[A-Z_ ]+)\n/.exec(code)?.[1]?.trim().split(/\s+/);
+    expect(unset?.sort()).toEqual([...RUNNER_ONLY_ENV].sort());
+  });
+
+  it('writes runs.log lines in the format the module decodes', () => {
+    expect(code).toContain(`printf 'start %s %s %s %s %s\\n' "$id" "$pid" "$starttime" "$boot" "$begin"`);
+    expect(code).toContain(`printf 'exit %s %s %s\\n' "$id" "$status" "$end"`);
+    const run = { id: '3.2', identity: { pid: 42, startTime: '123456', bootId: 'b-1' }, startedAt: 1_800_000_000_000 };
+    const view = decodeRuns(encodeStartLine(run) + encodeExitLine('3.2', 137, 1_800_000_000_500) + 'garbage line\n');
+    expect(view.latest).toEqual(run);
+    expect(view.exits.get('3.2')).toEqual({ status: 137, endedAt: 1_800_000_000_500 });
+    expect(decodeRuns(encodeStartLine({ ...run, identity: { ...run.identity, bootId: '' } })).latest?.identity.bootId).toBe('');
+  });
+
+  it('reads the arm with one `read` of four fields, then empties it', () => {
+    expect(code).toContain('read -r normal stable unstable notbefore < "$dir/arm"');
+    expect(code).toContain(': > "$dir/arm"');
+    const arm = { normalAfterMs: 480_000, stableAfterMs: 60_000, unstableOk: true, notBefore: 1_800_000_030_000 };
+    expect(encodeArm(arm)).toBe('480000 60000 1 1800000030000\n');
+    expect(decodeArm(encodeArm(arm)!)).toEqual(arm);
+    expect(encodeArm(null)).toBeNull();
+    expect(decodeArm('')).toBeNull();
+  });
+
+  it('answers the slow path with an absolute restart time or done', () => {
+    expect(code).toContain('restart-at\\ *)');
+    expect(encodeInstruction({ action: 'restart', delayMs: 1500 }, 1_000)).toBe('restart-at 2500');
+    expect(encodeInstruction({ action: 'none' }, 1_000)).toBe('done');
+    expect(decodeInstruction('restart-at 2500\n')).toEqual({ restartAt: 2500 });
+    expect(decodeInstruction('done')).toBe('done');
+  });
+});
