@@ -1,0 +1,101 @@
+// The plan decide() answers with: its effects, in the order apply() carries them out. The rules
+// every plan shares (the arm, known-good, rollback, dependents) are tested here, table by table.
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../src/core/decide.js';
+import type { Lineage } from '../../src/core/lineage.js';
+import type { Effect, Observation, Plan } from '../../src/core/plan.js';
+import { emptyRecord, type ProcessRecord } from '../../src/core/record.js';
+import type { ProcessDef } from '../../src/core/schema.js';
+
+const T0 = 1_800_000_000_000;
+const def: ProcessDef = {
+  name: 'bot', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
+  maxRestarts: 3, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
+  dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
+  cpuWindowS: 60, readyAfterS: 3, restartDependents: true,
+};
+const http = { type: 'http' as const, url: 'http://127.0.0.1:1/h', expectStatus: null, intervalS: 1, timeoutS: 1, failureThreshold: 1, graceS: 0 };
+const settings = { failedRetryS: 3600 };
+const running = (over: Partial<ProcessRecord> = {}): ProcessRecord => ({
+  ...emptyRecord(), status: 'running', epoch: 1, generation: 2,
+  run: { id: '1.1', identity: { pid: 10, startTime: '1', bootId: 'b' }, startedAt: T0 - 5_000 }, ...over,
+});
+const fresh: Lineage = { generation: 2, knownGood: false, healthy: false, fallback: 1 };
+const exited = (ranMs: number, lineage: Lineage | null = fresh, restartedAt: number | null = null): Observation => ({
+  kind: 'exited', restartedAt, lineage, exit: { runId: '1.1', startedAt: T0 - ranMs, endedAt: T0, code: 1, signal: null },
+});
+const kinds = (plan: Plan) => plan.effects.map((e) => (e.kind === 'ledger' ? `ledger:${e.entry.event}` : e.kind));
+const find = <K extends Effect['kind']>(plan: Plan, kind: K) => plan.effects.find((e): e is Extract<Effect, { kind: K }> => e.kind === kind);
+
+interface Case {
+  name: string;
+  def?: Partial<ProcessDef>;
+  record: ProcessRecord;
+  obs: Observation;
+  effects: string[];
+}
+
+const cases: Case[] = [
+  { name: 'an exit is recorded before what it leads to; an immediate restart re-arms and tells the dependents', record: running(), obs: exited(5_000), effects: ['ledger:exit', 'ledger:restart', 'arm', 'restart-dependents'] },
+  { name: 'a run that lasted min_uptime makes its generation known-good at its exit', record: running(), obs: exited(61_000), effects: ['ledger:exit', 'ledger:restart', 'mark-generation', 'ledger:known-good', 'arm', 'restart-dependents'] },
+  { name: 'a known-good generation is not marked again', record: running(), obs: exited(61_000, { ...fresh, knownGood: true }), effects: ['ledger:exit', 'ledger:restart', 'arm', 'restart-dependents'] },
+  { name: 'a run pguard ended is no proof of a good generation', record: running({ killReason: 'memory 150 MB is over max_memory_mb 100' }), obs: exited(61_000), effects: ['ledger:exit', 'ledger:restart', 'arm', 'restart-dependents'] },
+  { name: 'a new generation that gives up is rolled back', record: running({ restarts: 3, lastRestartAt: T0 - 100_000 }), obs: exited(5_000), effects: ['ledger:exit', 'ledger:give-up', 'rollback', 'arm'] },
+  { name: 'a known-good generation that gives up is not rolled back', record: running({ restarts: 3, lastRestartAt: T0 - 100_000 }), obs: exited(5_000, { ...fresh, knownGood: true }), effects: ['ledger:exit', 'ledger:give-up', 'arm'] },
+  { name: 'nothing to roll back to: no rollback', record: running({ restarts: 3, lastRestartAt: T0 - 100_000 }), obs: exited(5_000, { ...fresh, fallback: null }), effects: ['ledger:exit', 'ledger:give-up', 'arm'] },
+  { name: 'no dependents told when restart_dependents is off', def: { restartDependents: false }, record: running(), obs: exited(5_000), effects: ['ledger:exit', 'ledger:restart', 'arm'] },
+  { name: 'a restart the armed runner already made is recorded and told to the dependents', record: running(), obs: exited(5_000, fresh, T0 + 2), effects: ['ledger:exit', 'ledger:restart', 'arm', 'restart-dependents'] },
+  { name: 'a restart after the cooldown re-arms for the pending run', record: running({ restarts: 1, lastRestartAt: T0 - 10_000 }), obs: exited(10_000), effects: ['ledger:exit', 'ledger:restart', 'arm', 'restart-dependents'] },
+  { name: 'a stop puts the marker and takes the arm before any signal', record: running(), obs: { kind: 'stop-requested' }, effects: ['stop-marker', 'arm', 'end-run'] },
+  { name: 'a stop of a process that is not armed signals without touching the arm', def: { autoRestart: false }, record: running(), obs: { kind: 'stop-requested' }, effects: ['stop-marker', 'end-run'] },
+  { name: 'a start spawns a runner, then arms it; dependents are not told of a manual start', record: { ...emptyRecord(), status: 'stopped' }, obs: { kind: 'start-requested', by: 'user' }, effects: ['spawn-runner', 'arm'] },
+  { name: 'a live run with nothing due is an empty plan', record: running(), obs: { kind: 'checked', processAlive: true, runnerAlive: true, lineage: { ...fresh, knownGood: true } }, effects: [] },
+  { name: 'a live run past min_uptime makes its generation known-good', record: running({ run: { id: '1.1', identity: { pid: 10, startTime: '1', bootId: 'b' }, startedAt: T0 - 61_000 } }), obs: { kind: 'checked', processAlive: true, runnerAlive: true, lineage: fresh }, effects: ['mark-generation', 'ledger:known-good'] },
+  { name: 'a process gone with its runner: the exit, then a new runner, armed', record: running(), obs: { kind: 'checked', processAlive: false, runnerAlive: false, lineage: fresh }, effects: ['ledger:exit', 'ledger:restart', 'spawn-runner', 'arm', 'restart-dependents'] },
+  { name: 'a failed process retried: the restart is recorded before the spawn', record: running({ status: 'failed', failedAt: T0 - 3_600_000, restarts: 3 }), obs: { kind: 'checked', processAlive: false, runnerAlive: false, lineage: fresh }, effects: ['ledger:restart', 'spawn-runner', 'arm', 'restart-dependents'] },
+  { name: 'a pending restart whose runner died is carried out (its dependents were told when it was scheduled)', record: running({ status: 'crashed', nextRestartAt: T0 + 5_000, restarts: 1 }), obs: { kind: 'checked', processAlive: false, runnerAlive: false, lineage: fresh }, effects: ['spawn-runner', 'arm'] },
+  { name: 'probes passing for the first time: healthy, and known-good once the run lasted min_uptime', def: { health: [http] }, record: running({ run: { id: '1.1', identity: { pid: 10, startTime: '1', bootId: 'b' }, startedAt: T0 - 61_000 } }), obs: { kind: 'probed', results: [{ ok: true, detail: 'HTTP 200', ms: 1 }], usage: null, lineage: fresh }, effects: ['ledger:healthy', 'mark-generation', 'mark-generation', 'ledger:known-good'] },
+  { name: 'a probe that fails at its threshold ends the run; a generation never healthy is rolled back', def: { health: [http] }, record: running(), obs: { kind: 'probed', results: [{ ok: false, detail: 'HTTP 503', ms: 1 }], usage: null, lineage: fresh }, effects: ['ledger:probe-failure', 'end-run', 'rollback'] },
+  { name: 'a probe failure of a generation that was healthy once is no reason to roll back', def: { health: [http] }, record: running(), obs: { kind: 'probed', results: [{ ok: false, detail: 'HTTP 503', ms: 1 }], usage: null, lineage: { ...fresh, healthy: true } }, effects: ['ledger:probe-failure', 'end-run'] },
+  { name: 'turning unhealthy below the threshold changes no arm', def: { health: [{ ...http, failureThreshold: 3 }] }, record: running(), obs: { kind: 'probed', results: [{ ok: false, detail: 'HTTP 503', ms: 1 }], usage: null, lineage: fresh }, effects: ['ledger:probe-failure'] },
+  { name: 'the end of a stop is recorded once it was running', record: running({ status: 'stopping' }), obs: { kind: 'stop-finished', exit: null, wasRunning: true, signal: 'SIGTERM', sigkill: false }, effects: ['ledger:stop'] },
+];
+
+describe('decide() plans', () => {
+  it.each(cases)('$name', (c) => {
+    const plan = decide({ ...def, ...c.def }, settings, c.record, c.obs, T0);
+    expect(kinds(plan)).toEqual(c.effects);
+  });
+
+  it('arms a stop with nothing: the runner may not restart what the user stopped', () => {
+    expect(find(decide(def, settings, running(), { kind: 'stop-requested' }, T0), 'arm')).toEqual({ kind: 'arm', arm: null });
+  });
+
+  it('rolls back with the give-up in words', () => {
+    const plan = decide(def, settings, running({ restarts: 3, lastRestartAt: T0 - 100_000 }), exited(5_000), T0);
+    expect(find(plan, 'rollback')).toEqual({ kind: 'rollback', reason: 'exited with code 1 after 5.0 s; gave up after 3 restarts (max_restarts 3)' });
+  });
+
+  it('names the generation it marks', () => {
+    const plan = decide(def, settings, running(), exited(61_000), T0);
+    expect(find(plan, 'mark-generation')).toEqual({ kind: 'mark-generation', generation: 2, what: 'known_good_at' });
+    expect(plan.effects.find((e) => e.kind === 'ledger' && e.entry.event === 'known-good')).toEqual({ kind: 'ledger', entry: { event: 'known-good', process: 'bot', details: { generation: 2 } } });
+  });
+
+  it('stops with stopping -> stopped once the signals are done, keeping the exit', () => {
+    const exit = { runId: '1.1', startedAt: T0 - 5_000, endedAt: T0, code: null, signal: 'SIGTERM' };
+    const plan = decide(def, settings, running({ status: 'stopping' }), { kind: 'stop-finished', exit, wasRunning: true, signal: 'SIGTERM', sigkill: false }, T0);
+    expect(plan.record).toMatchObject({ status: 'stopped', lastExit: exit });
+  });
+
+  it('starts a stale record (its runner gone unseen) through the vanished edge, not a faked origin', () => {
+    const plan = decide(def, settings, running({ restarts: 2 }), { kind: 'start-requested', by: 'user' }, T0);
+    expect(plan).toMatchObject({ next: 'running', record: { restarts: 0, reason: 'started by user' }, decision: { action: 'spawn', delayMs: 0 } });
+  });
+
+  it('keeps a late exit report of a run it no longer calls up, deciding nothing', () => {
+    const plan = decide(def, settings, running({ status: 'completed' }), exited(5_000), T0);
+    expect(plan).toMatchObject({ next: 'completed', decision: { action: 'none' }, alerts: [] });
+    expect(plan.record.lastExit?.runId).toBe('1.1');
+  });
+});
