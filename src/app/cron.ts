@@ -1,10 +1,10 @@
 // Scheduling the healthcheck: marked crontab lines (install/uninstall/status), or the same filled
 // into a systemd timer, a launchd agent or a Windows scheduled task for --print.
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findOurLines, planCrontab, scheduleEvery, shellQuote } from '../core/crontab-plan.js';
 import { readCrontab, writeCrontab } from '../effects/crontab.js';
+import { sha256 } from '../effects/hash.js';
 import { CLI_PATH, PACKAGE_ROOT } from '../effects/spawn.js';
 import { updateRegistry } from '../effects/registry-file.js';
 import { startWatchDaemon } from './watch.js';
@@ -14,7 +14,7 @@ import type { Context } from './context.js';
 export type TemplateFormat = 'crontab' | 'systemd' | 'launchd' | 'schtasks';
 
 export function cronId(registryPath: string): string {
-  return createHash('sha256').update(registryPath).digest('hex').slice(0, 12);
+  return sha256(registryPath).slice(0, 12);
 }
 
 function scriptLine(ctx: Context, sub: string): string {

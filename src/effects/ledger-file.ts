@@ -9,9 +9,10 @@ import { makeEntry, verifyChain, type LedgerEntry, type VerifyResult } from '../
 import { withLock, lockKey } from './lock.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { sha256 } from './hash.js';
+import { STATE_LAYOUT } from './state-store.js';
 
-const ACTIVE = 'ledger.jsonl';
-const HEAD = 'ledger.head';
+const ACTIVE = STATE_LAYOUT.ledger;
+const HEAD = STATE_LAYOUT.ledgerHead;
 /** Segments are closed past this size. PGUARD_LEDGER_SEGMENT_BYTES overrides it (tests). */
 const SEGMENT_BYTES = Number(process.env.PGUARD_LEDGER_SEGMENT_BYTES) || 4 * 1024 * 1024;
 

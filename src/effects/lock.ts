@@ -2,11 +2,11 @@
 // Linux: binding an abstract-namespace Unix socket ("\0name") is atomic and the kernel frees the
 // name when the last descriptor closes, so a dead holder never leaves a stale lock. Elsewhere: an
 // O_EXCL lock file holding the owner's PID, taken over when that PID is gone.
-import { createHash } from 'node:crypto';
 import { openSync, closeSync, writeSync, readFileSync, unlinkSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
+import { sha256 } from './hash.js';
 
 export interface Lock {
   release(): Promise<void>;
@@ -31,7 +31,7 @@ export class LockBusyError extends UserError {
 
 /** A stable key for a lock, scoped to one state directory. */
 export function lockKey(scope: string, name: string): string {
-  const h = createHash('sha256').update(scope).digest('hex').slice(0, 16);
+  const h = sha256(scope).slice(0, 16);
   return `pguard-${h}-${name}`;
 }
 

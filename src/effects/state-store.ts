@@ -1,6 +1,5 @@
 // pguard's own state: one private (0700) directory per registry, never world-writable /tmp. Every
 // path in it comes from the layout below; nothing else joins a path inside the state directory.
-import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join, resolve, dirname } from 'node:path';
@@ -11,6 +10,7 @@ import { emptyRecord, type ProcessRecord } from '../core/record.js';
 import { EMPTY_RUNS, type RunsView } from '../core/runs.js';
 import { isStatus } from '../core/states.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { sha256 } from './hash.js';
 import { decodeRuns, encodeArm, RUNNER_FILES } from './runner-protocol.js';
 
 /** The state directory's layout: every file pguard keeps, in one place. */
@@ -43,7 +43,7 @@ export function resolveStateDir(registryPath: string, configured: string | undef
   if (configured) return isAbsolute(configured) ? configured : resolve(dirname(registryPath), configured);
   if (env.PGUARD_STATE_DIR) return resolve(env.PGUARD_STATE_DIR);
   const base = env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
-  const id = createHash('sha256').update(resolve(registryPath)).digest('hex').slice(0, 12);
+  const id = sha256(resolve(registryPath)).slice(0, 12);
   const folder = basename(dirname(resolve(registryPath))).replace(/[^A-Za-z0-9._-]/g, '_') || 'root';
   return join(base, 'pguard', `${folder}-${id}`);
 }
