@@ -38,9 +38,12 @@ export function decide(def: PolicyDef, settings: PolicySettings, record: Process
   // unchanged arm could re-arm one the runner has just spent, on a budget not yet counted.
   const arm = armFor(def, step.record);
   if (effects.some((e) => e.kind === 'spawn-runner') || !sameArm(arm, armFor(def, record))) {
-    // A stop takes the arm away before the run is ended; a new runner gets its arm once spawned.
-    const at = effects.findIndex((e) => e.kind === 'end-run');
-    effects.splice(at < 0 ? effects.length : at, 0, { kind: 'arm', arm });
+    // As early as it can be: the runner may need it within milliseconds of the last restart. A new
+    // runner gets its arm once spawned; a stop takes it after the marker and before any signal;
+    // anything else leads with it.
+    const spawned = effects.findIndex((e) => e.kind === 'spawn-runner');
+    const at = spawned >= 0 ? spawned + 1 : effects[0]?.kind === 'stop-marker' ? 1 : 0;
+    effects.splice(at, 0, { kind: 'arm', arm });
   }
   // Every automatic restart counts in totalRestarts: that is the moment dependents are told.
   if (def.restartDependents && step.record.totalRestarts > record.totalRestarts) effects.push({ kind: 'restart-dependents' });
