@@ -13,8 +13,6 @@ export interface Observed {
   readonly liveRun: RunInfo | null;
   readonly processAlive: boolean;
   readonly runnerAlive: boolean;
-  /** The generation the runner was started with, as the policy needs to know it. */
-  readonly lineage: Lineage | null;
 }
 
 export function observe(ctx: Context, name: string): Observed {
@@ -28,8 +26,10 @@ export function observe(ctx: Context, name: string): Observed {
   // While the process lives its runner's state changes no decision: spare the /proc read (watch
   // looks at every process every second). Treated as alive then.
   const runnerAlive = processAlive ? record.runner !== null : isOurs(record.runner);
-  return {
-    record, runs, liveRun: processAlive ? run : null, processAlive, runnerAlive,
-    lineage: ctx.store.readLineage(name, record.generation),
-  };
+  return { record, runs, liveRun: processAlive ? run : null, processAlive, runnerAlive };
+}
+
+/** What the policy needs to know of the generation the record runs (for known-good and rollback). */
+export function lineageOf(ctx: Context, name: string, record: ProcessRecord): Lineage | null {
+  return ctx.store.readLineage(name, record.generation);
 }

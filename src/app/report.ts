@@ -7,7 +7,7 @@ import { encodeInstruction } from '../effects/runner-protocol.js';
 import { UserError } from '../errors.js';
 import { apply } from './apply.js';
 import { withProcessLock, type Context } from './context.js';
-import { observe } from './observe.js';
+import { lineageOf, observe } from './observe.js';
 
 export interface ExitReport {
   /** For the runner's slow path (runner-protocol.ts): "restart-at <ms>" or "done". */
@@ -34,7 +34,7 @@ export async function reportExit(ctx: Context, name: string, runId: string, rest
       const before = reconcileRun(record, seen.runs.starts.get(id) ?? null, ctx.clock.now());
       // An earlier exit followed by a later run of the same runner was restarted by it.
       const after = id === runId ? restartedAt : (nextRunOf(seen.runs, id)?.startedAt ?? null);
-      const lineage = ctx.store.readLineage(name, before.generation);
+      const lineage = lineageOf(ctx, name, before);
       const plan = decide(def, ctx.registry.settings, before, { kind: 'exited', exit, restartedAt: after, lineage }, ctx.clock.now());
       record = (await apply(ctx, def, { record: before, liveRun: null }, plan)).record;
       alerts.push(...plan.alerts);
