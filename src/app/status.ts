@@ -1,5 +1,5 @@
 // `pguard status`: what is recorded and what is live, as a view for the table or --json.
-import { isUp, type Status } from '../core/states.js';
+import { isIllegal, isUp, transition, type Status } from '../core/states.js';
 import { exitOf } from '../core/runs.js';
 import { describeExit, ranSeconds } from '../core/exit.js';
 import { describeProbe } from '../core/probes.js';
@@ -46,8 +46,9 @@ export function describeStatus(ctx: Context, name: string, table: ProcessTable |
   let reason = rec.reason;
   // A record that says running while neither the process nor its runner lives: it died with its
   // runner (SIGKILL of the group, OOM, reboot). The next healthcheck recovers it; say so now.
-  if ((isUp(status) || status === 'stopping') && !obs.processAlive && !obs.runnerAlive) {
-    status = isUp(status) ? 'crashed' : 'stopped';
+  const vanished = transition(status, 'vanished'); // running/unhealthy -> crashed, stopping -> stopped
+  if (!isIllegal(vanished) && !obs.processAlive && !obs.runnerAlive) {
+    status = vanished;
     reason = status === 'crashed' ? 'died with its runner; the next `pguard healthcheck` recovers it' : reason;
   }
   // The latest exit: the record's, or a newer one the runner wrote and on-exit has not yet handled.

@@ -3,6 +3,7 @@
 import type { StartResult } from '../app/start.js';
 import type { StatusView } from '../app/status.js';
 import { describeDuration } from '../core/exit.js';
+import { isProblem } from '../core/states.js';
 import { formatUptime, paint, printLine, renderTable, STATUS_COLOR } from './output.js';
 
 export * from './output.js';
@@ -48,7 +49,7 @@ export function printStatusTable(views: readonly StatusView[]): void {
     { header: 'LAST EXIT', value: describeLastExit },
     { header: 'COMMAND', value: (v) => v.command, max: 40 },
   ]));
-  const notes = views.filter((v) => v.status === 'crashed' || v.status === 'failed' || v.status === 'unhealthy');
+  const notes = views.filter((v) => isProblem(v.status));
   for (const v of notes) {
     const failing = v.health.filter((h) => h.failures > 0).map((h) => `${h.probe}: ${h.detail} (${h.failures} in a row)`);
     const why = v.status === 'unhealthy' ? failing.join('; ') : v.reason;
