@@ -1,6 +1,9 @@
-// Stopping a process tree: stop_signal to every process of the tree and to the process group
-// (kill(-pgid): the runner's child called setsid, so its group is the user's alone), then SIGKILL
-// to whatever is left after kill_timeout. Only processes whose identity still matches are signalled.
+// Stopping a process tree: stop_signal once to the process group (kill(-pgid): the runner's child
+// called setsid, so its group is the user's alone) and once to each member of the tree outside that
+// group, then SIGCONT to the same (a stopped process, state T, acts on no signal but SIGKILL until
+// continued), then SIGKILL to whatever is left after kill_timeout. Each process gets stop_signal
+// once: programs that take a second SIGINT/SIGTERM as "force quit now" (uvicorn, Node servers, npm
+// scripts) still shut down gracefully. Only processes whose identity still matches are signalled.
 //
 // The tree comes from one process-table snapshot (pidtree with pid -1: a single `ps`), which a
 // batch of stops shares. tree-kill is not used for this: it runs `ps` once per level of every tree
@@ -68,13 +71,19 @@ export async function stopTree(root: Identity, signal: NodeJS.Signals, killTimeo
   // The user's group, if the root leads one (it does under setsid; not where setsid(1) is missing,
   // where the group is the runner's and must not be signalled).
   const pgid = groupOf(root.pid) === root.pid ? root.pid : null;
-  signalVerified(tree, signal);
-  signalGroup(pgid, signal);
+  // The group is signalled as one; only the tree's members that left it get a signal of their own.
+  const outside = pgid === null ? tree : tree.filter((id) => groupOf(id.pid) !== pgid);
+  const send = (sig: NodeJS.Signals) => {
+    signalGroup(pgid, sig);
+    signalVerified(outside, sig);
+  };
+  send(signal);
+  if (signal !== 'SIGCONT' && signal !== 'SIGKILL') send('SIGCONT');
   let alive = await waitGone(tree, killTimeoutMs);
   const killed = alive.length;
   if (killed > 0) {
-    signalVerified(alive, 'SIGKILL');
     signalGroup(pgid, 'SIGKILL');
+    signalVerified(alive, 'SIGKILL');
     alive = await waitGone(alive, 2000);
   }
   return { signalled: tree.length, killed, survivors: alive.length };

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isOurs, readIdentity } from '../../src/effects/identity.js';
 import { snapshotTree, stopTree } from '../../src/effects/kill.js';
@@ -53,6 +56,31 @@ describe('stopTree', () => {
     expect(res.killed).toBeGreaterThanOrEqual(3);
     expect(res.survivors).toBe(0);
     for (const id of tree) expect(isOurs(id)).toBe(false);
+  });
+
+  it('sends stop_signal once to each process, the group leader and its child alike (signal-once regression)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pguard-kill-'));
+    // Both count the SIGTERMs they get and go on; only SIGKILL after the timeout ends them.
+    const counter = (who: string) => `trap 'echo ${who} >> ${dir}/got' TERM; while :; do sleep 0.05; done`;
+    const pid = startDetached('/bin/sh', ['-c', `/bin/sh -c "${counter('child')}" & ${counter('leader')}`]);
+    const root = await waitFor(() => readIdentity(pid));
+    await waitFor(async () => ((await snapshotTree(root)).length >= 3 ? true : null), { what: 'the child to start' });
+    const res = await stopTree(root, 'SIGTERM', 600);
+    expect(res.killed).toBeGreaterThanOrEqual(2);
+    expect(readFileSync(join(dir, 'got'), 'utf8').trim().split('\n').sort()).toEqual(['child', 'leader']);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('continues a stopped (SIGSTOP) process so that it ends on stop_signal, not SIGKILL', async () => {
+    const pid = startDetached('/bin/sh', ['-c', 'sleep 1000']);
+    const root = await waitFor(() => readIdentity(pid));
+    process.kill(-pid, 'SIGSTOP');
+    await waitFor(() => / T /.test(readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')'))), { what: 'state T' });
+    const t0 = Date.now();
+    const res = await stopTree(root, 'SIGTERM', 5_000);
+    expect(res).toMatchObject({ killed: 0, survivors: 0 });
+    expect(Date.now() - t0).toBeLessThan(4_000);
+    expect(isOurs(root)).toBe(false);
   });
 
   it('signals nothing when the identity does not match (PID reuse)', async () => {
