@@ -8,7 +8,7 @@ import { signalIfOurs, waitUntilGone } from '../effects/kill.js';
 import { readProcessTable, type ProcessTable } from '../effects/resources.js';
 import { apply } from './apply.js';
 import { requireDef, withProcessLock, type Context } from './context.js';
-import { observe } from './observe.js';
+import { lineageOf, observe } from './observe.js';
 import { levelsOf } from './start.js';
 
 export interface StopResult {
@@ -42,7 +42,7 @@ export async function stopOne(ctx: Context, name: string, table?: ProcessTable):
     const after = observe(ctx, name);
     const exit = run ? exitOf(after.runs, run.id) : null;
     const plan = decide(def, ctx.registry.settings, after.record, {
-      kind: 'stop-finished', exit, wasRunning, signal: def.stopSignal, sigkill: detail !== '',
+      kind: 'stop-finished', run, exit, wasRunning, signal: def.stopSignal, sigkill: detail !== '', lineage: lineageOf(ctx, name, after.record),
     }, ctx.clock.now());
     await apply(ctx, def, after, plan);
   });

@@ -27,8 +27,8 @@ export function decide(def: PolicyDef, settings: PolicySettings, record: Process
   const lineage = 'lineage' in observation ? (observation.lineage ?? null) : null;
   const effects: Effect[] = [...(step.effects ?? [])];
 
-  // Known-good, from whatever run this observation showed.
-  const good = step.goodRun ? knownGoodMark(def, lineage, step.goodRun.record, step.goodRun.ranMs, step.goodRun.probesPass) : null;
+  // Known-good, from whatever run this observation showed: at its exit, its stop, or any look.
+  const good = step.goodRun ? knownGoodMark(def, lineage, step.goodRun.record, step.goodRun.ranMs) : null;
   if (good) effects.push({ kind: 'mark-generation', ...good.mark }, ledger(good.event));
   // A failing new generation goes back to the last known-good one.
   if (!good && wantsRollback(lineage, step.failure ?? null)) {

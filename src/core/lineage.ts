@@ -38,19 +38,18 @@ export function lastKnownGood(gens: readonly Generation[], current: number | nul
 
 /**
  * The one rule for known-good: a run of this generation has lasted min_uptime, pguard did not end
- * it, it is not unhealthy, and, if the process has probes, they pass (`probesPass`; where nothing
- * was just probed, false). Returns the mark and its ledger event the first time it holds.
+ * it, it is not unhealthy, and, if the process has probes, their last results all passed. Returns
+ * the mark and its ledger event the first time it holds.
  */
 export function knownGoodMark(
   def: Pick<ProcessDef, 'name' | 'minUptimeS' | 'health'>,
   lineage: Lineage | null,
   record: ProcessRecord,
   ranMs: number,
-  probesPass: boolean,
 ): { mark: { generation: number; what: GenerationMark }; event: PendingEvent } | null {
   if (!lineage || lineage.knownGood || record.generation !== lineage.generation) return null;
   if (record.killReason || record.status === 'unhealthy') return null;
-  if (ranMs < def.minUptimeS * 1000 || (def.health.length > 0 && !probesPass)) return null;
+  if (ranMs < def.minUptimeS * 1000 || (def.health.length > 0 && !allProbesPass(def, record))) return null;
   return {
     mark: { generation: lineage.generation, what: 'known_good_at' },
     event: { event: 'known-good', process: def.name, details: { generation: lineage.generation } },

@@ -54,7 +54,7 @@ export function decideCheck(
       });
       rec = { ...rec, recovering: false, restarts: 0, updatedAt: now };
     }
-    return { ...none, record: rec, alerts, goodRun: { record: rec, ranMs: ran, probesPass: false } };
+    return { ...none, record: rec, alerts, goodRun: { record: rec, ranMs: ran } };
   }
 
   if (isUp(record.status) && !obs.processAlive && !obs.runnerAlive) {

@@ -18,7 +18,7 @@ export function decideExit(def: ExitPolicy, record: ProcessRecord, exit: ExitInf
   const step = classifyAndDecide(def, record, exit, restartedAt, now);
   // The ledger's account of the exit and what was decided comes first, before any effect of it.
   const events = exitEvents(def.name, exit, record, step.next, step.record).map(ledger);
-  return { ...step, effects: [...events, ...(step.effects ?? [])], goodRun: { record, ranMs: runMs(exit), probesPass: false } };
+  return { ...step, effects: [...events, ...(step.effects ?? [])], goodRun: { record, ranMs: runMs(exit) } };
 }
 
 function classifyAndDecide(def: ExitPolicy, record: ProcessRecord, exit: ExitInfo, restartedAt: number | null, now: number): Step {

@@ -92,7 +92,7 @@ export function decideProbed(def: ProbePolicy, record: ProcessRecord, obs: Extra
     effects.push(ledger({ event: 'healthy', process: def.name, details: { run: run.id, generation: record.generation } }));
     if (record.generation !== null) effects.push({ kind: 'mark-generation', generation: record.generation, what: 'healthy_at' });
   }
-  const goodRun = { record: rec, ranMs: now - run.startedAt, probesPass: passing };
+  const goodRun = { record: rec, ranMs: now - run.startedAt };
   if (!breach) return { next, record: rec, decision: { action: 'none' }, alerts: [], effects, goodRun };
 
   const action = def.autoRestart ? 'restarting it (stop_signal, then SIGKILL after kill_timeout)' : 'stopping it (auto_restart is off)';

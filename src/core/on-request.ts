@@ -1,4 +1,5 @@
 // Deciding on what a person (or boot, or a dependency, or a rollback) asked for: start and stop.
+import { runMs } from './exit.js';
 import type { ProcessRecord } from './record.js';
 import { isUp, mustTransition, type Status } from './states.js';
 import { ledger, type Observation, type StartedBy, type Step } from './plan.js';
@@ -40,11 +41,14 @@ export function decideStopFinished(
   name: string, record: ProcessRecord, obs: Extract<Observation, { kind: 'stop-finished' }>, now: number,
 ): Step {
   // The runner exits quietly on a user stop (no Node to start per process): the exit is recorded here.
+  // A run that lasted min_uptime before the user stopped it proves its definition as any other.
+  const ranMs = obs.exit ? runMs(obs.exit) : obs.run ? now - obs.run.startedAt : 0;
   const rec = record.status === 'stopping'
     ? { ...record, status: mustTransition('stopping', 'stop-done'), lastExit: obs.exit ?? record.lastExit, updatedAt: now } // stopping -> stopped
     : record;
   return {
     next: rec.status, record: rec, decision: { action: 'none' }, alerts: [],
     effects: obs.wasRunning ? [ledger({ event: 'stop', process: name, details: { signal: obs.signal, sigkill: obs.sigkill } })] : [],
+    ...(obs.run ? { goodRun: { record, ranMs } } : {}),
   };
 }

@@ -7,7 +7,7 @@ import type { Arm } from './arm.js';
 import type { PendingEvent } from './events.js';
 import type { GenerationMark, Lineage } from './lineage.js';
 import type { ProbeResult } from './probes.js';
-import type { ExitInfo, ProcessRecord } from './record.js';
+import type { ExitInfo, ProcessRecord, RunInfo } from './record.js';
 import type { Status } from './states.js';
 
 /** Who asked for a start (the ledger and the record's reason say it). */
@@ -28,8 +28,11 @@ export type Observation =
   /** A start asked for while neither the process nor its runner is alive (the caller checked). */
   | { readonly kind: 'start-requested'; readonly by: StartedBy }
   | { readonly kind: 'stop-requested' }
-  /** The stop's signals are done: the run's exit (if the runner recorded one), and what it took. */
-  | { readonly kind: 'stop-finished'; readonly exit: ExitInfo | null; readonly wasRunning: boolean; readonly signal: string; readonly sigkill: boolean };
+  /** The stop's signals are done: the run it ended and its exit (if the runner recorded one), and what it took. */
+  | {
+      readonly kind: 'stop-finished'; readonly run: RunInfo | null; readonly exit: ExitInfo | null; readonly wasRunning: boolean;
+      readonly signal: string; readonly sigkill: boolean; readonly lineage?: Lineage | null;
+    };
 
 export type Decision =
   | { readonly action: 'none' }
@@ -74,8 +77,8 @@ export interface Step {
   readonly alerts: readonly AlertIntent[];
   /** Effects particular to this observation, in order (ledger events before a spawn, say). */
   readonly effects?: readonly Effect[];
-  /** A run of the current generation that may make it known-good: how long it ran, and whether its probes pass. */
-  readonly goodRun?: { readonly record: ProcessRecord; readonly ranMs: number; readonly probesPass: boolean };
+  /** A run of the current generation that may make it known-good: its record (with its last probe results) and how long it ran. */
+  readonly goodRun?: { readonly record: ProcessRecord; readonly ranMs: number };
   /** Why this step may call for a rollback. */
   readonly failure?: 'gave-up' | 'probe-never-passed';
 }

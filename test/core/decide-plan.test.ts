@@ -58,7 +58,11 @@ const cases: Case[] = [
   { name: 'a probe that fails at its threshold ends the run; a generation never healthy is rolled back', def: { health: [http] }, record: running(), obs: { kind: 'probed', results: [{ ok: false, detail: 'HTTP 503', ms: 1 }], usage: null, lineage: fresh }, effects: ['ledger:probe-failure', 'end-run', 'rollback'] },
   { name: 'a probe failure of a generation that was healthy once is no reason to roll back', def: { health: [http] }, record: running(), obs: { kind: 'probed', results: [{ ok: false, detail: 'HTTP 503', ms: 1 }], usage: null, lineage: { ...fresh, healthy: true } }, effects: ['ledger:probe-failure', 'end-run'] },
   { name: 'turning unhealthy below the threshold changes no arm', def: { health: [{ ...http, failureThreshold: 3 }] }, record: running(), obs: { kind: 'probed', results: [{ ok: false, detail: 'HTTP 503', ms: 1 }], usage: null, lineage: fresh }, effects: ['ledger:probe-failure'] },
-  { name: 'the end of a stop is recorded once it was running', record: running({ status: 'stopping' }), obs: { kind: 'stop-finished', exit: null, wasRunning: true, signal: 'SIGTERM', sigkill: false }, effects: ['ledger:stop'] },
+  { name: 'the end of a stop is recorded once it was running', record: running({ status: 'stopping' }), obs: { kind: 'stop-finished', run: null, exit: null, wasRunning: true, signal: 'SIGTERM', sigkill: false }, effects: ['ledger:stop'] },
+  { name: 'a run the user stopped after min_uptime makes its generation known-good (stopped-never-known-good regression)', record: running({ status: 'stopping' }), obs: { kind: 'stop-finished', run: running().run, exit: { runId: '1.1', startedAt: T0 - 61_000, endedAt: T0, code: null, signal: 'SIGTERM' }, wasRunning: true, signal: 'SIGTERM', sigkill: false, lineage: fresh }, effects: ['ledger:stop', 'mark-generation', 'ledger:known-good'] },
+  { name: 'a run stopped before min_uptime proves nothing', record: running({ status: 'stopping' }), obs: { kind: 'stop-finished', run: running().run, exit: { runId: '1.1', startedAt: T0 - 5_000, endedAt: T0, code: null, signal: 'SIGTERM' }, wasRunning: true, signal: 'SIGTERM', sigkill: false, lineage: fresh }, effects: ['ledger:stop'] },
+  { name: 'a run with probes that last passed makes its generation known-good at its exit', def: { health: [http] }, record: running({ probes: [{ failures: 0, lastAt: T0 - 1_000, lastOk: true, detail: 'HTTP 200' }] }), obs: exited(61_000), effects: ['arm', 'ledger:exit', 'ledger:restart', 'mark-generation', 'ledger:known-good', 'restart-dependents'] },
+  { name: 'a run whose probes last failed does not', def: { health: [http] }, record: running({ probes: [{ failures: 1, lastAt: T0 - 1_000, lastOk: false, detail: 'HTTP 503' }] }), obs: exited(61_000), effects: ['arm', 'ledger:exit', 'ledger:restart', 'restart-dependents'] },
 ];
 
 describe('decide() plans', () => {
@@ -84,7 +88,7 @@ describe('decide() plans', () => {
 
   it('stops with stopping -> stopped once the signals are done, keeping the exit', () => {
     const exit = { runId: '1.1', startedAt: T0 - 5_000, endedAt: T0, code: null, signal: 'SIGTERM' };
-    const plan = decide(def, settings, running({ status: 'stopping' }), { kind: 'stop-finished', exit, wasRunning: true, signal: 'SIGTERM', sigkill: false }, T0);
+    const plan = decide(def, settings, running({ status: 'stopping' }), { kind: 'stop-finished', run: null, exit, wasRunning: true, signal: 'SIGTERM', sigkill: false }, T0);
     expect(plan.record).toMatchObject({ status: 'stopped', lastExit: exit });
   });
 

@@ -1,0 +1,50 @@
+// Regressions found by running real stacks under pguard (and a chaos run), one test each, named
+// after the failure, on real processes.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { tmpRegistry } from '../helpers/tmp-registry.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const stateOf = async (t: ReturnType<typeof tmpRegistry>, name: string) => (await t.status(name)).status as string;
+
+describe('regressions', () => {
+  it('stops a SIGSTOPped process with its stop_signal, without SIGKILL (stopped-process regression)', async () => {
+    const t = tmpRegistry({ frozen: { command: `trap 'echo got TERM; exit 0' TERM; echo ready; while :; do sleep 0.1; done`, kill_timeout: 20 } });
+    await t.cli(['start', 'frozen', '--no-wait']);
+    await waitFor(() => t.logOf('frozen').includes('ready'));
+    const pid = (await t.status('frozen')).pid as number;
+    process.kill(-pid, 'SIGSTOP');
+    const t0 = Date.now();
+    const res = await t.cli(['stop', 'frozen']);
+    expect(res.stdout).toBe('frozen stopped');
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(t.logOf('frozen')).toContain('got TERM');
+  });
+
+  it('gives a program its stop_signal once, so a second SIGINT does not force-quit it (double-signal regression)', async () => {
+    // Like uvicorn: the first SIGINT starts a graceful shutdown, a second one aborts it.
+    const t = tmpRegistry({
+      app: { command: `n=0; trap 'n=$((n+1)); echo "INT $n"; if [ $n -ge 2 ]; then echo aborted; exit 1; fi; (sleep 0.3; kill -USR1 $$) &' INT; trap 'echo graceful; exit 0' USR1; echo ready; while :; do sleep 0.05; done`, stop_signal: 'SIGINT', kill_timeout: 5 },
+    });
+    await t.cli(['start', 'app', '--no-wait']);
+    await waitFor(() => t.logOf('app').includes('ready'));
+    await t.cli(['stop', 'app']);
+    expect(t.logOf('app')).toContain('graceful');
+    expect(t.logOf('app')).not.toContain('INT 2');
+  });
+
+  it('marks a generation known-good when the user stopped a stable run, so a broken edit is rolled back (stopped-never-known-good regression)', async () => {
+    const t = tmpRegistry({ bot: { command: 'echo good; exec sleep 60', min_uptime: 1, max_restarts: 1, restart_cooldown: 0 } });
+    await t.cli(['start', 'bot', '--no-wait']);
+    await waitFor(() => t.logOf('bot').includes('good'));
+    await waitFor(async () => ((await t.status('bot')).uptime_s >= 1.5 ? true : null), { what: 'a stable run' });
+    await t.cli(['stop', 'bot']);
+    const gens = JSON.parse((await t.cli(['history', 'bot', '--generations', '--json'])).stdout);
+    expect(gens[0].known_good_at).not.toBeNull();
+    await t.cli(['register', 'bot', 'echo broken; exit 3']);
+    await t.cli(['start', 'bot', '--no-wait']);
+    // The broken generation gives up, and the known-good one is put back and started.
+    await waitFor(() => (JSON.parse(readFileSync(t.registry, 'utf8')).bot.command === 'echo good; exec sleep 60' ? true : null), { timeoutMs: 20_000, what: 'the rollback' });
+    await waitFor(async () => ((await stateOf(t, 'bot')) === 'running' ? true : null), { timeoutMs: 20_000, what: 'the good one running' });
+  });
+});
