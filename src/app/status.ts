@@ -3,6 +3,8 @@ import { isIllegal, isUp, transition, type Status } from '../core/states.js';
 import { exitOf } from '../core/runs.js';
 import { describeExit, ranSeconds } from '../core/exit.js';
 import { describeProbe } from '../core/probes.js';
+import { nextFailedRetryAt } from '../core/backoff.js';
+import type { ProcessRecord } from '../core/record.js';
 import { CLOCK_TICKS, readProcessTable, readTreeUsage, type ProcessTable } from '../effects/resources.js';
 import type { Context } from './context.js';
 import { observe } from './observe.js';
@@ -36,6 +38,13 @@ export interface StatusView {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A pending restart of a crashed process, or the next retry of a failed one. */
+function nextRestart(ctx: Context, status: Status, rec: ProcessRecord): string | null {
+  if (status === 'crashed' && rec.nextRestartAt) return iso(rec.nextRestartAt);
+  const retry = status === 'failed' ? nextFailedRetryAt(ctx.registry.settings.failedRetryS, rec) : null;
+  return retry === null ? null : iso(retry);
+}
 
 export function describeStatus(ctx: Context, name: string, table: ProcessTable | null = null): StatusView {
   const def = ctx.registry.defs.get(name)!;
@@ -74,7 +83,7 @@ export function describeStatus(ctx: Context, name: string, table: ProcessTable |
     command: def.command,
     duration_min: def.durationMin,
     auto_restart: def.autoRestart,
-    next_restart_at: status === 'crashed' && rec.nextRestartAt ? iso(rec.nextRestartAt) : null,
+    next_restart_at: nextRestart(ctx, status, rec),
     memory_mb: usage ? usage.rssMb : null,
     cpu_percent: obs.liveRun ? (recentCpu ?? avgCpu) : null,
     health: def.health.map((p, i) => {

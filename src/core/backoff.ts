@@ -1,5 +1,6 @@
 // Restart spacing. Backoff is stored data (lastRestartAt, restarts) re-decided from on every
 // observation; nothing in pguard sleeps on it except the runner, which is told when.
+import type { ProcessRecord } from './record.js';
 import type { ProcessDef } from './schema.js';
 
 /** Exponential backoff never waits longer than 16 x restart_cooldown, nor longer than an hour. */
@@ -26,6 +27,26 @@ export function nextRestartNotBefore(
 ): number {
   if (restarts === 0 || lastRestartAt === null) return 0;
   return lastRestartAt + cooldownMs(def, restarts);
+}
+
+/** The first retry of a failed process comes this long after it gave up; each next one waits twice as long. */
+export const FAILED_RETRY_FIRST_MS = 60_000;
+
+/**
+ * How long after giving up (or after its last retry) a failed process is tried again: 1 min, 2, 4,
+ * ... doubling with each retry that failed too, capped at failed_retry. null: never (failed_retry 0).
+ */
+export function failedRetryDelayMs(failedRetryS: number, retries: number): number | null {
+  if (failedRetryS <= 0) return null;
+  const cap = failedRetryS * 1000;
+  return Math.min(FAILED_RETRY_FIRST_MS * 2 ** Math.min(retries, 30), cap);
+}
+
+/** When a failed process is next retried (ms since epoch), or null. */
+export function nextFailedRetryAt(failedRetryS: number, record: Pick<ProcessRecord, 'failedAt' | 'lastRetryAt' | 'failedRetries'>): number | null {
+  const delay = failedRetryDelayMs(failedRetryS, record.failedRetries);
+  if (delay === null) return null;
+  return Math.max(record.failedAt ?? 0, record.lastRetryAt ?? 0) + delay;
 }
 
 /** A run that lasted min_uptime was stable: it resets the budget. */

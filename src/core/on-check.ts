@@ -2,7 +2,7 @@
 // overrun or recovered; one that vanished with its runner is an exit nobody recorded; a pending
 // restart whose runner died is carried out; a failed process is retried after failed_retry.
 import type { AlertIntent } from './alerts.js';
-import { isStable } from './backoff.js';
+import { isStable, nextFailedRetryAt } from './backoff.js';
 import { describeDuration } from './exit.js';
 import { decideExit, type ExitPolicy } from './on-exit.js';
 import { ledger, type Step } from './plan.js';
@@ -52,7 +52,7 @@ export function decideCheck(
         message: `recovered: running for ${describeDuration(ran)} after it had failed`,
         evidence: { ran_s: Math.round(ran / 1000), restarts: record.restarts, action: 'none' },
       });
-      rec = { ...rec, recovering: false, restarts: 0, updatedAt: now };
+      rec = { ...rec, recovering: false, restarts: 0, failedRetries: 0, updatedAt: now };
     }
     return { ...none, record: rec, alerts, goodRun: { record: rec, ranMs: ran } };
   }
@@ -80,15 +80,18 @@ export function decideCheck(
     };
   }
 
-  if (record.status === 'failed' && !obs.processAlive && settings.failedRetryS > 0) {
-    const since = Math.max(record.failedAt ?? 0, record.lastRetryAt ?? 0);
-    if (now - since >= settings.failedRetryS * 1000) {
-      // failed -> running: a retry after failed_retry; the budget stays spent, so one more
-      // premature death returns it to failed, while a stable run earns a `recovered` alert.
+  if (record.status === 'failed' && !obs.processAlive) {
+    const due = nextFailedRetryAt(settings.failedRetryS, record);
+    if (due !== null && now >= due) {
+      // failed -> running: a retry (1 min after giving up, then 2, 4, ... up to failed_retry); the
+      // budget stays spent, so one more premature death returns it to failed, while a stable run
+      // earns a `recovered` alert.
       const next = mustTransition('failed', 'start');
+      const waited = describeDuration(now - Math.max(record.failedAt ?? 0, record.lastRetryAt ?? 0));
       const rec: ProcessRecord = {
-        ...record, status: next, lastRetryAt: now, recovering: true, totalRestarts: record.totalRestarts + 1,
-        lastRestartAt: now, reason: `retrying after failed_retry (${settings.failedRetryS} s)`, updatedAt: now,
+        ...record, status: next, lastRetryAt: now, failedRetries: record.failedRetries + 1, recovering: true,
+        totalRestarts: record.totalRestarts + 1, lastRestartAt: now,
+        reason: `retry ${record.failedRetries + 1} after it had failed (waited ${waited})`, updatedAt: now,
       };
       return {
         next, record: rec, decision: { action: 'spawn', delayMs: 0 }, alerts: [],

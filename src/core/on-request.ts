@@ -14,7 +14,7 @@ export function decideStart(record: ProcessRecord, by: StartedBy, now: number): 
   return {
     next,
     record: {
-      ...record, status: next, restarts: 0, nextRestartAt: null, failedAt: null, recovering: false,
+      ...record, status: next, restarts: 0, nextRestartAt: null, failedAt: null, recovering: false, failedRetries: 0,
       reason: `started by ${by}`, updatedAt: now,
     },
     decision: { action: 'spawn', delayMs: 0 },

@@ -36,6 +36,8 @@ export interface ProcessRecord {
   readonly nextRestartAt: number | null;
   readonly failedAt: number | null;
   readonly lastRetryAt: number | null;
+  /** Retries since it last gave up from a good state: each waits twice as long (core/backoff.ts). */
+  readonly failedRetries: number;
   /** Brought back from failed by failed_retry: a `recovered` alert follows once it has run min_uptime. */
   readonly recovering: boolean;
   /** Runner generation: a new runner gets epoch+1. */
@@ -67,6 +69,7 @@ export function emptyRecord(): ProcessRecord {
     nextRestartAt: null,
     failedAt: null,
     lastRetryAt: null,
+    failedRetries: 0,
     recovering: false,
     epoch: 0,
     runner: null,

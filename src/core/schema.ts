@@ -60,7 +60,7 @@ export const SETTINGS: readonly FieldSpec[] = [
   { key: 'alert_flag', type: 'string', doc: 'Alert flag file (exists while an alert is unacknowledged). Default: <state_dir>/alert.flag.' },
   { key: 'alert_text', type: 'string', doc: 'Human-readable text of the unacknowledged alerts. Default: <state_dir>/alert.txt.' },
   { key: 'alert_cooldown', type: 'non-negative-number', default: 900, unit: 'seconds', doc: 'Repeats of one alert kind for one process within this window are recorded but not notified again.' },
-  { key: 'failed_retry', type: 'non-negative-number', default: 3600, unit: 'seconds', doc: 'healthcheck retries a failed process this often; 0 = never.' },
+  { key: 'failed_retry', type: 'non-negative-number', default: 3600, unit: 'seconds', doc: 'the longest wait between two retries of a failed process: 1 min after it gave up, then 2, 4, 8 ... up to this; 0 = never.' },
   { key: 'desktop', type: 'boolean', default: false, doc: 'Desktop notifications (node-notifier); silently skipped without a display.' },
   { key: 'webhook', type: 'string', doc: 'URL that receives each alert as a JSON POST.' },
   { key: 'notify_command', type: 'string', doc: 'Command run with each alert as JSON on stdin.' },

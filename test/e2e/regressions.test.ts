@@ -33,6 +33,15 @@ describe('regressions', () => {
     expect(t.logOf('app')).not.toContain('INT 2');
   });
 
+  it('retries a failed process a minute after it gave up, not an hour (flat-retry regression)', async () => {
+    const t = tmpRegistry({ leak: { command: 'exit 1', max_restarts: 0 } });
+    await t.cli(['start', 'leak', '--no-wait']);
+    const s = await waitFor(async () => { const v = await t.status('leak'); return v.status === 'failed' ? v : null; });
+    const failedAt = Date.parse(s.last_exit.ended_at);
+    expect(Date.parse(s.next_restart_at) - failedAt).toBeGreaterThanOrEqual(59_000);
+    expect(Date.parse(s.next_restart_at) - failedAt).toBeLessThanOrEqual(61_000);
+  });
+
   it('marks a generation known-good when the user stopped a stable run, so a broken edit is rolled back (stopped-never-known-good regression)', async () => {
     const t = tmpRegistry({ bot: { command: 'echo good; exec sleep 60', min_uptime: 1, max_restarts: 1, restart_cooldown: 0 } });
     await t.cli(['start', 'bot', '--no-wait']);
