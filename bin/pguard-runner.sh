@@ -133,16 +133,21 @@ while :; do
   # next arm between the two, that arm is lost and the next exit takes the slow path: never an
   # extra restart. (Builtins only: no mv or rm to fork.)
   restart=0
-  if read -r normal stable unstable notbefore < "$dir/arm" 2>/dev/null; then
+  if read -r normal stable unstable notbefore final < "$dir/arm" 2>/dev/null; then
     : > "$dir/arm"
     ran=$((end - begin))
-    if [ "$status" -eq 0 ] && [ "$normal" -gt 0 ] && [ "$ran" -ge "$normal" ]; then
-      restart=0 # a normal completion: left alone
-    elif [ "$stable" -ge 0 ] && [ "$ran" -ge "$stable" ]; then
-      restart=1 # a stable run resets the budget: restart at once
-    elif [ "$unstable" -eq 1 ] && [ "$end" -ge "$notbefore" ]; then
-      restart=1 # within budget and past the cooldown
-    fi
+    case ",$final," in
+      *",$status,"*) ;; # never restarted (126, 127, no_restart_exit_codes): pguard decides
+      *)
+        if [ "$status" -eq 0 ] && [ "$normal" -gt 0 ] && [ "$ran" -ge "$normal" ]; then
+          restart=0 # a normal completion: left alone
+        elif [ "$stable" -ge 0 ] && [ "$ran" -ge "$stable" ]; then
+          restart=1 # a stable run resets the budget: restart at once
+        elif [ "$unstable" -eq 1 ] && [ "$end" -ge "$notbefore" ]; then
+          restart=1 # within budget and past the cooldown
+        fi
+        ;;
+    esac
   fi 2>/dev/null
   if [ "$restart" -eq 1 ]; then
     # Record and alert in the background while the new instance starts.

@@ -3,7 +3,7 @@
 // runner's half of the rule is four comparisons (bin/pguard-runner.sh); the conformance test
 // (test/effects/runner-conformance.test.ts) runs the real runner against decide() over a table.
 import { nextRestartNotBefore } from './backoff.js';
-import { completionThresholdMs } from './exit.js';
+import { completionThresholdMs, finalExitCodes } from './exit.js';
 import type { ProcessRecord } from './record.js';
 import type { ProcessDef } from './schema.js';
 import { isUp } from './states.js';
@@ -17,9 +17,11 @@ export interface Arm {
   readonly unstableOk: boolean;
   /** ...but not before this time (ms since epoch). */
   readonly notBefore: number;
+  /** Exit statuses never restarted (126, 127, no_restart_exit_codes): the runner asks pguard. */
+  readonly finalStatuses: readonly number[];
 }
 
-type ArmPolicy = Pick<ProcessDef, 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff'>;
+type ArmPolicy = Pick<ProcessDef, 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff' | 'noRestartExitCodes'>;
 
 /**
  * The arm for a record: a run that is up, or a restart the runner is about to carry out after a
@@ -34,5 +36,6 @@ export function armFor(def: ArmPolicy, record: ProcessRecord): Arm | null {
     stableAfterMs: def.minUptimeS * 1000,
     unstableOk: record.restarts < def.maxRestarts,
     notBefore: nextRestartNotBefore(def, record.restarts, record.lastRestartAt),
+    finalStatuses: finalExitCodes(def),
   };
 }

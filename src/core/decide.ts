@@ -17,7 +17,7 @@ import type { ProcessDef, Settings } from './schema.js';
 
 export type PolicyDef = Pick<
   ProcessDef,
-  'name' | 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff'
+  'name' | 'command' | 'noRestartExitCodes' | 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff'
   | 'health' | 'maxMemoryMb' | 'maxCpuPercent' | 'cpuWindowS' | 'restartDependents'
 >;
 export type PolicySettings = Pick<Settings, 'failedRetryS'>;
@@ -64,5 +64,6 @@ function decideStep(def: PolicyDef, settings: PolicySettings, record: ProcessRec
 
 function sameArm(a: Arm | null, b: Arm | null): boolean {
   if (!a || !b) return a === b;
-  return a.normalAfterMs === b.normalAfterMs && a.stableAfterMs === b.stableAfterMs && a.unstableOk === b.unstableOk && a.notBefore === b.notBefore;
+  return a.normalAfterMs === b.normalAfterMs && a.stableAfterMs === b.stableAfterMs && a.unstableOk === b.unstableOk && a.notBefore === b.notBefore
+    && a.finalStatuses.join(',') === b.finalStatuses.join(',');
 }

@@ -15,14 +15,24 @@ export interface RunExit {
   readonly vanished?: boolean;
 }
 
-export type ExitClass = 'completed' | 'premature' | 'user-stopped';
+export type ExitClass = 'completed' | 'premature' | 'final' | 'user-stopped';
+
+/** The shell's statuses for a command that was not found (127) or could not be executed (126). */
+export const NOT_FOUND = 127;
+export const CANNOT_EXECUTE = 126;
+
+/** Exit codes never restarted, whatever the definition says: the command itself is broken. */
+export function finalExitCodes(def: Pick<ProcessDef, 'noRestartExitCodes'>): number[] {
+  return [...new Set([...def.noRestartExitCodes, CANNOT_EXECUTE, NOT_FOUND])].sort((a, b) => a - b);
+}
 
 /** A normal completion needs exit 0 after at least this share of duration_min. */
 export const COMPLETION_SHARE = 0.8;
 
-export function classifyExit(def: Pick<ProcessDef, 'durationMin'>, run: RunExit, stopRequested: boolean): ExitClass {
+export function classifyExit(def: Pick<ProcessDef, 'durationMin' | 'noRestartExitCodes'>, run: RunExit, stopRequested: boolean): ExitClass {
   if (stopRequested) return 'user-stopped';
-  return run.code === 0 && def.durationMin > 0 && runMs(run) >= completionThresholdMs(def) ? 'completed' : 'premature';
+  if (run.code === 0 && def.durationMin > 0 && runMs(run) >= completionThresholdMs(def)) return 'completed';
+  return run.code !== null && finalExitCodes(def).includes(run.code) ? 'final' : 'premature';
 }
 
 export function completionThresholdMs(def: Pick<ProcessDef, 'durationMin'>): number {

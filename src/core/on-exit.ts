@@ -4,13 +4,13 @@
 import type { AlertIntent } from './alerts.js';
 import { isStable, nextRestartNotBefore } from './backoff.js';
 import { exitEvents } from './events.js';
-import { classifyExit, describeDuration, describeExit, runMs, ranSeconds, type RunExit } from './exit.js';
+import { CANNOT_EXECUTE, classifyExit, describeDuration, describeExit, NOT_FOUND, runMs, ranSeconds, type RunExit } from './exit.js';
 import { ledger, type Step } from './plan.js';
 import type { ExitInfo, ProcessRecord } from './record.js';
 import type { ProcessDef } from './schema.js';
 import { transition, isIllegal, mustTransition, type Status } from './states.js';
 
-export type ExitPolicy = Pick<ProcessDef, 'name' | 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff'>;
+export type ExitPolicy = Pick<ProcessDef, 'name' | 'command' | 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff' | 'noRestartExitCodes'>;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Evidence = Omit<AlertIntent['evidence'], 'restarts' | 'action'>;
 
@@ -28,7 +28,7 @@ function classifyAndDecide(def: ExitPolicy, record: ProcessRecord, exit: ExitInf
     const next = record.status === 'stopping' ? mustTransition('stopping', 'stop-done') : record.status; // stopping -> stopped
     return { next, record: { ...base, status: next, reason: 'stopped by the user' }, decision: { action: 'none' }, alerts: [] };
   }
-  const edge = transition(record.status, klass === 'completed' ? 'exit-normal' : 'exit-premature');
+  const edge = transition(record.status, klass === 'completed' ? 'exit-normal' : klass === 'final' ? 'exit-final' : 'exit-premature');
   if (isIllegal(edge)) {
     // An exit reported for a run the record no longer calls up (a late report after a start or a
     // give-up): keep it as the last exit, decide nothing on it.
@@ -43,8 +43,22 @@ function classifyAndDecide(def: ExitPolicy, record: ProcessRecord, exit: ExitInf
       alerts: [],
     };
   }
-  // running/unhealthy -> crashed (premature)
-  const crashed = edge;
+  if (klass === 'final' && restartedAt === null) {
+    // running/unhealthy -> failed: a broken command, or a program saying "do not restart me".
+    const message = `${describeFinalExit(def, exit)}; not restarted`;
+    return {
+      next: edge,
+      record: {
+        ...base, status: edge, killReason: null, probes: [], cpu: null, failedAt: now, nextRestartAt: null, recovering: false,
+        reason: message,
+      },
+      decision: { action: 'none' },
+      alerts: [{ kind: 'failed', severity: 'critical', message, evidence: { code: exit.code, signal: exit.signal, ran_s: ranSeconds(exit), restarts: record.restarts, action: 'not-restarted' } }],
+      failure: 'gave-up',
+    };
+  }
+  // running/unhealthy -> crashed (premature; or final, but an older arm had the runner restart it)
+  const crashed = klass === 'final' ? mustTransition(record.status, 'exit-premature') : edge;
   const window = isStable(def, runMs(exit)) ? 0 : record.restarts;
   const evidence: Evidence = { code: exit.code, signal: exit.signal, ran_s: ranSeconds(exit) };
   // pguard ended this run itself (failed probe, memory, CPU): say so; that alert was raised then.
@@ -90,6 +104,14 @@ function classifyAndDecide(def: ExitPolicy, record: ProcessRecord, exit: ExitInf
     decision: { action: 'restart', delayMs },
     alerts: killedFor ? [] : [crashAlert(`${why}; ${when} (restart ${restarts} of ${def.maxRestarts})`, evidence, restarts, delayMs === 0 ? 'restarted' : 'restart-scheduled')],
   };
+}
+
+/** "command not found: /x/y (exit 127)": what a final exit means, in words. */
+export function describeFinalExit(def: Pick<ExitPolicy, 'command'>, exit: RunExit): string {
+  const cmd = def.command.length > 120 ? `${def.command.slice(0, 119)}…` : def.command;
+  if (exit.code === NOT_FOUND) return `command not found: ${cmd} (exit 127); fix its command, then start it`;
+  if (exit.code === CANNOT_EXECUTE) return `command cannot be executed: ${cmd} (exit 126: not executable, or a directory); fix its command, then start it`;
+  return `${describeExit(exit)}, one of its no_restart_exit_codes`;
 }
 
 function prematureWhy(def: ExitPolicy, exit: RunExit): string {

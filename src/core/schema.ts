@@ -12,6 +12,7 @@ export type FieldType =
   | 'env'
   | 'signal'
   | 'backoff'
+  | 'exit-codes'
   | 'probes';
 
 export interface FieldSpec {
@@ -53,6 +54,7 @@ export const FIELDS: readonly FieldSpec[] = [
   { key: 'cpu_window', type: 'non-negative-number', default: 60, unit: 'seconds', doc: 'How long max_cpu_percent must be exceeded.' },
   { key: 'ready_after', type: 'non-negative-number', default: 3, unit: 'seconds', doc: 'Without probes, a dependency counts as ready once it has run this long.' },
   { key: 'restart_dependents', type: 'boolean', default: true, doc: 'When this process is restarted automatically, restart the processes that depend on it once it is ready.' },
+  { key: 'no_restart_exit_codes', type: 'exit-codes', default: [78], doc: 'Exit codes that mean "do not restart me" (as systemd\'s RestartPreventExitStatus): the process goes to failed at once, with a critical alert. 78 is EX_CONFIG. 126 and 127 (the command cannot run, or was not found) always do.' },
 ];
 
 export const SETTINGS: readonly FieldSpec[] = [
@@ -94,6 +96,7 @@ export interface ProcessDef {
   readonly cpuWindowS: number;
   readonly readyAfterS: number;
   readonly restartDependents: boolean;
+  readonly noRestartExitCodes: readonly number[];
 }
 
 /** An entry as it stands in the file: snake_case keys, unknown keys kept. */
@@ -132,6 +135,7 @@ export function describeJsonSchema(): Record<string, unknown> {
       case 'env': return { ...base, type: 'object', additionalProperties: { type: 'string' } };
       case 'signal': return { ...base, enum: [...SIGNALS] };
       case 'backoff': return { ...base, enum: ['fixed', 'exponential'] };
+      case 'exit-codes': return { ...base, type: 'array', items: { type: 'integer', minimum: 0, maximum: 255 } };
       case 'probes': return {
         ...base, type: 'array',
         items: {

@@ -23,12 +23,13 @@ export type Event =
   | 'budget-exhausted'
   | 'probe-failed'     // a probe failed outside its grace period
   | 'probe-ok'         // every probe passes again
-  | 'vanished';        // found gone with its runner, no exit recorded (a stale record before a start)
+  | 'vanished'         // found gone with its runner, no exit recorded (a stale record before a start)
+  | 'exit-final';      // an exit that must not be restarted (126, 127, no_restart_exit_codes)
 
 export const TRANSITIONS: Readonly<Record<Status, Partial<Record<Event, Status>>>> = {
   'never-started': { start: 'running', 'stop-requested': 'stopped' },
-  running: { 'exit-normal': 'completed', 'exit-premature': 'crashed', 'stop-requested': 'stopping', 'probe-failed': 'unhealthy', vanished: 'crashed' },
-  unhealthy: { 'probe-ok': 'running', 'exit-normal': 'completed', 'exit-premature': 'crashed', 'stop-requested': 'stopping', vanished: 'crashed' },
+  running: { 'exit-normal': 'completed', 'exit-premature': 'crashed', 'exit-final': 'failed', 'stop-requested': 'stopping', 'probe-failed': 'unhealthy', vanished: 'crashed' },
+  unhealthy: { 'probe-ok': 'running', 'exit-normal': 'completed', 'exit-premature': 'crashed', 'exit-final': 'failed', 'stop-requested': 'stopping', vanished: 'crashed' },
   crashed: { restart: 'running', 'budget-exhausted': 'failed', 'stop-requested': 'stopped', start: 'running' },
   stopping: { 'stop-done': 'stopped', 'stop-requested': 'stopping', vanished: 'stopped' },
   stopped: { start: 'running', 'stop-requested': 'stopped' },

@@ -43,6 +43,10 @@ const RULES: Record<FieldSpec['type'], (v: unknown) => string | undefined> = {
       ? undefined
       : `expected one of ${SIGNALS.join(', ')}`,
   backoff: (v) => (v === 'fixed' || v === 'exponential' ? undefined : 'expected "fixed" or "exponential"'),
+  'exit-codes': (v) =>
+    Array.isArray(v) && v.every((c) => typeof c === 'number' && Number.isInteger(c) && c >= 0 && c <= 255)
+      ? undefined
+      : 'expected an array of exit codes (whole numbers from 0 to 255)',
   probes: () => undefined, // validated by validateProbes(), which names each probe's field
 };
 

@@ -10,10 +10,12 @@
 //               ID is "EPOCH.SEQ"; PID + STARTTIME + BOOTID are the run's identity (effects/identity.ts).
 //   arm         written by pguard (temp file + rename), read by the runner with one `read` after an
 //               exit and then emptied (`: > arm`, builtins only), so one arm buys at most one restart:
-//                 NORMAL_AFTER_MS STABLE_AFTER_MS UNSTABLE_OK NOT_BEFORE_MS   (core/arm.ts)
-//               The runner restarts at once, without Node, when: not (status 0 and NORMAL_AFTER_MS > 0
-//               and ran >= NORMAL_AFTER_MS) and (STABLE_AFTER_MS >= 0 and ran >= STABLE_AFTER_MS, or
-//               UNSTABLE_OK = 1 and the exit time >= NOT_BEFORE_MS).
+//                 NORMAL_AFTER_MS STABLE_AFTER_MS UNSTABLE_OK NOT_BEFORE_MS FINAL_STATUSES   (core/arm.ts)
+//               FINAL_STATUSES is a comma-separated list (126,127 and no_restart_exit_codes).
+//               The runner restarts at once, without Node, when: the status is not in FINAL_STATUSES,
+//               and not (status 0 and NORMAL_AFTER_MS > 0 and ran >= NORMAL_AFTER_MS), and
+//               (STABLE_AFTER_MS >= 0 and ran >= STABLE_AFTER_MS, or UNSTABLE_OK = 1 and the exit
+//               time >= NOT_BEFORE_MS).
 //   stop        exists while a stop is asked for: the runner checks it before every run and after
 //               every exit, and then exits without reporting.
 //   pid         the current run's PID (the runner ends what is left of its process group at its exit).
@@ -82,13 +84,15 @@ export function encodeRunnerEnv(l: RunnerLaunch): Record<string, string> {
 
 /** The arm file's one line, or null: no arm (the file is removed). */
 export function encodeArm(arm: Arm | null): string | null {
-  return arm ? `${arm.normalAfterMs} ${arm.stableAfterMs} ${arm.unstableOk ? 1 : 0} ${arm.notBefore}\n` : null;
+  return arm ? `${arm.normalAfterMs} ${arm.stableAfterMs} ${arm.unstableOk ? 1 : 0} ${arm.notBefore} ${arm.finalStatuses.join(',') || '-'}\n` : null;
 }
 
 export function decodeArm(text: string): Arm | null {
-  const f = text.trim().split(/\s+/).map(Number);
-  if (f.length !== 4 || f.some((n) => !Number.isFinite(n))) return null;
-  return { normalAfterMs: f[0]!, stableAfterMs: f[1]!, unstableOk: f[2] === 1, notBefore: f[3]! };
+  const f = text.trim().split(/\s+/);
+  const n = f.slice(0, 4).map(Number);
+  if (f.length !== 5 || n.some((x) => !Number.isFinite(x))) return null;
+  const finalStatuses = f[4] === '-' ? [] : f[4]!.split(',').map(Number);
+  return { normalAfterMs: n[0]!, stableAfterMs: n[1]!, unstableOk: n[2] === 1, notBefore: n[3]!, finalStatuses };
 }
 
 export function encodeStartLine(run: RunInfo): string {

@@ -11,7 +11,7 @@ const def: ProcessDef = {
   name: 'bot', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
   maxRestarts: 3, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
   dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
-  cpuWindowS: 60, readyAfterS: 3, restartDependents: true,
+  cpuWindowS: 60, readyAfterS: 3, restartDependents: true, noRestartExitCodes: [78],
 };
 const settings = { failedRetryS: 3600 };
 const running = (over: Partial<ProcessRecord> = {}): ProcessRecord => ({
@@ -65,6 +65,10 @@ const cases: Case[] = [
   { name: 'raises recovered once a retried process has run min_uptime', record: running({ recovering: true, restarts: 3, run: { id: '2.1', identity: { pid: 1, startTime: '1', bootId: '' }, startedAt: T0 - 61_000 } }), obs: { kind: 'checked', processAlive: true, runnerAlive: true }, next: 'running', decision: { action: 'none' }, alerts: ['recovered'], restarts: 0 },
   { name: 'a manual start resets the budget of a failed process', record: running({ status: 'failed', restarts: 3, failedAt: T0 }), obs: { kind: 'start-requested', by: 'user' }, next: 'running', decision: { action: 'spawn', delayMs: 0 }, alerts: [], restarts: 0 },
   { name: 'a stop request on a running process moves it to stopping', record: running(), obs: { kind: 'stop-requested' }, next: 'stopping', decision: { action: 'stop' }, alerts: [] },
+  { name: 'fails at once, without restarting, a command that was not found (127)', record: running(), obs: { kind: 'exited', restartedAt: null, exit: { runId: '1.1', startedAt: T0 - 5, endedAt: T0, code: 127, signal: null } }, next: 'failed', decision: { action: 'none' }, alerts: ['failed'], restarts: 0 },
+  { name: 'fails at once a command that cannot be executed (126)', record: running(), obs: { kind: 'exited', restartedAt: null, exit: { runId: '1.1', startedAt: T0 - 5, endedAt: T0, code: 126, signal: null } }, next: 'failed', decision: { action: 'none' }, alerts: ['failed'] },
+  { name: 'does not restart an exit code listed in no_restart_exit_codes (EX_CONFIG 78 by default)', record: running(), obs: exited(5_000, 78), next: 'failed', decision: { action: 'none' }, alerts: ['failed'] },
+  { name: 'restarts an exit code the list does not name', def: { noRestartExitCodes: [3] }, record: running(), obs: exited(5_000, 78), next: 'crashed', decision: { action: 'restart', delayMs: 0 }, alerts: ['crashed'] },
   { name: 'a stop request on a crashed process cancels the pending restart', record: running({ status: 'crashed', nextRestartAt: T0 + 1 }), obs: { kind: 'stop-requested' }, next: 'stopped', decision: { action: 'stop' }, alerts: [] },
 ];
 
@@ -76,6 +80,14 @@ describe('decide()', () => {
     expect(out.decision).toEqual(c.decision);
     expect(out.alerts.map((a) => a.kind)).toEqual(c.alerts);
     if (c.restarts !== undefined) expect(out.record.restarts).toBe(c.restarts);
+  });
+
+  it('words a definition error as one critical alert naming the command', () => {
+    const out = decide({ ...def, command: '/x/y --serve' }, settings, running(), { kind: 'exited', restartedAt: null, exit: { runId: '1.1', startedAt: T0 - 5, endedAt: T0, code: 127, signal: null } }, T0);
+    expect(out.alerts).toEqual([{ kind: 'failed', severity: 'critical', message: 'command not found: /x/y --serve (exit 127); fix its command, then start it; not restarted', evidence: { code: 127, signal: null, ran_s: 0, restarts: 0, action: 'not-restarted' } }]);
+    expect(out.record.reason).toBe('command not found: /x/y --serve (exit 127); fix its command, then start it; not restarted');
+    const listed = decide(def, settings, running(), exited(5_000, 78), T0);
+    expect(listed.record.reason).toBe('exited with code 78 after 5.0 s, one of its no_restart_exit_codes; not restarted');
   });
 
   it('words the crash alert with its evidence', () => {
@@ -95,7 +107,7 @@ describe('decide()', () => {
 
 describe('armFor()', () => {
   it('arms an immediate restart for a fresh process', () => {
-    expect(armFor(def, running())).toEqual({ normalAfterMs: 0, stableAfterMs: 60_000, unstableOk: true, notBefore: 0 });
+    expect(armFor(def, running())).toEqual({ normalAfterMs: 0, stableAfterMs: 60_000, unstableOk: true, notBefore: 0, finalStatuses: [78, 126, 127] });
   });
   it('arms the same cooldown decide() would apply', () => {
     const rec = running({ restarts: 1, lastRestartAt: T0 });

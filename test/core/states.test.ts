@@ -24,6 +24,8 @@ const ALLOWED: [Status, Event, Status][] = [
   ['failed', 'start', 'running'],
   ['failed', 'stop-requested', 'stopped'],
   ['never-started', 'stop-requested', 'stopped'],
+  ['running', 'exit-final', 'failed'],
+  ['unhealthy', 'exit-final', 'failed'],
   ['running', 'vanished', 'crashed'],
   ['unhealthy', 'vanished', 'crashed'],
   ['stopping', 'vanished', 'stopped'],
@@ -39,7 +41,7 @@ describe('state machine', () => {
     expect(all.sort()).toEqual(ALLOWED.map((x) => [...x]).sort());
   });
 
-  const EVENTS: Event[] = ['start', 'exit-normal', 'exit-premature', 'stop-requested', 'stop-done', 'restart', 'budget-exhausted', 'probe-failed', 'probe-ok', 'vanished'];
+  const EVENTS: Event[] = ['start', 'exit-normal', 'exit-premature', 'stop-requested', 'stop-done', 'restart', 'budget-exhausted', 'probe-failed', 'probe-ok', 'vanished', 'exit-final'];
   const forbidden = STATUSES.flatMap((from) => EVENTS.filter((e) => !ALLOWED.some(([f, ev]) => f === from && ev === e)).map((e) => [from, e] as const));
   it.each(forbidden)('forbids %s on %s', (from, event) => {
     expect(transition(from, event)).toEqual({ illegal: true, from, event });

@@ -21,13 +21,14 @@ describe('validateRegistry()', () => {
       name: 'a', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
       maxRestarts: 5, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
       dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
-      cpuWindowS: 60, readyAfterS: 3, restartDependents: true,
+      cpuWindowS: 60, readyAfterS: 3, restartDependents: true, noRestartExitCodes: [78],
     });
   });
 
   const bad: [string, unknown, string][] = [
     ['max_restarts', '5x', 'max_restarts: expected a non-negative integer, got "5x" (string)'],
     ['max_restarts', -1, 'max_restarts: expected a non-negative integer, got -1 (number)'],
+    ['no_restart_exit_codes', [78, 256], 'no_restart_exit_codes: expected an array of exit codes (whole numbers from 0 to 255), got [78,256] (array)'],
     ['duration_min', 'long', 'duration_min: expected a non-negative number, got "long" (string)'],
     ['auto_restart', 'yes', 'auto_restart: expected true or false, got "yes" (string)'],
     ['env', { A: 1 }, 'env: expected an object of NAME: "string value" pairs, got an object'],

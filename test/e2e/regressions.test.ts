@@ -42,6 +42,30 @@ describe('regressions', () => {
     expect(Date.parse(s.next_restart_at) - failedAt).toBeLessThanOrEqual(61_000);
   });
 
+  it.each([
+    ['a program that does not exist (exec path)', '/nonexistent/bin/serve --port 1', 'command not found: /nonexistent/bin/serve --port 1 (exit 127)'],
+    ['a shell command that does not exist', 'cd /tmp && no-such-program-here', 'command not found: cd /tmp && no-such-program-here (exit 127)'],
+    ['a file that cannot be executed', '/etc/passwd', 'command cannot be executed: /etc/passwd (exit 126'],
+  ])('fails at once, with one critical alert and no restarts, %s (restart-loop-on-127 regression)', async (_what, command, says) => {
+    const t = tmpRegistry({ broken: { command, restart_cooldown: 0 } });
+    const res = await t.cli(['start', 'broken']);
+    expect(res.code).toBe(1);
+    const s = await waitFor(async () => { const v = await t.status('broken'); return v.status === 'failed' ? v : null; });
+    expect(s.restarts).toBe(0);
+    expect(s.reason).toContain(says);
+    const alerts = JSON.parse((await t.cli(['alerts', '--json'])).stdout);
+    expect(alerts.map((a: { kind: string; severity: string }) => `${a.kind} ${a.severity}`)).toEqual(['failed critical']);
+    expect(t.runs('broken').starts.size).toBe(1);
+  });
+
+  it('does not restart a program that exits with a code in no_restart_exit_codes', async () => {
+    const t = tmpRegistry({ cfg: { command: 'echo "bad config"; exit 78', restart_cooldown: 0 } });
+    await t.cli(['start', 'cfg', '--no-wait']);
+    const s = await waitFor(async () => { const v = await t.status('cfg'); return v.status === 'failed' ? v : null; });
+    expect(s.reason).toMatch(/^exited with code 78 after \d+\.\d s, one of its no_restart_exit_codes; not restarted$/);
+    expect(t.runs('cfg').starts.size).toBe(1);
+  });
+
   it('marks a generation known-good when the user stopped a stable run, so a broken edit is rolled back (stopped-never-known-good regression)', async () => {
     const t = tmpRegistry({ bot: { command: 'echo good; exec sleep 60', min_uptime: 1, max_restarts: 1, restart_cooldown: 0 } });
     await t.cli(['start', 'bot', '--no-wait']);

@@ -22,7 +22,7 @@ const base: ProcessDef = {
   name: 'bot', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
   maxRestarts: 3, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
   dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
-  cpuWindowS: 60, readyAfterS: 3, restartDependents: false,
+  cpuWindowS: 60, readyAfterS: 3, restartDependents: false, noRestartExitCodes: [78],
 };
 
 interface Row {
@@ -54,6 +54,11 @@ const rows: Row[] = [
   { name: 'auto_restart off', def: { autoRestart: false }, status: 1, ranMs: 5_000 },
   { name: 'exponential backoff inside its doubled wait', def: { backoff: 'exponential' }, record: { restarts: 2, lastRestartAt: T - 50_000 }, status: 1, ranMs: 1_000 },
   { name: 'exponential backoff past its doubled wait', def: { backoff: 'exponential' }, record: { restarts: 2, lastRestartAt: T - 61_000 }, status: 1, ranMs: 1_000 },
+  { name: 'command not found (127)', status: 127, ranMs: 5 },
+  { name: 'command cannot execute (126)', status: 126, ranMs: 5 },
+  { name: 'EX_CONFIG (78), a default no_restart_exit_code', status: 78, ranMs: 5_000 },
+  { name: 'a listed exit code after a stable run', def: { noRestartExitCodes: [3] }, status: 3, ranMs: 120_000 },
+  { name: 'an exit code not listed', def: { noRestartExitCodes: [3] }, status: 4, ranMs: 5_000 },
   { name: 'zero cooldown', def: { restartCooldownS: 0 }, record: { restarts: 2, lastRestartAt: T - 1 }, status: 1, ranMs: 1 },
 ];
 

@@ -38,11 +38,12 @@ describe('the runner protocol', () => {
     expect(decodeRuns(encodeStartLine({ ...run, identity: { ...run.identity, bootId: '' } })).latest?.identity.bootId).toBe('');
   });
 
-  it('reads the arm with one `read` of four fields, then empties it', () => {
-    expect(code).toContain('read -r normal stable unstable notbefore < "$dir/arm"');
+  it('reads the arm with one `read` of five fields, then empties it', () => {
+    expect(code).toContain('read -r normal stable unstable notbefore final < "$dir/arm"');
+    expect(code).toContain('case ",$final," in');
     expect(code).toContain(': > "$dir/arm"');
-    const arm = { normalAfterMs: 480_000, stableAfterMs: 60_000, unstableOk: true, notBefore: 1_800_000_030_000 };
-    expect(encodeArm(arm)).toBe('480000 60000 1 1800000030000\n');
+    const arm = { normalAfterMs: 480_000, stableAfterMs: 60_000, unstableOk: true, notBefore: 1_800_000_030_000, finalStatuses: [78, 126, 127] };
+    expect(encodeArm(arm)).toBe('480000 60000 1 1800000030000 78,126,127\n');
     expect(decodeArm(encodeArm(arm)!)).toEqual(arm);
     expect(encodeArm(null)).toBeNull();
     expect(decodeArm('')).toBeNull();
