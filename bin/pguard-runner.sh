@@ -53,7 +53,7 @@ run_child() {
       esac
       ;;
   esac
-  unset PGUARD_COMMAND PGUARD_EPOCH PGUARD_DELAY_MS PGUARD_NODE PGUARD_CLI PGUARD_PROC_DIR PGUARD_RUNNER_STATE_DIR
+  unset PGUARD_COMMAND PGUARD_EPOCH PGUARD_DELAY_MS PGUARD_KILL_TIMEOUT_MS PGUARD_NODE PGUARD_CLI PGUARD_PROC_DIR PGUARD_RUNNER_STATE_DIR
   # Its own session and process group (setsid(1) does not fork: we are not a group leader), so
   # `pguard stop` can signal the user's whole group without touching this runner.
   set -f
@@ -86,16 +86,81 @@ pause() {
   done
 }
 
+# Is process $1 alive? A zombie is not (an init that does not reap, as in many containers, keeps
+# them around). /proc where there is one; kill -0 elsewhere.
+pid_alive() {
+  if [ -d /proc/self ]; then
+    { read -r pa_line < "/proc/$1/stat"; } 2>/dev/null || return 1
+    case ${pa_line##*) } in Z* | X*) return 1 ;; esac
+    return 0
+  fi
+  kill -s 0 "$1" 2>/dev/null
+}
+
+# Has group $1 a live (not zombie) member? One pass over /proc; kill -0 where there is none.
+group_alive() {
+  [ -d /proc/self ] || { kill -s 0 -- "-$1" 2>/dev/null; return; }
+  ga_group=$1
+  for ga_f in /proc/[0-9]*/stat; do
+    { read -r ga_line < "$ga_f"; } 2>/dev/null || continue
+    set -- ${ga_line##*) }
+    [ "$3" = "$ga_group" ] || continue
+    case $1 in Z | X) continue ;; esac
+    return 0
+  done
+  return 1
+}
+
+# End what is left of a run's process group (children of a killed shell, say) before anything
+# else runs: SIGTERM and SIGCONT to the group, SIGKILL after kill_timeout, and wait (at most 2 s
+# more) until it has no live member, so that a new instance never starts beside an old one or its
+# pid/lock files. $1: the group (its leader called setsid, so its PID is the group's), $2: the
+# run's id. Only when anything was left: a `leftovers` line in runs.log, and reaped_at set. On the
+# common path (an empty group) it costs one builtin kill.
+reap_group() {
+  kill -s 0 -- "-$1" 2>/dev/null || return 0 # the common path: the group is empty
+  rg_group=$1
+  rg_id=$2
+  group_alive "$rg_group" || return 0 # zombies only: nothing to end
+  kill -s TERM -- "-$rg_group" 2>/dev/null
+  kill -s CONT -- "-$rg_group" 2>/dev/null
+  now_ms
+  rg_start=$now
+  rg_limit=$kill_timeout_ms
+  killed=0
+  while group_alive "$rg_group"; do
+    now_ms
+    if [ $((now - rg_start)) -ge "$rg_limit" ]; then
+      [ "$killed" = 1 ] && break # it survived SIGKILL (uninterruptible): stop waiting
+      kill -s KILL -- "-$rg_group" 2>/dev/null
+      killed=1
+      rg_limit=$((now - rg_start + 2000))
+    fi
+    sleep 0.05
+  done
+  now_ms
+  reaped_at=$now
+  printf 'leftovers %s %s %s\n' "$rg_id" "$((now - rg_start))" "$killed" >> "$dir/runs.log"
+}
+
 # Our own files are private; the user's process gets back the umask it was started with.
 user_umask=$(umask)
 umask 077
 dir=$PGUARD_PROC_DIR
 seq=0
 delay=${PGUARD_DELAY_MS:-0}
+kill_timeout_ms=${PGUARD_KILL_TIMEOUT_MS:-10000}
 boot=-
 [ -r /proc/sys/kernel/random/boot_id ] && read -r boot < /proc/sys/kernel/random/boot_id
 has_setsid=
 command -v setsid >/dev/null 2>&1 && has_setsid=1
+
+# A runner that died with its process (SIGKILL of both, the OOM killer) may have left that run's
+# group behind: end it the same way before the first run. Its leader is gone (else pguard would
+# not start this runner), and while the group has members its number names no other group.
+if [ -n "$has_setsid" ] && { read -r old < "$dir/pid"; } 2>/dev/null && ! pid_alive "$old"; then
+  reap_group "$old" "$PGUARD_EPOCH.0"
+fi
 
 # Survive the signals of a group-wide stop long enough to record the exit. A trap with a command
 # (not '') is reset to the default in children, so the user's process still gets them.
@@ -119,10 +184,10 @@ while :; do
   now_ms
   end=$now
   printf 'exit %s %s %s\n' "$id" "$status" "$end" >> "$dir/runs.log"
-  # What is left of the run's process group (children of a shell that was killed, say) belongs to
-  # the dead instance: end it, so that a restart never leaves two instances side by side.
+  # What is left of the run's process group belongs to the dead instance: end it first.
+  reaped_at=
   if [ -n "$has_setsid" ] && read -r cpid < "$dir/pid"; then
-    kill -s TERM -- "-$cpid" 2>/dev/null
+    reap_group "$cpid" "$id"
   fi
 
   # A user stop: `pguard stop` records it; nothing more to do here.
@@ -153,7 +218,7 @@ while :; do
     # Record and alert in the background while the new instance starts.
     on_exit --run "$id" --restarted-at "$end" >/dev/null &
     delay=0
-    begin=$end
+    begin=${reaped_at:-$end}
     continue
   fi
 

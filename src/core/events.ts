@@ -24,6 +24,7 @@ export function exitEvents(name: string, exit: ExitInfo, before: ProcessRecord, 
     details: {
       run: exit.runId, code: exit.code, signal: exit.signal, ran_s: ranSeconds(exit), outcome: next,
       ...(exit.vanished ? { vanished: true } : {}), ...(before.killReason ? { ended_by_pguard: before.killReason } : {}),
+      ...(exit.leftovers ? { leftovers: { waited_ms: exit.leftovers.waitedMs, sigkill: exit.leftovers.sigkilled } } : {}),
     },
   }];
   if (after.totalRestarts > before.totalRestarts) {

@@ -23,6 +23,8 @@ export interface RunInfo {
 
 export interface ExitInfo extends RunExit {
   readonly runId: string;
+  /** Members of its group that outlived it and were ended before any restart. */
+  readonly leftovers?: { readonly waitedMs: number; readonly sigkilled: boolean };
 }
 
 export interface ProcessRecord {

@@ -7,11 +7,13 @@ import { mustTransition } from './states.js';
 export interface RunsView {
   readonly starts: ReadonlyMap<string, RunInfo>;
   readonly exits: ReadonlyMap<string, { readonly status: number; readonly endedAt: number }>;
+  /** What the runner found left of a run's group after its exit, and had to end before going on. */
+  readonly leftovers: ReadonlyMap<string, { readonly waitedMs: number; readonly sigkilled: boolean }>;
   /** The run whose start line came last. */
   readonly latest: RunInfo | null;
 }
 
-export const EMPTY_RUNS: RunsView = { starts: new Map(), exits: new Map(), latest: null };
+export const EMPTY_RUNS: RunsView = { starts: new Map(), exits: new Map(), leftovers: new Map(), latest: null };
 
 /** Run ids are "<epoch>.<seq>": epoch counts runners, seq counts runs within one runner. */
 export function compareRunIds(a: string, b: string): number {
@@ -30,7 +32,8 @@ export function exitOf(runs: RunsView, runId: string): ExitInfo | null {
   const exit = runs.exits.get(runId);
   if (!exit) return null;
   const { code, signal } = decodeWaitStatus(exit.status);
-  return { runId, startedAt: start?.startedAt ?? exit.endedAt, endedAt: exit.endedAt, code, signal };
+  const left = runs.leftovers.get(runId);
+  return { runId, startedAt: start?.startedAt ?? exit.endedAt, endedAt: exit.endedAt, code, signal, ...(left ? { leftovers: left } : {}) };
 }
 
 /** The newest run of the record's runner (runs of older epochs belong to dead runners). */

@@ -7,6 +7,10 @@
 //   runs.log    appended by the runner, one printf per line (O_APPEND: lines never interleave):
 //                 start ID PID STARTTIME BOOTID STARTED_MS   (BOOTID '-' where the OS has none)
 //                 exit ID WAIT_STATUS ENDED_MS               (WAIT_STATUS as $? reports it: 128+N = signal N)
+//                 leftovers ID WAITED_MS SIGKILLED           (after an exit, when the run's group still had
+//                                                             members: SIGTERM, SIGKILL after kill_timeout if
+//                                                             SIGKILLED is 1, waited for before any restart;
+//                                                             ID EPOCH.0: a dead runner's run, before the first)
 //               ID is "EPOCH.SEQ"; PID + STARTTIME + BOOTID are the run's identity (effects/identity.ts).
 //   arm         written by pguard (temp file + rename), read by the runner with one `read` after an
 //               exit and then emptied (`: > arm`, builtins only), so one arm buys at most one restart:
@@ -18,7 +22,8 @@
 //               time >= NOT_BEFORE_MS).
 //   stop        exists while a stop is asked for: the runner checks it before every run and after
 //               every exit, and then exits without reporting.
-//   pid         the current run's PID (the runner ends what is left of its process group at its exit).
+//   pid         the current run's PID, its group's id: the runner ends what is left of that group after
+//               the run's exit, and a new runner the group of a dead runner's last run before its first.
 //   runner.log  stderr of the runner's on-exit calls.
 //
 // The runner's report, after every exit: NODE CLI on-exit NAME --registry REGISTRY --run ID
@@ -41,6 +46,7 @@ export const RUNNER_ENV = {
   command: 'PGUARD_COMMAND',          // the user's command
   epoch: 'PGUARD_EPOCH',              // this runner's generation; its runs are EPOCH.1, EPOCH.2, ...
   delayMs: 'PGUARD_DELAY_MS',         // wait before the first run (a restart after a cooldown)
+  killTimeoutMs: 'PGUARD_KILL_TIMEOUT_MS', // leftovers of a dead run get SIGKILL after this
   node: 'PGUARD_NODE',                // how to call `pguard on-exit`: node binary,
   cli: 'PGUARD_CLI',                  //   pguard's bin/pguard.js,
   stateDir: 'PGUARD_RUNNER_STATE_DIR', //  and the state directory it must use, whatever the user's env says
@@ -51,7 +57,7 @@ export const RUNNER_ENV = {
 
 /** The variables the runner removes before it execs the user's command. */
 export const RUNNER_ONLY_ENV = [
-  RUNNER_ENV.command, RUNNER_ENV.epoch, RUNNER_ENV.delayMs, RUNNER_ENV.node, RUNNER_ENV.cli, RUNNER_ENV.procDir, RUNNER_ENV.stateDir,
+  RUNNER_ENV.command, RUNNER_ENV.epoch, RUNNER_ENV.delayMs, RUNNER_ENV.killTimeoutMs, RUNNER_ENV.node, RUNNER_ENV.cli, RUNNER_ENV.procDir, RUNNER_ENV.stateDir,
 ] as const;
 
 export interface RunnerLaunch {
@@ -62,6 +68,7 @@ export interface RunnerLaunch {
   readonly command: string;
   readonly epoch: number;
   readonly delayMs: number;
+  readonly killTimeoutMs: number;
   readonly nodePath: string;
   readonly cliPath: string;
   readonly stateDir: string;
@@ -75,6 +82,7 @@ export function encodeRunnerEnv(l: RunnerLaunch): Record<string, string> {
     [RUNNER_ENV.command]: l.command,
     [RUNNER_ENV.epoch]: String(l.epoch),
     [RUNNER_ENV.delayMs]: String(Math.max(0, Math.round(l.delayMs))),
+    [RUNNER_ENV.killTimeoutMs]: String(Math.max(0, Math.round(l.killTimeoutMs))),
     [RUNNER_ENV.node]: l.nodePath,
     [RUNNER_ENV.cli]: l.cliPath,
     [RUNNER_ENV.stateDir]: l.stateDir,
@@ -103,10 +111,15 @@ export function encodeExitLine(id: string, waitStatus: number, endedAt: number):
   return `exit ${id} ${waitStatus} ${endedAt}\n`;
 }
 
+export function encodeLeftoversLine(id: string, waitedMs: number, sigkilled: boolean): string {
+  return `leftovers ${id} ${waitedMs} ${sigkilled ? 1 : 0}\n`;
+}
+
 /** runs.log as a view: every start and exit by run id, and the latest start. Unknown lines are skipped. */
 export function decodeRuns(text: string): RunsView {
   const starts = new Map<string, RunInfo>();
   const exits = new Map<string, { status: number; endedAt: number }>();
+  const leftovers = new Map<string, { waitedMs: number; sigkilled: boolean }>();
   let latest: RunInfo | null = null;
   for (const line of text.split('\n')) {
     const f = line.trim().split(/\s+/);
@@ -117,9 +130,11 @@ export function decodeRuns(text: string): RunsView {
       latest = run;
     } else if (f[0] === 'exit' && f.length >= 4) {
       exits.set(f[1]!, { status: Number(f[2]), endedAt: Number(f[3]) });
+    } else if (f[0] === 'leftovers' && f.length === 4) {
+      leftovers.set(f[1]!, { waitedMs: Number(f[2]), sigkilled: f[3] === '1' });
     }
   }
-  return { starts, exits, latest };
+  return { starts, exits, leftovers, latest };
 }
 
 /** What the runner's slow path is told: restart at an absolute time, or stop reporting and exit. */

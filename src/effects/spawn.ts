@@ -66,7 +66,7 @@ export function spawnRunner(req: SpawnRequest): Identity {
   const env = buildEnv(def, req.registryPath, req.baseEnv);
   Object.assign(env, encodeRunnerEnv({
     name: def.name, registryPath: req.registryPath, procDir: req.procDir, heartbeatFile: req.heartbeatFile,
-    command: def.command, epoch: req.epoch, delayMs: req.delayMs, nodePath: process.execPath, cliPath: CLI_PATH,
+    command: def.command, epoch: req.epoch, delayMs: req.delayMs, killTimeoutMs: def.killTimeoutS * 1000, nodePath: process.execPath, cliPath: CLI_PATH,
     stateDir: req.stateDir,
   }));
   if (!existsSync(RUNNER_PATH)) throw new UserError(`the runner ${RUNNER_PATH} is missing: reinstall pguard.`);

@@ -1,9 +1,27 @@
 // Regressions found by running real stacks under pguard (and a chaos run), one test each, named
 // after the failure, on real processes.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tmpRegistry } from '../helpers/tmp-registry.js';
 import { waitFor } from '../helpers/wait-for.js';
+
+function isAlive(pid: number): boolean {
+  try {
+    // A zombie is dead for this purpose: it holds nothing but its exit status.
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function ledgerOf(t: ReturnType<typeof tmpRegistry>): { event: string; details: Record<string, any> }[] {
+  try {
+    return readFileSync(join(t.stateDir, 'ledger.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  } catch {
+    return [];
+  }
+}
 
 const stateOf = async (t: ReturnType<typeof tmpRegistry>, name: string) => (await t.status(name)).status as string;
 
@@ -64,6 +82,58 @@ describe('regressions', () => {
     const s = await waitFor(async () => { const v = await t.status('cfg'); return v.status === 'failed' ? v : null; });
     expect(s.reason).toMatch(/^exited with code 78 after \d+\.\d s, one of its no_restart_exit_codes; not restarted$/);
     expect(t.runs('cfg').starts.size).toBe(1);
+  });
+
+  it('ends a child that ignores SIGTERM before restarting its dead parent, and says so in the ledger (two-instances regression)', async () => {
+    const t = tmpRegistry({ pair: { command: `(trap '' TERM; exec sleep 1000) & echo "child $!"; wait`, kill_timeout: 1, restart_cooldown: 0 } });
+    await t.cli(['start', 'pair', '--no-wait']);
+    const child = Number(await waitFor(() => /child (\d+)/.exec(t.logOf('pair'))?.[1]));
+    const shell = (await t.status('pair')).pid as number;
+    process.kill(shell, 'SIGKILL');
+    await waitFor(() => (t.runs('pair').starts.size >= 2 ? true : null), { what: 'the restart' });
+    // The old child is gone (SIGKILL after kill_timeout), and the new run started after that.
+    expect(isAlive(child)).toBe(false);
+    const left = t.runs('pair').leftovers.get('1.1');
+    expect(left).toMatchObject({ sigkilled: true });
+    expect(left!.waitedMs).toBeGreaterThanOrEqual(1000);
+    expect(t.runs('pair').starts.get('1.2')!.startedAt - t.runs('pair').exits.get('1.1')!.endedAt).toBeGreaterThanOrEqual(1000);
+    const exitEvent = await waitFor(() => ledgerOf(t).find((e) => e.event === 'exit' && e.details.run === '1.1'));
+    expect(exitEvent.details.leftovers).toMatchObject({ sigkill: true });
+    // One instance: stop leaves nothing behind.
+    await t.cli(['stop', 'pair']);
+    const second = Number([...t.logOf('pair').matchAll(/child (\d+)/g)].at(-1)![1]);
+    expect(isAlive(second)).toBe(false);
+  });
+
+  it('starts the new instance only once the old group is gone (held-port regression)', async () => {
+    // The child takes 0.5 s to let go (of a port, a lock file) after SIGTERM; the parent dies early.
+    const t = tmpRegistry({ srv: { command: `sh -c 'trap "sleep 0.5; echo released \$(date +%s%3N); exit 0" TERM; while :; do sleep 0.05; done' & echo "START $(date +%s%3N)"; sleep 0.3; exit 1`, restart_cooldown: 0, max_restarts: 1 } });
+    await t.cli(['start', 'srv', '--no-wait']);
+    await waitFor(() => (t.logOf('srv').match(/START/g)?.length ?? 0) >= 2 ? true : null, { what: 'the restart' });
+    const released = Number(/released (\d+)/.exec(t.logOf('srv'))![1]);
+    const starts = [...t.logOf('srv').matchAll(/START (\d+)/g)].map((m) => Number(m[1]));
+    expect(starts[1]).toBeGreaterThanOrEqual(released);
+  });
+
+  it('ends what a run left behind when its runner died with it, before the backstop starts it again (backstop-leftovers regression)', async () => {
+    const t = tmpRegistry({ crew: { command: 'sleep 1000 & echo "a $!"; sleep 1000 & echo "b $!"; wait', restart_cooldown: 0 } });
+    await t.cli(['start', 'crew', '--no-wait']);
+    await waitFor(() => /b \d+/.test(t.logOf('crew')));
+    const a = Number(/a (\d+)/.exec(t.logOf('crew'))![1]);
+    const b = Number(/b (\d+)/.exec(t.logOf('crew'))![1]);
+    const rec = JSON.parse(readFileSync(join(t.stateDir, 'procs', 'crew', 'state.json'), 'utf8'));
+    const shell = (await t.status('crew')).pid as number;
+    process.kill(rec.runner.pid, 'SIGKILL');
+    process.kill(shell, 'SIGKILL');
+    await waitFor(() => !isAlive(shell));
+    expect(isAlive(a) && isAlive(b)).toBe(true);
+    await t.cli(['healthcheck']);
+    await waitFor(() => (!isAlive(a) && !isAlive(b) ? true : null), { what: 'the old members to be ended' });
+    await waitFor(async () => ((await t.status('crew')).status === 'running' ? true : null));
+    expect(t.runs('crew').leftovers.get('2.0')).toMatchObject({ sigkilled: false });
+    await t.cli(['stop', 'crew']);
+    const pids = [...t.logOf('crew').matchAll(/[ab] (\d+)/g)].map((m) => Number(m[1]));
+    expect(pids.filter(isAlive)).toEqual([]);
   });
 
   it('marks a generation known-good when the user stopped a stable run, so a broken edit is rolled back (stopped-never-known-good regression)', async () => {

@@ -92,7 +92,7 @@ async function runRow(row: Row, i: number): Promise<{ fast: boolean; calls: stri
     PATH: `${bin}:${process.env.PATH}`, CONFORMANCE_CLOCK: clock, CONFORMANCE_CALLS: calls,
     ...encodeRunnerEnv({
       name: def.name, registryPath: join(root, 'registry.json'), procDir, heartbeatFile: join(procDir, 'heartbeat'),
-      command, epoch: 1, delayMs: 0, nodePath: join(bin, 'fake-node'), cliPath: 'pguard.js', stateDir: store.dir,
+      command, epoch: 1, delayMs: 0, killTimeoutMs: 1000, nodePath: join(bin, 'fake-node'), cliPath: 'pguard.js', stateDir: store.dir,
     }),
   };
   const child = spawn('/bin/sh', [RUNNER_PATH], { env, stdio: 'ignore' });

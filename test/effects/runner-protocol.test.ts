@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  decodeArm, decodeInstruction, decodeRuns, encodeArm, encodeExitLine, encodeInstruction, encodeStartLine,
+  decodeArm, decodeInstruction, decodeRuns, encodeArm, encodeExitLine, encodeInstruction, encodeLeftoversLine, encodeStartLine,
   RUNNER_ENV, RUNNER_FILES, RUNNER_ONLY_ENV,
 } from '../../src/effects/runner-protocol.js';
 import { RUNNER_PATH } from '../../src/effects/spawn.js';
@@ -29,6 +29,8 @@ describe('the runner protocol', () => {
   });
 
   it('writes runs.log lines in the format the module decodes', () => {
+    expect(code).toContain(`printf 'leftovers %s %s %s\\n' "$rg_id" "$((now - rg_start))" "$killed"`);
+    expect(decodeRuns(encodeLeftoversLine('3.2', 10_050, true)).leftovers.get('3.2')).toEqual({ waitedMs: 10_050, sigkilled: true });
     expect(code).toContain(`printf 'start %s %s %s %s %s\\n' "$id" "$pid" "$starttime" "$boot" "$begin"`);
     expect(code).toContain(`printf 'exit %s %s %s\\n' "$id" "$status" "$end"`);
     const run = { id: '3.2', identity: { pid: 42, startTime: '123456', bootId: 'b-1' }, startedAt: 1_800_000_000_000 };
