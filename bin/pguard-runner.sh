@@ -33,6 +33,8 @@ run_child() {
   fi
   printf 'start %s %s %s %s %s\n' "$id" "$pid" "$starttime" "$boot" "$begin" >> "$dir/runs.log"
   echo "$pid" > "$dir/pid"
+  # A stop asked for since the loop looked: this run ends before it begins (status 0, recorded).
+  [ -e "$dir/stop" ] && exit 0
   trap - TERM INT HUP
   umask "$user_umask"
   cmd=$PGUARD_COMMAND

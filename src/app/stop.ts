@@ -4,7 +4,9 @@
 import { decide } from '../core/decide.js';
 import { orderByDependencies } from '../core/deps.js';
 import { exitOf } from '../core/runs.js';
-import { signalIfOurs, waitUntilGone } from '../effects/kill.js';
+import type { RunInfo } from '../core/record.js';
+import { isOurs } from '../effects/identity.js';
+import { signalIfOurs, stopTree, waitUntilGone } from '../effects/kill.js';
 import { readProcessTable, type ProcessTable } from '../effects/resources.js';
 import { apply } from './apply.js';
 import { requireDef, withProcessLock, type Context } from './context.js';
@@ -37,6 +39,12 @@ export async function stopOne(ctx: Context, name: string, table?: ProcessTable):
   // Wake a runner that waits out a cooldown; one that is recording the exit finishes first.
   signalIfOurs(seen.record.runner, 'SIGTERM');
   if (!(await waitUntilGone(seen.record.runner, 10_000))) signalIfOurs(seen.record.runner, 'SIGKILL');
+  // A run the runner began while the stop was on its way (a fast restart past the marker): the
+  // runner is gone now, so nothing newer can begin; end what did.
+  for (let late = lateRun(ctx, name, run?.id ?? null); late; late = lateRun(ctx, name, late.id)) {
+    const res = await stopTree(late.identity, def.stopSignal, def.killTimeoutS * 1000);
+    if (res.killed > 0 && !detail) detail = ` (${def.stopSignal} ignored for ${def.killTimeoutS} s; sent SIGKILL to ${res.killed} process${res.killed === 1 ? '' : 'es'})`;
+  }
   const wasRunning = run !== null || seen.runnerAlive;
   await withProcessLock(ctx, name, async () => {
     const after = observe(ctx, name);
@@ -48,6 +56,14 @@ export async function stopOne(ctx: Context, name: string, table?: ProcessTable):
   });
   if (!wasRunning) return { name, outcome: 'not-running', message: `${name} was not running` };
   return { name, outcome: 'stopped', message: `${name} stopped${detail}` };
+}
+
+/** The newest run of the process if it is alive and is not `known` (that one is being stopped already). */
+function lateRun(ctx: Context, name: string, known: string | null): RunInfo | null {
+  const runs = ctx.store.readRuns(name);
+  const latest = runs.latest;
+  if (!latest || latest.id === known || runs.exits.has(latest.id) || !isOurs(latest.identity)) return null;
+  return latest;
 }
 
 /** Stop processes; dependents go before what they depend on (reverse start order, level by level). */

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { isOurs } from '../../src/effects/identity.js';
 import { tmpRegistry } from '../helpers/tmp-registry.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -134,6 +135,22 @@ describe('regressions', () => {
     await t.cli(['stop', 'crew']);
     const pids = [...t.logOf('crew').matchAll(/[ab] (\d+)/g)].map((m) => Number(m[1]));
     expect(pids.filter(isAlive)).toEqual([]);
+  });
+
+  it('leaves nothing running when stopped in the middle of fast restarts (missed-instance regression)', async () => {
+    const t = tmpRegistry({ churn: { command: 'sleep 0.02', restart_cooldown: 0, max_restarts: 100000, min_uptime: 0 } });
+    for (let round = 0; round < 3; round++) {
+      await t.cli(['start', 'churn', '--no-wait']);
+      const before = t.runs('churn').starts.size;
+      await waitFor(() => (t.runs('churn').starts.size >= before + 4 ? true : null), { what: 'a few restarts' });
+      const res = await t.cli(['stop', 'churn']);
+      expect(res.code).toBe(0);
+      const alive = [...t.runs('churn').starts.values()].filter((r) => isOurs(r.identity));
+      expect(alive).toEqual([]);
+      expect((await t.status('churn')).status).toBe('stopped');
+      const rec = JSON.parse(readFileSync(join(t.stateDir, 'procs', 'churn', 'state.json'), 'utf8'));
+      expect(isOurs(rec.runner)).toBe(false);
+    }
   });
 
   it('marks a generation known-good when the user stopped a stable run, so a broken edit is rolled back (stopped-never-known-good regression)', async () => {
