@@ -8,6 +8,7 @@ import type { RunInfo } from '../core/record.js';
 import { isOurs } from '../effects/identity.js';
 import { signalIfOurs, stopTree, waitUntilGone } from '../effects/kill.js';
 import { readProcessTable, type ProcessTable } from '../effects/resources.js';
+import { UserError } from '../errors.js';
 import { apply } from './apply.js';
 import { requireDef, withProcessLock, type Context } from './context.js';
 import { lineageOf, observe } from './observe.js';
@@ -24,8 +25,18 @@ export async function stopOne(ctx: Context, name: string, table?: ProcessTable):
   const { seen, ending } = await withProcessLock(ctx, name, async () => {
     const seen = observe(ctx, name);
     const plan = decide(def, ctx.registry.settings, seen.record, { kind: 'stop-requested' }, ctx.clock.now());
-    const applied = await apply(ctx, def, seen, plan, table ? { table } : {});
-    return { seen, ending: applied.ending };
+    try {
+      const applied = await apply(ctx, def, seen, plan, table ? { table } : {});
+      return { seen, ending: applied.ending };
+    } catch (err) {
+      if (!isStateUnwritable(err)) throw err;
+      // The state directory cannot be written (a full disk): stop it all the same, runner first
+      // (without the marker it would restart the run), then say what could not be recorded.
+      signalIfOurs(seen.record.runner, 'SIGKILL');
+      if (seen.liveRun) await stopTree(seen.liveRun.identity, def.stopSignal, def.killTimeoutS * 1000, table);
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new UserError(`${name} stopped, but its state could not be written (${code}: ${code === 'ENOSPC' ? 'no space left on the device' : code === 'EDQUOT' ? 'disk quota exceeded' : 'read-only file system'}) in ${ctx.store.dir}. Free space there: until then pguard cannot record the stop, and a healthcheck may start it again.`);
+    }
   });
   const run = seen.liveRun;
   let detail = '';
@@ -56,6 +67,12 @@ export async function stopOne(ctx: Context, name: string, table?: ProcessTable):
   });
   if (!wasRunning) return { name, outcome: 'not-running', message: `${name} was not running` };
   return { name, outcome: 'stopped', message: `${name} stopped${detail}` };
+}
+
+/** A write to the state directory failed for want of space, quota or a writable file system. */
+function isStateUnwritable(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS';
 }
 
 /** The newest run of the process if it is alive and is not `known` (that one is being stopped already). */

@@ -1,6 +1,8 @@
 // Regressions found by running real stacks under pguard (and a chaos run), one test each, named
 // after the failure, on real processes.
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isOurs } from '../../src/effects/identity.js';
@@ -150,6 +152,39 @@ describe('regressions', () => {
       expect((await t.status('churn')).status).toBe('stopped');
       const rec = JSON.parse(readFileSync(join(t.stateDir, 'procs', 'churn', 'state.json'), 'utf8'));
       expect(isOurs(rec.runner)).toBe(false);
+    }
+  });
+
+  it('stops a process even when its state directory is full, and says so in one line (full-disk regression)', async (ctx) => {
+    if (process.getuid?.() !== 0) return ctx.skip('needs root to mount a small tmpfs as a full disk');
+    const mnt = mkdtempSync(join(tmpdir(), 'pguard-full-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      rmSync(mnt, { recursive: true, force: true });
+      return ctx.skip('cannot mount a tmpfs here');
+    }
+    const t = tmpRegistry({ bot: { command: 'exec sleep 1000', restart_cooldown: 0 } });
+    const env = { PGUARD_STATE_DIR: join(mnt, 'state') };
+    let pids: number[] = [];
+    try {
+      await t.cli(['start', 'bot', '--no-wait'], { env });
+      const s = await waitFor(async () => { const v = JSON.parse((await t.cli(['status', 'bot', '--json'], { env })).stdout)[0]; return v.pid ? v : null; });
+      const runner = JSON.parse(readFileSync(join(mnt, 'state', 'procs', 'bot', 'state.json'), 'utf8')).runner.pid as number;
+      pids = [s.pid, runner];
+      // Fill the disk.
+      try { for (let i = 0; ; i++) writeFileSync(join(mnt, `fill-${i}`), Buffer.alloc(64 * 1024)); } catch { /* full */ }
+      const res = await t.cli(['stop', 'bot'], { env });
+      expect(res.code).toBe(1);
+      const errors = res.stderr.split('\n').filter((l) => l.startsWith('pguard:'));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/^pguard: bot stopped, but its state could not be written \(ENOSPC: no space left on the device\)/);
+      expect(res.stderr).not.toMatch(/unexpected error/);
+      await waitFor(() => (!isAlive(s.pid) && !isAlive(runner) ? true : null), { what: 'the process and its runner to be gone' });
+    } finally {
+      for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+      execFileSync('umount', [mnt], { stdio: 'ignore' });
+      rmSync(mnt, { recursive: true, force: true });
     }
   });
 
