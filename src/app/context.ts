@@ -29,6 +29,12 @@ export function requireDef(ctx: Context, name: string): ProcessDef {
   return def;
 }
 
+/** The entries pguard supervises: those without a schema issue (one bad entry locks out no other). */
+export function supervisedDefs(ctx: Pick<Context, 'registry'>): ProcessDef[] {
+  const invalid = new Set(ctx.registry.issues.map((i) => i.process));
+  return [...ctx.registry.defs.values()].filter((d) => !invalid.has(d.name));
+}
+
 /** Names from the command line, or every registered name with --all; unknown names refused up front. */
 export function selectNames(ctx: Context, names: readonly string[], all: boolean, verb: string): string[] {
   if (all) return [...ctx.registry.defs.keys()];

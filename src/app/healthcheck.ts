@@ -2,13 +2,14 @@
 // their runner, pending restarts whose runner is gone, failed processes due a retry, overruns;
 // apply the same decide() as the runner's on-exit path. A singleton: overlapping passes never
 // restart one death twice.
-import type { AlertIntent } from '../core/alerts.js';
+import { groupIssues, invalidEntryAlert, type AlertIntent } from '../core/alerts.js';
+import { describeIssue } from '../errors.js';
 import { hasResourceLimits } from '../core/on-probe.js';
 import { isProblem, type Status } from '../core/states.js';
 import { acquireLock, LockBusyError, lockKey, type LockHolder } from '../effects/lock.js';
 import { readProcessTable } from '../effects/resources.js';
 import { announce } from './alerts.js';
-import type { Context } from './context.js';
+import { supervisedDefs, type Context } from './context.js';
 import { checkProcess, type CheckAction } from './check.js';
 import { guardWatch } from './watch.js';
 
@@ -26,6 +27,8 @@ export interface HealthSummary {
   readonly actions: readonly HealthAction[];
   readonly problems: readonly { name: string; status: Status; reason: string }[];
   readonly errors: readonly { name: string; error: string }[];
+  /** Entries that break the schema: not supervised until fixed, each named in an alert. */
+  readonly invalid?: readonly { name: string; issues: readonly string[] }[];
   readonly duration_ms: number;
   /** With $settings.watch: whether the watcher runs, and what healthcheck did about it. */
   readonly watch?: { readonly running: boolean; readonly started: number | null; readonly had_died: boolean };
@@ -53,9 +56,13 @@ export async function healthcheck(ctx: Context, opts: { waitMs?: number } = {}):
     const problems: { name: string; status: Status; reason: string }[] = [];
     const errors: { name: string; error: string }[] = [];
     const pendingAlerts: { name: string; alerts: readonly AlertIntent[] }[] = [];
-    const table = [...ctx.registry.defs.values()].some(hasResourceLimits) ? await readProcessTable() : null;
+    const defs = supervisedDefs(ctx);
+    const table = defs.some(hasResourceLimits) ? await readProcessTable() : null;
     const kills: Promise<void>[] = [];
-    for (const def of ctx.registry.defs.values()) {
+    // An entry that breaks the schema is not acted on, but named: one alert each (folded within cooldown).
+    const invalid = [...groupIssues(ctx.registry.issues)].map(([name, issues]) => ({ name: name || 'registry', issues }));
+    for (const i of invalid) pendingAlerts.push({ name: i.name, alerts: [invalidEntryAlert(ctx.registry.path, i.name === 'registry' ? '' : i.name, i.issues)] });
+    for (const def of defs) {
       try {
         const res = await checkProcess(ctx, def, { table, full: true });
         if (res.action) {
@@ -87,8 +94,9 @@ export async function healthcheck(ctx: Context, opts: { waitMs?: number } = {}):
       }
     }
     return {
-      ok: problems.length === 0 && errors.length === 0,
-      checked: ctx.registry.defs.size, counts, actions, problems, errors, duration_ms: Date.now() - started,
+      ok: problems.length === 0 && errors.length === 0 && invalid.length === 0,
+      checked: defs.length, counts, actions, problems, errors, duration_ms: Date.now() - started,
+      ...(invalid.length > 0 ? { invalid: invalid.map((i) => ({ name: i.name, issues: i.issues.map((x) => describeIssue(ctx.registry.path, x)) })) } : {}),
       ...(watch ? { watch } : {}),
     };
   } finally {

@@ -15,7 +15,7 @@ import { UserError } from '../errors.js';
 import { isProbeDue } from '../core/probes.js';
 import { announce } from './alerts.js';
 import { checkProcess } from './check.js';
-import type { Context } from './context.js';
+import { supervisedDefs, type Context } from './context.js';
 import { defer } from './jobs.js';
 
 export const WATCH_TICK_MS = 1000;
@@ -63,14 +63,15 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
         const m = statSync(ctx.registry.path).mtimeMs;
         if (m !== mtime) {
           mtime = m;
-          current = { ...ctx, registry: readRegistry(ctx.registry.path) };
+          current = { ...ctx, registry: readRegistry(ctx.registry.path, { allowIssues: true }) };
           idle.clear();
-          opts.log(`${new Date().toISOString()} registry reloaded: ${current.registry.defs.size} processes`);
+          const bad = current.registry.issues.length;
+          opts.log(`${new Date().toISOString()} registry reloaded: ${supervisedDefs(current).length} processes${bad ? `; ${bad} issue(s) left unsupervised (healthcheck raises the alerts)` : ''}`);
         }
       } catch (err) {
         opts.log(`${new Date().toISOString()} registry not reloaded: ${err instanceof Error ? err.message : String(err)}`);
       }
-      const defs = [...current.registry.defs.values()];
+      const defs = supervisedDefs(current);
       const wantsTable = defs.some(hasResourceLimits);
       const sample = wantsTable && t0 - lastTable >= RESOURCE_EVERY_MS;
       if (sample) {

@@ -19,8 +19,8 @@ export interface CommandSpec<A extends GlobalArgs, R> {
   readonly run: (argv: A, ctx: Context) => Promise<R>;
   /** For a person; without it (or with --json) the result is printed as JSON. */
   readonly render?: (result: R, out: Output, argv: A) => void;
-  /** Exit 1 when this holds of the result. */
-  readonly failed?: (result: R) => boolean;
+  /** Exit 1 when this holds of the result (or the exit code it returns). */
+  readonly failed?: (result: R) => boolean | number;
 }
 
 export function defineCommand<A extends GlobalArgs, R>(spec: CommandSpec<A, R>): CommandModule<GlobalArgs, A> {
@@ -33,7 +33,8 @@ export function defineCommand<A extends GlobalArgs, R>(spec: CommandSpec<A, R>):
       const { buildContext } = await import('./wiring.js');
       const ctx = buildContext(argv, { tolerant: spec.registry === 'tolerant' });
       const result = await spec.run(argv, ctx);
-      if (spec.failed?.(result)) process.exitCode = 1;
+      const failed = spec.failed?.(result);
+      if (failed) process.exitCode = failed === true ? 1 : failed;
       if (result === undefined) return;
       const out = await import('./views.js');
       if (argv.json || !spec.render) return out.printJson(result);

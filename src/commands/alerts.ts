@@ -8,6 +8,7 @@ interface AckArgs extends GlobalArgs { ids: string[]; all?: boolean }
 const ackCommand = defineCommand<AckArgs, { acknowledged: number; remaining: number }>({
   command: 'ack [ids..]',
   describe: 'Acknowledge alerts by id (or --all); the flag file goes when none are left',
+  registry: 'tolerant', // alerts name broken entries: they must be readable while the file is wrong
   builder: (y) =>
     y
       .positional('ids', { type: 'string', array: true, default: [] as string[] })
@@ -24,6 +25,7 @@ const ackCommand = defineCommand<AckArgs, { acknowledged: number; remaining: num
 export const alertsCommand = defineCommand<Args, Alert[]>({
   command: 'alerts',
   describe: 'List unacknowledged alerts (--all: also acknowledged); `alerts ack` clears them',
+  registry: 'tolerant',
   builder: (y) =>
     y
       .command(ackCommand)

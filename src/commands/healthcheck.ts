@@ -11,6 +11,7 @@ export const healthcheckCommand = defineCommand<Args, HealthSummary>({
     y
       .option('wait', { type: 'number', default: 0, describe: 'Seconds to wait for a running healthcheck to finish before skipping' })
       .example('$0 healthcheck --json', 'exit 0 when all is well, 1 when something is crashed or failed'),
+  registry: 'tolerant',
   run: async (argv, ctx) => {
     const { healthcheck } = await import('../app/healthcheck.js');
     return healthcheck(ctx, { waitMs: Math.max(0, argv.wait) * 1000 });
@@ -23,6 +24,8 @@ export const healthcheckCommand = defineCommand<Args, HealthSummary>({
     for (const a of summary.actions) printLine(`  ${a.name}: ${a.action}: ${a.detail}`);
     for (const p of summary.problems) printLine(paint(`  ${p.name} is ${p.status}: ${p.reason}`, p.status === 'failed' ? 'red' : 'yellow'));
     for (const e of summary.errors) printLine(paint(`  ${e.name}: error: ${e.error}`, 'red'));
+    for (const i of summary.invalid ?? []) for (const issue of i.issues) printLine(paint(`  not supervised: ${issue}`, 'red'));
   },
-  failed: (summary) => !summary.ok,
+  // 2: an entry breaks the schema (the others were handled); 1: something is crashed or failed.
+  failed: (summary) => (summary.invalid ? 2 : !summary.ok),
 });

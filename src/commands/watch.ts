@@ -11,6 +11,7 @@ type WatchResult =
 export const watchCommand = defineCommand<Args, WatchResult | undefined>({
   command: 'watch',
   describe: 'The optional watcher: sub-second detection, live probes and resource limits (a singleton; starts in the background)',
+  registry: 'tolerant',
   builder: (y) =>
     y
       .option('foreground', { type: 'boolean', describe: 'Run in this process (under systemd/launchd)' })

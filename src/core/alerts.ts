@@ -1,7 +1,8 @@
 // Alert bookkeeping as pure functions over the alert history: raise, fold repeats, acknowledge,
 // and decide whether a raise notifies the channels or falls within alert_cooldown.
+import type { Issue } from '../errors.js';
 
-export type AlertKind = 'crashed' | 'failed' | 'overrun' | 'recovered' | 'unhealthy' | 'resource' | 'watch-died' | 'rollback';
+export type AlertKind = 'crashed' | 'failed' | 'overrun' | 'recovered' | 'unhealthy' | 'resource' | 'watch-died' | 'rollback' | 'registry-invalid';
 
 /** An alert as a decision asks for it; raiseAlert() turns it into a stored Alert. */
 export interface AlertIntent {
@@ -41,6 +42,24 @@ export interface RaiseResult {
   readonly alert: Alert;
   /** false when a notification for this process and kind went out within alert_cooldown. */
   readonly notify: boolean;
+}
+
+/** The entry's issues, grouped by process ('' and $settings: the file's own). */
+export function groupIssues(issues: readonly Issue[]): Map<string, Issue[]> {
+  const out = new Map<string, Issue[]>();
+  for (const i of issues) out.set(i.process, [...(out.get(i.process) ?? []), i]);
+  return out;
+}
+
+/** An entry pguard cannot supervise until it is fixed: one critical alert naming the file and every issue. */
+export function invalidEntryAlert(file: string, process: string, issues: readonly Issue[]): AlertIntent {
+  const what = process === '' ? file : process === '$settings' ? `${file}: $settings` : `${file}: "${process}"`;
+  const consequence = process === '' || process === '$settings' ? 'its defaults are used where it is wrong' : 'pguard does not start, check or restart it until it is fixed';
+  return {
+    kind: 'registry-invalid', severity: 'critical',
+    message: `${what} is not valid, so ${consequence}: ${issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('; ')}`,
+    evidence: { restarts: 0, action: 'not-supervised' },
+  };
 }
 
 /** Keep at most this many alerts; the oldest acknowledged go first. */

@@ -188,6 +188,28 @@ describe('regressions', () => {
     }
   });
 
+  it('keeps recovering every valid entry when one entry breaks the schema, and names the bad one in an alert (one-bad-entry regression)', async () => {
+    const t = tmpRegistry({ good: { command: 'exec sleep 1000', restart_cooldown: 0 } });
+    await t.cli(['start', 'good', '--no-wait']);
+    const pid = await waitFor(async () => (await t.status('good')).pid as number | null);
+    const runner = JSON.parse(readFileSync(join(t.stateDir, 'procs', 'good', 'state.json'), 'utf8')).runner.pid as number;
+    writeFileSync(t.registry, JSON.stringify({ good: { command: 'exec sleep 1000', restart_cooldown: 0 }, bad: { command: 'x', max_restarts: '5x' } }, null, 2));
+    process.kill(runner, 'SIGKILL');
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => !isAlive(pid));
+    const res = await t.cli(['healthcheck', '--json']);
+    expect(res.code).toBe(2);
+    const hc = JSON.parse(res.stdout);
+    expect(hc.actions).toMatchObject([{ name: 'good', action: 'restarted' }]);
+    expect(hc.invalid).toEqual([{ name: 'bad', issues: [`${t.registry}: "bad".max_restarts: expected a non-negative integer, got "5x" (string)`] }]);
+    const alerts = JSON.parse((await t.cli(['alerts', '--json'])).stdout);
+    expect(alerts.filter((a: { kind: string }) => a.kind === 'registry-invalid')).toMatchObject([{
+      process: 'bad', severity: 'critical',
+      message: `${t.registry}: "bad" is not valid, so pguard does not start, check or restart it until it is fixed: max_restarts: expected a non-negative integer, got "5x" (string)`,
+    }]);
+    expect(isAlive(JSON.parse(readFileSync(join(t.stateDir, 'procs', 'good', 'state.json'), 'utf8')).runner.pid)).toBe(true);
+  });
+
   it('marks a generation known-good when the user stopped a stable run, so a broken edit is rolled back (stopped-never-known-good regression)', async () => {
     const t = tmpRegistry({ bot: { command: 'echo good; exec sleep 60', min_uptime: 1, max_restarts: 1, restart_cooldown: 0 } });
     await t.cli(['start', 'bot', '--no-wait']);
