@@ -31,7 +31,7 @@ export interface HealthSummary {
   readonly invalid?: readonly { name: string; issues: readonly string[] }[];
   readonly duration_ms: number;
   /** With $settings.watch: whether the watcher runs, and what healthcheck did about it. */
-  readonly watch?: { readonly running: boolean; readonly started: number | null; readonly had_died: boolean };
+  readonly watch?: { readonly running: boolean; readonly started: number | null; readonly had_died: boolean; readonly stalled?: boolean };
 }
 
 export async function healthcheck(ctx: Context, opts: { waitMs?: number } = {}): Promise<HealthSummary> {
@@ -87,7 +87,7 @@ export async function healthcheck(ctx: Context, opts: { waitMs?: number } = {}):
     if (ctx.registry.settings.watch) {
       try {
         const g = await guardWatch(ctx);
-        watch = { running: true, started: g.started, had_died: g.died };
+        watch = { running: true, started: g.started, had_died: g.died, ...(g.stalled ? { stalled: true } : {}) };
       } catch (err) {
         errors.push({ name: 'pguard-watch', error: err instanceof Error ? err.message : String(err) });
         watch = { running: false, started: null, had_died: false };

@@ -2,10 +2,11 @@
 // within a second), runs the probes that are due and samples resource use, and applies the same
 // decide() as healthcheck. A singleton by an OS-released lock. Cheap when idle: a process whose
 // look changes nothing costs a few file reads, without a lock.
-import { statSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync, rmSync, existsSync, utimesSync } from 'node:fs';
 import { hasResourceLimits } from '../core/on-probe.js';
 import type { ProcessRecord, RunInfo } from '../core/record.js';
-import { isOurs } from '../effects/identity.js';
+import { isOurs, readCommandLine } from '../effects/identity.js';
+import { CLI_PATH } from '../effects/spawn.js';
 import type { Alert } from '../core/alerts.js';
 import { lockKey, readLockHolder, tryLock, type LockHolder } from '../effects/lock.js';
 import { readRegistry } from '../effects/registry-file.js';
@@ -19,6 +20,8 @@ import { supervisedDefs, type Context } from './context.js';
 import { defer } from './jobs.js';
 
 export const WATCH_TICK_MS = 1000;
+/** A watch whose beat is older than this is stalled (stopped, or stuck): the guardian replaces it. */
+export const WATCH_STALL_MS = 30_000;
 const RESOURCE_EVERY_MS = 2000;
 
 export function watchLockKey(ctx: Context): string {
@@ -53,6 +56,7 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
     while (!stopping && (opts.ticks === undefined || ticks < opts.ticks)) {
       const t0 = Date.now();
       ticks++;
+      beat(ctx);
       // The registry may be edited while we run: reload it when it changes (keep the last good one).
       // Gone altogether (its project deleted): nothing left to watch.
       if (!existsSync(ctx.registry.path)) {
@@ -107,6 +111,23 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
   }
 }
 
+/** The watch's heartbeat: its mtime is its last tick. */
+function beat(ctx: Context): void {
+  const file = ctx.store.path('watchBeat');
+  try {
+    const now = new Date();
+    utimesSync(file, now, now);
+  } catch {
+    writeFileSync(file, '', { mode: 0o600 });
+  }
+}
+
+/** How long ago the watch last ticked (ms), or null when it never did. */
+function beatAge(ctx: Context): number | null {
+  const st = statSync(ctx.store.path('watchBeat'), { throwIfNoEntry: false });
+  return st ? Date.now() - st.mtimeMs : null;
+}
+
 /** Start `pguard watch --foreground` detached, its output appended to <state>/watch.log. */
 export async function startWatchDaemon(ctx: Context): Promise<{ pid: number; already: boolean }> {
   const holder = await readWatchHolder(ctx);
@@ -137,16 +158,48 @@ export async function stopWatchDaemon(ctx: Context): Promise<{ pid: number | nul
  * The guardian, called by healthcheck when $settings.watch is true: start watch when it is not
  * running, and say so in an alert when it had been running (its marker is still there).
  */
-export async function guardWatch(ctx: Context): Promise<{ started: number | null; died: boolean; alerts: Alert[] }> {
-  if (await readWatchHolder(ctx)) return { started: null, died: false, alerts: [] };
-  const died = existsSync(ctx.store.path('watchMarker'));
+export async function guardWatch(ctx: Context): Promise<{ started: number | null; died: boolean; stalled: boolean; alerts: Alert[] }> {
+  const holder = await readWatchHolder(ctx);
+  // A watch that is stopped (SIGSTOP) keeps its lock but cannot answer who holds it: its marker says.
+  const pid = holder?.pid ?? (await isWatchLockHeld(ctx) ? readMarkerPid(ctx) : null);
+  const age = beatAge(ctx);
+  let message = 'pguard watch had died; healthcheck started it again';
+  let stalled = false;
+  if (pid !== null) {
+    // Alive is not enough: a watch that is stopped or stuck holds its lock and does nothing.
+    if (age === null || age <= WATCH_STALL_MS || !isWatchProcess(pid)) return { started: null, died: false, stalled: false, alerts: [] };
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+    const deadline = Date.now() + 5_000;
+    while ((await isWatchLockHeld(ctx)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    stalled = true;
+    message = `pguard watch had stalled (no tick for ${Math.round(age / 1000)} s: stopped or stuck); healthcheck ended it (pid ${pid}) and started it again`;
+  }
+  const died = stalled || existsSync(ctx.store.path('watchMarker'));
   const alerts = died
-    ? await announce(ctx, 'pguard-watch', [{
-        kind: 'watch-died', severity: 'warning',
-        message: 'pguard watch had died; healthcheck started it again',
-        evidence: { restarts: 0, action: 'restarted' },
-      }], 'await')
+    ? await announce(ctx, 'pguard-watch', [{ kind: 'watch-died', severity: 'warning', message, evidence: { restarts: 0, action: 'restarted' } }], 'await')
     : [];
-  const { pid } = await startWatchDaemon(ctx);
-  return { started: pid, died, alerts };
+  const started = await startWatchDaemon(ctx);
+  return { started: started.pid, died, stalled, alerts };
+}
+
+async function isWatchLockHeld(ctx: Context): Promise<boolean> {
+  const probe = await tryLock(watchLockKey(ctx), 'guardian', ctx.store.dir);
+  if (!probe) return true;
+  await probe.release();
+  return false;
+}
+
+function readMarkerPid(ctx: Context): number | null {
+  try {
+    const pid = Number(readFileSync(ctx.store.path('watchMarker'), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The lock's holder is a `pguard watch --foreground` (never signal a PID read from a lock unchecked). */
+function isWatchProcess(pid: number): boolean {
+  const argv = readCommandLine(pid);
+  return argv !== null && argv.includes(CLI_PATH) && argv.includes('watch') && argv.includes('--foreground');
 }

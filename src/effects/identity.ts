@@ -49,6 +49,16 @@ export function readIdentity(pid: number): Identity | null {
   }
 }
 
+/** A process's argv (Linux /proc/PID/cmdline), or null when it is gone or unreadable. */
+export function readCommandLine(pid: number): string[] | null {
+  if (!Number.isInteger(pid) || pid <= 1) return null;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return null;
+  }
+}
+
 /** True only when the recorded identity names the same live process (same PID, start time and boot). */
 export function isOurs(recorded: Identity | null | undefined): boolean {
   if (!recorded) return false;

@@ -23,6 +23,7 @@ export const STATE_LAYOUT = {
   ledger: 'ledger.jsonl',      // the active ledger segment (closed ones: ledger.<first>-<last>.jsonl)
   ledgerHead: 'ledger.head',   // last seq and hash
   watchMarker: 'watch.expected', // exists while watch is meant to run
+  watchBeat: 'watch.beat',     // touched by watch every tick: the guardian tells a stalled watch by it
   watchLog: 'watch.log',
   cronLog: 'cron.log',
 } as const;

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -213,6 +213,33 @@ describe('pguard watch', () => {
     } finally {
       watch.kill('SIGTERM');
       await watch;
+    }
+  });
+
+  it('is replaced by healthcheck when it has stalled (stopped, or stuck), with an alert saying so (stalled-watch regression)', async () => {
+    const t = tmpRegistry({ $settings: { watch: true }, bot: { command: 'exec sleep 1000' } });
+    const first = await t.cli(['watch']);
+    const pid = Number(/pid (\d+)/.exec(first.stdout)![1]);
+    try {
+      const beat = join(t.stateDir, 'watch.beat');
+      await waitFor(() => existsSync(beat));
+      process.kill(pid, 'SIGSTOP');
+      // Its last tick, as if 40 s ago: the guardian's 30 s allowance is over.
+      const past = new Date(Date.now() - 40_000);
+      utimesSync(beat, past, past);
+      const hc = JSON.parse((await t.cli(['healthcheck', '--json'])).stdout);
+      expect(hc.watch).toMatchObject({ running: true, had_died: true, stalled: true });
+      expect(hc.watch.started).not.toBe(pid);
+      await waitFor(() => !isOurs(readIdentity(pid)));
+      const alerts = await alertsOf(t);
+      expect(alerts.map((a) => `${a.process} ${a.kind}`)).toEqual(['pguard-watch watch-died']);
+      expect(alerts[0]!.message).toMatch(new RegExp(`^pguard watch had stalled \\(no tick for 4\\d s: stopped or stuck\\); healthcheck ended it \\(pid ${pid}\\) and started it again$`));
+      // A watch that ticks is left alone.
+      const again = JSON.parse((await t.cli(['healthcheck', '--json'])).stdout);
+      expect(again.watch).toMatchObject({ running: true, started: null, had_died: false });
+    } finally {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      await t.cli(['watch', '--stop']);
     }
   });
 
