@@ -8,7 +8,7 @@ import type { PendingEvent } from '../core/events.js';
 import type { Plan } from '../core/plan.js';
 import type { ProcessRecord } from '../core/record.js';
 import type { ProcessDef } from '../core/schema.js';
-import { dependentsOf } from '../core/deps.js';
+import { restartDependentsOf } from '../core/deps.js';
 import { isUp } from '../core/states.js';
 import { stopTree, type StopResult } from '../effects/kill.js';
 import { rotateLog } from '../effects/log-file.js';
@@ -71,7 +71,7 @@ export async function apply(
         defer(ctx, { kind: 'rollback', name, reason: effect.reason });
         break;
       case 'restart-dependents': {
-        const names = dependentsOf(ctx.registry.defs, name).filter((d) => isUp(ctx.store.readRecord(d).status));
+        const names = restartDependentsOf(ctx.registry.defs, name).filter((d) => isUp(ctx.store.readRecord(d).status));
         if (names.length > 0) defer(ctx, { kind: 'restart-dependents', names, after: name });
         break;
       }

@@ -16,7 +16,7 @@ import { rotateLog } from '../effects/log-file.js';
 import { CLOCK_TICKS, readTreeUsage, type ProcessTable } from '../effects/resources.js';
 import { apply } from './apply.js';
 import { withProcessLock, type Context } from './context.js';
-import { lineageOf, observe, type Observed } from './observe.js';
+import { blockedByOf, lineageOf, observe, type Observed } from './observe.js';
 import { runProbe } from './probes.js';
 
 export type CheckAction = 'restarted' | 'restart-scheduled' | 'gave-up' | 'alerted' | 'killed';
@@ -65,7 +65,7 @@ export async function checkProcess(
     const glance = observe(ctx, name);
     const lineage = lineageOf(ctx, name, glance.record);
     const now = ctx.clock.now();
-    const plan = decide(def, ctx.registry.settings, glance.record, { kind: 'checked', processAlive: glance.processAlive, runnerAlive: glance.runnerAlive, lineage }, now);
+    const plan = decide(def, ctx.registry.settings, glance.record, { kind: 'checked', processAlive: glance.processAlive, runnerAlive: glance.runnerAlive, lineage, blockedBy: blockedByOf(ctx, def) }, now);
     const due = dueAt(glance, now);
     if (isEmpty(plan, glance) && !due.probes && !due.resources) {
       const idle = glance.liveRun && isUp(glance.record.status) && !awaitsTime(def, glance.record, lineage) ? glance.liveRun : null;
@@ -79,7 +79,7 @@ export async function checkProcess(
     if (seen.processAlive) rotateLog(ctx.store.logFile(name), def.logMaxMb, def.logKeep);
     // A runner that restarts for months never spawns anew: keep its runs.log short here too.
     ctx.store.rotateRuns(name);
-    const plan = decide(def, ctx.registry.settings, seen.record, { kind: 'checked', processAlive: seen.processAlive, runnerAlive: seen.runnerAlive, lineage: lineageOf(ctx, name, seen.record) }, ctx.clock.now());
+    const plan = decide(def, ctx.registry.settings, seen.record, { kind: 'checked', processAlive: seen.processAlive, runnerAlive: seen.runnerAlive, lineage: lineageOf(ctx, name, seen.record), blockedBy: blockedByOf(ctx, def) }, ctx.clock.now());
     const applied = await apply(ctx, def, seen, plan);
     return { seen, plan, record: applied.record };
   }, 10_000);
@@ -102,7 +102,7 @@ export async function checkProcess(
   return withProcessLock(ctx, name, async () => {
     const seen = observe(ctx, name);
     if (seen.liveRun?.id !== run.id) return base;
-    const plan = decide(def, ctx.registry.settings, seen.record, { kind: 'probed', results, usage, lineage: lineageOf(ctx, name, seen.record) }, ctx.clock.now());
+    const plan = decide(def, ctx.registry.settings, seen.record, { kind: 'probed', results, usage, lineage: lineageOf(ctx, name, seen.record), blockedBy: blockedByOf(ctx, def) }, ctx.clock.now());
     const applied = await apply(ctx, def, seen, plan);
     const alerts = [...base.alerts, ...plan.alerts];
     const action = plan.decision.action === 'kill' ? 'killed' : base.action;

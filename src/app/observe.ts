@@ -1,6 +1,8 @@
 // Read what is recorded and what is live for one process, for the core to decide on.
 import type { Lineage } from '../core/lineage.js';
+import { notReadyDependencies } from '../core/deps.js';
 import type { ProcessRecord, RunInfo } from '../core/record.js';
+import type { ProcessDef } from '../core/schema.js';
 import { currentRun, reconcileRun, type RunsView } from '../core/runs.js';
 import { isOurs } from '../effects/identity.js';
 import type { Context } from './context.js';
@@ -27,6 +29,20 @@ export function observe(ctx: Context, name: string): Observed {
   // looks at every process every second). Treated as alive then.
   const runnerAlive = processAlive ? record.runner !== null : isOurs(record.runner);
   return { record, runs, liveRun: processAlive ? run : null, processAlive, runnerAlive };
+}
+
+/** The dependencies of a process that are not ready now (from their records): what its restarts wait for. */
+export function blockedByOf(ctx: Context, def: ProcessDef): string[] {
+  if (def.dependsOn.length === 0) return [];
+  const deps = new Map(def.dependsOn.flatMap((n) => {
+    const d = ctx.registry.defs.get(n);
+    if (!d) return [];
+    // As it is now: its record brought up to date with its runs, and not up unless its process lives.
+    const seen = observe(ctx, n);
+    const record = seen.processAlive || seen.record.status === 'completed' ? seen.record : { ...seen.record, run: null };
+    return [[n, { def: d, record }] as const];
+  }));
+  return notReadyDependencies(def, deps, ctx.clock.now());
 }
 
 /** What the policy needs to know of the generation the record runs (for known-good and rollback). */

@@ -7,7 +7,7 @@ import { encodeInstruction } from '../effects/runner-protocol.js';
 import { UserError } from '../errors.js';
 import { apply } from './apply.js';
 import { withProcessLock, type Context } from './context.js';
-import { lineageOf, observe } from './observe.js';
+import { blockedByOf, lineageOf, observe } from './observe.js';
 
 export interface ExitReport {
   /** For the runner's slow path (runner-protocol.ts): "restart-at <ms>" or "done". */
@@ -35,7 +35,7 @@ export async function reportExit(ctx: Context, name: string, runId: string, rest
       // An earlier exit followed by a later run of the same runner was restarted by it.
       const after = id === runId ? restartedAt : (nextRunOf(seen.runs, id)?.startedAt ?? null);
       const lineage = lineageOf(ctx, name, before);
-      const plan = decide(def, ctx.registry.settings, before, { kind: 'exited', exit, restartedAt: after, lineage }, ctx.clock.now());
+      const plan = decide(def, ctx.registry.settings, before, { kind: 'exited', exit, restartedAt: after, lineage, blockedBy: blockedByOf(ctx, def) }, ctx.clock.now());
       record = (await apply(ctx, def, { record: before, liveRun: null }, plan)).record;
       alerts.push(...plan.alerts);
       instruction = encodeInstruction(plan.decision, ctx.clock.now());

@@ -76,7 +76,7 @@ async function watchStart(ctx: Context, launch: Launch, waitMs: number, pollMs =
 export async function startMany(
   ctx: Context,
   names: readonly string[],
-  opts: { waitMs: number; by?: 'user' | 'boot' | 'rollback' },
+  opts: { waitMs: number; by?: StartedBy },
 ): Promise<StartResult[]> {
   const order = orderByDependencies(ctx.registry.defs, names);
   if (!order.ok) throw new UserError(`depends_on has a cycle: ${order.cycle.join(' -> ')}. Remove one of these dependencies.`);

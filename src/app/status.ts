@@ -27,6 +27,8 @@ export interface StatusView {
   readonly cpu_percent: number | null;
   readonly health: readonly { probe: string; ok: boolean | null; failures: number; detail: string; at: string | null }[];
   readonly reason: string;
+  /** The dependencies it waits for (status waiting, or up with its restarts held for them). */
+  readonly waiting_for: readonly string[];
   readonly last_exit: {
     readonly code: number | null;
     readonly signal: string | null;
@@ -91,6 +93,7 @@ export function describeStatus(ctx: Context, name: string, table: ProcessTable |
       return { probe: describeProbe(p), ok: st?.lastOk ?? null, failures: st?.failures ?? 0, detail: st?.detail ?? '', at: st?.lastAt ? iso(st.lastAt) : null };
     }),
     reason,
+    waiting_for: rec.heldFor ?? [],
     last_exit: exit
       ? {
           code: exit.code, signal: exit.signal, started_at: iso(exit.startedAt), ended_at: iso(exit.endedAt),

@@ -20,11 +20,12 @@ export interface StopResult {
   readonly message: string;
 }
 
-export async function stopOne(ctx: Context, name: string, table?: ProcessTable): Promise<StopResult> {
+/** Stop one process; with `heldFor`, pguard stops it for those dependencies, and it waits for them. */
+export async function stopOne(ctx: Context, name: string, table?: ProcessTable, heldFor?: readonly string[]): Promise<StopResult> {
   const def = requireDef(ctx, name);
   const { seen, ending } = await withProcessLock(ctx, name, async () => {
     const seen = observe(ctx, name);
-    const plan = decide(def, ctx.registry.settings, seen.record, { kind: 'stop-requested' }, ctx.clock.now());
+    const plan = decide(def, ctx.registry.settings, seen.record, { kind: 'stop-requested', ...(heldFor ? { heldFor } : {}) }, ctx.clock.now());
     try {
       const applied = await apply(ctx, def, seen, plan, table ? { table } : {});
       return { seen, ending: applied.ending };
@@ -84,7 +85,7 @@ function lateRun(ctx: Context, name: string, known: string | null): RunInfo | nu
 }
 
 /** Stop processes; dependents go before what they depend on (reverse start order, level by level). */
-export async function stopMany(ctx: Context, names: readonly string[]): Promise<StopResult[]> {
+export async function stopMany(ctx: Context, names: readonly string[], opts: { heldFor?: readonly string[] } = {}): Promise<StopResult[]> {
   const order = orderByDependencies(ctx.registry.defs, names);
   const wanted = new Set(names);
   const levels = order.ok ? levelsOf(ctx, order.order.filter((n) => wanted.has(n))).reverse() : [[...names]];
@@ -92,7 +93,7 @@ export async function stopMany(ctx: Context, names: readonly string[]): Promise<
   for (const level of levels) {
     // One process-table snapshot for the whole level (a single `ps`, not one per process).
     const table = await readProcessTable().catch(() => undefined);
-    results.push(...(await Promise.all(level.map((n) => stopOne(ctx, n, table)))));
+    results.push(...(await Promise.all(level.map((n) => stopOne(ctx, n, table, opts.heldFor)))));
   }
   return results;
 }

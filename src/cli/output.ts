@@ -18,6 +18,7 @@ export const STATUS_COLOR: Record<Status, Color> = {
   stopped: 'gray',
   completed: 'blue',
   crashed: 'yellow',
+  waiting: 'yellow',
   failed: 'red',
 };
 

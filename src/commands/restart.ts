@@ -2,36 +2,52 @@ import { defineCommand } from '../cli/command.js';
 import type { GlobalArgs } from '../cli/wiring.js';
 import type { StartResult } from '../app/start.js';
 
-interface Args extends GlobalArgs { names: string[]; all?: boolean; wait: number | boolean; after?: string }
+interface Args extends GlobalArgs { names: string[]; all?: boolean; wait: number | boolean; after?: string; dependents: boolean }
 
 export const restartCommand = defineCommand<Args, StartResult[]>({
   command: 'restart [names..]',
-  describe: 'Stop, then start with the current definition (resets the restart budget)',
+  describe: 'Stop, then start with the current definition (resets the restart budget); then its running dependents, once it is ready',
   builder: (y) =>
     y
       .positional('names', { type: 'string', array: true, default: [] as string[] })
       .option('all', { type: 'boolean' })
       .option('wait', { describe: 'Seconds to watch the new start for an early death', default: 1 })
-      .option('after', { type: 'string', hidden: true, describe: 'First wait until this process is ready (restart_dependents)' })
-      .example('$0 restart my-bot', ''),
+      .option('dependents', { type: 'boolean', default: true, describe: 'Also restart what depends on it (restart_dependents), once it is ready; --no-dependents: only these' })
+      .option('after', { type: 'string', hidden: true, describe: 'pguard\'s own job: restart these dependents of AFTER once it is ready' })
+      .example('$0 restart my-bot', '')
+      .example('$0 restart db --no-dependents', 'db alone; api, which depends on it, keeps running'),
   run: async (argv, ctx) => {
     const { selectNames } = await import('../app/context.js');
+    const { parseWaitSeconds } = await import('../cli/args.js');
+    const waitMs = parseWaitSeconds(argv.wait) * 1000;
+    const names = selectNames(ctx, argv.names, argv.all ?? false, 'restart');
+    const dependents = await import('../app/dependents.js');
+    if (argv.after) {
+      const res = await dependents.restartDependents(ctx, argv.after, names, { waitMs });
+      if (res.notReady) {
+        const { UserError } = await import('../errors.js');
+        throw new UserError(`not restarting ${names.join(', ')}: ${res.notReady}.`);
+      }
+      if (res.coalesced && !argv.json) ctx.progress(`the restart of ${argv.after}'s dependents is already under way`);
+      return [...res.results];
+    }
     const { startMany } = await import('../app/start.js');
     const { stopMany } = await import('../app/stop.js');
-    const { parseWaitSeconds } = await import('../cli/args.js');
-    const names = selectNames(ctx, argv.names, argv.all ?? false, 'restart');
-    if (argv.after) {
-      const { readyTimeoutMs, waitReady } = await import('../app/ready.js');
-      const r = await waitReady(ctx, argv.after, readyTimeoutMs(ctx, argv.after));
-      if (!r.ready) {
-        const { UserError } = await import('../errors.js');
-        throw new UserError(`not restarting ${names.join(', ')}: ${r.detail}.`);
-      }
-    }
     if (!argv.json) ctx.progress(`restarting ${names.join(', ')}...`);
     await stopMany(ctx, names);
-    const waitS = parseWaitSeconds(argv.wait);
-    return startMany(ctx, names, { waitMs: waitS * 1000 });
+    const results = await startMany(ctx, names, { waitMs });
+    if (!argv.dependents) return results;
+    // As after an automatic restart: what depends on it follows once it is ready.
+    for (const name of names) {
+      if (!ctx.registry.defs.get(name)?.restartDependents) continue;
+      const deps = dependents.dependentsToRestart(ctx, name).filter((d) => !names.includes(d));
+      if (deps.length === 0) continue;
+      if (!argv.json) ctx.progress(`restarting ${deps.join(', ')} (depending on ${name}) once ${name} is ready (--no-dependents: not)...`);
+      const res = await dependents.restartDependents(ctx, name, deps, { waitMs });
+      if (res.notReady) results.push(...deps.map((d) => ({ name: d, outcome: 'not-started' as const, pid: null, message: `${d} not restarted: ${res.notReady}` })));
+      else results.push(...res.results);
+    }
+    return results;
   },
   render: (results, out) => out.printStartResults(results),
   failed: (results) => results.some((r) => r.outcome === 'died' || r.outcome === 'not-started'),

@@ -2,7 +2,7 @@
 // and decide whether a raise notifies the channels or falls within alert_cooldown.
 import type { Issue } from '../errors.js';
 
-export type AlertKind = 'crashed' | 'failed' | 'overrun' | 'recovered' | 'unhealthy' | 'resource' | 'watch-died' | 'rollback' | 'registry-invalid';
+export type AlertKind = 'crashed' | 'failed' | 'overrun' | 'recovered' | 'unhealthy' | 'resource' | 'watch-died' | 'rollback' | 'registry-invalid' | 'waiting';
 
 /** An alert as a decision asks for it; raiseAlert() turns it into a stored Alert. */
 export interface AlertIntent {

@@ -6,6 +6,7 @@
 //   - a new generation that gives up, or never passes its probes, is rolled back;
 //   - an automatic restart restarts the running dependents once the process is ready.
 import { armFor, type Arm } from './arm.js';
+import { isUp } from './states.js';
 import { knownGoodMark, wantsRollback } from './lineage.js';
 import { decideCheck } from './on-check.js';
 import { decideExit } from './on-exit.js';
@@ -25,6 +26,9 @@ export type PolicySettings = Pick<Settings, 'failedRetryS'>;
 export function decide(def: PolicyDef, settings: PolicySettings, record: ProcessRecord, observation: Observation, now: number): Plan {
   const step = decideStep(def, settings, record, observation, now);
   const lineage = 'lineage' in observation ? (observation.lineage ?? null) : null;
+  // While a dependency is not ready, the runner restarts nothing alone: its exits come to decide().
+  const blocked = 'blockedBy' in observation && (observation.blockedBy?.length ?? 0) > 0;
+  const blockedUp = blocked && isUp(step.record.status); // a live runner could restart it alone
   const effects: Effect[] = [...(step.effects ?? [])];
 
   // Known-good, from whatever run this observation showed: at its exit, its stop, or any look.
@@ -36,8 +40,9 @@ export function decide(def: PolicyDef, settings: PolicySettings, record: Process
   }
   // The runner's arm changes only when what it allows changes, or for a new runner: rewriting an
   // unchanged arm could re-arm one the runner has just spent, on a budget not yet counted.
-  const arm = armFor(def, step.record);
-  if (effects.some((e) => e.kind === 'spawn-runner') || !sameArm(arm, armFor(def, record))) {
+  const arm = blocked ? null : armFor(def, step.record);
+  const released = record.heldFor !== null && step.record.heldFor === null;
+  if (blockedUp || released || effects.some((e) => e.kind === 'spawn-runner') || !sameArm(arm, armFor(def, record))) {
     // As early as it can be: the runner may need it within milliseconds of the last restart. A new
     // runner gets its arm once spawned; a stop takes it after the marker and before any signal;
     // anything else leads with it.
@@ -46,7 +51,8 @@ export function decide(def: PolicyDef, settings: PolicySettings, record: Process
     effects.splice(at, 0, { kind: 'arm', arm });
   }
   // Every automatic restart counts in totalRestarts: that is the moment dependents are told.
-  if (def.restartDependents && step.record.totalRestarts > record.totalRestarts) effects.push({ kind: 'restart-dependents' });
+  // Not while it waits for a dependency of its own: it will not be ready before that one is.
+  if (def.restartDependents && !blocked && step.record.totalRestarts > record.totalRestarts) effects.push({ kind: 'restart-dependents' });
 
   return { next: step.next, record: step.record, decision: step.decision, alerts: step.alerts, effects };
 }
@@ -54,9 +60,9 @@ export function decide(def: PolicyDef, settings: PolicySettings, record: Process
 function decideStep(def: PolicyDef, settings: PolicySettings, record: ProcessRecord, obs: Observation, now: number): Step {
   switch (obs.kind) {
     case 'start-requested': return decideStart(record, obs.by, now);
-    case 'stop-requested': return decideStop(record, now);
+    case 'stop-requested': return decideStop(record, obs.heldFor, now);
     case 'stop-finished': return decideStopFinished(def.name, record, obs, now);
-    case 'exited': return decideExit(def, record, obs.exit, obs.restartedAt, now);
+    case 'exited': return decideExit(def, record, obs.exit, obs.restartedAt, now, obs.blockedBy ?? []);
     case 'checked': return decideCheck(def, settings, record, obs, now);
     case 'probed': return decideProbed(def, record, obs, now);
   }

@@ -1,4 +1,6 @@
 // depends_on: start order (dependencies first) and cycle detection, as pure functions.
+import { allProbesPass } from './lineage.js';
+import type { ProcessRecord } from './record.js';
 import type { ProcessDef } from './schema.js';
 
 export type OrderResult =
@@ -49,4 +51,53 @@ export function dependentsOf(defs: ReadonlyMap<string, Pick<ProcessDef, 'depends
     }
   }
   return [...out];
+}
+
+/**
+ * The processes to restart after `name` restarts (restart_dependents): those that depend on it, but
+ * not over an edge marked `"restart": false` (they survive it), and in turn their own, in start order.
+ */
+export function restartDependentsOf(defs: ReadonlyMap<string, Pick<ProcessDef, 'dependsOn' | 'survivesRestartOf'>>, name: string): string[] {
+  const out = new Set<string>();
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [n, d] of defs) {
+      if (out.has(n) || n === name) continue;
+      const direct = d.dependsOn.includes(name) && !d.survivesRestartOf.includes(name);
+      if (direct || d.dependsOn.some((x) => out.has(x) && !d.survivesRestartOf.includes(x))) {
+        out.add(n);
+        grew = true;
+      }
+    }
+  }
+  const order = orderByDependencies(defs, [...out]);
+  return order.ok ? order.order.filter((n) => out.has(n)) : [...out];
+}
+
+/**
+ * Is a dependency ready for its dependents, from its record alone: up and past its start (its
+ * probes all passed last, or without probes it has run ready_after), or a job that completed.
+ */
+export function isReady(
+  def: Pick<ProcessDef, 'health' | 'readyAfterS'>,
+  record: Pick<ProcessRecord, 'status' | 'run' | 'probes'>,
+  now: number,
+): boolean {
+  if (record.status === 'completed') return true;
+  if (record.status !== 'running' || !record.run) return false;
+  if (def.health.length > 0) return allProbesPass(def, record);
+  return now - record.run.startedAt >= def.readyAfterS * 1000;
+}
+
+/** The dependencies of `def` that are not ready, by name (what its restarts wait for). */
+export function notReadyDependencies(
+  def: Pick<ProcessDef, 'dependsOn'>,
+  deps: ReadonlyMap<string, { def: Pick<ProcessDef, 'health' | 'readyAfterS'>; record: Pick<ProcessRecord, 'status' | 'run' | 'probes'> }>,
+  now: number,
+): string[] {
+  return def.dependsOn.filter((n) => {
+    const d = deps.get(n);
+    return d !== undefined && !isReady(d.def, d.record, now);
+  });
 }

@@ -5,7 +5,7 @@ import type { AlertIntent } from './alerts.js';
 import { isStable, nextFailedRetryAt } from './backoff.js';
 import { describeDuration } from './exit.js';
 import { decideExit, type ExitPolicy } from './on-exit.js';
-import { ledger, type Step } from './plan.js';
+import { describeNames, ledger, waitingAlert, type Step } from './plan.js';
 import type { ExitInfo, ProcessRecord } from './record.js';
 import type { ProcessDef, Settings } from './schema.js';
 import type { Lineage } from './lineage.js';
@@ -28,9 +28,10 @@ export function decideCheck(
   def: ExitPolicy,
   settings: Pick<Settings, 'failedRetryS'>,
   record: ProcessRecord,
-  obs: { readonly processAlive: boolean; readonly runnerAlive: boolean },
+  obs: { readonly processAlive: boolean; readonly runnerAlive: boolean; readonly blockedBy?: readonly string[] },
   now: number,
 ): Step {
+  const blockedBy = obs.blockedBy ?? [];
   const none: Step = { next: record.status, record, decision: { action: 'none' }, alerts: [] };
   const run = record.run;
 
@@ -54,6 +55,10 @@ export function decideCheck(
       });
       rec = { ...rec, recovering: false, restarts: 0, failedRetries: 0, updatedAt: now };
     }
+    if (record.heldFor && blockedBy.length === 0) {
+      // Its dependencies are ready again: its restarts are its own again.
+      rec = { ...rec, heldFor: null, reason: `${describeNames(record.heldFor)} ready again`, updatedAt: now };
+    }
     return { ...none, record: rec, alerts, goodRun: { record: rec, ranMs: ran } };
   }
 
@@ -62,11 +67,31 @@ export function decideCheck(
     const exit: ExitInfo = {
       runId: run?.id ?? '?', startedAt: run?.startedAt ?? now, endedAt: now, code: null, signal: null, vanished: true,
     };
-    const step = decideExit(def, record, exit, null, now);
+    const step = decideExit(def, record, exit, null, now, blockedBy);
     // The runner that would have restarted it is gone: a new one must be spawned.
     if (step.decision.action !== 'restart') return step;
     const delayMs = step.decision.delayMs;
     return { ...step, decision: { action: 'spawn', delayMs }, effects: [...(step.effects ?? []), { kind: 'spawn-runner', delayMs }] };
+  }
+
+  if (record.status === 'waiting' && !obs.runnerAlive && !obs.processAlive) {
+    if (blockedBy.length > 0) {
+      // Still waiting; what for may have changed.
+      const same = record.heldFor !== null && record.heldFor.join(',') === blockedBy.join(',');
+      if (same) return none;
+      // It waits for something else now (stopped for one dependency's restart, then another was
+      // not ready): say what, once.
+      const rec = { ...record, heldFor: blockedBy, reason: `waiting for ${describeNames(blockedBy)} to be ready`, updatedAt: now };
+      return { ...none, record: rec, alerts: [waitingAlert(`not started again after ${describeNames(record.heldFor ?? [])}`, blockedBy, record.restarts)] };
+    }
+    // waiting -> running: what it waited for is ready. Its budget is as it was.
+    const next = mustTransition('waiting', 'start');
+    const reason = `started again: ${describeNames(record.heldFor ?? [])} ${record.heldFor && record.heldFor.length > 1 ? 'are' : 'is'} ready`;
+    const rec: ProcessRecord = { ...record, status: next, heldFor: null, nextRestartAt: null, reason, updatedAt: now };
+    return {
+      next, record: rec, decision: { action: 'spawn', delayMs: 0 }, alerts: [],
+      effects: [ledger({ event: 'restart', process: def.name, details: { reason, restarts: rec.restarts } }), { kind: 'spawn-runner', delayMs: 0 }],
+    };
   }
 
   if (record.status === 'crashed' && record.nextRestartAt !== null && !obs.runnerAlive && !obs.processAlive) {

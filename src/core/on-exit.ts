@@ -5,7 +5,7 @@ import type { AlertIntent } from './alerts.js';
 import { isStable, nextRestartNotBefore } from './backoff.js';
 import { exitEvents } from './events.js';
 import { CANNOT_EXECUTE, classifyExit, describeDuration, describeExit, NOT_FOUND, runMs, ranSeconds, type RunExit } from './exit.js';
-import { ledger, type Step } from './plan.js';
+import { describeNames, ledger, waitingAlert, type Step } from './plan.js';
 import type { ExitInfo, ProcessRecord } from './record.js';
 import type { ProcessDef } from './schema.js';
 import { transition, isIllegal, mustTransition, type Status } from './states.js';
@@ -14,14 +14,18 @@ export type ExitPolicy = Pick<ProcessDef, 'name' | 'command' | 'durationMin' | '
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Evidence = Omit<AlertIntent['evidence'], 'restarts' | 'action'>;
 
-export function decideExit(def: ExitPolicy, record: ProcessRecord, exit: ExitInfo, restartedAt: number | null, now: number): Step {
-  const step = classifyAndDecide(def, record, exit, restartedAt, now);
+export function decideExit(
+  def: ExitPolicy, record: ProcessRecord, exit: ExitInfo, restartedAt: number | null, now: number, blockedBy: readonly string[] = [],
+): Step {
+  const step = classifyAndDecide(def, record, exit, restartedAt, now, blockedBy);
   // The ledger's account of the exit and what was decided comes first, before any effect of it.
   const events = exitEvents(def.name, exit, record, step.next, step.record).map(ledger);
   return { ...step, effects: [...events, ...(step.effects ?? [])], goodRun: { record, ranMs: runMs(exit) } };
 }
 
-function classifyAndDecide(def: ExitPolicy, record: ProcessRecord, exit: ExitInfo, restartedAt: number | null, now: number): Step {
+function classifyAndDecide(
+  def: ExitPolicy, record: ProcessRecord, exit: ExitInfo, restartedAt: number | null, now: number, blockedBy: readonly string[],
+): Step {
   const base: Mutable<ProcessRecord> = { ...record, lastExit: exit, updatedAt: now };
   const klass = classifyExit(def, exit, record.status === 'stopping' || record.status === 'stopped');
   if (klass === 'user-stopped') {
@@ -68,6 +72,30 @@ function classifyAndDecide(def: ExitPolicy, record: ProcessRecord, exit: ExitInf
   base.probes = [];
   base.cpu = null;
 
+  if (blockedBy.length > 0 && def.autoRestart) {
+    // A dependency is not ready: the death is most likely its doing. No restart against it, no
+    // budget spent, one alert naming it; started again once it is ready (core/on-check.ts).
+    const alerts = record.heldFor ? [] : [waitingAlert(why, blockedBy, window)];
+    if (restartedAt !== null) {
+      const next = mustTransition(crashed, 'restart'); // crashed -> running (the runner restarted it before the report)
+      return {
+        next,
+        record: {
+          ...base, status: next, restarts: window, totalRestarts: record.totalRestarts + 1, lastRestartAt: restartedAt, nextRestartAt: null,
+          heldFor: blockedBy, reason: `restarted after it ${why}; ${describeNames(blockedBy)} not ready: no more restarts until ${blockedBy.length === 1 ? 'it is' : 'they are'}`,
+        },
+        decision: { action: 'none' },
+        alerts,
+      };
+    }
+    const next = mustTransition(crashed, 'hold'); // crashed -> waiting
+    return {
+      next,
+      record: { ...base, status: next, restarts: window, nextRestartAt: null, heldFor: blockedBy, reason: `${why}; waiting for ${describeNames(blockedBy)} to be ready` },
+      decision: { action: 'none' },
+      alerts,
+    };
+  }
   if (restartedAt !== null) {
     // The runner was armed and has already restarted it: record what happened.
     const restarts = window + 1;

@@ -3,7 +3,7 @@
 // over max_cpu_percent for cpu_window. Probes only report {ok, detail}; this decides.
 import type { AlertIntent } from './alerts.js';
 import { allProbesPass } from './lineage.js';
-import { ledger, type Effect, type Observation, type Step } from './plan.js';
+import { describeNames, ledger, waitingAlert, type Effect, type Observation, type Step } from './plan.js';
 import { countProbeResult, describeProbe, type ProbeState } from './probes.js';
 import type { ProcessRecord } from './record.js';
 import type { ProcessDef } from './schema.js';
@@ -95,6 +95,14 @@ export function decideProbed(def: ProbePolicy, record: ProcessRecord, obs: Extra
   const goodRun = { record: rec, ranMs: now - run.startedAt };
   if (!breach) return { next, record: rec, decision: { action: 'none' }, alerts: [], effects, goodRun };
 
+  const blockedBy = obs.blockedBy ?? [];
+  if (breach.kind === 'unhealthy' && blockedBy.length > 0) {
+    // Its probe fails because a dependency is not ready: restarting it would not help, and would
+    // spend its budget. It is left running, unhealthy, and told once.
+    const held = { ...rec, heldFor: blockedBy, reason: `${breach.reason}; ${describeNames(blockedBy)} not ready: not restarted until ${blockedBy.length === 1 ? 'it is' : 'they are'}` };
+    const alerts = record.heldFor ? [] : [waitingAlert(breach.reason, blockedBy, record.restarts)];
+    return { next, record: held, decision: { action: 'none' }, alerts, effects, goodRun };
+  }
   const action = def.autoRestart ? 'restarting it (stop_signal, then SIGKILL after kill_timeout)' : 'stopping it (auto_restart is off)';
   const killed = { ...rec, killReason: breach.reason, reason: breach.reason };
   effects.push(

@@ -2,7 +2,7 @@
 import { runMs } from './exit.js';
 import type { ProcessRecord } from './record.js';
 import { isUp, mustTransition, type Status } from './states.js';
-import { ledger, type Observation, type StartedBy, type Step } from './plan.js';
+import { describeNames, ledger, type Effect, type Observation, type StartedBy, type Step } from './plan.js';
 
 export function decideStart(record: ProcessRecord, by: StartedBy, now: number): Step {
   // The caller has checked that nothing is alive, so a record still saying running/stopping is
@@ -14,7 +14,9 @@ export function decideStart(record: ProcessRecord, by: StartedBy, now: number): 
   return {
     next,
     record: {
-      ...record, status: next, restarts: 0, nextRestartAt: null, failedAt: null, recovering: false, failedRetries: 0,
+      // A start resets the budget, but not one for a dependency: what it waited for spent nothing.
+      ...record, status: next, restarts: by === 'dependency' ? record.restarts : 0, nextRestartAt: null, failedAt: null,
+      recovering: false, failedRetries: 0, heldFor: null,
       reason: `started by ${by}`, updatedAt: now,
     },
     decision: { action: 'spawn', delayMs: 0 },
@@ -23,18 +25,38 @@ export function decideStart(record: ProcessRecord, by: StartedBy, now: number): 
   };
 }
 
-export function decideStop(record: ProcessRecord, now: number): Step {
-  // running -> stopping (signals follow); crashed/completed/failed -> stopped (nothing to signal
-  // but a runner that may be waiting out a cooldown, which the stop marker ends).
+export function decideStop(record: ProcessRecord, heldFor: readonly string[] | undefined, now: number): Step {
+  if (heldFor && heldFor.length > 0) return decideHold(record, heldFor, now);
+  // running -> stopping (signals follow); crashed/completed/failed/waiting -> stopped (nothing to
+  // signal but a runner that may be waiting out a cooldown, which the stop marker ends).
   const next = mustTransition(record.status, 'stop-requested');
   return {
     next,
-    record: { ...record, status: next, nextRestartAt: null, reason: 'stopped by the user', updatedAt: now },
+    record: { ...record, status: next, nextRestartAt: null, heldFor: null, reason: 'stopped by the user', updatedAt: now },
     decision: { action: 'stop' },
     alerts: [],
     // The marker first: a runner that sees its process end from now on knows the user did it.
     effects: [{ kind: 'stop-marker', on: true }, { kind: 'end-run' }],
   };
+}
+
+/**
+ * pguard stops a process for its dependencies (restart_dependents): it waits for them, and is
+ * started again once they are ready; never taken for a stop by the user. A process the user
+ * stopped, or one that gave up or completed, is left as it is.
+ */
+function decideHold(record: ProcessRecord, heldFor: readonly string[], now: number): Step {
+  const reason = `stopped by pguard until ${describeNames(heldFor)} ${heldFor.length === 1 ? 'is' : 'are'} ready again (restart_dependents)`;
+  const effects: Effect[] = [{ kind: 'stop-marker', on: true }, { kind: 'end-run' }];
+  if (isUp(record.status)) {
+    const next = mustTransition(record.status, 'stop-requested'); // running/unhealthy -> stopping (held)
+    return { next, record: { ...record, status: next, nextRestartAt: null, heldFor, reason, updatedAt: now }, decision: { action: 'stop' }, alerts: [], effects };
+  }
+  if (record.status === 'crashed') {
+    const next = mustTransition('crashed', 'hold'); // crashed -> waiting (its pending restart waits too)
+    return { next, record: { ...record, status: next, nextRestartAt: null, heldFor, reason, updatedAt: now }, decision: { action: 'stop' }, alerts: [], effects };
+  }
+  return { next: record.status, record, decision: { action: 'none' }, alerts: [] };
 }
 
 export function decideStopFinished(
@@ -43,12 +65,13 @@ export function decideStopFinished(
   // The runner exits quietly on a user stop (no Node to start per process): the exit is recorded here.
   // A run that lasted min_uptime before the user stopped it proves its definition as any other.
   const ranMs = obs.exit ? runMs(obs.exit) : obs.run ? now - obs.run.startedAt : 0;
+  // stopping -> stopped (the user's stop), or -> waiting (pguard's, for its dependencies)
   const rec = record.status === 'stopping'
-    ? { ...record, status: mustTransition('stopping', 'stop-done'), lastExit: obs.exit ?? record.lastExit, updatedAt: now } // stopping -> stopped
+    ? { ...record, status: mustTransition('stopping', record.heldFor ? 'hold' : 'stop-done'), lastExit: obs.exit ?? record.lastExit, updatedAt: now }
     : record;
   return {
     next: rec.status, record: rec, decision: { action: 'none' }, alerts: [],
-    effects: obs.wasRunning ? [ledger({ event: 'stop', process: name, details: { signal: obs.signal, sigkill: obs.sigkill } })] : [],
+    effects: obs.wasRunning ? [ledger({ event: 'stop', process: name, details: { signal: obs.signal, sigkill: obs.sigkill, ...(record.heldFor ? { held_for: record.heldFor } : {}) } })] : [],
     ...(obs.run ? { goodRun: { record, ranMs } } : {}),
   };
 }

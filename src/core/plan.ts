@@ -15,19 +15,21 @@ export type StartedBy = 'user' | 'boot' | 'dependency' | 'rollback';
 
 export type Observation =
   /** The runner saw its process end. restartedAt: the runner already restarted it (armed fast path). */
-  | { readonly kind: 'exited'; readonly exit: ExitInfo; readonly restartedAt: number | null; readonly lineage?: Lineage | null }
+  | { readonly kind: 'exited'; readonly exit: ExitInfo; readonly restartedAt: number | null; readonly lineage?: Lineage | null; readonly blockedBy?: readonly string[] }
   /** A look at the recorded run: is its process alive, and its runner? */
-  | { readonly kind: 'checked'; readonly processAlive: boolean; readonly runnerAlive: boolean; readonly lineage?: Lineage | null }
+  | { readonly kind: 'checked'; readonly processAlive: boolean; readonly runnerAlive: boolean; readonly lineage?: Lineage | null; readonly blockedBy?: readonly string[] }
   /** Probe results (by index of `health`; null: not run this time) and the tree's resource use. */
   | {
       readonly kind: 'probed';
       readonly results: readonly (ProbeResult | null)[];
       readonly usage: { readonly rssMb: number; readonly cpuTicks: number; readonly ticksPerSecond: number } | null;
       readonly lineage?: Lineage | null;
+      readonly blockedBy?: readonly string[];
     }
   /** A start asked for while neither the process nor its runner is alive (the caller checked). */
   | { readonly kind: 'start-requested'; readonly by: StartedBy }
-  | { readonly kind: 'stop-requested' }
+  /** heldFor: pguard stops it for these dependencies (restart_dependents): it waits, it is not stopped by the user. */
+  | { readonly kind: 'stop-requested'; readonly heldFor?: readonly string[] }
   /** The stop's signals are done: the run it ended and its exit (if the runner recorded one), and what it took. */
   | {
       readonly kind: 'stop-finished'; readonly run: RunInfo | null; readonly exit: ExitInfo | null; readonly wasRunning: boolean;
@@ -84,3 +86,18 @@ export interface Step {
 }
 
 export const ledger = (entry: PendingEvent): Effect => ({ kind: 'ledger', entry });
+
+/** "db", "db and cache", "db, cache and queue". */
+export function describeNames(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
+
+/** The one alert of a dependency episode: what happened, and what it waits for. */
+export function waitingAlert(what: string, blockedBy: readonly string[], restarts: number): AlertIntent {
+  const names = describeNames(blockedBy);
+  return {
+    kind: 'waiting', severity: 'warning',
+    message: `${what}; waiting for ${names}, which ${blockedBy.length === 1 ? 'is' : 'are'} not ready: not restarted until then (its restart budget is untouched)`,
+    evidence: { restarts, action: 'waiting' },
+  };
+}

@@ -51,6 +51,8 @@ export interface ProcessRecord {
   readonly overrunAlerted: string | null;
   /** Per probe of the definition's `health`, by index. */
   readonly probes: readonly (ProbeState | null)[];
+  /** The dependencies pguard holds it back for (status waiting; or up, its restarts held): null when none. */
+  readonly heldFor: readonly string[] | null;
   /** Why pguard itself is ending the current run (failed probe, memory, CPU); the exit reports it. */
   readonly killReason: string | null;
   /** Last CPU sample of the tree, and since when it has been over max_cpu_percent. */
@@ -79,6 +81,7 @@ export function emptyRecord(): ProcessRecord {
     lastExit: null,
     overrunAlerted: null,
     probes: [],
+    heldFor: null,
     killReason: null,
     cpu: null,
     generation: null,

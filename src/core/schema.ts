@@ -8,7 +8,7 @@ export type FieldType =
   | 'non-negative-integer'
   | 'non-negative-number'
   | 'boolean'
-  | 'name-list'
+  | 'dependencies'
   | 'env'
   | 'signal'
   | 'backoff'
@@ -44,7 +44,7 @@ export const FIELDS: readonly FieldSpec[] = [
   { key: 'backoff', type: 'backoff', default: 'fixed', doc: '"fixed" waits restart_cooldown; "exponential" doubles it after each further restart, capped at 16 x restart_cooldown and at 1 hour.' },
   { key: 'stop_signal', type: 'signal', default: 'SIGTERM', doc: 'Signal sent to the process tree and group on stop.' },
   { key: 'kill_timeout', type: 'non-negative-number', default: 10, unit: 'seconds', doc: 'Wait after stop_signal before SIGKILL.' },
-  { key: 'depends_on', type: 'name-list', default: [], doc: 'Names of processes this one needs.' },
+  { key: 'depends_on', type: 'dependencies', default: [], doc: 'Processes this one needs: names, or {"name": "db", "restart": false} for one whose restart it survives (it reconnects).' },
   { key: 'autostart', type: 'boolean', default: false, doc: 'Started by `pguard boot` (e.g. from @reboot).' },
   { key: 'log_max_mb', type: 'non-negative-number', default: 10, unit: 'MB', doc: 'Rotate the log (copytruncate) past this size; 0 = never.' },
   { key: 'log_keep', type: 'non-negative-integer', default: 3, doc: 'Rotated logs kept.' },
@@ -87,6 +87,8 @@ export interface ProcessDef {
   readonly stopSignal: StopSignal;
   readonly killTimeoutS: number;
   readonly dependsOn: readonly string[];
+  /** Dependencies whose restart this process survives (`{"name": ..., "restart": false}`). */
+  readonly survivesRestartOf: readonly string[];
   readonly autostart: boolean;
   readonly logMaxMb: number;
   readonly logKeep: number;
@@ -131,7 +133,15 @@ export function describeJsonSchema(): Record<string, unknown> {
       case 'non-negative-integer': return { ...base, type: 'integer', minimum: 0 };
       case 'non-negative-number': return { ...base, type: 'number', minimum: 0 };
       case 'boolean': return { ...base, type: 'boolean' };
-      case 'name-list': return { ...base, type: 'array', items: { type: 'string', pattern: NAME_PATTERN.source } };
+      case 'dependencies': return {
+        ...base, type: 'array',
+        items: {
+          oneOf: [
+            { type: 'string', pattern: NAME_PATTERN.source },
+            { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: NAME_PATTERN.source }, restart: { type: 'boolean' } }, additionalProperties: false },
+          ],
+        },
+      };
       case 'env': return { ...base, type: 'object', additionalProperties: { type: 'string' } };
       case 'signal': return { ...base, enum: [...SIGNALS] };
       case 'backoff': return { ...base, enum: ['fixed', 'exponential'] };

@@ -9,6 +9,7 @@ export const STATUSES = [
   'stopped',       // stopped by the user
   'completed',     // ended normally: exit 0 after 80% of duration_min
   'crashed',       // ended prematurely; a restart is pending, or auto_restart is off
+  'waiting',       // down, held by pguard until its dependencies are ready (then started again)
   'failed',        // gave up: the restart budget is spent
 ] as const;
 export type Status = (typeof STATUSES)[number];
@@ -24,14 +25,16 @@ export type Event =
   | 'probe-failed'     // a probe failed outside its grace period
   | 'probe-ok'         // every probe passes again
   | 'vanished'         // found gone with its runner, no exit recorded (a stale record before a start)
-  | 'exit-final';      // an exit that must not be restarted (126, 127, no_restart_exit_codes)
+  | 'exit-final'       // an exit that must not be restarted (126, 127, no_restart_exit_codes)
+  | 'hold';            // a dependency is not ready: wait for it instead of restarting
 
 export const TRANSITIONS: Readonly<Record<Status, Partial<Record<Event, Status>>>> = {
   'never-started': { start: 'running', 'stop-requested': 'stopped' },
   running: { 'exit-normal': 'completed', 'exit-premature': 'crashed', 'exit-final': 'failed', 'stop-requested': 'stopping', 'probe-failed': 'unhealthy', vanished: 'crashed' },
   unhealthy: { 'probe-ok': 'running', 'exit-normal': 'completed', 'exit-premature': 'crashed', 'exit-final': 'failed', 'stop-requested': 'stopping', vanished: 'crashed' },
-  crashed: { restart: 'running', 'budget-exhausted': 'failed', 'stop-requested': 'stopped', start: 'running' },
-  stopping: { 'stop-done': 'stopped', 'stop-requested': 'stopping', vanished: 'stopped' },
+  crashed: { restart: 'running', 'budget-exhausted': 'failed', 'stop-requested': 'stopped', start: 'running', hold: 'waiting' },
+  waiting: { start: 'running', 'stop-requested': 'stopped' },
+  stopping: { 'stop-done': 'stopped', 'stop-requested': 'stopping', vanished: 'stopped', hold: 'waiting' },
   stopped: { start: 'running', 'stop-requested': 'stopped' },
   completed: { start: 'running', 'stop-requested': 'stopped' },
   failed: { start: 'running', 'stop-requested': 'stopped' },
@@ -70,5 +73,5 @@ export function isUp(status: Status): boolean {
 
 /** What `healthcheck` reports as a problem. */
 export function isProblem(status: Status): boolean {
-  return status === 'crashed' || status === 'failed' || status === 'unhealthy';
+  return status === 'crashed' || status === 'failed' || status === 'unhealthy' || status === 'waiting';
 }

@@ -29,10 +29,10 @@ const RULES: Record<FieldSpec['type'], (v: unknown) => string | undefined> = {
   'non-negative-number': (v) =>
     typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'expected a non-negative number',
   boolean: (v) => (typeof v === 'boolean' ? undefined : 'expected true or false'),
-  'name-list': (v) =>
-    Array.isArray(v) && v.every((n) => typeof n === 'string' && NAME_PATTERN.test(n))
+  dependencies: (v) =>
+    Array.isArray(v) && v.every((n) => (typeof n === 'string' && NAME_PATTERN.test(n)) || isDependencyObject(n))
       ? undefined
-      : 'expected an array of process names',
+      : 'expected an array of process names (or {"name": "db", "restart": false})',
   env: (v) =>
     v !== null && typeof v === 'object' && !Array.isArray(v) &&
     Object.entries(v).every(([k, x]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) && typeof x === 'string')
@@ -49,6 +49,13 @@ const RULES: Record<FieldSpec['type'], (v: unknown) => string | undefined> = {
       : 'expected an array of exit codes (whole numbers from 0 to 255)',
   probes: () => undefined, // validated by validateProbes(), which names each probe's field
 };
+
+function isDependencyObject(v: unknown): boolean {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o.name === 'string' && NAME_PATTERN.test(o.name) && (o.restart === undefined || typeof o.restart === 'boolean')
+    && Object.keys(o).every((k) => k === 'name' || k === 'restart');
+}
 
 /** "term", "TERM" and "SIGTERM" all name SIGTERM. */
 export function normalizeSignal(value: string): string {
@@ -68,6 +75,7 @@ function validateFields(
     if (value === undefined) {
       if (spec.required) issues.push({ process, field: spec.key, message: 'is required' });
       out[propertyOf(spec)] = spec.default;
+      if (spec.type === 'dependencies') out.survivesRestartOf = [];
       continue;
     }
     if (spec.type === 'probes') {
@@ -80,6 +88,14 @@ function validateFields(
     if (problem) {
       issues.push({ process, field: spec.key, message: `${problem}, got ${describeValue(value)}` });
       out[propertyOf(spec)] = spec.default;
+      if (spec.type === 'dependencies') out.survivesRestartOf = [];
+      continue;
+    }
+    if (spec.type === 'dependencies') {
+      // Names for the order; the edges whose restart this process survives, apart.
+      const deps = value as (string | { name: string; restart?: boolean })[];
+      out.dependsOn = deps.map((d) => (typeof d === 'string' ? d : d.name));
+      out.survivesRestartOf = deps.flatMap((d) => (typeof d !== 'string' && d.restart === false ? [d.name] : []));
       continue;
     }
     out[propertyOf(spec)] = spec.type === 'signal' ? normalizeSignal(value as string) : value;

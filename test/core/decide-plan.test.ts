@@ -12,7 +12,7 @@ const def: ProcessDef = {
   name: 'bot', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
   maxRestarts: 3, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
   dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
-  cpuWindowS: 60, readyAfterS: 3, restartDependents: true, noRestartExitCodes: [78],
+  cpuWindowS: 60, readyAfterS: 3, restartDependents: true, noRestartExitCodes: [78], survivesRestartOf: [],
 };
 const http = { type: 'http' as const, url: 'http://127.0.0.1:1/h', expectStatus: null, intervalS: 1, timeoutS: 1, failureThreshold: 1, graceS: 0 };
 const settings = { failedRetryS: 3600 };
@@ -64,6 +64,54 @@ const cases: Case[] = [
   { name: 'a run with probes that last passed makes its generation known-good at its exit', def: { health: [http] }, record: running({ probes: [{ failures: 0, lastAt: T0 - 1_000, lastOk: true, detail: 'HTTP 200' }] }), obs: exited(61_000), effects: ['arm', 'ledger:exit', 'ledger:restart', 'mark-generation', 'ledger:known-good', 'restart-dependents'] },
   { name: 'a run whose probes last failed does not', def: { health: [http] }, record: running({ probes: [{ failures: 1, lastAt: T0 - 1_000, lastOk: false, detail: 'HTTP 503' }] }), obs: exited(61_000), effects: ['arm', 'ledger:exit', 'ledger:restart', 'restart-dependents'] },
 ];
+
+describe('decide() while a dependency is not ready', () => {
+  const blockedExit = (ranMs: number, restartedAt: number | null = null): Observation => ({
+    kind: 'exited', restartedAt, blockedBy: ['db'], exit: { runId: '1.1', startedAt: T0 - ranMs, endedAt: T0, code: 1, signal: null },
+  });
+  it('running -> waiting on a premature exit: not restarted, budget untouched, one alert naming the dependency', () => {
+    const plan = decide(def, settings, running({ restarts: 2, lastRestartAt: T0 - 100_000 }), blockedExit(5_000), T0);
+    expect(plan).toMatchObject({ next: 'waiting', decision: { action: 'none' }, record: { restarts: 2, heldFor: ['db'], reason: 'exited with code 1 after 5.0 s; waiting for db to be ready' } });
+    expect(plan.alerts).toEqual([{ kind: 'waiting', severity: 'warning', message: 'exited with code 1 after 5.0 s; waiting for db, which is not ready: not restarted until then (its restart budget is untouched)', evidence: { restarts: 2, action: 'waiting' } }]);
+    expect(kinds(plan)).toEqual(['arm', 'ledger:exit']);
+    expect(find(plan, 'arm')).toEqual({ kind: 'arm', arm: null });
+  });
+  it('records a restart the runner made before the report without spending the budget, and disarms it', () => {
+    const plan = decide(def, settings, running({ restarts: 1, lastRestartAt: T0 - 100_000 }), blockedExit(5_000, T0 + 2), T0);
+    expect(plan).toMatchObject({ next: 'running', record: { restarts: 1, heldFor: ['db'] } });
+    expect(find(plan, 'arm')).toEqual({ kind: 'arm', arm: null });
+    expect(kinds(plan)).not.toContain('restart-dependents');
+  });
+  it('raises the alert once per episode', () => {
+    expect(decide(def, settings, running({ heldFor: ['db'] }), blockedExit(5_000), T0).alerts).toEqual([]);
+  });
+  it('does not end a run whose probe fails while its dependency is not ready', () => {
+    const plan = decide({ ...def, health: [http] }, settings, running(), { kind: 'probed', results: [{ ok: false, detail: 'HTTP 503', ms: 1 }], usage: null, blockedBy: ['db'] }, T0);
+    expect(plan).toMatchObject({ next: 'unhealthy', decision: { action: 'none' }, record: { heldFor: ['db'], killReason: null } });
+    expect(plan.alerts.map((a) => a.kind)).toEqual(['waiting']);
+  });
+  it('waiting -> running once its dependencies are ready, budget as it was', () => {
+    const plan = decide(def, settings, running({ status: 'waiting', heldFor: ['db'], restarts: 2 }), { kind: 'checked', processAlive: false, runnerAlive: false, blockedBy: [] }, T0);
+    expect(plan).toMatchObject({ next: 'running', decision: { action: 'spawn', delayMs: 0 }, record: { restarts: 2, heldFor: null, reason: 'started again: db is ready' } });
+    expect(kinds(plan)).toEqual(['ledger:restart', 'spawn-runner', 'arm']);
+  });
+  it('stays waiting while they are not, and says so once when what it waits for changes', () => {
+    expect(kinds(decide(def, settings, running({ status: 'waiting', heldFor: ['db'] }), { kind: 'checked', processAlive: false, runnerAlive: false, blockedBy: ['db'] }, T0))).toEqual([]);
+    const moved = decide(def, settings, running({ status: 'waiting', heldFor: ['a'] }), { kind: 'checked', processAlive: false, runnerAlive: false, blockedBy: ['b'] }, T0);
+    expect(moved).toMatchObject({ next: 'waiting', record: { heldFor: ['b'] } });
+    expect(moved.alerts.map((a) => a.message)).toEqual(['not started again after a; waiting for b, which is not ready: not restarted until then (its restart budget is untouched)']);
+  });
+  it('a stop pguard makes for a dependency ends in waiting, not stopped (held-is-not-stopped regression)', () => {
+    const stop = decide(def, settings, running(), { kind: 'stop-requested', heldFor: ['db'] }, T0);
+    expect(stop).toMatchObject({ next: 'stopping', record: { heldFor: ['db'], reason: 'stopped by pguard until db is ready again (restart_dependents)' } });
+    const done = decide(def, settings, stop.record, { kind: 'stop-finished', run: null, exit: null, wasRunning: true, signal: 'SIGTERM', sigkill: false }, T0);
+    expect(done.next).toBe('waiting');
+    expect(decide(def, settings, running({ status: 'stopped' }), { kind: 'stop-requested', heldFor: ['db'] }, T0)).toMatchObject({ next: 'stopped', effects: [] });
+  });
+  it('a stop by the user ends a wait', () => {
+    expect(decide(def, settings, running({ status: 'waiting', heldFor: ['db'] }), { kind: 'stop-requested' }, T0)).toMatchObject({ next: 'stopped', record: { heldFor: null } });
+  });
+});
 
 describe('decide() plans', () => {
   it.each(cases)('$name', (c) => {

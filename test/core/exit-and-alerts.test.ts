@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { classifyExit, decodeWaitStatus, describeExit } from '../../src/core/exit.js';
 import { acknowledgeAlerts, describeAlerts, raiseAlert, type Alert } from '../../src/core/alerts.js';
 import { findOurLines, planCrontab, scheduleEvery, shellQuote } from '../../src/core/crontab-plan.js';
-import { dependentsOf, orderByDependencies } from '../../src/core/deps.js';
+import { dependentsOf, isReady, orderByDependencies, restartDependentsOf } from '../../src/core/deps.js';
 
 describe('exits', () => {
   it.each([
@@ -100,6 +100,28 @@ describe('dependencies', () => {
   });
   it('finds dependents', () => {
     expect(dependentsOf(defs, 'vec').sort()).toEqual(['bot', 'llm']);
+  });
+  it('restarts dependents over edges that want it, and theirs in turn, in start order', () => {
+    const graph = new Map([
+      ['db', { dependsOn: [], survivesRestartOf: [] }],
+      ['vec', { dependsOn: ['db'], survivesRestartOf: ['db'] }], // reconnects by itself
+      ['api', { dependsOn: ['db'], survivesRestartOf: [] }],
+      ['bot', { dependsOn: ['api', 'vec'], survivesRestartOf: [] }],
+      ['ui', { dependsOn: ['vec'], survivesRestartOf: [] }],
+    ]);
+    expect(restartDependentsOf(graph, 'db')).toEqual(['api', 'bot']);
+    expect(restartDependentsOf(graph, 'vec')).toEqual(['bot', 'ui']);
+  });
+  it.each([
+    ['running past ready_after', { status: 'running' as const, run: { startedAt: 0 }, probes: [] }, [], true],
+    ['running, not yet ready_after', { status: 'running' as const, run: { startedAt: 9_000 }, probes: [] }, [], false],
+    ['running, probes passed last', { status: 'running' as const, run: { startedAt: 9_000 }, probes: [{ lastOk: true }] }, [{}], true],
+    ['running, probes not yet run', { status: 'running' as const, run: { startedAt: 0 }, probes: [] }, [{}], false],
+    ['unhealthy', { status: 'unhealthy' as const, run: { startedAt: 0 }, probes: [{ lastOk: false }] }, [{}], false],
+    ['crashed', { status: 'crashed' as const, run: null, probes: [] }, [], false],
+    ['a completed job', { status: 'completed' as const, run: null, probes: [] }, [], true],
+  ])('a dependency is ready for its dependents when %s: %s', (_what, record, health, ready) => {
+    expect(isReady({ health: health as never[], readyAfterS: 3 }, record as never, 10_000)).toBe(ready);
   });
   it('names a cycle', () => {
     const cyc = new Map([['a', { dependsOn: ['b'] }], ['b', { dependsOn: ['a'] }]]);

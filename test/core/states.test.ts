@@ -25,6 +25,10 @@ const ALLOWED: [Status, Event, Status][] = [
   ['failed', 'stop-requested', 'stopped'],
   ['never-started', 'stop-requested', 'stopped'],
   ['running', 'exit-final', 'failed'],
+  ['crashed', 'hold', 'waiting'],
+  ['stopping', 'hold', 'waiting'],
+  ['waiting', 'start', 'running'],
+  ['waiting', 'stop-requested', 'stopped'],
   ['unhealthy', 'exit-final', 'failed'],
   ['running', 'vanished', 'crashed'],
   ['unhealthy', 'vanished', 'crashed'],
@@ -41,7 +45,7 @@ describe('state machine', () => {
     expect(all.sort()).toEqual(ALLOWED.map((x) => [...x]).sort());
   });
 
-  const EVENTS: Event[] = ['start', 'exit-normal', 'exit-premature', 'stop-requested', 'stop-done', 'restart', 'budget-exhausted', 'probe-failed', 'probe-ok', 'vanished', 'exit-final'];
+  const EVENTS: Event[] = ['start', 'exit-normal', 'exit-premature', 'stop-requested', 'stop-done', 'restart', 'budget-exhausted', 'probe-failed', 'probe-ok', 'vanished', 'exit-final', 'hold'];
   const forbidden = STATUSES.flatMap((from) => EVENTS.filter((e) => !ALLOWED.some(([f, ev]) => f === from && ev === e)).map((e) => [from, e] as const));
   it.each(forbidden)('forbids %s on %s', (from, event) => {
     expect(transition(from, event)).toEqual({ illegal: true, from, event });

@@ -21,7 +21,7 @@ describe('validateRegistry()', () => {
       name: 'a', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
       maxRestarts: 5, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
       dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
-      cpuWindowS: 60, readyAfterS: 3, restartDependents: true, noRestartExitCodes: [78],
+      cpuWindowS: 60, readyAfterS: 3, restartDependents: true, noRestartExitCodes: [78], survivesRestartOf: [],
     });
   });
 
@@ -33,7 +33,7 @@ describe('validateRegistry()', () => {
     ['auto_restart', 'yes', 'auto_restart: expected true or false, got "yes" (string)'],
     ['env', { A: 1 }, 'env: expected an object of NAME: "string value" pairs, got an object'],
     ['stop_signal', 'SIGFOO', 'stop_signal: expected one of SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGKILL, SIGUSR1, SIGUSR2, got "SIGFOO" (string)'],
-    ['depends_on', 'db', 'depends_on: expected an array of process names, got "db" (string)'],
+    ['depends_on', 'db', 'depends_on: expected an array of process names (or {"name": "db", "restart": false}), got "db" (string)'],
     ['backoff', 'linear', 'backoff: expected "fixed" or "exponential", got "linear" (string)'],
   ];
   it.each(bad)('names the process and field for a bad %s', (field, value, message) => {
@@ -60,6 +60,13 @@ describe('validateRegistry()', () => {
 
   it('normalizes signal names', () => {
     expect(validateRegistry({ a: { command: 'x', stop_signal: 'int' } }).defs.get('a')?.stopSignal).toBe('SIGINT');
+  });
+
+  it('takes a dependency as a name or as {"name", "restart": false} (one it survives the restart of)', () => {
+    const { defs, issues } = validateRegistry({ db: { command: 'x' }, cache: { command: 'x' }, api: { command: 'x', depends_on: ['cache', { name: 'db', restart: false }] } });
+    expect(issues).toEqual([]);
+    expect(defs.get('api')).toMatchObject({ dependsOn: ['cache', 'db'], survivesRestartOf: ['db'] });
+    expect(validateRegistry({ db: { command: 'x' }, api: { command: 'x', depends_on: [{ name: 'db', restart: 'no' }] } }).issues).toHaveLength(1);
   });
 
   it('refuses a dependency cycle, naming it', () => {

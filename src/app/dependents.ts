@@ -1,0 +1,49 @@
+// restart_dependents: once a dependency has restarted and is ready, the processes that depend on
+// it are stopped for it (they wait: never taken for a stop by the user) and started again. One job
+// per dependency episode: a job for a dependency whose job is already running leaves the work to
+// that one, which goes round again if the dependency restarted meanwhile.
+import { restartDependentsOf } from '../core/deps.js';
+import { isUp } from '../core/states.js';
+import { lockKey, tryLock } from '../effects/lock.js';
+import type { Context } from './context.js';
+import { readyTimeoutMs, waitReady } from './ready.js';
+import { startMany, type StartResult } from './start.js';
+import { stopMany } from './stop.js';
+
+export interface DependentsRestart {
+  /** Another job for the same dependency was running: it does the work. */
+  readonly coalesced: boolean;
+  readonly results: readonly StartResult[];
+  /** The dependency was not ready in time: its dependents were left as they were. */
+  readonly notReady?: string;
+}
+
+/** The dependents to restart for `after` now: those running, and those waiting for it. */
+export function dependentsToRestart(ctx: Context, after: string): string[] {
+  return restartDependentsOf(ctx.registry.defs, after).filter((n) => {
+    const rec = ctx.store.readRecord(n);
+    return isUp(rec.status) || (rec.status === 'waiting' && (rec.heldFor ?? []).includes(after));
+  });
+}
+
+export async function restartDependents(ctx: Context, after: string, names: readonly string[], opts: { waitMs: number }): Promise<DependentsRestart> {
+  const lock = await tryLock(lockKey(ctx.store.dir, `dependents-${after}`), `the restart of ${after}'s dependents`, ctx.store.dir);
+  if (!lock) return { coalesced: true, results: [] };
+  try {
+    let targets = [...names];
+    let results: StartResult[] = [];
+    for (let round = 0; round < 3 && targets.length > 0; round++) {
+      const seenRun = ctx.store.readRuns(after).latest?.id ?? null;
+      const ready = await waitReady(ctx, after, readyTimeoutMs(ctx, after));
+      if (!ready.ready) return { coalesced: false, results, notReady: ready.detail };
+      await stopMany(ctx, targets, { heldFor: [after] });
+      results = await startMany(ctx, targets, { waitMs: opts.waitMs, by: 'dependency' });
+      // Restarted again while we worked (a second job was folded into this one): once more.
+      if ((ctx.store.readRuns(after).latest?.id ?? null) === seenRun) break;
+      targets = dependentsToRestart(ctx, after);
+    }
+    return { coalesced: false, results };
+  } finally {
+    await lock.release();
+  }
+}
