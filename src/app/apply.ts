@@ -28,11 +28,11 @@ export interface Applied {
 }
 
 export async function apply(
-  ctx: Context, def: ProcessDef, seen: Pick<Observed, 'record' | 'liveRun'>, plan: Plan, opts: { table?: ProcessTable } = {},
+  ctx: Context, def: ProcessDef, seen: Pick<Observed, 'record' | 'liveRun'> & { rebuilt?: boolean }, plan: Plan, opts: { table?: ProcessTable } = {},
 ): Promise<Applied> {
   const name = def.name;
   let record = plan.record;
-  let recordDue = record !== seen.record && !plan.effects.some((e) => e.kind === 'spawn-runner');
+  let recordDue = (record !== seen.record || seen.rebuilt === true) && !plan.effects.some((e) => e.kind === 'spawn-runner');
   const writeRecord = () => {
     if (recordDue) ctx.store.writeRecord(name, record);
     recordDue = false;

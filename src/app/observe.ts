@@ -3,13 +3,17 @@ import type { Lineage } from '../core/lineage.js';
 import { notReadyDependencies } from '../core/deps.js';
 import type { ProcessRecord, RunInfo } from '../core/record.js';
 import type { ProcessDef } from '../core/schema.js';
-import { currentRun, reconcileRun, type RunsView } from '../core/runs.js';
+import { existsSync } from 'node:fs';
+import { currentRun, rebuildRecord, reconcileRun, type RunsView } from '../core/runs.js';
+import { findRunner } from '../effects/runner-scan.js';
 import { isOurs } from '../effects/identity.js';
 import type { Context } from './context.js';
 
 export interface Observed {
   /** The record, brought up to date with the runs its runner started since it was written. */
   readonly record: ProcessRecord;
+  /** The stored record was lost or unreadable and `record` was rebuilt from runs.log: apply writes it. */
+  readonly rebuilt: boolean;
   readonly runs: RunsView;
   /** The latest run, if its process is still ours and alive. */
   readonly liveRun: RunInfo | null;
@@ -19,7 +23,10 @@ export interface Observed {
 
 export function observe(ctx: Context, name: string): Observed {
   const runs = ctx.store.readRuns(name);
-  const stored = ctx.store.readRecord(name);
+  let stored = ctx.store.readRecord(name);
+  // No record, but runs: it was lost (or unreadable). Rebuild it, with its runner found by a scan.
+  const lost = stored.epoch === 0 && runs.latest !== null;
+  if (lost) stored = rebuildRecord(runs, findRunner(ctx.store.procDir(name)), existsSync(ctx.store.procFile(name, 'stop')), ctx.clock.now()) ?? stored;
   const record = reconcileRun(stored, currentRun(stored, runs), ctx.clock.now());
   const run = record.run;
   // A run that has an exit line is over, whatever its PID names now.
@@ -28,7 +35,7 @@ export function observe(ctx: Context, name: string): Observed {
   // While the process lives its runner's state changes no decision: spare the /proc read (watch
   // looks at every process every second). Treated as alive then.
   const runnerAlive = processAlive ? record.runner !== null : isOurs(record.runner);
-  return { record, runs, liveRun: processAlive ? run : null, processAlive, runnerAlive };
+  return { record, rebuilt: lost, runs, liveRun: processAlive ? run : null, processAlive, runnerAlive };
 }
 
 /** The dependencies of a process that are not ready now (from their records): what its restarts wait for. */

@@ -32,6 +32,7 @@ async function launchOne(ctx: Context, name: string, by: StartedBy): Promise<Lau
   return withProcessLock(ctx, name, async () => {
     const seen = observe(ctx, name);
     if (seen.processAlive || seen.runnerAlive) {
+      if (seen.rebuilt) ctx.store.writeRecord(name, seen.record); // its lost record, rebuilt
       const pending = !seen.processAlive && seen.record.nextRestartAt !== null
         ? ` (restart pending at ${new Date(seen.record.nextRestartAt).toISOString()})` : '';
       return { name, already: true as const, pid: seen.liveRun?.identity.pid ?? null, pending };

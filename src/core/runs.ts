@@ -1,7 +1,7 @@
 // Runs as the runner recorded them (runs.log, decoded by effects/runner-protocol.ts), and the pure
 // questions asked of them: which run is current, which exits are not handled yet, in what order.
 import { decodeWaitStatus } from './exit.js';
-import type { ExitInfo, ProcessRecord, RunInfo } from './record.js';
+import { emptyRecord, type ExitInfo, type Identity, type ProcessRecord, type RunInfo } from './record.js';
 import { mustTransition } from './states.js';
 
 export interface RunsView {
@@ -72,4 +72,25 @@ export function reconcileRun(record: ProcessRecord, latest: RunInfo | null, now:
   }
   // A new run's probes and CPU start afresh. killReason stays until the exit it explains is handled.
   return { ...record, run: latest, probes: [], cpu: null, updatedAt: now };
+}
+
+/**
+ * A record lost or unreadable while its runs.log survives: rebuilt from the runs, so that pguard
+ * never takes a live process for a never-started one (and starts a second), nor reuses an epoch.
+ * Up unless a stop was asked for: observe() then sees what lives, and a gone process is recovered
+ * under the usual policy.
+ */
+export function rebuildRecord(runs: RunsView, runner: Identity | null, stopMarker: boolean, now: number): ProcessRecord | null {
+  const latest = runs.latest;
+  if (!latest) return null;
+  return {
+    ...emptyRecord(),
+    status: stopMarker ? 'stopped' : 'running',
+    epoch: epochOf(latest.id),
+    runner,
+    run: latest,
+    lastExit: null,
+    reason: 'its state.json was lost or unreadable: rebuilt from runs.log',
+    updatedAt: now,
+  };
 }

@@ -210,6 +210,25 @@ describe('regressions', () => {
     expect(isAlive(JSON.parse(readFileSync(join(t.stateDir, 'procs', 'good', 'state.json'), 'utf8')).runner.pid)).toBe(true);
   });
 
+  it.each([
+    ['lost', (file: string) => rmSync(file)],
+    ['unreadable', (file: string) => writeFileSync(file, '{ not json')],
+  ])('never starts a second instance when the state file is %s while the process runs (lost-record regression)', async (_how, damage) => {
+    const t = tmpRegistry({ bot: { command: 'exec sleep 1000' } });
+    await t.cli(['start', 'bot', '--no-wait']);
+    const pid = await waitFor(async () => (await t.status('bot')).pid as number | null);
+    damage(join(t.stateDir, 'procs', 'bot', 'state.json'));
+    const res = await t.cli(['start', 'bot']);
+    expect(res).toMatchObject({ code: 0, stdout: `• bot is already running (pid ${pid})` });
+    expect(t.runs('bot').starts.size).toBe(1);
+    expect(await t.status('bot')).toMatchObject({ status: 'running', pid });
+    // The runner was found again: a stop ends both, and the next start is a new runner generation.
+    await t.cli(['stop', 'bot']);
+    expect(isAlive(pid)).toBe(false);
+    await t.cli(['start', 'bot', '--no-wait']);
+    await waitFor(() => (t.runs('bot').latest?.id === '2.1' ? true : null), { what: 'epoch 2' });
+  });
+
   it('marks a generation known-good when the user stopped a stable run, so a broken edit is rolled back (stopped-never-known-good regression)', async () => {
     const t = tmpRegistry({ bot: { command: 'echo good; exec sleep 60', min_uptime: 1, max_restarts: 1, restart_cooldown: 0 } });
     await t.cli(['start', 'bot', '--no-wait']);
