@@ -13,7 +13,7 @@ import type { ProcessRecord, RunInfo } from '../core/record.js';
 import type { ProcessDef } from '../core/schema.js';
 import { isUp } from '../core/states.js';
 import { rotateLog } from '../effects/log-file.js';
-import { CLOCK_TICKS, readTreeUsage, type ProcessTable } from '../effects/resources.js';
+import { CLOCK_TICKS, readTreeUsage, readTreeUsageLive, type ProcessTable } from '../effects/resources.js';
 import { apply } from './apply.js';
 import { withProcessLock, type Context } from './context.js';
 import { blockedByOf, lineageOf, observe, type Observed } from './observe.js';
@@ -32,6 +32,8 @@ export interface CheckResult {
   readonly kill: Promise<void> | null;
   /** Up, with nothing to decide and nothing due: the run watch may skip until something is due. */
   readonly idle: RunInfo | null;
+  /** The tree's resident memory, when this look sampled it. */
+  readonly rssMb?: number;
 }
 
 /** What a plan did, in one word for healthcheck's and watch's report. */
@@ -52,12 +54,12 @@ function isEmpty(plan: Plan, seen: Observed): boolean {
  * rotation) for every process. Without it (watch), probes when due and a first look without a lock.
  */
 export async function checkProcess(
-  ctx: Context, def: ProcessDef, opts: { table: ProcessTable | null; full?: boolean },
+  ctx: Context, def: ProcessDef, opts: { sample: boolean; table?: ProcessTable | null; full?: boolean },
 ): Promise<CheckResult> {
   const name = def.name;
   const dueAt = (seen: Observed, now: number) => ({
     probes: seen.processAlive && (opts.full ? def.health.length > 0 : def.health.some((p, i) => isProbeDue(p, seen.record.probes[i] ?? undefined, now))),
-    resources: seen.processAlive && opts.table !== null && hasResourceLimits(def),
+    resources: seen.processAlive && opts.sample && hasResourceLimits(def),
   });
 
   if (!opts.full) {
@@ -96,7 +98,8 @@ export async function checkProcess(
   const now = ctx.clock.now();
   const results = await Promise.all(def.health.map((p, i) =>
     opts.full || isProbeDue(p, first.record.probes[i] ?? undefined, now) ? runProbe(ctx, def, p, run) : Promise.resolve(null)));
-  const usage = due.resources && opts.table ? { ...readTreeUsage(opts.table, run.identity.pid), ticksPerSecond: CLOCK_TICKS } : null;
+  const tree = due.resources ? (readTreeUsageLive(run.identity.pid) ?? (opts.table ? readTreeUsage(opts.table, run.identity.pid) : null)) : null;
+  const usage = tree ? { ...tree, ticksPerSecond: CLOCK_TICKS } : null;
 
   // Decide on what was seen, if the run is still the one probed.
   return withProcessLock(ctx, name, async () => {
@@ -107,6 +110,6 @@ export async function checkProcess(
     const alerts = [...base.alerts, ...plan.alerts];
     const action = plan.decision.action === 'kill' ? 'killed' : base.action;
     const detail = plan.decision.action === 'kill' ? plan.decision.reason : base.detail;
-    return { ...base, after: applied.record, action, detail, alerts, kill: applied.ending ? applied.ending.then(() => undefined) : null };
+    return { ...base, after: applied.record, action, detail, alerts, kill: applied.ending ? applied.ending.then(() => undefined) : null, ...(usage ? { rssMb: usage.rssMb } : {}) };
   }, 10_000);
 }

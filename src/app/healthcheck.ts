@@ -7,7 +7,7 @@ import { describeIssue } from '../errors.js';
 import { hasResourceLimits } from '../core/on-probe.js';
 import { isProblem, type Status } from '../core/states.js';
 import { acquireLock, LockBusyError, lockKey, type LockHolder } from '../effects/lock.js';
-import { readProcessTable } from '../effects/resources.js';
+import { readProcessTable, readTreeUsageLive } from '../effects/resources.js';
 import { announce } from './alerts.js';
 import { supervisedDefs, type Context } from './context.js';
 import { checkProcess, type CheckAction } from './check.js';
@@ -57,14 +57,15 @@ export async function healthcheck(ctx: Context, opts: { waitMs?: number } = {}):
     const errors: { name: string; error: string }[] = [];
     const pendingAlerts: { name: string; alerts: readonly AlertIntent[] }[] = [];
     const defs = supervisedDefs(ctx);
-    const table = defs.some(hasResourceLimits) ? await readProcessTable() : null;
+    // Trees are read from /proc; a process table only where the kernel has no `children` files.
+    const table = defs.some(hasResourceLimits) && readTreeUsageLive(process.pid) === null ? await readProcessTable() : null;
     const kills: Promise<void>[] = [];
     // An entry that breaks the schema is not acted on, but named: one alert each (folded within cooldown).
     const invalid = [...groupIssues(ctx.registry.issues)].map(([name, issues]) => ({ name: name || 'registry', issues }));
     for (const i of invalid) pendingAlerts.push({ name: i.name, alerts: [invalidEntryAlert(ctx.registry.path, i.name === 'registry' ? '' : i.name, i.issues)] });
     for (const def of defs) {
       try {
-        const res = await checkProcess(ctx, def, { table, full: true });
+        const res = await checkProcess(ctx, def, { sample: true, table, full: true });
         if (res.action) {
           const detail = res.action === 'alerted' ? res.alerts.map((a) => a.message).join('; ') : res.detail;
           actions.push({ name: def.name, action: res.action, detail });

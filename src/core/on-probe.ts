@@ -27,6 +27,12 @@ export function cpuPercentBetween(before: { ticks: number; at: number }, ticks: 
   return Math.round(((ticks - before.ticks) / ticksPerSecond / ((now - before.at) / 1000)) * 1000) / 10;
 }
 
+/** How far over a limit, in percent: "+4.2%", "+50%". */
+export function describeOverrun(value: number, limit: number): string {
+  const pct = (value / limit - 1) * 100;
+  return `+${pct >= 10 ? Math.round(pct) : pct.toFixed(1)}%`;
+}
+
 type Breach = { kind: 'unhealthy' | 'resource'; reason: string; evidence: Record<string, unknown> };
 
 export function decideProbed(def: ProbePolicy, record: ProcessRecord, obs: Extract<Observation, { kind: 'probed' }>, now: number): Step {
@@ -60,7 +66,7 @@ export function decideProbed(def: ProbePolicy, record: ProcessRecord, obs: Extra
     if (!breach && def.maxMemoryMb !== undefined && u.rssMb > def.maxMemoryMb) {
       breach = {
         kind: 'resource',
-        reason: `memory ${u.rssMb} MB is over max_memory_mb ${def.maxMemoryMb}`,
+        reason: `memory ${u.rssMb} MB is over max_memory_mb ${def.maxMemoryMb} (${describeOverrun(u.rssMb, def.maxMemoryMb)})`,
         evidence: { memory_mb: u.rssMb, max_memory_mb: def.maxMemoryMb },
       };
     }

@@ -1,6 +1,6 @@
 // Resident memory and CPU time of whole process trees, from one process-table snapshot (pidtree
 // with pid -1 lists every ppid/pid pair in one `ps` call) and /proc.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import pidtree from 'pidtree';
 
 const PAGE_KB = 4; // /proc/PID/statm counts 4 KiB pages on Linux x86-64 and arm64
@@ -33,11 +33,37 @@ export function treeOf(table: ProcessTable, root: number): number[] {
   return out;
 }
 
+/**
+ * The tree under `root` read from /proc alone (each task's `children` file), without a process
+ * table: a few file reads, fast enough to sample a growing process several times a second. null
+ * where the kernel has no `children` files (then use a table).
+ */
+export function readTreeUsageLive(root: number): TreeUsage | null {
+  const tree: number[] = [root];
+  try {
+    for (let i = 0; i < tree.length; i++) {
+      const pid = tree[i]!;
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const kids = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+        if (kids) tree.push(...kids.split(' ').map(Number));
+      }
+    }
+  } catch (err) {
+    if (tree.length === 1) return null; // no children files, or the root is gone
+    void err; // a member exited meanwhile: what was read stands
+  }
+  return usageOf(tree);
+}
+
 export function readTreeUsage(table: ProcessTable, root: number): TreeUsage {
+  return usageOf(treeOf(table, root));
+}
+
+function usageOf(tree: readonly number[]): TreeUsage {
   let rssKb = 0;
   let ticks = 0;
   let pids = 0;
-  for (const pid of treeOf(table, root)) {
+  for (const pid of tree) {
     try {
       const statm = readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ');
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -180,7 +180,7 @@ describe('decide() on probes and resources', () => {
 
   it('ends a run whose tree is over max_memory_mb', () => {
     const out = decide(withHealth, settings, running(), probed(null, { rssMb: 150, cpuTicks: 0 }), T0);
-    expect(out.decision).toEqual({ action: 'kill', reason: 'memory 150 MB is over max_memory_mb 100' });
+    expect(out.decision).toEqual({ action: 'kill', reason: 'memory 150 MB is over max_memory_mb 100 (+50%)' });
     expect(out.alerts[0]).toMatchObject({ kind: 'resource', evidence: { memory_mb: 150 } });
   });
 

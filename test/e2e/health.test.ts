@@ -105,11 +105,30 @@ describe('health probes', () => {
     expect(typeof s.cpu_percent).toBe('number');
     const hc = JSON.parse((await t.cli(['healthcheck', '--json'])).stdout);
     expect(hc.actions[0]).toMatchObject({ name: 'hog', action: 'killed' });
-    expect(hc.actions[0].detail).toMatch(/^memory \d+(\.\d)? MB is over max_memory_mb 60$/);
+    expect(hc.actions[0].detail).toMatch(/^memory \d+(\.\d)? MB is over max_memory_mb 60 \(\+\d+(\.\d)?%\)$/);
     await waitFor(async () => { const p = (await t.status('hog')).pid; return p && p !== pid; });
     const alerts = await alertsOf(t);
     expect(alerts[0]).toMatchObject({ kind: 'resource', process: 'hog' });
-    expect(alerts[0]!.message).toMatch(/MB is over max_memory_mb 60; restarting it/);
+    expect(alerts[0]!.message).toMatch(/MB is over max_memory_mb 60 \(\+\d+%\); restarting it/);
+  });
+});
+
+describe('memory limit with watch', () => {
+  it('restarts a process leaking 10 MB/s before it is 5% over max_memory_mb, saying how far over (slow-sampling regression)', async () => {
+    const t = tmpRegistry({ leak: { command: `exec node ${APPS}leak.mjs 10`, max_memory_mb: 120, restart_cooldown: 0 } });
+    await t.cli(['start', 'leak', '--no-wait']);
+    const pid = await pidOf(t, 'leak');
+    const watch = execa(process.execPath, [CLI, 'watch', '--foreground'], { env: t.env, reject: false });
+    try {
+      await waitFor(async () => { const p = (await t.status('leak')).pid; return p && p !== pid; }, { timeoutMs: 30_000, what: 'the restart' });
+      const alert = (await alertsOf(t)).find((a) => a.kind === 'resource')!;
+      const m = /^memory (\d+(?:\.\d)?) MB is over max_memory_mb 120 \(\+(\d+(?:\.\d)?)%\); restarting it/.exec(alert.message);
+      expect(m).not.toBeNull();
+      expect(Number(m![1])).toBeLessThanOrEqual(126);
+    } finally {
+      watch.kill('SIGTERM');
+      await watch;
+    }
   });
 });
 

@@ -74,8 +74,8 @@ describe('stopTree', () => {
   it('continues a stopped (SIGSTOP) process so that it ends on stop_signal, not SIGKILL', async () => {
     const pid = startDetached('/bin/sh', ['-c', 'sleep 1000']);
     const root = await waitFor(() => readIdentity(pid));
-    process.kill(-pid, 'SIGSTOP');
-    await waitFor(() => / T /.test(readFileSync(`/proc/${pid}/stat`, 'utf8').slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')'))), { what: 'state T' });
+    const state = () => { const stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3); };
+    await waitFor(() => { process.kill(pid, 'SIGSTOP'); return state() === 'T'; }, { what: 'state T' });
     const t0 = Date.now();
     const res = await stopTree(root, 'SIGTERM', 5_000);
     expect(res).toMatchObject({ killed: 0, survivors: 0 });
