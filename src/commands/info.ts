@@ -7,6 +7,9 @@ export const infoCommand = defineCommand<GlobalArgs, Record<string, string | num
   builder: (y) => y.example('$0 info --json', ''),
   run: async (_argv, ctx) => {
     const { RUNNER_PATH, CLI_PATH } = await import('../effects/spawn.js');
+    const { detectSession, lingerEnabled } = await import('../effects/session-scope.js');
+    const session = detectSession(ctx.env);
+    const linger = lingerEnabled();
     return {
       registry: ctx.registry.path,
       state_dir: ctx.store.dir,
@@ -18,6 +21,9 @@ export const infoCommand = defineCommand<GlobalArgs, Record<string, string | num
       pguard: CLI_PATH,
       runner: RUNNER_PATH,
       node: process.execPath,
+      // How started processes outlive the session that started them.
+      session_mode: session.mode,
+      linger: linger === null ? 'no systemd' : linger ? 'enabled' : 'disabled (loginctl enable-linger keeps your processes after logout)',
     };
   },
   render: (info, out) => {

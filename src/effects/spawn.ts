@@ -11,6 +11,7 @@ import type { Identity } from '../core/record.js';
 import type { ProcessDef } from '../core/schema.js';
 import { readIdentity } from './identity.js';
 import { encodeRunnerEnv } from './runner-protocol.js';
+import { detectSession, runnerCommand } from './session-scope.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The package root: dist/effects/ -> ../.. */
@@ -75,7 +76,8 @@ export function spawnRunner(req: SpawnRequest): Identity {
     // node:child_process rather than execa here: the runner must get the log's file descriptor
     // itself. execa's {file} target pipes through this process (which is about to exit), and its
     // types refuse a descriptor number held in a variable.
-    const child = spawn('/bin/sh', [RUNNER_PATH], {
+    const { file, args } = runnerCommand(detectSession(req.baseEnv), RUNNER_PATH, { procDir: req.procDir, name: def.name, epoch: req.epoch });
+    const child = spawn(file, args, {
       cwd,
       env,
       detached: true, // setsid(): its own session and process group

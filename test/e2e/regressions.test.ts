@@ -1,7 +1,7 @@
 // Regressions found by running real stacks under pguard (and a chaos run), one test each, named
 // after the failure, on real processes.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -227,6 +227,35 @@ describe('regressions', () => {
     expect(isAlive(pid)).toBe(false);
     await t.cli(['start', 'bot', '--no-wait']);
     await waitFor(() => (t.runs('bot').latest?.id === '2.1' ? true : null), { what: 'epoch 2' });
+  });
+
+  it('starts the runner in a transient systemd user scope where a user manager runs, and says so in info (logout-kills-all regression)', async () => {
+    const t = tmpRegistry({ bot: { command: 'exec sleep 1000' } });
+    // A fake systemd-run that records its arguments, then runs the command as --scope does (exec).
+    const bin = join(t.dir, 'bin');
+    const runtime = join(t.dir, 'runtime');
+    mkdirSync(bin);
+    mkdirSync(join(runtime, 'systemd'), { recursive: true });
+    writeFileSync(join(runtime, 'systemd', 'private'), '');
+    const calls = join(t.dir, 'systemd-run.calls');
+    writeFileSync(join(bin, 'systemd-run'), `#!/bin/sh\necho "$@" >> ${calls}\nwhile [ "$1" != "--" ]; do shift; done\nshift\nexec "$@"\n`, { mode: 0o755 });
+    const env = { PATH: `${bin}:${process.env.PATH}`, XDG_RUNTIME_DIR: runtime };
+    const info = JSON.parse((await t.cli(['info', '--json'], { env })).stdout);
+    expect(info.session_mode).toBe('systemd-user-scope');
+    expect(typeof info.linger).toBe('string');
+    await t.cli(['start', 'bot', '--no-wait'], { env });
+    const pid = await waitFor(async () => (await t.status('bot')).pid as number | null);
+    const args = readFileSync(calls, 'utf8').trim().split(' ');
+    expect(args.slice(0, 4)).toEqual(['--user', '--scope', '--collect', '--quiet']);
+    expect(args[4]).toMatch(/^--unit=pguard-[0-9a-f]{8}-bot-1$/);
+    expect(args.slice(5, 7)).toEqual(['--', '/bin/sh']);
+    expect(args[7]).toMatch(/bin\/pguard-runner\.sh$/);
+    // The runner is systemd-run's own PID (exec): it is recorded and supervised as usual.
+    const rec = JSON.parse(readFileSync(join(t.stateDir, 'procs', 'bot', 'state.json'), 'utf8'));
+    expect(readFileSync(`/proc/${rec.runner.pid}/cmdline`, 'utf8').split('\0')[1]).toMatch(/pguard-runner\.sh$/);
+    expect(isAlive(pid)).toBe(true);
+    // Without a user manager: setsid, as before.
+    expect(JSON.parse((await t.cli(['info', '--json'])).stdout).session_mode).toBe('setsid');
   });
 
   it('marks a generation known-good when the user stopped a stable run, so a broken edit is rolled back (stopped-never-known-good regression)', async () => {
