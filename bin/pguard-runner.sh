@@ -31,7 +31,9 @@ run_child() {
     pid=$(sh -c 'echo $PPID')
     starttime=$(ps -o lstart= -p "$pid" | sed 's/^ *//; s/ *$//; s/  */_/g')
   fi
-  printf 'start %s %s %s %s %s\n' "$id" "$pid" "$starttime" "$boot" "$begin" >> "$dir/runs.log"
+  # The run's own start, stamped here (after the fork, before the exec): what recovery is measured to.
+  now_ms
+  printf 'start %s %s %s %s %s\n' "$id" "$pid" "$starttime" "$boot" "$now" >> "$dir/runs.log"
   echo "$pid" > "$dir/pid"
   # A stop asked for since the loop looked: this run ends before it begins (status 0, recorded).
   [ -e "$dir/stop" ] && exit 0

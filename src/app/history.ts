@@ -10,6 +10,8 @@ export interface FailureView {
   readonly run: string;
   readonly cause: string;
   readonly action: string;
+  /** For a run pguard ended (a hang, a limit): from its first failed probe (or the breach) to the decision to end it. */
+  readonly detection_ms: number | null;
   /** From the death (or the run pguard ended) to the new instance being up. */
   readonly recovery_ms: number | null;
   /** To the new instance passing its probes (processes with probes). */
@@ -59,7 +61,16 @@ export function describeHistory(ctx: Context, opts: { name?: string | undefined;
       if (e.event !== 'exit') continue;
       const outcome = (e.details as { outcome?: string }).outcome;
       if (outcome === 'completed' || outcome === 'stopped' || outcome === 'stopping') continue;
-      const death = ms(e.at);
+      const details = e.details as { ended_at?: string; run?: string; ended_by_pguard?: string };
+      // The exit's own time (older ledgers: the entry's).
+      const death = ms(details.ended_at ?? e.at);
+      // A hang or a breach: detected at its first failed probe, decided on at the event that ended it.
+      const decided = details.ended_by_pguard
+        ? events.slice(0, i).reverse().find((x) => (x.event === 'probe-failure' || x.event === 'resource-breach') && (x.details as { run?: string; action?: string }).run === details.run && (x.details as { action?: string }).action === 'graceful restart')
+        : undefined;
+      const firstFailure = decided
+        ? events.slice(0, i).find((x) => (x.event === 'probe-failure' || x.event === 'resource-breach') && (x.details as { run?: string }).run === details.run)
+        : undefined;
       const next = events.slice(i + 1).find((x) => x.event === 'restart' || x.event === 'give-up' || x.event === 'rollback' || (x.event === 'exit' && x !== e));
       const action = next?.event === 'restart' ? `restarted (${(next.details as { reason?: string }).reason ?? ''})`.replace(' ()', '')
         : next?.event === 'give-up' ? 'gave up' : next?.event === 'rollback' ? 'rolled back' : outcome === 'crashed' ? 'not restarted' : String(outcome);
@@ -68,13 +79,16 @@ export function describeHistory(ctx: Context, opts: { name?: string | undefined;
       const healthy = up ? events.find((x) => x.event === 'healthy' && ms(x.at) >= up.startedAt) : undefined;
       mine.push({
         at: e.at, process: name, run: String((e.details as { run?: string }).run ?? ''), cause: causeOf(e), action,
+        detection_ms: decided && firstFailure ? ms(decided.at) - ms(firstFailure.at) : null,
         recovery_ms: recovery, healthy_ms: healthy ? ms(healthy.at) - death : null,
       });
     }
     failures.push(...mine);
-    // Uptime over the period: the time covered by runs, from the period's start (or the first
-    // event) to now.
-    const from = since ?? (all.find((e) => e.process === name) ? ms(all.find((e) => e.process === name)!.at) : null);
+    // Uptime over the period: the time covered by runs, from when it was first started within the
+    // period (time before its first start is not downtime) to now.
+    const firstStart = runs.map((r) => r.startedAt).filter((t) => since === null || t >= since).sort((a, b) => a - b)[0];
+    const coveredAtStart = since !== null && runs.some((r) => r.startedAt < since && (exits.get(r.id)?.endedAt ?? now) > since);
+    const from = coveredAtStart ? since : (firstStart ?? null);
     let uptime: number | null = null;
     if (from !== null && now > from) {
       let covered = 0;

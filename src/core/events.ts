@@ -19,10 +19,11 @@ export interface PendingEvent {
 
 /** The ledger's account of one exit and what was decided about it. */
 export function exitEvents(name: string, exit: ExitInfo, before: ProcessRecord, next: Status, after: ProcessRecord): PendingEvent[] {
+  // The ledger's `at` is when it was written (monotonic in seq); the exit's own time is a detail.
   const events: PendingEvent[] = [{
-    event: 'exit', process: name, at: exit.endedAt,
+    event: 'exit', process: name,
     details: {
-      run: exit.runId, code: exit.code, signal: exit.signal, ran_s: ranSeconds(exit), outcome: next,
+      run: exit.runId, ended_at: new Date(exit.endedAt).toISOString(), code: exit.code, signal: exit.signal, ran_s: ranSeconds(exit), outcome: next,
       ...(exit.vanished ? { vanished: true } : {}), ...(before.killReason ? { ended_by_pguard: before.killReason } : {}),
       ...(exit.leftovers ? { leftovers: { waited_ms: exit.leftovers.waitedMs, sigkill: exit.leftovers.sigkilled } } : {}),
     },

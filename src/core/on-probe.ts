@@ -94,23 +94,26 @@ export function decideProbed(def: ProbePolicy, record: ProcessRecord, obs: Extra
     effects.push(ledger({ event: 'probe-failure', process: def.name, details: { run: run.id, probes: failed } }));
   }
   const passing = allProbesPass(def, rec);
-  if (passing && !allProbesPass(def, record)) {
+  let recNow = rec;
+  if (passing && record.healthyRun !== run.id) {
+    // The first time this run's probes all pass: healthy (once per run, however it flaps after).
     effects.push(ledger({ event: 'healthy', process: def.name, details: { run: run.id, generation: record.generation } }));
     if (record.generation !== null) effects.push({ kind: 'mark-generation', generation: record.generation, what: 'healthy_at' });
+    recNow = { ...rec, healthyRun: run.id };
   }
-  const goodRun = { record: rec, ranMs: now - run.startedAt };
-  if (!breach) return { next, record: rec, decision: { action: 'none' }, alerts: [], effects, goodRun };
+  const goodRun = { record: recNow, ranMs: now - run.startedAt };
+  if (!breach) return { next, record: recNow, decision: { action: 'none' }, alerts: [], effects, goodRun };
 
   const blockedBy = obs.blockedBy ?? [];
   if (breach.kind === 'unhealthy' && blockedBy.length > 0) {
     // Its probe fails because a dependency is not ready: restarting it would not help, and would
     // spend its budget. It is left running, unhealthy, and told once.
-    const held = { ...rec, heldFor: blockedBy, reason: `${breach.reason}; ${describeNames(blockedBy)} not ready: not restarted until ${blockedBy.length === 1 ? 'it is' : 'they are'}` };
+    const held = { ...recNow, heldFor: blockedBy, reason: `${breach.reason}; ${describeNames(blockedBy)} not ready: not restarted until ${blockedBy.length === 1 ? 'it is' : 'they are'}` };
     const alerts = record.heldFor ? [] : [waitingAlert(breach.reason, blockedBy, record.restarts)];
     return { next, record: held, decision: { action: 'none' }, alerts, effects, goodRun };
   }
   const action = def.autoRestart ? 'restarting it (stop_signal, then SIGKILL after kill_timeout)' : 'stopping it (auto_restart is off)';
-  const killed = { ...rec, killReason: breach.reason, reason: breach.reason };
+  const killed = { ...recNow, killReason: breach.reason, reason: breach.reason };
   effects.push(
     ledger({ event: breach.kind === 'resource' ? 'resource-breach' : 'probe-failure', process: def.name, details: { run: run.id, reason: breach.reason, action: 'graceful restart' } }),
     { kind: 'end-run' },

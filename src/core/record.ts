@@ -47,6 +47,8 @@ export interface ProcessRecord {
   readonly runner: Identity | null;
   readonly run: RunInfo | null;
   readonly lastExit: ExitInfo | null;
+  /** Run id whose probes were recorded as all passing (one `healthy` event per run). */
+  readonly healthyRun: string | null;
   /** Run id for which an overrun alert was already raised. */
   readonly overrunAlerted: string | null;
   /** Per probe of the definition's `health`, by index. */
@@ -80,6 +82,7 @@ export function emptyRecord(): ProcessRecord {
     run: null,
     lastExit: null,
     overrunAlerted: null,
+    healthyRun: null,
     probes: [],
     heldFor: null,
     killReason: null,

@@ -128,6 +128,16 @@ describe('decide() plans', () => {
     expect(find(plan, 'rollback')).toEqual({ kind: 'rollback', reason: 'exited with code 1 after 5.0 s; gave up after 3 restarts (max_restarts 3)' });
   });
 
+  it('records healthy once per run, however its probes flap (healthy-per-flap regression)', () => {
+    const h = { ...def, health: [{ ...http, failureThreshold: 3 }] };
+    const ok = { kind: 'probed' as const, results: [{ ok: true, detail: 'HTTP 200', ms: 1 }], usage: null };
+    const bad = { kind: 'probed' as const, results: [{ ok: false, detail: 'HTTP 503', ms: 1 }], usage: null };
+    const first = decide(h, settings, running(), ok, T0);
+    expect(kinds(first)).toContain('ledger:healthy');
+    const flapped = decide(h, settings, first.record, bad, T0 + 1_000);
+    expect(kinds(decide(h, settings, flapped.record, ok, T0 + 2_000))).not.toContain('ledger:healthy');
+  });
+
   it('names the generation it marks', () => {
     const plan = decide(def, settings, running(), exited(61_000), T0);
     expect(find(plan, 'mark-generation')).toEqual({ kind: 'mark-generation', generation: 2, what: 'known_good_at' });

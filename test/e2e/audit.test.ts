@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { APPS } from '../helpers/run-cli.js';
 import { tmpRegistry, type TmpRegistry } from '../helpers/tmp-registry.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -63,6 +64,44 @@ describe('history', () => {
     const human = await t.cli(['history', '--since', '1h']);
     expect(human.stdout).toMatch(/killed by SIGKILL/);
     expect((await t.cli(['history', '--since', 'soon'])).stderr).toBe('pguard: --since expects a duration like 90s, 15m, 2h or 7d, got "soon".');
+  });
+});
+
+describe('honest figures', () => {
+  it('measures a runner restart to the new run\'s own start, writes the ledger in time order, and counts uptime from the first start (recovery-0 regression)', async () => {
+    const t = tmpRegistry({ bot: { command: 'exec sleep 1000', restart_cooldown: 0 } });
+    await t.cli(['register', 'late', 'exec sleep 1000']);
+    await t.cli(['start', 'bot', '--no-wait']);
+    const pid = await waitFor(() => t.runs('bot').latest?.identity.pid);
+    process.kill(pid, 'SIGKILL');
+    await waitFor(async () => ((await t.status('bot')).restarts === 1 ? true : null));
+    const h = JSON.parse((await t.cli(['history', 'bot', '--json'])).stdout);
+    expect(h.failures[0].recovery_ms).toBeGreaterThan(0);
+    expect(h.failures[0].detection_ms).toBeNull();
+    const entries = readFileSync(join(t.stateDir, 'ledger.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; at: string; event: string; details: Record<string, unknown> });
+    for (let i = 1; i < entries.length; i++) expect(Date.parse(entries[i]!.at)).toBeGreaterThanOrEqual(Date.parse(entries[i - 1]!.at));
+    expect(entries.find((e) => e.event === 'exit')!.details.ended_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    // `late` is started well after it was registered: the wait before is not downtime.
+    await waitFor(async () => ((await t.status('bot')).uptime_s >= 1 ? true : null));
+    await t.cli(['start', 'late', '--no-wait']);
+    await waitFor(async () => ((await t.status('late')).uptime_s >= 1 ? true : null));
+    const late = JSON.parse((await t.cli(['history', 'late', '--json'])).stdout);
+    expect(late.summary[0].uptime_percent).toBeGreaterThan(90);
+  });
+
+  it('separates the detection of a hang from the recovery after it', async () => {
+    const t = tmpRegistry({ hung: { command: `exec sh ${APPS}beat.sh 1`, restart_cooldown: 0, health: [{ type: 'heartbeat', max_age: 0.5, failure_threshold: 2, grace: 0 }] } });
+    await t.cli(['start', 'hung', '--no-wait']);
+    await waitFor(() => t.logOf('hung').includes('now hanging'));
+    await waitFor(async () => { await t.cli(['healthcheck']); return (await t.status('hung')).status === 'unhealthy' ? true : null; });
+    // The second failure, one look later, ends it.
+    await t.cli(['healthcheck']);
+    await waitFor(() => (t.runs('hung').starts.size >= 2 ? true : null), { what: 'the restart' });
+    const f = JSON.parse((await t.cli(['history', 'hung', '--json'])).stdout).failures[0];
+    expect(f.cause).toMatch(/^probe heartbeat/);
+    expect(f.detection_ms).toBeGreaterThan(0);
+    expect(f.detection_ms).toBeLessThan(f.recovery_ms + 60_000);
+    expect(f.recovery_ms).toBeGreaterThan(0);
   });
 });
 
