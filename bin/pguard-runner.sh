@@ -31,9 +31,7 @@ run_child() {
     pid=$(sh -c 'echo $PPID')
     starttime=$(ps -o lstart= -p "$pid" | sed 's/^ *//; s/ *$//; s/  */_/g')
   fi
-  # The run's own start, stamped here (after the fork, before the exec): what recovery is measured to.
-  now_ms
-  printf 'start %s %s %s %s %s\n' "$id" "$pid" "$starttime" "$boot" "$now" >> "$dir/runs.log"
+  printf 'start %s %s %s %s %s\n' "$id" "$pid" "$starttime" "$boot" "$begin" >> "$dir/runs.log"
   echo "$pid" > "$dir/pid"
   # A stop asked for since the loop looked: this run ends before it begins (status 0, recorded).
   [ -e "$dir/stop" ] && exit 0
@@ -187,7 +185,11 @@ while :; do
   status=$?
   now_ms
   end=$now
-  printf 'exit %s %s %s\n' "$id" "$status" "$end" >> "$dir/runs.log"
+  # The kernel's clock at the exit (centiseconds since boot, a builtin read): with the next run's
+  # STARTTIME (ticks since boot, same clock) it measures a restart without a fork on the way.
+  up=-
+  { read -r up _ < /proc/uptime; } 2>/dev/null && up=${up%.*}${up#*.}
+  printf 'exit %s %s %s %s\n' "$id" "$status" "$end" "$up" >> "$dir/runs.log"
   # What is left of the run's process group belongs to the dead instance: end it first.
   reaped_at=
   if [ -n "$has_setsid" ] && read -r cpid < "$dir/pid"; then

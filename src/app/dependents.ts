@@ -30,6 +30,9 @@ export async function restartDependents(ctx: Context, after: string, names: read
   const lock = await tryLock(lockKey(ctx.store.dir, `dependents-${after}`), `the restart of ${after}'s dependents`, ctx.store.dir);
   if (!lock) return { coalesced: true, results: [] };
   try {
+    // This episode (this run of the dependency) was handled already by a job that has finished.
+    const handled = ctx.store.readDependentsDone(after);
+    if (handled !== null && handled === (ctx.store.readRuns(after).latest?.id ?? null)) return { coalesced: true, results: [] };
     let targets = [...names];
     let results: StartResult[] = [];
     for (let round = 0; round < 3 && targets.length > 0; round++) {
@@ -39,7 +42,10 @@ export async function restartDependents(ctx: Context, after: string, names: read
       await stopMany(ctx, targets, { heldFor: [after] });
       results = await startMany(ctx, targets, { waitMs: opts.waitMs, by: 'dependency' });
       // Restarted again while we worked (a second job was folded into this one): once more.
-      if ((ctx.store.readRuns(after).latest?.id ?? null) === seenRun) break;
+      if ((ctx.store.readRuns(after).latest?.id ?? null) === seenRun) {
+        if (seenRun) ctx.store.writeDependentsDone(after, seenRun);
+        break;
+      }
       targets = dependentsToRestart(ctx, after);
     }
     return { coalesced: false, results };

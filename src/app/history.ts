@@ -75,7 +75,12 @@ export function describeHistory(ctx: Context, opts: { name?: string | undefined;
       const action = next?.event === 'restart' ? `restarted (${(next.details as { reason?: string }).reason ?? ''})`.replace(' ()', '')
         : next?.event === 'give-up' ? 'gave up' : next?.event === 'rollback' ? 'rolled back' : outcome === 'crashed' ? 'not restarted' : String(outcome);
       const up = runs.filter((r) => r.startedAt >= death).sort((a, b) => a.startedAt - b.startedAt)[0];
-      const recovery = up ? up.startedAt - death : null;
+      // On the kernel's clock where the runner recorded it (the exit's uptime, the new run's start
+      // time, both in 1/100 s since boot): a restart by the runner is measured, not stamped.
+      const endedCs = details.run ? exits.get(details.run)?.endedUptimeCs : undefined;
+      const startTicks = up ? Number(up.identity.startTime) : NaN;
+      const recovery = !up ? null
+        : endedCs !== undefined && Number.isFinite(startTicks) ? Math.max(0, (startTicks - endedCs) * 10) : up.startedAt - death;
       const healthy = up ? events.find((x) => x.event === 'healthy' && ms(x.at) >= up.startedAt) : undefined;
       mine.push({
         at: e.at, process: name, run: String((e.details as { run?: string }).run ?? ''), cause: causeOf(e), action,

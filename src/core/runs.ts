@@ -6,7 +6,7 @@ import { mustTransition } from './states.js';
 
 export interface RunsView {
   readonly starts: ReadonlyMap<string, RunInfo>;
-  readonly exits: ReadonlyMap<string, { readonly status: number; readonly endedAt: number }>;
+  readonly exits: ReadonlyMap<string, { readonly status: number; readonly endedAt: number; readonly endedUptimeCs?: number }>;
   /** What the runner found left of a run's group after its exit, and had to end before going on. */
   readonly leftovers: ReadonlyMap<string, { readonly waitedMs: number; readonly sigkilled: boolean }>;
   /** The run whose start line came last. */

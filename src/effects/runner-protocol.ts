@@ -6,7 +6,10 @@
 // Files in the process's folder ($PGUARD_PROC_DIR):
 //   runs.log    appended by the runner, one printf per line (O_APPEND: lines never interleave):
 //                 start ID PID STARTTIME BOOTID STARTED_MS   (BOOTID '-' where the OS has none)
-//                 exit ID WAIT_STATUS ENDED_MS               (WAIT_STATUS as $? reports it: 128+N = signal N)
+//                 exit ID WAIT_STATUS ENDED_MS ENDED_UPTIME  (WAIT_STATUS as $? reports it: 128+N = signal N;
+//                                                             ENDED_UPTIME: /proc/uptime in centiseconds, '-'
+//                                                             where there is none: the next run's STARTTIME
+//                                                             minus it is the restart, on the kernel's clock)
 //                 leftovers ID WAITED_MS SIGKILLED           (after an exit, when the run's group still had
 //                                                             members: SIGTERM, SIGKILL after kill_timeout if
 //                                                             SIGKILLED is 1, waited for before any restart;
@@ -107,8 +110,8 @@ export function encodeStartLine(run: RunInfo): string {
   return `start ${run.id} ${run.identity.pid} ${run.identity.startTime} ${run.identity.bootId || '-'} ${run.startedAt}\n`;
 }
 
-export function encodeExitLine(id: string, waitStatus: number, endedAt: number): string {
-  return `exit ${id} ${waitStatus} ${endedAt}\n`;
+export function encodeExitLine(id: string, waitStatus: number, endedAt: number, endedUptimeCs: number | null = null): string {
+  return `exit ${id} ${waitStatus} ${endedAt} ${endedUptimeCs ?? '-'}\n`;
 }
 
 export function encodeLeftoversLine(id: string, waitedMs: number, sigkilled: boolean): string {
@@ -118,7 +121,7 @@ export function encodeLeftoversLine(id: string, waitedMs: number, sigkilled: boo
 /** runs.log as a view: every start and exit by run id, and the latest start. Unknown lines are skipped. */
 export function decodeRuns(text: string): RunsView {
   const starts = new Map<string, RunInfo>();
-  const exits = new Map<string, { status: number; endedAt: number }>();
+  const exits = new Map<string, { status: number; endedAt: number; endedUptimeCs?: number }>();
   const leftovers = new Map<string, { waitedMs: number; sigkilled: boolean }>();
   let latest: RunInfo | null = null;
   for (const line of text.split('\n')) {
@@ -129,7 +132,8 @@ export function decodeRuns(text: string): RunsView {
       starts.set(run.id, run);
       latest = run;
     } else if (f[0] === 'exit' && f.length >= 4) {
-      exits.set(f[1]!, { status: Number(f[2]), endedAt: Number(f[3]) });
+      const up = f[4] !== undefined && /^\d+$/.test(f[4]) ? Number(f[4]) : undefined;
+      exits.set(f[1]!, { status: Number(f[2]), endedAt: Number(f[3]), ...(up !== undefined ? { endedUptimeCs: up } : {}) });
     } else if (f[0] === 'leftovers' && f.length === 4) {
       leftovers.set(f[1]!, { waitedMs: Number(f[2]), sigkilled: f[3] === '1' });
     }

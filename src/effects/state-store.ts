@@ -34,6 +34,7 @@ export const PROC_LAYOUT = {
   record: 'state.json',            // the ProcessRecord (core/record.ts)
   generations: 'generations.json', // definition generations (app/generations.ts)
   heartbeat: 'heartbeat',          // $PGUARD_HEARTBEAT_FILE: its mtime is the last beat
+  dependentsDone: 'dependents.done', // the run after which its dependents were last restarted (one job per episode)
 } as const;
 
 export type StateFile = keyof typeof STATE_LAYOUT;
@@ -206,6 +207,15 @@ export class StateStore {
     const g = gens.find((x) => x.gen === generation);
     if (!g) return null;
     return { generation, knownGood: g.known_good_at !== null, healthy: g.healthy_at !== null, fallback: lastKnownGood(gens, generation)?.gen ?? null };
+  }
+
+  /** The run of `name` after which its dependents were last restarted (restart_dependents). */
+  readDependentsDone(name: string): string | null {
+    return this.readCached(this.procFile(name, 'dependentsDone'), (t) => t.trim(), null);
+  }
+
+  writeDependentsDone(name: string, runId: string): void {
+    writeFileAtomic(this.procFile(name, 'dependentsDone'), `${runId}\n`, 0o600, { durable: false });
   }
 
   removeProcess(name: string): void {

@@ -31,8 +31,9 @@ describe('the runner protocol', () => {
   it('writes runs.log lines in the format the module decodes', () => {
     expect(code).toContain(`printf 'leftovers %s %s %s\\n' "$rg_id" "$((now - rg_start))" "$killed"`);
     expect(decodeRuns(encodeLeftoversLine('3.2', 10_050, true)).leftovers.get('3.2')).toEqual({ waitedMs: 10_050, sigkilled: true });
-    expect(code).toContain(`printf 'start %s %s %s %s %s\\n' "$id" "$pid" "$starttime" "$boot" "$now"`);
-    expect(code).toContain(`printf 'exit %s %s %s\\n' "$id" "$status" "$end"`);
+    expect(code).toContain(`printf 'start %s %s %s %s %s\\n' "$id" "$pid" "$starttime" "$boot" "$begin"`);
+    expect(code).toContain(`printf 'exit %s %s %s %s\\n' "$id" "$status" "$end" "$up"`);
+    expect(decodeRuns(encodeExitLine('3.2', 1, 1_800_000_000_500, 1234567)).exits.get('3.2')).toEqual({ status: 1, endedAt: 1_800_000_000_500, endedUptimeCs: 1234567 });
     const run = { id: '3.2', identity: { pid: 42, startTime: '123456', bootId: 'b-1' }, startedAt: 1_800_000_000_000 };
     const view = decodeRuns(encodeStartLine(run) + encodeExitLine('3.2', 137, 1_800_000_000_500) + 'garbage line\n');
     expect(view.latest).toEqual(run);
