@@ -40,7 +40,7 @@ export async function restartDependents(ctx: Context, after: string, names: read
       const ready = await waitReady(ctx, after, readyTimeoutMs(ctx, after));
       if (!ready.ready) return { coalesced: false, results, notReady: ready.detail };
       await stopMany(ctx, targets, { heldFor: [after] });
-      results = await startMany(ctx, targets, { waitMs: opts.waitMs, by: 'dependency' });
+      results = await startMany(ctx, targets, { waitMs: opts.waitMs, by: 'dependency', after });
       // Restarted again while we worked (a second job was folded into this one): once more.
       if ((ctx.store.readRuns(after).latest?.id ?? null) === seenRun) {
         if (seenRun) ctx.store.writeDependentsDone(after, seenRun);

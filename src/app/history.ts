@@ -72,7 +72,8 @@ export function describeHistory(ctx: Context, opts: { name?: string | undefined;
         ? events.slice(0, i).find((x) => (x.event === 'probe-failure' || x.event === 'resource-breach') && (x.details as { run?: string }).run === details.run)
         : undefined;
       const next = events.slice(i + 1).find((x) => x.event === 'restart' || x.event === 'give-up' || x.event === 'rollback' || (x.event === 'exit' && x !== e));
-      const action = next?.event === 'restart' ? `restarted (${(next.details as { reason?: string }).reason ?? ''})`.replace(' ()', '')
+      // The restart's reason tells its cause again: the action says only what was done.
+      const action = next?.event === 'restart' ? 'restarted'
         : next?.event === 'give-up' ? 'gave up' : next?.event === 'rollback' ? 'rolled back' : outcome === 'crashed' ? 'not restarted' : String(outcome);
       const up = runs.filter((r) => r.startedAt >= death).sort((a, b) => a.startedAt - b.startedAt)[0];
       // On the kernel's clock where the runner recorded it (the exit's uptime, the new run's start

@@ -27,7 +27,7 @@ type Launch =
   | { readonly name: string; readonly already: false; readonly epoch: number };
 
 /** Bring up a runner for one process unless it (or its runner) is alive. */
-async function launchOne(ctx: Context, name: string, by: StartedBy): Promise<Launch> {
+async function launchOne(ctx: Context, name: string, by: StartedBy, after?: string): Promise<Launch> {
   const def = requireDef(ctx, name);
   return withProcessLock(ctx, name, async () => {
     const seen = observe(ctx, name);
@@ -37,7 +37,7 @@ async function launchOne(ctx: Context, name: string, by: StartedBy): Promise<Lau
         ? ` (restart pending at ${new Date(seen.record.nextRestartAt).toISOString()})` : '';
       return { name, already: true as const, pid: seen.liveRun?.identity.pid ?? null, pending };
     }
-    const plan = decide(def, ctx.registry.settings, seen.record, { kind: 'start-requested', by }, ctx.clock.now());
+    const plan = decide(def, ctx.registry.settings, seen.record, { kind: 'start-requested', by, ...(after ? { after } : {}) }, ctx.clock.now());
     const { record } = await apply(ctx, def, seen, plan);
     return { name, already: false as const, epoch: record.epoch };
   });
@@ -77,7 +77,7 @@ async function watchStart(ctx: Context, launch: Launch, waitMs: number, pollMs =
 export async function startMany(
   ctx: Context,
   names: readonly string[],
-  opts: { waitMs: number; by?: StartedBy },
+  opts: { waitMs: number; by?: StartedBy; after?: string },
 ): Promise<StartResult[]> {
   const order = orderByDependencies(ctx.registry.defs, names);
   if (!order.ok) throw new UserError(`depends_on has a cycle: ${order.cycle.join(' -> ')}. Remove one of these dependencies.`);
@@ -96,7 +96,7 @@ export async function startMany(
       }
       return !dep;
     });
-    const launched = await Promise.all(startable.map((n) => launchOne(ctx, n, wanted.has(n) ? (opts.by ?? 'user') : 'dependency')));
+    const launched = await Promise.all(startable.map((n) => (wanted.has(n) ? launchOne(ctx, n, opts.by ?? 'user', opts.after) : launchOne(ctx, n, 'dependency'))));
     launches.push(...launched);
     // Before the next level: every process of this one that others need must be ready.
     if (i < levels.length - 1) {

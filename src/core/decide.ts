@@ -59,7 +59,7 @@ export function decide(def: PolicyDef, settings: PolicySettings, record: Process
 
 function decideStep(def: PolicyDef, settings: PolicySettings, record: ProcessRecord, obs: Observation, now: number): Step {
   switch (obs.kind) {
-    case 'start-requested': return decideStart(record, obs.by, now);
+    case 'start-requested': return decideStart(record, obs.by, now, obs.after);
     case 'stop-requested': return decideStop(record, obs.heldFor, now);
     case 'stop-finished': return decideStopFinished(def.name, record, obs, now);
     case 'exited': return decideExit(def, record, obs.exit, obs.restartedAt, now, obs.blockedBy ?? []);

@@ -6,6 +6,7 @@ import { isStable, nextFailedRetryAt } from './backoff.js';
 import { describeDuration } from './exit.js';
 import { decideExit, type ExitPolicy } from './on-exit.js';
 import { describeNames, ledger, waitingAlert, type Step } from './plan.js';
+import { describeReason } from './reasons.js';
 import type { ExitInfo, ProcessRecord } from './record.js';
 import type { ProcessDef, Settings } from './schema.js';
 import type { Lineage } from './lineage.js';
@@ -57,7 +58,7 @@ export function decideCheck(
     }
     if (record.heldFor && blockedBy.length === 0) {
       // Its dependencies are ready again: its restarts are its own again.
-      rec = { ...rec, heldFor: null, reason: `${describeNames(record.heldFor)} ready again`, updatedAt: now };
+      rec = { ...rec, heldFor: null, reason: describeReason({ kind: 'deps-ready', deps: record.heldFor, started: false }), updatedAt: now };
     }
     return { ...none, record: rec, alerts, goodRun: { record: rec, ranMs: ran } };
   }
@@ -81,12 +82,12 @@ export function decideCheck(
       if (same) return none;
       // It waits for something else now (stopped for one dependency's restart, then another was
       // not ready): say what, once.
-      const rec = { ...record, heldFor: blockedBy, reason: `waiting for ${describeNames(blockedBy)} to be ready`, updatedAt: now };
+      const rec = { ...record, heldFor: blockedBy, reason: describeReason({ kind: 'waiting', deps: blockedBy }), updatedAt: now };
       return { ...none, record: rec, alerts: [waitingAlert(`not started again after ${describeNames(record.heldFor ?? [])}`, blockedBy, record.restarts)] };
     }
     // waiting -> running: what it waited for is ready. Its budget is as it was.
     const next = mustTransition('waiting', 'start');
-    const reason = `started again: ${describeNames(record.heldFor ?? [])} ${record.heldFor && record.heldFor.length > 1 ? 'are' : 'is'} ready`;
+    const reason = describeReason({ kind: 'deps-ready', deps: record.heldFor ?? [], started: true });
     const rec: ProcessRecord = { ...record, status: next, heldFor: null, nextRestartAt: null, reason, updatedAt: now };
     return {
       next, record: rec, decision: { action: 'spawn', delayMs: 0 }, alerts: [],
@@ -99,7 +100,7 @@ export function decideCheck(
     const delayMs = Math.max(0, record.nextRestartAt - now);
     return {
       ...none,
-      record: { ...record, updatedAt: now, reason: `${record.reason}; its runner was gone, healthcheck restarts it` },
+      record: { ...record, updatedAt: now, reason: describeReason({ kind: 'pending-restart-resumed' }) },
       decision: { action: 'spawn', delayMs },
       effects: [{ kind: 'spawn-runner', delayMs }],
     };
@@ -112,11 +113,11 @@ export function decideCheck(
       // budget stays spent, so one more premature death returns it to failed, while a stable run
       // earns a `recovered` alert.
       const next = mustTransition('failed', 'start');
-      const waited = describeDuration(now - Math.max(record.failedAt ?? 0, record.lastRetryAt ?? 0));
+      const waitedMs = now - Math.max(record.failedAt ?? 0, record.lastRetryAt ?? 0);
       const rec: ProcessRecord = {
         ...record, status: next, lastRetryAt: now, failedRetries: record.failedRetries + 1, recovering: true,
         totalRestarts: record.totalRestarts + 1, lastRestartAt: now,
-        reason: `retry ${record.failedRetries + 1} after it had failed (waited ${waited})`, updatedAt: now,
+        reason: describeReason({ kind: 'failed-retry', n: record.failedRetries + 1, waitedMs }), updatedAt: now,
       };
       return {
         next, record: rec, decision: { action: 'spawn', delayMs: 0 }, alerts: [],

@@ -5,7 +5,8 @@ import type { AlertIntent } from './alerts.js';
 import { isStable, nextRestartNotBefore } from './backoff.js';
 import { exitEvents } from './events.js';
 import { CANNOT_EXECUTE, classifyExit, describeDuration, describeExit, NOT_FOUND, runMs, ranSeconds, type RunExit } from './exit.js';
-import { describeNames, ledger, waitingAlert, type Step } from './plan.js';
+import { ledger, waitingAlert, type Step } from './plan.js';
+import { describeReason } from './reasons.js';
 import type { ExitInfo, ProcessRecord } from './record.js';
 import type { ProcessDef } from './schema.js';
 import { transition, isIllegal, mustTransition, type Status } from './states.js';
@@ -30,7 +31,7 @@ function classifyAndDecide(
   const klass = classifyExit(def, exit, record.status === 'stopping' || record.status === 'stopped');
   if (klass === 'user-stopped') {
     const next = record.status === 'stopping' ? mustTransition('stopping', 'stop-done') : record.status; // stopping -> stopped
-    return { next, record: { ...base, status: next, reason: 'stopped by the user' }, decision: { action: 'none' }, alerts: [] };
+    return { next, record: { ...base, status: next, reason: describeReason({ kind: 'stopped' }) }, decision: { action: 'none' }, alerts: [] };
   }
   const edge = transition(record.status, klass === 'completed' ? 'exit-normal' : klass === 'final' ? 'exit-final' : 'exit-premature');
   if (isIllegal(edge)) {
@@ -42,14 +43,14 @@ function classifyAndDecide(
     // running -> completed (exit 0 after 80% of duration_min)
     return {
       next: edge,
-      record: { ...base, status: edge, restarts: 0, nextRestartAt: null, reason: `completed normally (${describeExit(exit)})` },
+      record: { ...base, status: edge, restarts: 0, nextRestartAt: null, reason: describeReason({ kind: 'completed', what: describeExit(exit) }) },
       decision: { action: 'none' },
       alerts: [],
     };
   }
   if (klass === 'final' && restartedAt === null) {
     // running/unhealthy -> failed: a broken command, or a program saying "do not restart me".
-    const message = `${describeFinalExit(def, exit)}; not restarted`;
+    const message = describeReason({ kind: 'not-restarted', why: describeFinalExit(def, exit) });
     return {
       next: edge,
       record: {
@@ -67,7 +68,7 @@ function classifyAndDecide(
   const evidence: Evidence = { code: exit.code, signal: exit.signal, ran_s: ranSeconds(exit) };
   // pguard ended this run itself (failed probe, memory, CPU): say so; that alert was raised then.
   const killedFor = record.killReason;
-  const why = killedFor ? `was ended by pguard (${killedFor})` : prematureWhy(def, exit);
+  const why = killedFor ? `ended by pguard (${killedFor})` : prematureWhy(def, exit);
   base.killReason = null;
   base.probes = [];
   base.cpu = null;
@@ -82,7 +83,7 @@ function classifyAndDecide(
         next,
         record: {
           ...base, status: next, restarts: window, totalRestarts: record.totalRestarts + 1, lastRestartAt: restartedAt, nextRestartAt: null,
-          heldFor: blockedBy, reason: `restarted after it ${why}; ${describeNames(blockedBy)} not ready: no more restarts until ${blockedBy.length === 1 ? 'it is' : 'they are'}`,
+          heldFor: blockedBy, reason: describeReason({ kind: 'restarted-then-held', why, deps: blockedBy }),
         },
         decision: { action: 'none' },
         alerts,
@@ -91,7 +92,7 @@ function classifyAndDecide(
     const next = mustTransition(crashed, 'hold'); // crashed -> waiting
     return {
       next,
-      record: { ...base, status: next, restarts: window, nextRestartAt: null, heldFor: blockedBy, reason: `${why}; waiting for ${describeNames(blockedBy)} to be ready` },
+      record: { ...base, status: next, restarts: window, nextRestartAt: null, heldFor: blockedBy, reason: describeReason({ kind: 'waiting', why, deps: blockedBy }) },
       decision: { action: 'none' },
       alerts,
     };
@@ -104,7 +105,7 @@ function classifyAndDecide(
       next,
       record: {
         ...base, status: next, restarts, totalRestarts: record.totalRestarts + 1, lastRestartAt: restartedAt,
-        nextRestartAt: null, reason: `restarted after it ${why}`,
+        nextRestartAt: null, reason: describeReason({ kind: 'restarted', why }),
       },
       decision: { action: 'none' },
       alerts: killedFor ? [] : [crashAlert(`${why}; restarted at once (restart ${restarts} of ${def.maxRestarts})`, evidence, restarts, 'restarted')],
@@ -113,7 +114,7 @@ function classifyAndDecide(
   if (!def.autoRestart) {
     return {
       next: crashed,
-      record: { ...base, status: crashed, restarts: window, nextRestartAt: null, reason: `${why}; auto_restart is off` },
+      record: { ...base, status: crashed, restarts: window, nextRestartAt: null, reason: describeReason({ kind: 'auto-restart-off', why }) },
       decision: { action: 'none' },
       alerts: [crashAlert(`${why}; not restarted (auto_restart is off)`, evidence, window, 'none')],
     };
@@ -127,7 +128,7 @@ function classifyAndDecide(
     next: crashed,
     record: {
       ...base, status: crashed, restarts, totalRestarts: record.totalRestarts + 1, lastRestartAt: at,
-      nextRestartAt: at, reason: `${why}; ${when}`,
+      nextRestartAt: at, reason: describeReason({ kind: 'restart-pending', why, delayMs }),
     },
     decision: { action: 'restart', delayMs },
     alerts: killedFor ? [] : [crashAlert(`${why}; ${when} (restart ${restarts} of ${def.maxRestarts})`, evidence, restarts, delayMs === 0 ? 'restarted' : 'restart-scheduled')],
@@ -153,7 +154,7 @@ function crashAlert(message: string, evidence: Evidence, restarts: number, actio
 
 function giveUp(def: ExitPolicy, base: ProcessRecord, crashed: Status, why: string, evidence: Evidence, restarts: number, now: number): Step {
   const next = mustTransition(crashed, 'budget-exhausted'); // crashed -> failed (budget spent)
-  const message = `${why}; gave up after ${restarts} restart${restarts === 1 ? '' : 's'} (max_restarts ${def.maxRestarts})`;
+  const message = describeReason({ kind: 'gave-up', why, restarts, max: def.maxRestarts });
   return {
     next,
     record: { ...base, status: next, restarts, failedAt: now, nextRestartAt: null, recovering: false, reason: message },

@@ -3,7 +3,8 @@
 // over max_cpu_percent for cpu_window. Probes only report {ok, detail}; this decides.
 import type { AlertIntent } from './alerts.js';
 import { allProbesPass } from './lineage.js';
-import { describeNames, ledger, waitingAlert, type Effect, type Observation, type Step } from './plan.js';
+import { ledger, waitingAlert, type Effect, type Observation, type Step } from './plan.js';
+import { describeReason } from './reasons.js';
 import { countProbeResult, describeProbe, type ProbeState } from './probes.js';
 import type { ProcessRecord } from './record.js';
 import type { ProcessDef } from './schema.js';
@@ -83,7 +84,12 @@ export function decideProbed(def: ProbePolicy, record: ProcessRecord, obs: Extra
   const next: Status = anyFailing
     ? (record.status === 'running' ? mustTransition('running', 'probe-failed') : record.status)
     : (record.status === 'unhealthy' ? mustTransition('unhealthy', 'probe-ok') : record.status);
-  const rec: ProcessRecord = { ...record, status: next, probes, cpu, updatedAt: now };
+  // An unhealthy process says which probe fails, and how far it is from its threshold.
+  const failingNow = def.health.findIndex((_, i) => (probes[i]?.failures ?? 0) > 0);
+  const reason = failingNow >= 0
+    ? describeReason({ kind: 'probe-failing', probe: describeProbe(def.health[failingNow]!), detail: probes[failingNow]!.detail, failures: probes[failingNow]!.failures, threshold: def.health[failingNow]!.failureThreshold })
+    : next !== record.status ? describeReason({ kind: 'healthy-again' }) : record.reason;
+  const rec: ProcessRecord = { ...record, status: next, probes, cpu, reason, updatedAt: now };
   const effects: Effect[] = [];
   const failed = def.health.flatMap((p, i) => {
     const r = obs.results[i];
@@ -108,12 +114,12 @@ export function decideProbed(def: ProbePolicy, record: ProcessRecord, obs: Extra
   if (breach.kind === 'unhealthy' && blockedBy.length > 0) {
     // Its probe fails because a dependency is not ready: restarting it would not help, and would
     // spend its budget. It is left running, unhealthy, and told once.
-    const held = { ...recNow, heldFor: blockedBy, reason: `${breach.reason}; ${describeNames(blockedBy)} not ready: not restarted until ${blockedBy.length === 1 ? 'it is' : 'they are'}` };
+    const held = { ...recNow, heldFor: blockedBy, reason: describeReason({ kind: 'probe-held', what: breach.reason, deps: blockedBy }) };
     const alerts = record.heldFor ? [] : [waitingAlert(breach.reason, blockedBy, record.restarts)];
     return { next, record: held, decision: { action: 'none' }, alerts, effects, goodRun };
   }
   const action = def.autoRestart ? 'restarting it (stop_signal, then SIGKILL after kill_timeout)' : 'stopping it (auto_restart is off)';
-  const killed = { ...recNow, killReason: breach.reason, reason: breach.reason };
+  const killed = { ...recNow, killReason: breach.reason, reason: describeReason({ kind: 'ending', what: breach.reason }) };
   effects.push(
     ledger({ event: breach.kind === 'resource' ? 'resource-breach' : 'probe-failure', process: def.name, details: { run: run.id, reason: breach.reason, action: 'graceful restart' } }),
     { kind: 'end-run' },

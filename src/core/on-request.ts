@@ -2,9 +2,10 @@
 import { runMs } from './exit.js';
 import type { ProcessRecord } from './record.js';
 import { isUp, mustTransition, type Status } from './states.js';
-import { describeNames, ledger, type Effect, type Observation, type StartedBy, type Step } from './plan.js';
+import { ledger, type Effect, type Observation, type StartedBy, type Step } from './plan.js';
+import { describeReason } from './reasons.js';
 
-export function decideStart(record: ProcessRecord, by: StartedBy, now: number): Step {
+export function decideStart(record: ProcessRecord, by: StartedBy, now: number, after?: string): Step {
   // The caller has checked that nothing is alive, so a record still saying running/stopping is
   // stale: its runner died unseen. Name that edge first, then start (which resets the budget).
   const from: Status = isUp(record.status) || record.status === 'stopping'
@@ -17,7 +18,7 @@ export function decideStart(record: ProcessRecord, by: StartedBy, now: number): 
       // A start resets the budget, but not one for a dependency: what it waited for spent nothing.
       ...record, status: next, restarts: by === 'dependency' ? record.restarts : 0, nextRestartAt: null, failedAt: null,
       recovering: false, failedRetries: 0, heldFor: null,
-      reason: `started by ${by}`, updatedAt: now,
+      reason: describeReason({ kind: 'started', by, ...(after ? { after } : {}) }), updatedAt: now,
     },
     decision: { action: 'spawn', delayMs: 0 },
     alerts: [],
@@ -32,7 +33,7 @@ export function decideStop(record: ProcessRecord, heldFor: readonly string[] | u
   const next = mustTransition(record.status, 'stop-requested');
   return {
     next,
-    record: { ...record, status: next, nextRestartAt: null, heldFor: null, reason: 'stopped by the user', updatedAt: now },
+    record: { ...record, status: next, nextRestartAt: null, heldFor: null, reason: describeReason({ kind: 'stopped' }), updatedAt: now },
     decision: { action: 'stop' },
     alerts: [],
     // The marker first: a runner that sees its process end from now on knows the user did it.
@@ -46,7 +47,7 @@ export function decideStop(record: ProcessRecord, heldFor: readonly string[] | u
  * stopped, or one that gave up or completed, is left as it is.
  */
 function decideHold(record: ProcessRecord, heldFor: readonly string[], now: number): Step {
-  const reason = `stopped by pguard until ${describeNames(heldFor)} ${heldFor.length === 1 ? 'is' : 'are'} ready again (restart_dependents)`;
+  const reason = describeReason({ kind: 'held', deps: heldFor });
   const effects: Effect[] = [{ kind: 'stop-marker', on: true }, { kind: 'end-run' }];
   if (isUp(record.status)) {
     const next = mustTransition(record.status, 'stop-requested'); // running/unhealthy -> stopping (held)

@@ -27,7 +27,8 @@ export type Observation =
       readonly blockedBy?: readonly string[];
     }
   /** A start asked for while neither the process nor its runner is alive (the caller checked). */
-  | { readonly kind: 'start-requested'; readonly by: StartedBy }
+  /** after: restarted because that dependency restarted (restart_dependents). */
+  | { readonly kind: 'start-requested'; readonly by: StartedBy; readonly after?: string }
   /** heldFor: pguard stops it for these dependencies (restart_dependents): it waits, it is not stopped by the user. */
   | { readonly kind: 'stop-requested'; readonly heldFor?: readonly string[] }
   /** The stop's signals are done: the run it ended and its exit (if the runner recorded one), and what it took. */

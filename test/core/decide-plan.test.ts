@@ -5,6 +5,7 @@ import { decide } from '../../src/core/decide.js';
 import type { Lineage } from '../../src/core/lineage.js';
 import type { Effect, Observation, Plan } from '../../src/core/plan.js';
 import { emptyRecord, type ProcessRecord } from '../../src/core/record.js';
+import { describeReason, type Reason } from '../../src/core/reasons.js';
 import type { ProcessDef } from '../../src/core/schema.js';
 
 const T0 = 1_800_000_000_000;
@@ -92,7 +93,7 @@ describe('decide() while a dependency is not ready', () => {
   });
   it('waiting -> running once its dependencies are ready, budget as it was', () => {
     const plan = decide(def, settings, running({ status: 'waiting', heldFor: ['db'], restarts: 2 }), { kind: 'checked', processAlive: false, runnerAlive: false, blockedBy: [] }, T0);
-    expect(plan).toMatchObject({ next: 'running', decision: { action: 'spawn', delayMs: 0 }, record: { restarts: 2, heldFor: null, reason: 'started again: db is ready' } });
+    expect(plan).toMatchObject({ next: 'running', decision: { action: 'spawn', delayMs: 0 }, record: { restarts: 2, heldFor: null, reason: 'db is ready again: started' } });
     expect(kinds(plan)).toEqual(['ledger:restart', 'spawn-runner', 'arm']);
   });
   it('stays waiting while they are not, and says so once when what it waits for changes', () => {
@@ -159,5 +160,32 @@ describe('decide() plans', () => {
     const plan = decide(def, settings, running({ status: 'completed' }), exited(5_000), T0);
     expect(plan).toMatchObject({ next: 'completed', decision: { action: 'none' }, alerts: [] });
     expect(plan.record.lastExit?.runId).toBe('1.1');
+  });
+});
+
+describe('reasons, in words, from one function (garbled-join regression)', () => {
+  it.each([
+    [{ kind: 'started', by: 'user' }, 'started by user'],
+    [{ kind: 'started', by: 'dependency', after: 'db' }, 'restarted after db restarted (restart_dependents)'],
+    [{ kind: 'started', by: 'dependency' }, 'started as a dependency'],
+    [{ kind: 'restarted', why: 'killed by SIGKILL after 11 s' }, 'killed by SIGKILL after 11 s; restarted at once'],
+    [{ kind: 'restart-pending', why: 'exited with code 1 after 2.0 s', delayMs: 20_000 }, 'exited with code 1 after 2.0 s; restarting in 20 s (restart_cooldown)'],
+    [{ kind: 'gave-up', why: 'exited with code 1 after 2.0 s', restarts: 1, max: 1 }, 'exited with code 1 after 2.0 s; gave up after 1 restart (max_restarts 1)'],
+    [{ kind: 'waiting', deps: ['db', 'cache'] }, 'waiting for db and cache to be ready'],
+    [{ kind: 'held', deps: ['db'] }, 'stopped by pguard until db is ready again (restart_dependents)'],
+    [{ kind: 'probe-failing', probe: 'http http://127.0.0.1:1/h', detail: 'HTTP 503', failures: 1, threshold: 3 }, 'probe http http://127.0.0.1:1/h failing (HTTP 503): 1 of failure_threshold 3'],
+    [{ kind: 'failed-retry', n: 2, waitedMs: 120_000 }, 'retry 2 after it had failed (waited 2 min 0 s)'],
+  ] as const)('%j', (reason, text) => {
+    expect(describeReason(reason as Reason)).toBe(text);
+  });
+
+  it('an unhealthy process says which probe fails', () => {
+    const plan = decide({ ...def, health: [{ ...http, failureThreshold: 3 }] }, settings, running(), { kind: 'probed', results: [{ ok: false, detail: 'HTTP 503, expected 2xx', ms: 1 }], usage: null }, T0);
+    expect(plan.record.reason).toBe('probe http http://127.0.0.1:1/h failing (HTTP 503, expected 2xx): 1 of failure_threshold 3');
+  });
+
+  it('a restart by restart_dependents says so, not "started by user"', () => {
+    const plan = decide(def, settings, running({ status: 'waiting', heldFor: ['db'] }), { kind: 'start-requested', by: 'dependency', after: 'db' }, T0);
+    expect(plan.record.reason).toBe('restarted after db restarted (restart_dependents)');
   });
 });

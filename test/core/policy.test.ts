@@ -195,7 +195,7 @@ describe('decide() on probes and resources', () => {
 
   it('restarts a run pguard ended without a second crash alert, counting it against the budget', () => {
     const out = decide(withHealth, settings, running({ killReason: 'memory 150 MB is over max_memory_mb 100' }), exited(5_000, null, 'SIGTERM', T0 + 2), T0);
-    expect(out).toMatchObject({ next: 'running', alerts: [], record: { restarts: 1, killReason: null, reason: 'restarted after it was ended by pguard (memory 150 MB is over max_memory_mb 100)' } });
+    expect(out).toMatchObject({ next: 'running', alerts: [], record: { restarts: 1, killReason: null, reason: 'ended by pguard (memory 150 MB is over max_memory_mb 100); restarted at once' } });
   });
 });
 

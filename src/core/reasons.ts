@@ -1,0 +1,58 @@
+// Why a process is as it is, in words: every `reason` a record (and `status`) shows is worded here,
+// by one function over a typed reason, so that no caller glues phrases together.
+import { describeDuration } from './exit.js';
+import { describeNames, type StartedBy } from './plan.js';
+
+export type Reason =
+  | { readonly kind: 'started'; readonly by: StartedBy; readonly after?: string }
+  | { readonly kind: 'stopped' }
+  /** pguard stopped it for its dependencies' restart (restart_dependents). */
+  | { readonly kind: 'held'; readonly deps: readonly string[] }
+  /** `what` is describeExit()'s words for the run. */
+  | { readonly kind: 'completed'; readonly what: string }
+  /** why: how it ended ("killed by SIGKILL after 11 s", "ended by pguard (...)"). */
+  | { readonly kind: 'restarted'; readonly why: string }
+  | { readonly kind: 'restart-pending'; readonly why: string; readonly delayMs: number }
+  | { readonly kind: 'auto-restart-off'; readonly why: string }
+  | { readonly kind: 'gave-up'; readonly why: string; readonly restarts: number; readonly max: number }
+  /** A definition error, or an exit code that says "do not restart me". */
+  | { readonly kind: 'not-restarted'; readonly why: string }
+  | { readonly kind: 'waiting'; readonly deps: readonly string[]; readonly why?: string }
+  /** Restarted by its runner before the report saw its dependency down: no more until it is ready. */
+  | { readonly kind: 'restarted-then-held'; readonly why: string; readonly deps: readonly string[] }
+  | { readonly kind: 'deps-ready'; readonly deps: readonly string[]; readonly started: boolean }
+  | { readonly kind: 'pending-restart-resumed' }
+  | { readonly kind: 'healthy-again' }
+  | { readonly kind: 'failed-retry'; readonly n: number; readonly waitedMs: number }
+  | { readonly kind: 'probe-failing'; readonly probe: string; readonly detail: string; readonly failures: number; readonly threshold: number }
+  /** pguard ends the run: `what` is the breach in words (a probe's threshold, memory, CPU). */
+  | { readonly kind: 'ending'; readonly what: string }
+  | { readonly kind: 'probe-held'; readonly what: string; readonly deps: readonly string[] };
+
+const isAre = (deps: readonly string[]) => (deps.length === 1 ? 'is' : 'are');
+
+export function describeReason(r: Reason): string {
+  switch (r.kind) {
+    case 'started':
+      if (r.after) return `restarted after ${r.after} restarted (restart_dependents)`;
+      return r.by === 'dependency' ? 'started as a dependency' : `started by ${r.by}`;
+    case 'stopped': return 'stopped by the user';
+    case 'held': return `stopped by pguard until ${describeNames(r.deps)} ${isAre(r.deps)} ready again (restart_dependents)`;
+    case 'completed': return `completed normally (${r.what})`;
+    case 'restarted': return `${r.why}; restarted at once`;
+    case 'restart-pending':
+      return r.delayMs === 0 ? `${r.why}; restarting at once` : `${r.why}; restarting in ${describeDuration(r.delayMs)} (restart_cooldown)`;
+    case 'auto-restart-off': return `${r.why}; auto_restart is off`;
+    case 'gave-up': return `${r.why}; gave up after ${r.restarts} restart${r.restarts === 1 ? '' : 's'} (max_restarts ${r.max})`;
+    case 'not-restarted': return `${r.why}; not restarted`;
+    case 'waiting': return `${r.why ? `${r.why}; ` : ''}waiting for ${describeNames(r.deps)} to be ready`;
+    case 'restarted-then-held': return `${r.why}; restarted at once, then ${describeNames(r.deps)} found not ready: no more restarts until ${r.deps.length === 1 ? 'it is' : 'they are'}`;
+    case 'deps-ready': return `${describeNames(r.deps)} ${isAre(r.deps)} ready again${r.started ? ': started' : ''}`;
+    case 'pending-restart-resumed': return 'its runner died while a restart was pending: started again by healthcheck';
+    case 'healthy-again': return 'its probes pass again';
+    case 'failed-retry': return `retry ${r.n} after it had failed (waited ${describeDuration(r.waitedMs)})`;
+    case 'probe-failing': return `probe ${r.probe} failing (${r.detail}): ${r.failures} of failure_threshold ${r.threshold}`;
+    case 'ending': return r.what;
+    case 'probe-held': return `${r.what}; ${describeNames(r.deps)} not ready: not restarted until ${r.deps.length === 1 ? 'it is' : 'they are'}`;
+  }
+}
