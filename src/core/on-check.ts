@@ -89,10 +89,8 @@ export function decideCheck(
     const next = mustTransition('waiting', 'start');
     const reason = describeReason({ kind: 'deps-ready', deps: record.heldFor ?? [], started: true });
     const rec: ProcessRecord = { ...record, status: next, heldFor: null, nextRestartAt: null, reason, updatedAt: now };
-    return {
-      next, record: rec, decision: { action: 'spawn', delayMs: 0 }, alerts: [],
-      effects: [ledger({ event: 'restart', process: def.name, details: { reason, restarts: rec.restarts } }), { kind: 'spawn-runner', delayMs: 0 }],
-    };
+    // Not an automatic restart (no budget, no `restart` event): its `start` event says why.
+    return { next, record: rec, decision: { action: 'spawn', delayMs: 0 }, alerts: [], effects: [{ kind: 'spawn-runner', delayMs: 0 }] };
   }
 
   if (record.status === 'crashed' && record.nextRestartAt !== null && !obs.runnerAlive && !obs.processAlive) {

@@ -94,7 +94,7 @@ describe('decide() while a dependency is not ready', () => {
   it('waiting -> running once its dependencies are ready, budget as it was', () => {
     const plan = decide(def, settings, running({ status: 'waiting', heldFor: ['db'], restarts: 2 }), { kind: 'checked', processAlive: false, runnerAlive: false, blockedBy: [] }, T0);
     expect(plan).toMatchObject({ next: 'running', decision: { action: 'spawn', delayMs: 0 }, record: { restarts: 2, heldFor: null, reason: 'db is ready again: started' } });
-    expect(kinds(plan)).toEqual(['ledger:restart', 'spawn-runner', 'arm']);
+    expect(kinds(plan)).toEqual(['spawn-runner', 'arm']);
   });
   it('stays waiting while they are not, and says so once when what it waits for changes', () => {
     expect(kinds(decide(def, settings, running({ status: 'waiting', heldFor: ['db'] }), { kind: 'checked', processAlive: false, runnerAlive: false, blockedBy: ['db'] }, T0))).toEqual([]);
