@@ -53,6 +53,7 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
   let mtime = statSync(ctx.registry.path).mtimeMs;
   const last = new Map<string, { look: number; mem: number; cpu: number; rssMb: number | null }>();
   let lastBeat = 0;
+  let step = WATCH_TICK_MS;
   let ticks = 0;
   const idle = new Map<string, { run: RunInfo; record: ProcessRecord }>();
   try {
@@ -81,16 +82,24 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
       } catch (err) {
         opts.log(`${new Date().toISOString()} registry not reloaded: ${err instanceof Error ? err.message : String(err)}`);
       }
-      await Promise.all(supervisedDefs(current).map(async (def) => {
+      const defs = supervisedDefs(current);
+      // The loop steps every 100 ms only while a process has a memory limit to sample; else every second.
+      step = defs.some((d) => d.maxMemoryMb !== undefined) ? LOOP_MS : WATCH_TICK_MS;
+      const stepNow = current.clock.now();
+      const due = defs.flatMap((def) => {
+        const at = last.get(def.name) ?? { look: 0, mem: 0, cpu: 0, rssMb: null };
+        // Each process is looked at every second; its memory more often when it has a limit:
+        // every 500 ms, every 100 ms once within 15% of it (a 10 MB/s leak is caught within 5%).
+        const near = def.maxMemoryMb !== undefined && at.rssMb !== null && at.rssMb >= def.maxMemoryMb * 0.85;
+        const memDue = def.maxMemoryMb !== undefined && stepNow - at.mem >= (near ? MEMORY_NEAR_EVERY_MS : MEMORY_EVERY_MS);
+        const cpuDue = def.maxCpuPercent !== undefined && stepNow - at.cpu >= CPU_EVERY_MS;
+        // A look is due a second after the last; a step early is close enough.
+        if (stepNow - at.look < WATCH_TICK_MS - LOOP_MS && !memDue && !cpuDue) return [];
+        return [{ def, at, memDue, cpuDue }];
+      });
+      await Promise.all(due.map(async ({ def, at, memDue, cpuDue }) => {
         try {
           const now = current.clock.now();
-          const at = last.get(def.name) ?? { look: 0, mem: 0, cpu: 0, rssMb: null };
-          // Each process is looked at every second; its memory more often when it has a limit:
-          // every 500 ms, every 100 ms once within 15% of it (a 10 MB/s leak is caught within 5%).
-          const near = def.maxMemoryMb !== undefined && at.rssMb !== null && at.rssMb >= def.maxMemoryMb * 0.85;
-          const memDue = def.maxMemoryMb !== undefined && now - at.mem >= (near ? MEMORY_NEAR_EVERY_MS : MEMORY_EVERY_MS);
-          const cpuDue = def.maxCpuPercent !== undefined && now - at.cpu >= CPU_EVERY_MS;
-          if (now - at.look < WATCH_TICK_MS && !memDue && !cpuDue) return;
           const sample = memDue || cpuDue;
           // Idle fast path: a process that was up with nothing to decide and nothing due last
           // look, still the same live process, with still nothing due, costs one /proc read.
@@ -113,7 +122,7 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
           opts.log(`${new Date().toISOString()} ${def.name}: error: ${err instanceof Error ? err.message : String(err)}`);
         }
       }));
-      const wait = LOOP_MS - (Date.now() - t0);
+      const wait = step - (Date.now() - t0);
       if (wait > 0 && !stopping) await new Promise((r) => setTimeout(r, wait));
     }
   } finally {
