@@ -5,7 +5,7 @@
 // (an HTTP probe may take its whole timeout; the runner's exit report must not wait for it).
 import type { AlertIntent } from '../core/alerts.js';
 import { decide } from '../core/decide.js';
-import { awaitsTime } from '../core/on-check.js';
+import { nextTimedDecision } from '../core/on-check.js';
 import { hasResourceLimits, needsProbing } from '../core/on-probe.js';
 import type { Plan } from '../core/plan.js';
 import { isProbeDue } from '../core/probes.js';
@@ -30,8 +30,8 @@ export interface CheckResult {
   readonly alerts: readonly AlertIntent[];
   /** A run pguard decided to end (failed probe, memory, CPU): the caller awaits it. */
   readonly kill: Promise<void> | null;
-  /** Up, with nothing to decide and nothing due: the run watch may skip until something is due. */
-  readonly idle: RunInfo | null;
+  /** Up, with nothing to decide and nothing due: the run watch may skip until something is due (or `until`). */
+  readonly idle: { readonly run: RunInfo; readonly until: number } | null;
   /** The tree's resident memory, when this look sampled it. */
   readonly rssMb?: number;
 }
@@ -70,7 +70,7 @@ export async function checkProcess(
     const plan = decide(def, ctx.registry.settings, glance.record, { kind: 'checked', processAlive: glance.processAlive, runnerAlive: glance.runnerAlive, lineage, blockedBy: blockedByOf(ctx, def) }, now);
     const due = dueAt(glance, now);
     if (isEmpty(plan, glance) && !due.probes && !due.resources) {
-      const idle = glance.liveRun && isUp(glance.record.status) && !awaitsTime(def, glance.record, lineage) ? glance.liveRun : null;
+      const idle = glance.liveRun && isUp(glance.record.status) ? { run: glance.liveRun, until: nextTimedDecision(def, glance.record, lineage) } : null;
       return { name, before: glance.record, after: glance.record, action: null, detail: glance.record.reason, alerts: [], kill: null, idle };
     }
   }

@@ -55,7 +55,7 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
   let lastBeat = 0;
   let step = WATCH_TICK_MS;
   let ticks = 0;
-  const idle = new Map<string, { run: RunInfo; record: ProcessRecord }>();
+  const idle = new Map<string, { run: RunInfo; record: ProcessRecord; until: number }>();
   try {
     while (!stopping && (opts.ticks === undefined || ticks < opts.ticks)) {
       const t0 = Date.now();
@@ -104,7 +104,7 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
           // Idle fast path: a process that was up with nothing to decide and nothing due last
           // look, still the same live process, with still nothing due, costs one /proc read.
           const seen = idle.get(def.name);
-          if (seen && isOurs(seen.run.identity) && !sample &&
+          if (seen && now < seen.until && isOurs(seen.run.identity) && !sample &&
               !def.health.some((p, i) => isProbeDue(p, seen.record.probes[i] ?? undefined, now))) {
             last.set(def.name, { ...at, look: now });
             return;
@@ -114,7 +114,7 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
           last.set(def.name, {
             look: now, mem: memDue ? now : at.mem, cpu: cpuDue ? now : at.cpu, rssMb: res.rssMb ?? (memDue ? null : at.rssMb),
           });
-          if (res.idle) idle.set(def.name, { run: res.idle, record: res.after });
+          if (res.idle) idle.set(def.name, { run: res.idle.run, until: res.idle.until, record: res.after });
           if (res.action) opts.log(`${new Date().toISOString()} ${def.name}: ${res.action}: ${res.detail}`);
           if (res.alerts.length > 0) void announce(current, def.name, res.alerts, 'await').catch(() => undefined);
           if (res.kill) void res.kill.catch(() => undefined);

@@ -18,11 +18,17 @@ export const OVERRUN_FACTOR = 1.5;
 /**
  * A run that is up may still get a decision from time alone: an overrun not yet raised, a
  * `recovered` alert due once it has run min_uptime, or (without probes) its generation becoming
- * known-good. watch looks again at such a run every tick.
+ * known-good. The earliest time one is due (ms since epoch), or Infinity: until then, a look at a
+ * live run with nothing else due decides nothing (watch skips it).
  */
-export function awaitsTime(def: Pick<ProcessDef, 'durationMin' | 'health'>, record: ProcessRecord, lineage: Lineage | null): boolean {
-  return (def.durationMin > 0 && record.overrunAlerted !== record.run?.id) || record.recovering
-    || (lineage !== null && !lineage.knownGood && def.health.length === 0);
+export function nextTimedDecision(def: Pick<ProcessDef, 'durationMin' | 'health' | 'minUptimeS'>, record: ProcessRecord, lineage: Lineage | null): number {
+  const run = record.run;
+  if (!run) return Infinity;
+  const at: number[] = [];
+  if (def.durationMin > 0 && record.overrunAlerted !== run.id) at.push(run.startedAt + def.durationMin * 60_000 * OVERRUN_FACTOR);
+  if (record.recovering) at.push(run.startedAt + def.minUptimeS * 1000);
+  if (lineage !== null && !lineage.knownGood && def.health.length === 0) at.push(run.startedAt + def.minUptimeS * 1000);
+  return Math.min(Infinity, ...at);
 }
 
 export function decideCheck(

@@ -77,6 +77,17 @@ describe('dependencies', () => {
     }, { timeoutMs: 30_000, what: 'c running again' });
   });
 
+  it('does not take a dependency that never beat its heartbeat for ready (never-beat regression)', async () => {
+    const t = tmpRegistry({
+      db: { command: 'exec sleep 1000', health: [{ type: 'heartbeat', max_age: 30, grace: 0, interval: 0.2 }] },
+      app: { command: 'exec sleep 1000', depends_on: ['db'] },
+    });
+    const res = await t.cli(['start', 'app', '--wait', '0']);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/✗ app not started: db not ready after \d+ s \(heartbeat \(max_age 30 s\): no heartbeat since it started/);
+    expect(t.runs('app').starts.size).toBe(0);
+  }, 60_000);
+
   it('folds two restart jobs for the same dependency into one (duplicate-restart regression)', async () => {
     const t = tmpRegistry({
       db: { command: 'exec sleep 1000', ready_after: 0.2 },
