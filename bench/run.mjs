@@ -321,6 +321,7 @@ process.once('SIGINT', () => {
 async function main() {
   if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) throw new Error('build first: npm run build');
   const t0 = Date.now();
+  const loadBefore = os.loadavg().map((x) => round(x, 2));
   progress(`pguard bench${QUICK ? ' (quick)' : ''}${VS_PM2 ? ' vs PM2' : ''}: ${KILLS} kills per recovery run, scales ${SCALES.join(', ')}`);
   progress('crash recovery, shell program (runner-driven, no daemon)...');
   figures.recovery_shell = await crashRecovery('shell');
@@ -352,6 +353,7 @@ async function main() {
     node: process.version,
     quick: QUICK,
     duration_s: round((Date.now() - t0) / 1000),
+    load_average: { before: loadBefore, after: os.loadavg().map((x) => round(x, 2)) },
     figures,
   };
   mkdirSync(join(here, 'results'), { recursive: true });
@@ -381,7 +383,7 @@ async function main() {
   }
   const w = Math.max(...rows.map((r) => r[0].length));
   const v = Math.max(...rows.map((r) => r[1].length));
-  console.log(`\npguard ${result.node} on ${result.machine.cpus} x ${result.machine.cpu}, ${result.date}`);
+  console.log(`\npguard ${result.node} on ${result.machine.cpus} x ${result.machine.cpu}, ${result.date}, load average before ${result.load_average.before.join(' ')}, after ${result.load_average.after.join(' ')}`);
   for (const [k, val, note] of rows) console.log(`${k.padEnd(w)}  ${val.padEnd(v)}  ${note}`);
   console.log(`\nwritten to bench/results/latest.json (${result.duration_s} s)`);
 }
