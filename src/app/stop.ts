@@ -42,10 +42,9 @@ export async function stopOne(ctx: Context, name: string, table?: ProcessTable, 
   const run = seen.liveRun;
   let detail = '';
   const res = ending ? await ending : null;
+  const sigkilled = (killed: number) => ` (${def.stopSignal} ignored for ${def.killTimeoutS} s; sent SIGKILL to ${killed} process${killed === 1 ? '' : 'es'})`;
   if (res) {
-    detail = res.killed > 0
-      ? ` (${def.stopSignal} ignored for ${def.killTimeoutS} s; sent SIGKILL to ${res.killed} process${res.killed === 1 ? '' : 'es'})`
-      : '';
+    detail = res.killed > 0 ? sigkilled(res.killed) : '';
     if (res.survivors > 0) detail += `; ${res.survivors} process(es) survived SIGKILL (uninterruptible?)`;
   }
   // Wake a runner that waits out a cooldown; one that is recording the exit finishes first.
@@ -55,7 +54,7 @@ export async function stopOne(ctx: Context, name: string, table?: ProcessTable, 
   // runner is gone now, so nothing newer can begin; end what did.
   for (let late = lateRun(ctx, name, run?.id ?? null); late; late = lateRun(ctx, name, late.id)) {
     const res = await stopTree(late.identity, def.stopSignal, def.killTimeoutS * 1000);
-    if (res.killed > 0 && !detail) detail = ` (${def.stopSignal} ignored for ${def.killTimeoutS} s; sent SIGKILL to ${res.killed} process${res.killed === 1 ? '' : 'es'})`;
+    if (res.killed > 0 && !detail) detail = sigkilled(res.killed);
   }
   const wasRunning = run !== null || seen.runnerAlive;
   await withProcessLock(ctx, name, async () => {
