@@ -45,6 +45,14 @@ function actionOf(before: ProcessRecord, plan: Plan): CheckAction | null {
   return plan.alerts.length > 0 ? 'alerted' : null;
 }
 
+/** The observation of a look: liveness, with what the policy needs of generations and dependencies. */
+function checked(ctx: Context, def: ProcessDef, seen: Observed) {
+  return {
+    kind: 'checked' as const, processAlive: seen.processAlive, runnerAlive: seen.runnerAlive,
+    lineage: lineageOf(ctx, def.name, seen.record), blockedBy: blockedByOf(ctx, def),
+  };
+}
+
 function isEmpty(plan: Plan, seen: Observed): boolean {
   return plan.record === seen.record && plan.effects.length === 0 && plan.alerts.length === 0;
 }
@@ -65,12 +73,12 @@ export async function checkProcess(
   if (!opts.full) {
     // A look without the lock first: most looks change nothing.
     const glance = observe(ctx, name);
-    const lineage = lineageOf(ctx, name, glance.record);
+    const look = checked(ctx, def, glance);
     const now = ctx.clock.now();
-    const plan = decide(def, ctx.registry.settings, glance.record, { kind: 'checked', processAlive: glance.processAlive, runnerAlive: glance.runnerAlive, lineage, blockedBy: blockedByOf(ctx, def) }, now);
+    const plan = decide(def, ctx.registry.settings, glance.record, look, now);
     const due = dueAt(glance, now);
     if (isEmpty(plan, glance) && !due.probes && !due.resources) {
-      const idle = glance.liveRun && isUp(glance.record.status) ? { run: glance.liveRun, until: nextTimedDecision(def, glance.record, lineage) } : null;
+      const idle = glance.liveRun && isUp(glance.record.status) ? { run: glance.liveRun, until: nextTimedDecision(def, glance.record, look.lineage) } : null;
       return { name, before: glance.record, after: glance.record, action: null, detail: glance.record.reason, alerts: [], kill: null, idle };
     }
   }
@@ -81,7 +89,7 @@ export async function checkProcess(
     if (seen.processAlive) rotateLog(ctx.store.logFile(name), def.logMaxMb, def.logKeep);
     // A runner that restarts for months never spawns anew: keep its runs.log short here too.
     ctx.store.rotateRuns(name);
-    const plan = decide(def, ctx.registry.settings, seen.record, { kind: 'checked', processAlive: seen.processAlive, runnerAlive: seen.runnerAlive, lineage: lineageOf(ctx, name, seen.record), blockedBy: blockedByOf(ctx, def) }, ctx.clock.now());
+    const plan = decide(def, ctx.registry.settings, seen.record, checked(ctx, def, seen), ctx.clock.now());
     const applied = await apply(ctx, def, seen, plan);
     return { seen, plan, record: applied.record };
   }, 10_000);
