@@ -1,30 +1,33 @@
-// Against the real `crontab` command. The user's crontab is saved first and put back afterwards.
+// Against the real `crontab` command, on a throwaway user's table (`crontab -u nobody`, which needs
+// root; PGUARD_CRONTAB_USER points pguard at it): the invoking user's crontab is never touched.
 import { execa } from 'execa';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tmpRegistry } from '../helpers/tmp-registry.js';
+import { tmpRegistry as tmp } from '../helpers/tmp-registry.js';
 
-let saved: string | null = null;
-beforeAll(async () => {
-  const res = await execa('crontab', ['-l'], { reject: false });
-  saved = res.exitCode === 0 ? res.stdout : null;
-});
-afterAll(async () => {
-  if (saved === null) await execa('crontab', ['-r'], { reject: false });
-  else await execa('crontab', ['-'], { input: saved.endsWith('\n') ? saved : `${saved}\n` });
-});
+const USER = 'nobody';
+const isRoot = process.getuid?.() === 0;
+const crontab = (args: string[], input?: string) => execa('crontab', ['-u', USER, ...args], { reject: false, ...(input !== undefined ? { input } : {}) });
+/** A registry whose CLI calls work on the throwaway user's crontab. */
+function tmpRegistry(entries: Record<string, unknown>) {
+  const t = tmp(entries);
+  return { ...t, cli: (args: readonly string[]) => t.cli(args, { env: { PGUARD_CRONTAB_USER: USER } }) };
+}
 
-describe('pguard cron', () => {
+beforeAll(async () => { if (isRoot) await crontab(['-r']); });
+afterAll(async () => { if (isRoot) await crontab(['-r']); });
+
+describe.skipIf(!isRoot)('pguard cron (as root, on the crontab of a throwaway user)', () => {
   it('installs idempotently, keeps every other line byte for byte, and uninstalls only its own', async () => {
     const theirs = '# their jobs\nMAILTO=""\n0 3 * * *   /usr/bin/true   --nightly\n@daily echo hi >/dev/null\n';
-    await execa('crontab', ['-'], { input: theirs });
+    await crontab(['-'], theirs);
     const t = tmpRegistry({ bot: { command: 'true' } });
     const first = await t.cli(['cron', 'install', '--every', '5', '--boot']);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^installed in your crontab:\n  \*\/5 \* \* \* \* \S*healthcheck\.sh \S+ \S+ \S+ \S+ \S+ healthcheck # pguard:[0-9a-f]{12}\n  @reboot \S*healthcheck\.sh .* boot # pguard:[0-9a-f]{12}$/);
     const again = await t.cli(['cron', 'install', '--every', '5', '--boot']);
     expect(again.stdout.split('\n')[0]).toBe('already installed:');
-    const table = (await execa('crontab', ['-l'])).stdout + '\n';
+    const table = (await crontab(['-l'])).stdout + '\n';
     expect(table.startsWith(theirs)).toBe(true);
     expect(table.split('\n').filter((l) => l.includes('# pguard:'))).toHaveLength(2);
     const status = JSON.parse((await t.cli(['cron', 'status', '--json'])).stdout);
@@ -38,7 +41,7 @@ describe('pguard cron', () => {
     expect(readFileSync(status.log, 'utf8')).toMatch(/healthcheck: 1 checked/);
     const un = await t.cli(['cron', 'uninstall']);
     expect(un.stdout).toBe('removed 2 line(s) from your crontab');
-    expect((await execa('crontab', ['-l'])).stdout + '\n').toBe(theirs);
+    expect((await crontab(['-l'])).stdout + '\n').toBe(theirs);
   });
 
   it('prints a systemd timer, a launchd agent and a scheduled task with absolute paths', async () => {
