@@ -71,7 +71,7 @@ describe('alerts', () => {
   });
 });
 
-describe('crontab planning', () => {
+describe('planning the crontab', () => {
   const theirs = '# my jobs\nMAILTO=me@example.com\n0 3 * * * /usr/bin/backup   --full\n';
   it('appends marked lines and keeps every other line byte for byte', () => {
     const out = planCrontab(theirs, 'abc', ['*/5 * * * * run']);
