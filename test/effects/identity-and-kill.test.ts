@@ -62,13 +62,16 @@ describe('stopTree', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pguard-kill-'));
     // Both count the SIGTERMs they get and go on; only SIGKILL after the timeout ends them.
     const counter = (who: string) => `trap 'echo ${who} >> ${dir}/got' TERM; while :; do sleep 0.05; done`;
-    const pid = startDetached('/bin/sh', ['-c', `/bin/sh -c "${counter('child')}" & ${counter('leader')}`]);
-    const root = await waitFor(() => readIdentity(pid));
-    await waitFor(async () => ((await snapshotTree(root)).length >= 3 ? true : null), { what: 'the child to start' });
-    const res = await stopTree(root, 'SIGTERM', 600);
-    expect(res.killed).toBeGreaterThanOrEqual(2);
-    expect(readFileSync(join(dir, 'got'), 'utf8').trim().split('\n').sort()).toEqual(['child', 'leader']);
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      const pid = startDetached('/bin/sh', ['-c', `/bin/sh -c "${counter('child')}" & ${counter('leader')}`]);
+      const root = await waitFor(() => readIdentity(pid));
+      await waitFor(async () => ((await snapshotTree(root)).length >= 3 ? true : null), { what: 'the child to start' });
+      const res = await stopTree(root, 'SIGTERM', 600);
+      expect(res.killed).toBeGreaterThanOrEqual(2);
+      expect(readFileSync(join(dir, 'got'), 'utf8').trim().split('\n').sort()).toEqual(['child', 'leader']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('continues a stopped (SIGSTOP) process so that it ends on stop_signal, not SIGKILL', async () => {
