@@ -2,7 +2,7 @@
 // into a systemd timer, a launchd agent or a Windows scheduled task for --print.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findOurLines, planCrontab, scheduleEvery, shellQuote } from '../core/crontab-plan.js';
+import { cronArg, findControlCharacter, findOurLines, planCrontab, scheduleEvery, systemdArg, xmlText } from '../core/crontab-plan.js';
 import { readCrontab, writeCrontab } from '../effects/crontab.js';
 import { sha256 } from '../effects/hash.js';
 import { CLI_PATH, PACKAGE_ROOT } from '../effects/spawn.js';
@@ -17,10 +17,24 @@ export function cronId(registryPath: string): string {
   return sha256(registryPath).slice(0, 12);
 }
 
+/** Every path that reaches a scheduler entry, refused with a control character in it (a newline would write a line of its own). */
+function checkedPaths(ctx: Context): { script: string; node: string; pguard: string; registry: string; stateDir: string; log: string } {
+  const paths = {
+    script: join(PACKAGE_ROOT, 'cron', 'healthcheck.sh'), node: process.execPath, pguard: CLI_PATH,
+    registry: ctx.registry.path, stateDir: ctx.store.dir, log: ctx.store.path('cronLog'),
+  };
+  for (const [what, path] of Object.entries(paths)) {
+    const bad = findControlCharacter(path);
+    if (bad !== null) {
+      throw new UserError(`the ${what === 'stateDir' ? 'state directory' : what} path ${JSON.stringify(path)} holds a control character (${JSON.stringify(bad)}): it cannot go into a scheduler entry safely. Move it to a folder whose name has none.`, 2);
+    }
+  }
+  return paths;
+}
+
 function scriptLine(ctx: Context, sub: string): string {
-  const script = join(PACKAGE_ROOT, 'cron', 'healthcheck.sh');
-  const log = ctx.store.path('cronLog');
-  return [script, process.execPath, CLI_PATH, ctx.registry.path, ctx.store.dir, log, sub].map(shellQuote).join(' ');
+  const p = checkedPaths(ctx);
+  return [p.script, p.node, p.pguard, p.registry, p.stateDir, p.log, sub].map(cronArg).join(' ');
 }
 
 export function plannedLines(ctx: Context, opts: { every: number; boot: boolean }): string[] {
@@ -63,8 +77,11 @@ const TEMPLATE_FILES: Record<Exclude<TemplateFormat, 'crontab'>, string[]> = {
 export function renderSchedule(ctx: Context, format: TemplateFormat, opts: { every: number; boot: boolean }): string {
   if (format === 'crontab') return `${plannedLines(ctx, opts).map((l) => `${l} # pguard:${cronId(ctx.registry.path)}`).join('\n')}\n`;
   if (!scheduleEvery(opts.every)) throw new UserError(`--every expects whole minutes from 1 to 60, got ${JSON.stringify(opts.every)}.`, 2);
+  const p = checkedPaths(ctx);
+  // Each format quotes in its own way: systemd's specifiers take `%`, XML takes `&` and `<`.
+  const escape = format === 'systemd' ? systemdArg : xmlText;
   const values: Record<string, string> = {
-    node: process.execPath, pguard: CLI_PATH, registry: ctx.registry.path,
+    node: escape(p.node), pguard: escape(p.pguard), registry: escape(p.registry),
     every: String(opts.every), every_seconds: String(opts.every * 60),
   };
   return TEMPLATE_FILES[format].map((rel) => {

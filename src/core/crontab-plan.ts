@@ -31,3 +31,28 @@ export function scheduleEvery(minutes: number): string | null {
 export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
+
+/**
+ * One argument of a crontab command: quoted for the shell, and every `%` escaped, since cron turns
+ * an unescaped `%` into a newline (the rest of the line becomes stdin) whatever the quoting; cron
+ * removes the backslash before the shell sees it.
+ */
+export function cronArg(s: string): string {
+  return shellQuote(s).replace(/%/g, '\\%');
+}
+
+/** One argument of a systemd unit's ExecStart: double-quoted, and `%` doubled (specifiers). */
+export function systemdArg(s: string): string {
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%')}"`;
+}
+
+/** Text in an XML document (a launchd plist, a scheduled task). */
+export function xmlText(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** The first control character (a newline, say) in a path bound for a crontab line, a unit file or a shell. */
+export function findControlCharacter(s: string): string | null {
+  const m = /[\u0000-\u001f\u007f]/.exec(s);
+  return m ? m[0] : null;
+}

@@ -1,7 +1,8 @@
 // Against the real `crontab` command, on a throwaway user's table (`crontab -u nobody`, which needs
 // root; PGUARD_CRONTAB_USER points pguard at it): the invoking user's crontab is never touched.
 import { execa } from 'execa';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpRegistry as tmp } from '../helpers/tmp-registry.js';
 
@@ -47,8 +48,8 @@ describe.skipIf(!isRoot)('pguard cron (as root, on the crontab of a throwaway us
   it('prints a systemd timer, a launchd agent and a scheduled task with absolute paths', async () => {
     const t = tmpRegistry({ bot: { command: 'true' } });
     const systemd = await t.cli(['cron', 'install', '--print', '--format', 'systemd', '--every', '10']);
-    expect(systemd.stdout).toContain(`ExecStart=${process.execPath} `);
-    expect(systemd.stdout).toContain(`healthcheck --registry ${t.registry}`);
+    expect(systemd.stdout).toContain(`ExecStart="${process.execPath}" `);
+    expect(systemd.stdout).toContain(`healthcheck --registry "${t.registry}"`);
     expect(systemd.stdout).toContain('OnUnitActiveSec=10min');
     const launchd = await t.cli(['cron', 'install', '--print', '--format', 'launchd']);
     expect(launchd.stdout).toContain('<integer>300</integer>');
@@ -70,6 +71,42 @@ describe.skipIf(!isRoot)('pguard cron (as root, on the crontab of a throwaway us
       await t.cli(['watch', '--stop']);
       await t.cli(['cron', 'uninstall']);
     }
+  });
+
+  it('refuses a folder name with a newline, which would write a crontab line of its own (crontab-injection regression)', async () => {
+    const t = tmpRegistry({});
+    const evil = join(t.dir, 'x\n* * * * * touch /tmp/pguard-pwned\n');
+    mkdirSync(evil, { recursive: true });
+    const registry = join(evil, '.process-registry.json');
+    writeFileSync(registry, JSON.stringify({ bot: { command: 'true' } }));
+    const before = (await crontab(['-l'])).stdout;
+    const res = await t.cli(['cron', 'install', '--registry', registry]);
+    expect(res.code).toBe(2);
+    expect(res.stderr.split('\n')).toHaveLength(1); // the path is quoted as JSON: its newline shows as \n
+    expect(res.stderr).toMatch(/^pguard: the registry path ".*\\n\* \* \* \* \* touch \/tmp\/pguard-pwned\\n\/\.process-registry\.json" holds a control character \("\\n"\)/);
+    expect((await crontab(['-l'])).stdout).toBe(before);
+    const print = await t.cli(['cron', 'install', '--print', '--format', 'systemd', '--registry', registry]);
+    expect(print.code).toBe(2);
+  });
+
+  it('escapes a % in a folder name, which cron would turn into a newline (silent-backstop regression)', async () => {
+    const t = tmpRegistry({});
+    const odd = join(t.dir, "50% off 'sale'");
+    mkdirSync(odd);
+    const registry = join(odd, '.process-registry.json');
+    writeFileSync(registry, JSON.stringify({ bot: { command: 'true' } }));
+    const res = await t.cli(['cron', 'install', '--registry', registry]);
+    expect(res.code).toBe(0);
+    const line = (await crontab(['-l'])).stdout.split('\n').find((l) => l.includes('# pguard:'))!;
+    expect(line).toContain('50\\% off');
+    expect(line.replace(/\\%/g, '')).not.toContain('%');
+    // As cron runs it: `\%` becomes `%`, the rest goes to /bin/sh.
+    const command = line.replace(/^\S+ \S+ \S+ \S+ \S+ /, '').replace(/ # pguard:.*$/, '').replace(/\\%/g, '%');
+    const ran = await execa('/bin/sh', ['-c', command], { env: { PATH: '/usr/bin:/bin' }, reject: false });
+    expect(ran.exitCode).toBe(0);
+    const systemd = await t.cli(['cron', 'install', '--print', '--format', 'systemd', '--registry', registry]);
+    expect(systemd.stdout).toContain(`--registry "${registry.replace(/%/g, '%%')}"`);
+    await t.cli(['cron', 'uninstall', '--registry', registry]);
   });
 
   it('refuses a bad --every with one line', async () => {
