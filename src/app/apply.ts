@@ -56,7 +56,12 @@ export async function apply(
         ctx.store.setStopMarker(name, effect.on);
         break;
       case 'arm':
-        ctx.store.writeArm(name, effect.arm);
+        try {
+          ctx.store.writeArm(name, effect.arm);
+        } catch (err) {
+          // Without an arm the runner asks pguard at each exit: slower, never fewer restarts.
+          ctx.progress(`pguard: ${name}: could not write its arm (${err instanceof Error ? err.message : String(err)}); its runner asks at each exit`);
+        }
         break;
       case 'spawn-runner':
         record = await launchRunner(ctx, def, record, effect.delayMs);

@@ -1,6 +1,6 @@
 // pguard's own state: one private (0700) directory per registry, never world-writable /tmp. Every
 // path in it comes from the layout below; nothing else joins a path inside the state directory.
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join, resolve, dirname } from 'node:path';
 import { UserError } from '../errors.js';
@@ -139,6 +139,9 @@ export class StateStore {
 
   writeArm(name: string, arm: Arm | null): void {
     const file = this.procFile(name, 'arm');
+    // Something that is not a file in its place (a directory, say) is ours to clear: this folder is private.
+    const st = lstatSync(file, { throwIfNoEntry: false });
+    if (st && !st.isFile()) rmSync(file, { recursive: true, force: true });
     const text = encodeArm(arm);
     if (text === null) {
       try { unlinkSync(file); } catch { /* none */ }

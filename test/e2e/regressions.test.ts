@@ -258,6 +258,20 @@ describe('regressions', () => {
     expect(JSON.parse((await t.cli(['info', '--json'])).stdout).session_mode).toBe('setsid');
   });
 
+  it('keeps restarting when the arm cannot be used (a directory in its place): the runner asks instead (unusable-arm regression)', async () => {
+    const t = tmpRegistry({ bot: { command: 'exec sleep 1000', restart_cooldown: 0 } });
+    await t.cli(['start', 'bot', '--no-wait']);
+    const pid = await waitFor(async () => (await t.status('bot')).pid as number | null);
+    const arm = join(t.stateDir, 'procs', 'bot', 'arm');
+    rmSync(arm, { force: true });
+    mkdirSync(arm);
+    process.kill(pid, 'SIGKILL');
+    const again = await waitFor(async () => { const p = (await t.status('bot')).pid; return p && p !== pid ? p : null; }, { what: 'the restart, by the slow path' });
+    process.kill(again, 'SIGKILL');
+    await waitFor(async () => { const p = (await t.status('bot')).pid; return p && p !== again ? p : null; }, { what: 'a second restart' });
+    expect((await t.status('bot')).restarts).toBe(2);
+  });
+
   it('marks a generation known-good when the user stopped a stable run, so a broken edit is rolled back (stopped-never-known-good regression)', async () => {
     const t = tmpRegistry({ bot: { command: 'echo good; exec sleep 60', min_uptime: 1, max_restarts: 1, restart_cooldown: 0 } });
     await t.cli(['start', 'bot', '--no-wait']);
