@@ -44,16 +44,24 @@ export interface LoadedRegistry {
   readonly issues: readonly Issue[];
 }
 
-/** Read and validate; throws RegistryParseError (line:col) or RegistryInvalidError (every issue). */
-export function readRegistry(path: string, opts: { allowIssues?: boolean } = {}): LoadedRegistry {
-  let text: string;
+/** The registry's text: a regular file of at most 10 MB (a FIFO or a device would hang the read). */
+function readRegistryText(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    const st = statSync(path);
+    if (!st.isFile()) throw new UserError(`${path}: not a regular file (a registry is a JSON file). Pass the path of one with --registry.`, 2);
+    if (st.size > MAX_REGISTRY_BYTES) throw new UserError(`${path}: ${Math.round(st.size / 1024 / 1024)} MB is too large for a registry (at most 10 MB).`, 2);
+    return readFileSync(path, 'utf8');
   } catch (err) {
+    if (err instanceof UserError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new UserError(`${path}: no such registry. Create one with \`pguard register <name> <command>\`, or pass --registry PATH.`);
     throw new UserError(`${path}: cannot read the registry (${code ?? String(err)}).`);
   }
+}
+
+/** Read and validate; throws RegistryParseError (line:col) or RegistryInvalidError (every issue). */
+export function readRegistry(path: string, opts: { allowIssues?: boolean } = {}): LoadedRegistry {
+  const text = readRegistryText(path);
   const data = parseRegistryText(path, text);
   const { defs, settings, issues } = validateRegistry(data);
   if (issues.length > 0 && !opts.allowIssues) throw new RegistryInvalidError(path, issues);
@@ -61,16 +69,38 @@ export function readRegistry(path: string, opts: { allowIssues?: boolean } = {})
 }
 
 /** JSON.parse, with its "position N" turned into a line and column a person can go to. */
+/** Registries deeper than this are refused: nothing in the format nests past a handful of levels. */
+const MAX_DEPTH = 64;
+/** Registries larger than this are refused (10 MB): a registry is a short list of processes. */
+export const MAX_REGISTRY_BYTES = 10 * 1024 * 1024;
+
+/** How deep a parsed value nests, counted without recursion (a value nested 100,000 levels deep must not overflow the stack). */
+function depthOf(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) max = d;
+    if (max > MAX_DEPTH) return max;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
 export function parseRegistryText(path: string, text: string): unknown {
   if (text.trim() === '') return {};
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const { line, column } = locatePosition(text, message);
     const detail = message.replace(/\s*in JSON at position \d+.*$/s, '').replace(/\s*\(line \d+ column \d+\)/, '');
     throw new RegistryParseError(path, line, column, detail);
   }
+  if (depthOf(parsed) > MAX_DEPTH) throw new UserError(`${path}: nested more than ${MAX_DEPTH} levels deep; a registry is a list of processes, not this. Fix the file by hand.`, 2);
+  return parsed;
 }
 
 function locatePosition(text: string, message: string): { line: number; column: number } {
@@ -100,7 +130,7 @@ export async function updateRegistry<T>(
     let raw = '';
     let mode = 0o644;
     if (existsSync(target)) {
-      raw = readFileSync(target, 'utf8');
+      raw = readRegistryText(target);
       mode = statSync(target).mode & 0o7777;
     }
     parseRegistryText(target, raw); // refuse before anything is written

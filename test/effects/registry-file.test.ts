@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,5 +59,29 @@ describe('registry file', () => {
   it('reads and validates, naming the file, process and field', () => {
     const file = tmpFile('{"bot": {"command": "x", "max_restarts": "5x"}}');
     expect(() => readRegistry(file)).toThrow(`${file}: "bot".max_restarts: expected a non-negative integer, got "5x" (string)`);
+  });
+});
+
+describe('registries that are not what they claim', () => {
+  const dirs: string[] = [];
+  afterEach(() => { while (dirs.length) rmSync(dirs.pop()!, { recursive: true, force: true }); });
+  const dir = () => { const d = mkdtempSync(join(tmpdir(), 'pguard-odd-')); dirs.push(d); return d; };
+
+  it('refuses a value nested 100,000 levels deep with one message, not a stack overflow (deep-nesting regression)', () => {
+    const file = join(dir(), '.process-registry.json');
+    writeFileSync(file, `{"bot": {"command": "true", "env": ${'['.repeat(100_000)}${']'.repeat(100_000)}}}`);
+    expect(() => readRegistry(file)).toThrow(`${file}: nested more than 64 levels deep; a registry is a list of processes, not this. Fix the file by hand.`);
+  });
+
+  it('refuses a FIFO at once instead of hanging on it (fifo regression)', () => {
+    const file = join(dir(), 'fifo.json');
+    execFileSync('mkfifo', [file]);
+    expect(() => readRegistry(file)).toThrow(`${file}: not a regular file (a registry is a JSON file). Pass the path of one with --registry.`);
+  });
+
+  it('refuses a registry over 10 MB', () => {
+    const file = join(dir(), '.process-registry.json');
+    writeFileSync(file, `{"bot": {"command": "true"}, "$pad": "${'x'.repeat(11 * 1024 * 1024)}"}`);
+    expect(() => readRegistry(file)).toThrow(/too large for a registry \(at most 10 MB\)/);
   });
 });
