@@ -10,13 +10,16 @@ import { deliverDesktop } from '../effects/channels/desktop.js';
 import { writeFlagFiles } from '../effects/channels/flag-files.js';
 import { deliverWebhook } from '../effects/channels/webhook.js';
 import { lockKey, withLock } from '../effects/lock.js';
-import { readLogTail } from '../effects/log-file.js';
+import { appendFileSync } from 'node:fs';
+import { readLogTail, rotateLog } from '../effects/log-file.js';
 import { UserError } from '../errors.js';
 import type { Context } from './context.js';
 import { defer } from './jobs.js';
 import { recordEvents } from './ledger.js';
 
 const LOG_TAIL_LINES = 10;
+/** Each evidence line is cut at this many characters: alerts travel to webhooks and agents. */
+const LOG_LINE_MAX = 500;
 
 function withAlertsLock<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
   return withLock(lockKey(ctx.store.dir, 'alerts'), 'alerts', ctx.store.dir, 15_000, fn);
@@ -25,7 +28,7 @@ function withAlertsLock<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
 /** Record the intents (with the log's last lines as evidence), update the flag files; returns what to notify. */
 async function recordAlerts(ctx: Context, process: string, intents: readonly AlertIntent[]): Promise<Alert[]> {
   if (intents.length === 0) return [];
-  const tail = readLogTail(ctx.store.logFile(process), LOG_TAIL_LINES);
+  const tail = readLogTail(ctx.store.logFile(process), LOG_TAIL_LINES).map((l) => (l.length > LOG_LINE_MAX ? `${l.slice(0, LOG_LINE_MAX - 1)}…` : l));
   const cooldown = ctx.registry.settings.alertCooldownS;
   const raised: Alert[] = [];
   const toNotify = await withAlertsLock(ctx, async () => {
@@ -50,6 +53,24 @@ async function recordAlerts(ctx: Context, process: string, intents: readonly Ale
   return toNotify;
 }
 
+/**
+ * A channel failed: said on stderr, and kept in notify.log (the detached notifier has no terminal;
+ * `pguard info` shows the last one). At most 1 MB plus one old file.
+ */
+function noteFailure(ctx: Context, what: string): void {
+  ctx.progress(`pguard: ${what}`);
+  try {
+    const file = ctx.store.path('notifyLog');
+    rotateLog(file, 1, 1);
+    appendFileSync(file, `${new Date(ctx.clock.now()).toISOString()} ${what}\n`, { mode: 0o600 });
+  } catch { /* the failure was said on stderr */ }
+}
+
+/** The last channel failure, or null. */
+export function lastNotifyFailure(ctx: Context): string | null {
+  return readLogTail(ctx.store.path('notifyLog'), 1)[0] ?? null;
+}
+
 /** The channels beyond the flag files, all at once; failures are reported on stderr, never thrown. */
 async function notifyChannels(ctx: Context, alerts: readonly Alert[]): Promise<void> {
   const s = ctx.registry.settings;
@@ -59,12 +80,12 @@ async function notifyChannels(ctx: Context, alerts: readonly Alert[]): Promise<v
     if (s.webhook) {
       const url = s.webhook;
       jobs.push(deliverWebhook(url, alert).then((r) => {
-        if (!r.ok) ctx.progress(`pguard: webhook for ${alert.process} ${alert.kind} failed after ${r.attempts} attempts (${r.detail})`);
+        if (!r.ok) noteFailure(ctx, `webhook for ${alert.process} ${alert.kind} failed after ${r.attempts} attempt${r.attempts === 1 ? '' : 's'} (${r.detail})`);
       }));
     }
     if (s.notifyCommand) {
       jobs.push(deliverCommand(s.notifyCommand, alert, dirname(ctx.registry.path)).then((r) => {
-        if (!r.ok) ctx.progress(`pguard: notify_command for ${alert.process} ${alert.kind} failed (${r.detail})`);
+        if (!r.ok) noteFailure(ctx, `notify_command for ${alert.process} ${alert.kind} failed (${r.detail})`);
       }));
     }
   }

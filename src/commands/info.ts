@@ -9,6 +9,7 @@ export const infoCommand = defineCommand<GlobalArgs, Record<string, string | num
     const { RUNNER_PATH, CLI_PATH } = await import('../effects/spawn.js');
     const { detectSession, lingerEnabled } = await import('../effects/session-scope.js');
     const session = detectSession(ctx.env);
+    const { lastNotifyFailure } = await import('../app/alerts.js');
     const linger = lingerEnabled();
     return {
       registry: ctx.registry.path,
@@ -23,6 +24,7 @@ export const infoCommand = defineCommand<GlobalArgs, Record<string, string | num
       node: process.execPath,
       // How started processes outlive the session that started them.
       session_mode: session.mode,
+      last_notify_failure: lastNotifyFailure(ctx) ?? 'none',
       linger: linger === null ? 'no systemd' : linger ? 'enabled' : 'disabled (loginctl enable-linger keeps your processes after logout)',
     };
   },

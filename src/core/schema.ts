@@ -13,6 +13,7 @@ export type FieldType =
   | 'signal'
   | 'backoff'
   | 'exit-codes'
+  | 'url'
   | 'probes';
 
 export interface FieldSpec {
@@ -64,7 +65,7 @@ export const SETTINGS: readonly FieldSpec[] = [
   { key: 'alert_cooldown', type: 'non-negative-number', default: 900, unit: 'seconds', doc: 'Repeats of one alert kind for one process within this window are recorded but not notified again.' },
   { key: 'failed_retry', type: 'non-negative-number', default: 3600, unit: 'seconds', doc: 'the longest wait between two retries of a failed process: 1 min after it gave up, then 2, 4, 8 ... up to this; 0 = never.' },
   { key: 'desktop', type: 'boolean', default: false, doc: 'Desktop notifications (node-notifier); silently skipped without a display.' },
-  { key: 'webhook', type: 'string', doc: 'URL that receives each alert as a JSON POST.' },
+  { key: 'webhook', type: 'url', doc: 'http:// or https:// URL that receives each alert as a JSON POST (redirects are not followed).' },
   { key: 'notify_command', type: 'string', doc: 'Command run with each alert as JSON on stdin.' },
   { key: 'watch', type: 'boolean', default: false, doc: 'Keep `pguard watch` running: healthcheck starts it when it is not, and raises an alert that it had died.' },
 ];
@@ -145,6 +146,7 @@ export function describeJsonSchema(): Record<string, unknown> {
       case 'env': return { ...base, type: 'object', additionalProperties: { type: 'string' } };
       case 'signal': return { ...base, enum: [...SIGNALS] };
       case 'backoff': return { ...base, enum: ['fixed', 'exponential'] };
+      case 'url': return { ...base, type: 'string', pattern: '^https?://' };
       case 'exit-codes': return { ...base, type: 'array', items: { type: 'integer', minimum: 0, maximum: 255 } };
       case 'probes': return {
         ...base, type: 'array',

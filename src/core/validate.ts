@@ -43,6 +43,7 @@ const RULES: Record<FieldSpec['type'], (v: unknown) => string | undefined> = {
       ? undefined
       : `expected one of ${SIGNALS.join(', ')}`,
   backoff: (v) => (v === 'fixed' || v === 'exponential' ? undefined : 'expected "fixed" or "exponential"'),
+  url: (v) => (typeof v === 'string' && /^https?:\/\/[^\s/]+/i.test(v) ? undefined : 'expected an http:// or https:// URL'),
   'exit-codes': (v) =>
     Array.isArray(v) && v.every((c) => typeof c === 'number' && Number.isInteger(c) && c >= 0 && c <= 255)
       ? undefined

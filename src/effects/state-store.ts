@@ -26,6 +26,7 @@ export const STATE_LAYOUT = {
   watchBeat: 'watch.beat',     // touched by watch every tick: the guardian tells a stalled watch by it
   watchLog: 'watch.log',
   cronLog: 'cron.log',
+  notifyLog: 'notify.log',     // the alert channels' failures, one line each
 } as const;
 
 /** Per process, in procs/<name>/: the runner's files (runner-protocol.ts) and pguard's own. */

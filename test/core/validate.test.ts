@@ -69,6 +69,12 @@ describe('validateRegistry()', () => {
     expect(validateRegistry({ db: { command: 'x' }, api: { command: 'x', depends_on: [{ name: 'db', restart: 'no' }] } }).issues).toHaveLength(1);
   });
 
+  it.each(['file:///etc/passwd', 'gopher://x', 'not a url'])('refuses the webhook %j: only http and https', (url) => {
+    expect(validateRegistry({ $settings: { webhook: url } }).issues).toEqual([
+      { process: '$settings', field: 'webhook', message: `expected an http:// or https:// URL, got ${JSON.stringify(url)} (string)` },
+    ]);
+  });
+
   it('refuses a dependency cycle, naming it', () => {
     const { issues } = validateRegistry({ a: { command: 'x', depends_on: ['b'] }, b: { command: 'x', depends_on: ['a'] } });
     expect(issues).toEqual([{ process: 'a', field: 'depends_on', message: 'forms a cycle: a -> b -> a' }]);

@@ -243,4 +243,24 @@ describe('alerts for agents', () => {
       await server.close();
     }
   });
+
+  it('keeps the channels\' failures in notify.log, shows the last one in info, and caps evidence lines at 500 characters', async () => {
+    const t = tmpRegistry({});
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(t.registry, JSON.stringify({
+      $settings: { webhook: 'http://127.0.0.1:9/hook' },
+      loud: { command: `printf '%3000s\\n' x | tr ' ' y; exit 1`, auto_restart: false },
+    }));
+    await t.cli(['start', 'loud', '--no-wait']);
+    const info = await waitFor(async () => {
+      const i = JSON.parse((await t.cli(['info', '--json'])).stdout);
+      return i.last_notify_failure !== 'none' ? i : null;
+    }, { timeoutMs: 20_000, what: 'the webhook failure to be noted' });
+    expect(info.last_notify_failure).toMatch(/webhook for loud crashed failed after 3 attempts/);
+    expect(readFileSync(join(t.stateDir, 'notify.log'), 'utf8')).toMatch(/webhook for loud crashed failed/);
+    const alerts = JSON.parse((await t.cli(['alerts', '--json'])).stdout);
+    const tail: string[] = alerts[0].evidence.log_tail;
+    expect(tail.some((l) => l.startsWith('yyyy'))).toBe(true);
+    for (const l of tail) expect(l.length).toBeLessThanOrEqual(500);
+  });
 });

@@ -40,4 +40,18 @@ describe('alert channels', () => {
       await server.close();
     }
   });
+
+  it('webhook does not follow a redirect to another origin with the alert (redirect regression)', async () => {
+    let elsewhere = 0;
+    const other = await localHttpServer((_req, res) => { elsewhere++; res.end('ok'); });
+    const server = await localHttpServer((_req, res) => { res.writeHead(302, { location: `${other.url}/steal` }).end(); });
+    try {
+      const res = await deliverWebhook(`${server.url}/hook`, alert);
+      expect(res).toEqual({ ok: false, attempts: 1, detail: `HTTP 302 redirect to ${other.url}/steal not followed (set the webhook to the final URL)` });
+      expect(elsewhere).toBe(0);
+    } finally {
+      await server.close();
+      await other.close();
+    }
+  });
 });

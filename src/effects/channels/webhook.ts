@@ -23,7 +23,12 @@ export async function deliverWebhook(
         headers: { 'content-type': 'application/json', 'user-agent': 'pguard' },
         body: JSON.stringify(alert),
         signal: AbortSignal.timeout(timeoutMs),
+        // A redirect is not followed: the alert body goes to the configured origin or nowhere.
+        redirect: 'manual',
       });
+      if (res.status >= 300 && res.status < 400) {
+        return { ok: false, attempts: i, detail: `HTTP ${res.status} redirect to ${res.headers.get('location') ?? '?'} not followed (set the webhook to the final URL)` };
+      }
       if (res.ok) return { ok: true, attempts: i, detail: `HTTP ${res.status}` };
       detail = `HTTP ${res.status}`;
       if (res.status < 500 && res.status !== 429) return { ok: false, attempts: i, detail };
