@@ -44,11 +44,34 @@ export interface LoadedRegistry {
   readonly issues: readonly Issue[];
 }
 
-/** The registry's text: a regular file of at most 10 MB (a FIFO or a device would hang the read). */
+/**
+ * pguard runs what a registry says, often as root: like git's safe.directory, it refuses a registry
+ * another user could have planted or changed. The file must be owned by you (or root) and not
+ * writable by group or others; its folder must not be writable by others unless it is yours or
+ * sticky. PGUARD_TRUST_REGISTRY=<that path> overrides it for one registry.
+ */
+function checkTrusted(path: string, st: { uid: number; mode: number }): void {
+  if (typeof process.getuid !== 'function' || process.env.PGUARD_TRUST_REGISTRY === path) return;
+  const me = process.getuid();
+  const how = `If it is yours to run, fix its owner or mode (chown, chmod go-w), or set PGUARD_TRUST_REGISTRY=${path}.`;
+  if (st.uid !== me && st.uid !== 0) {
+    throw new UserError(`${path}: not trusted: it belongs to uid ${st.uid}, not to you (uid ${me}) or root; another user may have planted it. ${how}`, 2);
+  }
+  if ((st.mode & 0o022) !== 0) {
+    throw new UserError(`${path}: not trusted: it is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o777).toString(8)}), so others could change what it runs. ${how}`, 2);
+  }
+  const dir = statSync(dirname(path));
+  if ((dir.mode & 0o002) !== 0 && (dir.mode & 0o1000) === 0 && dir.uid !== me) {
+    throw new UserError(`${path}: not trusted: its folder is writable by everyone without the sticky bit, and not yours: anyone could replace it. ${how}`, 2);
+  }
+}
+
+/** The registry's text: a regular file of at most 10 MB (a FIFO or a device would hang the read), that you can trust. */
 function readRegistryText(path: string): string {
   try {
     const st = statSync(path);
     if (!st.isFile()) throw new UserError(`${path}: not a regular file (a registry is a JSON file). Pass the path of one with --registry.`, 2);
+    checkTrusted(path, st);
     if (st.size > MAX_REGISTRY_BYTES) throw new UserError(`${path}: ${Math.round(st.size / 1024 / 1024)} MB is too large for a registry (at most 10 MB).`, 2);
     return readFileSync(path, 'utf8');
   } catch (err) {
