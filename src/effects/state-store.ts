@@ -51,14 +51,31 @@ export function resolveStateDir(registryPath: string, configured: string | undef
   return join(base, 'pguard', `${folder}-${id}`);
 }
 
-/** Create (or tighten) a directory to 0700 and refuse one that others could write into. */
+/**
+ * Create a private (0700) directory, or accept an existing one only if it is a real folder of
+ * yours that nobody else can enter: a symbolic link (planted, maybe, by another user), a folder of
+ * someone else's, or one open to group or others is refused, never followed nor chmodded (as root,
+ * chmodding a shared /tmp would break the machine).
+ */
 export function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = statSync(dir);
-  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
-    throw new UserError(`${dir}: the state directory belongs to another user (uid ${st.uid}). Set $settings.state_dir to a folder of your own.`);
+  const before = lstatSync(dir, { throwIfNoEntry: false });
+  if (!before) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const made = lstatSync(dir);
+    // mkdir's mode is cut by the umask, never widened: 0700 or tighter. Ours: made just now.
+    if ((made.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+    return;
   }
-  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  if (before.isSymbolicLink()) {
+    throw new UserError(`${dir}: the state directory is a symbolic link; pguard keeps its state only in a real folder of yours. Point PGUARD_STATE_DIR or $settings.state_dir at one.`, 2);
+  }
+  if (!before.isDirectory()) throw new UserError(`${dir}: the state directory is not a folder.`, 2);
+  if (typeof process.getuid === 'function' && before.uid !== process.getuid()) {
+    throw new UserError(`${dir}: the state directory belongs to another user (uid ${before.uid}). Set $settings.state_dir to a folder of your own.`, 2);
+  }
+  if ((before.mode & 0o077) !== 0) {
+    throw new UserError(`${dir}: the state directory is open to ${before.mode & 0o007 ? 'everyone' : 'its group'} (mode ${(before.mode & 0o7777).toString(8)}), and pguard did not make it: it will not chmod it. Use a folder of your own (mkdir -m 700 DIR), or chmod 700 it yourself.`, 2);
+  }
 }
 
 /** Generations kept per process; the oldest that are not known-good go first. */

@@ -1,7 +1,7 @@
 // Another local user plays the attacker (setpriv --reuid=65534, where the suite runs as root; the
 // tests skip with a message otherwise).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -54,5 +54,26 @@ describe.skipIf(!isRoot)('another local user (as root, with nobody as the attack
     const loose = await runCli(['status', '--registry', swapped], { cwd: dir, env });
     expect(loose.code).toBe(2);
     expect(loose.stderr).toMatch(/not trusted: its folder is writable by everyone without the sticky bit, and not yours: anyone could replace it/);
+  });
+
+  it('follows no state-directory symlink another user planted, and chmods no shared folder (state-dir regression)', async () => {
+    const shared = mkdtempSync(join(tmpdir(), 'pguard-shared-'));
+    dirs.push(shared);
+    chmodSync(shared, 0o1777);
+    const project = mkdtempSync(join(tmpdir(), 'pguard-project-'));
+    dirs.push(project);
+    writeFileSync(join(project, '.process-registry.json'), '{"bot": {"command": "true"}}');
+    const target = join(shared, 'victim');
+    mkdirSync(target, { mode: 0o755 });
+    asNobody(`ln -s ${target} ${shared}/state`);
+    const res = await runCli(['status'], { cwd: project, env: { PGUARD_STATE_DIR: join(shared, 'state'), PGUARD_REGISTRY: undefined } });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toBe(`pguard: ${shared}/state: the state directory is a symbolic link; pguard keeps its state only in a real folder of yours. Point PGUARD_STATE_DIR or $settings.state_dir at one.`);
+    expect(statSync(target).mode & 0o777).toBe(0o755);
+    // A shared folder (mode 1777, like /tmp) named as the state directory is refused, not chmodded.
+    const open = await runCli(['status'], { cwd: project, env: { PGUARD_STATE_DIR: shared, PGUARD_REGISTRY: undefined } });
+    expect(open.code).toBe(2);
+    expect(open.stderr).toMatch(/the state directory is open to everyone \(mode 1777\), and pguard did not make it: it will not chmod it/);
+    expect(statSync(shared).mode & 0o7777).toBe(0o1777);
   });
 });

@@ -77,7 +77,8 @@ describe('health probes', () => {
   it('restarts a process that stops touching its heartbeat; pguard heartbeat keeps one alive', async () => {
     const t = tmpRegistry({
       hung: { command: `exec sh ${APPS}beat.sh 3`, health: [{ type: 'heartbeat', max_age: 1, failure_threshold: 1, grace: 0 }] },
-      cron: { command: 'exec sleep 1000', health: [{ type: 'heartbeat', max_age: 1, failure_threshold: 1, grace: 0 }] },
+      // A wider max_age than hung's: each `pguard heartbeat` is a CLI start, slow on a loaded machine.
+      cron: { command: 'exec sleep 1000', health: [{ type: 'heartbeat', max_age: 5, failure_threshold: 1, grace: 0 }] },
     });
     await t.cli(['start', '--all', '--no-wait']);
     const pid = await pidOf(t, 'hung');
