@@ -58,3 +58,19 @@ export class InternalError extends Error {
     this.name = 'InternalError';
   }
 }
+
+/** A write failure in words: the code and what it means. */
+export function describeWriteError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const meaning: Record<string, string> = {
+    ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EROFS: 'read-only file system',
+    EACCES: 'permission denied', EPERM: 'operation not permitted (an immutable file?)', EISDIR: 'a directory is in the way',
+  };
+  return code ? `${code}: ${meaning[code] ?? (err instanceof Error ? err.message : String(err))}` : String(err);
+}
+
+/** A file-system failure that names its file (Node's fs errors carry path and syscall). */
+export function isFileSystemError(err: unknown): err is NodeJS.ErrnoException & { path: string } {
+  const e = err as NodeJS.ErrnoException | null;
+  return !!e && typeof e.code === 'string' && typeof e.path === 'string' && typeof e.syscall === 'string';
+}

@@ -2,7 +2,7 @@
 // line on stderr and a non-zero exit; a stack trace only with PGUARD_DEBUG=1.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { InternalError, UserError } from '../errors.js';
+import { describeWriteError, InternalError, isFileSystemError, UserError } from '../errors.js';
 import { COMMANDS } from '../commands/list.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -32,6 +32,12 @@ export function reportError(err: unknown): number {
     process.stderr.write(`pguard: ${err.message.split('\n').join('\npguard: ')}\n`);
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
     return err.exitCode;
+  }
+  if (isFileSystemError(err)) {
+    // A full disk, a read-only mount, an immutable file: one line naming the file and the cause.
+    process.stderr.write(`pguard: ${err.path}: cannot ${err.syscall} (${describeWriteError(err)}).\n`);
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    return 1;
   }
   const message = err instanceof Error ? err.message : String(err);
   const kind = err instanceof InternalError ? 'internal error' : 'unexpected error';

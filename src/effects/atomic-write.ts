@@ -23,7 +23,13 @@ export function writeFileAtomic(target: string, content: string, mode = 0o600, o
     throw err;
   }
   closeSync(fd);
-  renameSync(tmp, target);
+  try {
+    renameSync(tmp, target);
+  } catch (err) {
+    // An immutable target, a read-only mount: leave no temp file behind.
+    try { unlinkSync(tmp); } catch { /* best effort */ }
+    throw err;
+  }
   if (!durable) return;
   try {
     const dfd = openSync(dirname(target), 'r');

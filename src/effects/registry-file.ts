@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { JSONData } from 'json-file-plus';
-import { RegistryInvalidError, RegistryParseError, UserError } from '../errors.js';
+import { describeWriteError, RegistryInvalidError, RegistryParseError, UserError } from '../errors.js';
 import type { ProcessDef, Settings } from '../core/schema.js';
 import { validateRegistry } from '../core/validate.js';
 import type { Issue } from '../errors.js';
@@ -155,6 +155,8 @@ export async function updateRegistry<T>(
     if (existsSync(target)) {
       raw = readRegistryText(target);
       mode = statSync(target).mode & 0o7777;
+      // A registry made read-only was made so on purpose: a rename would replace it all the same.
+      if ((mode & 0o200) === 0) throw new UserError(`${target}: the registry is read-only (mode ${mode.toString(8)}): pguard will not replace it. Make it writable (chmod u+w) to change it.`, 1);
     }
     parseRegistryText(target, raw); // refuse before anything is written
     const doc = new JSONData(raw.trim() === '' ? '{}' : raw);
@@ -164,7 +166,11 @@ export async function updateRegistry<T>(
     let out = doc.stringify();
     if (raw !== '' && !raw.endsWith('\n')) out = out.replace(/\n+$/, '');
     if (raw.includes('\r\n')) out = out.replace(/\r?\n/g, '\r\n');
-    writeFileAtomic(target, out, mode);
+    try {
+      writeFileAtomic(target, out, mode);
+    } catch (err) {
+      throw new UserError(`${target}: cannot write the registry (${describeWriteError(err)}); it is unchanged.`, 1);
+    }
     return result;
   } finally {
     await lock.release();

@@ -1,7 +1,7 @@
 // Another local user plays the attacker (setpriv --reuid=65534, where the suite runs as root; the
 // tests skip with a message otherwise).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -75,5 +75,46 @@ describe.skipIf(!isRoot)('another local user (as root, with nobody as the attack
     expect(open.code).toBe(2);
     expect(open.stderr).toMatch(/the state directory is open to everyone \(mode 1777\), and pguard did not make it: it will not chmod it/);
     expect(statSync(shared).mode & 0o7777).toBe(0o1777);
+  });
+
+});
+
+describe('write failures', () => {
+  it('refuses to replace a read-only (0444) registry, and leaves it as it was', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pguard-ro-'));
+    dirs.push(dir);
+    const file = join(dir, '.process-registry.json');
+    writeFileSync(file, '{"bot": {"command": "true"}}');
+    chmodSync(file, 0o444);
+    const res = await runCli(['register', 'other', 'true', '--registry', file], { cwd: dir, env: { PGUARD_STATE_DIR: join(dir, 'state') } });
+    expect(res).toMatchObject({ code: 1, stderr: `pguard: ${file}: the registry is read-only (mode 444): pguard will not replace it. Make it writable (chmod u+w) to change it.` });
+    expect(readFileSync(file, 'utf8')).toBe('{"bot": {"command": "true"}}');
+  });
+
+  it('says in one line that a registry on a read-only mount cannot be written, and leaves no temp file (write-failure regression)', async (ctx) => {
+    if (!isRoot) return ctx.skip('needs root to mount a read-only tmpfs');
+    const mnt = mkdtempSync(join(tmpdir(), 'pguard-rofs-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
+    } catch {
+      rmSync(mnt, { recursive: true, force: true });
+      return ctx.skip('cannot mount a tmpfs here');
+    }
+    try {
+      const file = join(mnt, '.process-registry.json');
+      writeFileSync(file, '{"bot": {"command": "true"}}');
+      execFileSync('mount', ['-o', 'remount,ro', mnt]);
+      const state = mkdtempSync(join(tmpdir(), 'pguard-state-'));
+      dirs.push(state);
+      const res = await runCli(['register', 'other', 'true', '--registry', file], { cwd: state, env: { PGUARD_STATE_DIR: join(state, 's') } });
+      expect(res.code).toBe(1);
+      expect(res.stderr.split('\n')).toHaveLength(1);
+      expect(res.stderr).toMatch(/: (cannot write the registry \(EROFS: read-only file system\); it is unchanged\.|cannot open \(EROFS: read-only file system\)\.)$/);
+      expect(res.stderr).not.toMatch(/unexpected error/);
+      expect(readdirSync(mnt)).toEqual(['.process-registry.json']);
+    } finally {
+      execFileSync('umount', [mnt]);
+      rmSync(mnt, { recursive: true, force: true });
+    }
   });
 });
