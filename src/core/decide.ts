@@ -43,11 +43,12 @@ export function decide(def: PolicyDef, settings: PolicySettings, record: Process
   const arm = blocked ? null : armFor(def, step.record);
   const released = record.heldFor !== null && step.record.heldFor === null;
   if (blockedUp || released || effects.some((e) => e.kind === 'spawn-runner') || !sameArm(arm, armFor(def, record))) {
-    // As early as it can be: the runner may need it within milliseconds of the last restart. A new
-    // runner gets its arm once spawned; a stop takes it after the marker and before any signal;
-    // anything else leads with it.
+    // As early as it can be: the runner may need it within milliseconds (a process that dies at
+    // once, just after a restart). A new runner finds it before its first exit (no runner is alive
+    // to read it earlier); a stop takes it after the marker and before any signal; anything else
+    // leads with it.
     const spawned = effects.findIndex((e) => e.kind === 'spawn-runner');
-    const at = spawned >= 0 ? spawned + 1 : effects[0]?.kind === 'stop-marker' ? 1 : 0;
+    const at = spawned >= 0 ? spawned : effects[0]?.kind === 'stop-marker' ? 1 : 0;
     effects.splice(at, 0, { kind: 'arm', arm });
   }
   // Every automatic restart counts in totalRestarts: that is the moment dependents are told.

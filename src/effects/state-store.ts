@@ -165,6 +165,7 @@ export class StateStore {
       try { unlinkSync(file); } catch { /* none */ }
       return;
     }
+    this.ensureProc(name); // a first start arms the runner before it is spawned
     writeFileAtomic(file, text, 0o600, { durable: false });
   }
 
