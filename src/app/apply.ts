@@ -8,8 +8,6 @@ import type { PendingEvent } from '../core/events.js';
 import type { Plan } from '../core/plan.js';
 import type { ProcessRecord } from '../core/record.js';
 import type { ProcessDef } from '../core/schema.js';
-import { restartDependentsOf } from '../core/deps.js';
-import { isUp } from '../core/states.js';
 import { stopTree, type StopResult } from '../effects/kill.js';
 import { rotateLog } from '../effects/log-file.js';
 import type { ProcessTable } from '../effects/resources.js';
@@ -18,7 +16,7 @@ import type { Context } from './context.js';
 import { recordGeneration } from './generations.js';
 import { defer } from './jobs.js';
 import { recordEvents } from './ledger.js';
-import type { Observed } from './observe.js';
+import { dependentsToRestart, type Observed } from './observe.js';
 
 export interface Applied {
   readonly record: ProcessRecord;
@@ -76,7 +74,7 @@ export async function apply(
         defer(ctx, { kind: 'rollback', name, reason: effect.reason });
         break;
       case 'restart-dependents': {
-        const names = restartDependentsOf(ctx.registry.defs, name).filter((d) => isUp(ctx.store.readRecord(d).status));
+        const names = dependentsToRestart(ctx, name);
         if (names.length > 0) defer(ctx, { kind: 'restart-dependents', names, after: name });
         break;
       }

@@ -2,10 +2,9 @@
 // it are stopped for it (they wait: never taken for a stop by the user) and started again. One job
 // per dependency episode: a job for a dependency whose job is already running leaves the work to
 // that one, which goes round again if the dependency restarted meanwhile.
-import { restartDependentsOf } from '../core/deps.js';
-import { isUp } from '../core/states.js';
 import { lockKey, tryLock } from '../effects/lock.js';
 import type { Context } from './context.js';
+import { dependentsToRestart } from './observe.js';
 import { readyTimeoutMs, waitReady } from './ready.js';
 import { startMany, type StartResult } from './start.js';
 import { stopMany } from './stop.js';
@@ -16,14 +15,6 @@ export interface DependentsRestart {
   readonly results: readonly StartResult[];
   /** The dependency was not ready in time: its dependents were left as they were. */
   readonly notReady?: string;
-}
-
-/** The dependents to restart for `after` now: those running, and those waiting for it. */
-export function dependentsToRestart(ctx: Context, after: string): string[] {
-  return restartDependentsOf(ctx.registry.defs, after).filter((n) => {
-    const rec = ctx.store.readRecord(n);
-    return isUp(rec.status) || (rec.status === 'waiting' && (rec.heldFor ?? []).includes(after));
-  });
 }
 
 export async function restartDependents(ctx: Context, after: string, names: readonly string[], opts: { waitMs: number }): Promise<DependentsRestart> {
@@ -46,7 +37,7 @@ export async function restartDependents(ctx: Context, after: string, names: read
         if (seenRun) ctx.store.writeDependentsDone(after, seenRun);
         break;
       }
-      targets = dependentsToRestart(ctx, after);
+      targets = dependentsToRestart(ctx, after, { withHeld: true });
     }
     return { coalesced: false, results };
   } finally {

@@ -1,9 +1,9 @@
 // Read what is recorded and what is live for one process, for the core to decide on.
 import type { Lineage } from '../core/lineage.js';
-import { notReadyDependencies } from '../core/deps.js';
+import { notReadyDependencies, restartDependentsOf } from '../core/deps.js';
+import { isUp } from '../core/states.js';
 import type { ProcessRecord, RunInfo } from '../core/record.js';
 import type { ProcessDef } from '../core/schema.js';
-import { existsSync } from 'node:fs';
 import { currentRun, rebuildRecord, reconcileRun, type RunsView } from '../core/runs.js';
 import { findRunner } from '../effects/runner-scan.js';
 import { isOurs } from '../effects/identity.js';
@@ -26,7 +26,7 @@ export function observe(ctx: Context, name: string): Observed {
   let stored = ctx.store.readRecord(name);
   // No record, but runs: it was lost (or unreadable). Rebuild it, with its runner found by a scan.
   const lost = stored.epoch === 0 && runs.latest !== null;
-  if (lost) stored = rebuildRecord(runs, findRunner(ctx.store.procDir(name)), existsSync(ctx.store.procFile(name, 'stop')), ctx.clock.now()) ?? stored;
+  if (lost) stored = rebuildRecord(runs, findRunner(ctx.store.procDir(name)), ctx.store.hasStopMarker(name), ctx.clock.now()) ?? stored;
   const record = reconcileRun(stored, currentRun(stored, runs), ctx.clock.now());
   const run = record.run;
   // A run that has an exit line is over, whatever its PID names now.
@@ -50,6 +50,17 @@ export function blockedByOf(ctx: Context, def: ProcessDef): string[] {
     return [[n, { def: d, record }] as const];
   }));
   return notReadyDependencies(def, deps, ctx.clock.now());
+}
+
+/**
+ * The dependents to restart after `after` restarts (restart_dependents): those running, and with
+ * `withHeld` those already held, waiting for it (a job that goes round again takes them too).
+ */
+export function dependentsToRestart(ctx: Context, after: string, opts: { withHeld?: boolean } = {}): string[] {
+  return restartDependentsOf(ctx.registry.defs, after).filter((n) => {
+    const rec = ctx.store.readRecord(n);
+    return isUp(rec.status) || (opts.withHeld === true && rec.status === 'waiting' && (rec.heldFor ?? []).includes(after));
+  });
 }
 
 /** What the policy needs to know of the generation the record runs (for known-good and rollback). */

@@ -40,7 +40,8 @@ export const restartCommand = defineCommand<Args, StartResult[]>({
     // As after an automatic restart: what depends on it follows once it is ready.
     for (const name of names) {
       if (!ctx.registry.defs.get(name)?.restartDependents) continue;
-      const deps = dependents.dependentsToRestart(ctx, name).filter((d) => !names.includes(d));
+      const { dependentsToRestart } = await import('../app/observe.js');
+      const deps = dependentsToRestart(ctx, name, { withHeld: true }).filter((d) => !names.includes(d));
       if (deps.length === 0) continue;
       if (!argv.json) ctx.progress(`restarting ${deps.join(', ')} (depending on ${name}) once ${name} is ready (--no-dependents: not)...`);
       const res = await dependents.restartDependents(ctx, name, deps, { waitMs });

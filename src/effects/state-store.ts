@@ -179,6 +179,10 @@ export class StateStore {
     }
   }
 
+  hasStopMarker(name: string): boolean {
+    return existsSync(this.procFile(name, 'stop'));
+  }
+
   readRuns(name: string): RunsView {
     const file = this.runsFile(name);
     const older = this.readCached(`${file}.1`, (t) => t, '');
