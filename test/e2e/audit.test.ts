@@ -101,7 +101,8 @@ describe('honest figures', () => {
     // The second failure, one look later, ends it.
     await t.cli(['healthcheck']);
     await waitFor(() => (t.runs('hung').starts.size >= 2 ? true : null), { what: 'the restart' });
-    const f = JSON.parse((await t.cli(['history', 'hung', '--json'])).stdout).failures[0];
+    // The new run can start before the runner's report of the old one's exit reaches the ledger.
+    const f = await waitFor(async () => JSON.parse((await t.cli(['history', 'hung', '--json'])).stdout).failures[0] ?? null, { what: 'the exit in the history' });
     expect(f.cause).toMatch(/^probe heartbeat/);
     expect(f.detection_ms).toBeGreaterThan(0);
     expect(f.recovery_ms % 10).toBe(0);
