@@ -9,7 +9,7 @@ import { deliverCommand } from '../effects/channels/command.js';
 import { deliverDesktop } from '../effects/channels/desktop.js';
 import { writeFlagFiles } from '../effects/channels/flag-files.js';
 import { deliverWebhook } from '../effects/channels/webhook.js';
-import { lockKey, withLock } from '../effects/lock.js';
+import { withLock } from '../effects/lock.js';
 import { appendFileSync } from 'node:fs';
 import { readLogTail, rotateLog } from '../effects/log-file.js';
 import { UserError } from '../errors.js';
@@ -22,7 +22,7 @@ const LOG_TAIL_LINES = 10;
 const LOG_LINE_MAX = 500;
 
 function withAlertsLock<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
-  return withLock(lockKey(ctx.store.dir, 'alerts'), 'alerts', ctx.store.dir, 15_000, fn);
+  return withLock(ctx.store.path('locks'), 'alerts', 'alerts', 15_000, fn);
 }
 
 /** Record the intents (with the log's last lines as evidence), update the flag files; returns what to notify. */

@@ -5,7 +5,7 @@ import type { LoadedRegistry } from '../effects/registry-file.js';
 import type { StateStore } from '../effects/state-store.js';
 import type { ProcessDef } from '../core/schema.js';
 import { UserError } from '../errors.js';
-import { lockKey, withLock } from '../effects/lock.js';
+import { withLock } from '../effects/lock.js';
 
 export interface Context {
   readonly registry: LoadedRegistry;
@@ -45,5 +45,5 @@ export function selectNames(ctx: Context, names: readonly string[], all: boolean
 
 /** Serialize everything that reads-decides-writes one process's record (CLI, runner callbacks, cron). */
 export function withProcessLock<T>(ctx: Context, name: string, fn: () => Promise<T>, waitMs = 30_000): Promise<T> {
-  return withLock(lockKey(ctx.store.dir, `proc-${name}`), `"${name}" process`, ctx.store.dir, waitMs, fn);
+  return withLock(ctx.store.path('locks'), `proc-${name}`, `"${name}" process`, waitMs, fn);
 }

@@ -95,6 +95,6 @@ export async function enableWatch(ctx: Context): Promise<{ pid: number; already:
   await updateRegistry(ctx.registry.path, (data) => {
     const settings = data.$settings && typeof data.$settings === 'object' && !Array.isArray(data.$settings) ? (data.$settings as Record<string, unknown>) : {};
     data.$settings = { ...settings, watch: true };
-  });
+  }, { lockDir: ctx.store.path('locks') });
   return startWatchDaemon(ctx);
 }

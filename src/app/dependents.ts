@@ -2,7 +2,7 @@
 // it are stopped for it (they wait: never taken for a stop by the user) and started again. One job
 // per dependency episode: a job for a dependency whose job is already running leaves the work to
 // that one, which goes round again if the dependency restarted meanwhile.
-import { lockKey, tryLock } from '../effects/lock.js';
+import { tryLock } from '../effects/lock.js';
 import type { Context } from './context.js';
 import { dependentsToRestart } from './observe.js';
 import { readyTimeoutMs, waitReady } from './ready.js';
@@ -18,7 +18,7 @@ export interface DependentsRestart {
 }
 
 export async function restartDependents(ctx: Context, after: string, names: readonly string[], opts: { waitMs: number }): Promise<DependentsRestart> {
-  const lock = await tryLock(lockKey(ctx.store.dir, `dependents-${after}`), `the restart of ${after}'s dependents`, ctx.store.dir);
+  const lock = await tryLock(ctx.store.path('locks'), `dependents-${after}`, `the restart of ${after}'s dependents`);
   if (!lock) return { coalesced: true, results: [] };
   try {
     // This episode (this run of the dependency) was handled already by a job that has finished.

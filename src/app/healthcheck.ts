@@ -6,7 +6,7 @@ import { groupIssues, invalidEntryAlert, type AlertIntent } from '../core/alerts
 import { describeIssue } from '../errors.js';
 import { hasResourceLimits } from '../core/on-probe.js';
 import { isProblem, type Status } from '../core/states.js';
-import { acquireLock, LockBusyError, lockKey, type LockHolder } from '../effects/lock.js';
+import { acquireLock, LockBusyError, type LockHolder } from '../effects/lock.js';
 import { readProcessTable, readTreeUsageLive } from '../effects/resources.js';
 import { announce } from './alerts.js';
 import { supervisedDefs, type Context } from './context.js';
@@ -36,9 +36,8 @@ export interface HealthSummary {
 
 export async function healthcheck(ctx: Context, opts: { waitMs?: number } = {}): Promise<HealthSummary> {
   const started = Date.now();
-  const key = lockKey(ctx.store.dir, 'healthcheck');
   let holder: LockHolder | null = null;
-  const lock = await acquireLock(key, 'healthcheck', ctx.store.dir, opts.waitMs ?? 0).catch((err: unknown) => {
+  const lock = await acquireLock(ctx.store.path('locks'), 'healthcheck', 'healthcheck', opts.waitMs ?? 0).catch((err: unknown) => {
     if (!(err instanceof LockBusyError)) throw err;
     holder = err.holder; // held past the wait: another pass is doing the work
     return null;

@@ -11,8 +11,11 @@ export interface RegisterResult {
   readonly registry: string;
 }
 
-/** Add or update one entry; unknown fields of an existing entry are kept. `patch` is snake_case. */
-export async function registerProcess(registryPath: string, name: string, patch: Record<string, unknown>): Promise<RegisterResult> {
+/**
+ * Add or update one entry; unknown fields of an existing entry are kept. `patch` is snake_case.
+ * `lockDir`: the registry's state directory's lock folder.
+ */
+export async function registerProcess(registryPath: string, lockDir: string, name: string, patch: Record<string, unknown>): Promise<RegisterResult> {
   const bad = validateName(name);
   if (bad) throw new UserError(`${bad}.`);
   return updateRegistry(registryPath, (data) => {
@@ -30,7 +33,7 @@ export async function registerProcess(registryPath: string, name: string, patch:
     }
     data[name] = after;
     return { name, created: !before, changes, registry: registryPath };
-  });
+  }, { lockDir });
 }
 
 /** env values may be secrets: name the keys, never the values. */
@@ -39,10 +42,10 @@ function show(key: string, value: unknown): string {
   return JSON.stringify(value);
 }
 
-export async function removeFromRegistry(registryPath: string, name: string): Promise<boolean> {
+export async function removeFromRegistry(registryPath: string, lockDir: string, name: string): Promise<boolean> {
   return updateRegistry(registryPath, (data) => {
     if (!(name in data)) return false;
     delete data[name];
     return true;
-  });
+  }, { lockDir });
 }

@@ -30,7 +30,7 @@ export async function rollbackProcess(ctx: Context, name: string, opts: { to?: n
   }
   if (opts.auto && target.gen === current) return { name, from: current, to: target.gen, reason: 'already there', start: undefined };
   await stopOne(ctx, name);
-  await updateRegistry(ctx.registry.path, (data) => { data[name] = target.entry; });
+  await updateRegistry(ctx.registry.path, (data) => { data[name] = target.entry; }, { lockDir: ctx.store.path('locks') });
   const fresh: Context = { ...ctx, registry: readRegistry(ctx.registry.path, { allowIssues: true }) };
   const [start] = await startMany(fresh, [name], { waitMs: 1000, by: 'rollback' });
   const message = `rolled back from generation ${current ?? '?'} to known-good generation ${target.gen}: ${opts.reason}`;

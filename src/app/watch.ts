@@ -4,10 +4,10 @@
 // look changes nothing costs a few file reads, without a lock.
 import { readFileSync, statSync, writeFileSync, rmSync, existsSync, utimesSync } from 'node:fs';
 import type { ProcessRecord, RunInfo } from '../core/record.js';
-import { isOurs, readCommandLine } from '../effects/identity.js';
+import { isOurs, readCommandLine, readIdentity } from '../effects/identity.js';
 import { CLI_PATH } from '../effects/spawn.js';
 import type { Alert } from '../core/alerts.js';
-import { lockKey, readLockHolder, tryLock, type LockHolder } from '../effects/lock.js';
+import { isLockHeld, readLockHolder, signallablePid, tryLock, type LockHolder } from '../effects/lock.js';
 import { readRegistry } from '../effects/registry-file.js';
 import { rotateLog } from '../effects/log-file.js';
 import { UserError } from '../errors.js';
@@ -27,12 +27,8 @@ const CPU_EVERY_MS = 2000;
 /** A watch whose beat is older than this is stalled (stopped, or stuck): the guardian replaces it. */
 export const WATCH_STALL_MS = 30_000;
 
-export function watchLockKey(ctx: Context): string {
-  return lockKey(ctx.store.dir, 'watch');
-}
-
 export function readWatchHolder(ctx: Context): Promise<LockHolder | null> {
-  return readLockHolder(watchLockKey(ctx), ctx.store.dir);
+  return readLockHolder(ctx.store.path('locks'), 'watch');
 }
 
 function describeHolder(h: LockHolder | null): string {
@@ -41,9 +37,10 @@ function describeHolder(h: LockHolder | null): string {
 
 /** Run the loop in this process until SIGTERM/SIGINT (or `ticks` ticks, for tests and benches). */
 export async function runWatch(ctx: Context, opts: { log: (line: string) => void; ticks?: number }): Promise<void> {
-  const lock = await tryLock(watchLockKey(ctx), 'watch', ctx.store.dir);
+  const lock = await tryLock(ctx.store.path('locks'), 'watch', 'watch');
   if (!lock) throw new UserError(`pguard watch is already running${describeHolder(await readWatchHolder(ctx))}. Stop it with \`pguard watch --stop\`.`);
-  writeFileSync(ctx.store.path('watchMarker'), `${process.pid}\n`, { mode: 0o600 });
+  const me = readIdentity(process.pid);
+  writeFileSync(ctx.store.path('watchMarker'), `${process.pid} ${me?.startTime ?? ''} ${me?.bootId ?? ''}\n`, { mode: 0o600 });
   let stopping = false;
   const stop = () => { stopping = true; };
   process.once('SIGTERM', stop);
@@ -168,7 +165,12 @@ export async function startWatchDaemon(ctx: Context): Promise<{ pid: number; alr
 export async function stopWatchDaemon(ctx: Context): Promise<{ pid: number | null }> {
   const holder = await readWatchHolder(ctx);
   if (!holder) return { pid: null };
-  try { process.kill(holder.pid, 'SIGTERM'); } catch { /* gone */ }
+  // A PID read from a socket is a claim: signalled only when it is this user's pguard watch.
+  const pid = signallablePid(holder);
+  if (pid === null || !isWatchProcess(pid)) {
+    throw new UserError(`the watch lock's holder says it is pid ${holder.pid}, which is not a pguard watch of yours: nothing was signalled.`);
+  }
+  try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
   const deadline = Date.now() + 10_000;
   while ((await readWatchHolder(ctx)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   rmSync(ctx.store.path('watchMarker'), { force: true });
@@ -182,7 +184,9 @@ export async function stopWatchDaemon(ctx: Context): Promise<{ pid: number | nul
 export async function guardWatch(ctx: Context): Promise<{ started: number | null; died: boolean; stalled: boolean; alerts: Alert[] }> {
   const holder = await readWatchHolder(ctx);
   // A watch that is stopped (SIGSTOP) keeps its lock but cannot answer who holds it: its marker says.
-  const pid = holder?.pid ?? (await isWatchLockHeld(ctx) ? readMarkerPid(ctx) : null);
+  const pid = holder ? signallablePid(holder) : (await isWatchLockHeld(ctx) ? readMarkerPid(ctx) : null);
+  // Held by a process that may not be signalled (not this user's, or not what it says): left alone.
+  if (holder && pid === null) return { started: null, died: false, stalled: false, alerts: [] };
   const age = beatAge(ctx);
   let message = 'pguard watch had died; healthcheck started it again';
   let stalled = false;
@@ -203,17 +207,16 @@ export async function guardWatch(ctx: Context): Promise<{ started: number | null
   return { started: started.pid, died, stalled, alerts };
 }
 
-async function isWatchLockHeld(ctx: Context): Promise<boolean> {
-  const probe = await tryLock(watchLockKey(ctx), 'guardian', ctx.store.dir);
-  if (!probe) return true;
-  await probe.release();
-  return false;
+function isWatchLockHeld(ctx: Context): Promise<boolean> {
+  return isLockHeld(ctx.store.path('locks'), 'watch');
 }
 
+/** The watch's PID from its marker, only while it names the same live process (PID, start time, boot). */
 function readMarkerPid(ctx: Context): number | null {
   try {
-    const pid = Number(readFileSync(ctx.store.path('watchMarker'), 'utf8').trim());
-    return Number.isInteger(pid) && pid > 1 ? pid : null;
+    const [pid, startTime = '', bootId = ''] = readFileSync(ctx.store.path('watchMarker'), 'utf8').trim().split(' ');
+    const n = Number(pid);
+    return Number.isInteger(n) && n > 1 && isOurs({ pid: n, startTime, bootId }) ? n : null;
   } catch {
     return null;
   }

@@ -1,4 +1,5 @@
 // Composition root: resolve the registry and the state directory, build the real ports once.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Context } from '../app/context.js';
 import { systemClock } from '../effects/clock.js';
@@ -47,6 +48,17 @@ export function contextFor(registry: LoadedRegistry, env: NodeJS.ProcessEnv = pr
     alertText: registry.settings.alertText ?? store.path('alertText'),
     progress: (line) => process.stderr.write(`${line}\n`),
   };
+}
+
+/**
+ * The lock folder of a registry's state directory, for `register` (which may create the registry):
+ * the registry's writers, from whatever command, meet there.
+ */
+export function registryLockDir(path: string, env: NodeJS.ProcessEnv = process.env): string {
+  const configured = existsSync(path) ? readRegistry(path, { allowIssues: true }).settings.stateDir : undefined;
+  const store = new StateStore(resolveStateDir(path, configured, env));
+  store.init();
+  return store.path('locks');
 }
 
 /** For a tolerant load: refuse when the named process's own entry is the broken one. */

@@ -14,7 +14,7 @@ export const deregisterCommand = defineCommand<Args, { name: string; stopped: bo
     const { recordEvent } = await import('../app/ledger.js');
     requireDef(ctx, argv.name);
     const stop = await stopOne(ctx, argv.name);
-    await removeFromRegistry(ctx.registry.path, argv.name);
+    await removeFromRegistry(ctx.registry.path, ctx.store.path('locks'), argv.name);
     ctx.store.removeProcess(argv.name);
     await recordEvent(ctx, 'deregister', argv.name, { was_running: stop.outcome === 'stopped' });
     return { name: argv.name, stopped: stop.outcome === 'stopped', removed: true, message: stop.message };

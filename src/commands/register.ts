@@ -53,7 +53,7 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
       .example('$0 register api "node server.js" --env PORT=8080 --depends-on db', 'a server that needs db'),
   handler: async (argv) => {
     const { parseEnvArgs, parseListArgs, parseNumberArg } = await import('../cli/args.js');
-    const { resolveRegistryPath } = await import('../cli/wiring.js');
+    const { registryLockDir, resolveRegistryPath } = await import('../cli/wiring.js');
     const { registerProcess } = await import('../app/register.js');
     const { printJson, printLine } = await import('../cli/output.js');
     const patch: Record<string, unknown> = { command: argv.command };
@@ -71,7 +71,7 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
     if (argv.backoff !== undefined) patch.backoff = argv.backoff;
     if (argv.autostart !== undefined) patch.autostart = argv.autostart;
     const path = resolveRegistryPath(argv, { create: true });
-    const res = await registerProcess(path, argv.name, patch);
+    const res = await registerProcess(path, registryLockDir(path), argv.name, patch);
     if (res.created || res.changes.length > 0) {
       const { buildContext } = await import('../cli/wiring.js');
       const { recordEvent } = await import('../app/ledger.js');

@@ -6,7 +6,7 @@
 import { appendFileSync, closeSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, fstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeEntry, verifyChain, type LedgerEntry, type VerifyResult } from '../core/ledger-chain.js';
-import { withLock, lockKey } from './lock.js';
+import { withLock } from './lock.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { sha256 } from './hash.js';
 import { STATE_LAYOUT } from './state-store.js';
@@ -52,7 +52,7 @@ export async function appendLedger(
   stateDir: string,
   fields: { at: string; event: string; process: string; details: Record<string, unknown> },
 ): Promise<LedgerEntry> {
-  return withLock(lockKey(stateDir, 'ledger'), 'ledger', stateDir, 15_000, async () => {
+  return withLock(join(stateDir, STATE_LAYOUT.locks), 'ledger', 'ledger', 15_000, async () => {
     const file = join(stateDir, ACTIVE);
     // The chain continues from the head (the active segment may have just been closed).
     const last = readLastEntry(file) ?? readHead(stateDir);

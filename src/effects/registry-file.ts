@@ -8,7 +8,7 @@ import { describeWriteError, RegistryInvalidError, RegistryParseError, UserError
 import type { ProcessDef, Settings } from '../core/schema.js';
 import { validateRegistry } from '../core/validate.js';
 import type { Issue } from '../errors.js';
-import { acquireLock, lockKey } from './lock.js';
+import { acquireLock } from './lock.js';
 import { writeFileAtomic } from './atomic-write.js';
 
 export const REGISTRY_FILE = '.process-registry.json';
@@ -145,10 +145,10 @@ function locatePosition(text: string, message: string): { line: number; column: 
 export async function updateRegistry<T>(
   path: string,
   mutate: (data: Record<string, unknown>) => T,
-  opts: { waitMs?: number } = {},
+  opts: { lockDir: string; waitMs?: number },
 ): Promise<T> {
   const target = existsSync(path) ? realpathSync(path) : resolve(path);
-  const lock = await acquireLock(lockKey(target, 'registry'), 'registry', dirname(target), opts.waitMs ?? 15_000);
+  const lock = await acquireLock(opts.lockDir, `registry-${target}`, 'registry', opts.waitMs ?? 15_000);
   try {
     let raw = '';
     let mode = 0o644;

@@ -27,6 +27,7 @@ export const STATE_LAYOUT = {
   watchLog: 'watch.log',
   cronLog: 'cron.log',
   notifyLog: 'notify.log',     // the alert channels' failures, one line each
+  locks: 'locks',              // locks/<name>.sock: the locks (effects/lock.ts), reachable by this user only
 } as const;
 
 /** Per process, in procs/<name>/: the runner's files (runner-protocol.ts) and pguard's own. */
@@ -110,6 +111,7 @@ export class StateStore {
     ensurePrivateDir(this.dir);
     ensurePrivateDir(this.path('procs'));
     ensurePrivateDir(this.path('logs'));
+    ensurePrivateDir(this.path('locks'));
   }
 
   /** A file (or folder) of the state directory. */

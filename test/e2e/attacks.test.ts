@@ -1,11 +1,15 @@
 // Another local user plays the attacker (setpriv --reuid=65534, where the suite runs as root; the
 // tests skip with a message otherwise).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { readIdentity } from '../../src/effects/identity.js';
 import { runCli } from '../helpers/run-cli.js';
+import { tmpRegistry } from '../helpers/tmp-registry.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const isRoot = process.getuid?.() === 0;
 const dirs: string[] = [];
@@ -117,4 +121,66 @@ describe('write failures', () => {
       rmSync(mnt, { recursive: true, force: true });
     }
   });
+  it('cannot hold, reach or fake any of pguard\'s locks: the backstop recovers, register and stop go through (lock-squatting regression)', async () => {
+    const t = tmpRegistry({ bot: { command: 'exec sleep 1000', restart_cooldown: 0 } });
+    await t.cli(['start', 'bot']);
+    // The attacker binds every abstract name pguard used to lock with (visible in /proc/net/unix),
+    // and keeps them: healthcheck used to say "ok, skipped" and recover nothing, register hang.
+    const h = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16);
+    const names = ['healthcheck', 'watch', 'alerts', 'ledger', 'proc-bot', 'dependents-bot'].map((n) => `pguard-${h(t.stateDir)}-${n}`);
+    names.push(`pguard-${h(t.registry)}-registry`);
+    const squatter = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e',
+      `const net = require('net'); let n = 0; for (const k of ${JSON.stringify(names)}) net.createServer((s) => s.end(JSON.stringify({ pid: 1, since: 'x', what: 'squat' }))).listen({ path: '\\0' + k }, () => { if (++n === ${names.length}) console.log('squatting'); });`,
+    ], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await waitFor(() => new Promise<boolean | null>((r) => squatter.stdout!.once('data', () => r(true))), { what: 'the squatter' });
+      // Nor can it reach the locks where they are now: the state directory is private.
+      expect(() => asNobody(`ls ${t.stateDir}/locks`)).toThrow();
+      const pid = await waitFor(() => t.runs('bot').latest?.identity.pid);
+      // Without its runner, only the backstop can bring it back.
+      const runner = JSON.parse(readFileSync(join(t.stateDir, 'procs', 'bot', 'state.json'), 'utf8')).runner.pid as number;
+      process.kill(runner, 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
+      const hc = await t.cli(['healthcheck', '--json']);
+      expect(JSON.parse(hc.stdout).skipped).toBeUndefined();
+      await waitFor(async () => ((await t.status('bot')).status === 'running' ? true : null), { what: 'bot back' });
+      expect((await t.cli(['register', 'other', 'exec sleep 1000'])).code).toBe(0);
+      expect((await t.cli(['stop', 'bot'])).code).toBe(0);
+      // No lock of pguard's is an abstract name any more: nothing of it shows in /proc/net/unix.
+      const ours = readFileSync('/proc/net/unix', 'utf8').split('\n').filter((l) => l.includes('@pguard') && !names.some((n) => l.includes(n)));
+      expect(ours).toEqual([]);
+    } finally {
+      squatter.kill('SIGKILL');
+    }
+  });
+
+  it('signals no PID a lock holder claims unless it is this user\'s pguard watch (watch --stop regression)', async () => {
+    const t = tmpRegistry({ bot: { command: 'exec sleep 1000' } });
+    await t.cli(['status']); // makes the state directory
+    const victim = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '1000'], { stdio: 'ignore' });
+    const mine = spawn('sleep', ['1000'], { stdio: 'ignore' });
+    try {
+      await waitFor(() => (readIdentity(victim.pid!) && readFileSync(`/proc/${victim.pid}/cmdline`, 'utf8').startsWith('sleep') ? true : null));
+      for (const target of [victim.pid!, mine.pid!, 1]) {
+        const id = readIdentity(target)!;
+        // A holder that lies about who it is (only this user or root could bind it, in the private folder).
+        const fake = spawn(process.execPath, ['-e', `const info = ${JSON.stringify(JSON.stringify({ pid: target, since: 'x', what: 'watch', startTime: id.startTime, bootId: id.bootId, uid: 0 }))}; require('net').createServer((s) => s.end(info)).listen(${JSON.stringify(join(t.stateDir, 'locks', 'watch.sock'))}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+        try {
+          await new Promise((r) => fake.stdout!.once('data', r));
+          const res = await t.cli(['watch', '--stop']);
+          expect(res.code).toBe(1);
+          expect(res.stderr).toBe(`pguard: the watch lock's holder says it is pid ${target}, which is not a pguard watch of yours: nothing was signalled.`);
+          expect(readIdentity(target)).not.toBeNull();
+        } finally {
+          fake.kill('SIGKILL');
+          await waitFor(() => fake.exitCode !== null || fake.signalCode !== null);
+          rmSync(join(t.stateDir, 'locks', 'watch.sock'), { force: true });
+        }
+      }
+    } finally {
+      victim.kill('SIGKILL');
+      mine.kill('SIGKILL');
+    }
+  });
+
 });

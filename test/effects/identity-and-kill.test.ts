@@ -1,16 +1,18 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isOurs, readIdentity } from '../../src/effects/identity.js';
 import { snapshotTree, stopTree } from '../../src/effects/kill.js';
-import { acquireLock, lockKey, readLockHolder, tryLock } from '../../src/effects/lock.js';
+import { acquireLock, isLockHeld, readLockHolder, signallablePid, tryLock } from '../../src/effects/lock.js';
 import { APPS } from '../helpers/run-cli.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const started: number[] = [];
+const dirs: string[] = [];
 afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   for (const pid of started.splice(0)) {
     try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
@@ -95,26 +97,82 @@ describe('stopTree', () => {
   });
 });
 
-describe('OS-released locks', () => {
-  it('gives the lock to one holder, names it, and frees it on release', async () => {
-    const key = lockKey(`/tmp/test-${process.pid}-${Math.random()}`, 'x');
-    const a = await tryLock(key, 'test', '/nonexistent');
+describe('locks in a private folder', () => {
+  const lockDir = () => { const d = mkdtempSync(join(tmpdir(), 'pguard-lock-')); dirs.push(d); return join(d, 'locks'); };
+
+  it('gives the lock to one holder, names it with its identity, and frees it (and its file) on release', async () => {
+    const dir = lockDir();
+    const a = await tryLock(dir, 'x', 'test');
     expect(a).not.toBeNull();
-    expect(await tryLock(key, 'test', '/nonexistent')).toBeNull();
-    expect(await readLockHolder(key, '/nonexistent')).toMatchObject({ pid: process.pid, what: 'test' });
+    expect((statSync(dir).mode & 0o777).toString(8)).toBe('700');
+    expect(await tryLock(dir, 'x', 'test')).toBeNull();
+    const me = readIdentity(process.pid)!;
+    expect(await readLockHolder(dir, 'x')).toMatchObject({ pid: process.pid, what: 'test', startTime: me.startTime, bootId: me.bootId, uid: process.getuid!() });
+    expect(await isLockHeld(dir, 'x')).toBe(true);
     await a!.release();
-    const b = await acquireLock(key, 'test', '/nonexistent', 1000);
+    expect(existsSync(join(dir, 'x.sock'))).toBe(false);
+    expect(await isLockHeld(dir, 'x')).toBe(false);
+    const b = await acquireLock(dir, 'x', 'test', 1000);
     await b.release();
   });
 
-  it('is released by the OS when its holder is SIGKILLed', async () => {
-    const key = lockKey(`/tmp/test-${process.pid}-${Math.random()}`, 'y');
-    const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen({path: '\\0${key}'}, () => console.log('held'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  it('is taken over when its holder was SIGKILLed (its socket file stays, nobody listens)', async () => {
+    const dir = lockDir();
+    mkdirSync(dir, { mode: 0o700 });
+    const path = join(dir, 'y.sock');
+    const holder = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => console.log('held'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
     started.push(holder.pid!);
     await new Promise((r) => holder.stdout!.once('data', r));
-    expect(await tryLock(key, 'test', '/nonexistent')).toBeNull();
+    expect(await tryLock(dir, 'y', 'test')).toBeNull();
     holder.kill('SIGKILL');
-    const lock = await acquireLock(key, 'test', '/nonexistent', 5000);
+    await waitFor(() => holder.exitCode !== null || holder.signalCode !== null);
+    expect(existsSync(path)).toBe(true);
+    const lock = await acquireLock(dir, 'y', 'test', 5000);
     await lock.release();
+  });
+
+  it('lets exactly one of many concurrent takers have a dead holder\'s lock', async () => {
+    for (let round = 0; round < 5; round++) {
+      const dir = lockDir();
+      mkdirSync(dir, { mode: 0o700 });
+      const holder = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(join(dir, 'z.sock'))}, () => process.exit(0))`]);
+      expect(holder.status).toBe(0);
+      const got = await Promise.all(Array.from({ length: 20 }, () => tryLock(dir, 'z', 'test')));
+      const winners = got.filter((l) => l !== null);
+      expect(winners.length).toBe(1);
+      for (const w of winners) await w!.release();
+      // Whoever lost the race gets it once it is free.
+      const after = await acquireLock(dir, 'z', 'test', 15_000);
+      await after.release();
+    }
+  });
+
+  it('binds a lock in a folder whose path is longer than a socket address holds', async () => {
+    let dir = lockDir();
+    while (dir.length < 150) dir = join(dir, 'a-rather-long-folder-name');
+    const lock = await tryLock(dir, 'long', 'test');
+    expect(lock).not.toBeNull();
+    expect(existsSync(join(dir, 'long.sock'))).toBe(true);
+    expect(await readLockHolder(dir, 'long')).toMatchObject({ pid: process.pid });
+    await lock!.release();
+  });
+
+  it('refuses a lock folder that is a symbolic link', async () => {
+    const real = lockDir();
+    mkdirSync(real, { mode: 0o700 });
+    const link = `${real}-link`;
+    symlinkSync(real, link);
+    await expect(tryLock(link, 'x', 'test')).rejects.toThrow(/not a real folder/);
+  });
+
+  it('hands out a PID to signal only when it is this user\'s live process as described', () => {
+    const me = readIdentity(process.pid)!;
+    const holder = { pid: process.pid, since: '', what: 'x', startTime: me.startTime, bootId: me.bootId, uid: 0 };
+    expect(signallablePid(holder)).toBe(process.pid);
+    expect(signallablePid({ ...holder, startTime: '1' })).toBeNull();
+    expect(signallablePid({ ...holder, pid: 1 })).toBeNull();
+    expect(signallablePid({ ...holder, pid: -1 })).toBeNull();
+    expect(signallablePid({ ...holder, pid: 0 })).toBeNull();
+    expect(signallablePid(null)).toBeNull();
   });
 });

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, statSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRegistryText, readRegistry, updateRegistry } from '../../src/effects/registry-file.js';
 import { RegistryParseError } from '../../src/errors.js';
@@ -36,7 +36,7 @@ describe('registry file', () => {
   it('refuses to update a registry it cannot parse, leaving it byte for byte', async () => {
     const text = '{\n  "a": {"command": "x",,}\n}\n';
     const file = tmpFile(text);
-    await expect(updateRegistry(file, (d) => { d.b = { command: 'y' }; })).rejects.toBeInstanceOf(RegistryParseError);
+    await expect(updateRegistry(file, (d) => { d.b = { command: 'y' }; }, { lockDir: join(dirname(file), 'locks') })).rejects.toBeInstanceOf(RegistryParseError);
     expect(readFileSync(file, 'utf8')).toBe(text);
   });
 
@@ -44,7 +44,7 @@ describe('registry file', () => {
     const text = '{\n\t"$schema": "./schema.json",\n\t"zeta": {\n\t\t"command": "z",\n\t\t"owner": "ops"\n\t},\n\t"alpha": {\n\t\t"command": "a"\n\t}\n}';
     const file = tmpFile(text);
     chmodSync(file, 0o640);
-    await updateRegistry(file, (d) => { (d.zeta as Record<string, unknown>).max_restarts = 2; });
+    await updateRegistry(file, (d) => { (d.zeta as Record<string, unknown>).max_restarts = 2; }, { lockDir: join(dirname(file), 'locks') });
     const out = readFileSync(file, 'utf8');
     expect(out).toBe('{\n\t"$schema": "./schema.json",\n\t"zeta": {\n\t\t"command": "z",\n\t\t"owner": "ops",\n\t\t"max_restarts": 2\n\t},\n\t"alpha": {\n\t\t"command": "a"\n\t}\n}');
     expect(statSync(file).mode & 0o777).toBe(0o640);
@@ -52,7 +52,7 @@ describe('registry file', () => {
 
   it('keeps 4-space indentation', async () => {
     const file = tmpFile('{\n    "a": {\n        "command": "x"\n    }\n}\n');
-    await updateRegistry(file, (d) => { d.b = { command: 'y' }; });
+    await updateRegistry(file, (d) => { d.b = { command: 'y' }; }, { lockDir: join(dirname(file), 'locks') });
     expect(readFileSync(file, 'utf8')).toBe('{\n    "a": {\n        "command": "x"\n    },\n    "b": {\n        "command": "y"\n    }\n}\n');
   });
 
