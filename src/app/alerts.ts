@@ -15,7 +15,7 @@ import { readLogTail, rotateLog } from '../effects/log-file.js';
 import { UserError } from '../errors.js';
 import type { Context } from './context.js';
 import { defer } from './jobs.js';
-import { recordEvents } from './ledger.js';
+import { ledgerAnchor, recordEvents } from './ledger.js';
 
 const LOG_TAIL_LINES = 10;
 /** Each evidence line is cut at this many characters: alerts travel to webhooks and agents. */
@@ -75,7 +75,9 @@ export function lastNotifyFailure(ctx: Context): string | null {
 async function notifyChannels(ctx: Context, alerts: readonly Alert[]): Promise<void> {
   const s = ctx.registry.settings;
   const jobs: Promise<unknown>[] = [];
-  for (const alert of alerts) {
+  const head = s.webhook || s.notifyCommand ? ledgerAnchor(ctx) : null;
+  for (const recorded of alerts) {
+    const alert = head ? { ...recorded, ledger_head: head } : recorded;
     if (s.desktop) jobs.push(deliverDesktop(alert, ctx.env).catch(() => undefined));
     if (s.webhook) {
       const url = s.webhook;

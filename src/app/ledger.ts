@@ -1,7 +1,7 @@
 // Writing lifecycle events to the audit ledger, and reading them back. Secrets never go in: env
 // values and webhook URLs are not part of any event's details.
-import { appendLedger, readLedgerEntries, verifyLedger } from '../effects/ledger-file.js';
-import type { LedgerEntry } from '../core/ledger-chain.js';
+import { appendLedger, readLedgerEntries, readLedgerHead, verifyLedger as verifyLedgerFiles } from '../effects/ledger-file.js';
+import { formatAnchor, type LedgerEntry, type VerifyResult } from '../core/ledger-chain.js';
 import type { LedgerEvent, PendingEvent } from '../core/events.js';
 import type { Context } from './context.js';
 
@@ -11,7 +11,7 @@ export async function recordEvents(ctx: Context, events: readonly PendingEvent[]
     try {
       await appendLedger(ctx.store.dir, {
         at: new Date(e.at ?? ctx.clock.now()).toISOString(), event: e.event, process: e.process, details: e.details,
-      });
+      }, ctx.env);
     } catch (err) {
       ctx.progress(`pguard: could not write the ledger (${err instanceof Error ? err.message : String(err)})`);
     }
@@ -26,4 +26,12 @@ export function readEvents(ctx: Context): LedgerEntry[] {
   return readLedgerEntries(ctx.store.dir);
 }
 
-export { verifyLedger };
+export function verifyLedger(ctx: Context, expect?: { seq: number; hash: string }): VerifyResult {
+  return verifyLedgerFiles(ctx.store.dir, { env: ctx.env, ...(expect ? { expect } : {}) });
+}
+
+/** The head as SEQ:HASH (what `audit head` prints), sent with every alert so it is kept elsewhere too. */
+export function ledgerAnchor(ctx: Context): string | null {
+  const head = readLedgerHead(ctx.store.dir);
+  return head ? formatAnchor(head) : null;
+}

@@ -2,20 +2,57 @@ import { defineCommand, defineGroup } from '../cli/command.js';
 import type { GlobalArgs } from '../cli/wiring.js';
 import type { VerifyResult } from '../core/ledger-chain.js';
 
-const verifyCommand = defineCommand<GlobalArgs, VerifyResult>({
+interface VerifyArgs extends GlobalArgs { expect?: string }
+
+const verifyCommand = defineCommand<VerifyArgs, VerifyResult>({
   command: 'verify',
-  describe: 'Check the ledger\'s hash chain across its segments: ok with the count, or the first entry that was tampered with',
+  describe: 'Check the ledger: its hash chain across segments, its signatures (key outside the state directory) and its head; ok with the count, or the first thing tampered with',
   registry: 'tolerant',
-  run: async (_argv, ctx) => {
+  builder: (y) =>
+    y
+      .option('expect', { type: 'string', describe: 'SEQ:HASH from an earlier `pguard audit head`, kept elsewhere: that entry must still be there, unchanged' })
+      .example('$0 audit verify --expect 1042:9f2c…', ''),
+  run: async (argv, ctx) => {
     const { verifyLedger } = await import('../app/ledger.js');
-    return verifyLedger(ctx.store.dir);
+    const { parseAnchor } = await import('../core/ledger-chain.js');
+    const { UserError } = await import('../errors.js');
+    const expect = argv.expect === undefined ? undefined : parseAnchor(argv.expect);
+    if (expect === null) throw new UserError(`--expect takes SEQ:HASH as \`pguard audit head\` prints it (a number, a colon, 64 hex digits), got ${JSON.stringify(argv.expect)}.`, 2);
+    return verifyLedger(ctx, expect);
   },
   render: (res, out) => {
-    if (res.ok) return out.printLine(`ok: ${res.entries} entries in ${res.segments} segment${res.segments === 1 ? '' : 's'}, chain intact`);
+    if (res.ok) {
+      const segs = `${res.segments} segment${res.segments === 1 ? '' : 's'}`;
+      out.printLine(res.entries === 0 ? 'ok: the ledger is empty' : `ok: ${res.entries} entries in ${segs}, chain intact, signed with ledger key ${res.kid}`);
+      if (res.anchored) out.printLine(`  entry ${res.anchored.seq} is the one you anchored`);
+      if (res.unsigned > 0) out.printLine(`  entries 1-${res.unsigned} were written before pguard signed its ledger: the chain covers them, no signature does`);
+      for (const r of res.repaired) out.printLine(`  a line cut short by a crash (${r.bytes} bytes) was moved to ledger.torn at seq ${r.seq}`);
+      if (res.torn) out.printLine(`  ${res.torn.segment} line ${res.torn.line} was cut short by a crash while written (${res.torn.bytes} bytes); the next entry moves it to ledger.torn`);
+      return;
+    }
     const p = res.problem!;
-    out.printLine(`TAMPERED: ${p.segment} line ${p.line}${p.seq !== null ? ` (seq ${p.seq})` : ''} ${p.message}`);
+    const where = p.segment === 'ledger.head' ? 'ledger.head' : `${p.segment} line ${p.line}${p.seq !== null ? ` (seq ${p.seq})` : ''}`;
+    out.printLine(`${p.kind === 'tampered' ? 'TAMPERED' : 'UNVERIFIED'}: ${where} ${p.message}`);
   },
   failed: (res) => !res.ok,
 });
 
-export const auditCommand = defineGroup('audit <action>', 'The tamper-evident audit ledger: verify', [verifyCommand]);
+interface HeadView { seq: number; hash: string; anchor: string }
+
+const headCommand = defineCommand<GlobalArgs, HeadView>({
+  command: 'head',
+  describe: 'Print the ledger\'s last entry as SEQ:HASH, once it verifies: keep it off this machine, and check against it later with `audit verify --expect`',
+  registry: 'tolerant',
+  run: async (_argv, ctx) => {
+    const { verifyLedger } = await import('../app/ledger.js');
+    const { formatAnchor } = await import('../core/ledger-chain.js');
+    const { UserError } = await import('../errors.js');
+    const res = verifyLedger(ctx);
+    if (!res.ok) throw new UserError(`the ledger does not verify (${res.problem!.segment}: ${res.problem!.message}); no head to anchor. See \`pguard audit verify\`.`, 1);
+    if (!res.last) throw new UserError('the ledger is empty: nothing to anchor yet.', 1);
+    return { ...res.last, anchor: formatAnchor(res.last) };
+  },
+  render: (res, out) => out.printLine(res.anchor),
+});
+
+export const auditCommand = defineGroup('audit <action>', 'The tamper-evident audit ledger: verify, head', [verifyCommand, headCommand]);

@@ -11,6 +11,7 @@ export const infoCommand = defineCommand<GlobalArgs, Record<string, string | num
     const session = detectSession(ctx.env);
     const { lastNotifyFailure } = await import('../app/alerts.js');
     const linger = lingerEnabled();
+    const { ledgerKeyPath } = await import('../effects/ledger-key.js');
     return {
       registry: ctx.registry.path,
       state_dir: ctx.store.dir,
@@ -18,6 +19,8 @@ export const infoCommand = defineCommand<GlobalArgs, Record<string, string | num
       alert_flag: ctx.alertFlag,
       alert_text: ctx.alertText,
       ledger: ctx.store.path('ledger'),
+      // Signs the ledger; kept outside the state directory (back it up, never share it).
+      ledger_key: ledgerKeyPath(ctx.env),
       processes: ctx.registry.defs.size,
       pguard: CLI_PATH,
       runner: RUNNER_PATH,

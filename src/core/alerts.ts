@@ -37,6 +37,11 @@ export interface Alert {
   readonly notified_at: number | null;
 }
 
+/** An alert as the channels send it: with the ledger's head (SEQ:HASH), so a copy lives elsewhere. */
+export interface OutgoingAlert extends Alert {
+  readonly ledger_head?: string;
+}
+
 export interface RaiseResult {
   readonly alerts: readonly Alert[];
   readonly alert: Alert;

@@ -7,7 +7,9 @@ import type { Status } from './states.js';
 
 export type LedgerEvent =
   | 'register' | 'update' | 'deregister' | 'start' | 'stop' | 'exit' | 'restart' | 'give-up'
-  | 'probe-failure' | 'resource-breach' | 'healthy' | 'alert' | 'rollback' | 'known-good';
+  | 'probe-failure' | 'resource-breach' | 'healthy' | 'alert' | 'rollback' | 'known-good'
+  // Written by the ledger itself (effects/ledger-file.ts): a torn last line moved to ledger.torn.
+  | 'ledger-repaired';
 
 export interface PendingEvent {
   readonly event: LedgerEvent;

@@ -1,7 +1,9 @@
 // The audit ledger's hash chain, as pure functions. Each entry holds the previous entry's hash and
 // its own SHA-256 over a canonical form (keys sorted, no whitespace, `hash` left out), so an edited,
-// deleted, reordered or truncated entry breaks the chain at a place verify can name. The hash
-// function arrives as a parameter: core does no I/O and loads no node:crypto.
+// deleted, reordered or truncated entry breaks the chain at a place verify can name. Each entry and
+// the head are also signed (HMAC) with a key kept outside the state directory, so that recomputing
+// the chain is not enough to rewrite it. The hash and the signer arrive as parameters: core does no
+// I/O and loads no node:crypto.
 
 export interface LedgerEntry {
   readonly seq: number;
@@ -11,9 +13,21 @@ export interface LedgerEntry {
   readonly details: Record<string, unknown>;
   readonly prev: string;
   readonly hash: string;
+  /** The signing key's fingerprint and the entry's HMAC (over its hash): see `Signer`. */
+  readonly kid?: string;
+  readonly mac?: string;
 }
 
 export type Hasher = (text: string) => string;
+
+/**
+ * Signs with the ledger key, kept outside the state directory: whoever can write the state
+ * directory can recompute every hash, but not these. `kid` is the key's short fingerprint.
+ */
+export interface Signer {
+  readonly kid: string;
+  sign(text: string): string;
+}
 
 /** The hash of "nothing before": the first entry's prev. */
 export const GENESIS = '0'.repeat(64);
@@ -41,12 +55,51 @@ export function makeEntry(
   return { ...body, hash: hashOf(body, hash) };
 }
 
+/** An entry's signature: the key's fingerprint and an HMAC of its hash. */
+export function signEntry(entry: LedgerEntry, signer: Signer | null): LedgerEntry {
+  return signer ? { ...entry, kid: signer.kid, mac: signer.sign(`entry ${entry.hash}`) } : entry;
+}
+
+export interface Head {
+  readonly seq: number;
+  readonly hash: string;
+  readonly kid?: string;
+  readonly mac?: string;
+}
+
+/** ledger.head's text: `SEQ HASH` then, signed, `KID MAC`. */
+export function formatHead(last: { seq: number; hash: string }, signer: Signer | null): string {
+  return signer ? `${last.seq} ${last.hash} ${signer.kid} ${signer.sign(`head ${last.seq} ${last.hash}`)}\n` : `${last.seq} ${last.hash}\n`;
+}
+
+/** ledger.head read back; a text that is not a head is a problem, not a missing head. */
+export function parseHead(text: string): { head: Head } | { problem: string } {
+  const parts = text.trim().split(' ');
+  const [seq, hash, kid, mac] = parts;
+  if ((parts.length !== 2 && parts.length !== 4) || !/^[1-9]\d*$/.test(seq ?? '') || !/^[0-9a-f]{64}$/.test(hash ?? '')) {
+    return { problem: `is not a head (${JSON.stringify(text.slice(0, 40))}): damaged or replaced` };
+  }
+  return { head: { seq: Number(seq), hash: hash!, ...(kid && mac ? { kid, mac } : {}) } };
+}
+
+/** SEQ:HASH, the form `audit head` prints and `audit verify --expect` takes. */
+export function formatAnchor(a: { seq: number; hash: string }): string {
+  return `${a.seq}:${a.hash}`;
+}
+
+export function parseAnchor(text: string): { seq: number; hash: string } | null {
+  const m = /^([1-9]\d*):([0-9a-f]{64})$/.exec(text.trim());
+  return m ? { seq: Number(m[1]), hash: m[2]! } : null;
+}
+
 export interface Problem {
-  /** Which segment file and line (1-based). */
+  /** Which segment file and line (1-based), or ledger.head. */
   readonly segment: string;
   readonly line: number;
   readonly seq: number | null;
   readonly message: string;
+  /** tampered: the files say something was changed; unverifiable: they cannot be checked (no key, no signatures). */
+  readonly kind: 'tampered' | 'unverifiable';
 }
 
 export interface VerifyResult {
@@ -55,22 +108,58 @@ export interface VerifyResult {
   readonly segments: number;
   readonly last: { seq: number; hash: string } | null;
   readonly problem: Problem | null;
+  /** Entries whose signature checked out, and the key's fingerprint. */
+  readonly signed: number;
+  readonly kid: string | null;
+  /** Entries from before pguard signed its ledger (a prefix: none may follow a signed one). */
+  readonly unsigned: number;
+  /** A last line cut short by a crash while it was written: moved to ledger.torn at the next append. */
+  readonly torn: { readonly segment: string; readonly line: number; readonly bytes: number } | null;
+  /** Torn lines already moved aside, each recorded by a ledger-repaired entry. */
+  readonly repaired: readonly { readonly seq: number; readonly bytes: number }[];
+  /** The anchor given with --expect, found in the chain. */
+  readonly anchored: { seq: number; hash: string } | null;
+}
+
+export interface Segment {
+  readonly name: string;
+  readonly lines: readonly string[];
+  /** Whether the file ends with a newline: a last line without one was cut short. */
+  readonly complete?: boolean;
+}
+
+export interface VerifyInput {
+  readonly segments: readonly Segment[];
+  /** ledger.head's text, or null when there is none. */
+  readonly head: string | null;
+  readonly hash: Hasher;
+  /** The ledger key, or null with why (missing, unsafe). */
+  readonly signer: Signer | null;
+  readonly noKey?: string;
+  /** An anchor kept elsewhere (`audit head`): that entry must still be in the chain, unchanged. */
+  readonly expect?: { seq: number; hash: string };
 }
 
 /**
- * Verify segments in order (each: its name and its lines) against an optional head (the last seq
- * and hash recorded outside the chain, which is what exposes a truncated end).
+ * Verify segments in order: each entry follows the one before it (seq, prev, its own hash), is
+ * signed with the ledger key once signing began, and the chain ends where the signed head says
+ * (which exposes a truncated end, an entry added past it, and a replaced head).
  */
-export function verifyChain(
-  segments: readonly { name: string; lines: readonly string[] }[],
-  head: { seq: number; hash: string } | null,
-  hash: Hasher,
-): VerifyResult {
+export function verifyChain(input: VerifyInput): VerifyResult {
+  const { segments, hash, signer } = input;
   let last: { seq: number; hash: string } | null = null;
   let entries = 0;
-  const fail = (segment: string, line: number, seq: number | null, message: string): VerifyResult =>
-    ({ ok: false, entries, segments: segments.length, last, problem: { segment, line, seq, message } });
-  for (const seg of segments) {
+  let signed = 0;
+  let unsigned = 0;
+  let torn: VerifyResult['torn'] = null;
+  let anchored: VerifyResult['anchored'] = null;
+  const repaired: { seq: number; bytes: number }[] = [];
+  const result = (problem: Problem | null): VerifyResult =>
+    ({ ok: problem === null, entries, segments: segments.length, last, problem, signed, kid: signer?.kid ?? null, unsigned, torn, repaired, anchored });
+  const fail = (segment: string, line: number, seq: number | null, message: string, kind: Problem['kind'] = 'tampered'): VerifyResult =>
+    result({ segment, line, seq, message, kind });
+  const noKey = `the ledger key is not available (${input.noKey ?? 'none'})`;
+  for (const [s, seg] of segments.entries()) {
     for (let i = 0; i < seg.lines.length; i++) {
       const text = seg.lines[i]!;
       if (text.trim() === '') continue;
@@ -78,6 +167,11 @@ export function verifyChain(
       try {
         e = JSON.parse(text) as LedgerEntry;
       } catch {
+        // The very end, without its newline: a crash while it was being written.
+        if (s === segments.length - 1 && i === seg.lines.length - 1 && seg.complete === false) {
+          torn = { segment: seg.name, line: i + 1, bytes: text.length };
+          continue;
+        }
         return fail(seg.name, i + 1, null, 'is not valid JSON (edited or cut)');
       }
       const expectSeq: number = (last?.seq ?? 0) + 1;
@@ -92,18 +186,56 @@ export function verifyChain(
         return fail(seg.name, i + 1, e.seq, `does not follow the entry before it: its prev is not that entry's hash${where}`);
       }
       if (hashOf(e, hash) !== e.hash) return fail(seg.name, i + 1, e.seq, 'does not match its own hash: it was edited');
+      if (e.mac !== undefined || e.kid !== undefined) {
+        if (!signer) return fail(seg.name, i + 1, e.seq, `is signed, but ${noKey}: the signatures cannot be checked`, 'unverifiable');
+        if (e.kid !== signer.kid) return fail(seg.name, i + 1, e.seq, `is signed with another key (${String(e.kid)}), not your ledger key (${signer.kid})`);
+        if (e.mac !== signer.sign(`entry ${e.hash}`)) return fail(seg.name, i + 1, e.seq, 'has a signature that does not match: it was rewritten without the ledger key');
+        signed++;
+      } else if (signed > 0) {
+        return fail(seg.name, i + 1, e.seq, 'is not signed, though the entries before it are: it was written without the ledger key');
+      } else {
+        unsigned++;
+      }
+      if (input.expect && e.seq === input.expect.seq) {
+        if (e.hash !== input.expect.hash) {
+          return fail(seg.name, i + 1, e.seq, `is not the entry you anchored (hash ${e.hash.slice(0, 12)}…, anchored ${input.expect.hash.slice(0, 12)}…): the ledger was rewritten`);
+        }
+        anchored = input.expect;
+      }
+      if (e.event === 'ledger-repaired') repaired.push({ seq: e.seq, bytes: Number((e.details as { torn_bytes?: number }).torn_bytes ?? 0) });
       last = { seq: e.seq, hash: e.hash };
       entries++;
     }
   }
-  if (head && (!last || last.seq < head.seq)) {
-    const seg = segments.at(-1)?.name ?? 'ledger';
-    return fail(seg, (segments.at(-1)?.lines.length ?? 0) + 1, last?.seq ?? 0,
-      `ends at seq ${last?.seq ?? 0}, but ${head.seq} entries were written: the end was truncated`);
+  const endSeg = segments.at(-1)?.name ?? 'ledger.jsonl';
+  const endLine = segments.at(-1)?.lines.length ?? 0;
+  if (input.expect && !anchored) {
+    return fail(endSeg, endLine + 1, last?.seq ?? 0, `ends at seq ${last?.seq ?? 0}, before the entry you anchored (seq ${input.expect.seq}): it was truncated or replaced`);
   }
-  if (head && last && last.seq === head.seq && last.hash !== head.hash) {
-    const seg = segments.at(-1)?.name ?? 'ledger';
-    return fail(seg, segments.at(-1)?.lines.length ?? 0, last.seq, 'the last entry is not the one that was written (replaced)');
+  // The head: written after each entry, signed like one.
+  if (input.head === null) {
+    if (entries > 0) return fail('ledger.head', 1, null, 'is missing: the end of the ledger cannot be checked (deleted, or the ledger was replaced)');
+    return result(null);
   }
-  return { ok: true, entries, segments: segments.length, last, problem: null };
+  const parsed = parseHead(input.head);
+  if ('problem' in parsed) return fail('ledger.head', 1, null, parsed.problem);
+  const head = parsed.head;
+  if (head.mac !== undefined) {
+    if (!signer) return fail('ledger.head', 1, head.seq, `is signed, but ${noKey}: it cannot be checked`, 'unverifiable');
+    if (head.kid !== signer.kid) return fail('ledger.head', 1, head.seq, `is signed with another key (${String(head.kid)}), not your ledger key (${signer.kid})`);
+    if (head.mac !== signer.sign(`head ${head.seq} ${head.hash}`)) return fail('ledger.head', 1, head.seq, 'has a signature that does not match: it was rewritten without the ledger key');
+  } else if (signed > 0) {
+    return fail('ledger.head', 1, head.seq, 'is not signed, though the ledger is: it was rewritten without the ledger key');
+  }
+  if (!last || last.seq < head.seq) {
+    return fail(endSeg, endLine + 1, last?.seq ?? 0, `ends at seq ${last?.seq ?? 0}, but ${head.seq} entries were written: the end was truncated`);
+  }
+  if (last.seq > head.seq) {
+    return fail(endSeg, endLine, last.seq, `goes on past the head (seq ${head.seq}): entries were added without going through pguard (or pguard was killed between an entry and its head; the next entry settles that)`);
+  }
+  if (last.hash !== head.hash) return fail(endSeg, endLine, last.seq, 'the last entry is not the one that was written (replaced)');
+  if (entries > 0 && signed === 0) {
+    return fail(endSeg, endLine, null, `no entry is signed${signer ? '' : ` (${noKey})`}: the chain is intact, but anyone who can write the state directory could have rewritten it (written before pguard signed its ledger, or its signatures were stripped)`, 'unverifiable');
+  }
+  return result(null);
 }

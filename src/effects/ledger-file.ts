@@ -2,17 +2,23 @@
 // so concurrent writers (runner reports, cron, CLI, watch) keep one linear chain.
 //   ledger.jsonl                the active segment
 //   ledger.<first>-<last>.jsonl closed segments (rotated past the size limit; the chain runs on)
-//   ledger.head                 the last seq and hash written: what exposes a truncated end
-import { appendFileSync, closeSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, fstatSync } from 'node:fs';
+//   ledger.head                 the last seq and hash written, signed: what exposes a truncated end
+//   ledger.torn                 lines cut short by a crash mid-append, moved aside (JSON, one a line)
+// Entries and head are signed with the ledger key (effects/ledger-key.ts), kept outside.
+import { appendFileSync, closeSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, fstatSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeEntry, verifyChain, type LedgerEntry, type VerifyResult } from '../core/ledger-chain.js';
+import { formatHead, makeEntry, parseHead, signEntry, verifyChain, type Head, type LedgerEntry, type Segment, type VerifyResult } from '../core/ledger-chain.js';
 import { withLock } from './lock.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { sha256 } from './hash.js';
+import { loadLedgerKey } from './ledger-key.js';
 import { STATE_LAYOUT } from './state-store.js';
 
 const ACTIVE = STATE_LAYOUT.ledger;
 const HEAD = STATE_LAYOUT.ledgerHead;
+const TORN = STATE_LAYOUT.ledgerTorn;
+/** A torn line is a part of one entry: its start is within this many bytes of the end. */
+const TORN_SCAN_BYTES = 1024 * 1024;
 /** Segments are closed past this size. PGUARD_LEDGER_SEGMENT_BYTES overrides it (tests). */
 const SEGMENT_BYTES = Number(process.env.PGUARD_LEDGER_SEGMENT_BYTES) || 4 * 1024 * 1024;
 
@@ -20,10 +26,11 @@ export function ledgerPath(stateDir: string): string {
   return join(stateDir, ACTIVE);
 }
 
-function readHead(stateDir: string): { seq: number; hash: string } | null {
+/** The head as written (SEQ HASH [KID MAC]), or null when there is none or it is not a head. */
+export function readLedgerHead(stateDir: string): Head | null {
   try {
-    const [seq, hash] = readFileSync(join(stateDir, HEAD), 'utf8').trim().split(' ');
-    return seq && hash ? { seq: Number(seq), hash } : null;
+    const parsed = parseHead(readFileSync(join(stateDir, HEAD), 'utf8'));
+    return 'head' in parsed ? parsed.head : null;
   } catch {
     return null;
   }
@@ -48,40 +55,95 @@ function readLastEntry(file: string): LedgerEntry | null {
   }
 }
 
+/**
+ * A last line without its newline was cut short by a crash while it was written. Appending after it
+ * would glue the next entry to it and break the chain for good: move it to ledger.torn (with where
+ * it was) and cut the segment back to its last whole line. Returns the bytes moved.
+ */
+function repairTornEnd(stateDir: string, file: string, at: string): number {
+  let fd: number;
+  try { fd = openSync(file, 'r+'); } catch { return 0; }
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return 0;
+    const lastByte = Buffer.alloc(1);
+    readSync(fd, lastByte, 0, 1, size - 1);
+    if (lastByte[0] === 0x0a) return 0;
+    const len = Math.min(size, TORN_SCAN_BYTES);
+    const buf = Buffer.alloc(len);
+    readSync(fd, buf, 0, len, size - len);
+    const nl = buf.lastIndexOf(0x0a);
+    const keep = nl === -1 ? size - len : size - len + nl + 1;
+    const torn = buf.subarray(nl + 1);
+    appendFileSync(join(stateDir, TORN), `${JSON.stringify({ at, segment: ACTIVE, offset: keep, text: torn.toString('utf8') })}\n`, { mode: 0o600 });
+    ftruncateSync(fd, keep);
+    return torn.length;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+let unsignedSaid = false;
+
 export async function appendLedger(
   stateDir: string,
   fields: { at: string; event: string; process: string; details: Record<string, unknown> },
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<LedgerEntry> {
   return withLock(join(stateDir, STATE_LAYOUT.locks), 'ledger', 'ledger', 15_000, async () => {
+    const key = loadLedgerKey(env, { create: true });
+    if (!key.signer && !unsignedSaid) {
+      unsignedSaid = true;
+      process.stderr.write(`pguard: the audit ledger is written unsigned: ${key.why === 'missing' ? `no key at ${key.path}` : key.why}\n`);
+    }
     const file = join(stateDir, ACTIVE);
+    const tornBytes = repairTornEnd(stateDir, file, fields.at);
+    const batch = tornBytes > 0
+      ? [{ at: fields.at, event: 'ledger-repaired', process: '', details: { torn_bytes: tornBytes, kept_in: TORN } }, fields]
+      : [fields];
     // The chain continues from the head (the active segment may have just been closed).
-    const last = readLastEntry(file) ?? readHead(stateDir);
-    const entry = makeEntry(last ? { seq: last.seq, hash: last.hash } : null, fields, sha256);
-    appendFileSync(file, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
-    writeFileAtomic(join(stateDir, HEAD), `${entry.seq} ${entry.hash}\n`, 0o600, { durable: false });
+    let last: { seq: number; hash: string } | null = readLastEntry(file) ?? readLedgerHead(stateDir);
+    let entry: LedgerEntry | undefined;
+    for (const f of batch) {
+      entry = signEntry(makeEntry(last, f, sha256), key.signer);
+      appendFileSync(file, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+      last = entry;
+    }
+    writeFileAtomic(join(stateDir, HEAD), formatHead(entry!, key.signer), 0o600, { durable: false });
     if (statSync(file).size >= SEGMENT_BYTES) {
       const first = (JSON.parse(readFileSync(file, 'utf8').split('\n', 1)[0]!) as LedgerEntry).seq;
-      renameSync(file, join(stateDir, `ledger.${String(first).padStart(9, '0')}-${String(entry.seq).padStart(9, '0')}.jsonl`));
+      renameSync(file, join(stateDir, `ledger.${String(first).padStart(9, '0')}-${String(entry!.seq).padStart(9, '0')}.jsonl`));
     }
-    return entry;
+    return entry!;
   });
 }
 
 /** Every segment, oldest first, then the active one. */
-export function readSegments(stateDir: string): { name: string; lines: string[] }[] {
+export function readSegments(stateDir: string): Segment[] {
   let names: string[] = [];
   try { names = readdirSync(stateDir); } catch { return []; }
   const closed = names.filter((n) => /^ledger\.\d+-\d+\.jsonl$/.test(n)).sort();
-  const out = closed.map((name) => ({ name, lines: readFileSync(join(stateDir, name), 'utf8').split('\n') }));
-  try {
-    out.push({ name: ACTIVE, lines: readFileSync(join(stateDir, ACTIVE), 'utf8').split('\n') });
-  } catch { /* none yet */ }
-  for (const seg of out) if (seg.lines.at(-1) === '') seg.lines.pop();
+  const read = (name: string): Segment => {
+    const text = readFileSync(join(stateDir, name), 'utf8');
+    const lines = text.split('\n');
+    if (lines.at(-1) === '') lines.pop();
+    return { name, lines, complete: text === '' || text.endsWith('\n') };
+  };
+  const out = closed.map(read);
+  try { out.push(read(ACTIVE)); } catch { /* none yet */ }
   return out;
 }
 
-export function verifyLedger(stateDir: string): VerifyResult {
-  return verifyChain(readSegments(stateDir), readHead(stateDir), sha256);
+/** Verify the chain, its signatures and its head; `expect`: an anchor kept elsewhere (`audit head`). */
+export function verifyLedger(stateDir: string, opts: { env?: NodeJS.ProcessEnv; expect?: { seq: number; hash: string } } = {}): VerifyResult {
+  const key = loadLedgerKey(opts.env ?? process.env, { create: false });
+  let head: string | null = null;
+  try { head = readFileSync(join(stateDir, HEAD), 'utf8'); } catch { /* none */ }
+  return verifyChain({
+    segments: readSegments(stateDir), head, hash: sha256, signer: key.signer,
+    ...(key.signer ? {} : { noKey: key.why === 'missing' ? `no key at ${key.path}` : key.why }),
+    ...(opts.expect ? { expect: opts.expect } : {}),
+  });
 }
 
 export function readLedgerEntries(stateDir: string): LedgerEntry[] {

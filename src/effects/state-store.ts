@@ -21,7 +21,8 @@ export const STATE_LAYOUT = {
   alertFlag: 'alert.flag',     // exists while an alert is unacknowledged ($settings.alert_flag moves it)
   alertText: 'alert.txt',      // what those alerts are ($settings.alert_text moves it)
   ledger: 'ledger.jsonl',      // the active ledger segment (closed ones: ledger.<first>-<last>.jsonl)
-  ledgerHead: 'ledger.head',   // last seq and hash
+  ledgerHead: 'ledger.head',   // last seq and hash, signed
+  ledgerTorn: 'ledger.torn',   // lines cut short by a crash mid-append, moved aside
   watchMarker: 'watch.expected', // exists while watch is meant to run
   watchBeat: 'watch.beat',     // touched by watch every tick: the guardian tells a stalled watch by it
   watchLog: 'watch.log',

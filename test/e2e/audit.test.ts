@@ -27,12 +27,60 @@ describe('the ledger as pguard writes it', () => {
     expect(text).not.toContain('hook-secret-path');
     const verify = await t.cli(['audit', 'verify']);
     expect(verify).toMatchObject({ code: 0 });
-    expect(verify.stdout).toMatch(/^ok: \d+ entries in 1 segment, chain intact$/);
+    expect(verify.stdout).toMatch(/^ok: \d+ entries in 1 segment, chain intact, signed with ledger key [0-9a-f]{12}$/);
     const ls = text.trimEnd().split('\n');
     ls[1] = ls[1]!.replace('"event":"start"', '"event":"stop"');
     writeFileSync(join(t.stateDir, 'ledger.jsonl'), `${ls.join('\n')}\n`);
     const bad = await t.cli(['audit', 'verify']);
     expect(bad).toMatchObject({ code: 1, stdout: 'TAMPERED: ledger.jsonl line 2 (seq 2) does not match its own hash: it was edited' });
+  });
+
+  it('prints a head to keep elsewhere, checks against it, and refuses to print one for a ledger that does not verify', async () => {
+    const t = tmpRegistry({});
+    await t.cli(['register', 'bot', 'exec sleep 1000']);
+    await t.cli(['register', 'api', 'exec sleep 1000']);
+    const head = await t.cli(['audit', 'head']);
+    expect(head.code).toBe(0);
+    expect(head.stdout).toMatch(/^\d+:[0-9a-f]{64}$/);
+    const json = JSON.parse((await t.cli(['audit', 'head', '--json'])).stdout);
+    expect(json).toEqual({ seq: Number(head.stdout.split(':')[0]), hash: head.stdout.split(':')[1], anchor: head.stdout });
+    await t.cli(['register', 'later', 'exec sleep 1000']);
+    const ok = await t.cli(['audit', 'verify', '--expect', head.stdout]);
+    expect(ok).toMatchObject({ code: 0 });
+    expect(ok.stdout.split('\n')[1]).toBe(`  entry ${json.seq} is the one you anchored`);
+    expect(await t.cli(['audit', 'verify', '--expect', '12:abc'])).toMatchObject({ code: 2, stdout: '', stderr: 'pguard: --expect takes SEQ:HASH as `pguard audit head` prints it (a number, a colon, 64 hex digits), got "12:abc".' });
+    // Someone who can write the state directory, not the key: edits, recomputes the chain and the head.
+    const file = join(t.stateDir, 'ledger.jsonl');
+    const es = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    es[0].details.command_changed = true;
+    const { canonicalize, GENESIS } = await import('../../src/core/ledger-chain.js');
+    const { sha256 } = await import('../../src/effects/hash.js');
+    let prev = GENESIS;
+    for (const e of es) { e.prev = prev; e.hash = sha256(canonicalize({ seq: e.seq, at: e.at, event: e.event, process: e.process, details: e.details, prev })); delete e.mac; delete e.kid; prev = e.hash; }
+    writeFileSync(file, `${es.map((e) => JSON.stringify(e)).join('\n')}\n`);
+    writeFileSync(join(t.stateDir, 'ledger.head'), `${es.at(-1).seq} ${es.at(-1).hash}\n`);
+    const rewritten = await t.cli(['audit', 'verify']);
+    expect(rewritten.code).toBe(1);
+    expect(rewritten.stdout).toMatch(/^UNVERIFIED: ledger\.jsonl line \d+ no entry is signed: the chain is intact, but anyone who can write the state directory could have rewritten it/);
+    expect(await t.cli(['audit', 'verify', '--expect', head.stdout])).toMatchObject({ code: 1, stdout: expect.stringMatching(/^TAMPERED: ledger\.jsonl line \d+ \(seq \d+\) is not the entry you anchored/) });
+    const refused = await t.cli(['audit', 'head']);
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(refused.stderr).toMatch(/^pguard: the ledger does not verify \(ledger\.jsonl: no entry is signed.*\); no head to anchor\. See `pguard audit verify`\.$/);
+  });
+
+  it('repairs a line cut short by a crash at the next write, and says so', async () => {
+    const t = tmpRegistry({});
+    await t.cli(['register', 'bot', 'exec sleep 1000']);
+    const file = join(t.stateDir, 'ledger.jsonl');
+    const torn = '{"seq":3,"at":"20';
+    writeFileSync(file, `${readFileSync(file, 'utf8')}${torn}`);
+    const before = await t.cli(['audit', 'verify']);
+    expect(before.code).toBe(0);
+    expect(before.stdout).toMatch(new RegExp(`\\n  ledger\\.jsonl line \\d+ was cut short by a crash while written \\(${torn.length} bytes\\); the next entry moves it to ledger\\.torn$`));
+    await t.cli(['register', 'api', 'exec sleep 1000']);
+    const after = await t.cli(['audit', 'verify']);
+    expect(after.code).toBe(0);
+    expect(after.stdout).toMatch(new RegExp(`\\n  a line cut short by a crash \\(${torn.length} bytes\\) was moved to ledger\\.torn at seq \\d+$`));
   });
 });
 

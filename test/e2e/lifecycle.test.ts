@@ -94,8 +94,9 @@ describe('start, status, stop', () => {
   it('keeps state in a private 0700 directory', async () => {
     const t = tmpRegistry({ bot: { command: 'true' } });
     const info = JSON.parse((await t.cli(['info', '--json'])).stdout);
-    expect(info).toMatchObject({ registry: t.registry, state_dir: t.stateDir, log_dir: join(t.stateDir, 'logs'), alert_flag: join(t.stateDir, 'alert.flag'), alert_text: join(t.stateDir, 'alert.txt'), ledger: join(t.stateDir, 'ledger.jsonl') });
+    expect(info).toMatchObject({ registry: t.registry, state_dir: t.stateDir, log_dir: join(t.stateDir, 'logs'), alert_flag: join(t.stateDir, 'alert.flag'), alert_text: join(t.stateDir, 'alert.txt'), ledger: join(t.stateDir, 'ledger.jsonl'), ledger_key: join(t.dir, 'config', 'pguard', 'ledger.key') });
     expect(statSync(t.stateDir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(t.stateDir, 'locks')).mode & 0o777).toBe(0o700);
   });
 
   it('survives the launching session: its process group is SIGKILLed, the process lives on', async () => {

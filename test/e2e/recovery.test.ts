@@ -239,6 +239,13 @@ describe('alerts for agents', () => {
       expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(1);
       expect(received).toHaveLength(1);
       expect(received[0]).toMatchObject({ process: 'bot', kind: 'crashed', evidence: { signal: 'SIGKILL' } });
+      // Each alert carries the ledger's head, so a copy of it lives off this machine.
+      const head = (received[0] as { ledger_head: string }).ledger_head;
+      expect(head).toMatch(/^\d+:[0-9a-f]{64}$/);
+      expect(JSON.parse(readFileSync(out, 'utf8')).ledger_head).toMatch(/^\d+:[0-9a-f]{64}$/);
+      const verified = await t.cli(['audit', 'verify', '--expect', head]);
+      expect(verified.code).toBe(0);
+      expect(verified.stdout).toContain(`entry ${head.split(':')[0]} is the one you anchored`);
     } finally {
       await server.close();
     }

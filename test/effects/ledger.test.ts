@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appendLedger, readSegments, verifyLedger } from '../../src/effects/ledger-file.js';
+import { canonicalize, GENESIS } from '../../src/core/ledger-chain.js';
+import { sha256 } from '../../src/effects/hash.js';
+import { ledgerKeyPath } from '../../src/effects/ledger-key.js';
 
 const run = promisify(execFile);
 const dirs: string[] = [];
@@ -34,7 +37,7 @@ describe('the audit ledger', () => {
     const ls = lines(dir);
     ls[2] = ls[2]!.replace('"code":1', '"code":0');
     write(dir, ls);
-    expect(verifyLedger(dir).problem).toEqual({ segment: 'ledger.jsonl', line: 3, seq: 3, message: 'does not match its own hash: it was edited' });
+    expect(verifyLedger(dir).problem).toEqual({ segment: 'ledger.jsonl', line: 3, seq: 3, message: 'does not match its own hash: it was edited', kind: 'tampered' });
   });
 
   it('names a deleted entry', async () => {
@@ -60,7 +63,7 @@ describe('the audit ledger', () => {
     expect(verifyLedger(dir).problem!.message).toBe('ends at seq 3, but 5 entries were written: the end was truncated');
   });
 
-  it('notices an entry rewritten with a fresh hash (the chain no longer links)', async () => {
+  it('notices an entry rewritten with a fresh hash (its signature no longer matches)', async () => {
     const dir = await ledgerWith(3);
     const ls = lines(dir);
     const e = JSON.parse(ls[1]!);
@@ -70,7 +73,7 @@ describe('the audit ledger', () => {
     e.hash = sha256(canonicalize({ seq: e.seq, at: e.at, event: e.event, process: e.process, details: e.details, prev: e.prev }));
     ls[1] = JSON.stringify(e);
     write(dir, ls);
-    expect(verifyLedger(dir).problem).toMatchObject({ line: 3, seq: 3, message: "does not follow the entry before it: its prev is not that entry's hash" });
+    expect(verifyLedger(dir).problem).toMatchObject({ line: 2, seq: 2, message: 'has a signature that does not match: it was rewritten without the ledger key' });
   });
 
   it('rotates into segments that verify as one chain, and names a broken boundary', async () => {
@@ -98,5 +101,114 @@ describe('the audit ledger', () => {
     await Promise.all(Array.from({ length: 20 }, (_, w) => run(process.execPath, ['-e',
       `import('${mod}').then(async (m) => { for (let i = 0; i < 10; i++) await m.appendLedger(${JSON.stringify(dir)}, { at: new Date().toISOString(), event: 'exit', process: 'w${w}', details: { i } }); })`])));
     expect(verifyLedger(dir)).toMatchObject({ ok: true, entries: 200 });
+  });
+});
+
+/** What someone who can write the state directory, but not read the key, can do: edit, then recompute the chain and the head. */
+function rehash(dir: string, edit: (entries: Record<string, any>[]) => void, opts: { stripSignatures?: boolean } = {}): void {
+  const entries = lines(dir).map((l) => JSON.parse(l) as Record<string, any>);
+  edit(entries);
+  let prev = GENESIS;
+  for (const [i, e] of entries.entries()) {
+    e.seq = i + 1;
+    e.prev = prev;
+    e.hash = sha256(canonicalize({ seq: e.seq, at: e.at, event: e.event, process: e.process, details: e.details, prev: e.prev }));
+    if (opts.stripSignatures) { delete e.mac; delete e.kid; }
+    prev = e.hash;
+  }
+  write(dir, entries.map((e) => JSON.stringify(e)));
+  const last = entries.at(-1)!;
+  const old = readFileSync(join(dir, 'ledger.head'), 'utf8').trim().split(' ');
+  writeFileSync(join(dir, 'ledger.head'), opts.stripSignatures ? `${last.seq} ${last.hash}\n` : `${last.seq} ${last.hash} ${old[2]} ${old[3]}\n`);
+}
+
+describe('the signed ledger (key outside the state directory)', () => {
+  it('signs every entry and the head with a key it keeps 0600 in $XDG_CONFIG_HOME/pguard', async () => {
+    const dir = await ledgerWith(3);
+    const key = ledgerKeyPath(process.env);
+    expect(key).toBe(join(process.env.XDG_CONFIG_HOME!, 'pguard', 'ledger.key'));
+    expect(statSync(key).mode & 0o777).toBe(0o600);
+    expect(statSync(join(process.env.XDG_CONFIG_HOME!, 'pguard')).mode & 0o777).toBe(0o700);
+    for (const l of lines(dir)) expect(JSON.parse(l)).toMatchObject({ kid: expect.stringMatching(/^[0-9a-f]{12}$/), mac: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(readFileSync(join(dir, 'ledger.head'), 'utf8')).toMatch(/^3 [0-9a-f]{64} [0-9a-f]{12} [0-9a-f]{64}\n$/);
+    expect(verifyLedger(dir)).toMatchObject({ ok: true, entries: 3, signed: 3, unsigned: 0 });
+  });
+
+  it('catches a chain recomputed without the key: with the signatures kept, dropped on one entry, or stripped from all', async () => {
+    const edit = (es: Record<string, any>[]) => { es[1]!.details.code = 0; };
+    const kept = await ledgerWith(4);
+    rehash(kept, edit);
+    expect(verifyLedger(kept).problem).toMatchObject({ seq: 2, kind: 'tampered', message: 'has a signature that does not match: it was rewritten without the ledger key' });
+    const one = await ledgerWith(4);
+    rehash(one, (es) => { edit(es); delete es[1]!.mac; delete es[1]!.kid; });
+    expect(verifyLedger(one).problem).toMatchObject({ seq: 2, message: 'is not signed, though the entries before it are: it was written without the ledger key' });
+    const all = await ledgerWith(4);
+    rehash(all, edit, { stripSignatures: true });
+    const res = verifyLedger(all);
+    expect(res).toMatchObject({ ok: false, problem: { kind: 'unverifiable' } });
+    expect(res.problem!.message).toMatch(/^no entry is signed: the chain is intact, but anyone who can write the state directory could have rewritten it/);
+  });
+
+  it('says when the key is gone or unsafe, and never calls that intact', async () => {
+    const dir = await ledgerWith(2);
+    const key = ledgerKeyPath(process.env);
+    chmodSync(key, 0o644);
+    expect(verifyLedger(dir).problem).toMatchObject({ kind: 'unverifiable', line: 1, seq: 1 });
+    expect(verifyLedger(dir).problem!.message).toBe(`is signed, but the ledger key is not available (${key} is open to others (mode 644); chmod 600 it): the signatures cannot be checked`);
+    chmodSync(key, 0o600);
+    renameSync(key, `${key}.away`);
+    expect(verifyLedger(dir).problem!.message).toBe(`is signed, but the ledger key is not available (no key at ${key}): the signatures cannot be checked`);
+    // verify never makes a key; the next append does, and the old entries are then signed with another.
+    expect(existsSync(key)).toBe(false);
+    renameSync(`${key}.away`, key);
+    expect(verifyLedger(dir).ok).toBe(true);
+  });
+
+  it('reports a missing head, a head that is not one, an entry past the head and an emptied ledger with a head', async () => {
+    const missing = await ledgerWith(2);
+    rmSync(join(missing, 'ledger.head'));
+    expect(verifyLedger(missing).problem).toMatchObject({ segment: 'ledger.head', message: 'is missing: the end of the ledger cannot be checked (deleted, or the ledger was replaced)' });
+    const garbage = await ledgerWith(2);
+    writeFileSync(join(garbage, 'ledger.head'), 'hello\n');
+    expect(verifyLedger(garbage).problem).toMatchObject({ segment: 'ledger.head', message: 'is not a head ("hello\\n"): damaged or replaced' });
+    const past = await ledgerWith(3);
+    const head = readFileSync(join(past, 'ledger.head'), 'utf8');
+    await appendLedger(past, { at: new Date().toISOString(), event: 'exit', process: 'bot', details: {} });
+    writeFileSync(join(past, 'ledger.head'), head);
+    expect(verifyLedger(past).problem!.message).toMatch(/^goes on past the head \(seq 3\)/);
+    const emptied = await ledgerWith(3);
+    writeFileSync(file(emptied), '');
+    expect(verifyLedger(emptied).problem!.message).toBe('ends at seq 0, but 3 entries were written: the end was truncated');
+  });
+
+  it('checks an anchor kept elsewhere: a ledger rewritten with the key passes everything else, not --expect', async () => {
+    const dir = await ledgerWith(4);
+    const third = JSON.parse(lines(dir)[2]!);
+    const anchor = { seq: 3, hash: third.hash as string };
+    expect(verifyLedger(dir, { expect: anchor })).toMatchObject({ ok: true, anchored: anchor });
+    // Someone with the key (the user's own account) rewrites it: signatures and head all fresh.
+    const ls = lines(dir).map((l) => JSON.parse(l));
+    rmSync(file(dir));
+    rmSync(join(dir, 'ledger.head'));
+    for (const e of ls) await appendLedger(dir, { at: e.at, event: e.event, process: e.process, details: e.seq === 2 ? { ...e.details, code: 0 } : e.details });
+    expect(verifyLedger(dir).ok).toBe(true);
+    expect(verifyLedger(dir, { expect: anchor }).problem).toMatchObject({ seq: 3, message: expect.stringMatching(/^is not the entry you anchored \(hash [0-9a-f]{12}…, anchored [0-9a-f]{12}…\): the ledger was rewritten$/) });
+    expect(verifyLedger(dir, { expect: { seq: 9, hash: anchor.hash } }).problem!.message).toBe('ends at seq 4, before the entry you anchored (seq 9): it was truncated or replaced');
+  });
+
+  it('moves a torn last line (a crash mid-append) aside at the next append, records it, and verifies again', async () => {
+    const dir = await ledgerWith(3);
+    const torn = '{"seq":4,"at":"2027-01-1';
+    writeFileSync(file(dir), `${readFileSync(file(dir), 'utf8')}${torn}`);
+    // Before the next append: intact, with the torn line named.
+    expect(verifyLedger(dir)).toMatchObject({ ok: true, entries: 3, torn: { segment: 'ledger.jsonl', line: 4, bytes: torn.length } });
+    await appendLedger(dir, { at: new Date().toISOString(), event: 'exit', process: 'bot', details: {} });
+    const res = verifyLedger(dir);
+    expect(res).toMatchObject({ ok: true, entries: 5, torn: null, repaired: [{ seq: 4, bytes: torn.length }] });
+    expect(JSON.parse(lines(dir)[3]!)).toMatchObject({ event: 'ledger-repaired', details: { torn_bytes: torn.length, kept_in: 'ledger.torn' } });
+    expect(JSON.parse(readFileSync(join(dir, 'ledger.torn'), 'utf8'))).toMatchObject({ segment: 'ledger.jsonl', text: torn });
+    // A whole last line that is not JSON was not cut by a crash: it is reported, not moved.
+    writeFileSync(file(dir), `${readFileSync(file(dir), 'utf8')}not json\n`);
+    expect(verifyLedger(dir).problem).toMatchObject({ line: 6, message: 'is not valid JSON (edited or cut)' });
   });
 });

@@ -32,7 +32,8 @@ export function tmpRegistry(entries: Record<string, unknown>, opts: { raw?: stri
   const registry = join(dir, '.process-registry.json');
   writeFileSync(registry, opts.raw ?? `${JSON.stringify(entries, null, 2)}\n`);
   const stateDir = join(dir, 'state');
-  const env = { PGUARD_STATE_DIR: stateDir, PGUARD_REGISTRY: registry };
+  // Its own ledger key too ($XDG_CONFIG_HOME/pguard/ledger.key), never the user's.
+  const env = { PGUARD_STATE_DIR: stateDir, PGUARD_REGISTRY: registry, XDG_CONFIG_HOME: join(dir, 'config') };
   const procDir = join(stateDir, 'procs');
   const t: TmpRegistry = {
     dir, registry, stateDir, env,

@@ -1,6 +1,6 @@
 // POST each alert as JSON. Short timeout, bounded retries: a dead endpoint costs at most
 // 3 x 3 s plus 1.25 s of pauses, and runs after any restart, never before it.
-import type { Alert } from '../../core/alerts.js';
+import type { OutgoingAlert } from '../../core/alerts.js';
 
 export interface WebhookResult {
   readonly ok: boolean;
@@ -10,7 +10,7 @@ export interface WebhookResult {
 
 export async function deliverWebhook(
   url: string,
-  alert: Alert,
+  alert: OutgoingAlert,
   opts: { timeoutMs?: number; attempts?: number } = {},
 ): Promise<WebhookResult> {
   const attempts = opts.attempts ?? 3;
