@@ -18,8 +18,17 @@ import { defer } from './jobs.js';
 import { ledgerAnchor, recordEvents } from './ledger.js';
 
 const LOG_TAIL_LINES = 10;
-/** Each evidence line is cut at this many characters: alerts travel to webhooks and agents. */
+/** Each evidence line is cut at this many bytes: alerts travel to webhooks and agents. */
 const LOG_LINE_MAX = 500;
+
+/** At most `max` bytes of UTF-8, cut on a character boundary, with an ellipsis when cut. */
+export function cutToBytes(line: string, max: number): string {
+  const buf = Buffer.from(line, 'utf8');
+  if (buf.length <= max) return line;
+  let end = max - 3; // the ellipsis is 3 bytes
+  while (end > 0 && (buf[end]! & 0xc0) === 0x80) end--;
+  return `${buf.subarray(0, end).toString('utf8')}…`;
+}
 
 function withAlertsLock<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
   return withLock(ctx.store.path('locks'), 'alerts', 'alerts', 15_000, fn);
@@ -28,7 +37,7 @@ function withAlertsLock<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
 /** Record the intents (with the log's last lines as evidence), update the flag files; returns what to notify. */
 async function recordAlerts(ctx: Context, process: string, intents: readonly AlertIntent[]): Promise<Alert[]> {
   if (intents.length === 0) return [];
-  const tail = readLogTail(ctx.store.logFile(process), LOG_TAIL_LINES).map((l) => (l.length > LOG_LINE_MAX ? `${l.slice(0, LOG_LINE_MAX - 1)}…` : l));
+  const tail = readLogTail(ctx.store.logFile(process), LOG_TAIL_LINES).map((l) => cutToBytes(l, LOG_LINE_MAX));
   const cooldown = ctx.registry.settings.alertCooldownS;
   const raised: Alert[] = [];
   const toNotify = await withAlertsLock(ctx, async () => {

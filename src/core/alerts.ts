@@ -103,10 +103,12 @@ export function raiseAlert(
   return { alerts: trimHistory(alerts), alert, notify };
 }
 
+/** The last ALERT_HISTORY_LIMIT: the oldest acknowledged go first, then (still too many) the oldest. */
 function trimHistory(alerts: Alert[]): Alert[] {
   if (alerts.length <= ALERT_HISTORY_LIMIT) return alerts;
   let excess = alerts.length - ALERT_HISTORY_LIMIT;
-  return alerts.filter((a) => !(a.acknowledged && excess-- > 0));
+  const kept = alerts.filter((a) => !(a.acknowledged && excess-- > 0));
+  return kept.length > ALERT_HISTORY_LIMIT ? kept.slice(kept.length - ALERT_HISTORY_LIMIT) : kept;
 }
 
 /** Acknowledge by id (or all); returns the new history and the ids that matched nothing. */

@@ -61,7 +61,8 @@ export function readCommandLine(pid: number): string[] | null {
 
 /** True only when the recorded identity names the same live process (same PID, start time and boot). */
 export function isOurs(recorded: Identity | null | undefined): boolean {
-  if (!recorded) return false;
+  // PID 1 (init) is never one of ours, whatever a record says; nor 0 or below (groups, everyone).
+  if (!recorded || !Number.isInteger(recorded.pid) || recorded.pid <= 1) return false;
   const live = readIdentity(recorded.pid);
   return live !== null && live.startTime === recorded.startTime && live.bootId === recorded.bootId;
 }

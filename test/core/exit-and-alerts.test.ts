@@ -40,6 +40,21 @@ describe('alerts', () => {
     expect(second.alert.count).toBe(2);
   });
 
+  it('keeps the last 500 alerts: the oldest acknowledged go first, then the oldest', () => {
+    let history: Alert[] = [];
+    for (let i = 0; i < 300; i++) history = raiseAlert(history, `p${i}`, intent, i, 900, id).alerts;
+    history = acknowledgeAlerts(history, history.slice(0, 100).map((a) => a.id)).alerts;
+    for (let i = 300; i < 600; i++) history = raiseAlert(history, `p${i}`, intent, i, 900, id).alerts;
+    expect(history).toHaveLength(500);
+    // The 100 acknowledged went, the unacknowledged 100-599 stayed.
+    expect(history.every((a) => !a.acknowledged)).toBe(true);
+    expect(history[0]!.process).toBe('p100');
+    history = raiseAlert(history, 'p600', intent, 600, 900, id).alerts;
+    expect(history).toHaveLength(500);
+    expect(history[0]!.process).toBe('p101');
+    expect(history.at(-1)!.process).toBe('p600');
+  });
+
   it('notifies again once the cooldown has passed', () => {
     const first = raiseAlert([], 'bot', intent, 0, 900, id);
     expect(raiseAlert(first.alerts, 'bot', intent, 900_000, 900, id).notify).toBe(true);

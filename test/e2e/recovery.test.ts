@@ -251,12 +251,12 @@ describe('alerts for agents', () => {
     }
   });
 
-  it('keeps the channels\' failures in notify.log, shows the last one in info, and caps evidence lines at 500 characters', async () => {
+  it('keeps the channels\' failures in notify.log, shows the last one in info, and caps evidence at 10 lines of 500 bytes', async () => {
     const t = tmpRegistry({});
     const { writeFileSync } = await import('node:fs');
     writeFileSync(t.registry, JSON.stringify({
       $settings: { webhook: 'http://127.0.0.1:9/hook' },
-      loud: { command: `printf '%3000s\\n' x | tr ' ' y; exit 1`, auto_restart: false },
+      loud: { command: `for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo line$i; done; printf '%3000s\\n' x | tr ' ' y; printf 'é%.0s' $(seq 400); echo; exit 1`, auto_restart: false },
     }));
     await t.cli(['start', 'loud', '--no-wait']);
     const info = await waitFor(async () => {
@@ -268,6 +268,9 @@ describe('alerts for agents', () => {
     const alerts = JSON.parse((await t.cli(['alerts', '--json'])).stdout);
     const tail: string[] = alerts[0].evidence.log_tail;
     expect(tail.some((l) => l.startsWith('yyyy'))).toBe(true);
-    for (const l of tail) expect(l.length).toBeLessThanOrEqual(500);
+    expect(tail).toHaveLength(10);
+    for (const l of tail) expect(Buffer.byteLength(l)).toBeLessThanOrEqual(500);
+    // Cut on a character boundary: 'é' is 2 bytes, never split.
+    expect(tail.at(-1)).toBe(`${'é'.repeat(248)}…`);
   });
 });

@@ -39,6 +39,13 @@ describe('identity', () => {
     expect(isOurs({ ...me, startTime: String(Number(me.startTime) - 1) })).toBe(false);
   });
 
+  it('never takes init, or a PID of 0 or below, for ours, whatever the record says', () => {
+    const init = readIdentity(1);
+    if (init) expect(isOurs(init)).toBe(false);
+    expect(isOurs({ pid: 0, startTime: '0', bootId: '' })).toBe(false);
+    expect(isOurs({ pid: -1, startTime: '0', bootId: '' })).toBe(false);
+  });
+
   it('does not take a record from another boot for ours', () => {
     const me = readIdentity(process.pid)!;
     expect(isOurs({ ...me, bootId: 'another-boot' })).toBe(false);
