@@ -1,11 +1,25 @@
 // The yargs root: global options, every command, and the only top-level catch. Bad input gets one
 // line on stderr and a non-zero exit; a stack trace only with PGUARD_DEBUG=1.
+import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { describeWriteError, InternalError, isFileSystemError, UserError } from '../errors.js';
 import { COMMANDS } from '../commands/list.js';
 
+/** package.json's version: the bundle (dist/bundle) and tsc's output (dist/cli) both sit two folders below it. */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
   const cli = yargs(argv)
     .scriptName('pguard')
     .usage('$0 <command> [options]\n\nKeep background processes alive, and say when they die.')
@@ -16,7 +30,8 @@ export async function main(argv: string[]): Promise<void> {
     .strict()
     .help()
     .alias('h', 'help')
-    .version()
+    .version(false)
+    .option('version', { type: 'boolean', describe: 'Show the version (of the package this pguard runs from)', global: false })
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;
