@@ -40,8 +40,10 @@ export class RegistryInvalidError extends UserError {
   constructor(
     readonly file: string,
     readonly issues: readonly Issue[],
+    /** What became of the command: said after the issues ("nothing was written"). */
+    outcome?: string,
   ) {
-    super(issues.map((i) => describeIssue(file, i)).join('\n'), 2);
+    super([...issues.map((i) => describeIssue(file, i)), ...(outcome ? [`${file}: ${outcome}.`] : [])].join('\n'), 2);
     this.name = 'RegistryInvalidError';
   }
 }

@@ -4,6 +4,7 @@ import type { Clock } from '../effects/clock.js';
 import type { LoadedRegistry } from '../effects/registry-file.js';
 import type { StateStore } from '../effects/state-store.js';
 import type { ProcessDef } from '../core/schema.js';
+import { placeholderDef, validateName } from '../core/validate.js';
 import { UserError } from '../errors.js';
 import { withLock } from '../effects/lock.js';
 
@@ -33,6 +34,35 @@ export function requireDef(ctx: Context, name: string): ProcessDef {
 export function supervisedDefs(ctx: Pick<Context, 'registry'>): ProcessDef[] {
   const invalid = new Set(ctx.registry.issues.map((i) => i.process));
   return [...ctx.registry.defs.values()].filter((d) => !invalid.has(d.name));
+}
+
+/** Every name in the file, valid entry or not: a broken entry is still a process someone may need to stop. */
+export function fileNames(ctx: Pick<Context, 'registry'>): string[] {
+  return Object.keys(ctx.registry.data).filter((k) => !k.startsWith('$') && !validateName(k));
+}
+
+/** The schema issues of one entry, as lines. */
+export function issuesOf(ctx: Pick<Context, 'registry'>, name: string): string[] {
+  return ctx.registry.issues.filter((i) => i.process === name).map((i) => (i.field ? `${i.field}: ${i.message}` : i.message));
+}
+
+/**
+ * The definition to stop, show or read the log of a process by, whether or not its entry passes
+ * the schema (its valid fields, defaults for the rest). Unknown names are refused.
+ */
+export function requireAnyDef(ctx: Context, name: string): ProcessDef {
+  const def = ctx.registry.defs.get(name);
+  if (def) return def;
+  if (fileNames(ctx).includes(name)) return placeholderDef(name);
+  return requireDef(ctx, name);
+}
+
+/** Like selectNames, for commands that work on any entry of the file (stop): --all is every name in it. */
+export function selectAnyNames(ctx: Context, names: readonly string[], all: boolean, verb: string): string[] {
+  if (all) return fileNames(ctx);
+  if (names.length === 0) throw new UserError(`name the processes to ${verb}, or pass --all.`);
+  for (const n of names) requireAnyDef(ctx, n);
+  return [...new Set(names)];
 }
 
 /** Names from the command line, or every registered name with --all; unknown names refused up front. */

@@ -1,6 +1,6 @@
 // register / deregister: the only use cases that write the registry.
 import { RegistryInvalidError } from '../errors.js';
-import { validateEntry, validateName } from '../core/validate.js';
+import { validateEntry, validateName, validateRegistry } from '../core/validate.js';
 import { updateRegistry } from '../effects/registry-file.js';
 import { UserError } from '../errors.js';
 
@@ -19,20 +19,27 @@ export async function registerProcess(registryPath: string, lockDir: string, nam
   const bad = validateName(name);
   if (bad) throw new UserError(`${bad}.`);
   return updateRegistry(registryPath, (data) => {
+    // A registry that already breaks the schema is not written to: its issues are named, the file left as it is.
+    const before = validateRegistry(data).issues;
+    if (before.length > 0) throw new RegistryInvalidError(registryPath, before, 'fix these first (register would otherwise write into a broken registry)');
     const existing = data[name];
-    const before = existing && typeof existing === 'object' && !Array.isArray(existing) ? (existing as Record<string, unknown>) : undefined;
-    const after: Record<string, unknown> = { ...(before ?? {}), ...patch };
+    const existed = existing !== undefined;
+    const previous = existing && typeof existing === 'object' && !Array.isArray(existing) ? (existing as Record<string, unknown>) : undefined;
+    const after: Record<string, unknown> = { ...(previous ?? {}), ...patch };
     const issues = validateEntry(name, after);
     if (issues.length > 0) throw new RegistryInvalidError(registryPath, issues);
     const changes: string[] = [];
     for (const [k, v] of Object.entries(patch)) {
-      const old = before?.[k];
+      const old = previous?.[k];
       if (JSON.stringify(old) !== JSON.stringify(v)) {
-        changes.push(before && old !== undefined ? `${k}: ${show(k, old)} -> ${show(k, v)}` : `${k}: ${show(k, v)}`);
+        changes.push(previous && old !== undefined ? `${k}: ${show(k, old)} -> ${show(k, v)}` : `${k}: ${show(k, v)}`);
       }
     }
     data[name] = after;
-    return { name, created: !before, changes, registry: registryPath };
+    // What the entry names across the registry (depends_on: known names, no cycle), before any write.
+    const across = validateRegistry(data).issues;
+    if (across.length > 0) throw new RegistryInvalidError(registryPath, across, 'nothing was written');
+    return { name, created: !existed, changes, registry: registryPath };
   }, { lockDir });
 }
 
@@ -45,7 +52,11 @@ function show(key: string, value: unknown): string {
 export async function removeFromRegistry(registryPath: string, lockDir: string, name: string): Promise<boolean> {
   return updateRegistry(registryPath, (data) => {
     if (!(name in data)) return false;
+    const before = new Set(validateRegistry(data).issues.map((i) => `${i.process}\0${i.field}\0${i.message}`));
     delete data[name];
+    // Removing a broken entry is always allowed; removing one that others depend on is not.
+    const created = validateRegistry(data).issues.filter((i) => !before.has(`${i.process}\0${i.field}\0${i.message}`));
+    if (created.length > 0) throw new RegistryInvalidError(registryPath, created, `"${name}" was not removed (deregister or edit those first)`);
     return true;
   }, { lockDir });
 }

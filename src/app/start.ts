@@ -7,7 +7,7 @@ import { describeExit, ranSeconds, type RunExit } from '../core/exit.js';
 import type { StartedBy } from '../core/plan.js';
 import { exitOf } from '../core/runs.js';
 import { readLogTail } from '../effects/log-file.js';
-import { UserError } from '../errors.js';
+import { RegistryInvalidError, UserError } from '../errors.js';
 import { apply } from './apply.js';
 import { requireDef, withProcessLock, type Context } from './context.js';
 import { observe } from './observe.js';
@@ -81,6 +81,9 @@ export async function startMany(
 ): Promise<StartResult[]> {
   const order = orderByDependencies(ctx.registry.defs, names);
   if (!order.ok) throw new UserError(`depends_on has a cycle: ${order.cycle.join(' -> ')}. Remove one of these dependencies.`);
+  // An entry that breaks the schema is never started, nor what depends on it: its issues are named.
+  const broken = ctx.registry.issues.filter((i) => i.process === '' || i.process === '$settings' || order.order.includes(i.process));
+  if (broken.length > 0) throw new RegistryInvalidError(ctx.registry.path, broken, 'nothing was started; fix the entry first');
   const wanted = new Set(names);
   const levels = levelsOf(ctx, order.order);
   const launches: Launch[] = [];

@@ -6,12 +6,14 @@ import { describeProbe } from '../core/probes.js';
 import { nextFailedRetryAt } from '../core/backoff.js';
 import type { ProcessRecord } from '../core/record.js';
 import { CLOCK_TICKS, readProcessTable, readTreeUsage, type ProcessTable } from '../effects/resources.js';
-import type { Context } from './context.js';
+import { issuesOf, requireAnyDef, type Context } from './context.js';
 import { observe } from './observe.js';
 
 export interface StatusView {
   readonly name: string;
-  readonly status: Status;
+  /** `invalid`: the entry breaks the schema (see `issues`); it is not supervised until fixed. */
+  readonly status: Status | 'invalid';
+  readonly issues?: readonly string[];
   readonly pid: number | null;
   readonly uptime_s: number | null;
   readonly restarts: number;
@@ -49,7 +51,14 @@ function nextRestart(ctx: Context, status: Status, rec: ProcessRecord): string |
 }
 
 export function describeStatus(ctx: Context, name: string, table: ProcessTable | null = null): StatusView {
-  const def = ctx.registry.defs.get(name)!;
+  const view = describeSupervised(ctx, name, table);
+  const issues = issuesOf(ctx, name);
+  // Shown with what it runs, if it still does (pguard does not supervise it until it is fixed).
+  return issues.length === 0 ? view : { ...view, status: 'invalid', issues, reason: `not supervised: ${issues.join('; ')}`, next_restart_at: null };
+}
+
+function describeSupervised(ctx: Context, name: string, table: ProcessTable | null): StatusView {
+  const def = requireAnyDef(ctx, name);
   const obs = observe(ctx, name);
   const rec = obs.record;
   const now = ctx.clock.now();

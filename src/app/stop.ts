@@ -10,7 +10,7 @@ import { signalIfOurs, stopTree, waitUntilGone } from '../effects/kill.js';
 import { readProcessTable, type ProcessTable } from '../effects/resources.js';
 import { UserError } from '../errors.js';
 import { apply } from './apply.js';
-import { requireDef, withProcessLock, type Context } from './context.js';
+import { requireAnyDef, withProcessLock, type Context } from './context.js';
 import { lineageOf, observe } from './observe.js';
 import { levelsOf } from './start.js';
 
@@ -22,7 +22,7 @@ export interface StopResult {
 
 /** Stop one process; with `heldFor`, pguard stops it for those dependencies, and it waits for them. */
 export async function stopOne(ctx: Context, name: string, table?: ProcessTable, heldFor?: readonly string[]): Promise<StopResult> {
-  const def = requireDef(ctx, name);
+  const def = requireAnyDef(ctx, name);
   const { seen, ending } = await withProcessLock(ctx, name, async () => {
     const seen = observe(ctx, name);
     const plan = decide(def, ctx.registry.settings, seen.record, { kind: 'stop-requested', ...(heldFor ? { heldFor } : {}) }, ctx.clock.now());

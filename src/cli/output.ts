@@ -10,7 +10,8 @@ export function paint(text: string, color: Color): string {
   return useColor() ? `\u001b[${CODES[color]}m${text}\u001b[0m` : text;
 }
 
-export const STATUS_COLOR: Record<Status, Color> = {
+export const STATUS_COLOR: Record<Status | 'invalid', Color> = {
+  invalid: 'red',
   'never-started': 'gray',
   running: 'green',
   unhealthy: 'magenta',

@@ -49,7 +49,7 @@ export function printStatusTable(views: readonly StatusView[]): void {
     { header: 'LAST EXIT', value: describeLastExit },
     { header: 'COMMAND', value: (v) => v.command, max: 40 },
   ]));
-  const notes = views.filter((v) => isProblem(v.status));
+  const notes = views.filter((v) => v.status === 'invalid' || isProblem(v.status));
   for (const v of notes) {
     const failing = v.health.filter((h) => h.failures > 0).map((h) => `${h.probe}: ${h.detail} (${h.failures} in a row)`);
     const why = v.status === 'unhealthy' ? failing.join('; ') : v.reason;

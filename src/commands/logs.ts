@@ -3,9 +3,10 @@ import type { GlobalArgs } from '../cli/wiring.js';
 
 interface Args extends GlobalArgs { name: string; lines: string; follow?: boolean }
 
-export const logsCommand = defineCommand<Args, { name: string; file: string; lines: string[] } | undefined>({
+export const logsCommand = defineCommand<Args, { name: string; file: string; lines: string[]; never_ran?: boolean } | undefined>({
   command: 'logs <name>',
   describe: "Show a process's log (stdout and stderr); -f follows it",
+  registry: 'tolerant',
   builder: (y) =>
     y
       .positional('name', { type: 'string', demandOption: true })
@@ -16,10 +17,12 @@ export const logsCommand = defineCommand<Args, { name: string; file: string; lin
     const { UserError } = await import('../errors.js');
     const count = /^\d+$/.test(String(argv.lines)) ? Number(argv.lines) : NaN;
     if (!Number.isInteger(count)) throw new UserError(`--lines expects a non-negative whole number, got ${JSON.stringify(argv.lines)}.`, 2);
-    const { requireDef } = await import('../app/context.js');
+    const { requireAnyDef } = await import('../app/context.js');
     const { followLog, readLogTail } = await import('../effects/log-file.js');
-    requireDef(ctx, argv.name);
+    const { existsSync } = await import('node:fs');
+    requireAnyDef(ctx, argv.name);
     const file = ctx.store.logFile(argv.name);
+    if (!argv.follow && !existsSync(file)) return { name: argv.name, file, lines: [], never_ran: true };
     const lines = readLogTail(file, count);
     if (!argv.follow) return { name: argv.name, file, lines };
     // Following: plain text as it comes, until Ctrl-C.
@@ -30,7 +33,8 @@ export const logsCommand = defineCommand<Args, { name: string; file: string; lin
     await followLog(file, (chunk) => process.stdout.write(chunk), abort.signal);
     return undefined;
   },
-  render: (res) => {
+  render: (res, out) => {
+    if (res?.never_ran) return out.printLine(`${res.name} has no log yet: it has never run (start it with \`pguard start ${res.name}\`)`);
     if (res && res.lines.length > 0) process.stdout.write(`${res.lines.join('\n')}\n`);
   },
 });

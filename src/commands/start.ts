@@ -7,6 +7,7 @@ interface Args extends GlobalArgs { names: string[]; all?: boolean; wait: number
 export const startCommand = defineCommand<Args, StartResult[]>({
   command: 'start [names..]',
   describe: 'Start processes fully detached (their own session; they outlive this shell)',
+  registry: 'tolerant', // a broken entry keeps only itself (and what needs it) from starting
   builder: (y) =>
     y
       .positional('names', { type: 'string', array: true, default: [] as string[] })
@@ -15,12 +16,23 @@ export const startCommand = defineCommand<Args, StartResult[]>({
       .example('$0 start my-bot', '')
       .example('$0 start --all --wait 3', ''),
   run: async (argv, ctx) => {
-    const { selectNames } = await import('../app/context.js');
+    const { selectNames, supervisedDefs } = await import('../app/context.js');
     const { startMany } = await import('../app/start.js');
+    const { observe } = await import('../app/observe.js');
     const { parseWaitSeconds } = await import('../cli/args.js');
-    const names = selectNames(ctx, argv.names, argv.all ?? false, 'start');
+    let names = selectNames(ctx, argv.names, argv.all ?? false, 'start');
+    if (argv.all) {
+      // --all starts what it can: not a broken entry, nor what depends on one.
+      const { orderByDependencies } = await import('../core/deps.js');
+      const valid = new Set(supervisedDefs(ctx).map((d) => d.name));
+      const startable = (n: string) => { const o = orderByDependencies(ctx.registry.defs, [n]); return o.ok && o.order.every((d) => valid.has(d)); };
+      const skipped = names.filter((n) => !startable(n));
+      if (skipped.length > 0) ctx.progress(`not starting ${skipped.join(', ')}: an entry breaks the schema (see \`pguard status\`)`);
+      names = names.filter(startable);
+    }
     const waitS = parseWaitSeconds(argv.wait);
-    if (waitS > 0 && !argv.json) ctx.progress(`starting ${names.length} process${names.length === 1 ? '' : 'es'}; watching ${waitS} s for early deaths...`);
+    const toStart = names.filter((n) => !observe(ctx, n).processAlive);
+    if (waitS > 0 && !argv.json && toStart.length > 0) ctx.progress(`starting ${toStart.length} process${toStart.length === 1 ? '' : 'es'}; watching ${waitS} s for early deaths...`);
     return startMany(ctx, names, { waitMs: waitS * 1000 });
   },
   render: (results, out) => out.printStartResults(results),

@@ -7,11 +7,12 @@ interface Args extends GlobalArgs { name?: string }
 export const statusCommand = defineCommand<Args, StatusView[]>({
   command: 'status [name]',
   describe: 'Show every process (or one): status, PID, uptime, restarts, last exit',
+  registry: 'tolerant', // every process is listed, broken entries as "invalid" with their issues
   builder: (y) => y.positional('name', { type: 'string' }).example('$0 status --json', ''),
   run: async (argv, ctx) => {
-    const { requireDef } = await import('../app/context.js');
+    const { fileNames, requireAnyDef } = await import('../app/context.js');
     const { describeStatuses } = await import('../app/status.js');
-    const names = argv.name ? [requireDef(ctx, argv.name).name] : [...ctx.registry.defs.keys()];
+    const names = argv.name ? [requireAnyDef(ctx, argv.name).name] : fileNames(ctx);
     return describeStatuses(ctx, names);
   },
   render: (views, out) => out.printStatusTable(views),

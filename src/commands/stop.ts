@@ -7,15 +7,16 @@ interface Args extends GlobalArgs { names: string[]; all?: boolean }
 export const stopCommand = defineCommand<Args, StopResult[]>({
   command: 'stop [names..]',
   describe: 'Stop processes: stop_signal to the whole tree and group, SIGKILL after kill_timeout',
+  registry: 'tolerant', // a broken entry must never keep its process from being stopped
   builder: (y) =>
     y
       .positional('names', { type: 'string', array: true, default: [] as string[] })
       .option('all', { type: 'boolean', describe: 'Every registered process (dependents first)' })
       .example('$0 stop my-bot', ''),
   run: async (argv, ctx) => {
-    const { selectNames } = await import('../app/context.js');
+    const { selectAnyNames } = await import('../app/context.js');
     const { stopMany } = await import('../app/stop.js');
-    const names = selectNames(ctx, argv.names, argv.all ?? false, 'stop');
+    const names = selectAnyNames(ctx, argv.names, argv.all ?? false, 'stop');
     if (!argv.json) ctx.progress(`stopping ${names.join(', ')}...`);
     return stopMany(ctx, names);
   },

@@ -104,6 +104,14 @@ function validateFields(
   return out;
 }
 
+/**
+ * The definition of an entry that is not an object at all (`"bot": 5`), with every default: enough
+ * to stop what may still run under that name, show its state and its log.
+ */
+export function placeholderDef(name: string): ProcessDef {
+  return { name, ...validateFields(FIELDS, {}, name, []), command: '' } as unknown as ProcessDef;
+}
+
 export function validateRegistry(raw: unknown): Validated {
   const issues: Issue[] = [];
   const defs = new Map<string, ProcessDef>();
