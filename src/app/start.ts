@@ -71,6 +71,22 @@ async function watchStart(ctx: Context, launch: Launch, waitMs: number, pollMs =
 }
 
 /**
+ * An entry that breaks the schema is never started, nor what depends on it: its issues are named
+ * (a cycle included) before anything starts or is announced.
+ */
+export function refuseBroken(ctx: Context, names: readonly string[]): void {
+  const needed = new Set<string>();
+  const visit = (n: string): void => {
+    if (needed.has(n)) return;
+    needed.add(n);
+    for (const d of ctx.registry.defs.get(n)?.dependsOn ?? []) visit(d);
+  };
+  names.forEach(visit);
+  const broken = ctx.registry.issues.filter((i) => i.process === '' || i.process === '$settings' || needed.has(i.process));
+  if (broken.length > 0) throw new RegistryInvalidError(ctx.registry.path, broken);
+}
+
+/**
  * Start processes, their not-running dependencies first (level by level, each level at once),
  * then watch every fresh start through the grace period concurrently, not in turn.
  */
@@ -79,11 +95,9 @@ export async function startMany(
   names: readonly string[],
   opts: { waitMs: number; by?: StartedBy; after?: string },
 ): Promise<StartResult[]> {
+  refuseBroken(ctx, names);
   const order = orderByDependencies(ctx.registry.defs, names);
   if (!order.ok) throw new UserError(`depends_on has a cycle: ${order.cycle.join(' -> ')}. Remove one of these dependencies.`);
-  // An entry that breaks the schema is never started, nor what depends on it: its issues are named.
-  const broken = ctx.registry.issues.filter((i) => i.process === '' || i.process === '$settings' || order.order.includes(i.process));
-  if (broken.length > 0) throw new RegistryInvalidError(ctx.registry.path, broken, 'nothing was started; fix the entry first');
   const wanted = new Set(names);
   const levels = levelsOf(ctx, order.order);
   const launches: Launch[] = [];

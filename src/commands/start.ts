@@ -17,7 +17,7 @@ export const startCommand = defineCommand<Args, StartResult[]>({
       .example('$0 start --all --wait 3', ''),
   run: async (argv, ctx) => {
     const { selectNames, supervisedDefs } = await import('../app/context.js');
-    const { startMany } = await import('../app/start.js');
+    const { refuseBroken, startMany } = await import('../app/start.js');
     const { observe } = await import('../app/observe.js');
     const { parseWaitSeconds } = await import('../cli/args.js');
     let names = selectNames(ctx, argv.names, argv.all ?? false, 'start');
@@ -30,6 +30,7 @@ export const startCommand = defineCommand<Args, StartResult[]>({
       if (skipped.length > 0) ctx.progress(`not starting ${skipped.join(', ')}: an entry breaks the schema (see \`pguard status\`)`);
       names = names.filter(startable);
     }
+    refuseBroken(ctx, names);
     const waitS = parseWaitSeconds(argv.wait);
     const toStart = names.filter((n) => !observe(ctx, n).processAlive);
     if (waitS > 0 && !argv.json && toStart.length > 0) ctx.progress(`starting ${toStart.length} process${toStart.length === 1 ? '' : 'es'}; watching ${waitS} s for early deaths...`);
