@@ -1,13 +1,23 @@
 // Typed errors. Effects throw these; only cli/main.ts catches them and prints one line.
 // A leaf module: it imports nothing from the project.
 
+/**
+ * What kind of failure, for programs (`{"error", "code"}` on stderr with --json). README's exit-code
+ * table lists them.
+ */
+export type ErrorCode =
+  | 'usage' | 'no-registry' | 'registry-untrusted' | 'registry-parse' | 'registry-invalid' | 'unknown-process' | 'busy'
+  | 'write-failed' | 'failed' | 'internal';
+
 /** A problem the user can fix: printed as `pguard: <message>` with a non-zero exit. */
 export class UserError extends Error {
   readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
+  readonly code: ErrorCode;
+  constructor(message: string, exitCode = 1, code?: ErrorCode) {
     super(message);
     this.name = 'UserError';
     this.exitCode = exitCode;
+    this.code = code ?? (exitCode === 2 ? 'usage' : 'failed');
   }
 }
 
@@ -22,6 +32,7 @@ export class RegistryParseError extends UserError {
     super(
       `${file}:${line}:${column}: not valid JSON (${detail}). Fix the file by hand; pguard never rewrites a registry it cannot read.`,
       2,
+      'registry-parse',
     );
     this.name = 'RegistryParseError';
   }
@@ -43,7 +54,7 @@ export class RegistryInvalidError extends UserError {
     /** What became of the command: said after the issues ("nothing was written"). */
     outcome?: string,
   ) {
-    super([...issues.map((i) => describeIssue(file, i)), ...(outcome ? [`${file}: ${outcome}.`] : [])].join('\n'), 2);
+    super([...issues.map((i) => describeIssue(file, i)), ...(outcome ? [`${file}: ${outcome}.`] : [])].join('\n'), 2, 'registry-invalid');
     this.name = 'RegistryInvalidError';
   }
 }

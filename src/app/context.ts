@@ -25,7 +25,7 @@ export function requireDef(ctx: Context, name: string): ProcessDef {
   if (!def) {
     const known = [...ctx.registry.defs.keys()];
     const hint = known.length ? `Known: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''}.` : 'The registry is empty: add one with `pguard register`.';
-    throw new UserError(`no process named "${name}" in ${ctx.registry.path}. ${hint}`);
+    throw new UserError(`no process named "${name}" in ${ctx.registry.path}. ${hint}`, 1, 'unknown-process');
   }
   return def;
 }

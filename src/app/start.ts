@@ -3,7 +3,7 @@
 // its grace period, all at once.
 import { decide } from '../core/decide.js';
 import { orderByDependencies } from '../core/deps.js';
-import { describeExit, ranSeconds, type RunExit } from '../core/exit.js';
+import { describeExit, ranSeconds } from '../core/exit.js';
 import type { StartedBy } from '../core/plan.js';
 import { exitOf } from '../core/runs.js';
 import { readLogTail } from '../effects/log-file.js';
@@ -18,8 +18,9 @@ export interface StartResult {
   readonly outcome: 'started' | 'already-running' | 'died' | 'not-started';
   readonly pid: number | null;
   readonly message: string;
-  readonly exit?: RunExit & { ran_s: number };
-  readonly logTail?: string[];
+  /** How it ended within its start check, in the JSON dialect of `status --json`'s last_exit. */
+  readonly exit?: { run_id: string; started_at: string; ended_at: string; code: number | null; signal: string | null; ran_s: number };
+  readonly log_tail?: string[];
 }
 
 type Launch =
@@ -60,7 +61,11 @@ async function watchStart(ctx: Context, launch: Launch, waitMs: number, pollMs =
       return {
         name, outcome: 'died', pid,
         message: `${name} ${describeExit(exit)}, within its ${waitMs / 1000} s start check`,
-        exit: { ...exit, ran_s: ranSeconds(exit) }, logTail: readLogTail(ctx.store.logFile(name), 10),
+        exit: {
+          run_id: exit.runId, started_at: new Date(exit.startedAt).toISOString(), ended_at: new Date(exit.endedAt).toISOString(),
+          code: exit.code, signal: exit.signal, ran_s: ranSeconds(exit),
+        },
+        log_tail: readLogTail(ctx.store.logFile(name), 10),
       };
     }
     // Past the grace period, still wait (briefly) for the runner to report the PID; not with --no-wait.

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { describeWriteError, InternalError, isFileSystemError, UserError } from '../errors.js';
+import { describeWriteError, InternalError, isFileSystemError, RegistryInvalidError, UserError } from '../errors.js';
 import { COMMANDS } from '../commands/list.js';
 
 /** package.json's version: the bundle (dist/bundle) and tsc's output (dist/cli) both sit two folders below it. */
@@ -35,13 +35,55 @@ export async function main(argv: string[]): Promise<void> {
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;
+      const missing = describeMissing(msg, argv);
+      if (missing) throw new UserError(missing, 2, 'usage');
       const sentence = /[.!?]$/.test(msg) ? msg : `${msg}.`;
       throw new UserError(`${sentence.replace(/^Unknown argument: (\S+)\.$/, (_m, a: string) => `unknown command or argument "${a}".`)} See \`pguard --help\`.`, 2);
     });
   await cli.parseAsync();
 }
 
-export function reportError(err: unknown): number {
+/**
+ * yargs' "Not enough non-option arguments: got 1, need at least 2", said as which argument is
+ * missing, from the command's own definition: `register needs <command>: pguard register <name> <command> [duration_min]`.
+ */
+function describeMissing(msg: string, argv: readonly string[]): string | null {
+  const m = /^Not enough non-option arguments: got (\d+), need at least (\d+)/.exec(msg);
+  if (!m) return null;
+  const words = argv.filter((a) => !a.startsWith('-'));
+  // The deepest command the words name (`cron install`, `alerts ack`, `register`).
+  const spec = COMMANDS.map((c) => String(c.command)).find((c) => c.split(' ')[0] === words[0]);
+  if (!spec) return null;
+  const positionals = spec.split(' ').slice(1);
+  const required = positionals.filter((p) => p.startsWith('<'));
+  const got = Number(m[1]);
+  const lacking = required.slice(got);
+  if (lacking.length === 0) return null;
+  return `${words[0]} needs ${lacking.join(' and ')}: pguard ${spec}. See \`pguard ${words[0]} --help\`.`;
+}
+
+/** With --json, an error is one JSON object on stderr: {"error", "code"} (and "issues" for a schema error). */
+function reportJsonError(err: unknown): number {
+  const user = err instanceof UserError ? err : null;
+  const fs = !user && isFileSystemError(err) ? err : null;
+  const body: Record<string, unknown> = user
+    ? { error: user.message, code: user.code }
+    : fs
+      ? { error: `${fs.path}: cannot ${fs.syscall} (${describeWriteError(fs)}).`, code: 'write-failed' }
+      : { error: `${err instanceof InternalError ? 'internal error' : 'unexpected error'}: ${err instanceof Error ? err.message : String(err)}`, code: 'internal' };
+  if (err instanceof RegistryInvalidError) body.issues = err.issues;
+  process.stderr.write(`${JSON.stringify(body)}\n`);
+  return user ? user.exitCode : fs ? 1 : 70;
+}
+
+/** --json anywhere before a lone `--` (yargs' own view is not at hand when parsing itself failed). */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '--json' || a === '--json=true');
+}
+
+export function reportError(err: unknown, json = false): number {
+  if (json) return reportJsonError(err);
   const debug = process.env.PGUARD_DEBUG === '1';
   if (err instanceof UserError) {
     process.stderr.write(`pguard: ${err.message.split('\n').join('\npguard: ')}\n`);
@@ -66,6 +108,6 @@ main(hideBin(process.argv)).then(
     // Commands set process.exitCode for failures they report themselves.
   },
   (err: unknown) => {
-    process.exitCode = reportError(err);
+    process.exitCode = reportError(err, wantsJson(hideBin(process.argv)));
   },
 );

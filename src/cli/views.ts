@@ -14,9 +14,9 @@ export function printStartResults(results: readonly StartResult[]): void {
       printLine(paint(`✗ ${r.message}`, 'red'));
     } else if (r.outcome === 'died') {
       printLine(paint(`✗ ${r.message}`, 'red'));
-      if (r.logTail && r.logTail.length > 0) {
+      if (r.log_tail && r.log_tail.length > 0) {
         printLine('  last log lines:');
-        for (const l of r.logTail) printLine(`    ${l}`);
+        for (const l of r.log_tail) printLine(`    ${l}`);
       }
     } else if (r.outcome === 'already-running') {
       printLine(`• ${r.message}`);

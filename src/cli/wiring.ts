@@ -1,6 +1,6 @@
 // Composition root: resolve the registry and the state directory, build the real ports once.
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Context } from '../app/context.js';
 import { systemClock } from '../effects/clock.js';
 import { locateRegistry, readRegistry, REGISTRY_FILE, type LoadedRegistry } from '../effects/registry-file.js';
@@ -14,15 +14,19 @@ export interface GlobalArgs {
 
 /** The registry path the command would use (for `register`, which may create it). */
 export function resolveRegistryPath(args: GlobalArgs, opts: { create?: boolean } = {}): string {
+  if (args.registry === '') throw new UserError('--registry needs a path: --registry PATH (the file, e.g. ./.process-registry.json).', 2, 'usage');
   const loc = locateRegistry({ flag: args.registry, env: process.env.PGUARD_REGISTRY, cwd: process.cwd() });
   if (loc) {
+    if (!loc.exists && opts.create && !existsSync(dirname(loc.path))) {
+      throw new UserError(`${dirname(loc.path)}: no such folder for the registry. Create it first (mkdir -p), or pass another --registry.`, 2, 'no-registry');
+    }
     if (!loc.exists && !opts.create) {
-      throw new UserError(`${loc.path}: no such registry. Create it with \`pguard register <name> <command>\`, or check --registry / PGUARD_REGISTRY.`);
+      throw new UserError(`${loc.path}: no such registry. Create it with \`pguard register <name> <command>\`, or check --registry / PGUARD_REGISTRY.`, 2, 'no-registry');
     }
     return loc.path;
   }
   if (opts.create) return resolve(process.cwd(), REGISTRY_FILE);
-  throw new UserError(`no ${REGISTRY_FILE} in ${process.cwd()} or its parents. Create one with \`pguard register <name> <command>\`, or pass --registry PATH.`);
+  throw new UserError(`no ${REGISTRY_FILE} in ${process.cwd()} or its parents. Create one with \`pguard register <name> <command>\`, or pass --registry PATH.`, 2, 'no-registry');
 }
 
 /**

@@ -33,8 +33,8 @@ export interface Alert {
   readonly evidence: Record<string, unknown>;
   readonly count: number;
   readonly acknowledged: boolean;
-  /** ms since epoch of the last time this process+kind reached the channels. */
-  readonly notified_at: number | null;
+  /** ISO time of the last time this process+kind reached the channels (older files: ms since epoch). */
+  readonly notified_at: string | number | null;
 }
 
 /** An alert as the channels send it: with the ledger's head (SEQ:HASH), so a copy lives elsewhere. */
@@ -47,6 +47,13 @@ export interface RaiseResult {
   readonly alert: Alert;
   /** false when a notification for this process and kind went out within alert_cooldown. */
   readonly notify: boolean;
+}
+
+/** When an alert last reached the channels, in ms (-Infinity: never); files written before ISO times held ms. */
+function notifiedMs(at: string | number | null): number {
+  if (at === null) return -Infinity;
+  const ms = typeof at === 'number' ? at : Date.parse(at);
+  return Number.isFinite(ms) ? ms : -Infinity;
 }
 
 /** The entry's issues, grouped by process ('' and $settings: the file's own). */
@@ -79,7 +86,7 @@ export function raiseAlert(
   makeId: () => string,
 ): RaiseResult {
   const same = history.filter((a) => a.process === process && a.kind === intent.kind);
-  const lastNotified = Math.max(-Infinity, ...same.map((a) => a.notified_at ?? -Infinity));
+  const lastNotified = Math.max(-Infinity, ...same.map((a) => notifiedMs(a.notified_at)));
   const notify = !(now - lastNotified < cooldownS * 1000);
   const iso = new Date(now).toISOString();
   const open = same.find((a) => !a.acknowledged);
@@ -89,14 +96,14 @@ export function raiseAlert(
     // A repeat while the first is still unacknowledged: fold it in, counted.
     alert = {
       ...open, last_at: iso, message: intent.message, evidence: { ...intent.evidence }, count: open.count + 1,
-      severity: intent.severity, notified_at: notify ? now : open.notified_at,
+      severity: intent.severity, notified_at: notify ? new Date(now).toISOString() : open.notified_at,
     };
     alerts = history.map((a) => (a === open ? alert : a));
   } else {
     alert = {
       id: makeId(), at: iso, last_at: iso, process, kind: intent.kind, severity: intent.severity,
       message: intent.message, evidence: { ...intent.evidence }, count: 1, acknowledged: false,
-      notified_at: notify ? now : null,
+      notified_at: notify ? new Date(now).toISOString() : null,
     };
     alerts = [...history, alert];
   }

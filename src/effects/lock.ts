@@ -39,7 +39,7 @@ const MAX_SOCKET_PATH = process.platform === 'linux' ? 107 : 103;
 export class LockBusyError extends UserError {
   constructor(what: string, waitMs: number, readonly holder: LockHolder | null) {
     const who = holder ? ` held by pid ${holder.pid} (${holder.what}) since ${holder.since}` : '';
-    super(`timed out after ${Math.round(waitMs / 1000)} s waiting for the ${what} lock${who}. Try again, or stop that process.`);
+    super(`timed out after ${Math.round(waitMs / 1000)} s waiting for the ${what} lock${who}. Try again, or stop that process.`, 1, 'busy');
     this.name = 'LockBusyError';
   }
 }

@@ -55,14 +55,14 @@ function checkTrusted(path: string, st: { uid: number; mode: number }): void {
   const me = process.getuid();
   const how = `If it is yours to run, fix its owner or mode (chown, chmod go-w), or set PGUARD_TRUST_REGISTRY=${path}.`;
   if (st.uid !== me && st.uid !== 0) {
-    throw new UserError(`${path}: not trusted: it belongs to uid ${st.uid}, not to you (uid ${me}) or root; another user may have planted it. ${how}`, 2);
+    throw new UserError(`${path}: not trusted: it belongs to uid ${st.uid}, not to you (uid ${me}) or root; another user may have planted it. ${how}`, 2, 'registry-untrusted');
   }
   if ((st.mode & 0o022) !== 0) {
-    throw new UserError(`${path}: not trusted: it is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o777).toString(8)}), so others could change what it runs. ${how}`, 2);
+    throw new UserError(`${path}: not trusted: it is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o777).toString(8)}), so others could change what it runs. ${how}`, 2, 'registry-untrusted');
   }
   const dir = statSync(dirname(path));
   if ((dir.mode & 0o002) !== 0 && (dir.mode & 0o1000) === 0 && dir.uid !== me) {
-    throw new UserError(`${path}: not trusted: its folder is writable by everyone without the sticky bit, and not yours: anyone could replace it. ${how}`, 2);
+    throw new UserError(`${path}: not trusted: its folder is writable by everyone without the sticky bit, and not yours: anyone could replace it. ${how}`, 2, 'registry-untrusted');
   }
 }
 
@@ -77,7 +77,7 @@ function readRegistryText(path: string): string {
   } catch (err) {
     if (err instanceof UserError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`${path}: no such registry. Create one with \`pguard register <name> <command>\`, or pass --registry PATH.`);
+    if (code === 'ENOENT') throw new UserError(`${path}: no such registry. Create one with \`pguard register <name> <command>\`, or pass --registry PATH.`, 2, 'no-registry');
     throw new UserError(`${path}: cannot read the registry (${code ?? String(err)}).`);
   }
 }
@@ -156,7 +156,7 @@ export async function updateRegistry<T>(
       raw = readRegistryText(target);
       mode = statSync(target).mode & 0o7777;
       // A registry made read-only was made so on purpose: a rename would replace it all the same.
-      if ((mode & 0o200) === 0) throw new UserError(`${target}: the registry is read-only (mode ${mode.toString(8)}): pguard will not replace it. Make it writable (chmod u+w) to change it.`, 1);
+      if ((mode & 0o200) === 0) throw new UserError(`${target}: the registry is read-only (mode ${mode.toString(8)}): pguard will not replace it. Make it writable (chmod u+w) to change it.`, 1, 'write-failed');
     }
     parseRegistryText(target, raw); // refuse before anything is written
     const doc = new JSONData(raw.trim() === '' ? '{}' : raw);
@@ -169,7 +169,7 @@ export async function updateRegistry<T>(
     try {
       writeFileAtomic(target, out, mode);
     } catch (err) {
-      throw new UserError(`${target}: cannot write the registry (${describeWriteError(err)}); it is unchanged.`, 1);
+      throw new UserError(`${target}: cannot write the registry (${describeWriteError(err)}); it is unchanged.`, 1, 'write-failed');
     }
     return result;
   } finally {
