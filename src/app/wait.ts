@@ -1,0 +1,67 @@
+// `pguard wait`: poll each process's status until every one reaches the wanted state, one of them
+// cannot reach it any more, or the time is up. Status comes from the same describeStatus as `status`.
+import type { Context } from './context.js';
+import { describeStatus, type StatusView } from './status.js';
+
+export const WAIT_STATES = ['running', 'healthy', 'stopped', 'completed', 'failed'] as const;
+export type WaitState = (typeof WAIT_STATES)[number];
+
+export type Verdict = 'reached' | 'pending' | 'unreachable';
+
+/**
+ * Where one process stands against the wanted state. `running`: up (running, or up but failing a
+ * probe); `healthy`: running with every probe passing (at once, without probes); `stopped`: not
+ * running for any reason but a pending restart. Unreachable: a state nothing will leave by itself
+ * (stopped by the user, an invalid entry, completed) while waiting for it to come up. never-started
+ * is pending (a `pguard start` may be on its way).
+ */
+export function judgeWait(v: Pick<StatusView, 'status' | 'health'>, until: WaitState): Verdict {
+  const s = v.status;
+  switch (until) {
+    case 'running':
+    case 'healthy': {
+      if (s === 'running' || s === 'unhealthy') {
+        if (until === 'running') return 'reached';
+        return s === 'running' && v.health.every((h) => h.ok === true) ? 'reached' : 'pending';
+      }
+      return s === 'stopped' || s === 'invalid' || s === 'completed' ? 'unreachable' : 'pending';
+    }
+    case 'stopped':
+      return s === 'stopped' || s === 'completed' || s === 'failed' || s === 'never-started' || s === 'invalid' ? 'reached' : 'pending';
+    case 'completed':
+      return s === 'completed' ? 'reached' : s === 'stopped' || s === 'invalid' || s === 'failed' ? 'unreachable' : 'pending';
+    case 'failed':
+      return s === 'failed' ? 'reached' : s === 'stopped' || s === 'invalid' || s === 'completed' ? 'unreachable' : 'pending';
+  }
+}
+
+export interface WaitResult {
+  readonly until: WaitState;
+  /** true when every process reached it. */
+  readonly reached: boolean;
+  /** Why it ended otherwise: the time ran out, or a process can no longer get there. */
+  readonly outcome: 'reached' | 'timed-out' | 'unreachable';
+  readonly waited_s: number;
+  readonly processes: readonly { name: string; status: StatusView['status']; reached: boolean; reason: string }[];
+}
+
+export async function waitFor(ctx: Context, names: readonly string[], until: WaitState, timeoutMs: number, pollMs = 200): Promise<WaitResult> {
+  const started = Date.now();
+  for (;;) {
+    const views = names.map((n) => describeStatus(ctx, n));
+    const verdicts = views.map((v) => judgeWait(v, until));
+    const done = verdicts.every((x) => x === 'reached');
+    const stuck = verdicts.includes('unreachable');
+    const late = Date.now() - started >= timeoutMs;
+    if (done || stuck || late) {
+      return {
+        until,
+        reached: done,
+        outcome: done ? 'reached' : stuck ? 'unreachable' : 'timed-out',
+        waited_s: Math.round((Date.now() - started) / 100) / 10,
+        processes: views.map((v, i) => ({ name: v.name, status: v.status, reached: verdicts[i] === 'reached', reason: v.reason })),
+      };
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}
