@@ -26,6 +26,9 @@ export async function main(argv: string[]): Promise<void> {
     .option('registry', { type: 'string', describe: 'Path of the registry (default: $PGUARD_REGISTRY, else the nearest .process-registry.json)', global: true })
     .option('json', { type: 'boolean', describe: 'Machine-readable output', global: true })
     .command(COMMANDS)
+    // yargs' own: `pguard completion >> ~/.bashrc` (bash; zsh through bashcompinit). The script calls
+    // `pguard --get-yargs-completions ...` for each Tab.
+    .completion('completion', 'Print a shell completion script (bash, zsh): pguard completion >> ~/.bashrc')
     .demandCommand(1, 'name a command: pguard --help lists them.')
     .strict()
     .help()
