@@ -1,5 +1,6 @@
 // Turning command-line strings into registry values without coercing bad ones: "5x" stays a
 // string so that validation names it ("expected a non-negative integer, got "5x" (string)").
+import { parseProbeSpec } from '../core/probes.js';
 import { UserError } from '../errors.js';
 
 export function parseNumberArg(value: string): number | string {
@@ -33,4 +34,14 @@ export function parseWaitSeconds(value: unknown): number {
   if (value === false) return 0;
   if (value === true) return 1;
   return parseSeconds(value, '--wait');
+}
+
+/** --probe SPEC (repeatable) -> the `health` list; `--probe none` empties it. */
+export function parseProbeArgs(values: readonly string[]): Record<string, unknown>[] {
+  if (values.length === 1 && values[0] === 'none') return [];
+  return values.map((v) => {
+    const res = parseProbeSpec(v);
+    if ('error' in res) throw new UserError(`${res.error}.`, 2);
+    return res.probe;
+  });
 }

@@ -19,6 +19,7 @@ interface Args extends GlobalArgs {
   autostart?: boolean;
   'log-max-mb'?: string;
   'log-keep'?: string;
+  probe?: string[];
 }
 
 /** flag -> registry key, and how to read its value. */
@@ -49,10 +50,12 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
       .option('autostart', { type: 'boolean', describe: 'Start it on `pguard boot`' })
       .option('log-max-mb', { type: 'string', describe: 'Rotate the log past this size' })
       .option('log-keep', { type: 'string', describe: 'Rotated logs to keep' })
+      .option('probe', { type: 'string', array: true, describe: 'Health probe (repeatable; replaces the list): http://HOST:PORT/PATH | tcp:HOST:PORT | exec:COMMAND | heartbeat:MAX_AGE_S | none' })
       .example('$0 register my-bot "python3 bot.py" 480 --max-restarts 5', 'an 8-hour job')
-      .example('$0 register api "node server.js" --env PORT=8080 --depends-on db', 'a server that needs db'),
+      .example('$0 register api "node server.js" --env PORT=8080 --depends-on db', 'a server that needs db')
+      .example('$0 register api "node server.js" --probe http://127.0.0.1:8080/health', 'restarted when /health fails 3 times'),
   handler: async (argv) => {
-    const { parseEnvArgs, parseListArgs, parseNumberArg } = await import('../cli/args.js');
+    const { parseEnvArgs, parseListArgs, parseNumberArg, parseProbeArgs } = await import('../cli/args.js');
     const { registryLockDir, resolveRegistryPath } = await import('../cli/wiring.js');
     const { registerProcess } = await import('../app/register.js');
     const { printJson, printLine } = await import('../cli/output.js');
@@ -70,6 +73,7 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
     if (argv['depends-on'] !== undefined) patch.depends_on = parseListArgs(argv['depends-on']);
     if (argv.backoff !== undefined) patch.backoff = argv.backoff;
     if (argv.autostart !== undefined) patch.autostart = argv.autostart;
+    if (argv.probe !== undefined) patch.health = parseProbeArgs(argv.probe);
     const path = resolveRegistryPath(argv, { create: true });
     const res = await registerProcess(path, registryLockDir(path), argv.name, patch);
     if (res.created || res.changes.length > 0) {

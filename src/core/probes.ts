@@ -115,6 +115,36 @@ export function validateProbes(raw: unknown): { probes: ProbeDef[]; issues: Issu
   return { probes, issues };
 }
 
+/**
+ * `register --probe SPEC` -> the probe as written in the registry, or what is wrong with SPEC:
+ * `http://HOST:PORT/PATH` (or https), `tcp:HOST:PORT` (or `tcp:PORT`: 127.0.0.1), `exec:COMMAND`,
+ * `heartbeat:MAX_AGE_S` (or `heartbeat`: 30 s). Numbers that are not numbers stay strings, so that
+ * validation names them.
+ */
+export function parseProbeSpec(spec: string): { probe: Record<string, unknown> } | { error: string } {
+  const num = (v: string): number | string => (/^\d+(\.\d+)?$/.test(v) ? Number(v) : v);
+  if (/^https?:\/\//i.test(spec)) return { probe: { type: 'http', url: spec } };
+  const colon = spec.indexOf(':');
+  const kind = colon < 0 ? spec : spec.slice(0, colon);
+  const rest = colon < 0 ? '' : spec.slice(colon + 1);
+  switch (kind) {
+    case 'tcp': {
+      const at = rest.lastIndexOf(':');
+      const host = at < 0 ? '127.0.0.1' : rest.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+      const port = at < 0 ? rest : rest.slice(at + 1);
+      if (!port || !host) return { error: `--probe tcp expects tcp:HOST:PORT or tcp:PORT, got ${JSON.stringify(spec)}` };
+      return { probe: { type: 'tcp', host, port: num(port) } };
+    }
+    case 'exec':
+      if (!rest.trim()) return { error: `--probe exec expects exec:COMMAND, got ${JSON.stringify(spec)}` };
+      return { probe: { type: 'exec', command: rest } };
+    case 'heartbeat':
+      return { probe: rest ? { type: 'heartbeat', max_age: num(rest) } : { type: 'heartbeat' } };
+    default:
+      return { error: `--probe expects http://HOST:PORT/PATH, tcp:HOST:PORT, exec:COMMAND or heartbeat:MAX_AGE_S (or none), got ${JSON.stringify(spec)}` };
+  }
+}
+
 /** Is this probe due to run? */
 export function isProbeDue(p: ProbeDef, state: ProbeState | undefined, now: number): boolean {
   return !state || state.lastAt === null || now - state.lastAt >= p.intervalS * 1000;
