@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cronArg, findControlCharacter, findOurLines, planCrontab, scheduleEvery, systemdArg, xmlText } from '../core/crontab-plan.js';
 import { readCrontab, writeCrontab } from '../effects/crontab.js';
+import { cronDaemonRunning, describeNoDaemon } from '../effects/cron-daemon.js';
 import { sha256 } from '../effects/hash.js';
 import { CLI_PATH, PACKAGE_ROOT } from '../effects/spawn.js';
 import { updateRegistry } from '../effects/registry-file.js';
@@ -45,13 +46,14 @@ export function plannedLines(ctx: Context, opts: { every: number; boot: boolean 
   return lines;
 }
 
-export async function installCron(ctx: Context, opts: { every: number; boot: boolean }): Promise<{ lines: string[]; changed: boolean }> {
+export async function installCron(ctx: Context, opts: { every: number; boot: boolean }): Promise<{ lines: string[]; changed: boolean; daemon_running: boolean | null; warning?: string }> {
   const lines = plannedLines(ctx, opts);
   const id = cronId(ctx.registry.path);
   const current = await readCrontab();
   const next = planCrontab(current, id, lines);
   if (next !== current) await writeCrontab(next);
-  return { lines: findOurLines(next, id), changed: next !== current };
+  const daemon = cronDaemonRunning();
+  return { lines: findOurLines(next, id), changed: next !== current, daemon_running: daemon, ...(daemon === false ? { warning: describeNoDaemon(opts.boot) } : {}) };
 }
 
 export async function uninstallCron(ctx: Context): Promise<{ removed: string[] }> {
@@ -62,16 +64,21 @@ export async function uninstallCron(ctx: Context): Promise<{ removed: string[] }
   return { removed };
 }
 
-export async function cronStatus(ctx: Context): Promise<{ installed: boolean; lines: string[]; log: string }> {
+export async function cronStatus(ctx: Context): Promise<{ installed: boolean; lines: string[]; log: string; daemon_running: boolean | null; warning?: string }> {
   const lines = findOurLines(await readCrontab(), cronId(ctx.registry.path));
-  return { installed: lines.length > 0, lines, log: ctx.store.path('cronLog') };
+  const daemon = cronDaemonRunning();
+  const boot = lines.some((l) => l.startsWith('@reboot'));
+  return { installed: lines.length > 0, lines, log: ctx.store.path('cronLog'), daemon_running: daemon, ...(daemon === false && lines.length > 0 ? { warning: describeNoDaemon(boot) } : {}) };
 }
 
-const TEMPLATE_FILES: Record<Exclude<TemplateFormat, 'crontab'>, string[]> = {
-  systemd: ['systemd/pguard-healthcheck.service', 'systemd/pguard-healthcheck.timer'],
-  launchd: ['launchd/com.pguard.healthcheck.plist'],
-  schtasks: ['schtasks/pguard-healthcheck.xml'],
-};
+/** The files of each format; with --boot, also what starts the autostart processes at boot or logon. */
+function templateFiles(format: Exclude<TemplateFormat, 'crontab'>, boot: boolean): string[] {
+  switch (format) {
+    case 'systemd': return ['systemd/pguard-healthcheck.service', 'systemd/pguard-healthcheck.timer', ...(boot ? ['systemd/pguard-boot.service'] : [])];
+    case 'launchd': return ['launchd/com.pguard.healthcheck.plist']; // --boot: RunAtLoad
+    case 'schtasks': return ['schtasks/pguard-healthcheck.xml', ...(boot ? ['schtasks/pguard-boot.xml'] : [])];
+  }
+}
 
 /** The scheduler files for --print, filled in: {{node}} {{pguard}} {{registry}} {{every}}. */
 export function renderSchedule(ctx: Context, format: TemplateFormat, opts: { every: number; boot: boolean }): string {
@@ -83,10 +90,12 @@ export function renderSchedule(ctx: Context, format: TemplateFormat, opts: { eve
   const values: Record<string, string> = {
     node: escape(p.node), pguard: escape(p.pguard), registry: escape(p.registry),
     every: String(opts.every), every_seconds: String(opts.every * 60),
+    run_at_load: opts.boot ? '  <key>RunAtLoad</key>\n  <true/>\n' : '',
   };
-  return TEMPLATE_FILES[format].map((rel) => {
+  const files = templateFiles(format, opts.boot);
+  return files.map((rel) => {
     const text = readFileSync(join(PACKAGE_ROOT, 'templates', rel), 'utf8').replace(/\{\{(\w+)\}\}/g, (m, k: string) => values[k] ?? m);
-    return TEMPLATE_FILES[format].length > 1 ? `### ${rel.split('/').pop()}\n${text}` : text;
+    return files.length > 1 ? `### ${rel.split('/').pop()}\n${text}` : text;
   }).join('\n');
 }
 

@@ -3,7 +3,7 @@ import type { GlobalArgs } from '../cli/wiring.js';
 
 interface InstallArgs extends GlobalArgs { every: number; boot?: boolean; watch?: boolean; print?: boolean; format: string }
 
-type Installed = { changed: boolean; lines: string[]; watch?: { pid: number; already: boolean } };
+type Installed = { changed: boolean; lines: string[]; daemon_running: boolean | null; warning?: string; watch?: { pid: number; already: boolean } };
 
 const installCommand = defineCommand<InstallArgs, Installed | undefined>({
   command: 'install',
@@ -34,6 +34,7 @@ const installCommand = defineCommand<InstallArgs, Installed | undefined>({
     printLine(res.changed ? 'installed in your crontab:' : 'already installed:');
     for (const l of res.lines) printLine(`  ${l}`);
     if (res.watch) printLine(`$settings.watch is on; pguard watch ${res.watch.already ? 'was already running' : 'started'} (pid ${res.watch.pid})`);
+    if (res.warning) process.stderr.write(`pguard: warning: ${res.warning}\n`);
   },
 });
 
@@ -47,7 +48,7 @@ const uninstallCommand = defineCommand<GlobalArgs, { removed: string[] }>({
   render: (res, out) => out.printLine(res.removed.length ? `removed ${res.removed.length} line(s) from your crontab` : 'nothing to remove'),
 });
 
-const statusCommand = defineCommand<GlobalArgs, { installed: boolean; lines: string[]; log: string }>({
+const statusCommand = defineCommand<GlobalArgs, { installed: boolean; lines: string[]; log: string; daemon_running: boolean | null; warning?: string }>({
   command: 'status',
   describe: "Show this registry's crontab lines",
   run: async (_argv, ctx) => {
@@ -58,6 +59,7 @@ const statusCommand = defineCommand<GlobalArgs, { installed: boolean; lines: str
     if (!res.installed) return printLine('not installed: run `pguard cron install`');
     for (const l of res.lines) printLine(l);
     printLine(`output goes to ${res.log}`);
+    if (res.warning) process.stderr.write(`pguard: warning: ${res.warning}\n`);
   },
 });
 

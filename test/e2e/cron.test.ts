@@ -1,10 +1,12 @@
 // Against the real `crontab` command, on a throwaway user's table (`crontab -u nobody`, which needs
 // root; PGUARD_CRONTAB_USER points pguard at it): the invoking user's crontab is never touched.
 import { execa } from 'execa';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpRegistry as tmp } from '../helpers/tmp-registry.js';
+import { cronDaemonRunning } from '../../src/effects/cron-daemon.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const USER = 'nobody';
 const isRoot = process.getuid?.() === 0;
@@ -56,6 +58,19 @@ describe.skipIf(!isRoot)('pguard cron (as root, on the crontab of a throwaway us
     const schtasks = await t.cli(['cron', 'install', '--print', '--format', 'schtasks']);
     expect(schtasks.stdout).toContain('<Interval>PT5M</Interval>');
     expect(`${systemd.stdout}${launchd.stdout}${schtasks.stdout}`).not.toContain('{{');
+  });
+
+  it.skipIf(cronDaemonRunning() !== false)('cron install warns when no daemon would run the line, and cron status --json says daemon_running', async () => {
+    const t = tmpRegistry({ bot: { command: 'true' } });
+    try {
+      const res = await t.cli(['cron', 'install', '--boot']);
+      expect(res.code).toBe(0);
+      expect(res.stderr).toBe('pguard: warning: no cron daemon is running, so the crontab lines (@reboot included) will not run. Start one: `service cron start` (Debian/Ubuntu; `crond` elsewhere), or `systemctl enable --now cron`, which also starts it at boot.');
+      const status = JSON.parse((await t.cli(['cron', 'status', '--json'])).stdout);
+      expect(status).toMatchObject({ installed: true, daemon_running: false });
+    } finally {
+      await t.cli(['cron', 'uninstall']);
+    }
   });
 
   // Here rather than with the other watch tests: test files run in parallel, and only this file
@@ -113,5 +128,25 @@ describe.skipIf(!isRoot)('pguard cron (as root, on the crontab of a throwaway us
     const t = tmpRegistry({ bot: { command: 'true' } });
     const res = await t.cli(['cron', 'install', '--every', '0']);
     expect(res).toMatchObject({ code: 2, stderr: 'pguard: --every expects whole minutes from 1 to 60, got 0.' });
+  });
+});
+
+// After the suite above (tests in a file run in turn): a stand-in daemon must not hide a missing one from it.
+describe('the cron daemon check', () => {
+  it('finds a cron daemon by its process name, and reports none when there is none', async () => {
+    // A stand-in daemon: a copy of sleep named `cron` (its /proc comm is "cron").
+    const t = tmpRegistry({});
+    const fake = join(t.dir, 'cron');
+    copyFileSync('/bin/sleep', fake);
+    const before = cronDaemonRunning();
+    const child = execa(fake, ['1000'], { reject: false });
+    try {
+      await waitFor(() => cronDaemonRunning() === true || null, { timeoutMs: 5000, what: 'the stand-in cron in /proc' });
+    } finally {
+      child.kill('SIGKILL');
+      await child;
+    }
+    if (before === true) return; // a real cron runs here: the negative case cannot be seen
+    expect(cronDaemonRunning()).toBe(false);
   });
 });
