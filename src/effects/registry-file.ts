@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { JSONData } from 'json-file-plus';
+import { editTopLevel } from '../core/json-edit.js';
 import { describeWriteError, RegistryInvalidError, RegistryParseError, UserError } from '../errors.js';
 import type { ProcessDef, Settings } from '../core/schema.js';
 import { validateRegistry } from '../core/validate.js';
@@ -162,9 +163,13 @@ export async function updateRegistry<T>(
     const doc = new JSONData(raw.trim() === '' ? '{}' : raw);
     if (raw.trim() === '') doc.format.indent = 2;
     const data = doc.data as Record<string, unknown>;
+    const before = structuredClone(data);
     const result = mutate(data);
-    let out = doc.stringify();
-    if (raw !== '' && !raw.endsWith('\n')) out = out.replace(/\n+$/, '');
+    // Only the entries that changed are rewritten, each in its own style (a one-line entry stays
+    // one line); a file whose shape the editor does not know is written whole in its own format.
+    const edited = raw.trim() === '' ? null : editTopLevel(raw, before, data, doc.format.indent);
+    let out = edited ?? doc.stringify();
+    if (edited === null && raw !== '' && !raw.endsWith('\n')) out = out.replace(/\n+$/, '');
     if (raw.includes('\r\n')) out = out.replace(/\r?\n/g, '\r\n');
     try {
       writeFileAtomic(target, out, mode);
