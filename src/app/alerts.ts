@@ -8,6 +8,7 @@ import { readAlerts, writeAlerts } from '../effects/alert-store.js';
 import { deliverCommand } from '../effects/channels/command.js';
 import { deliverDesktop } from '../effects/channels/desktop.js';
 import { writeFlagFiles } from '../effects/channels/flag-files.js';
+import { syncUserAlertFlag } from '../effects/user-index.js';
 import { deliverWebhook } from '../effects/channels/webhook.js';
 import { withLock } from '../effects/lock.js';
 import { appendFileSync } from 'node:fs';
@@ -28,6 +29,15 @@ export function cutToBytes(line: string, max: number): string {
   let end = max - 3; // the ellipsis is 3 bytes
   while (end > 0 && (buf[end]! & 0xc0) === 0x80) end--;
   return `${buf.subarray(0, end).toString('utf8')}…`;
+}
+
+/** The per-user flag (any registry with an unacknowledged alert): never in the way of the registry's own. */
+function noteOpenAlerts(ctx: Context, alerts: readonly Alert[]): void {
+  try {
+    syncUserAlertFlag(ctx.env, ctx.registry.path, alerts.filter((a) => !a.acknowledged).length);
+  } catch (err) {
+    ctx.progress(`pguard: could not update the per-user alert flag (${err instanceof Error ? err.message : String(err)})`);
+  }
 }
 
 function withAlertsLock<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
@@ -54,6 +64,7 @@ async function recordAlerts(ctx: Context, process: string, intents: readonly Ale
     }
     writeAlerts(ctx.store.dir, alerts);
     writeFlagFiles(ctx.alertFlag, ctx.alertText, alerts);
+    noteOpenAlerts(ctx, alerts);
     return toNotify;
   });
   await recordEvents(ctx, raised.map((a) => ({
@@ -138,6 +149,7 @@ export async function ackAlerts(ctx: Context, ids: readonly string[] | 'all'): P
     }
     writeAlerts(ctx.store.dir, res.alerts);
     writeFlagFiles(ctx.alertFlag, ctx.alertText, res.alerts);
+    noteOpenAlerts(ctx, res.alerts);
     return { acknowledged: res.acknowledged, remaining: res.alerts.filter((a) => !a.acknowledged).length };
   });
 }

@@ -21,6 +21,12 @@ export interface CommandSpec<A extends GlobalArgs, R> {
   readonly render?: (result: R, out: Output, argv: A) => void;
   /** Exit 1 when this holds of the result (or the exit code it returns). */
   readonly failed?: (result: R) => boolean | number;
+  /**
+   * Where no registry is found: 'merge' runs the command on every registry this user has used and
+   * merges the results (rows carry `registry`); a function does its own thing with those contexts.
+   * Without it, a command naming processes of one known registry says which.
+   */
+  readonly anywhere?: 'merge' | ((argv: A, ctxs: readonly Context[]) => Promise<R>);
 }
 
 export function defineCommand<A extends GlobalArgs, R>(spec: CommandSpec<A, R>): CommandModule<GlobalArgs, A> {
@@ -31,16 +37,59 @@ export function defineCommand<A extends GlobalArgs, R>(spec: CommandSpec<A, R>):
     handler: async (parsed) => {
       const argv = parsed as unknown as A; // yargs' camel-cased view of the same arguments
       const { buildContext } = await import('./wiring.js');
-      const ctx = buildContext(argv, { tolerant: spec.registry === 'tolerant' });
+      const tolerant = spec.registry === 'tolerant';
+      let ctx: Context;
+      try {
+        ctx = buildContext(argv, { tolerant });
+      } catch (err) {
+        const anywhere = await import('./anywhere.js');
+        if (!anywhere.isDiscoveryMiss(err, argv)) throw err;
+        if (spec.anywhere) return runAnywhere(spec, argv, await anywhere.knownContexts(tolerant), err);
+        const named = parsed.names ?? (parsed.name === undefined ? [] : [parsed.name]);
+        throw (await anywhere.pointToKnown((Array.isArray(named) ? named : [named]).map(String), process.argv.slice(2))) ?? err;
+      }
+      const { remember } = await import('./anywhere.js');
+      await remember(ctx);
       const result = await spec.run(argv, ctx);
-      const failed = spec.failed?.(result);
-      if (failed) process.exitCode = failed === true ? 1 : failed;
-      if (result === undefined) return;
-      const out = await import('./views.js');
-      if (argv.json || !spec.render) return out.printJson(result);
-      spec.render(result, out, argv);
+      await show(spec, argv, result);
     },
   };
+}
+
+async function show<A extends GlobalArgs, R>(spec: CommandSpec<A, R>, argv: A, result: R): Promise<void> {
+  const failed = spec.failed?.(result);
+  if (failed) process.exitCode = failed === true ? 1 : failed;
+  if (result === undefined) return;
+  const out = await import('./views.js');
+  if (argv.json || !spec.render) return out.printJson(result);
+  spec.render(result, out, argv);
+}
+
+/** The command over every known registry (see CommandSpec.anywhere); none known: the original error. */
+async function runAnywhere<A extends GlobalArgs, R>(spec: CommandSpec<A, R>, argv: A, ctxs: readonly Context[], miss: unknown): Promise<void> {
+  if (ctxs.length === 0) throw miss;
+  const anywhere = await import('./anywhere.js');
+  if (typeof spec.anywhere === 'function') return show(spec, argv, await spec.anywhere(argv, ctxs));
+  anywhere.sayShowingKnown(ctxs.length);
+  const results: { path: string; result: R }[] = [];
+  let firstError: unknown = null;
+  for (const ctx of ctxs) {
+    try {
+      results.push({ path: ctx.registry.path, result: await spec.run(argv, ctx) });
+    } catch (err) {
+      firstError ??= err; // e.g. a name only some registries have
+    }
+  }
+  if (results.length === 0) throw firstError ?? miss;
+  if (argv.json || !spec.render) return show(spec, argv, anywhere.mergeAcross(results) as R);
+  const out = await import('./views.js');
+  for (const [i, r] of results.entries()) {
+    if (i > 0) out.printLine('');
+    out.printLine(out.paint(r.path, 'bold'));
+    spec.render(r.result, out, argv);
+  }
+  const failed = results.map((r) => spec.failed?.(r.result)).find(Boolean);
+  if (failed) process.exitCode = failed === true ? 1 : failed;
 }
 
 /** A command group (cron, audit, skill): its subcommands, one of which is required. */

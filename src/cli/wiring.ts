@@ -39,8 +39,9 @@ export function buildContext(args: GlobalArgs, opts: { tolerant?: boolean } = {}
   return contextFor(registry);
 }
 
-export function contextFor(registry: LoadedRegistry, env: NodeJS.ProcessEnv = process.env): Context {
-  const stateDir = resolveStateDir(registry.path, registry.settings.stateDir, env);
+export function contextFor(registry: LoadedRegistry, env: NodeJS.ProcessEnv = process.env, knownStateDir?: string): Context {
+  // A registry reached through the per-user index keeps the state directory it was used with.
+  const stateDir = registry.settings.stateDir || !knownStateDir ? resolveStateDir(registry.path, registry.settings.stateDir, env) : knownStateDir;
   const store = new StateStore(stateDir);
   store.init();
   return {

@@ -19,6 +19,24 @@ const ackCommand = defineCommand<AckArgs, { acknowledged: number; remaining: num
     const { ackAlerts } = await import('../app/alerts.js');
     return ackAlerts(ctx, argv.all ? 'all' : argv.ids);
   },
+  // From another folder: each id is acknowledged in the registry that holds it (ids are unique across registries).
+  anywhere: async (argv, ctxs) => {
+    const { UserError } = await import('../errors.js');
+    if (!argv.all && argv.ids.length === 0) throw new UserError('name the alert ids to acknowledge, or pass --all.', 2);
+    const { ackAlerts, listAlerts } = await import('../app/alerts.js');
+    const held = ctxs.map((ctx) => ({ ctx, ids: new Set(listAlerts(ctx, { all: true }).map((a) => a.id)) }));
+    const unknown = argv.all ? [] : argv.ids.filter((id) => !held.some((h) => h.ids.has(id)));
+    if (unknown.length > 0) throw new UserError(`no alert with id ${unknown.join(', ')} in any registry you have used. List them with \`pguard alerts --all\`.`);
+    let acknowledged = 0;
+    let remaining = 0;
+    for (const h of held) {
+      const mine = argv.all ? 'all' : argv.ids.filter((id) => h.ids.has(id));
+      const res = mine === 'all' || mine.length > 0 ? await ackAlerts(h.ctx, mine) : { acknowledged: 0, remaining: listAlerts(h.ctx, { all: false }).length };
+      acknowledged += res.acknowledged;
+      remaining += res.remaining;
+    }
+    return { acknowledged, remaining };
+  },
   render: (res, out) => out.printLine(`acknowledged ${res.acknowledged}; ${res.remaining} unacknowledged left${res.remaining === 0 ? ' (alert flag cleared)' : ''}`),
 });
 
@@ -26,6 +44,7 @@ export const alertsCommand = defineCommand<Args, Alert[]>({
   command: 'alerts',
   describe: 'List unacknowledged alerts (--all: also acknowledged); `alerts ack` clears them',
   registry: 'tolerant',
+  anywhere: 'merge', // from another folder: every registry you have used
   builder: (y) =>
     y
       .command(ackCommand)

@@ -10,6 +10,7 @@ type GenerationRow = Generation & { current: boolean };
 export const historyCommand = defineCommand<Args, GenerationRow[] | HistoryView>({
   command: 'history [name]',
   describe: 'Failures with their cause, the action taken and recovery times; a summary per process',
+  anywhere: 'merge', // from another folder: every registry you have used
   builder: (y) =>
     y
       .positional('name', { type: 'string' })

@@ -12,12 +12,16 @@ export const infoCommand = defineCommand<GlobalArgs, Record<string, string | num
     const { lastNotifyFailure } = await import('../app/alerts.js');
     const linger = lingerEnabled();
     const { ledgerKeyPath } = await import('../effects/ledger-key.js');
+    const { userAlertFlag, userIndexFile } = await import('../effects/user-index.js');
     return {
       registry: ctx.registry.path,
       state_dir: ctx.store.dir,
       log_dir: ctx.store.path('logs'),
       alert_flag: ctx.alertFlag,
       alert_text: ctx.alertText,
+      // Exists while any registry of yours has an unacknowledged alert: the one file an agent checks.
+      user_alert_flag: userAlertFlag(ctx.env),
+      registry_index: userIndexFile(ctx.env),
       ledger: ctx.store.path('ledger'),
       // Signs the ledger; kept outside the state directory (back it up, never share it).
       ledger_key: ledgerKeyPath(ctx.env),

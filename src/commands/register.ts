@@ -76,11 +76,13 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
     if (argv.probe !== undefined) patch.health = parseProbeArgs(argv.probe);
     const path = resolveRegistryPath(argv, { create: true });
     const res = await registerProcess(path, registryLockDir(path), argv.name, patch);
+    const { buildContext } = await import('../cli/wiring.js');
+    const { remember } = await import('../cli/anywhere.js');
+    const ctx = buildContext({ ...argv, registry: path }, { tolerant: true });
+    await remember(ctx);
     if (res.created || res.changes.length > 0) {
-      const { buildContext } = await import('../cli/wiring.js');
       const { recordEvent } = await import('../app/ledger.js');
       const { recordGeneration } = await import('../app/generations.js');
-      const ctx = buildContext({ ...argv, registry: path }, { tolerant: true });
       const gen = recordGeneration(ctx, argv.name);
       await recordEvent(ctx, res.created ? 'register' : 'update', argv.name, { changes: res.changes, generation: gen?.gen ?? null });
     }
