@@ -5,9 +5,11 @@
  * What kind of failure, for programs (`{"error", "code"}` on stderr with --json). README's exit-code
  * table lists them.
  */
-export type ErrorCode =
-  | 'usage' | 'no-registry' | 'registry-untrusted' | 'registry-parse' | 'registry-invalid' | 'unknown-process' | 'busy'
-  | 'write-failed' | 'failed' | 'internal';
+export const ERROR_CODES = [
+  'usage', 'no-registry', 'registry-untrusted', 'registry-parse', 'registry-invalid', 'unknown-process', 'busy',
+  'write-failed', 'failed', 'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** A problem the user can fix: printed as `pguard: <message>` with a non-zero exit. */
 export class UserError extends Error {

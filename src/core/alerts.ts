@@ -2,7 +2,19 @@
 // and decide whether a raise notifies the channels or falls within alert_cooldown.
 import type { Issue } from '../errors.js';
 
-export type AlertKind = 'crashed' | 'failed' | 'overrun' | 'recovered' | 'unhealthy' | 'resource' | 'watch-died' | 'rollback' | 'registry-invalid' | 'waiting';
+export const ALERT_KINDS = ['crashed', 'failed', 'overrun', 'recovered', 'unhealthy', 'resource', 'watch-died', 'rollback', 'registry-invalid', 'waiting'] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
+
+/**
+ * What pguard did about it, in `evidence.action` (the README and SKILL.md list these):
+ * restarted (at once), restart-scheduled (after the cooldown), restart (a probe or limit breach:
+ * the run is being ended gracefully and restarted), waiting (held until its dependencies are
+ * ready), gave-up (the budget is spent: failed), not-restarted (a definition error or a
+ * no_restart_exit_codes exit), none (nothing to do: auto_restart off, an overrun, recovered),
+ * not-supervised (an invalid registry entry), rollback (the last known-good definition was put back).
+ */
+export const EVIDENCE_ACTIONS = ['restarted', 'restart-scheduled', 'restart', 'waiting', 'gave-up', 'not-restarted', 'none', 'not-supervised', 'rollback'] as const;
+export type EvidenceAction = (typeof EVIDENCE_ACTIONS)[number];
 
 /** An alert as a decision asks for it; raiseAlert() turns it into a stored Alert. */
 export interface AlertIntent {
@@ -16,7 +28,7 @@ export interface AlertIntent {
     readonly signal?: string | null;
     readonly ran_s?: number;
     readonly restarts: number;
-    readonly action: string;
+    readonly action: EvidenceAction;
   };
 }
 

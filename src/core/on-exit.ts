@@ -1,7 +1,7 @@
 // Deciding on an exit: the runner saw its process end (or healthcheck found it gone with its
 // runner). Classified once (core/exit.ts), then: completed, restart now or after the cooldown,
 // recorded as already restarted by an armed runner, left down (auto_restart off), or given up.
-import type { AlertIntent } from './alerts.js';
+import type { AlertIntent, EvidenceAction } from './alerts.js';
 import { isStable, nextRestartNotBefore } from './backoff.js';
 import { exitEvents } from './events.js';
 import { CANNOT_EXECUTE, classifyExit, describeDuration, describeExit, NOT_FOUND, runMs, ranSeconds, type RunExit } from './exit.js';
@@ -148,7 +148,7 @@ function prematureWhy(def: ExitPolicy, exit: RunExit): string {
   return exit.code === 0 && def.durationMin > 0 ? `${how}, before 80% of its duration_min (${def.durationMin} min)` : how;
 }
 
-function crashAlert(message: string, evidence: Evidence, restarts: number, action: string): AlertIntent {
+function crashAlert(message: string, evidence: Evidence, restarts: number, action: EvidenceAction): AlertIntent {
   return { kind: 'crashed', severity: 'warning', message, evidence: { ...evidence, restarts, action } };
 }
 
