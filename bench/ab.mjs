@@ -50,7 +50,7 @@ function side(label, tree) {
     mkdirSync(dir, { recursive: true });
     const registry = join(dir, '.process-registry.json');
     writeFileSync(registry, JSON.stringify(entries, null, 2));
-    const env = { ...process.env, PGUARD_REGISTRY: registry, PGUARD_STATE_DIR: join(dir, 'state'), XDG_CONFIG_HOME: join(dir, 'config'), NO_COLOR: '1' };
+    const env = { ...process.env, PGUARD_REGISTRY: registry, PGUARD_STATE_DIR: join(dir, 'state'), XDG_CONFIG_HOME: join(dir, 'config'), XDG_STATE_HOME: join(dir, 'xdg-state'), NO_COLOR: '1' };
     const r = {
       dir, registry,
       cli: async (...args) => {

@@ -45,7 +45,7 @@ const pick = (xs) => xs[Math.floor(random() * xs.length)];
 const work = mkdtempSync(join(os.tmpdir(), 'pguard-chaos-'));
 const registry = join(work, '.process-registry.json');
 const stateDir = join(work, 'state');
-const env = { ...process.env, PGUARD_REGISTRY: registry, PGUARD_STATE_DIR: stateDir, XDG_CONFIG_HOME: join(work, 'config'), NO_COLOR: '1' };
+const env = { ...process.env, PGUARD_REGISTRY: registry, PGUARD_STATE_DIR: stateDir, XDG_CONFIG_HOME: join(work, 'config'), XDG_STATE_HOME: join(work, 'xdg-state'), NO_COLOR: '1' };
 const common = { restart_cooldown: 0, max_restarts: 100000, min_uptime: 1, kill_timeout: 2, ready_after: 0.2 };
 const entries = {};
 for (let i = 0; i < 6; i++) entries[`plain${i}`] = { command: 'exec sleep 100000', ...common };
