@@ -68,7 +68,8 @@ describe('finding the registry', () => {
     // A folder with no registry in it or above it (the temp folder's parents hold none).
     const lonely = mkdtempSync(join(tmpdir(), 'pguard-lonely-'));
     try {
-      const none = await runCli(['status'], { cwd: lonely, env });
+      // ... and no registry used before (from anywhere, `status` would show those: first-hour.test.ts).
+      const none = await runCli(['status'], { cwd: lonely, env: { ...env, XDG_STATE_HOME: join(lonely, 'xdg') } });
       expect(none.stderr).toBe(`pguard: no .process-registry.json in ${lonely} or its parents. Create one with \`pguard register <name> <command>\`, or pass --registry PATH.`);
       const reg = await runCli(['register', 'x', 'true'], { cwd: lonely, env });
       expect(reg.stdout).toBe(`registered x in ${join(lonely, '.process-registry.json')}`);
