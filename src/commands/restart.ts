@@ -31,24 +31,8 @@ export const restartCommand = defineCommand<Args, StartResult[]>({
       if (res.coalesced && !argv.json) ctx.progress(`the restart of ${argv.after}'s dependents is already under way`);
       return [...res.results];
     }
-    const { startMany } = await import('../app/start.js');
-    const { stopMany } = await import('../app/stop.js');
-    if (!argv.json) ctx.progress(`restarting ${names.join(', ')}...`);
-    await stopMany(ctx, names);
-    const results = await startMany(ctx, names, { waitMs });
-    if (!argv.dependents) return results;
-    // As after an automatic restart: what depends on it follows once it is ready.
-    for (const name of names) {
-      if (!ctx.registry.defs.get(name)?.restartDependents) continue;
-      const { dependentsToRestart } = await import('../app/observe.js');
-      const deps = dependentsToRestart(ctx, name, { withHeld: true }).filter((d) => !names.includes(d));
-      if (deps.length === 0) continue;
-      if (!argv.json) ctx.progress(`restarting ${deps.join(', ')} (depending on ${name}) once ${name} is ready (--no-dependents: not)...`);
-      const res = await dependents.restartDependents(ctx, name, deps, { waitMs });
-      if (res.notReady) results.push(...deps.map((d) => ({ name: d, outcome: 'not-started' as const, pid: null, message: `${d} not restarted: ${res.notReady}` })));
-      else results.push(...res.results);
-    }
-    return results;
+    const { restartProcesses } = await import('../app/restart.js');
+    return restartProcesses(ctx, names, { waitMs, dependents: argv.dependents, quiet: argv.json ?? false });
   },
   render: (results, out) => out.printStartResults(results),
   failed: (results) => results.some((r) => r.outcome === 'died' || r.outcome === 'not-started'),
