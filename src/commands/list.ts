@@ -22,10 +22,11 @@ import { historyCommand } from './history.js';
 import { rollbackCommand } from './rollback.js';
 import { auditCommand } from './audit.js';
 import { waitCommand } from './wait.js';
+import { dashboardCommand } from './dashboard.js';
 
 // yargs' CommandModule is generic in its argument types; the list holds modules of different ones.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const COMMANDS: CommandModule<any, any>[] = [
   registerCommand, deregisterCommand, startCommand, stopCommand, restartCommand, statusCommand, waitCommand, logsCommand,
-  infoCommand, heartbeatCommand, healthcheckCommand, watchCommand, historyCommand, rollbackCommand, auditCommand, alertsCommand, cronCommand, bootCommand, skillCommand, onExitCommand, notifyCommand,
+  infoCommand, heartbeatCommand, healthcheckCommand, watchCommand, historyCommand, rollbackCommand, auditCommand, alertsCommand, dashboardCommand, cronCommand, bootCommand, skillCommand, onExitCommand, notifyCommand,
 ];

@@ -155,3 +155,35 @@ export function readLedgerEntries(stateDir: string): LedgerEntry[] {
   }
   return out;
 }
+
+/** Where a reader of the active segment stands: its inode (a rotation makes a new file) and offset. */
+export interface LedgerCursor {
+  readonly ino: number;
+  readonly offset: number;
+}
+
+/**
+ * Entries appended to the active segment since `cursor` (null: from its start), and the cursor
+ * after them. Only whole lines are read; a rotation (a new inode, or a shorter file) starts over.
+ */
+export function tailLedger(stateDir: string, cursor: LedgerCursor | null): { entries: LedgerEntry[]; cursor: LedgerCursor | null } {
+  let fd: number;
+  try { fd = openSync(join(stateDir, ACTIVE), 'r'); } catch { return { entries: [], cursor }; }
+  try {
+    const st = fstatSync(fd);
+    const from = cursor && cursor.ino === st.ino && cursor.offset <= st.size ? cursor.offset : 0;
+    if (st.size === from) return { entries: [], cursor: { ino: st.ino, offset: from } };
+    const buf = Buffer.alloc(st.size - from);
+    const n = readSync(fd, buf, 0, buf.length, from);
+    const text = buf.subarray(0, n).toString('utf8');
+    const end = text.lastIndexOf('\n') + 1;
+    const entries: LedgerEntry[] = [];
+    for (const line of text.slice(0, end).split('\n')) {
+      if (!line) continue;
+      try { entries.push(JSON.parse(line) as LedgerEntry); } catch { /* verify reports it */ }
+    }
+    return { entries, cursor: { ino: st.ino, offset: from + Buffer.byteLength(text.slice(0, end)) } };
+  } finally {
+    closeSync(fd);
+  }
+}

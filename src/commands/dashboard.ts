@@ -1,0 +1,60 @@
+import { defineCommand } from '../cli/command.js';
+import type { GlobalArgs } from '../cli/wiring.js';
+
+interface Args extends GlobalArgs { port: number; host: string; open?: boolean; 'read-only'?: boolean }
+
+export const dashboardCommand = defineCommand<Args, undefined>({
+  command: 'dashboard',
+  describe: 'Serve a live web dashboard for this registry (127.0.0.1:7070) until Ctrl-C: status, controls, alerts, logs, history',
+  registry: 'tolerant', // an invalid entry is shown as such, not a reason to show nothing
+  builder: (y) =>
+    y
+      .option('port', { type: 'number', default: 7070, describe: 'Port (0: any free one)' })
+      .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (anything but loopback is reachable by others)' })
+      .option('open', { type: 'boolean', describe: 'Open it in the browser' })
+      .option('read-only', { type: 'boolean', describe: 'Show, but refuse every control' })
+      .example('$0 dashboard --open', '')
+      .example('$0 dashboard --port 0 --read-only', 'any free port; nothing can be changed from the page'),
+  run: async (argv, ctx) => {
+    const { UserError } = await import('../errors.js');
+    if (!Number.isInteger(argv.port) || argv.port < 0 || argv.port > 65535) throw new UserError(`--port expects a port from 0 to 65535, got ${JSON.stringify(argv.port)}.`, 2);
+    const { isLoopback, startDashboard } = await import('../dashboard/server.js');
+    const { readRegistry } = await import('../effects/registry-file.js');
+    const { contextFor } = await import('../cli/wiring.js');
+    const { cronStatus } = await import('../app/cron.js');
+    if (!isLoopback(argv.host)) {
+      process.stderr.write(`pguard: warning: listening on ${argv.host}: anyone who can reach it and has the token can start and stop your processes${argv['read-only'] ? ' (read-only: see them)' : ''}.\n`);
+    }
+    const path = ctx.registry.path;
+    const stateDir = ctx.store.dir;
+    let dash;
+    try {
+      dash = await startDashboard({
+        host: argv.host, port: argv.port, readOnly: argv['read-only'] ?? false,
+        load: () => contextFor(readRegistry(path, { allowIssues: true }), ctx.env, stateDir),
+        cronInstalled: async (c) => (await cronStatus(c)).installed,
+      });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new UserError(`port ${argv.port} on ${argv.host} is in use (another dashboard?). Pass --port N, or --port 0 for any free one.`);
+      if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UserError(`cannot listen on ${argv.host}: not an address of this machine.`, 2);
+      throw err;
+    }
+    process.stdout.write(`pguard dashboard: ${dash.url}\n`);
+    process.stdout.write(`serving ${path}${argv['read-only'] ? ' (read-only)' : ''}; Ctrl-C stops it\n`);
+    if (argv.open) {
+      const { spawn } = await import('node:child_process');
+      const opener = process.platform === 'darwin' ? 'open' : 'xdg-open';
+      // The URL goes as one argument, never through a shell.
+      const child = spawn(opener, [dash.url], { stdio: 'ignore', detached: true });
+      child.on('error', () => process.stderr.write(`pguard: could not open a browser (${opener} not found); open the address above.\n`));
+      child.unref();
+    }
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await dash.close();
+    return undefined;
+  },
+});
