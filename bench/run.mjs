@@ -301,6 +301,54 @@ async function watchCost(n = 100) {
   }
 }
 
+/**
+ * The dashboard with n running processes: how soon a page shows all of them (navigation to the last
+ * row, in Debian's Chromium through playwright-core; median of 5 loads), and the server's idle CPU
+ * and memory with one page open. Skipped (null) without Chromium.
+ */
+async function dashboardCost(n = 100) {
+  const chromiumPath = process.env.PGUARD_CHROMIUM ?? '/usr/bin/chromium';
+  if (!existsSync(chromiumPath)) { progress(`  skipped: no Chromium at ${chromiumPath}`); return null; }
+  const entries = {};
+  for (let i = 0; i < n; i++) entries[`p${i}`] = { command: 'exec sleep 100000' };
+  const r = makeRegistry(`dashboard-${n}`, entries);
+  await r.cli('start', '--all', '--no-wait');
+  await waitFor(() => Object.keys(entries).every((name) => r.runs(name).includes('start ')), 60_000, `${n} processes`);
+  const { spawn } = await import('node:child_process');
+  const dash = spawn(process.execPath, [CLI, 'dashboard', '--port', '0'], { env: r.env, stdio: ['ignore', 'pipe', 'ignore'] });
+  children.add(dash);
+  let out = '';
+  dash.stdout.on('data', (d) => { out += d; });
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  try {
+    const url = await waitFor(() => /^pguard dashboard: (\S+)/.exec(out)?.[1], 10_000, 'the dashboard');
+    const loads = [];
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    for (let i = 0; i < 6; i++) {
+      const page = await context.newPage();
+      const t0 = Date.now();
+      await page.goto(url);
+      await page.locator(`tr[data-process="p${n - 1}"]`).waitFor();
+      if (i > 0) loads.push(Date.now() - t0); // the first load warms the browser's caches
+      await page.close();
+    }
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.locator(`tr[data-process="p${n - 1}"]`).waitFor();
+    await new Promise((res) => setTimeout(res, 2000));
+    const seconds = QUICK ? 5 : 15;
+    const t0 = cpuTicks(dash.pid);
+    await new Promise((res) => setTimeout(res, seconds * 1000));
+    const ticks = cpuTicks(dash.pid) - t0;
+    return { processes: n, page_usable_ms_median: median(loads), page_usable_ms: loads, idle_cpu_percent: round((ticks / 100 / seconds) * 100, 2), rss_mb: round(rssKb(dash.pid) / 1024) };
+  } finally {
+    await browser.close();
+    dash.kill('SIGINT');
+    await r.cli('stop', '--all');
+  }
+}
+
 async function cleanup() {
   for (const child of children) child.kill('SIGTERM');
   if (pm2Home) {
@@ -345,6 +393,8 @@ async function main() {
   figures.start_50 = await startThroughput(50);
   progress('watch with 100 processes: idle CPU, memory, detection...');
   figures.watch_100 = await watchCost(100);
+  progress('dashboard with 100 processes: page load, idle CPU, memory...');
+  figures.dashboard_100 = await dashboardCost(100);
   if (VS_PM2) figures.pm2 = await pm2Figures();
 
   const result = {
@@ -371,6 +421,7 @@ async function main() {
     ['start --all, 50: all first lines / command back', `${f.start_50.all_first_lines_ms} / ${f.start_50.command_returned_ms} ms`, 'targets 0.5 s / grace + 0.5 s'],
     ['watch, 100 processes: idle CPU / RSS', `${f.watch_100.idle_cpu_percent}% / ${f.watch_100.rss_mb} MB`, 'targets < 1% / <= 80 MB'],
     ['watch: process and runner SIGKILLed -> back', `${f.watch_100.vanished_recovery_ms} ms`, 'within a second + restart'],
+    ['dashboard, 100 processes: page usable (median of 5) / idle CPU / RSS', f.dashboard_100 ? `${f.dashboard_100.page_usable_ms_median} ms / ${f.dashboard_100.idle_cpu_percent}% / ${f.dashboard_100.rss_mb} MB` : 'skipped (no Chromium)', 'targets 300 ms / < 1% / < 80 MB'],
     ['runner RSS per process (median / max)', `${round(f.start_50.runner_rss_kb_median / 1024, 2)} / ${round(f.start_50.runner_rss_kb_max / 1024, 2)} MB`, 'target <= 2 MB (PM2 daemon 62 MB)'],
   ];
   if (f.pm2) {
