@@ -3,6 +3,11 @@ import { RegistryInvalidError } from '../errors.js';
 import { validateEntry, validateName, validateRegistry } from '../core/validate.js';
 import { updateRegistry } from '../effects/registry-file.js';
 import { UserError } from '../errors.js';
+import { dependentsOf } from '../core/deps.js';
+import { requireAnyDef, type Context } from './context.js';
+import { recordGeneration } from './generations.js';
+import { recordEvent } from './ledger.js';
+import { stopOne } from './stop.js';
 
 export interface RegisterResult {
   readonly name: string;
@@ -59,4 +64,33 @@ export async function removeFromRegistry(registryPath: string, lockDir: string, 
     if (created.length > 0) throw new RegistryInvalidError(registryPath, created, `"${name}" was not removed (deregister or edit those first)`);
     return true;
   }, { lockDir });
+}
+
+/** After a register that changed something: a new definition generation, and the ledger event. */
+export async function recordRegistration(ctx: Context, res: RegisterResult): Promise<void> {
+  if (!res.created && res.changes.length === 0) return;
+  const gen = recordGeneration(ctx, res.name);
+  await recordEvent(ctx, res.created ? 'register' : 'update', res.name, { changes: res.changes, generation: gen?.gen ?? null });
+}
+
+export interface DeregisterResult {
+  readonly name: string;
+  readonly stopped: boolean;
+  readonly removed: boolean;
+  readonly message: string;
+}
+
+/** Stop it if it runs, take it out of the registry, forget its state and logs. Refused while others depend on it. */
+export async function deregisterProcess(ctx: Context, name: string): Promise<DeregisterResult> {
+  requireAnyDef(ctx, name);
+  const dependents = dependentsOf(ctx.registry.defs, name);
+  if (dependents.length > 0) {
+    const one = dependents.length === 1;
+    throw new UserError(`${dependents.join(', ')} depend${one ? 's' : ''} on "${name}": deregister ${one ? 'it' : 'them'} first, or take "${name}" out of ${one ? 'its' : 'their'} depends_on.`, 2);
+  }
+  const stop = await stopOne(ctx, name);
+  await removeFromRegistry(ctx.registry.path, ctx.store.path('locks'), name);
+  ctx.store.removeProcess(name);
+  await recordEvent(ctx, 'deregister', name, { was_running: stop.outcome === 'stopped' });
+  return { name, stopped: stop.outcome === 'stopped', removed: true, message: stop.message };
 }

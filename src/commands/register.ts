@@ -80,12 +80,8 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
     const { remember } = await import('../cli/anywhere.js');
     const ctx = buildContext({ ...argv, registry: path }, { tolerant: true });
     await remember(ctx);
-    if (res.created || res.changes.length > 0) {
-      const { recordEvent } = await import('../app/ledger.js');
-      const { recordGeneration } = await import('../app/generations.js');
-      const gen = recordGeneration(ctx, argv.name);
-      await recordEvent(ctx, res.created ? 'register' : 'update', argv.name, { changes: res.changes, generation: gen?.gen ?? null });
-    }
+    const { recordRegistration } = await import('../app/register.js');
+    await recordRegistration(ctx, res);
     if (argv.json) return printJson(res);
     if (res.created) printLine(`registered ${res.name} in ${res.registry}`);
     else if (res.changes.length === 0) printLine(`${res.name}: no changes`);
