@@ -1,0 +1,38 @@
+import type { CommandModule } from 'yargs';
+import type { GlobalArgs } from '../cli/wiring.js';
+
+interface Args extends GlobalArgs { 'allow-control'?: boolean; 'allow-register'?: boolean }
+
+export const mcpCommand: CommandModule<GlobalArgs, Args> = {
+  command: 'mcp',
+  describe: 'Serve pguard to an AI agent as MCP tools on stdin/stdout (its client starts this); control and register only when allowed',
+  builder: (y) =>
+    y
+      .option('allow-control', { type: 'boolean', describe: 'Offer start, stop, restart and rollback' })
+      .option('allow-register', { type: 'boolean', describe: 'Offer register and deregister (they run arbitrary commands)' })
+      .example('$0 mcp --registry /abs/path/.process-registry.json --allow-control', 'in the client\'s MCP configuration'),
+  handler: async (argv) => {
+    // The registry is found once; it is read afresh at each call, and a broken one is a tool error, never an exit.
+    const { contextFor, resolveRegistryPath } = await import('../cli/wiring.js');
+    const { readRegistry } = await import('../effects/registry-file.js');
+    const { resolveStateDir } = await import('../effects/state-store.js');
+    const { readFileSync } = await import('node:fs');
+    const { serveMcp } = await import('../mcp/server.js');
+    const path = resolveRegistryPath(argv);
+    let stateDir: string;
+    try {
+      stateDir = contextFor(readRegistry(path, { allowIssues: true })).store.dir;
+    } catch {
+      stateDir = resolveStateDir(path, undefined, process.env);
+    }
+    let version = 'unknown';
+    try { version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version; } catch { /* shown as unknown */ }
+    await serveMcp({
+      allowControl: argv['allow-control'] ?? false,
+      allowRegister: argv['allow-register'] ?? false,
+      load: () => contextFor(readRegistry(path, { allowIssues: true }), process.env, stateDir),
+      version,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+  },
+};

@@ -1,0 +1,325 @@
+// `pguard mcp`: pguard as Model Context Protocol tools, resources and a prompt, on stdin/stdout (the
+// stdio transport: the agent's client starts it, so pguard stays daemon-less). stdout carries
+// protocol messages only; anything said for people goes to stderr. Every tool runs the same app
+// function as the matching CLI command, on the registry re-read for each call, and answers with the
+// same JSON as its --json output (as text, and as structuredContent under an output schema).
+// Subscribers to pguard://alerts and pguard://status hear of changes as they happen, whoever made
+// them (a runner, cron, watch, the CLI), by a poll of the state files every half second.
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import {
+  CallToolRequestSchema, GetPromptRequestSchema, ListPromptsRequestSchema, ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema, ListToolsRequestSchema, ReadResourceRequestSchema, SubscribeRequestSchema,
+  UnsubscribeRequestSchema, type CallToolResult, type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { ackAlerts, listAlerts } from '../app/alerts.js';
+import { fileNames, requireAnyDef, requireDef, selectNames, type Context } from '../app/context.js';
+import { healthcheck } from '../app/healthcheck.js';
+import { describeHistory, parseDuration } from '../app/history.js';
+import { verifyLedger } from '../app/ledger.js';
+import { deregisterProcess, recordRegistration, registerProcess } from '../app/register.js';
+import { restartProcesses } from '../app/restart.js';
+import { rollbackProcess } from '../app/rollback.js';
+import { startMany } from '../app/start.js';
+import { describeStatuses } from '../app/status.js';
+import { stopMany } from '../app/stop.js';
+import { readLogTail } from '../effects/log-file.js';
+import { UserError } from '../errors.js';
+
+export interface McpOptions {
+  readonly allowControl: boolean;
+  readonly allowRegister: boolean;
+  /** A fresh context (the registry re-read) for each call; throws what a broken registry throws. */
+  readonly load: () => Context;
+  readonly version: string;
+  readonly log: (line: string) => void;
+}
+
+type Gate = 'control' | 'register';
+const FLAG: Record<Gate, string> = { control: '--allow-control', register: '--allow-register' };
+
+interface ToolSpec<S extends z.ZodRawShape = z.ZodRawShape> {
+  readonly name: string;
+  readonly title: string;
+  readonly description: string;
+  readonly input: S;
+  /** The structuredContent's schema (an object: arrays are wrapped, e.g. `{processes: [...]}`). */
+  readonly output: z.ZodObject<z.ZodRawShape>;
+  readonly annotations: Tool['annotations'];
+  readonly gate?: Gate;
+  /** The --json output (shown as text), and the object it becomes as structuredContent. */
+  readonly run: (args: z.infer<z.ZodObject<S>>, ctx: Context) => Promise<{ json: unknown; structured: Record<string, unknown> }>;
+}
+
+const tool = <S extends z.ZodRawShape>(spec: ToolSpec<S>): ToolSpec => spec as unknown as ToolSpec;
+const rows = z.array(z.record(z.string(), z.unknown()));
+const anyObject = z.object({}).catchall(z.unknown());
+const wrap = (key: string) => (json: unknown) => ({ json, structured: { [key]: json } });
+const same = (json: unknown) => ({ json, structured: json as Record<string, unknown> });
+const processName = z.string().min(1).describe('A process name from the registry');
+const names = z.array(processName).min(1).describe('Process names from the registry');
+const readOnly = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
+
+const TOOLS: readonly ToolSpec[] = [
+  tool({
+    name: 'status', title: 'Process status',
+    description: 'Every supervised process (or one) with its status (running, unhealthy, crashed, waiting, failed, stopped, completed, never-started, invalid), pid, uptime, restarts, the reason, the next restart, memory and CPU, probe results and how the last run ended. Start here.',
+    input: { name: processName.optional() }, output: z.object({ processes: rows }), annotations: readOnly,
+    run: async ({ name }, ctx) => wrap('processes')(await describeStatuses(ctx, name ? [requireAnyDef(ctx, name).name] : fileNames(ctx))),
+  }),
+  tool({
+    name: 'logs', title: 'Process log',
+    description: "The last lines (default 50, at most 5000) of a process's log: its stdout and stderr. Read it to learn why a process died.",
+    input: { name: processName, lines: z.number().int().min(1).max(5000).optional().describe('How many lines from the end (default 50)') },
+    output: z.object({ name: z.string(), file: z.string(), lines: z.array(z.string()) }), annotations: readOnly,
+    run: async ({ name, lines }, ctx) => {
+      requireAnyDef(ctx, name);
+      const file = ctx.store.logFile(name);
+      return same({ name, file, lines: readLogTail(file, lines ?? 50) });
+    },
+  }),
+  tool({
+    name: 'alerts', title: 'Alerts',
+    description: 'Unacknowledged alerts (all: also acknowledged ones): each with id, kind (crashed, failed, unhealthy, resource, waiting, overrun, recovered, rollback, registry-invalid, watch-died), severity, message and evidence (log tail, exit code or signal, the action pguard took). Act on each, then ack_alerts.',
+    input: { all: z.boolean().optional().describe('Include acknowledged alerts') }, output: z.object({ alerts: rows }), annotations: readOnly,
+    run: async ({ all }, ctx) => wrap('alerts')(listAlerts(ctx, { all: all ?? false })),
+  }),
+  tool({
+    name: 'history', title: 'Failure history',
+    description: 'Each failure with its cause, the action taken and how long recovery took (detection_ms, recovery_ms, healthy_ms), and per process: runs, failures, restarts, median and worst recovery, uptime %.',
+    input: { name: processName.optional(), since: z.string().optional().describe('Only this recent: 90s, 15m, 2h, 7d') },
+    output: z.object({ since: z.string().nullable(), failures: rows, summary: rows }), annotations: readOnly,
+    run: async ({ name, since }, ctx) => {
+      if (name) requireDef(ctx, name);
+      const sinceMs = since === undefined ? undefined : parseDuration(since);
+      if (sinceMs === null) throw new UserError(`since expects a duration like 90s, 15m, 2h or 7d, got ${JSON.stringify(since)}.`, 2);
+      return same(describeHistory(ctx, { name, sinceMs }));
+    },
+  }),
+  tool({
+    name: 'healthcheck', title: 'Run a healthcheck pass',
+    description: "One recovery pass, as cron's backstop does: restarts processes that died with their runner, retries failed ones when due, raises alerts. Returns what it found and did.",
+    input: {}, output: anyObject, annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    run: async (_args, ctx) => same(await healthcheck(ctx, { waitMs: 5000 })),
+  }),
+  tool({
+    name: 'audit_verify', title: 'Verify the audit ledger',
+    description: "Check the tamper-evident ledger of every lifecycle event: its hash chain, signatures and head. ok, or the first entry edited, deleted, reordered or truncated.",
+    input: {}, output: anyObject, annotations: readOnly,
+    run: async (_args, ctx) => same(verifyLedger(ctx)),
+  }),
+  tool({
+    name: 'ack_alerts', title: 'Acknowledge alerts',
+    description: 'Acknowledge alerts once handled, by id, or all of them; the alert flag files go once none are left.',
+    input: { ids: z.array(z.string().min(1)).min(1).optional().describe('Alert ids from the alerts tool'), all: z.boolean().optional().describe('Acknowledge every alert') },
+    output: z.object({ acknowledged: z.number(), remaining: z.number() }),
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    run: async ({ ids, all }, ctx) => {
+      if (!all && !ids) throw new UserError('give ids (from the alerts tool) or all: true.', 2);
+      return same(await ackAlerts(ctx, all ? 'all' : ids!));
+    },
+  }),
+  tool({
+    name: 'start', title: 'Start processes', gate: 'control',
+    description: 'Start processes fully detached (their dependencies first), and report any that died within a second, with its exit code and last log lines. Starting a running process does nothing.',
+    input: { names }, output: z.object({ results: rows }),
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    run: async ({ names: n }, ctx) => wrap('results')(await startMany(ctx, selectNames(ctx, n, false, 'start'), { waitMs: 1000 })),
+  }),
+  tool({
+    name: 'stop', title: 'Stop processes', gate: 'control',
+    description: 'Stop processes: their stop_signal to the whole tree and group, SIGKILL after kill_timeout. A stopped process is never restarted until started again.',
+    input: { names }, output: z.object({ results: rows }),
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    run: async ({ names: n }, ctx) => {
+      for (const name of n) requireAnyDef(ctx, name);
+      return wrap('results')(await stopMany(ctx, [...new Set(n)]));
+    },
+  }),
+  tool({
+    name: 'restart', title: 'Restart processes', gate: 'control',
+    description: 'Stop, then start with the current definition (the restart budget is reset); then the running processes that depend on them, once they are ready.',
+    input: { names }, output: z.object({ results: rows }),
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    run: async ({ names: n }, ctx) => wrap('results')(await restartProcesses(ctx, selectNames(ctx, n, false, 'restart'), { waitMs: 1000, dependents: true, quiet: true })),
+  }),
+  tool({
+    name: 'rollback', title: 'Roll back a definition', gate: 'control',
+    description: "Put a process's last known-good definition (or generation `to`) back into the registry, and start it.",
+    input: { name: processName, to: z.number().int().min(1).optional().describe('A generation number (history of definitions)') },
+    output: anyObject, annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    run: async ({ name, to }, ctx) => same(await rollbackProcess(ctx, name, { ...(to !== undefined ? { to } : {}), reason: 'asked by an agent (MCP)', auto: false })),
+  }),
+  tool({
+    name: 'register', title: 'Register a process', gate: 'register',
+    description: 'Add a process to the registry, or update it (it runs `command` through the shell, so this tool needs --allow-register). Then start it with the start tool.',
+    input: {
+      name: z.string().min(1).describe('Letters, digits, . _ -'),
+      command: z.string().min(1).describe('The shell command to run'),
+      duration_min: z.number().min(0).optional().describe('Expected minutes; 0 = runs forever (a service)'),
+      cwd: z.string().optional(), env: z.record(z.string(), z.string()).optional(),
+      depends_on: z.array(z.union([z.string(), z.object({ name: z.string(), restart: z.boolean().optional() })])).optional(),
+      max_restarts: z.number().int().min(0).optional(), restart_cooldown: z.number().min(0).optional(),
+      health: z.array(z.record(z.string(), z.unknown())).optional().describe('Probes: {"type": "http", "url": ...} | {"type": "tcp", "port": N} | {"type": "exec", "command": ...} | {"type": "heartbeat", "max_age": S}'),
+    },
+    output: anyObject, annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    run: async ({ name, ...patch }, ctx) => {
+      const res = await registerProcess(ctx.registry.path, ctx.store.path('locks'), name, Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)));
+      await recordRegistration(ctx, res);
+      return same(res);
+    },
+  }),
+  tool({
+    name: 'deregister', title: 'Deregister a process', gate: 'register',
+    description: 'Stop a process if it runs, and remove it, its state and its logs.',
+    input: { name: processName }, output: anyObject,
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+    run: async ({ name }, ctx) => same(await deregisterProcess(ctx, name)),
+  }),
+];
+
+const TRIAGE = `You are looking after background processes supervised by pguard. Work through this:
+1. Call the alerts tool. No unacknowledged alerts: say so and stop.
+2. For each alert, read its kind, severity, message and evidence (log_tail, code or signal, action: what pguard already did). Call status for the process, and logs with lines 200 if the log tail does not explain it.
+3. Decide what the cause is: a bug in the program, a bad definition (a command not found, exit 126/127, a wrong cwd or env), a dependency that is down (kind waiting: fix that one first), a probe or a limit that is wrong, or a crash pguard has already recovered from (action restarted, status running).
+4. Act: fix what you can (the program, its definition through register), then restart or start it, and check status again. A failed process gets a fresh budget when started. Roll back with rollback if a new definition broke it.
+5. Acknowledge each alert you handled with ack_alerts, and say what you found and did, or what a person must do.`;
+
+/** A zod error as one line: `lines: expected a number, got string`. */
+function describeInvalid(tool: string, err: z.ZodError): string {
+  return `${tool}: ${err.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ')}.`;
+}
+
+function errorResult(text: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text }] };
+}
+
+export async function serveMcp(opts: McpOptions): Promise<void> {
+  const allowed = (spec: ToolSpec) => !spec.gate || (spec.gate === 'control' ? opts.allowControl : opts.allowRegister);
+  const server = new Server(
+    { name: 'pguard', version: opts.version },
+    {
+      capabilities: { tools: {}, resources: { subscribe: true }, prompts: {} },
+      instructions: 'pguard keeps background processes alive. Check the alerts tool (or subscribe to pguard://alerts) at each turn; the triage prompt walks through handling them.',
+    },
+  );
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: TOOLS.filter(allowed).map((t) => ({
+      name: t.name, title: t.title, description: t.description,
+      inputSchema: z.toJSONSchema(z.object(t.input), { io: 'input' }) as Tool['inputSchema'],
+      outputSchema: z.toJSONSchema(t.output, { io: 'output' }) as Tool['outputSchema'],
+      annotations: { title: t.title, ...t.annotations },
+    })),
+  }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (req): Promise<CallToolResult> => {
+    const spec = TOOLS.find((t) => t.name === req.params.name);
+    if (!spec) return errorResult(`pguard: no tool named ${JSON.stringify(req.params.name)}. The tools are: ${TOOLS.filter(allowed).map((t) => t.name).join(', ')}.`);
+    if (!allowed(spec)) return errorResult(`pguard: ${spec.name} is turned off: start the server with \`pguard mcp ${FLAG[spec.gate!]}\` to allow it.`);
+    const args = z.object(spec.input).strict().safeParse(req.params.arguments ?? {});
+    if (!args.success) return errorResult(`pguard: ${describeInvalid(spec.name, args.error)}`);
+    try {
+      const { json, structured } = await spec.run(args.data, opts.load());
+      return { content: [{ type: 'text', text: JSON.stringify(json, null, 2) }], structuredContent: structured };
+    } catch (err) {
+      if (err instanceof UserError) return errorResult(`pguard: ${err.message}`);
+      opts.log(`pguard mcp: ${spec.name} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      return errorResult(`pguard: internal error in ${spec.name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
+
+  // Resources: the status and alerts as JSON, and each process's log.
+  const LOG_PREFIX = 'pguard://logs/';
+  server.setRequestHandler(ListResourcesRequestSchema, async () => {
+    let logs: { uri: string; name: string; mimeType: string; description: string }[] = [];
+    try {
+      logs = fileNames(opts.load()).map((n) => ({ uri: `${LOG_PREFIX}${encodeURIComponent(n)}`, name: `logs/${n}`, mimeType: 'text/plain', description: `The last 200 lines of ${n}'s log` }));
+    } catch { /* a broken registry: reading a resource says why */ }
+    return {
+      resources: [
+        { uri: 'pguard://status', name: 'status', mimeType: 'application/json', description: 'Every process and where it stands (as `pguard status --json`); subscribe to hear of every change' },
+        { uri: 'pguard://alerts', name: 'alerts', mimeType: 'application/json', description: 'Unacknowledged alerts (as `pguard alerts --json`); subscribe to hear of each new one' },
+        ...logs,
+      ],
+    };
+  });
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
+    resourceTemplates: [{ uriTemplate: `${LOG_PREFIX}{name}`, name: 'logs', mimeType: 'text/plain', description: "The last 200 lines of a process's log" }],
+  }));
+  const readResource = async (uri: string): Promise<{ mimeType: string; text: string }> => {
+    const ctx = opts.load();
+    if (uri === 'pguard://status') return { mimeType: 'application/json', text: JSON.stringify(await describeStatuses(ctx, fileNames(ctx)), null, 2) };
+    if (uri === 'pguard://alerts') return { mimeType: 'application/json', text: JSON.stringify(listAlerts(ctx, { all: false }), null, 2) };
+    if (uri.startsWith(LOG_PREFIX)) {
+      const name = decodeURIComponent(uri.slice(LOG_PREFIX.length));
+      requireAnyDef(ctx, name);
+      return { mimeType: 'text/plain', text: readLogTail(ctx.store.logFile(name), 200).join('\n') };
+    }
+    throw new UserError(`no resource ${uri}: pguard://status, pguard://alerts and pguard://logs/NAME are.`);
+  };
+  server.setRequestHandler(ReadResourceRequestSchema, async (req) => {
+    try {
+      return { contents: [{ uri: req.params.uri, ...(await readResource(req.params.uri)) }] };
+    } catch (err) {
+      // A protocol error the client shows; the server goes on.
+      throw new Error(err instanceof Error ? err.message : String(err));
+    }
+  });
+
+  // Subscriptions: polled, cheaply, only while someone listens.
+  const subscribed = new Set<string>();
+  const stamps = new Map<string, string>();
+  const stampOf = (file: string) => { const st = statSync(file, { throwIfNoEntry: false }); return st ? `${st.size}:${st.mtimeMs}` : '-'; };
+  /** What counts as a change of a resource; null for one nobody can read. */
+  const stampFor = async (uri: string, ctx: Context): Promise<string | null> => {
+    if (uri === 'pguard://alerts') return stampOf(join(ctx.store.dir, 'alerts.json'));
+    // A status change: a process's status, pid or restart count.
+    if (uri === 'pguard://status') return (await describeStatuses(ctx, fileNames(ctx))).map((v) => `${v.name}=${v.status}/${v.pid}/${v.restarts}`).join(',');
+    if (uri.startsWith(LOG_PREFIX)) return stampOf(ctx.store.logFile(decodeURIComponent(uri.slice(LOG_PREFIX.length))));
+    return null;
+  };
+  server.setRequestHandler(SubscribeRequestSchema, async (req) => {
+    subscribed.add(req.params.uri);
+    try { stamps.set(req.params.uri, (await stampFor(req.params.uri, opts.load())) ?? ''); } catch { /* a broken registry: the first tick that can read sets it */ }
+    return {};
+  });
+  server.setRequestHandler(UnsubscribeRequestSchema, async (req) => { subscribed.delete(req.params.uri); stamps.delete(req.params.uri); return {}; });
+  const watchTick = async (): Promise<void> => {
+    if (subscribed.size === 0) return;
+    let ctx: Context;
+    try { ctx = opts.load(); } catch { return; }
+    for (const uri of subscribed) {
+      const stamp = await stampFor(uri, ctx);
+      if (stamp === null) continue;
+      const before = stamps.get(uri);
+      stamps.set(uri, stamp);
+      if (before !== undefined && before !== stamp) await server.sendResourceUpdated({ uri }).catch(() => undefined);
+    }
+  };
+  let ticking = false;
+  const timer = setInterval(() => {
+    if (ticking) return;
+    ticking = true;
+    watchTick().catch((err) => opts.log(`pguard mcp: ${err instanceof Error ? err.message : String(err)}`)).finally(() => { ticking = false; });
+  }, 500);
+
+  server.setRequestHandler(ListPromptsRequestSchema, async () => ({
+    prompts: [{ name: 'triage', title: 'Triage pguard alerts', description: 'Walk through the unacknowledged alerts: read the evidence and logs, decide, act, acknowledge.' }],
+  }));
+  server.setRequestHandler(GetPromptRequestSchema, async (req) => {
+    if (req.params.name !== 'triage') throw new Error(`no prompt named ${JSON.stringify(req.params.name)}: triage is.`);
+    return { description: 'Triage pguard alerts', messages: [{ role: 'user', content: { type: 'text', text: TRIAGE } }] };
+  });
+
+  const transport = new StdioServerTransport();
+  const closed = new Promise<void>((resolve) => { transport.onclose = resolve; process.stdin.once('end', resolve); });
+  await server.connect(transport);
+  opts.log(`pguard mcp: serving on stdio${opts.allowControl ? ', control allowed' : ''}${opts.allowRegister ? ', register allowed' : ''}`);
+  await closed;
+  clearInterval(timer);
+  await server.close().catch(() => undefined);
+}
