@@ -1,0 +1,58 @@
+// `pguard export compose`: one service per process in a compose.yaml (as an object; the caller
+// writes it as YAML). Pure.
+import type { ProbeDef } from './probes.js';
+import type { ProcessDef } from './schema.js';
+import { dnsLabel, whole, type Note } from './export-common.js';
+
+export interface ComposeOptions {
+  readonly image: string | undefined;
+  readonly redactEnv: boolean;
+}
+
+function healthTest(p: ProbeDef): string[] {
+  switch (p.type) {
+    case 'http': return ['CMD-SHELL', `curl -fsS ${p.url} >/dev/null || wget -q -O /dev/null ${p.url}`];
+    case 'tcp': return ['CMD-SHELL', `nc -z ${p.host} ${p.port}`];
+    case 'exec': return ['CMD-SHELL', p.command];
+    case 'heartbeat': return ['CMD-SHELL', `test $(( $(date +%s) - $(stat -c %Y /tmp/pguard-heartbeat) )) -lt ${whole(p.maxAgeS)}`];
+  }
+}
+
+export function exportCompose(defs: readonly ProcessDef[], opts: ComposeOptions): { doc: Record<string, unknown>; notes: Note[] } {
+  const notes: Note[] = [];
+  const note = (def: ProcessDef, field: string, message: string) => notes.push({ process: def.name, field, message });
+  const services: Record<string, unknown> = {};
+  const byName = new Map(defs.map((d) => [d.name, d]));
+  for (const def of defs) {
+    const name = dnsLabel(def.name);
+    if (name !== def.name) note(def, '', `named ${name} in Compose (service names are lowercase letters, digits and -)`);
+    const s: Record<string, unknown> = {};
+    if (opts.image) s.image = opts.image;
+    s.command = ['/bin/sh', '-c', def.command];
+    if (def.cwd) s.working_dir = def.cwd;
+    const keys = Object.keys(def.env);
+    // --redact-env: `${KEY}` references, filled from the shell or an .env file next to compose.yaml.
+    if (keys.length > 0) s.environment = Object.fromEntries(keys.map((k) => [k, opts.redactEnv ? `\${${k}}` : def.env[k]]));
+    if (keys.length > 0 && opts.redactEnv) note(def, 'env', `values not exported (they may be secrets): \${${keys[0]}}-style references, set them in the shell or an .env file beside compose.yaml (or export with --env-values)`);
+    if (def.health.some((p) => p.type === 'heartbeat')) s.environment = { ...(s.environment as object ?? {}), PGUARD_HEARTBEAT_FILE: '/tmp/pguard-heartbeat' };
+    if (def.envFile) s.env_file = [def.envFile];
+    s.restart = def.autoRestart ? `on-failure:${def.maxRestarts}` : 'no';
+    const [first, ...more] = def.health;
+    if (first) {
+      s.healthcheck = { test: healthTest(first), interval: `${whole(first.intervalS)}s`, timeout: `${whole(first.timeoutS)}s`, retries: first.failureThreshold, start_period: `${whole(first.graceS)}s` };
+      if (more.length > 0) note(def, 'health', `a service has one healthcheck: only the first (${first.type}) is exported`);
+    }
+    if (def.dependsOn.length > 0) {
+      s.depends_on = Object.fromEntries(def.dependsOn.map((d) => [dnsLabel(d), { condition: (byName.get(d)?.health.length ?? 0) > 0 ? 'service_healthy' : 'service_started' }]));
+    }
+    if (def.maxMemoryMb !== undefined) s.mem_limit = `${Math.round(def.maxMemoryMb)}m`;
+    s.stop_signal = def.stopSignal;
+    s.stop_grace_period = `${whole(def.killTimeoutS)}s`;
+    if (def.durationMin > 0) note(def, 'duration_min', 'Compose has no expected run time: an early exit 0 is not restarted, and an overrun is not noticed');
+    if (def.restartCooldownS !== 30 || def.backoff !== 'fixed') note(def, 'restart_cooldown', 'Compose spaces restarts itself (from 100 ms, doubling)');
+    if (def.maxCpuPercent !== undefined) note(def, 'max_cpu_percent', 'a CPU limit throttles, it does not restart: not exported');
+    if (!opts.image) note(def, 'image', 'no --image given: set the image each service runs in (the command runs as written, in that image)');
+    services[name] = s;
+  }
+  return { doc: { name: 'pguard', services }, notes };
+}
