@@ -13,8 +13,11 @@ export interface CommandSpec<A extends GlobalArgs, R> {
   /** false: hidden (the runner's and pguard's own calls). */
   readonly describe: string | false;
   readonly builder?: (y: Argv<GlobalArgs>) => Argv<A>;
-  /** 'tolerant': go on when some entries break the schema (the command checks its own entry). */
-  readonly registry?: 'strict' | 'tolerant';
+  /**
+   * 'tolerant': go on when some entries break the schema (the command checks its own entry);
+   * 'create': as tolerant, and make an empty registry here when none is found (as register does).
+   */
+  readonly registry?: 'strict' | 'tolerant' | 'create';
   /** The work: import from app/ lazily, return what to show (undefined: nothing to show). */
   readonly run: (argv: A, ctx: Context) => Promise<R>;
   /** For a person; without it (or with --json) the result is printed as JSON. */
@@ -36,11 +39,11 @@ export function defineCommand<A extends GlobalArgs, R>(spec: CommandSpec<A, R>):
     ...(spec.builder ? { builder: spec.builder } : {}),
     handler: async (parsed) => {
       const argv = parsed as unknown as A; // yargs' camel-cased view of the same arguments
-      const { buildContext } = await import('./wiring.js');
-      const tolerant = spec.registry === 'tolerant';
+      const { buildContext, ensureRegistry } = await import('./wiring.js');
+      const tolerant = spec.registry === 'tolerant' || spec.registry === 'create';
       let ctx: Context;
       try {
-        ctx = buildContext(argv, { tolerant });
+        ctx = buildContext(spec.registry === 'create' ? { ...argv, registry: await ensureRegistry(argv) } : argv, { tolerant });
       } catch (err) {
         const anywhere = await import('./anywhere.js');
         if (!anywhere.isDiscoveryMiss(err, argv)) throw err;

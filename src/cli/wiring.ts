@@ -71,3 +71,13 @@ export function requireValidEntry(registry: LoadedRegistry, name: string): void 
   const own = registry.issues.filter((i) => i.process === name || i.process === '$settings' || i.process === '');
   if (own.length > 0) throw new RegistryInvalidError(registry.path, own);
 }
+
+/** The registry a command that adds processes writes to, made empty (`{}`) when there is none yet. */
+export async function ensureRegistry(args: GlobalArgs): Promise<string> {
+  const path = resolveRegistryPath(args, { create: true });
+  if (!existsSync(path)) {
+    const { updateRegistry } = await import('../effects/registry-file.js');
+    await updateRegistry(path, () => undefined, { lockDir: registryLockDir(path) });
+  }
+  return path;
+}

@@ -25,10 +25,11 @@ import { waitCommand } from './wait.js';
 import { dashboardCommand } from './dashboard.js';
 import { mcpCommand } from './mcp.js';
 import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
 
 // yargs' CommandModule is generic in its argument types; the list holds modules of different ones.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const COMMANDS: CommandModule<any, any>[] = [
   registerCommand, deregisterCommand, startCommand, stopCommand, restartCommand, statusCommand, waitCommand, logsCommand,
-  infoCommand, heartbeatCommand, healthcheckCommand, watchCommand, historyCommand, rollbackCommand, auditCommand, alertsCommand, dashboardCommand, mcpCommand, exportCommand, cronCommand, bootCommand, skillCommand, onExitCommand, notifyCommand,
+  infoCommand, heartbeatCommand, healthcheckCommand, watchCommand, historyCommand, rollbackCommand, auditCommand, alertsCommand, dashboardCommand, mcpCommand, exportCommand, importCommand, cronCommand, bootCommand, skillCommand, onExitCommand, notifyCommand,
 ];

@@ -1,0 +1,91 @@
+// `pguard import`: read another manager's file, map it (core/import-formats.ts), and add the
+// entries to the registry in one locked write (format kept), or say why nothing was written.
+import { readFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import type { Note } from '../core/export-common.js';
+import { importPm2, importProcessCompose, importSupervisord, type Imported } from '../core/import-formats.js';
+import { readExportedLiteral } from '../core/js-literal.js';
+import { validateRegistry } from '../core/validate.js';
+import { updateRegistry } from '../effects/registry-file.js';
+import { RegistryInvalidError, UserError } from '../errors.js';
+import type { Context } from './context.js';
+import { recordRegistration } from './register.js';
+
+export type ImportFormat = 'pm2' | 'process-compose' | 'supervisord';
+
+export interface ImportResult {
+  readonly registry: string;
+  readonly dry_run: boolean;
+  readonly written: boolean;
+  /** Each entry as it goes into the registry; env as its keys only (values may be secrets). */
+  readonly processes: { name: string; created: boolean; entry: Record<string, unknown> }[];
+  readonly notes: Note[];
+  /** How the file was read: `parsed`, or `evaluated` (a PM2 .js file run with Node, --allow-eval). */
+  readonly read: 'parsed' | 'evaluated';
+}
+
+async function readInput(format: ImportFormat, file: string, allowEval: boolean): Promise<{ imported: Imported; read: 'parsed' | 'evaluated' }> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UserError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)}).`, 2);
+  }
+  if (format === 'supervisord') return { imported: importSupervisord(text), read: 'parsed' };
+  if (format === 'process-compose') {
+    let doc: unknown;
+    try { doc = parseYaml(text); } catch (err) { throw new UserError(`${file}: not valid YAML (${err instanceof Error ? err.message.split('\n')[0] : String(err)}).`, 2); }
+    return { imported: importProcessCompose(doc), read: 'parsed' };
+  }
+  const ext = extname(file).toLowerCase();
+  if (ext === '.json' || /^\s*[[{]/.test(text) && !/module\.exports|export\s+default/.test(text)) {
+    try { return { imported: importPm2(JSON.parse(text)), read: 'parsed' }; } catch (err) {
+      if (err instanceof SyntaxError) throw new UserError(`${file}: not valid JSON (${err.message}).`, 2);
+      throw err;
+    }
+  }
+  // An ecosystem.config.js: read as data where it is only a literal; run only when allowed.
+  const literal = readExportedLiteral(text);
+  if (literal.ok) return { imported: importPm2(literal.value), read: 'parsed' };
+  if (!allowEval) {
+    throw new UserError(`${file}: cannot be read without running it (${literal.why}). Pass --allow-eval to run it with Node (it can do anything the file's code does), or save \`pm2 jlist\` output and import that.`, 2);
+  }
+  const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown };
+  return { imported: importPm2(mod.default ?? mod), read: 'evaluated' };
+}
+
+export async function importDefinitions(ctx: Context, format: ImportFormat, file: string, opts: { dryRun: boolean; replace: boolean; allowEval: boolean }): Promise<ImportResult> {
+  const { imported, read } = await readInput(format, file, opts.allowEval);
+  if (imported.entries.length === 0) throw new UserError(`${file}: no processes found in it (as ${format}).`, 2);
+  const seen = new Set<string>();
+  for (const { name } of imported.entries) {
+    if (seen.has(name)) throw new UserError(`${file}: two processes would be named "${name}"; rename one.`, 2);
+    seen.add(name);
+  }
+  // The whole change, checked as the registry would hold it, before anything is written.
+  const apply = (data: Record<string, unknown>): { name: string; created: boolean }[] => {
+    const clash = imported.entries.filter((e) => e.name in data).map((e) => e.name);
+    if (clash.length > 0 && !opts.replace) throw new UserError(`already in the registry: ${clash.join(', ')}. Pass --replace to overwrite them, or rename them in ${file}.`, 1);
+    const out = imported.entries.map((e) => ({ name: e.name, created: !(e.name in data) }));
+    for (const e of imported.entries) data[e.name] = e.entry;
+    const issues = validateRegistry(data).issues.filter((i) => seen.has(i.process) || i.process === '');
+    if (issues.length > 0) throw new RegistryInvalidError(ctx.registry.path, issues, 'nothing was imported');
+    return out;
+  };
+  const created = opts.dryRun
+    ? apply(structuredClone(ctx.registry.data))
+    : await updateRegistry(ctx.registry.path, apply, { lockDir: ctx.store.path('locks') });
+  if (!opts.dryRun) {
+    for (const e of imported.entries) await recordRegistration(ctx, { name: e.name, created: created.find((c) => c.name === e.name)!.created, changes: Object.keys(e.entry), registry: ctx.registry.path });
+  }
+  return {
+    registry: ctx.registry.path, dry_run: opts.dryRun, written: !opts.dryRun, read,
+    processes: imported.entries.map((e) => ({
+      name: e.name, created: created.find((c) => c.name === e.name)!.created,
+      entry: e.entry.env ? { ...e.entry, env: Object.keys(e.entry.env as object) } : e.entry,
+    })),
+    notes: imported.notes,
+  };
+}
