@@ -1,7 +1,8 @@
 // `pguard import`: read another manager's file, map it (core/import-formats.ts), and add the
 // entries to the registry in one locked write (format kept), or say why nothing was written.
 import { readFileSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { Note } from '../core/export-common.js';
@@ -52,8 +53,23 @@ async function readInput(format: ImportFormat, file: string, allowEval: boolean)
   if (!allowEval) {
     throw new UserError(`${file}: cannot be read without running it (${literal.why}). Pass --allow-eval to run it with Node (it can do anything the file's code does), or save \`pm2 jlist\` output and import that.`, 2);
   }
-  const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown };
-  return { imported: importPm2(mod.default ?? mod), read: 'evaluated' };
+  return { imported: importPm2(await evaluateEcosystem(resolve(file), text)), read: 'evaluated' };
+}
+
+/**
+ * Run an ecosystem file (--allow-eval) and take what it exports. A CommonJS one (`module.exports`)
+ * runs as CommonJS whatever its folder's package.json says (an ESM package would refuse
+ * `module`); an ES module one is imported.
+ */
+async function evaluateEcosystem(file: string, text: string): Promise<unknown> {
+  if (/\bmodule\.exports\b|\bexports\.\w+\s*=/.test(text) && !/^\s*export\s/m.test(text)) {
+    const module = { exports: {} as unknown };
+    const run = new Function('module', 'exports', 'require', '__filename', '__dirname', text) as (...a: unknown[]) => void;
+    run(module, module.exports, createRequire(file), file, dirname(file));
+    return module.exports;
+  }
+  const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  return mod.default ?? mod;
 }
 
 export async function importDefinitions(ctx: Context, format: ImportFormat, file: string, opts: { dryRun: boolean; replace: boolean; allowEval: boolean }): Promise<ImportResult> {

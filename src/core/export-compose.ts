@@ -54,5 +54,5 @@ export function exportCompose(defs: readonly ProcessDef[], opts: ComposeOptions)
     if (!opts.image) note(def, 'image', 'no --image given: set the image each service runs in (the command runs as written, in that image)');
     services[name] = s;
   }
-  return { doc: { name: 'pguard', services }, notes };
+  return { doc: { services }, notes };
 }

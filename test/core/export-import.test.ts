@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { describeNote, dnsLabel, splitSimpleCommand } from '../../src/core/export-common.js';
+import { exportSystemd, systemdWord } from '../../src/core/export-systemd.js';
+import { importPm2, importProcessCompose, importSupervisord, parseIni } from '../../src/core/import-formats.js';
+import { readExportedLiteral } from '../../src/core/js-literal.js';
+import { validateRegistry } from '../../src/core/validate.js';
+import type { ProcessDef } from '../../src/core/schema.js';
+
+const defsOf = (raw: Record<string, unknown>): ProcessDef[] => [...validateRegistry(raw).defs.values()];
+
+describe('splitting a command as the runner does', () => {
+  it.each([
+    ['node server.js --port 8080', ['node', 'server.js', '--port', '8080']],
+    ['/usr/bin/python3 -u bot.py', ['/usr/bin/python3', '-u', 'bot.py']],
+    ['cd app && node x', null], ['echo "$HOME"', null], ['PORT=1 node x', null], ['exec node x', null], ['a | b', null], ['ls *.js', null],
+  ])('%j -> %j', (cmd, words) => expect(splitSimpleCommand(cmd)).toEqual(words));
+
+  it('makes DNS labels and quotes systemd words', () => {
+    expect(dnsLabel('My_Bot.v2')).toBe('my-bot-v2');
+    expect(systemdWord('plain')).toBe('plain');
+    expect(systemdWord('100% $HOME "x"')).toBe('"100%% $$HOME \\"x\\""');
+  });
+});
+
+describe('exportSystemd', () => {
+  it('writes a unit with everything systemd can express, and a note for what it cannot', () => {
+    const [db, api] = defsOf({
+      db: { command: 'postgres -D /data', max_memory_mb: 512, stop_signal: 'SIGINT', kill_timeout: 20, max_restarts: 3, min_uptime: 30, restart_cooldown: 5, health: [{ type: 'tcp', port: 5432 }] },
+      api: { command: 'cd app && exec node x', depends_on: ['db'], env: { TOKEN: 's3cret' }, backoff: 'exponential', duration_min: 10, auto_restart: false },
+    });
+    const res = exportSystemd([db!, api!], { mode: 'user', version: 252, cwdOf: () => '/srv', envFileOf: () => undefined, redactEnv: true });
+    expect(res.files.map((f) => f.name)).toEqual(['pguard-db.service', 'pguard-api.service', 'pguard.target']);
+    expect(res.files[0]!.text).toBe([
+      '# pguard-db.service: exported by pguard', '[Unit]', 'Description=pguard: db', 'PartOf=pguard.target', 'StartLimitIntervalSec=120', 'StartLimitBurst=4', '',
+      '[Service]', 'Type=simple', 'WorkingDirectory=/srv', 'ExecStart=postgres -D /data', 'Restart=on-failure', 'RestartSec=5', 'RestartPreventExitStatus=78',
+      'KillSignal=SIGINT', 'TimeoutStopSec=20', 'KillMode=control-group', 'MemoryMax=512M', '', '[Install]', 'WantedBy=pguard.target', '',
+    ].join('\n'));
+    const apiText = res.files[1]!.text;
+    expect(apiText).toContain('After=pguard-db.service\nRequires=pguard-db.service');
+    expect(apiText).toContain('ExecStart=/bin/sh -c "cd app && exec node x"');
+    expect(apiText).toContain('Restart=no');
+    expect(apiText).toContain('RuntimeMaxSec=900');
+    expect(apiText).not.toContain('s3cret');
+    expect(res.notes.map(describeNote)).toEqual([
+      'db.health: systemd has no health probes: run `pguard watch --foreground` beside these units (or keep pguard) for them',
+      'api.env: values not exported (they may be secrets): put TOKEN in ~/.config/pguard/api.env (or export with --env-values)',
+      'api.backoff: exponential backoff needs systemd 254 (RestartSteps=); for systemd 252 the delay stays 30 s',
+      'api.duration_min: systemd ends a run at RuntimeMaxSec (1.5 x duration_min here), where pguard only alerts (overrun); and a clean exit 0 before 80% of it, which pguard restarts as premature, is not restarted by Restart=on-failure',
+    ]);
+    expect(res.files[2]!.text).toContain('Wants=pguard-db.service pguard-api.service\n\n[Install]\nWantedBy=default.target');
+  });
+});
+
+describe('reading an ecosystem file without running it', () => {
+  it('reads literals: quotes, comments, trailing commas, arrays, nesting', () => {
+    expect(readExportedLiteral(`// hi\nmodule.exports = { apps: [ { name: 'a', 'x-y': "b\\n", n: -1.5e2, ok: true, no: null, t: \`plain\`, }, ], /* c */ }`)).toEqual({
+      ok: true, value: { apps: [{ name: 'a', 'x-y': 'b\n', n: -150, ok: true, no: null, t: 'plain' }] },
+    });
+    expect(readExportedLiteral('export default { apps: [] }')).toEqual({ ok: true, value: { apps: [] } });
+  });
+
+  it.each([
+    ["module.exports = { apps: [{ env: { PORT: process.env.PORT } }] }", '`process.env.PORT` is code, not a literal'],
+    ["const x = require('./x'); module.exports = x", '`x` is code, not a literal'],
+    ['module.exports = { apps: [{ name: `a-${n}` }] }', 'a template string with ${...} in it'],
+    ['module.exports = { run() { return 1 } }', '"run" is not followed by a value (a shorthand or a method)'],
+    ['module.exports = { __proto__: { polluted: 1 } }', 'a __proto__ key'],
+    ['console.log(1)', 'no `module.exports =` or `export default` in it'],
+  ])('gives up on %j: %s', (src, why) => expect(readExportedLiteral(src)).toEqual({ ok: false, why }));
+});
+
+describe('importers', () => {
+  it('maps a PM2 app: interpreter, args, units (ms, "10s", "300M"), with a note for cluster mode and env blocks', () => {
+    const res = importPm2({ apps: [{ name: 'api', script: './s.js', args: ['--port', '80 80'], min_uptime: '10s', restart_delay: 1500, max_memory_restart: '300M', kill_timeout: 3000, exec_mode: 'cluster', env_production: {} }] });
+    expect(res.entries).toEqual([{ name: 'api', entry: { command: "node ./s.js --port '80 80'", min_uptime: 10, restart_cooldown: 1.5, max_memory_mb: 300, kill_timeout: 3 } }]);
+    expect(res.notes.map(describeNote)).toEqual([
+      "api.env_production: PM2's per-environment block is not imported (pguard has one env; --env production chose it in PM2)",
+      "api.exec_mode: PM2's cluster mode (one port shared by workers) has no equivalent: the app runs once, in fork mode",
+    ]);
+  });
+
+  it('maps process-compose: probes, dependencies by condition, availability, shutdown signal by number', () => {
+    const res = importProcessCompose({ processes: { 'my app': { command: 'x', depends_on: { db: { condition: 'process_healthy' } }, availability: { restart: 'no' }, shutdown: { signal: 15, timeout_seconds: 5 }, liveness_probe: { http_get: { host: 'localhost', port: 80, path: '/h' }, period_seconds: 2 } } } });
+    expect(res.entries).toEqual([{ name: 'my-app', entry: { command: 'x', depends_on: ['db'], auto_restart: false, health: [{ type: 'http', url: 'http://localhost:80/h', interval: 2 }], stop_signal: 'SIGTERM', kill_timeout: 5 } }]);
+    expect(res.notes.map(describeNote)).toEqual(['my-app.name: named "my-app" (was "my app": pguard names are letters, digits, . _ -)']);
+  });
+
+  it('reads supervisord INI (continuations, inline comments) and orders programs by priority', () => {
+    expect(parseIni('[program:a]\ncommand=x --y ; comment\n  --z\n;c\nkey: v')).toEqual([{ section: 'program:a', values: { command: 'x --y\n--z', key: 'v' } }]);
+    const res = importSupervisord('[program:b]\ncommand=b\npriority=20\nautorestart=false\n[program:a]\ncommand=a\npriority=10\nenvironment=K="v,1",L=2\nstopsignal=TERM\n');
+    expect(res.entries.map((e) => e.name)).toEqual(['a', 'b']);
+    expect(res.entries[0]!.entry).toEqual({ command: 'a', env: { K: 'v,1', L: '2' }, autostart: true, stop_signal: 'SIGTERM' });
+    expect(res.entries[1]!.entry).toEqual({ command: 'b', auto_restart: false, autostart: true });
+  });
+});
