@@ -5,7 +5,7 @@ import { describeExit, ranSeconds } from '../core/exit.js';
 import { describeProbe } from '../core/probes.js';
 import { nextFailedRetryAt } from '../core/backoff.js';
 import type { ProcessRecord } from '../core/record.js';
-import { CLOCK_TICKS, readProcessTable, readTreeUsage, type ProcessTable } from '../effects/resources.js';
+import { canReadTreesLive, CLOCK_TICKS, readProcessTable, readTreeUsage, readTreeUsageLive, type ProcessTable } from '../effects/resources.js';
 import { issuesOf, requireAnyDef, type Context } from './context.js';
 import { observe } from './observe.js';
 
@@ -79,7 +79,9 @@ function describeSupervised(ctx: Context, name: string, table: ProcessTable | nu
     status = 'crashed';
     reason = `${describeExit(lastRunExit)}; its runner is deciding what to do`;
   }
-  const usage = obs.liveRun && table ? readTreeUsage(table, obs.liveRun.identity.pid) : null;
+  // From /proc alone where the kernel lists children (no `ps` spawned), else from the table.
+  const root = obs.liveRun?.identity.pid;
+  const usage = root === undefined ? null : readTreeUsageLive(root) ?? (table ? readTreeUsage(table, root) : null);
   const recentCpu = rec.cpu && rec.cpu.percent !== null && now - rec.cpu.at < 60_000 ? rec.cpu.percent : null;
   const avgCpu = usage && obs.liveRun && now > obs.liveRun.startedAt
     ? Math.round((usage.cpuTicks / CLOCK_TICKS / ((now - obs.liveRun.startedAt) / 1000)) * 1000) / 10 : null;
@@ -114,8 +116,9 @@ function describeSupervised(ctx: Context, name: string, table: ProcessTable | nu
 }
 
 export async function describeStatuses(ctx: Context, names: readonly string[]): Promise<StatusView[]> {
-  // One process-table snapshot for every tree's memory and CPU, and only when something runs.
+  // Memory and CPU of each tree from /proc; a process-table snapshot (one `ps`) only where /proc
+  // cannot list children, and only when something runs.
   const anyUp = names.some((n) => ctx.store.readRecord(n).runner !== null);
-  const table = anyUp ? await readProcessTable().catch(() => null) : null;
+  const table = anyUp && !canReadTreesLive() ? await readProcessTable().catch(() => null) : null;
   return names.map((n) => describeStatus(ctx, n, table));
 }

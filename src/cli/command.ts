@@ -8,11 +8,34 @@ import type { GlobalArgs } from './wiring.js';
 
 export type Output = typeof import('./views.js');
 
+/** One option or positional, declared as data: yargs is built from it, and so is the fast path (cli/fast.ts). */
+export interface FlagSpec {
+  readonly type: 'string' | 'number' | 'boolean';
+  readonly array?: boolean;
+  readonly default?: unknown;
+  readonly describe?: string;
+  readonly demandOption?: boolean;
+  readonly hidden?: boolean;
+}
+
+/**
+ * A command's arguments as data, for the commands on the hot path (cron's healthcheck, the
+ * runner's on-exit, an agent's status): parsed without loading yargs when the words are all
+ * plain ones (cli/fast.ts), and by yargs, from the same declaration, for everything else.
+ */
+export interface Flags {
+  readonly positionals?: Readonly<Record<string, FlagSpec>>;
+  readonly options?: Readonly<Record<string, FlagSpec>>;
+  readonly examples?: readonly (readonly [string, string])[];
+}
+
 export interface CommandSpec<A extends GlobalArgs, R> {
   readonly command: string;
   /** false: hidden (the runner's and pguard's own calls). */
   readonly describe: string | false;
   readonly builder?: (y: Argv<GlobalArgs>) => Argv<A>;
+  /** The arguments as data (then `builder` adds only what data cannot say), which lets the fast path parse them. */
+  readonly flags?: Flags;
   /**
    * 'tolerant': go on when some entries break the schema (the command checks its own entry);
    * 'create': as tolerant, and make an empty registry here when none is found (as register does).
@@ -32,11 +55,37 @@ export interface CommandSpec<A extends GlobalArgs, R> {
   readonly anywhere?: 'merge' | ((argv: A, ctxs: readonly Context[]) => Promise<R>);
 }
 
-export function defineCommand<A extends GlobalArgs, R>(spec: CommandSpec<A, R>): CommandModule<GlobalArgs, A> {
+/** A command module, and (when it declares its flags as data) what the fast path needs. */
+export type PguardCommand<A extends GlobalArgs = GlobalArgs> = CommandModule<GlobalArgs, A> & { readonly flags?: Flags };
+/** Any command, whatever its arguments (the list of them, the fast path); `flags` where it declares them. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyCommand = CommandModule<any, any>;
+
+export function flagsOf(command: AnyCommand): Flags | undefined {
+  return (command as { flags?: Flags }).flags;
+}
+
+function builderOf<A extends GlobalArgs>(flags: Flags): (y: Argv<GlobalArgs>) => Argv<A> {
+  return (y) => {
+    let b = y as unknown as Argv<A>;
+    for (const [name, f] of Object.entries(flags.positionals ?? {})) b = b.positional(name, { ...f }) as Argv<A>;
+    for (const [name, f] of Object.entries(flags.options ?? {})) b = b.option(name, { ...f }) as Argv<A>;
+    for (const [cmd, what] of flags.examples ?? []) b = b.example(cmd, what);
+    return b;
+  };
+}
+
+export function defineCommand<A extends GlobalArgs, R>(spec: CommandSpec<A, R>): PguardCommand<A> {
+  // With both, the flags first, then what only yargs can say (a subcommand).
+  const fromFlags = spec.flags ? builderOf<A>(spec.flags) : undefined;
+  const builder = fromFlags && spec.builder
+    ? (y: Argv<GlobalArgs>) => spec.builder!(fromFlags(y) as unknown as Argv<GlobalArgs>)
+    : fromFlags ?? spec.builder;
   return {
     command: spec.command,
     describe: spec.describe,
-    ...(spec.builder ? { builder: spec.builder } : {}),
+    ...(builder ? { builder } : {}),
+    ...(spec.flags ? { flags: spec.flags } : {}),
     handler: async (parsed) => {
       const argv = parsed as unknown as A; // yargs' camel-cased view of the same arguments
       const { buildContext, ensureRegistry } = await import('./wiring.js');

@@ -45,13 +45,11 @@ export const alertsCommand = defineCommand<Args, Alert[]>({
   describe: 'List unacknowledged alerts (--all: also acknowledged); `alerts ack` clears them',
   registry: 'tolerant',
   anywhere: 'merge', // from another folder: every registry you have used
-  builder: (y) =>
-    y
-      .command(ackCommand)
-      .option('all', { type: 'boolean', describe: 'Include acknowledged alerts' })
-      .option('process', { type: 'string', describe: 'Only this process' })
-      .example('$0 alerts --json', 'what an agent reads at each turn')
-      .example('$0 alerts ack --all', ''),
+  flags: {
+    options: { all: { type: 'boolean', describe: 'Include acknowledged alerts' }, process: { type: 'string', describe: 'Only this process' } },
+    examples: [['$0 alerts --json', 'what an agent reads at each turn'], ['$0 alerts ack --all', '']],
+  },
+  builder: (y) => y.command(ackCommand),
   run: async (argv, ctx) => {
     const { listAlerts } = await import('../app/alerts.js');
     return listAlerts(ctx, { all: argv.all ?? false, process: argv.process });

@@ -7,10 +7,10 @@ interface Args extends GlobalArgs { wait: number }
 export const healthcheckCommand = defineCommand<Args, HealthSummary>({
   command: 'healthcheck',
   describe: 'One pass: recover processes that died with their runner, retry failed ones, raise alerts (cron runs this)',
-  builder: (y) =>
-    y
-      .option('wait', { type: 'number', default: 0, describe: 'Seconds to wait for a running healthcheck to finish before skipping' })
-      .example('$0 healthcheck --json', 'exit 0 when all is well, 1 when something is crashed or failed'),
+  flags: {
+    options: { wait: { type: 'number', default: 0, describe: 'Seconds to wait for a running healthcheck to finish before skipping' } },
+    examples: [['$0 healthcheck --json', 'exit 0 when all is well, 1 when something is crashed or failed']],
+  },
   registry: 'tolerant',
   run: async (argv, ctx) => {
     const { healthcheck } = await import('../app/healthcheck.js');

@@ -6,7 +6,7 @@ interface Args extends GlobalArgs { name: string }
 export const heartbeatCommand = defineCommand<Args, { name: string; file: string; at: string }>({
   command: 'heartbeat <name>',
   describe: 'Record a heartbeat for a process (what a heartbeat probe checks; the same as touching $PGUARD_HEARTBEAT_FILE)',
-  builder: (y) => y.positional('name', { type: 'string', demandOption: true }).example('$0 heartbeat my-bot', 'from a cron job or the bot itself'),
+  flags: { positionals: { name: { type: 'string', demandOption: true } }, examples: [['$0 heartbeat my-bot', 'from a cron job or the bot itself']] },
   run: async (argv, ctx) => {
     const { closeSync, openSync, utimesSync } = await import('node:fs');
     const { requireDef } = await import('../app/context.js');

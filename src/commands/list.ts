@@ -1,6 +1,6 @@
 // Every command, in help order. Each module imports its use case lazily in its handler, so
 // `pguard status` does not load what `pguard cron` needs (cron starts the CLI every few minutes).
-import type { CommandModule } from 'yargs';
+import type { AnyCommand } from '../cli/command.js';
 import { registerCommand } from './register.js';
 import { deregisterCommand } from './deregister.js';
 import { startCommand } from './start.js';
@@ -27,9 +27,8 @@ import { mcpCommand } from './mcp.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 
-// yargs' CommandModule is generic in its argument types; the list holds modules of different ones.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const COMMANDS: CommandModule<any, any>[] = [
+// Each module is generic in its argument types; the list holds modules of different ones.
+export const COMMANDS: AnyCommand[] = [
   registerCommand, deregisterCommand, startCommand, stopCommand, restartCommand, statusCommand, waitCommand, logsCommand,
   infoCommand, heartbeatCommand, healthcheckCommand, watchCommand, historyCommand, rollbackCommand, auditCommand, alertsCommand, dashboardCommand, mcpCommand, exportCommand, importCommand, cronCommand, bootCommand, skillCommand, onExitCommand, notifyCommand,
 ];

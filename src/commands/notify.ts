@@ -8,7 +8,7 @@ export const notifyCommand = defineCommand<Args, undefined>({
   command: 'notify <ids..>',
   describe: false,
   registry: 'tolerant',
-  builder: (y) => y.positional('ids', { type: 'string', array: true, demandOption: true }),
+  flags: { positionals: { ids: { type: 'string', array: true, demandOption: true } } },
   run: async (argv, ctx) => {
     const { notifyByIds } = await import('../app/alerts.js');
     await notifyByIds(ctx, argv.ids);

@@ -8,11 +8,10 @@ export const onExitCommand = defineCommand<Args, undefined>({
   command: 'on-exit <name>',
   describe: false,
   registry: 'tolerant',
-  builder: (y) =>
-    y
-      .positional('name', { type: 'string', demandOption: true })
-      .option('run', { type: 'string', demandOption: true })
-      .option('restarted-at', { type: 'number' }),
+  flags: {
+    positionals: { name: { type: 'string', demandOption: true } },
+    options: { run: { type: 'string', demandOption: true }, 'restarted-at': { type: 'number' } },
+  },
   run: async (argv, ctx) => {
     const { requireValidEntry } = await import('../cli/wiring.js');
     const { reportExit } = await import('../app/report.js');

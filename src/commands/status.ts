@@ -9,7 +9,7 @@ export const statusCommand = defineCommand<Args, StatusView[]>({
   describe: 'Show every process (or one): status, PID, uptime, restarts, last exit',
   registry: 'tolerant', // every process is listed, broken entries as "invalid" with their issues
   anywhere: 'merge', // from another folder: every registry you have used
-  builder: (y) => y.positional('name', { type: 'string' }).example('$0 status --json', ''),
+  flags: { positionals: { name: { type: 'string' } }, examples: [['$0 status --json', '']] },
   run: async (argv, ctx) => {
     const { fileNames, requireAnyDef } = await import('../app/context.js');
     const { describeStatuses } = await import('../app/status.js');

@@ -1,7 +1,7 @@
 // Reading a PM2 ecosystem file without running it: the object literal after `module.exports =`
 // (or `export default`), parsed as data. Only literals are understood: strings (' " `without ${}),
 // numbers, true/false/null, arrays and objects with plain or quoted keys, comments and trailing
-// commas. Anything else (a require, process.env, a function call, a variable) makes it give up with
+// commas. Anything else (a require, an environment variable, a function call, a variable) makes it give up with
 // a reason, and the caller says the file must be evaluated instead. Pure.
 
 export type LiteralResult = { ok: true; value: unknown } | { ok: false; why: string };

@@ -1,6 +1,6 @@
 // Resident memory and CPU time of whole process trees, from one process-table snapshot (pidtree
 // with pid -1 lists every ppid/pid pair in one `ps` call) and /proc.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import pidtree from 'pidtree';
 
 const PAGE_KB = 4; // /proc/PID/statm counts 4 KiB pages on Linux x86-64 and arm64
@@ -53,6 +53,11 @@ export function readTreeUsageLive(root: number): TreeUsage | null {
     void err; // a member exited meanwhile: what was read stands
   }
   return usageOf(tree);
+}
+
+/** Whether trees can be read from /proc alone (CONFIG_PROC_CHILDREN): then no `ps` is spawned for them. */
+export function canReadTreesLive(): boolean {
+  return existsSync(`/proc/self/task/${process.pid}/children`);
 }
 
 export function readTreeUsage(table: ProcessTable, root: number): TreeUsage {
