@@ -4,9 +4,15 @@
 // starts Node with `--` before itself, so that no argument of pguard's is ever read as one of
 // Node's (Node 20 reads `--env-file` anywhere on its command line, even after the script).
 //
-// One bundle (dist/bundle, made by esbuild at build time) loads in ~40 ms less than the ~60 ES
-// modules it is made of: cron and every runner report start this CLI. The compile cache is used
-// where Node has it (>= 22.1).
-import module from 'node:module';
-module.enableCompileCache?.();
-await import('../dist/bundle/pguard.js');
+// CommonJS (bin/package.json): the hot commands (the runner's on-exit, cron's healthcheck, status,
+// alerts...) run from a small CommonJS bundle of their own, without yargs and without starting the
+// ES module loader; everything else, or a call the fast path does not take, from the full CLI (an
+// ES module; scripts/bundle.mjs says why). The compile cache is used where Node has it (>= 22.1).
+require('node:module').enableCompileCache?.();
+const argv = process.argv.slice(2);
+// The same names as HOT_NAMES in src/cli/hot.ts (test/cli/fast-path.test.ts checks).
+const HOT = ['status', 'healthcheck', 'on-exit', 'heartbeat', 'notify', 'alerts'];
+(async () => {
+  if (HOT.includes(argv[0]) && (await require(`../dist/bundle/hot-${argv[0]}.cjs`).runHot(argv))) return;
+  await import('../dist/bundle/pguard.js');
+})();

@@ -1,9 +1,10 @@
 // The yargs root: global options, every command, and the only top-level catch. Bad input gets one
 // line on stderr and a non-zero exit; a stack trace only with PGUARD_DEBUG=1.
 import { readFileSync } from 'node:fs';
-import { describeWriteError, InternalError, isFileSystemError, RegistryInvalidError, UserError } from '../errors.js';
+import { UserError } from '../errors.js';
 import { COMMANDS } from '../commands/list.js';
-import { GLOBAL_OPTIONS, parseFast } from './fast.js';
+import { GLOBAL_OPTIONS } from './fast.js';
+import { reportError, wantsJson } from './report.js';
 
 /** package.json's version: the bundle (dist/bundle) and tsc's output (dist/cli) both sit two folders below it. */
 function packageVersion(): string {
@@ -19,12 +20,8 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${packageVersion()}\n`);
     return;
   }
-  // The hot commands in their plain form start without yargs (~40 ms of every start on Node 20).
-  const fast = parseFast(argv, COMMANDS);
-  if (fast) {
-    await fast.command.handler(fast.args as never);
-    return;
-  }
+  // (The hot commands in their plain form never get here: bin/pguard.js runs them through
+  // cli/hot.ts, without this bundle or yargs.)
   const { default: yargs } = await import('yargs');
   const cli = yargs(argv)
     .scriptName('pguard')
@@ -69,47 +66,6 @@ function describeMissing(msg: string, argv: readonly string[]): string | null {
   const lacking = required.slice(got);
   if (lacking.length === 0) return null;
   return `${words[0]} needs ${lacking.join(' and ')}: pguard ${spec}. See \`pguard ${words[0]} --help\`.`;
-}
-
-/** With --json, an error is one JSON object on stderr: {"error", "code"} (and "issues" for a schema error). */
-function reportJsonError(err: unknown): number {
-  const user = err instanceof UserError ? err : null;
-  const fs = !user && isFileSystemError(err) ? err : null;
-  const body: Record<string, unknown> = user
-    ? { error: user.message, code: user.code }
-    : fs
-      ? { error: `${fs.path}: cannot ${fs.syscall} (${describeWriteError(fs)}).`, code: 'write-failed' }
-      : { error: `${err instanceof InternalError ? 'internal error' : 'unexpected error'}: ${err instanceof Error ? err.message : String(err)}`, code: 'internal' };
-  if (err instanceof RegistryInvalidError) body.issues = err.issues;
-  process.stderr.write(`${JSON.stringify(body)}\n`);
-  return user ? user.exitCode : fs ? 1 : 70;
-}
-
-/** --json anywhere before a lone `--` (yargs' own view is not at hand when parsing itself failed). */
-function wantsJson(argv: readonly string[]): boolean {
-  const end = argv.indexOf('--');
-  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '--json' || a === '--json=true');
-}
-
-export function reportError(err: unknown, json = false): number {
-  if (json) return reportJsonError(err);
-  const debug = process.env.PGUARD_DEBUG === '1';
-  if (err instanceof UserError) {
-    process.stderr.write(`pguard: ${err.message.split('\n').join('\npguard: ')}\n`);
-    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
-    return err.exitCode;
-  }
-  if (isFileSystemError(err)) {
-    // A full disk, a read-only mount, an immutable file: one line naming the file and the cause.
-    process.stderr.write(`pguard: ${err.path}: cannot ${err.syscall} (${describeWriteError(err)}).\n`);
-    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
-    return 1;
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  const kind = err instanceof InternalError ? 'internal error' : 'unexpected error';
-  process.stderr.write(`pguard: ${kind}: ${message}${debug ? '' : ' (PGUARD_DEBUG=1 shows the stack)'}\n`);
-  if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-  return 70;
 }
 
 // process.argv: node, the script, then pguard's arguments (yargs' hideBin, without loading yargs).

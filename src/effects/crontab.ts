@@ -1,7 +1,6 @@
 // The user's crontab, through the real `crontab` command: `crontab -l` to read, `crontab -` to write.
 // PGUARD_CRONTAB_USER=NAME (root only, as `crontab -u`) works on that user's table instead: root
 // installing the backstop of a service account, and the tests, which never touch their own.
-import { execa } from 'execa';
 import { UserError } from '../errors.js';
 
 function userArgs(): string[] {
@@ -14,6 +13,7 @@ function userArgs(): string[] {
 export async function readCrontab(): Promise<string> {
   let res;
   try {
+    const { execa } = await import('execa');
     res = await execa('crontab', [...userArgs(), '-l'], { reject: false, timeout: 10_000 });
   } catch {
     throw new UserError('the `crontab` command is not available. Install cron (Debian/Ubuntu: apt-get install cron), or use `pguard cron install --print --format systemd`.');
@@ -27,6 +27,7 @@ export async function readCrontab(): Promise<string> {
 }
 
 export async function writeCrontab(text: string): Promise<void> {
+  const { execa } = await import('execa');
   const res = await execa('crontab', [...userArgs(), '-'], { input: text, reject: false, timeout: 10_000 });
   if (res.exitCode !== 0) throw new UserError(`crontab - refused the new table: ${res.stderr.trim() || `exit ${res.exitCode}`}`);
 }

@@ -1,7 +1,7 @@
 // "Is this process ours?" A PID alone is not an identity: the OS reuses PIDs, and after a reboot a
 // recorded PID may name anything. The identity is (PID, OS start time, boot ID).
 import { readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { childProcess } from './lazy-builtins.js';
 import type { Identity } from '../core/record.js';
 
 const isLinux = process.platform === 'linux';
@@ -41,7 +41,7 @@ export function readIdentity(pid: number): Identity | null {
     return { pid, startTime, bootId: readBootId() };
   }
   try {
-    const out = execFileSync('ps', ['-o', 'stat=,lstart=', '-p', String(pid)], { encoding: 'utf8' }).trim();
+    const out = childProcess().execFileSync('ps', ['-o', 'stat=,lstart=', '-p', String(pid)], { encoding: 'utf8' }).trim();
     if (!out || out.startsWith('Z')) return null;
     return { pid, startTime: out.replace(/^\S+\s+/, '').replace(/\s+/g, '_'), bootId: '' };
   } catch {

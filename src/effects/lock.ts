@@ -11,7 +11,7 @@
 // TAKEOVER_ABANDONED_MS.
 import { closeSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, rmdirSync, statSync, unlinkSync, constants as fsConstants } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
+import { net } from './lazy-builtins.js';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { sha256 } from './hash.js';
@@ -94,7 +94,7 @@ function probe(address: string, wantHolder: boolean): Promise<Probe> {
   return new Promise((resolve) => {
     let data = '';
     let connected = false;
-    const socket = net.connect({ path: address });
+    const socket = net().connect({ path: address });
     const done = (p: Probe) => { socket.destroy(); resolve(p); };
     socket.setTimeout(1000, () => done({ state: 'live', holder: null }));
     socket.on('connect', () => {
@@ -141,7 +141,7 @@ function describeSelf(what: string): string {
 function bind(dir: string, file: string, info: string): Promise<Lock | null> {
   const own = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   return new Promise((resolve, reject) => {
-    const server = net.createServer((socket) => { socket.on('error', () => undefined); socket.end(info); });
+    const server = net().createServer((socket) => { socket.on('error', () => undefined); socket.end(info); });
     server.once('error', reject);
     server.listen({ path: socketAddress(dir, own) }, () => {
       server.unref(); // holding a lock must not keep the process alive

@@ -3,7 +3,6 @@
 // reported, never overwritten.
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { JSONData } from 'json-file-plus';
 import { editTopLevel } from '../core/json-edit.js';
 import { describeWriteError, RegistryInvalidError, RegistryParseError, UserError } from '../errors.js';
 import type { ProcessDef, Settings } from '../core/schema.js';
@@ -160,6 +159,8 @@ export async function updateRegistry<T>(
       if ((mode & 0o200) === 0) throw new UserError(`${target}: the registry is read-only (mode ${mode.toString(8)}): pguard will not replace it. Make it writable (chmod u+w) to change it.`, 1, 'write-failed');
     }
     parseRegistryText(target, raw); // refuse before anything is written
+    // json-file-plus only where the registry is written (the hot commands read it and never load it).
+    const { JSONData } = await import('json-file-plus');
     const doc = new JSONData(raw.trim() === '' ? '{}' : raw);
     if (raw.trim() === '') doc.format.indent = 2;
     const data = doc.data as Record<string, unknown>;

@@ -5,7 +5,7 @@ import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
-import { spawn } from 'node:child_process';
+import { childProcess } from './lazy-builtins.js';
 import { UserError } from '../errors.js';
 import type { Identity } from '../core/record.js';
 import type { ProcessDef } from '../core/schema.js';
@@ -77,7 +77,7 @@ export function spawnRunner(req: SpawnRequest): Identity {
     // itself. execa's {file} target pipes through this process (which is about to exit), and its
     // types refuse a descriptor number held in a variable.
     const { file, args } = runnerCommand(detectSession(req.baseEnv), RUNNER_PATH, { procDir: req.procDir, name: def.name, epoch: req.epoch });
-    const child = spawn(file, args, {
+    const child = childProcess().spawn(file, args, {
       cwd,
       env,
       detached: true, // setsid(): its own session and process group
@@ -103,7 +103,7 @@ export function spawnRunner(req: SpawnRequest): Identity {
 export function spawnDetachedCli(args: readonly string[], opts: { registryPath: string; stateDir: string; env: NodeJS.ProcessEnv; logFile?: string }): void {
   const fd = opts.logFile ? openSync(opts.logFile, 'a', 0o600) : null;
   try {
-    const child = spawn(process.execPath, [CLI_PATH, ...args, '--registry', opts.registryPath], {
+    const child = childProcess().spawn(process.execPath, [CLI_PATH, ...args, '--registry', opts.registryPath], {
       detached: true,
       stdio: fd === null ? 'ignore' : ['ignore', fd, fd],
       env: { ...opts.env, PGUARD_STATE_DIR: opts.stateDir },

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/commands/list.js';
 import { flagsOf } from '../../src/cli/command.js';
 import { GLOBAL_OPTIONS, parseFast } from '../../src/cli/fast.js';
+import { HOT_NAMES } from '../../src/cli/hot.js';
+import { readFileSync } from 'node:fs';
 
 /** What yargs hands the handler, the handlers swapped for a capture. */
 async function parseWithYargs(argv: string[]): Promise<Record<string, unknown> | string> {
@@ -55,5 +57,14 @@ describe('the fast path', () => {
     [['notify']], [['--version']], [[]],
   ])('leaves %j to yargs', (argv) => {
     expect(parseFast(argv, COMMANDS)).toBeNull();
+  });
+});
+
+describe('the hot commands', () => {
+  it('are the same in bin/pguard.js and src/cli/hot.ts, and each declares its flags', () => {
+    const bin = readFileSync(new URL('../../bin/pguard.js', import.meta.url), 'utf8');
+    const listed = JSON.parse(/const HOT = (\[[^\]]*\])/.exec(bin)![1]!.replace(/'/g, '"'));
+    expect(listed).toEqual([...HOT_NAMES]);
+    for (const name of HOT_NAMES) expect(flagsOf(COMMANDS.find((c) => String(c.command).split(' ')[0] === name)!), name).toBeDefined();
   });
 });

@@ -30,6 +30,10 @@ async function open(url: string, viewport = { width: 1280, height: 800 }): Promi
   const page = await browser.newPage({ viewport });
   page.on('pageerror', (err) => { throw err; });
   await page.goto(url);
+  // Settled: the first status, alerts and meta are drawn (each redraws the rows once) and the
+  // event stream is open; a row is not replaced under a click after this but by a change.
+  await page.locator('#live', { hasText: 'live' }).waitFor();
+  await page.waitForFunction(() => (document.getElementById('registry')?.textContent ?? '') !== '');
   return page;
 }
 const row = (page: Page, name: string) => page.locator(`tr[data-process="${name}"]`);

@@ -1,8 +1,8 @@
 // $settings.notify_command: run through the shell with the alert as JSON on stdin, bounded in time.
-import { execa } from 'execa';
 import type { OutgoingAlert } from '../../core/alerts.js';
 
 export async function deliverCommand(command: string, alert: OutgoingAlert, cwd: string, timeoutMs = 10_000): Promise<{ ok: boolean; detail: string }> {
+  const { execa } = await import('execa'); // loaded when a command channel runs (cli/hot.ts)
   const result = await execa(command, {
     shell: '/bin/sh',
     input: `${JSON.stringify(alert)}\n`,

@@ -1,9 +1,10 @@
 // Healthy when the command exits 0 within the timeout.
-import { execa } from 'execa';
 import type { ProbeResult } from '../../core/probes.js';
 
 export async function probeExec(command: string, cwd: string, env: Record<string, string>, timeoutMs: number): Promise<ProbeResult> {
   const t0 = performance.now();
+  // Loaded here, not at the top: the hot commands' bundle leaves execa out until a probe runs.
+  const { execa } = await import('execa');
   const res = await execa(command, { shell: '/bin/sh', cwd, env, extendEnv: false, timeout: timeoutMs, reject: false, stdin: 'ignore', all: true });
   const ms = Math.round(performance.now() - t0);
   if (res.timedOut) return { ok: false, detail: `still running after ${timeoutMs / 1000} s`, ms };

@@ -1,11 +1,11 @@
 // Healthy when a TCP connection is accepted within the timeout.
-import net from 'node:net';
+import { net } from '../lazy-builtins.js';
 import type { ProbeResult } from '../../core/probes.js';
 
 export function probeTcp(host: string, port: number, timeoutMs: number): Promise<ProbeResult> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
+    const socket = net().connect({ host, port });
     const done = (ok: boolean, detail: string) => {
       socket.destroy();
       resolve({ ok, detail, ms: Math.round(performance.now() - t0) });

@@ -1,0 +1,46 @@
+// Reporting a failure, written once for every entry (cli/main.ts, cli/hot.ts): one line on stderr,
+// `pguard: <what>. <what to do>` (a JSON object with --json), a non-zero exit, and a stack only
+// with PGUARD_DEBUG=1.
+import { describeWriteError, InternalError, isFileSystemError, RegistryInvalidError, UserError } from '../errors.js';
+
+/** With --json, an error is one JSON object on stderr: {"error", "code"} (and "issues" for a schema error). */
+function reportJsonError(err: unknown): number {
+  const user = err instanceof UserError ? err : null;
+  const fs = !user && isFileSystemError(err) ? err : null;
+  const body: Record<string, unknown> = user
+    ? { error: user.message, code: user.code }
+    : fs
+      ? { error: `${fs.path}: cannot ${fs.syscall} (${describeWriteError(fs)}).`, code: 'write-failed' }
+      : { error: `${err instanceof InternalError ? 'internal error' : 'unexpected error'}: ${err instanceof Error ? err.message : String(err)}`, code: 'internal' };
+  if (err instanceof RegistryInvalidError) body.issues = err.issues;
+  process.stderr.write(`${JSON.stringify(body)}\n`);
+  return user ? user.exitCode : fs ? 1 : 70;
+}
+
+/** --json anywhere before a lone `--` (yargs' own view is not at hand when parsing itself failed). */
+export function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '--json' || a === '--json=true');
+}
+
+export function reportError(err: unknown, json = false): number {
+  if (json) return reportJsonError(err);
+  const debug = process.env.PGUARD_DEBUG === '1';
+  if (err instanceof UserError) {
+    process.stderr.write(`pguard: ${err.message.split('\n').join('\npguard: ')}\n`);
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    return err.exitCode;
+  }
+  if (isFileSystemError(err)) {
+    // A full disk, a read-only mount, an immutable file: one line naming the file and the cause.
+    process.stderr.write(`pguard: ${err.path}: cannot ${err.syscall} (${describeWriteError(err)}).\n`);
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  const kind = err instanceof InternalError ? 'internal error' : 'unexpected error';
+  process.stderr.write(`pguard: ${kind}: ${message}${debug ? '' : ' (PGUARD_DEBUG=1 shows the stack)'}\n`);
+  if (debug && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return 70;
+}
+
