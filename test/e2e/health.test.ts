@@ -42,7 +42,8 @@ describe('health probes', () => {
     expect(s).toMatchObject({ status: 'unhealthy', health: [expect.objectContaining({ ok: false, failures: 1, detail: 'HTTP 503, expected 2xx' })] });
     hc = JSON.parse((await t.cli(['healthcheck', '--json'])).stdout);
     expect(hc.actions).toEqual([{ name: 'web', action: 'killed', detail: `probe http http://127.0.0.1:${port}/health failed 2 times in a row (HTTP 503, expected 2xx)` }]);
-    const after = await waitFor(async () => { const x = await t.status('web'); return x.pid && x.pid !== pid && x.status === 'running' ? x : null; });
+    // Up again, and counted (the runner's report follows a fast restart by 100 ms or more).
+    const after = await waitFor(async () => { const x = await t.status('web'); return x.pid && x.pid !== pid && x.status === 'running' && x.restarts === 1 ? x : null; });
     expect(after.restarts).toBe(1);
     expect((await alertsOf(t)).map((a) => a.kind)).toEqual(['unhealthy']);
   });

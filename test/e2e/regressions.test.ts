@@ -269,6 +269,8 @@ describe('regressions', () => {
     const again = await waitFor(async () => { const p = (await t.status('bot')).pid; return p && p !== pid ? p : null; }, { what: 'the restart, by the slow path' });
     process.kill(again, 'SIGKILL');
     await waitFor(async () => { const p = (await t.status('bot')).pid; return p && p !== again ? p : null; }, { what: 'a second restart' });
+    // The count lands with the runner's report, which follows a fast restart by 100 ms or more.
+    await waitFor(async () => ((await t.status('bot')).restarts === 2 ? true : null), { what: 'the second restart to be counted' });
     expect((await t.status('bot')).restarts).toBe(2);
   });
 
