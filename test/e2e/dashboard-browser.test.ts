@@ -66,8 +66,8 @@ describe.skipIf(!hasChromium)('pguard dashboard in Chromium', () => {
     await expect.poll(() => row(page, 'web').getAttribute('data-status'), { timeout: 2000 }).toBe('stopped');
     expect(Date.now() - stoppedAt).toBeLessThan(2000);
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(1); // the same page: no reload
-    const color = await row(page, 'web').locator('.status').evaluate((e) => getComputedStyle(e).backgroundColor);
-    expect(color).toBe('rgb(102, 112, 133)'); // grey
+    // (Polled: each update redraws the rows, and a redrawn row's old cells have no style.)
+    await expect.poll(() => row(page, 'web').locator('.status').evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(102, 112, 133)'); // grey
     await page.close();
   });
 
@@ -94,7 +94,7 @@ describe.skipIf(!hasChromium)('pguard dashboard in Chromium', () => {
     await expect.poll(() => row(page, 'crashy').getAttribute('data-status')).toBe('never-started');
     await t.cli(['start', 'crashy', '--no-wait']);
     await expect.poll(() => row(page, 'crashy').getAttribute('data-status'), { timeout: 10_000 }).toBe('failed');
-    expect(await row(page, 'crashy').locator('.status').evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(196, 39, 27)'); // red
+    await expect.poll(() => row(page, 'crashy').locator('.status').evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(196, 39, 27)'); // red
     const alert = page.locator('[data-alert-id][data-kind="failed"]');
     await expect.poll(() => alert.count(), { timeout: 5000 }).toBe(1);
     expect(await alert.textContent()).toContain('gave up after 1 restart');
