@@ -309,6 +309,15 @@ async function healthcheckScale(n) {
   return { healthcheck_ms: round(median(samples)), running: summary.counts.running ?? 0, start_all_ms: round(startMs), status_ms: round(statusMs), stop_all_ms: round(stopMs) };
 }
 
+/** Proportional set size (shared pages split among their users): what one more runner really costs. */
+function pssKb(pid) {
+  try {
+    return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))[1]);
+  } catch {
+    return null;
+  }
+}
+
 function rssKb(pid) {
   try {
     return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
@@ -331,6 +340,7 @@ async function startThroughput(n = 50, opts = {}) {
   const returned = Date.now() - t0;
   // Memory of the runners while they supervise.
   const runners = Object.keys(entries).map((name) => rssKb(r.record(name).runner.pid)).filter((x) => x !== null);
+  const pss = Object.keys(entries).map((name) => pssKb(r.record(name).runner.pid)).filter((x) => x !== null);
   await r.cli('stop', '--all');
   return {
     all_first_lines_ms: Math.max(...firstLines) - t0,
@@ -338,6 +348,7 @@ async function startThroughput(n = 50, opts = {}) {
     exit_code: res.code,
     runner_rss_kb_median: median(runners),
     runner_rss_kb_max: Math.max(...runners),
+    runner_pss_kb_median: pss.length ? median(pss) : null,
     ten_runners_mb: round((median(runners) * 10) / 1024),
   };
 }
@@ -515,7 +526,7 @@ async function main() {
     ['watch, 100 processes: idle CPU / RSS', `${f.watch_100.idle_cpu_percent}% / ${f.watch_100.rss_mb} MB`, 'targets < 1% / <= 80 MB'],
     ['watch: process and runner SIGKILLed -> back', `${f.watch_100.vanished_recovery_ms} ms`, 'within a second + restart'],
     ['dashboard, 100 processes: page usable (median of 5) / idle CPU / RSS', f.dashboard_100 ? `${f.dashboard_100.page_usable_ms_median} ms / ${f.dashboard_100.idle_cpu_percent}% / ${f.dashboard_100.rss_mb} MB` : 'skipped (no Chromium)', 'targets 300 ms / < 1% / < 80 MB'],
-    ['runner RSS per process (median / max)', `${round(f.start_50.runner_rss_kb_median / 1024, 2)} / ${round(f.start_50.runner_rss_kb_max / 1024, 2)} MB`, f.pm2 ? `10 runners ${f.start_50.ten_runners_mb} MB vs PM2's daemon with 10: ${f.pm2.daemon_rss_mb} MB (${x(f.start_50.ten_runners_mb, f.pm2.daemon_rss_mb)}); target <= 2 MB` : 'target <= 2 MB'],
+    ['runner RSS per process (median / max), Pss median', `${round(f.start_50.runner_rss_kb_median / 1024, 2)} / ${round(f.start_50.runner_rss_kb_max / 1024, 2)} MB, Pss ${f.start_50.runner_pss_kb_median === null ? '-' : `${round(f.start_50.runner_pss_kb_median / 1024, 2)} MB`}`, f.pm2 ? `10 runners ${f.start_50.ten_runners_mb} MB vs PM2's daemon with 10: ${f.pm2.daemon_rss_mb} MB (${x(f.start_50.ten_runners_mb, f.pm2.daemon_rss_mb)}); targets 2 MB / Pss 0.3 MB` : 'targets 2 MB / Pss 0.3 MB'],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   const v = Math.max(...rows.map((r) => r[1].length));
