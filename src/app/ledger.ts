@@ -7,15 +7,12 @@ import type { Context } from './context.js';
 
 /** Append events in order. A ledger failure is reported but never stops what pguard is doing. */
 export async function recordEvents(ctx: Context, events: readonly PendingEvent[]): Promise<void> {
-  for (const e of events) {
-    try {
-      await appendLedger(ctx.store.dir, {
-        at: new Date(e.at ?? ctx.clock.now()).toISOString(), event: e.event, process: e.process, details: e.details,
-      }, ctx.env);
-    } catch (err) {
-      ctx.progress(`pguard: could not write the ledger (${err instanceof Error ? err.message : String(err)})`);
-    }
-  }
+  // Queued together, in order (effects/ledger-file.ts writes what is queued in one go).
+  const appends = events.map((e) => appendLedger(ctx.store.dir, {
+    at: new Date(e.at ?? ctx.clock.now()).toISOString(), event: e.event, process: e.process, details: e.details,
+  }, ctx.env));
+  const failed = (await Promise.allSettled(appends)).find((r) => r.status === 'rejected');
+  if (failed) ctx.progress(`pguard: could not write the ledger (${failed.reason instanceof Error ? failed.reason.message : String(failed.reason)})`);
 }
 
 export function recordEvent(ctx: Context, event: LedgerEvent, process: string, details: Record<string, unknown>, at?: number): Promise<void> {

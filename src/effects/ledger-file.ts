@@ -85,11 +85,39 @@ function repairTornEnd(stateDir: string, file: string, at: string): number {
 
 let unsignedSaid = false;
 
-export async function appendLedger(
-  stateDir: string,
-  fields: { at: string; event: string; process: string; details: Record<string, unknown> },
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<LedgerEntry> {
+type Fields = { at: string; event: string; process: string; details: Record<string, unknown> };
+
+/** Appends waiting for the one under way, per state directory: written together, one lock, one head. */
+const waiting = new Map<string, { items: { fields: Fields; done: (e: LedgerEntry) => void; fail: (err: unknown) => void }[]; flushing: boolean }>();
+
+/**
+ * Append one entry. Appends made while another is being written (50 starts at once, say) wait and
+ * go in together, in the order they were made: one lock, one head write for them all.
+ */
+export function appendLedger(stateDir: string, fields: Fields, env: NodeJS.ProcessEnv = process.env): Promise<LedgerEntry> {
+  return new Promise((done, fail) => {
+    let queue = waiting.get(stateDir);
+    if (!queue) waiting.set(stateDir, (queue = { items: [], flushing: false }));
+    queue.items.push({ fields, done, fail });
+    if (!queue.flushing) void flushLedger(stateDir, queue, env);
+  });
+}
+
+async function flushLedger(stateDir: string, queue: NonNullable<ReturnType<typeof waiting.get>>, env: NodeJS.ProcessEnv): Promise<void> {
+  queue.flushing = true;
+  while (queue.items.length > 0) {
+    const items = queue.items.splice(0);
+    try {
+      const entries = await appendEntries(stateDir, items.map((i) => i.fields), env);
+      items.forEach((item, k) => item.done(entries[k]!));
+    } catch (err) {
+      for (const item of items) item.fail(err);
+    }
+  }
+  queue.flushing = false;
+}
+
+async function appendEntries(stateDir: string, list: readonly Fields[], env: NodeJS.ProcessEnv): Promise<LedgerEntry[]> {
   return withLock(join(stateDir, STATE_LAYOUT.locks), 'ledger', 'ledger', 15_000, async () => {
     const key = loadLedgerKey(env, { create: true });
     if (!key.signer && !unsignedSaid) {
@@ -97,24 +125,29 @@ export async function appendLedger(
       process.stderr.write(`pguard: the audit ledger is written unsigned: ${key.why === 'missing' ? `no key at ${key.path}` : key.why}\n`);
     }
     const file = join(stateDir, ACTIVE);
-    const tornBytes = repairTornEnd(stateDir, file, fields.at);
-    const batch = tornBytes > 0
-      ? [{ at: fields.at, event: 'ledger-repaired', process: '', details: { torn_bytes: tornBytes, kept_in: TORN } }, fields]
-      : [fields];
+    const tornBytes = repairTornEnd(stateDir, file, list[0]!.at);
+    const batch: Fields[] = tornBytes > 0
+      ? [{ at: list[0]!.at, event: 'ledger-repaired', process: '', details: { torn_bytes: tornBytes, kept_in: TORN } }, ...list]
+      : [...list];
     // The chain continues from the head (the active segment may have just been closed).
     let last: { seq: number; hash: string } | null = readLastEntry(file) ?? readLedgerHead(stateDir);
-    let entry: LedgerEntry | undefined;
+    const written: LedgerEntry[] = [];
+    let text = '';
     for (const f of batch) {
-      entry = signEntry(makeEntry(last, f, sha256), key.signer);
-      appendFileSync(file, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
+      const entry = signEntry(makeEntry(last, f, sha256), key.signer);
+      text += `${JSON.stringify(entry)}\n`;
+      written.push(entry);
       last = entry;
     }
-    writeFileAtomic(join(stateDir, HEAD), formatHead(entry!, key.signer), 0o600, { durable: false });
+    appendFileSync(file, text, { mode: 0o600 });
+    const entry = written.at(-1)!;
+    writeFileAtomic(join(stateDir, HEAD), formatHead(entry, key.signer), 0o600, { durable: false });
     if (statSync(file).size >= SEGMENT_BYTES) {
       const first = (JSON.parse(readFileSync(file, 'utf8').split('\n', 1)[0]!) as LedgerEntry).seq;
-      renameSync(file, join(stateDir, `ledger.${String(first).padStart(9, '0')}-${String(entry!.seq).padStart(9, '0')}.jsonl`));
+      renameSync(file, join(stateDir, `ledger.${String(first).padStart(9, '0')}-${String(entry.seq).padStart(9, '0')}.jsonl`));
     }
-    return entry!;
+    // The caller's own entries (not a repair note before them).
+    return written.slice(written.length - list.length);
   });
 }
 
