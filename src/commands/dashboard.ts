@@ -7,14 +7,17 @@ export const dashboardCommand = defineCommand<Args, undefined>({
   command: 'dashboard',
   describe: 'Serve a live web dashboard for this registry (127.0.0.1:7070) until Ctrl-C: status, controls, alerts, logs, history',
   registry: 'tolerant', // an invalid entry is shown as such, not a reason to show nothing
-  builder: (y) =>
-    y
-      .option('port', { type: 'number', default: 7070, describe: 'Port (0: any free one)' })
-      .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (anything but loopback is reachable by others)' })
-      .option('open', { type: 'boolean', describe: 'Open it in the browser' })
-      .option('read-only', { type: 'boolean', describe: 'Show, but refuse every control' })
-      .example('$0 dashboard --open', '')
-      .example('$0 dashboard --port 0 --read-only', 'any free port; nothing can be changed from the page'),
+  // As data: the dashboard, a long-lived server, starts through the fast path without yargs (and
+  // its ~15 MB): bin/pguard.js runs it from a bundle of its own.
+  flags: {
+    options: {
+      port: { type: 'number', default: 7070, describe: 'Port (0: any free one)' },
+      host: { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (anything but loopback is reachable by others)' },
+      open: { type: 'boolean', describe: 'Open it in the browser' },
+      'read-only': { type: 'boolean', describe: 'Show, but refuse every control' },
+    },
+    examples: [['$0 dashboard --open', ''], ['$0 dashboard --port 0 --read-only', 'any free port; nothing can be changed from the page']],
+  },
   run: async (argv, ctx) => {
     const { UserError } = await import('../errors.js');
     if (!Number.isInteger(argv.port) || argv.port < 0 || argv.port > 65535) throw new UserError(`--port expects a port from 0 to 65535, got ${JSON.stringify(argv.port)}.`, 2);

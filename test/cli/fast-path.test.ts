@@ -40,6 +40,7 @@ const CALLS: string[][] = [
   ['heartbeat', 'bot'], ['heartbeat', 'bot', '--registry', '/r.json'],
   ['notify', 'a1b2c3d4'], ['notify', 'a1b2c3d4', 'e5f6a7b8', '--registry', '/r.json'],
   ['alerts'], ['alerts', '--json'], ['alerts', '--all', '--json'], ['alerts', '--process', 'bot'],
+  ['dashboard'], ['dashboard', '--port', '0', '--read-only'], ['dashboard', '--host', '0.0.0.0', '--port=8080', '--open'], ['dashboard', '--no-open', '--registry', '/r.json'],
 ];
 
 describe('the fast path', () => {
