@@ -12,7 +12,7 @@ import { isProbeDue } from '../core/probes.js';
 import type { ProcessRecord, RunInfo } from '../core/record.js';
 import type { ProcessDef } from '../core/schema.js';
 import { isUp } from '../core/states.js';
-import { rotateLog } from '../effects/log-file.js';
+import { logNeedsRotation, rotateLog } from '../effects/log-file.js';
 import { CLOCK_TICKS, readTreeUsage, readTreeUsageLive, type ProcessTable } from '../effects/resources.js';
 import { apply } from './apply.js';
 import { withProcessLock, type Context } from './context.js';
@@ -70,14 +70,16 @@ export async function checkProcess(
     resources: seen.processAlive && opts.sample && hasResourceLimits(def),
   });
 
-  if (!opts.full) {
-    // A look without the lock first: most looks change nothing.
+  {
+    // A look without the lock first: most looks change nothing. (healthcheck's full look also
+    // rotates the logs, under the lock, when one is past its size.)
     const glance = observe(ctx, name);
     const look = checked(ctx, def, glance);
     const now = ctx.clock.now();
     const plan = decide(def, ctx.registry.settings, glance.record, look, now);
     const due = dueAt(glance, now);
-    if (isEmpty(plan, glance) && !due.probes && !due.resources) {
+    const rotate = opts.full && (logNeedsRotation(ctx.store.logFile(name), def.logMaxMb) || ctx.store.runsNeedRotation(name));
+    if (isEmpty(plan, glance) && !due.probes && !due.resources && !rotate) {
       const idle = glance.liveRun && isUp(glance.record.status) ? { run: glance.liveRun, until: nextTimedDecision(def, glance.record, look.lineage) } : null;
       return { name, before: glance.record, after: glance.record, action: null, detail: glance.record.reason, alerts: [], kill: null, idle };
     }

@@ -27,6 +27,13 @@ export function readLogTail(file: string, lines: number, maxBytes = 256 * 1024):
   }
 }
 
+/** Whether rotateLog would rotate it now (a stat, no lock needed). */
+export function logNeedsRotation(file: string, maxMb: number): boolean {
+  if (maxMb <= 0) return false;
+  const st = statSync(file, { throwIfNoEntry: false });
+  return !!st && st.size >= maxMb * 1024 * 1024;
+}
+
 /** Rotate past maxMb: log -> log.1 -> ... -> log.<keep>; returns true when it rotated. */
 export function rotateLog(file: string, maxMb: number, keep: number): boolean {
   if (maxMb <= 0) return false;

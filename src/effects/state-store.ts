@@ -199,8 +199,13 @@ export class StateStore {
     try {
       // rename is atomic, and the runner opens runs.log by path for each line: its next line
       // starts a fresh file. readRuns() reads both, so the current run is never lost.
-      if (statSync(file).size > 256 * 1024) renameSync(file, `${file}.1`);
+      if (this.runsNeedRotation(name)) renameSync(file, `${file}.1`);
     } catch { /* nothing to rotate */ }
+  }
+
+  /** runs.log past 256 KB: rotateRuns would rotate it. */
+  runsNeedRotation(name: string): boolean {
+    return (statSync(this.runsFile(name), { throwIfNoEntry: false })?.size ?? 0) > 256 * 1024;
   }
 
   readGenerations(name: string): Generation[] {
