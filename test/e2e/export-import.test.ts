@@ -79,8 +79,16 @@ describe('pguard export', () => {
     expect(c.envFrom).toEqual([{ secretRef: { name: 'api-env-file' } }]);
     const job = docs[4] as unknown as { spec: { backoffLimit: number; activeDeadlineSeconds: number } };
     expect(job.spec).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 2700 });
-    expect(lines(res.stderr)).toContain('pguard export: nightly.job.duration_min: Kubernetes has no notion of a premature exit 0: a Job that exits 0 early is complete');
-    expect(lines(res.stderr)).toContain('pguard export: api.health: a container has one liveness probe: only the first (http) is exported, not heartbeat');
+    expect(lines(res.stderr)).toEqual([
+      'pguard export: db.stop_signal: Kubernetes stops a container with SIGTERM, not SIGINT (unless the image sets STOPSIGNAL)',
+      'pguard export: db.max_restarts: a Deployment restarts without a budget (CrashLoopBackOff), it never gives up',
+      'pguard export: api.env_file: read from the Secret api-env-file, which you create: kubectl create secret generic api-env-file --from-env-file=.env',
+      'pguard export: api.env: values redacted: create the Secret api-env with the keys API_TOKEN',
+      'pguard export: api.health: a container has one liveness probe: only the first (http) is exported, not heartbeat',
+      'pguard export: api.max_restarts: a Deployment restarts without a budget (CrashLoopBackOff), it never gives up',
+      'pguard export: nightly.job: named nightly-job in Kubernetes (names there are lowercase letters, digits and -)',
+      'pguard export: nightly.job.duration_min: Kubernetes has no notion of a premature exit 0: a Job that exits 0 early is complete',
+    ]);
     expect(await t.cli(['export', 'k8s'])).toMatchObject({ code: 2, stderr: 'pguard: k8s needs --image IMAGE: the container image each process runs in.' });
   });
 
@@ -105,6 +113,12 @@ describe('pguard export', () => {
     });
     expect(doc.services.db).toMatchObject({ mem_limit: '512m', stop_signal: 'SIGINT', stop_grace_period: '20s', healthcheck: { test: ['CMD-SHELL', 'nc -z 127.0.0.1 5432'], retries: 3, start_period: '5s' } });
     expect(Object.keys(doc.services)).toEqual(['db', 'api', 'nightly-job']);
+    expect(lines(res.stderr)).toEqual([
+      'pguard export: api.env: values not exported (they may be secrets): ${API_TOKEN}-style references, set them in the shell or an .env file beside compose.yaml (or export with --env-values)',
+      'pguard export: api.health: a service has one healthcheck: only the first (http) is exported',
+      'pguard export: nightly.job: named nightly-job in Compose (service names are lowercase letters, digits and -)',
+      'pguard export: nightly.job.duration_min: Compose has no expected run time: an early exit 0 is not restarted, and an overrun is not noticed',
+    ]);
     const withValues = await t.cli(['export', 'compose', '--env-values']);
     expect((parse(withValues.stdout) as typeof doc).services.api!.environment).toEqual({ API_TOKEN: SECRET, PGUARD_HEARTBEAT_FILE: '/tmp/pguard-heartbeat' });
   });
