@@ -53,6 +53,8 @@ export function printStatusTable(views: readonly StatusView[]): void {
   for (const v of notes) {
     const failing = v.health.filter((h) => h.failures > 0).map((h) => `${h.probe}: ${h.detail} (${h.failures} in a row)`);
     const why = v.status === 'unhealthy' ? failing.join('; ') : v.reason;
-    printLine(paint(`  ${v.name}: ${why}${v.next_restart_at ? ` (next restart ${v.next_restart_at})` : ''}`, STATUS_COLOR[v.status]));
+    // A failed process is not restarted but retried (1, 2, 4 ... min after it gave up): say which.
+    const next = v.next_restart_at ? ` (${v.status === 'failed' ? 'next retry' : 'next restart'} ${v.next_restart_at})` : '';
+    printLine(paint(`  ${v.name}: ${why}${next}`, STATUS_COLOR[v.status]));
   }
 }
