@@ -1,6 +1,8 @@
 // `pguard wait`: poll each process's status until every one reaches the wanted state, one of them
 // cannot reach it any more, or the time is up. Status comes from the same describeStatus as `status`.
 import type { Context } from './context.js';
+import { observe } from './observe.js';
+import { runProbe } from './probes.js';
 import { describeStatus, type StatusView } from './status.js';
 
 export const WAIT_STATES = ['running', 'healthy', 'stopped', 'completed', 'failed'] as const;
@@ -10,7 +12,7 @@ export type Verdict = 'reached' | 'pending' | 'unreachable';
 
 /**
  * Where one process stands against the wanted state. `running`: up (running, or up but failing a
- * probe); `healthy`: running with every probe passing (at once, without probes); `stopped`: not
+ * probe); `healthy`: up with every probe passing, run at the time (at once, without probes); `stopped`: not
  * running for any reason but a pending restart. Unreachable: a state nothing will leave by itself
  * (stopped by the user, an invalid entry, completed) while waiting for it to come up. never-started
  * is pending (a `pguard start` may be on its way).
@@ -22,7 +24,7 @@ export function judgeWait(v: Pick<StatusView, 'status' | 'health'>, until: WaitS
     case 'healthy': {
       if (s === 'running' || s === 'unhealthy') {
         if (until === 'running') return 'reached';
-        return s === 'running' && v.health.every((h) => h.ok === true) ? 'reached' : 'pending';
+        return v.health.every((h) => h.ok === true) ? 'reached' : 'pending';
       }
       return s === 'stopped' || s === 'invalid' || s === 'completed' ? 'unreachable' : 'pending';
     }
@@ -45,10 +47,26 @@ export interface WaitResult {
   readonly processes: readonly { name: string; status: StatusView['status']; reached: boolean; reason: string }[];
 }
 
+/**
+ * For `--until healthy`: the probes of a process that is up, run now (as a dependency's readiness
+ * is judged), not the last results watch or healthcheck stored, which may be minutes old or none.
+ */
+async function probedNow(ctx: Context, name: string, view: StatusView): Promise<StatusView> {
+  const def = ctx.registry.defs.get(name);
+  if (!def || def.health.length === 0 || (view.status !== 'running' && view.status !== 'unhealthy')) return view;
+  const run = observe(ctx, name).liveRun;
+  if (!run) return view;
+  const results = await Promise.all(def.health.map((p) => runProbe(ctx, def, p, run)));
+  return { ...view, health: view.health.map((h, i) => ({ ...h, ok: results[i]!.ok, detail: results[i]!.detail })) };
+}
+
 export async function waitFor(ctx: Context, names: readonly string[], until: WaitState, timeoutMs: number, pollMs = 200): Promise<WaitResult> {
   const started = Date.now();
   for (;;) {
-    const views = names.map((n) => describeStatus(ctx, n));
+    const views = await Promise.all(names.map(async (n) => {
+      const v = describeStatus(ctx, n);
+      return until === 'healthy' ? probedNow(ctx, n, v) : v;
+    }));
     const verdicts = views.map((v) => judgeWait(v, until));
     const done = verdicts.every((x) => x === 'reached');
     const stuck = verdicts.includes('unreachable');

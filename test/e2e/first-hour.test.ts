@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { APPS, CLI, runCli } from '../helpers/run-cli.js';
 import { tmpRegistry } from '../helpers/tmp-registry.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { localHttpServer } from '../helpers/local-server.js';
 
 const forever = `sh ${APPS}forever.sh`;
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -150,6 +151,23 @@ describe('an agent-grade CLI', () => {
     expect(stopped.stdout).toMatch(/^✗ bot stopped.*\nstopped waiting after [\d.]+ s: a process cannot become running by itself \(see above\)$/);
     expect(await t.cli(['wait', 'bot', '--until', 'stopped'])).toMatchObject({ code: 0 });
     expect(await t.cli(['wait', 'bot', '--until', 'soon'])).toMatchObject({ code: 2, stderr: 'pguard: --until expects one of running, healthy, stopped, completed, failed, got "soon".' });
+  });
+
+  it('pguard wait --until healthy runs the probes itself (no watch or healthcheck needed), and waits while they fail', async () => {
+    let up = false;
+    const server = await localHttpServer((_req, res) => { res.statusCode = up ? 200 : 503; res.end(); });
+    try {
+      const t = tmpRegistry({ web: { command: forever, health: [{ type: 'http', url: `${server.url}/health` }] } });
+      await t.cli(['start', 'web', '--no-wait']);
+      await t.cli(['wait', 'web', '--timeout', '10']);
+      const failing = await t.cli(['wait', 'web', '--until', 'healthy', '--timeout', '0.5', '--json']);
+      expect(failing.code).toBe(1);
+      expect(JSON.parse(failing.stdout)).toMatchObject({ outcome: 'timed-out', processes: [{ name: 'web', reached: false }] });
+      up = true;
+      expect(await t.cli(['wait', 'web', '--until', 'healthy', '--timeout', '10'])).toMatchObject({ code: 0, stdout: '✓ web running' });
+    } finally {
+      await server.close();
+    }
   });
 
   it('with --json, an error is one JSON object on stderr with a code', async () => {
