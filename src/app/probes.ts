@@ -10,6 +10,11 @@ import { probeTcp } from '../effects/probes/tcp.js';
 import { buildEnv, resolveCwd } from '../effects/spawn.js';
 import type { Context } from './context.js';
 
+/** Every probe of a process against its live run, at once. */
+export function runProbes(ctx: Context, def: ProcessDef, run: RunInfo): Promise<ProbeResult[]> {
+  return Promise.all(def.health.map((p) => runProbe(ctx, def, p, run)));
+}
+
 export function runProbe(ctx: Context, def: ProcessDef, probe: ProbeDef, run: RunInfo): Promise<ProbeResult> {
   const timeoutMs = probe.timeoutS * 1000;
   switch (probe.type) {

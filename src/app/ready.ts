@@ -2,7 +2,7 @@
 // probes, once it has run for ready_after seconds.
 import { describeProbe } from '../core/probes.js';
 import { requireDef, type Context } from './context.js';
-import { runProbe } from './probes.js';
+import { runProbes } from './probes.js';
 import { observe } from './observe.js';
 
 export interface Readiness {
@@ -25,7 +25,7 @@ export async function waitReady(ctx: Context, name: string, timeoutMs: number): 
         if (ran >= def.readyAfterS * 1000) return { ready: true, detail: `running for ${def.readyAfterS} s` };
         detail = `running for ${(ran / 1000).toFixed(1)} s of ready_after ${def.readyAfterS} s`;
       } else {
-        const results = await Promise.all(def.health.map((p) => runProbe(ctx, def, p, run)));
+        const results = await runProbes(ctx, def, run);
         const failing = results.map((r, i) => (r.ok ? null : `${describeProbe(def.health[i]!)}: ${r.detail}`)).filter(Boolean);
         if (failing.length === 0) return { ready: true, detail: 'probes pass' };
         detail = failing.join('; ');

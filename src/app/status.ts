@@ -6,7 +6,7 @@ import { describeProbe } from '../core/probes.js';
 import { nextFailedRetryAt } from '../core/backoff.js';
 import type { ProcessRecord } from '../core/record.js';
 import { canReadTreesLive, CLOCK_TICKS, readProcessTable, readTreeUsage, readTreeUsageLive, type ProcessTable } from '../effects/resources.js';
-import { issuesOf, requireAnyDef, type Context } from './context.js';
+import { fileNames, issuesOf, requireAnyDef, type Context } from './context.js';
 import { observe } from './observe.js';
 
 export interface StatusView {
@@ -113,6 +113,11 @@ function describeSupervised(ctx: Context, name: string, table: ProcessTable | nu
         }
       : null,
   };
+}
+
+/** `status --json`: every entry of the file (or one, by name), for the CLI, the dashboard and MCP alike. */
+export function describeRegistryStatus(ctx: Context, name?: string): Promise<StatusView[]> {
+  return describeStatuses(ctx, name ? [requireAnyDef(ctx, name).name] : fileNames(ctx));
 }
 
 export async function describeStatuses(ctx: Context, names: readonly string[]): Promise<StatusView[]> {

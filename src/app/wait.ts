@@ -2,7 +2,7 @@
 // cannot reach it any more, or the time is up. Status comes from the same describeStatus as `status`.
 import type { Context } from './context.js';
 import { observe } from './observe.js';
-import { runProbe } from './probes.js';
+import { runProbes } from './probes.js';
 import { describeStatus, type StatusView } from './status.js';
 
 export const WAIT_STATES = ['running', 'healthy', 'stopped', 'completed', 'failed'] as const;
@@ -56,7 +56,7 @@ async function probedNow(ctx: Context, name: string, view: StatusView): Promise<
   if (!def || def.health.length === 0 || (view.status !== 'running' && view.status !== 'unhealthy')) return view;
   const run = observe(ctx, name).liveRun;
   if (!run) return view;
-  const results = await Promise.all(def.health.map((p) => runProbe(ctx, def, p, run)));
+  const results = await runProbes(ctx, def, run);
   return { ...view, health: view.health.map((h, i) => ({ ...h, ok: results[i]!.ok, detail: results[i]!.detail })) };
 }
 

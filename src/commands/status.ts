@@ -11,10 +11,8 @@ export const statusCommand = defineCommand<Args, StatusView[]>({
   anywhere: 'merge', // from another folder: every registry you have used
   flags: { positionals: { name: { type: 'string' } }, examples: [['$0 status --json', '']] },
   run: async (argv, ctx) => {
-    const { fileNames, requireAnyDef } = await import('../app/context.js');
-    const { describeStatuses } = await import('../app/status.js');
-    const names = argv.name ? [requireAnyDef(ctx, argv.name).name] : fileNames(ctx);
-    return describeStatuses(ctx, names);
+    const { describeRegistryStatus } = await import('../app/status.js');
+    return describeRegistryStatus(ctx, argv.name);
   },
   render: (views, out) => out.printStatusTable(views),
 });

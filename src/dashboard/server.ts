@@ -12,13 +12,13 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { ackAlerts, listAlerts } from '../app/alerts.js';
-import { fileNames, requireAnyDef, requireDef, type Context } from '../app/context.js';
+import { requireAnyDef, requireDef, type Context } from '../app/context.js';
 import { describeHistory, parseDuration } from '../app/history.js';
 import { verifyLedger } from '../app/ledger.js';
 import { restartProcesses } from '../app/restart.js';
 import { rollbackProcess } from '../app/rollback.js';
 import { startMany } from '../app/start.js';
-import { describeStatuses } from '../app/status.js';
+import { describeRegistryStatus } from '../app/status.js';
 import { stopMany } from '../app/stop.js';
 import { readWatchHolder } from '../app/watch.js';
 import { lastKnownGood } from '../core/lineage.js';
@@ -206,7 +206,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     if (!path.startsWith('/api/')) throw new HttpError(404, `no such page: ${path}`);
     const ctx = opts.load();
     if (req.method === 'GET') {
-      if (path === '/api/status') return send(res, 200, await describeStatuses(ctx, fileNames(ctx)));
+      if (path === '/api/status') return send(res, 200, await describeRegistryStatus(ctx));
       if (path === '/api/alerts') return send(res, 200, listAlerts(ctx, { all: url.searchParams.get('all') === 'true' }));
       if (path === '/api/meta') return send(res, 200, await describeMeta(ctx, options));
       if (path === '/api/events') return streamEvents(req, res, ctx);

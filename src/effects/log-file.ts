@@ -36,14 +36,7 @@ export function logNeedsRotation(file: string, maxMb: number): boolean {
 
 /** Rotate past maxMb: log -> log.1 -> ... -> log.<keep>; returns true when it rotated. */
 export function rotateLog(file: string, maxMb: number, keep: number): boolean {
-  if (maxMb <= 0) return false;
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch {
-    return false;
-  }
-  if (size < maxMb * 1024 * 1024) return false;
+  if (!logNeedsRotation(file, maxMb)) return false;
   if (keep <= 0) {
     truncateSync(file, 0);
     return true;

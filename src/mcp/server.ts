@@ -16,7 +16,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { ackAlerts, listAlerts } from '../app/alerts.js';
-import { fileNames, requireAnyDef, requireDef, selectNames, type Context } from '../app/context.js';
+import { fileNames, requireAnyDef, requireDef, selectAnyNames, selectNames, type Context } from '../app/context.js';
 import { healthcheck } from '../app/healthcheck.js';
 import { describeHistory, parseDuration } from '../app/history.js';
 import { verifyLedger } from '../app/ledger.js';
@@ -24,7 +24,7 @@ import { deregisterProcess, recordRegistration, registerProcess } from '../app/r
 import { restartProcesses } from '../app/restart.js';
 import { rollbackProcess } from '../app/rollback.js';
 import { startMany } from '../app/start.js';
-import { describeStatuses } from '../app/status.js';
+import { describeRegistryStatus } from '../app/status.js';
 import { stopMany } from '../app/stop.js';
 import { readLogTail } from '../effects/log-file.js';
 import { UserError } from '../errors.js';
@@ -68,7 +68,7 @@ const TOOLS: readonly ToolSpec[] = [
     name: 'status', title: 'Process status',
     description: 'Every supervised process (or one) with its status (running, unhealthy, crashed, waiting, failed, stopped, completed, never-started, invalid), pid, uptime, restarts, the reason, the next restart, memory and CPU, probe results and how the last run ended. Start here.',
     input: { name: processName.optional() }, output: z.object({ processes: rows }), annotations: readOnly,
-    run: async ({ name }, ctx) => wrap('processes')(await describeStatuses(ctx, name ? [requireAnyDef(ctx, name).name] : fileNames(ctx))),
+    run: async ({ name }, ctx) => wrap('processes')(await describeRegistryStatus(ctx, name)),
   }),
   tool({
     name: 'logs', title: 'Process log',
@@ -134,10 +134,7 @@ const TOOLS: readonly ToolSpec[] = [
     description: 'Stop processes: their stop_signal to the whole tree and group, SIGKILL after kill_timeout. A stopped process is never restarted until started again.',
     input: { names }, output: z.object({ results: rows }),
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-    run: async ({ names: n }, ctx) => {
-      for (const name of n) requireAnyDef(ctx, name);
-      return wrap('results')(await stopMany(ctx, [...new Set(n)]));
-    },
+    run: async ({ names: n }, ctx) => wrap('results')(await stopMany(ctx, selectAnyNames(ctx, n, false, 'stop'))),
   }),
   tool({
     name: 'restart', title: 'Restart processes', gate: 'control',
@@ -252,7 +249,7 @@ export async function serveMcp(opts: McpOptions): Promise<void> {
   }));
   const readResource = async (uri: string): Promise<{ mimeType: string; text: string }> => {
     const ctx = opts.load();
-    if (uri === 'pguard://status') return { mimeType: 'application/json', text: JSON.stringify(await describeStatuses(ctx, fileNames(ctx)), null, 2) };
+    if (uri === 'pguard://status') return { mimeType: 'application/json', text: JSON.stringify(await describeRegistryStatus(ctx), null, 2) };
     if (uri === 'pguard://alerts') return { mimeType: 'application/json', text: JSON.stringify(listAlerts(ctx, { all: false }), null, 2) };
     if (uri.startsWith(LOG_PREFIX)) {
       const name = decodeURIComponent(uri.slice(LOG_PREFIX.length));
@@ -278,7 +275,7 @@ export async function serveMcp(opts: McpOptions): Promise<void> {
   const stampFor = async (uri: string, ctx: Context): Promise<string | null> => {
     if (uri === 'pguard://alerts') return stampOf(join(ctx.store.dir, 'alerts.json'));
     // A status change: a process's status, pid or restart count.
-    if (uri === 'pguard://status') return (await describeStatuses(ctx, fileNames(ctx))).map((v) => `${v.name}=${v.status}/${v.pid}/${v.restarts}`).join(',');
+    if (uri === 'pguard://status') return (await describeRegistryStatus(ctx)).map((v) => `${v.name}=${v.status}/${v.pid}/${v.restarts}`).join(',');
     if (uri.startsWith(LOG_PREFIX)) return stampOf(ctx.store.logFile(decodeURIComponent(uri.slice(LOG_PREFIX.length))));
     return null;
   };
