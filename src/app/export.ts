@@ -1,7 +1,6 @@
 // `pguard export`: the registry's definitions as another engine's (systemd, Kubernetes, Compose),
 // with a note for each thing the target cannot express. The mapping is pure (core/export-*.ts);
 // this reads what it needs and writes the files.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -10,6 +9,7 @@ import type { Note } from '../core/export-common.js';
 import { exportK8s } from '../core/export-k8s.js';
 import { exportSystemd } from '../core/export-systemd.js';
 import type { ProcessDef } from '../core/schema.js';
+import { machineSystemdVersion } from '../effects/systemd-version.js';
 import { UserError } from '../errors.js';
 import { requireDef, supervisedDefs, type Context } from './context.js';
 
@@ -30,16 +30,6 @@ export interface ExportResult {
   readonly files: { name: string; text: string }[];
   readonly notes: Note[];
   readonly written: string[];
-}
-
-/** The systemd on this machine (`systemctl --version`), else 252 (Debian 12's). */
-function machineSystemdVersion(): number {
-  try {
-    const m = /systemd (\d+)/.exec(execFileSync('systemctl', ['--version'], { encoding: 'utf8', timeout: 3000, stdio: ['ignore', 'pipe', 'ignore'] }));
-    return m ? Number(m[1]) : 252;
-  } catch {
-    return 252;
-  }
 }
 
 const yamlOf = (doc: unknown) => stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false });

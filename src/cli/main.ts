@@ -1,19 +1,10 @@
 // The yargs root: global options, every command, and the only top-level catch. Bad input gets one
 // line on stderr and a non-zero exit; a stack trace only with PGUARD_DEBUG=1.
-import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { COMMANDS } from '../commands/list.js';
 import { GLOBAL_OPTIONS } from './fast.js';
 import { reportError, wantsJson } from './report.js';
-
-/** package.json's version: the bundle (dist/bundle) and tsc's output (dist/cli) both sit two folders below it. */
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
+import { packageVersion } from './version.js';
 
 export async function main(argv: string[]): Promise<void> {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {

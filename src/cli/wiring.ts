@@ -56,6 +56,15 @@ export function contextFor(registry: LoadedRegistry, env: NodeJS.ProcessEnv = pr
 }
 
 /**
+ * A context read afresh at each call, for the long-lived servers (dashboard, MCP): edits of the
+ * registry are seen, a broken entry is shown as such, and the state directory stays the one found
+ * at start.
+ */
+export function reloader(path: string, stateDir: string, env: NodeJS.ProcessEnv = process.env): () => Context {
+  return () => contextFor(readRegistry(path, { allowIssues: true }), env, stateDir);
+}
+
+/**
  * The lock folder of a registry's state directory, for `register` (which may create the registry):
  * the registry's writers, from whatever command, meet there.
  */

@@ -22,8 +22,7 @@ export const dashboardCommand = defineCommand<Args, undefined>({
     const { UserError } = await import('../errors.js');
     if (!Number.isInteger(argv.port) || argv.port < 0 || argv.port > 65535) throw new UserError(`--port expects a port from 0 to 65535, got ${JSON.stringify(argv.port)}.`, 2);
     const { isLoopback, startDashboard } = await import('../dashboard/server.js');
-    const { readRegistry } = await import('../effects/registry-file.js');
-    const { contextFor } = await import('../cli/wiring.js');
+    const { reloader } = await import('../cli/wiring.js');
     const { cronStatus } = await import('../app/cron.js');
     if (!isLoopback(argv.host)) {
       process.stderr.write(`pguard: warning: listening on ${argv.host}: anyone who can reach it and has the token can start and stop your processes${argv['read-only'] ? ' (read-only: see them)' : ''}.\n`);
@@ -34,7 +33,7 @@ export const dashboardCommand = defineCommand<Args, undefined>({
     try {
       dash = await startDashboard({
         host: argv.host, port: argv.port, readOnly: argv['read-only'] ?? false,
-        load: () => contextFor(readRegistry(path, { allowIssues: true }), ctx.env, stateDir),
+        load: reloader(path, stateDir, ctx.env),
         cronInstalled: async (c) => (await cronStatus(c)).installed,
       });
     } catch (err) {

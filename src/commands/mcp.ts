@@ -13,10 +13,10 @@ export const mcpCommand: CommandModule<GlobalArgs, Args> = {
       .example('$0 mcp --registry /abs/path/.process-registry.json --allow-control', 'in the client\'s MCP configuration'),
   handler: async (argv) => {
     // The registry is found once; it is read afresh at each call, and a broken one is a tool error, never an exit.
-    const { contextFor, resolveRegistryPath } = await import('../cli/wiring.js');
+    const { contextFor, reloader, resolveRegistryPath } = await import('../cli/wiring.js');
     const { readRegistry } = await import('../effects/registry-file.js');
     const { resolveStateDir } = await import('../effects/state-store.js');
-    const { readFileSync } = await import('node:fs');
+    const { packageVersion } = await import('../cli/version.js');
     const { serveMcp } = await import('../mcp/server.js');
     const path = resolveRegistryPath(argv);
     let stateDir: string;
@@ -25,13 +25,11 @@ export const mcpCommand: CommandModule<GlobalArgs, Args> = {
     } catch {
       stateDir = resolveStateDir(path, undefined, process.env);
     }
-    let version = 'unknown';
-    try { version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version; } catch { /* shown as unknown */ }
     await serveMcp({
       allowControl: argv['allow-control'] ?? false,
       allowRegister: argv['allow-register'] ?? false,
-      load: () => contextFor(readRegistry(path, { allowIssues: true }), process.env, stateDir),
-      version,
+      load: reloader(path, stateDir),
+      version: packageVersion(),
       log: (line) => process.stderr.write(`${line}\n`),
     });
   },
