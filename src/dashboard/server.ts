@@ -6,7 +6,7 @@
 // POST checked (CSRF), --read-only refusing every POST. Live updates: Server-Sent Events fed from
 // the ledger (its seq is the event id, so a reconnecting page resumes where it left off).
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -26,6 +26,7 @@ import type { LedgerEntry } from '../core/ledger-chain.js';
 import { tailLedger, type LedgerCursor } from '../effects/ledger-file.js';
 import { readLogTail } from '../effects/log-file.js';
 import { PACKAGE_ROOT } from '../effects/spawn.js';
+import { fileStamp } from '../effects/state-store.js';
 import { UserError } from '../errors.js';
 
 export interface DashboardOptions {
@@ -146,7 +147,7 @@ function streamEvents(req: IncomingMessage, res: ServerResponse, ctx: Context): 
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
   res.write('retry: 1000\n\n');
   const state = ctx.store.dir;
-  const alertsFile = join(state, 'alerts.json');
+  const alertsFile = ctx.store.path('alerts');
   const lastId = Number(req.headers['last-event-id']);
   let cursor: LedgerCursor | null = null;
   // From the start of the active segment on a resume (only what the page missed), else from its end.
@@ -154,7 +155,7 @@ function streamEvents(req: IncomingMessage, res: ServerResponse, ctx: Context): 
   cursor = first.cursor;
   const emit = (e: LedgerEntry) => res.write(`id: ${e.seq}\nevent: ledger\ndata: ${JSON.stringify({ seq: e.seq, at: e.at, event: e.event, process: e.process, details: e.details })}\n\n`);
   if (Number.isFinite(lastId)) for (const e of first.entries) if (e.seq > lastId) emit(e);
-  const alertsStamp = () => { const st = statSync(alertsFile, { throwIfNoEntry: false }); return st ? `${st.size}:${st.mtimeMs}` : ''; };
+  const alertsStamp = () => fileStamp(alertsFile);
   let alerts = alertsStamp();
   const timer = setInterval(() => {
     const next = tailLedger(state, cursor);

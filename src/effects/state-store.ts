@@ -80,6 +80,12 @@ export function ensurePrivateDir(dir: string): void {
   }
 }
 
+/** A file's size and mtime as one string ('-' when it is missing): what tells a watcher it changed. */
+export function fileStamp(file: string): string {
+  const st = statSync(file, { throwIfNoEntry: false });
+  return st ? `${st.size}:${st.mtimeMs}` : '-';
+}
+
 /** Generations kept per process; the oldest that are not known-good go first. */
 const GENERATIONS_KEPT = 50;
 

@@ -5,8 +5,6 @@
 // same JSON as its --json output (as text, and as structuredContent under an output schema).
 // Subscribers to pguard://alerts and pguard://status hear of changes as they happen, whoever made
 // them (a runner, cron, watch, the CLI), by a poll of the state files every half second.
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import {
@@ -27,6 +25,7 @@ import { startMany } from '../app/start.js';
 import { describeRegistryStatus } from '../app/status.js';
 import { stopMany } from '../app/stop.js';
 import { readLogTail } from '../effects/log-file.js';
+import { fileStamp } from '../effects/state-store.js';
 import { UserError } from '../errors.js';
 
 export interface McpOptions {
@@ -270,13 +269,12 @@ export async function serveMcp(opts: McpOptions): Promise<void> {
   // Subscriptions: polled, cheaply, only while someone listens.
   const subscribed = new Set<string>();
   const stamps = new Map<string, string>();
-  const stampOf = (file: string) => { const st = statSync(file, { throwIfNoEntry: false }); return st ? `${st.size}:${st.mtimeMs}` : '-'; };
   /** What counts as a change of a resource; null for one nobody can read. */
   const stampFor = async (uri: string, ctx: Context): Promise<string | null> => {
-    if (uri === 'pguard://alerts') return stampOf(join(ctx.store.dir, 'alerts.json'));
+    if (uri === 'pguard://alerts') return fileStamp(ctx.store.path('alerts'));
     // A status change: a process's status, pid or restart count.
     if (uri === 'pguard://status') return (await describeRegistryStatus(ctx)).map((v) => `${v.name}=${v.status}/${v.pid}/${v.restarts}`).join(',');
-    if (uri.startsWith(LOG_PREFIX)) return stampOf(ctx.store.logFile(decodeURIComponent(uri.slice(LOG_PREFIX.length))));
+    if (uri.startsWith(LOG_PREFIX)) return fileStamp(ctx.store.logFile(decodeURIComponent(uri.slice(LOG_PREFIX.length))));
     return null;
   };
   server.setRequestHandler(SubscribeRequestSchema, async (req) => {
