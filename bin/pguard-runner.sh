@@ -10,12 +10,36 @@
 # The restart path is kept free of forks that are not needed: every external command costs a
 # millisecond or more, and PM2 (the killed program's own parent) restarts in about 7 ms.
 
+# The wall clock in ms (a fork of date, about a millisecond), which also anchors the kernel's clock.
 now_ms() {
   now=$(date +%s%N 2>/dev/null)
   case $now in
     *N|'') now=$(date +%s)000 ;;
     *) now=${now%??????} ;;
   esac
+  read_up
+  [ -n "$up" ] && anchor_ms=$now anchor_up=$up
+}
+
+# The kernel's clock: centiseconds since boot in $up, with a builtin read of /proc/uptime ('' where
+# there is none). Anchored to the wall clock by now_ms and by the arm, it times an exit without a
+# fork (in 10 ms steps): the restart path's one clock read.
+read_up() {
+  up=
+  { read -r up _ < "$uptime_file"; } 2>/dev/null || return 0
+  up=${up%.*}${up#*.}
+  up=${up#"${up%%[!0]*}"} # no leading zeros (they would read as octal)
+  case $up in '') up=0 ;; *[!0-9]*) up= ;; esac
+}
+
+# The time of an exit in ms ($now): the kernel's clock from its anchor, or the wall clock.
+exit_ms() {
+  read_up
+  if [ -n "$up" ] && [ -n "$anchor_up" ]; then
+    now=$((anchor_ms + (up - anchor_up) * 10))
+  else
+    now_ms
+  fi
 }
 
 # The user's run, in a subshell (a fork, no exec of a new shell): record its own identity, then
@@ -55,7 +79,7 @@ run_child() {
       esac
       ;;
   esac
-  unset PGUARD_COMMAND PGUARD_EPOCH PGUARD_DELAY_MS PGUARD_KILL_TIMEOUT_MS PGUARD_NODE PGUARD_CLI PGUARD_PROC_DIR PGUARD_RUNNER_STATE_DIR
+  unset PGUARD_COMMAND PGUARD_EPOCH PGUARD_DELAY_MS PGUARD_KILL_TIMEOUT_MS PGUARD_NODE PGUARD_CLI PGUARD_PROC_DIR PGUARD_RUNNER_STATE_DIR PGUARD_UPTIME_FILE
   # Its own session and process group (setsid(1) does not fork: we are not a group leader), so
   # `pguard stop` can signal the user's whole group without touching this runner.
   set -f
@@ -152,6 +176,9 @@ dir=$PGUARD_PROC_DIR
 seq=0
 delay=${PGUARD_DELAY_MS:-0}
 kill_timeout_ms=${PGUARD_KILL_TIMEOUT_MS:-10000}
+uptime_file=${PGUARD_UPTIME_FILE:-/proc/uptime}
+anchor_ms=
+anchor_up=
 boot=-
 [ -r /proc/sys/kernel/random/boot_id ] && read -r boot < /proc/sys/kernel/random/boot_id
 has_setsid=
@@ -183,13 +210,26 @@ while :; do
   # SIGQUIT ignored, and the user's process must receive them.
   ( run_child )
   status=$?
-  now_ms
+  # The arm (what pguard's policy allows at this exit; used below) carries pguard's own anchor of
+  # the kernel's clock, taken when it was written: newer than ours, it corrects any step of the
+  # wall clock since. Then the exit's time, without a fork.
+  arm=
+  arm_ms=
+  arm_up=
+  { read -r normal stable unstable notbefore final && arm=1 && read -r arm_ms arm_up; } 2>/dev/null < "$dir/arm"
+  # Emptied at once, it is spent: one arm buys at most one restart. Should `pguard on-exit` write
+  # the next arm between the two, that arm is lost and the next exit takes the slow path: never an
+  # extra restart. (Builtins only: no mv or rm to fork.)
+  [ -n "$arm" ] && : > "$dir/arm"
+  case $arm_ms.$arm_up in
+    *[!0-9.]* | .* | *.) ;;
+    *) [ -n "$anchor_up" ] && [ "$arm_up" -lt "$anchor_up" ] || { anchor_ms=$arm_ms; anchor_up=$arm_up; } ;;
+  esac
+  exit_ms
   end=$now
-  # The kernel's clock at the exit (centiseconds since boot, a builtin read): with the next run's
-  # STARTTIME (ticks since boot, same clock) it measures a restart without a fork on the way.
-  up=-
-  { read -r up _ < /proc/uptime; } 2>/dev/null && up=${up%.*}${up#*.}
-  printf 'exit %s %s %s %s\n' "$id" "$status" "$end" "$up" >> "$dir/runs.log"
+  # ENDED_UPTIME: with the next run's STARTTIME (ticks since boot, the same clock) it measures a
+  # restart on the kernel's clock.
+  printf 'exit %s %s %s %s\n' "$id" "$status" "$end" "${up:--}" >> "$dir/runs.log"
   # What is left of the run's process group belongs to the dead instance: end it first.
   reaped_at=
   if [ -n "$has_setsid" ] && read -r cpid < "$dir/pid"; then
@@ -199,13 +239,9 @@ while :; do
   # A user stop: `pguard stop` records it; nothing more to do here.
   [ -e "$dir/stop" ] && exit 0
 
-  # Fast path: the arm file says what pguard's policy allows at this exit. Reading it, then
-  # emptying it, spends it: one arm buys at most one restart. Should `pguard on-exit` write the
-  # next arm between the two, that arm is lost and the next exit takes the slow path: never an
-  # extra restart. (Builtins only: no mv or rm to fork.)
+  # Fast path: the arm (read at the exit) says what pguard's policy allows.
   restart=0
-  if read -r normal stable unstable notbefore final < "$dir/arm" 2>/dev/null; then
-    : > "$dir/arm"
+  if [ -n "$arm" ]; then
     ran=$((end - begin))
     case ",$final," in
       *",$status,"*) ;; # never restarted (126, 127, no_restart_exit_codes): pguard decides

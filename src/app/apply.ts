@@ -55,7 +55,7 @@ export async function apply(
         break;
       case 'arm':
         try {
-          ctx.store.writeArm(name, effect.arm);
+          ctx.store.writeArm(name, effect.arm, effect.arm ? ctx.clock.anchor?.() ?? null : null);
         } catch (err) {
           // Without an arm the runner asks pguard at each exit: slower, never fewer restarts.
           ctx.progress(`pguard: ${name}: could not write its arm (${err instanceof Error ? err.message : String(err)}); its runner asks at each exit`);

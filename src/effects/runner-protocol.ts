@@ -18,7 +18,12 @@
 //   arm         written by pguard (temp file + rename), read by the runner with one `read` after an
 //               exit and then emptied (`: > arm`, builtins only), so one arm buys at most one restart:
 //                 NORMAL_AFTER_MS STABLE_AFTER_MS UNSTABLE_OK NOT_BEFORE_MS FINAL_STATUSES   (core/arm.ts)
-//               FINAL_STATUSES is a comma-separated list (126,127 and no_restart_exit_codes).
+//               FINAL_STATUSES is a comma-separated list (126,127 and no_restart_exit_codes). A second
+//               line, where pguard can read the kernel's clock, anchors it to the wall clock (effects/clock.ts):
+//                 WALL_MS UPTIME_CS
+//               The runner times an exit without a fork: WALL_MS + (uptime at the exit - UPTIME_CS) x 10,
+//               from this anchor or its own (each `date` it runs), whichever is newer; the wall clock
+//               (date) where the kernel's clock is not readable.
 //               The runner restarts at once, without Node, when: the status is not in FINAL_STATUSES,
 //               and not (status 0 and NORMAL_AFTER_MS > 0 and ran >= NORMAL_AFTER_MS), and
 //               (STABLE_AFTER_MS >= 0 and ran >= STABLE_AFTER_MS, or UNSTABLE_OK = 1 and the exit
@@ -28,6 +33,7 @@
 //   pid         the current run's PID, its group's id: the runner ends what is left of that group after
 //               the run's exit, and a new runner the group of a dead runner's last run before its first.
 //   runner.log  stderr of the runner's on-exit calls.
+// The kernel's clock is /proc/uptime, or the file PGUARD_UPTIME_FILE names (the conformance test's clock).
 //
 // The runner's report, after every exit: NODE CLI on-exit NAME --registry REGISTRY --run ID
 // [--restarted-at ENDED_MS] (the latter when it already restarted alone, in the background). On
@@ -36,6 +42,7 @@
 // The runner's environment (PGUARD_NAME, PGUARD_REGISTRY and PGUARD_HEARTBEAT_FILE stay in the
 // user's process; the runner unsets the others before it execs the command): see RUNNER_ENV.
 import type { Arm } from '../core/arm.js';
+import type { ClockAnchor } from './clock.js';
 import type { Decision } from '../core/plan.js';
 import type { RunInfo } from '../core/record.js';
 import type { RunsView } from '../core/runs.js';
@@ -56,11 +63,13 @@ export const RUNNER_ENV = {
   name: 'PGUARD_NAME',                // kept in the user's process
   registry: 'PGUARD_REGISTRY',        // kept in the user's process
   heartbeat: 'PGUARD_HEARTBEAT_FILE', // kept: touch it to pass a heartbeat probe
+  uptimeFile: 'PGUARD_UPTIME_FILE',   // the kernel's clock, when not /proc/uptime
 } as const;
 
 /** The variables the runner removes before it execs the user's command. */
 export const RUNNER_ONLY_ENV = [
   RUNNER_ENV.command, RUNNER_ENV.epoch, RUNNER_ENV.delayMs, RUNNER_ENV.killTimeoutMs, RUNNER_ENV.node, RUNNER_ENV.cli, RUNNER_ENV.procDir, RUNNER_ENV.stateDir,
+  RUNNER_ENV.uptimeFile,
 ] as const;
 
 export interface RunnerLaunch {
@@ -75,6 +84,8 @@ export interface RunnerLaunch {
   readonly nodePath: string;
   readonly cliPath: string;
   readonly stateDir: string;
+  /** The kernel's clock, when not /proc/uptime. */
+  readonly uptimeFile?: string;
 }
 
 export function encodeRunnerEnv(l: RunnerLaunch): Record<string, string> {
@@ -90,16 +101,19 @@ export function encodeRunnerEnv(l: RunnerLaunch): Record<string, string> {
     [RUNNER_ENV.cli]: l.cliPath,
     [RUNNER_ENV.stateDir]: l.stateDir,
     [RUNNER_ENV.heartbeat]: l.heartbeatFile,
+    ...(l.uptimeFile !== undefined ? { [RUNNER_ENV.uptimeFile]: l.uptimeFile } : {}),
   };
 }
 
-/** The arm file's one line, or null: no arm (the file is removed). */
-export function encodeArm(arm: Arm | null): string | null {
-  return arm ? `${arm.normalAfterMs} ${arm.stableAfterMs} ${arm.unstableOk ? 1 : 0} ${arm.notBefore} ${arm.finalStatuses.join(',') || '-'}\n` : null;
+/** The arm file's text (the arm, and the clock's anchor where there is one), or null: no arm (the file is removed). */
+export function encodeArm(arm: Arm | null, anchor: ClockAnchor | null = null): string | null {
+  if (!arm) return null;
+  const line = `${arm.normalAfterMs} ${arm.stableAfterMs} ${arm.unstableOk ? 1 : 0} ${arm.notBefore} ${arm.finalStatuses.join(',') || '-'}\n`;
+  return anchor ? `${line}${Math.round(anchor.ms)} ${Math.round(anchor.uptimeCs)}\n` : line;
 }
 
 export function decodeArm(text: string): Arm | null {
-  const f = text.trim().split(/\s+/);
+  const f = (text.split('\n')[0] ?? '').trim().split(/\s+/);
   const n = f.slice(0, 4).map(Number);
   if (f.length !== 5 || n.some((x) => !Number.isFinite(x))) return null;
   const finalStatuses = f[4] === '-' ? [] : f[4]!.split(',').map(Number);

@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { basename, isAbsolute, join, resolve, dirname } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Arm } from '../core/arm.js';
+import type { ClockAnchor } from './clock.js';
 import { lastKnownGood, type Generation, type GenerationMark, type Lineage } from '../core/lineage.js';
 import { emptyRecord, type ProcessRecord } from '../core/record.js';
 import { EMPTY_RUNS, type RunsView } from '../core/runs.js';
@@ -164,12 +165,13 @@ export class StateStore {
     writeFileAtomic(this.procFile(name, 'record'), `${JSON.stringify(record, null, 2)}\n`, 0o600, { durable: false });
   }
 
-  writeArm(name: string, arm: Arm | null): void {
+  /** The arm, with the wall clock's anchor to the kernel's (effects/clock.ts) that the runner times its exit from. */
+  writeArm(name: string, arm: Arm | null, anchor: ClockAnchor | null): void {
     const file = this.procFile(name, 'arm');
     // Something that is not a file in its place (a directory, say) is ours to clear: this folder is private.
     const st = lstatSync(file, { throwIfNoEntry: false });
     if (st && !st.isFile()) rmSync(file, { recursive: true, force: true });
-    const text = encodeArm(arm);
+    const text = encodeArm(arm, anchor);
     if (text === null) {
       try { unlinkSync(file); } catch { /* none */ }
       return;

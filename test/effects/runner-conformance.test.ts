@@ -1,7 +1,9 @@
 // Conformance: the real shell runner against decide(). For each row, the arm that pguard writes
-// (armFor, encoded by runner-protocol.ts) is put beside a real runner whose clock is a file the
-// test controls; the command exits with the row's status after the row's run length. The runner
-// restarts alone exactly when decide() says "restart at once", and otherwise asks pguard.
+// (armFor, encoded by runner-protocol.ts) is put beside a real runner whose clocks (the wall
+// clock `date` prints, and the kernel's clock it reads from /proc/uptime) are files the test
+// controls; the command exits with the row's status after the row's run length. The runner
+// restarts alone exactly when decide() says "restart at once", and otherwise asks pguard. The
+// runner times an exit on the kernel's clock (10 ms steps), so run lengths are whole ticks.
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,7 @@ import { StateStore } from '../../src/effects/state-store.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const T = 1_800_000_000_000; // the exit time of every row (ms)
+const U0 = 5_000_000; // the kernel's clock when each runner starts (centiseconds since boot)
 const base: ProcessDef = {
   name: 'bot', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
   maxRestarts: 3, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
@@ -48,18 +51,18 @@ const rows: Row[] = [
   { name: 'exactly at the end of the cooldown', record: { restarts: 1, lastRestartAt: T - 30_000 }, status: 1, ranMs: 20_000 },
   { name: 'budget spent on an unstable run', record: { restarts: 3, lastRestartAt: T - 100_000 }, status: 1, ranMs: 5_000 },
   { name: 'budget spent, but the run was stable', record: { restarts: 3, lastRestartAt: T - 100_000 }, status: 1, ranMs: 61_000 },
-  { name: 'budget spent, run one ms short of min_uptime', record: { restarts: 3, lastRestartAt: T - 100_000 }, status: 1, ranMs: 59_999 },
+  { name: 'budget spent, run one tick (10 ms) short of min_uptime', record: { restarts: 3, lastRestartAt: T - 100_000 }, status: 1, ranMs: 59_990 },
   { name: 'budget spent, run exactly min_uptime', record: { restarts: 3, lastRestartAt: T - 100_000 }, status: 1, ranMs: 60_000 },
   { name: 'max_restarts 0', def: { maxRestarts: 0 }, status: 1, ranMs: 100_000 },
   { name: 'auto_restart off', def: { autoRestart: false }, status: 1, ranMs: 5_000 },
   { name: 'exponential backoff inside its doubled wait', def: { backoff: 'exponential' }, record: { restarts: 2, lastRestartAt: T - 50_000 }, status: 1, ranMs: 1_000 },
   { name: 'exponential backoff past its doubled wait', def: { backoff: 'exponential' }, record: { restarts: 2, lastRestartAt: T - 61_000 }, status: 1, ranMs: 1_000 },
-  { name: 'command not found (127)', status: 127, ranMs: 5 },
-  { name: 'command cannot execute (126)', status: 126, ranMs: 5 },
+  { name: 'command not found (127)', status: 127, ranMs: 10 },
+  { name: 'command cannot execute (126)', status: 126, ranMs: 10 },
   { name: 'EX_CONFIG (78), a default no_restart_exit_code', status: 78, ranMs: 5_000 },
   { name: 'a listed exit code after a stable run', def: { noRestartExitCodes: [3] }, status: 3, ranMs: 120_000 },
   { name: 'an exit code not listed', def: { noRestartExitCodes: [3] }, status: 4, ranMs: 5_000 },
-  { name: 'zero cooldown', def: { restartCooldownS: 0 }, record: { restarts: 2, lastRestartAt: T - 1 }, status: 1, ranMs: 1 },
+  { name: 'zero cooldown', def: { restartCooldownS: 0 }, record: { restarts: 2, lastRestartAt: T - 1 }, status: 1, ranMs: 10 },
 ];
 
 const root = mkdtempSync(join(tmpdir(), 'pguard-conformance-'));
@@ -74,25 +77,42 @@ writeFileSync(join(bin, 'fake-node'), '#!/bin/sh\nshift\necho "$*" >> "$CONFORMA
 chmodSync(join(bin, 'date'), 0o755);
 chmodSync(join(bin, 'fake-node'), 0o755);
 
+interface Clocks {
+  /** The wall clock (ms) when the runner starts, and when the command exits. */
+  readonly startMs: number;
+  readonly exitMs: number;
+  /** The kernel's clock (cs) at the same two moments; null: the runner has no kernel clock to read. */
+  readonly startUp: number | null;
+  readonly exitUp: number | null;
+  /** The anchor pguard writes with the arm (null: none). */
+  readonly armAnchor: { ms: number; uptimeCs: number } | null;
+}
+
+const cs = (n: number) => `${Math.floor(n / 100)}.${String(n % 100).padStart(2, '0')} 0\n`;
+
 /** Run the real runner once over a row; true when it restarted alone (its fast path). */
-async function runRow(row: Row, i: number): Promise<{ fast: boolean; calls: string[] }> {
+async function runRow(row: Row, i: number, clocks?: Clocks): Promise<{ fast: boolean; calls: string[]; endedAt: number | undefined }> {
+  const c: Clocks = clocks ?? { startMs: T - row.ranMs, exitMs: T, startUp: U0, exitUp: U0 + row.ranMs / 10, armAnchor: { ms: T - row.ranMs, uptimeCs: U0 } };
   const def = { ...base, ...row.def };
   const store = new StateStore(join(root, `state-${i}`));
   store.init();
   const procDir = store.ensureProc(def.name);
   const record: ProcessRecord = { ...emptyRecord(), status: 'running', epoch: 1, ...row.record };
-  store.writeArm(def.name, armFor(def, record));
+  store.writeArm(def.name, armFor(def, record), c.armAnchor);
   const clock = join(root, `clock-${i}`);
+  const uptime = join(root, `uptime-${i}`);
   const calls = join(root, `calls-${i}`);
-  writeFileSync(clock, `${(T - row.ranMs) * 1_000_000}\n`);
-  // The command moves the clock to the exit time, then ends as the row says.
-  const end = `echo ${T * 1_000_000} > "$CONFORMANCE_CLOCK"; `;
+  writeFileSync(clock, `${c.startMs * 1_000_000}\n`);
+  if (c.startUp !== null) writeFileSync(uptime, cs(c.startUp));
+  // The command moves the clocks to the exit time, then ends as the row says.
+  const end = `echo ${c.exitMs * 1_000_000} > "$CONFORMANCE_CLOCK"; ${c.exitUp !== null ? `printf '${cs(c.exitUp).trim()}\\n' > "${uptime}"; ` : ''}`;
   const command = row.status === 137 ? `${end}kill -9 $$` : `${end}exit ${row.status}`;
   const env = {
     PATH: `${bin}:${process.env.PATH}`, CONFORMANCE_CLOCK: clock, CONFORMANCE_CALLS: calls,
     ...encodeRunnerEnv({
       name: def.name, registryPath: join(root, 'registry.json'), procDir, heartbeatFile: join(procDir, 'heartbeat'),
       command, epoch: 1, delayMs: 0, killTimeoutMs: 1000, nodePath: join(bin, 'fake-node'), cliPath: 'pguard.js', stateDir: store.dir,
+      uptimeFile: uptime,
     }),
   };
   const child = spawn('/bin/sh', [RUNNER_PATH], { env, stdio: 'ignore' });
@@ -100,7 +120,7 @@ async function runRow(row: Row, i: number): Promise<{ fast: boolean; calls: stri
   const runs = decodeRuns(readFileSync(store.runsFile(def.name), 'utf8'));
   const fast = runs.starts.has('1.2');
   if (fast) await waitFor(() => readFileSync(calls, 'utf8').includes('--restarted-at'), { what: 'the background report of the fast restart' });
-  return { fast, calls: readFileSync(calls, 'utf8').trim().split('\n') };
+  return { fast, calls: readFileSync(calls, 'utf8').trim().split('\n'), endedAt: runs.exits.get('1.1')?.endedAt };
 }
 
 describe('the shell runner conforms to decide()', () => {
@@ -111,10 +131,34 @@ describe('the shell runner conforms to decide()', () => {
   });
 
   it.each(rows.map((row, i) => ({ ...row, i })))('$name', async (row) => {
-    const { fast, calls } = await runRow(row, row.i);
+    const { fast, calls, endedAt } = await runRow(row, row.i);
     expect(fast).toBe(expectedFast(row));
+    expect(endedAt).toBe(T);
     const first = `on-exit bot --registry ${join(root, 'registry.json')} --run 1.1`;
     expect(calls).toContain(fast ? `${first} --restarted-at ${T}` : first);
+  });
+});
+
+describe('the runner times an exit without a fork, from the newest anchor of the kernel\'s clock', () => {
+  const row: Row = { name: 'a crash', status: 1, ranMs: 5_000 };
+  const start = T - 5_000;
+
+  it('takes pguard\'s anchor from the arm when it is newer than its own (the wall clock stepped an hour back since it started)', async () => {
+    const armAnchor = { ms: start + 1_000 - 3_600_000, uptimeCs: U0 + 100 };
+    const { endedAt } = await runRow(row, 100, { startMs: start, exitMs: T, startUp: U0, exitUp: U0 + 500, armAnchor });
+    expect(endedAt).toBe(T - 3_600_000);
+  });
+
+  it('keeps its own anchor when the arm\'s is older', async () => {
+    const armAnchor = { ms: start - 3_600_000, uptimeCs: U0 - 100 };
+    const { endedAt } = await runRow(row, 101, { startMs: start, exitMs: T, startUp: U0, exitUp: U0 + 500, armAnchor });
+    expect(endedAt).toBe(T);
+  });
+
+  it('asks the wall clock (date) where there is no kernel clock to read', async () => {
+    const { fast, endedAt } = await runRow(row, 102, { startMs: start, exitMs: T + 7, startUp: null, exitUp: null, armAnchor: null });
+    expect(endedAt).toBe(T + 7); // the wall clock's own ms, not a 10 ms step
+    expect(fast).toBe(true);
   });
 });
 

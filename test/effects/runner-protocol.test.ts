@@ -32,7 +32,7 @@ describe('the runner protocol', () => {
     expect(code).toContain(`printf 'leftovers %s %s %s\\n' "$rg_id" "$((now - rg_start))" "$killed"`);
     expect(decodeRuns(encodeLeftoversLine('3.2', 10_050, true)).leftovers.get('3.2')).toEqual({ waitedMs: 10_050, sigkilled: true });
     expect(code).toContain(`printf 'start %s %s %s %s %s\\n' "$id" "$pid" "$starttime" "$boot" "$begin"`);
-    expect(code).toContain(`printf 'exit %s %s %s %s\\n' "$id" "$status" "$end" "$up"`);
+    expect(code).toContain(`printf 'exit %s %s %s %s\\n' "$id" "$status" "$end" "\${up:--}"`);
     expect(decodeRuns(encodeExitLine('3.2', 1, 1_800_000_000_500, 1234567)).exits.get('3.2')).toEqual({ status: 1, endedAt: 1_800_000_000_500, endedUptimeCs: 1234567 });
     const run = { id: '3.2', identity: { pid: 42, startTime: '123456', bootId: 'b-1' }, startedAt: 1_800_000_000_000 };
     const view = decodeRuns(encodeStartLine(run) + encodeExitLine('3.2', 137, 1_800_000_000_500) + 'garbage line\n');
@@ -41,13 +41,15 @@ describe('the runner protocol', () => {
     expect(decodeRuns(encodeStartLine({ ...run, identity: { ...run.identity, bootId: '' } })).latest?.identity.bootId).toBe('');
   });
 
-  it('reads the arm with one `read` of five fields, then empties it', () => {
-    expect(code).toContain('read -r normal stable unstable notbefore final < "$dir/arm"');
+  it('reads the arm (five fields, then the clock\'s anchor) with two `read`s, then empties it', () => {
+    expect(code).toContain('{ read -r normal stable unstable notbefore final && arm=1 && read -r arm_ms arm_up; } 2>/dev/null < "$dir/arm"');
     expect(code).toContain('case ",$final," in');
-    expect(code).toContain(': > "$dir/arm"');
+    expect(code).toContain('[ -n "$arm" ] && : > "$dir/arm"');
     const arm = { normalAfterMs: 480_000, stableAfterMs: 60_000, unstableOk: true, notBefore: 1_800_000_030_000, finalStatuses: [78, 126, 127] };
     expect(encodeArm(arm)).toBe('480000 60000 1 1800000030000 78,126,127\n');
+    expect(encodeArm(arm, { ms: 1_800_000_000_000, uptimeCs: 123_456 })).toBe('480000 60000 1 1800000030000 78,126,127\n1800000000000 123456\n');
     expect(decodeArm(encodeArm(arm)!)).toEqual(arm);
+    expect(decodeArm(encodeArm(arm, { ms: 1, uptimeCs: 2 })!)).toEqual(arm);
     expect(encodeArm(null)).toBeNull();
     expect(decodeArm('')).toBeNull();
   });
