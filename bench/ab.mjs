@@ -65,7 +65,9 @@ function side(label, tree) {
   return { label, tree, make };
 }
 
-const startLines = (text) => [...text.matchAll(/^START (\d+)$/gm)].map((m) => Number(m[1]));
+// The programs print µs since the epoch; in ms, against a µs clock (Date.now() is too coarse).
+const startLines = (text) => [...text.matchAll(/^START (\d+)$/gm)].map((m) => Number(m[1]) / 1000);
+const wallMs = () => performance.timeOrigin + performance.now();
 const latestPid = (r) => Number(r.file('procs', 'prog', 'runs.log').trim().split('\n').filter((l) => l.startsWith('start ')).at(-1)?.split(' ')[2]);
 const totalRestarts = (r) => { try { return JSON.parse(r.file('procs', 'prog', 'state.json')).totalRestarts; } catch { return -1; } };
 
@@ -76,7 +78,7 @@ async function recoveryRig(s) {
   let kills = 0;
   return async () => {
     const before = startLines(r.file('logs', 'prog.log')).length;
-    const killAt = Date.now();
+    const killAt = wallMs();
     process.kill(latestPid(r), 'SIGKILL');
     const line = await waitFor(() => { const l = startLines(r.file('logs', 'prog.log')); return l.length > before ? l.at(-1) : null; }, 10_000, `${s.label}: the new instance`);
     kills++;
@@ -145,14 +147,14 @@ async function main() {
   const loadAfter = load();
 
   const figures = {
-    recovery_shell_p50_ms: { head: median(rec.a), base: median(rec.b), ratio: round(median(rec.a) / median(rec.b), 2) },
+    recovery_shell_p50_ms: { head: round(median(rec.a)), base: round(median(rec.b)), ratio: round(median(rec.a) / median(rec.b), 2) },
     status_json_10_ms: { head: round(median(st.a)), base: round(median(st.b)), ratio: round(median(st.a) / median(st.b), 2) },
   };
   const result = {
     date: new Date().toISOString(), node: process.version, cpus: os.cpus().length, cpu: os.cpus()[0]?.model,
     head: `${headRev}${dirty ? ' (with uncommitted changes)' : ''}`, base: `${BASE} (${rev})`,
     load_average: { before: loadBefore, after: loadAfter }, figures,
-    samples: { recovery_shell_ms: rec, status_json_10_ms: { a: st.a.map((x) => round(x)), b: st.b.map((x) => round(x)) } },
+    samples: { recovery_shell_ms: { a: rec.a.map((x) => round(x, 2)), b: rec.b.map((x) => round(x, 2)) }, status_json_10_ms: { a: st.a.map((x) => round(x)), b: st.b.map((x) => round(x)) } },
   };
   mkdirSync(join(here, 'results'), { recursive: true });
   writeFileSync(join(here, 'results', 'ab-latest.json'), `${JSON.stringify(result, null, 2)}\n`);

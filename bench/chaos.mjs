@@ -81,7 +81,7 @@ function ours() {
       if (!environ.includes(`PGUARD_REGISTRY=${registry}`)) continue;
       const name = environ.find((e) => e.startsWith('PGUARD_NAME='))?.slice(12);
       const argv = readFileSync(`/proc/${f}/cmdline`, 'utf8').split('\0');
-      out.push({ pid: Number(f), pgid: Number(fields[2]), runner: argv[1] === RUNNER, name });
+      out.push({ pid: Number(f), pgid: Number(fields[2]), runner: argv[1] === RUNNER, name, argv: argv.filter(Boolean).join(' ').slice(0, 200) });
     } catch { /* gone meanwhile */ }
   }
   return out;
@@ -196,7 +196,7 @@ async function main() {
     .filter((x) => x.status !== x.ledger);
   stopping = true;
   await cli('stop', '--all');
-  const orphans = ours().map((p) => ({ pid: p.pid, name: p.name ?? null, runner: p.runner }));
+  const orphans = ours().map((p) => ({ pid: p.pid, name: p.name ?? null, runner: p.runner, argv: p.argv }));
   const summary = {
     seed: SEED, seconds: SECONDS, processes: names.length, load_average: os.loadavg().map((x) => Math.round(x * 100) / 100),
     kills: counts.kills, cli_calls: counts.calls, cli_failures: counts.callFailures.slice(0, 20),

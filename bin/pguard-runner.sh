@@ -57,6 +57,15 @@ run_child() {
   fi
   printf 'start %s %s %s %s %s\n' "$id" "$pid" "$starttime" "$boot" "$begin" >> "$dir/runs.log"
   echo "$pid" > "$dir/pid"
+  # The runner was killed since it forked this run (its SIGKILL, or its whole session's): pguard,
+  # seeing it dead and this start line not yet written, may be starting another runner, which
+  # knows nothing of this run. So a run whose runner is gone never begins. (pguard reads runs.log
+  # again after it finds a runner dead: a start line it missed is one whose runner it saw die.)
+  if [ -r /proc/self/stat ]; then
+    read -r stat < /proc/self/stat
+    set -- ${stat##*) }
+    [ "$2" = "$$" ] || exit 0
+  fi
   # A stop asked for since the loop looked: this run ends before it begins (status 0, recorded).
   [ -e "$dir/stop" ] && exit 0
   trap - TERM INT HUP
@@ -257,10 +266,10 @@ while :; do
     esac
   fi 2>/dev/null
   if [ "$restart" -eq 1 ]; then
-    # Record and alert in the background while the new instance starts. (Delaying it by 100 ms
-    # made a Node program's restart a few ms faster on 2 cores, but widened the window in which a
-    # stop or restart meets an unreported restart: the chaos test found a second instance.)
-    on_exit --run "$id" --restarted-at "$end" >/dev/null &
+    # Record and alert in the background, once the new instance has had 100 ms to start: a Node
+    # program started beside the report's own Node start-up takes a few ms longer on 2 cores (and
+    # lowering the report's priority with nice does not help: bench/run.mjs, README).
+    { sleep 0.1; on_exit --run "$id" --restarted-at "$end"; } >/dev/null &
     delay=0
     begin=${reaped_at:-$end}
     continue

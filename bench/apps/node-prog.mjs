@@ -1,3 +1,3 @@
-// Prints its start time in ms as its first line, then idles.
-console.log(`START ${Date.now()}`);
+// Prints its start time in µs since the epoch as its first line, then idles.
+console.log(`START ${Math.round((performance.timeOrigin + performance.now()) * 1000)}`);
 setInterval(() => {}, 1 << 30);

@@ -21,7 +21,7 @@ export interface Observed {
   readonly runnerAlive: boolean;
 }
 
-export function observe(ctx: Context, name: string): Observed {
+export function observe(ctx: Context, name: string, again = true): Observed {
   const runs = ctx.store.readRuns(name);
   let stored = ctx.store.readRecord(name);
   // No record, but runs: it was lost (or unreadable). Rebuild it, with its runner found by a scan.
@@ -35,6 +35,11 @@ export function observe(ctx: Context, name: string): Observed {
   // While the process lives its runner's state changes no decision: spare the /proc read (watch
   // looks at every process every second). Treated as alive then.
   const runnerAlive = processAlive ? record.runner !== null : isOurs(record.runner);
+  // Both gone? The runner may have forked a run just before it died, whose start line was not
+  // there when runs.log was read. Read it again, now that the runner is known dead: a run begun
+  // by then is seen, and one not begun by then never will be (the runner's child checks that its
+  // runner lives after writing its start line, bin/pguard-runner.sh).
+  if (again && !processAlive && !runnerAlive && ctx.store.readRuns(name).latest?.id !== runs.latest?.id) return observe(ctx, name, false);
   return { record, rebuilt: lost, runs, liveRun: processAlive ? run : null, processAlive, runnerAlive };
 }
 
