@@ -32,8 +32,8 @@ read_up() {
   case $up in '') up=0 ;; *[!0-9]*) up= ;; esac
 }
 
-# The time of an exit in ms ($now): the kernel's clock from its anchor, or the wall clock.
-exit_ms() {
+# The time in ms ($now) without a fork: the kernel's clock from its anchor, else the wall clock.
+clock_ms() {
   read_up
   if [ -n "$up" ] && [ -n "$anchor_up" ]; then
     now=$((anchor_ms + (up - anchor_up) * 10))
@@ -75,12 +75,15 @@ run_child() {
   # directly, split on blanks (no quotes or glob characters can be in it), so the recorded PID is
   # the program's own (Debian's dash would fork it) and no shell starts in between. Anything with
   # shell syntax, an assignment or a builtin first word runs through /bin/sh -c as written.
+  # `exec PROGRAM ARGS` (the usual way to keep a shell out of the way) is PROGRAM ARGS.
   simple=
-  case $cmd in
+  prog=$cmd
+  case $cmd in 'exec '[!\ -]*) prog=${cmd#exec } ;; esac
+  case $prog in
     *[\;\&\|\<\>\(\)\$\`\\\"\'\*\?\[\#\~\{\}]* | *"
 "*) ;;
     *)
-      case ${cmd%% *} in
+      case ${prog%% *} in
         '' | *=* | cd | export | source | . | set | unset | trap | ulimit | umask | alias | eval | exit | return | \
         shift | read | wait | if | while | until | for | case | ! | exec | readonly | local | getopts | hash | \
         type | command | break | continue | times | :) ;;
@@ -93,10 +96,10 @@ run_child() {
   # `pguard stop` can signal the user's whole group without touching this runner.
   set -f
   if [ -n "$has_setsid" ]; then
-    [ -n "$simple" ] && exec setsid $cmd
+    [ -n "$simple" ] && exec setsid $prog
     exec setsid /bin/sh -c "$cmd"
   fi
-  [ -n "$simple" ] && exec $cmd
+  [ -n "$simple" ] && exec $prog
   exec /bin/sh -c "$cmd"
 }
 
@@ -119,6 +122,20 @@ pause() {
     wait $sp
     kill $sp 2>/dev/null
   done
+}
+
+# Read the arm ($arm set when there is one; its fields in normal stable unstable notbefore final).
+# Its second line is pguard's anchor of the kernel's clock, taken when it wrote the arm: newer than
+# ours, it is taken (it also corrects a step of the wall clock since ours).
+read_arm() {
+  arm=
+  arm_ms=
+  arm_up=
+  { read -r normal stable unstable notbefore final && arm=1 && read -r arm_ms arm_up; } 2>/dev/null < "$dir/arm"
+  case $arm_ms.$arm_up in
+    *[!0-9.]* | .* | *.) ;;
+    *) [ -n "$anchor_up" ] && [ "$arm_up" -lt "$anchor_up" ] || { anchor_ms=$arm_ms; anchor_up=$arm_up; } ;;
+  esac
 }
 
 # Is process $1 alive? A zombie is not (an init that does not reap, as in many containers, keeps
@@ -204,7 +221,10 @@ fi
 # (not '') is reset to the default in children, so the user's process still gets them.
 trap 'woken=1' TERM INT HUP
 
-now_ms
+# The first run's begin: pguard armed this runner just before it started it, so the arm's anchor
+# gives the time without a fork; the wall clock (date) otherwise.
+read_arm
+clock_ms
 begin=$now
 while :; do
   if [ "$delay" -gt 0 ]; then
@@ -219,22 +239,13 @@ while :; do
   # SIGQUIT ignored, and the user's process must receive them.
   ( run_child )
   status=$?
-  # The arm (what pguard's policy allows at this exit; used below) carries pguard's own anchor of
-  # the kernel's clock, taken when it was written: newer than ours, it corrects any step of the
-  # wall clock since. Then the exit's time, without a fork.
-  arm=
-  arm_ms=
-  arm_up=
-  { read -r normal stable unstable notbefore final && arm=1 && read -r arm_ms arm_up; } 2>/dev/null < "$dir/arm"
+  # The arm: what pguard's policy allows at this exit (used below), and its anchor of the clock.
+  read_arm
   # Emptied at once, it is spent: one arm buys at most one restart. Should `pguard on-exit` write
   # the next arm between the two, that arm is lost and the next exit takes the slow path: never an
   # extra restart. (Builtins only: no mv or rm to fork.)
   [ -n "$arm" ] && : > "$dir/arm"
-  case $arm_ms.$arm_up in
-    *[!0-9.]* | .* | *.) ;;
-    *) [ -n "$anchor_up" ] && [ "$arm_up" -lt "$anchor_up" ] || { anchor_ms=$arm_ms; anchor_up=$arm_up; } ;;
-  esac
-  exit_ms
+  clock_ms
   end=$now
   # ENDED_UPTIME: with the next run's STARTTIME (ticks since boot, the same clock) it measures a
   # restart on the kernel's clock.

@@ -81,7 +81,10 @@ describe('start, status, stop', () => {
   });
 
   it('reports the program itself as the PID of a simple command, and the shell for shell syntax', async () => {
-    const t = tmpRegistry({ simple: { command: 'sleep 61' }, compound: { command: 'echo hi; sleep 62' } });
+    const t = tmpRegistry({
+      simple: { command: 'sleep 61' }, compound: { command: 'echo hi; sleep 62' },
+      execd: { command: 'exec sleep 63' }, execCompound: { command: 'exec sleep 64 | cat' },
+    });
     await t.cli(['start', '--all', '--no-wait']);
     const args = async (name: string) => {
       const pid = await waitFor(async () => (await t.status(name)).pid as number | null);
@@ -89,6 +92,9 @@ describe('start, status, stop', () => {
     };
     expect(await args('simple')).toBe('sleep 61');
     expect(await args('compound')).toBe('/bin/sh -c echo hi; sleep 62');
+    // `exec PROGRAM ARGS` is PROGRAM ARGS (no shell started to exec it); with shell syntax, the shell.
+    expect(await args('execd')).toBe('sleep 63');
+    expect(await args('execCompound')).toBe('/bin/sh -c exec sleep 64 | cat');
   });
 
   it('keeps state in a private 0700 directory', async () => {

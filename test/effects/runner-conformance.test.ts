@@ -14,7 +14,7 @@ import { decide } from '../../src/core/decide.js';
 import { decodeWaitStatus } from '../../src/core/exit.js';
 import { emptyRecord, type ProcessRecord } from '../../src/core/record.js';
 import type { ProcessDef } from '../../src/core/schema.js';
-import { decodeRuns, encodeRunnerEnv } from '../../src/effects/runner-protocol.js';
+import { decodeRuns, encodeArm, encodeRunnerEnv } from '../../src/effects/runner-protocol.js';
 import { RUNNER_PATH } from '../../src/effects/spawn.js';
 import { StateStore } from '../../src/effects/state-store.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -66,7 +66,11 @@ const rows: Row[] = [
 ];
 
 const root = mkdtempSync(join(tmpdir(), 'pguard-conformance-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const runners: number[] = [];
+afterAll(() => {
+  for (const pid of runners) { try { process.kill(pid, 'SIGKILL'); } catch { /* ended */ } }
+  rmSync(root, { recursive: true, force: true });
+});
 
 // A `date` that prints the test's clock (the runner asks `date +%s%N`), and a node that records the
 // runner's on-exit calls and answers "done".
@@ -86,12 +90,14 @@ interface Clocks {
   readonly exitUp: number | null;
   /** The anchor pguard writes with the arm (null: none). */
   readonly armAnchor: { ms: number; uptimeCs: number } | null;
+  /** pguard writes the arm again while the run runs (as after a report), with this anchor. */
+  readonly rearm?: { ms: number; uptimeCs: number } | null;
 }
 
 const cs = (n: number) => `${Math.floor(n / 100)}.${String(n % 100).padStart(2, '0')} 0\n`;
 
 /** Run the real runner once over a row; true when it restarted alone (its fast path). */
-async function runRow(row: Row, i: number, clocks?: Clocks): Promise<{ fast: boolean; calls: string[]; endedAt: number | undefined }> {
+async function runRow(row: Row, i: number, clocks?: Clocks): Promise<{ fast: boolean; calls: string[]; startedAt: number | undefined; endedAt: number | undefined }> {
   const c: Clocks = clocks ?? { startMs: T - row.ranMs, exitMs: T, startUp: U0, exitUp: U0 + row.ranMs / 10, armAnchor: { ms: T - row.ranMs, uptimeCs: U0 } };
   const def = { ...base, ...row.def };
   const store = new StateStore(join(root, `state-${i}`));
@@ -105,7 +111,9 @@ async function runRow(row: Row, i: number, clocks?: Clocks): Promise<{ fast: boo
   writeFileSync(clock, `${c.startMs * 1_000_000}\n`);
   if (c.startUp !== null) writeFileSync(uptime, cs(c.startUp));
   // The command moves the clocks to the exit time, then ends as the row says.
-  const end = `echo ${c.exitMs * 1_000_000} > "$CONFORMANCE_CLOCK"; ${c.exitUp !== null ? `printf '${cs(c.exitUp).trim()}\\n' > "${uptime}"; ` : ''}`;
+  const rearm = c.rearm !== undefined ? encodeArm(armFor(def, record), c.rearm)!.trim().split('\n') : null;
+  const end = `echo ${c.exitMs * 1_000_000} > "$CONFORMANCE_CLOCK"; ${c.exitUp !== null ? `printf '${cs(c.exitUp).trim()}\\n' > "${uptime}"; ` : ''}`
+    + (rearm ? `[ -e "${join(root, `rearmed-${i}`)}" ] || printf '%s\\n' ${rearm.map((l) => `'${l}'`).join(' ')} > "${join(procDir, 'arm')}"; : > "${join(root, `rearmed-${i}`)}"; ` : '');
   const command = row.status === 137 ? `${end}kill -9 $$` : `${end}exit ${row.status}`;
   const env = {
     PATH: `${bin}:${process.env.PATH}`, CONFORMANCE_CLOCK: clock, CONFORMANCE_CALLS: calls,
@@ -116,11 +124,12 @@ async function runRow(row: Row, i: number, clocks?: Clocks): Promise<{ fast: boo
     }),
   };
   const child = spawn('/bin/sh', [RUNNER_PATH], { env, stdio: 'ignore' });
+  runners.push(child.pid!);
   await new Promise((resolve) => child.on('exit', resolve));
   const runs = decodeRuns(readFileSync(store.runsFile(def.name), 'utf8'));
   const fast = runs.starts.has('1.2');
   if (fast) await waitFor(() => readFileSync(calls, 'utf8').includes('--restarted-at'), { what: 'the background report of the fast restart' });
-  return { fast, calls: readFileSync(calls, 'utf8').trim().split('\n'), endedAt: runs.exits.get('1.1')?.endedAt };
+  return { fast, calls: readFileSync(calls, 'utf8').trim().split('\n'), startedAt: runs.starts.get('1.1')?.startedAt, endedAt: runs.exits.get('1.1')?.endedAt };
 }
 
 describe('the shell runner conforms to decide()', () => {
@@ -139,26 +148,36 @@ describe('the shell runner conforms to decide()', () => {
   });
 });
 
-describe('the runner times an exit without a fork, from the newest anchor of the kernel\'s clock', () => {
+describe('the runner keeps time without a fork, from the newest anchor of the kernel\'s clock', () => {
   const row: Row = { name: 'a crash', status: 1, ranMs: 5_000 };
   const start = T - 5_000;
 
-  it('takes pguard\'s anchor from the arm when it is newer than its own (the wall clock stepped an hour back since it started)', async () => {
-    const armAnchor = { ms: start + 1_000 - 3_600_000, uptimeCs: U0 + 100 };
-    const { endedAt } = await runRow(row, 100, { startMs: start, exitMs: T, startUp: U0, exitUp: U0 + 500, armAnchor });
-    expect(endedAt).toBe(T - 3_600_000);
+  it('begins its first run at the time of the arm\'s anchor (pguard armed it just before starting it)', async () => {
+    // The wall clock (date) would say otherwise: it is not asked.
+    const r = await runRow(row, 100, { startMs: start - 999_000, exitMs: T, startUp: U0, exitUp: U0 + 500, armAnchor: { ms: start, uptimeCs: U0 } });
+    expect(r.startedAt).toBe(start);
+    expect(r.endedAt).toBe(T);
   });
 
-  it('keeps its own anchor when the arm\'s is older', async () => {
-    const armAnchor = { ms: start - 3_600_000, uptimeCs: U0 - 100 };
-    const { endedAt } = await runRow(row, 101, { startMs: start, exitMs: T, startUp: U0, exitUp: U0 + 500, armAnchor });
-    expect(endedAt).toBe(T);
+  it('takes pguard\'s newer anchor at the exit (the wall clock stepped an hour back while it ran)', async () => {
+    const rearm = { ms: start + 1_000 - 3_600_000, uptimeCs: U0 + 100 };
+    const r = await runRow(row, 101, { startMs: start, exitMs: T, startUp: U0, exitUp: U0 + 500, armAnchor: { ms: start, uptimeCs: U0 }, rearm });
+    expect(r.startedAt).toBe(start);
+    expect(r.endedAt).toBe(T - 3_600_000);
+  });
+
+  it('keeps its own anchor (from date) when the arm\'s is older', async () => {
+    const rearm = { ms: start - 3_600_000, uptimeCs: U0 - 100 };
+    const r = await runRow(row, 102, { startMs: start, exitMs: T, startUp: U0, exitUp: U0 + 500, armAnchor: null, rearm });
+    expect(r.startedAt).toBe(start);
+    expect(r.endedAt).toBe(T);
   });
 
   it('asks the wall clock (date) where there is no kernel clock to read', async () => {
-    const { fast, endedAt } = await runRow(row, 102, { startMs: start, exitMs: T + 7, startUp: null, exitUp: null, armAnchor: null });
-    expect(endedAt).toBe(T + 7); // the wall clock's own ms, not a 10 ms step
-    expect(fast).toBe(true);
+    const r = await runRow(row, 103, { startMs: start, exitMs: T + 7, startUp: null, exitUp: null, armAnchor: null });
+    expect(r.startedAt).toBe(start);
+    expect(r.endedAt).toBe(T + 7); // the wall clock's own ms, not a 10 ms step
+    expect(r.fast).toBe(true);
   });
 });
 
