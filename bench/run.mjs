@@ -59,14 +59,30 @@ function makeRegistry(name, entries) {
   return r;
 }
 
-async function waitFor(cond, timeoutMs = 20_000, what = 'a condition') {
+async function waitFor(cond, timeoutMs = 20_000, what = 'a condition', intervalMs = 2) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await cond();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/**
+ * The first START line of each log, once all have one. Polled every 20 ms, reading only the logs
+ * still without one: the times come from the lines themselves, so a slower poll changes no figure,
+ * and a light one leaves the CPU to what is measured.
+ */
+async function firstLinesOf(logs, what) {
+  const first = logs.map(() => undefined);
+  return waitFor(() => {
+    logs.forEach((log, i) => {
+      if (first[i] !== undefined) return;
+      try { first[i] = startLines(readFileSync(log, 'utf8'))[0]; } catch { /* not yet */ }
+    });
+    return first.every((x) => x !== undefined) ? first : null;
+  }, 60_000, what, 20);
 }
 
 const sorted = (xs) => [...xs].sort((a, b) => a - b);
@@ -90,6 +106,27 @@ function latestRunPid(r, name) {
   return Number(lines.at(-1)?.split(' ')[2]);
 }
 
+/**
+ * The kill cadence, the same for every supervisor measured: the next SIGKILL goes at least this
+ * long after the previous new instance's first line (and once the supervisor has settled: for
+ * pguard, the restart recorded and the runner's background report ended). A CPU idle for a while
+ * wakes more slowly than a busy one, so every side gets the same rhythm.
+ */
+const CADENCE_MS = 300;
+const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+async function cadence(lineAt) {
+  await sleep(lineAt + CADENCE_MS - wallMs());
+}
+
+/** The children of a process (Linux /proc/PID/task/PID/children); null where unreadable. */
+function childrenOf(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return null;
+  }
+}
+
 async function crashRecovery(kind, opts = {}) {
   const command = kind === 'shell' ? `sh ${join(here, 'apps', 'shell-prog.sh')}` : `node ${join(here, 'apps', 'node-prog.mjs')}`;
   const r = makeRegistry(`recovery-${kind}${opts.watch ? '-watch' : ''}`, { prog: { command, max_restarts: 1000, restart_cooldown: 0 } });
@@ -110,8 +147,11 @@ async function crashRecovery(kind, opts = {}) {
     process.kill(pid, 'SIGKILL');
     const line = await waitFor(() => { const s = startLines(r.log('prog')); return s.length > before ? s.at(-1) : null; }, 10_000, 'the new instance');
     samples.push(line - killAt);
-    // let the background report land before the next kill (as in PM2's measurement: kill when up)
+    // The restart recorded and the runner's background report ended (its only child the run).
     await waitFor(() => r.record('prog').totalRestarts === i + 1, 10_000, 'the restart to be recorded');
+    const runner = r.record('prog').runner.pid;
+    await waitFor(() => { const c = childrenOf(runner); return c === null || c.length <= 1; }, 10_000, 'the runner\'s report to end');
+    await cadence(line);
   }
   if (watcher) watcher.kill('SIGTERM');
   await r.cli('stop', 'prog');
@@ -134,11 +174,13 @@ async function installPm2() {
 }
 
 /** PM2's warm start of n shell programs (its daemon running): command back, and every first line. */
+let pm2Round = 0;
 async function pm2StartThroughput(pm2, n = 50) {
   const apps = [];
   const logs = [];
+  const turn = pm2Round++;
   for (let i = 0; i < n; i++) {
-    const log = join(pm2.dir, `t${i}.log`);
+    const log = join(pm2.dir, `t${i}-${turn}.log`);
     logs.push(log);
     apps.push({ name: `t${i}`, script: join(here, 'apps', 'shell-prog.sh'), interpreter: 'sh', out_file: log, error_file: log });
   }
@@ -146,10 +188,7 @@ async function pm2StartThroughput(pm2, n = 50) {
   writeFileSync(eco, JSON.stringify({ apps }));
   const t0 = wallMs();
   const cmd = pm2.cli('start', eco);
-  const firstLines = await waitFor(() => {
-    const all = logs.map((l) => { try { return startLines(readFileSync(l, 'utf8'))[0]; } catch { return undefined; } });
-    return all.every(Boolean) ? all : null;
-  }, 60_000, `PM2: ${n} first lines`);
+  const firstLines = await firstLinesOf(logs, `PM2: ${n} first lines`);
   await cmd;
   const returned = round(wallMs() - t0);
   await pm2.cli('delete', eco);
@@ -173,14 +212,16 @@ async function pm2Figures(pm2Handle) {
     const lines = () => { try { return startLines(readFileSync(log, 'utf8')); } catch { return []; } };
     await waitFor(() => lines().length >= 1, 20_000, 'PM2 first line');
     const samples = [];
+    let last = lines().at(-1);
     for (let i = 0; i < KILLS; i++) {
       const before = lines().length;
       const list = JSON.parse((await pm2('jlist')).stdout);
       const pid = list.find((p) => p.name === `prog-${kind}`).pid;
+      await cadence(last); // the PID asked for first, so the kill keeps the common rhythm
       const killAt = wallMs();
       process.kill(pid, 'SIGKILL');
-      const line = await waitFor(() => { const s = lines(); return s.length > before ? s.at(-1) : null; }, 10_000, 'PM2 new instance');
-      samples.push(line - killAt);
+      last = await waitFor(() => { const s = lines(); return s.length > before ? s.at(-1) : null; }, 10_000, 'PM2 new instance');
+      samples.push(last - killAt);
     }
     await pm2('delete', `prog-${kind}`);
     return spread(samples);
@@ -245,6 +286,7 @@ async function floorRecovery(kind) {
       process.kill(pid, 'SIGKILL');
       const line = await waitFor(() => { const s = lines(); return s.length > before ? s.at(-1) : null; }, 10_000, 'the floor\'s new instance');
       samples.push(line - killAt);
+      await cadence(line);
     }
     return spread(samples);
   } finally {
@@ -339,10 +381,7 @@ async function startThroughput(n = 50, opts = {}) {
   const r = makeRegistry(`throughput${opts.noWait ? '-no-wait' : ''}${opts.round !== undefined ? `-${opts.round}` : ''}`, entries);
   const t0 = wallMs();
   const cmd = r.cli('start', '--all', ...(opts.noWait ? ['--no-wait'] : []));
-  const firstLines = await waitFor(() => {
-    const all = Object.keys(entries).map((name) => startLines(r.log(name))[0]);
-    return all.every(Boolean) ? all : null;
-  }, 30_000, `${n} first lines`);
+  const firstLines = await firstLinesOf(Object.keys(entries).map((name) => join(r.stateDir, 'logs', `${name}.log`)), `${n} first lines`);
   const res = await cmd;
   const returned = round(wallMs() - t0);
   // Memory of the runners while they supervise.

@@ -61,10 +61,12 @@ run_child() {
   # seeing it dead and this start line not yet written, may be starting another runner, which
   # knows nothing of this run. So a run whose runner is gone never begins. (pguard reads runs.log
   # again after it finds a runner dead: a start line it missed is one whose runner it saw die.)
-  if [ -r /proc/self/stat ]; then
-    read -r stat < /proc/self/stat
-    set -- ${stat##*) }
-    [ "$2" = "$$" ] || exit 0
+  # (/proc/self/status: PPid is its 6th or 7th line, a few dozen bytes for dash's `read`, which
+  # reads one byte per system call, where the stat line is 300.)
+  if [ -r /proc/self/status ]; then
+    ppid=
+    while read -r key val; do [ "$key" = PPid: ] && { ppid=$val; break; }; done < /proc/self/status
+    [ -z "$ppid" ] || [ "$ppid" = "$$" ] || exit 0
   fi
   # A stop asked for since the loop looked: this run ends before it begins (status 0, recorded).
   [ -e "$dir/stop" ] && exit 0
