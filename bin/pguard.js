@@ -11,7 +11,7 @@
 require('node:module').enableCompileCache?.();
 const argv = process.argv.slice(2);
 // The same names as HOT_NAMES in src/cli/hot.ts (test/cli/fast-path.test.ts checks).
-const HOT = ['status', 'healthcheck', 'on-exit', 'heartbeat', 'notify', 'alerts', 'dashboard'];
+const HOT = ['status', 'healthcheck', 'on-exit', 'heartbeat', 'notify', 'alerts', 'dashboard', 'start'];
 (async () => {
   if (HOT.includes(argv[0]) && (await require(`../dist/bundle/hot-${argv[0]}.cjs`).runHot(argv))) return;
   await import('../dist/bundle/pguard.js');

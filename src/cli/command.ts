@@ -16,6 +16,11 @@ export interface FlagSpec {
   readonly describe?: string;
   readonly demandOption?: boolean;
   readonly hidden?: boolean;
+  /**
+   * A value that `--no-NAME` sets to false (start's `--wait 3` / `--no-wait`): yargs gets the
+   * option untyped (it reads a number, and false from the negation); the fast path does the same.
+   */
+  readonly negatable?: boolean;
 }
 
 /**
@@ -69,7 +74,11 @@ function builderOf<A extends GlobalArgs>(flags: Flags): (y: Argv<GlobalArgs>) =>
   return (y) => {
     let b = y as unknown as Argv<A>;
     for (const [name, f] of Object.entries(flags.positionals ?? {})) b = b.positional(name, { ...f }) as Argv<A>;
-    for (const [name, f] of Object.entries(flags.options ?? {})) b = b.option(name, { ...f }) as Argv<A>;
+    for (const [name, f] of Object.entries(flags.options ?? {})) {
+      const { negatable, ...rest } = f;
+      const { type: _untyped, ...untyped } = rest;
+      b = b.option(name, negatable ? untyped : rest) as Argv<A>;
+    }
     for (const [cmd, what] of flags.examples ?? []) b = b.example(cmd, what);
     return b;
   };

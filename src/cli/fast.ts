@@ -41,9 +41,11 @@ export function parseFast(argv: readonly string[], commands: readonly AnyCommand
       const eq = tok.indexOf('=');
       let key = eq < 0 ? tok.slice(2) : tok.slice(2, eq);
       let negated = false;
-      if (!(key in options) && key.startsWith('no-') && options[key.slice(3)]?.type === 'boolean') { key = key.slice(3); negated = true; }
+      const negatable = (s: FlagSpec | undefined) => s?.type === 'boolean' || s?.negatable === true;
+      if (!(key in options) && key.startsWith('no-') && negatable(options[key.slice(3)])) { key = key.slice(3); negated = true; }
       const spec = options[key];
       if (!spec) return null;
+      if (negated && spec.negatable) { if (eq >= 0) return null; set(key, spec, false); continue; }
       if (spec.type === 'boolean') {
         if (negated) { if (eq >= 0) return null; set(key, spec, false); continue; }
         const v = eq < 0 ? true : coerce(spec, tok.slice(eq + 1));

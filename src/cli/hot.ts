@@ -1,6 +1,7 @@
 // The hot path, a small bundle per command (dist/bundle/hot-NAME.cjs, scripts/bundle.mjs): the
 // commands that run every few seconds or minutes (the runner's on-exit, cron's healthcheck, an
-// agent's status and alerts, heartbeat, notify), and the long-lived dashboard, parsed by the fast
+// agent's status and alerts, heartbeat, notify), the long-lived dashboard, and start (a `start --all`
+// of many is as quick as PM2's only without yargs' load), parsed by the fast
 // path from their declared flags, with only the code they use. Anything else (another command, help, a short flag, an
 // error in the words) is handed to the full CLI (cli/main.ts), which parses it with yargs.
 import type { AnyCommand } from './command.js';
@@ -8,7 +9,7 @@ import { parseFast } from './fast.js';
 import { reportError, wantsJson } from './report.js';
 
 /** The hot commands by name, as bin/pguard.js knows them (test/cli/fast-path.test.ts checks both). */
-export const HOT_NAMES = ['status', 'healthcheck', 'on-exit', 'heartbeat', 'notify', 'alerts', 'dashboard'] as const;
+export const HOT_NAMES = ['status', 'healthcheck', 'on-exit', 'heartbeat', 'notify', 'alerts', 'dashboard', 'start'] as const;
 
 /** Run the command if the words are a plain call of it; false: the full CLI must take them. */
 export async function runHot(argv: readonly string[], commands: readonly AnyCommand[]): Promise<boolean> {

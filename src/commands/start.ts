@@ -8,13 +8,14 @@ export const startCommand = defineCommand<Args, StartResult[]>({
   command: 'start [names..]',
   describe: 'Start processes fully detached (their own session; they outlive this shell)',
   registry: 'tolerant', // a broken entry keeps only itself (and what needs it) from starting
-  builder: (y) =>
-    y
-      .positional('names', { type: 'string', array: true, default: [] as string[] })
-      .option('all', { type: 'boolean', describe: 'Every registered process, in dependency order' })
-      .option('wait', { describe: 'Seconds to watch each start for an early death (--no-wait: return at once)', default: 1 })
-      .example('$0 start my-bot', '')
-      .example('$0 start --all --wait 3', ''),
+  flags: {
+    positionals: { names: { type: 'string', array: true, default: [] } },
+    options: {
+      all: { type: 'boolean', describe: 'Every registered process, in dependency order' },
+      wait: { type: 'number', negatable: true, describe: 'Seconds to watch each start for an early death (--no-wait: return at once)', default: 1 },
+    },
+    examples: [['$0 start my-bot', ''], ['$0 start --all --wait 3', '']],
+  },
   run: async (argv, ctx) => {
     const { selectNames, supervisedDefs } = await import('../app/context.js');
     const { refuseBroken, startMany } = await import('../app/start.js');

@@ -41,6 +41,8 @@ const CALLS: string[][] = [
   ['notify', 'a1b2c3d4'], ['notify', 'a1b2c3d4', 'e5f6a7b8', '--registry', '/r.json'],
   ['alerts'], ['alerts', '--json'], ['alerts', '--all', '--json'], ['alerts', '--process', 'bot'],
   ['dashboard'], ['dashboard', '--port', '0', '--read-only'], ['dashboard', '--host', '0.0.0.0', '--port=8080', '--open'], ['dashboard', '--no-open', '--registry', '/r.json'],
+  ['start', 'bot'], ['start', 'db', 'api', 'bot'], ['start', '--all'], ['start', '--all', '--no-wait'], ['start', '--all', '--wait', '3'],
+  ['start', 'bot', '--wait=0.5', '--json'], ['start', '--no-wait', 'bot', '--registry', '/r.json'], ['start', '--all', '--wait', '0'],
 ];
 
 describe('the fast path', () => {
@@ -54,7 +56,7 @@ describe('the fast path', () => {
 
   it.each([
     [['status', '--help']], [['status', '-h']], [['status', '--bogus']], [['status', 'a', 'b']], [['on-exit', 'bot']], [['heartbeat']],
-    [['alerts', 'ack', '--all']], [['start', 'bot']], [['register', 'a', 'b']], [['status', '--registry']], [['healthcheck', '--wait']],
+    [['alerts', 'ack', '--all']], [['start', '--wait']], [['start', '--no-wait=1']], [['register', 'a', 'b']], [['status', '--registry']], [['healthcheck', '--wait']],
     [['notify']], [['--version']], [[]],
   ])('leaves %j to yargs', (argv) => {
     expect(parseFast(argv, COMMANDS)).toBeNull();
