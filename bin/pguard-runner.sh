@@ -8,7 +8,7 @@
 # src/effects/runner-protocol.ts; this script reads and writes exactly that.
 #
 # The restart path is kept free of forks that are not needed: every external command costs a
-# millisecond or more, and PM2 (the killed program's own parent) restarts in about 7 ms.
+# millisecond or more, and PM2 (the killed program's own parent) restarts in about 6 ms here.
 
 # The wall clock in ms (a fork of date, about a millisecond), which also anchors the kernel's clock.
 now_ms() {
@@ -281,7 +281,7 @@ while :; do
   if [ "$restart" -eq 1 ]; then
     # Record and alert in the background, once the new instance has had 100 ms to start: a Node
     # program started beside the report's own Node start-up takes a few ms longer on 2 cores (and
-    # lowering the report's priority with nice does not help: bench/run.mjs, README).
+    # lowering the report's priority with nice does not help: README, Performance).
     { sleep 0.1; on_exit --run "$id" --restarted-at "$end"; } >/dev/null &
     delay=0
     begin=${reaped_at:-$end}
