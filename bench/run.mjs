@@ -294,17 +294,29 @@ async function floorRecovery(kind) {
 }
 
 /**
+ * A registry of n idle programs, all started (`start --all --no-wait`, its time handed to
+ * `timed`) and running.
+ */
+async function runningRegistry(n, name, timed = () => {}) {
+  const entries = {};
+  for (let i = 0; i < n; i++) entries[`p${i}`] = { command: 'exec sleep 100000' };
+  const r = makeRegistry(name, entries);
+  const t0 = performance.now();
+  const start = await r.cli('start', '--all', '--no-wait');
+  timed(performance.now() - t0);
+  if (start.code !== 0) throw new Error(`start --all failed: ${start.stderr}`);
+  await waitFor(() => Object.keys(entries).every((p) => r.runs(p).includes('start ')), 120_000, `${n} processes to run`);
+  return r;
+}
+
+/**
  * CLI start-up against running processes, interleaved so every side sees the same load: `node -e 0`
  * (the floor), `pguard status --json`, `pguard healthcheck --json`, `pguard on-exit` (the runner's
  * report of an exit, here one already handled: start-up, registry, lock, record) and, with --vs pm2,
  * `pm2 jlist` with the same number of running processes in PM2.
  */
 async function cliInterleaved(n, pm2) {
-  const entries = {};
-  for (let i = 0; i < n; i++) entries[`p${i}`] = { command: 'exec sleep 100000' };
-  const r = makeRegistry(`cli-${n}`, entries);
-  await r.cli('start', '--all', '--no-wait');
-  await waitFor(() => Object.keys(entries).every((name) => r.runs(name).includes('start ')), 120_000, `${n} processes to run`);
+  const r = await runningRegistry(n, `cli-${n}`);
   const firstRun = r.runs('p0').trim().split('\n').find((l) => l.startsWith('start '))?.split(' ')[1];
   const sides = {
     node_e_0: () => run(process.execPath, ['-e', '0']),
@@ -331,14 +343,8 @@ async function cliInterleaved(n, pm2) {
 }
 
 async function healthcheckScale(n) {
-  const entries = {};
-  for (let i = 0; i < n; i++) entries[`p${i}`] = { command: 'exec sleep 100000' };
-  const r = makeRegistry(`scale-${n}`, entries);
-  const t0 = performance.now();
-  const start = await r.cli('start', '--all', '--no-wait');
-  const startMs = performance.now() - t0;
-  if (start.code !== 0) throw new Error(`start --all failed: ${start.stderr}`);
-  await waitFor(() => entries && Object.keys(entries).every((name) => r.runs(name).includes('start ')), 120_000, `${n} processes to run`);
+  let startMs = 0;
+  const r = await runningRegistry(n, `scale-${n}`, (ms) => { startMs = ms; });
   const samples = [];
   let summary;
   for (let i = 0; i < 3; i++) {
@@ -435,11 +441,7 @@ function cpuTicks(pid) {
 }
 
 async function watchCost(n = 100) {
-  const entries = {};
-  for (let i = 0; i < n; i++) entries[`p${i}`] = { command: 'exec sleep 100000' };
-  const r = makeRegistry(`watch-${n}`, entries);
-  await r.cli('start', '--all', '--no-wait');
-  await waitFor(() => Object.keys(entries).every((name) => r.runs(name).includes('start ')), 60_000, `${n} processes`);
+  const r = await runningRegistry(n, `watch-${n}`);
   const { spawn } = await import('node:child_process');
   const watch = spawn(process.execPath, [CLI, 'watch', '--foreground'], { env: r.env, stdio: 'ignore' });
   children.add(watch);
@@ -472,11 +474,7 @@ async function watchCost(n = 100) {
 async function dashboardCost(n = 100) {
   const chromiumPath = process.env.PGUARD_CHROMIUM ?? '/usr/bin/chromium';
   if (!existsSync(chromiumPath)) { progress(`  skipped: no Chromium at ${chromiumPath}`); return null; }
-  const entries = {};
-  for (let i = 0; i < n; i++) entries[`p${i}`] = { command: 'exec sleep 100000' };
-  const r = makeRegistry(`dashboard-${n}`, entries);
-  await r.cli('start', '--all', '--no-wait');
-  await waitFor(() => Object.keys(entries).every((name) => r.runs(name).includes('start ')), 60_000, `${n} processes`);
+  const r = await runningRegistry(n, `dashboard-${n}`);
   const { spawn } = await import('node:child_process');
   const dash = spawn(process.execPath, [CLI, 'dashboard', '--port', '0'], { env: r.env, stdio: ['ignore', 'pipe', 'ignore'] });
   children.add(dash);
