@@ -38,9 +38,13 @@ function makeRegistry(name, entries) {
   mkdirSync(dir, { recursive: true });
   const registry = join(dir, '.process-registry.json');
   writeFileSync(registry, JSON.stringify(entries, null, 2));
-  const env = { ...process.env, PGUARD_REGISTRY: registry, PGUARD_STATE_DIR: join(dir, 'state'), XDG_CONFIG_HOME: join(dir, 'config'), XDG_STATE_HOME: join(dir, 'xdg-state'), NO_COLOR: '1' };
+  // As users run it: the state directory is derived (under XDG_STATE_HOME, named from the
+  // registry's path), not given by PGUARD_STATE_DIR; `info` says where it is.
+  const env = { ...process.env, PGUARD_REGISTRY: registry, XDG_CONFIG_HOME: join(dir, 'config'), XDG_STATE_HOME: join(dir, 'xdg-state'), NO_COLOR: '1' };
+  delete env.PGUARD_STATE_DIR;
+  const stateDir = JSON.parse(execFileSync(process.execPath, [CLI, 'info', '--json'], { env, encoding: 'utf8' })).state_dir;
   const r = {
-    dir, registry, env, stateDir: join(dir, 'state'),
+    dir, registry, env, stateDir,
     cli: async (...args) => {
       // After Ctrl-C only stops run: nothing new is started behind the cleanup's back.
       if (interrupted && args[0] !== 'stop') return { code: 130, stdout: '{}', stderr: 'interrupted' };
@@ -51,9 +55,9 @@ function makeRegistry(name, entries) {
         return { code: err.code ?? 1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
       }
     },
-    log: (name) => { try { return readFileSync(join(dir, 'state', 'logs', `${name}.log`), 'utf8'); } catch { return ''; } },
-    runs: (name) => { try { return readFileSync(join(dir, 'state', 'procs', name, 'runs.log'), 'utf8'); } catch { return ''; } },
-    record: (name) => JSON.parse(readFileSync(join(dir, 'state', 'procs', name, 'state.json'), 'utf8')),
+    log: (name) => { try { return readFileSync(join(stateDir, 'logs', `${name}.log`), 'utf8'); } catch { return ''; } },
+    runs: (name) => { try { return readFileSync(join(stateDir, 'procs', name, 'runs.log'), 'utf8'); } catch { return ''; } },
+    record: (name) => JSON.parse(readFileSync(join(stateDir, 'procs', name, 'state.json'), 'utf8')),
   };
   registries.push(r);
   return r;

@@ -1,7 +1,6 @@
 // Raising, listing and acknowledging alerts. Flag files are written under the alerts lock; the
 // slower channels (desktop, webhook, command) run after it, bounded in time, and never before a
 // restart has been carried out.
-import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { acknowledgeAlerts, raiseAlert, type Alert, type AlertIntent } from '../core/alerts.js';
 import { readAlerts, writeAlerts } from '../effects/alert-store.js';
@@ -10,6 +9,7 @@ import { deliverDesktop } from '../effects/channels/desktop.js';
 import { writeFlagFiles } from '../effects/channels/flag-files.js';
 import { syncUserAlertFlag } from '../effects/user-index.js';
 import { deliverWebhook } from '../effects/channels/webhook.js';
+import { crypto } from '../effects/lazy-builtins.js';
 import { withLock } from '../effects/lock.js';
 import { appendFileSync } from 'node:fs';
 import { readLogTail, rotateLog } from '../effects/log-file.js';
@@ -56,7 +56,7 @@ async function recordAlerts(ctx: Context, process: string, intents: readonly Ale
     for (const intent of intents) {
       const res = raiseAlert(
         alerts, process, { ...intent, evidence: { ...intent.evidence, log_tail: tail } } as AlertIntent,
-        ctx.clock.now(), cooldown, () => randomBytes(4).toString('hex'),
+        ctx.clock.now(), cooldown, () => crypto().randomBytes(4).toString('hex'),
       );
       alerts = [...res.alerts];
       raised.push(res.alert);

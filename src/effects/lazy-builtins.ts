@@ -6,3 +6,4 @@ const load = createRequire(import.meta.url);
 
 export const net = (): typeof import('node:net') => load('node:net') as typeof import('node:net');
 export const childProcess = (): typeof import('node:child_process') => load('node:child_process') as typeof import('node:child_process');
+export const crypto = (): typeof import('node:crypto') => load('node:crypto') as typeof import('node:crypto');

@@ -2,12 +2,12 @@
 // the state directory, in $PGUARD_LEDGER_KEY_FILE or $XDG_CONFIG_HOME/pguard/ledger.key (default
 // ~/.config/pguard/ledger.key), mode 0600. Someone who can write the state directory but not this
 // file can recompute every hash of the chain, but not its signatures.
-import { createHmac, randomBytes } from 'node:crypto';
 import { linkSync, lstatSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Signer } from '../core/ledger-chain.js';
-import { sha256 } from './hash.js';
+import { hmacSha256, sha256 } from './hash.js';
+import { crypto } from './lazy-builtins.js';
 
 export type LedgerKey =
   | { readonly signer: Signer; readonly path: string }
@@ -52,7 +52,7 @@ function readKey(path: string): LedgerKey {
   }
   if (!/^[0-9a-f]{64}$/.test(text)) return { signer: null, path, why: `${path} is not a ledger key (64 hex digits)` };
   const key = Buffer.from(text, 'hex');
-  return { signer: { kid: sha256(text).slice(0, 12), sign: (t) => createHmac('sha256', key).update(t).digest('hex') }, path };
+  return { signer: { kid: sha256(text).slice(0, 12), sign: (t) => hmacSha256(key, t) }, path };
 }
 
 /** A new key, made atomically: written under a name of our own, then linked (the first maker wins). */
@@ -63,6 +63,7 @@ function makeKey(path: string): LedgerKey {
     if (!st) mkdirSync(dir, { recursive: true, mode: 0o700 });
     else if (!st.isDirectory()) return { signer: null, path, why: `${dir} is not a folder` };
     else if ((st.mode & 0o022) !== 0) return { signer: null, path, why: `${dir} is writable by others (mode ${(st.mode & 0o777).toString(8)}): no key is kept there` };
+    const { randomBytes } = crypto();
     const temp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     writeFileSync(temp, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
     try {

@@ -10,7 +10,6 @@
 // guard whose taker died inside that window of microseconds is taken as abandoned after
 // TAKEOVER_ABANDONED_MS.
 import { closeSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, rmdirSync, statSync, unlinkSync, constants as fsConstants } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { net } from './lazy-builtins.js';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
@@ -139,7 +138,8 @@ function describeSelf(what: string): string {
  * it: the name would be freed under the successor's feet. Here it unlinks only its own name.)
  */
 function bind(dir: string, file: string, info: string): Promise<Lock | null> {
-  const own = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  // Unique among this user's processes (the folder is private): the PID, and a random suffix.
+  const own = `${file}.${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`;
   return new Promise((resolve, reject) => {
     const server = net().createServer((socket) => { socket.on('error', () => undefined); socket.end(info); });
     server.once('error', reject);

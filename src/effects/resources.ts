@@ -1,7 +1,6 @@
 // Resident memory and CPU time of whole process trees, from one process-table snapshot (pidtree
 // with pid -1 lists every ppid/pid pair in one `ps` call) and /proc.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import pidtree from 'pidtree';
 
 const PAGE_KB = 4; // /proc/PID/statm counts 4 KiB pages on Linux x86-64 and arm64
 export const CLOCK_TICKS = 100; // USER_HZ: /proc/PID/stat times are in 1/100 s on Linux
@@ -17,6 +16,9 @@ export type ProcessTable = ReadonlyMap<number, readonly number[]>;
 
 /** ppid -> children, for every process. */
 export async function readProcessTable(): Promise<ProcessTable> {
+  // Loaded here, not at start-up: pidtree loads child_process (and with it net), which the
+  // commands that read /proc alone (status) never need.
+  const { default: pidtree } = await import('pidtree');
   const pairs = (await pidtree(-1, { advanced: true })) as { ppid: number; pid: number }[];
   const children = new Map<number, number[]>();
   for (const { ppid, pid } of pairs) {
