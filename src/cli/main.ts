@@ -2,6 +2,7 @@
 // line on stderr and a non-zero exit; a stack trace only with PGUARD_DEBUG=1.
 import { UserError } from '../errors.js';
 import { COMMANDS } from '../commands/list.js';
+import { processNameCompletions } from './complete.js';
 import { GLOBAL_OPTIONS } from './fast.js';
 import { reportError, wantsJson } from './report.js';
 import { packageVersion } from './version.js';
@@ -21,8 +22,18 @@ export async function main(argv: string[]): Promise<void> {
     .option('json', { ...GLOBAL_OPTIONS.json, global: true })
     .command(COMMANDS)
     // yargs' own: `pguard completion >> ~/.bashrc` (bash; zsh through bashcompinit). The script calls
-    // `pguard --get-yargs-completions ...` for each Tab.
-    .completion('completion', 'Print a shell completion script (bash, zsh): pguard completion >> ~/.bashrc')
+    // `pguard --get-yargs-completions ...` for each Tab: yargs' commands and flags, and after a
+    // command that takes them, the registry's process names (cli/complete.ts).
+    .completion('completion', 'Print a shell completion script (bash, zsh): pguard completion >> ~/.bashrc', (
+      current: string, args: Record<string, unknown>,
+      completionFilter: (then: (err: Error | null, defaults: string[] | undefined) => void) => void, done: (completions: string[]) => void,
+    ) => {
+      completionFilter((_err, defaults) => {
+        // The words as typed, the program's name first: `pguard stop n` -> ['pguard', 'stop', 'n'].
+        const { _: words, registry } = args as { _: (string | number)[]; registry?: string };
+        done([...(defaults ?? []), ...processNameCompletions(String(words[1] ?? ''), current, registry)]);
+      });
+    })
     .demandCommand(1, 'name a command: pguard --help lists them.')
     .strict()
     .help()

@@ -225,6 +225,18 @@ describe('an agent-grade CLI', () => {
     expect(words).not.toContain('on-exit');
   });
 
+  it('completes process names after a command that takes them', async () => {
+    const t = tmpRegistry({ bot: { command: 'true' }, api: { command: 'true' }, billing: { command: 'true' } });
+    const complete = async (...words: string[]) => (await t.cli(['--get-yargs-completions', 'pguard', ...words])).stdout.split('\n').filter(Boolean);
+    expect(await complete('stop', '')).toEqual(expect.arrayContaining(['bot', 'api', 'billing']));
+    const b = await complete('logs', 'b');
+    expect(b).toEqual(expect.arrayContaining(['bot', 'billing']));
+    expect(b).not.toContain('api');
+    expect(await complete('start', 'bot', '')).toContain('api'); // start takes many
+    expect(await complete('alerts', '')).not.toContain('bot'); // alerts takes alert ids, not names
+    expect(await complete('stop', '--')).not.toContain('bot');
+  });
+
   it('register --probe sets health probes without editing JSON, and names a bad one', async () => {
     const t = tmpRegistry({});
     const res = await t.cli(['register', 'api', 'true', '--probe', 'http://127.0.0.1:8080/health', '--probe', 'tcp:localhost:5432', '--probe', 'exec:pg_isready -q', '--probe', 'heartbeat:20']);

@@ -1,0 +1,24 @@
+// Tab completion beyond yargs' own (commands and flags): the names of the registry's processes,
+// after a command that takes them (`pguard stop <Tab>`). Read from the registry the command would
+// use (--registry, $PGUARD_REGISTRY, else the nearest), without validating it; nothing on an error.
+import { readFileSync } from 'node:fs';
+import { COMMANDS } from '../commands/list.js';
+import { locateRegistry } from '../effects/registry-file.js';
+
+/** The commands whose positionals name processes (`<name>`, `[name]`, `[names..]`, `<names..>`). */
+const NAMING = new Set(
+  COMMANDS.filter((c) => c.describe !== false && / [<[]names?(\.\.)?[>\]]/.test(String(c.command))).map((c) => String(c.command).split(' ')[0]!),
+);
+
+export function processNameCompletions(command: string, current: string, registryFlag: string | undefined): string[] {
+  if (!NAMING.has(command) || current.startsWith('-')) return [];
+  try {
+    const loc = locateRegistry({ flag: registryFlag, env: process.env.PGUARD_REGISTRY, cwd: process.cwd() });
+    if (!loc?.exists) return [];
+    const data: unknown = JSON.parse(readFileSync(loc.path, 'utf8'));
+    if (!data || typeof data !== 'object' || Array.isArray(data)) return [];
+    return Object.keys(data).filter((n) => !n.startsWith('$') && n.startsWith(current));
+  } catch {
+    return [];
+  }
+}
