@@ -35,11 +35,14 @@ export function observe(ctx: Context, name: string, again = true): Observed {
   // While the process lives its runner's state changes no decision: spare the /proc read (watch
   // looks at every process every second). Treated as alive then.
   const runnerAlive = processAlive ? record.runner !== null : isOurs(record.runner);
-  // Both gone? The runner may have forked a run just before it died, whose start line was not
-  // there when runs.log was read. Read it again, now that the runner is known dead: a run begun
-  // by then is seen, and one not begun by then never will be (the runner's child checks that its
-  // runner lives after writing its start line, bin/pguard-runner.sh).
-  if (again && !processAlive && !runnerAlive && ctx.store.readRuns(name).latest?.id !== runs.latest?.id) return observe(ctx, name, false);
+  // Both gone, where its runner was still to run it (up, or a restart pending)? The runner may
+  // have forked a run just before it died, whose start line was not there when runs.log was read.
+  // Read it again, now that the runner is known dead: a run begun by then is seen, and one not
+  // begun by then never will be (the runner's child checks that its runner lives after writing
+  // its start line, bin/pguard-runner.sh). (Stopped, completed, failed or held: its runner had
+  // nothing left to start, and watch and status read no file twice for them.)
+  const mayHaveForked = isUp(record.status) || record.status === 'crashed';
+  if (again && !processAlive && !runnerAlive && mayHaveForked && ctx.store.readRuns(name).latest?.id !== runs.latest?.id) return observe(ctx, name, false);
   return { record, rebuilt: lost, runs, liveRun: processAlive ? run : null, processAlive, runnerAlive };
 }
 
