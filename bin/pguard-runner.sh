@@ -1,5 +1,5 @@
 #!/bin/sh
-# pguard runner: stays beside one managed process (about 1.7 MB resident under dash), records how
+# pguard runner: stays beside one managed process (about 1.8 MB resident under dash), records how
 # every run ended, and restarts a premature death at once when pguard has armed it to.
 #
 # Started by `pguard start` in a new session (setsid), stdin /dev/null, stdout and stderr appended
