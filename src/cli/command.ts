@@ -75,9 +75,8 @@ function builderOf<A extends GlobalArgs>(flags: Flags): (y: Argv<GlobalArgs>) =>
     let b = y as unknown as Argv<A>;
     for (const [name, f] of Object.entries(flags.positionals ?? {})) b = b.positional(name, { ...f }) as Argv<A>;
     for (const [name, f] of Object.entries(flags.options ?? {})) {
-      const { negatable, ...rest } = f;
-      const { type: _untyped, ...untyped } = rest;
-      b = b.option(name, negatable ? untyped : rest) as Argv<A>;
+      const { negatable, type, ...rest } = f;
+      b = b.option(name, negatable ? rest : { ...rest, type }) as Argv<A>; // negatable: untyped for yargs
     }
     for (const [cmd, what] of flags.examples ?? []) b = b.example(cmd, what);
     return b;

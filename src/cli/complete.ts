@@ -1,9 +1,9 @@
 // Tab completion beyond yargs' own (commands and flags): the names of the registry's processes,
 // after a command that takes them (`pguard stop <Tab>`). Read from the registry the command would
-// use (--registry, $PGUARD_REGISTRY, else the nearest), without validating it; nothing on an error.
-import { readFileSync } from 'node:fs';
+// use (--registry, $PGUARD_REGISTRY, else the nearest), with the same trust checks (a registry
+// another user could write is not read); invalid entries are named too; nothing on an error.
 import { COMMANDS } from '../commands/list.js';
-import { locateRegistry } from '../effects/registry-file.js';
+import { locateRegistry, readRegistry } from '../effects/registry-file.js';
 
 /** The commands whose positionals name processes (`<name>`, `[name]`, `[names..]`, `<names..>`). */
 const NAMING = new Set(
@@ -15,9 +15,8 @@ export function processNameCompletions(command: string, current: string, registr
   try {
     const loc = locateRegistry({ flag: registryFlag, env: process.env.PGUARD_REGISTRY, cwd: process.cwd() });
     if (!loc?.exists) return [];
-    const data: unknown = JSON.parse(readFileSync(loc.path, 'utf8'));
-    if (!data || typeof data !== 'object' || Array.isArray(data)) return [];
-    return Object.keys(data).filter((n) => !n.startsWith('$') && n.startsWith(current));
+    const { data } = readRegistry(loc.path, { allowIssues: true });
+    return Object.keys(data).filter((n) => !n.startsWith('$') && n.startsWith(current)); // $schema, $settings
   } catch {
     return [];
   }

@@ -13,6 +13,8 @@ export const GLOBAL_OPTIONS: Readonly<Record<string, FlagSpec>> = {
 };
 
 const camel = (s: string) => s.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+/** `--no-NAME` sets it to false: a boolean, or a value declared negatable (start's --wait). */
+const negatable = (s: FlagSpec | undefined) => s?.type === 'boolean' || s?.negatable === true;
 
 function coerce(spec: FlagSpec, raw: string): unknown {
   if (spec.type === 'number') return Number(raw);
@@ -41,19 +43,16 @@ export function parseFast(argv: readonly string[], commands: readonly AnyCommand
       const eq = tok.indexOf('=');
       let key = eq < 0 ? tok.slice(2) : tok.slice(2, eq);
       let negated = false;
-      const negatable = (s: FlagSpec | undefined) => s?.type === 'boolean' || s?.negatable === true;
       if (!(key in options) && key.startsWith('no-') && negatable(options[key.slice(3)])) { key = key.slice(3); negated = true; }
       const spec = options[key];
       if (!spec) return null;
-      if (negated && spec.negatable) { if (eq >= 0) return null; set(key, spec, false); continue; }
+      if (negated) { if (eq >= 0) return null; set(key, spec, false); continue; }
       if (spec.type === 'boolean') {
-        if (negated) { if (eq >= 0) return null; set(key, spec, false); continue; }
         const v = eq < 0 ? true : coerce(spec, tok.slice(eq + 1));
         if (v === undefined) return null;
         set(key, spec, v);
         continue;
       }
-      if (negated) return null;
       const value = eq >= 0 ? tok.slice(eq + 1) : rest[++i];
       if (value === undefined || (eq < 0 && value.startsWith('-') && value !== '-' && !/^-\d/.test(value))) return null;
       set(key, spec, coerce(spec, value));

@@ -1,9 +1,9 @@
 // The hot path, a small bundle per command (dist/bundle/hot-NAME.cjs, scripts/bundle.mjs): the
 // commands that run every few seconds or minutes (the runner's on-exit, cron's healthcheck, an
-// agent's status and alerts, heartbeat, notify), the long-lived dashboard, and start (a `start --all`
-// of many is as quick as PM2's only without yargs' load), parsed by the fast
-// path from their declared flags, with only the code they use. Anything else (another command, help, a short flag, an
-// error in the words) is handed to the full CLI (cli/main.ts), which parses it with yargs.
+// agent's status and alerts, heartbeat, notify), the long-lived dashboard, and start (a `start
+// --all` of many keeps up with PM2's only without yargs' load), parsed by the fast path from their
+// declared flags, with only the code they use. Anything else (another command, help, a short flag,
+// an error in the words) is handed to the full CLI (cli/main.ts), which parses it with yargs.
 import type { AnyCommand } from './command.js';
 import { parseFast } from './fast.js';
 import { reportError, wantsJson } from './report.js';
