@@ -7,8 +7,9 @@ import { exitEvents } from './events.js';
 import { CANNOT_EXECUTE, classifyExit, describeDuration, describeExit, NOT_FOUND, runMs, ranSeconds, type RunExit } from './exit.js';
 import { ledger, waitingAlert, type Step } from './plan.js';
 import { describeReason } from './reasons.js';
-import type { ExitInfo, ProcessRecord } from './record.js';
+import { NOT_ENDING, type ExitInfo, type ProcessRecord } from './record.js';
 import type { ProcessDef } from './schema.js';
+import { compareRunIds } from './runs.js';
 import { transition, isIllegal, mustTransition, type Status } from './states.js';
 
 export type ExitPolicy = Pick<ProcessDef, 'name' | 'command' | 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff' | 'noRestartExitCodes'>;
@@ -18,16 +19,22 @@ type Evidence = Omit<AlertIntent['evidence'], 'restarts' | 'action'>;
 export function decideExit(
   def: ExitPolicy, record: ProcessRecord, exit: ExitInfo, restartedAt: number | null, now: number, blockedBy: readonly string[] = [],
 ): Step {
-  const step = classifyAndDecide(def, record, exit, restartedAt, now, blockedBy);
+  // pguard's end of a run is explained by that run's exit; one of a later run is left in place
+  // (a late report of an earlier exit). A record from before `ending` was kept: any exit explains it.
+  const ended = record.killReason !== null && (record.ending === null || compareRunIds(record.ending.run, exit.runId) <= 0);
+  const before = ended ? record : { ...record, killReason: null, ending: null };
+  const step = classifyAndDecide(def, before, exit, restartedAt, now, blockedBy, ended ? NOT_ENDING : { killReason: record.killReason, ending: record.ending });
   // The ledger's account of the exit and what was decided comes first, before any effect of it.
-  const events = exitEvents(def.name, exit, record, step.next, step.record).map(ledger);
+  const events = exitEvents(def.name, exit, before, step.next, step.record).map(ledger);
   return { ...step, effects: [...events, ...(step.effects ?? [])], goodRun: { record, ranMs: runMs(exit) } };
 }
 
 function classifyAndDecide(
   def: ExitPolicy, record: ProcessRecord, exit: ExitInfo, restartedAt: number | null, now: number, blockedBy: readonly string[],
+  after: Pick<ProcessRecord, 'killReason' | 'ending'>,
 ): Step {
-  const base: Mutable<ProcessRecord> = { ...record, lastExit: exit, updatedAt: now };
+  // What pguard was ending, this exit explains (or supersedes: a stop, a completion).
+  const base: Mutable<ProcessRecord> = { ...record, ...after, lastExit: exit, updatedAt: now };
   const klass = classifyExit(def, exit, record.status === 'stopping' || record.status === 'stopped');
   if (klass === 'user-stopped') {
     const next = record.status === 'stopping' ? mustTransition('stopping', 'stop-done') : record.status; // stopping -> stopped
@@ -54,7 +61,7 @@ function classifyAndDecide(
     return {
       next: edge,
       record: {
-        ...base, status: edge, killReason: null, probes: [], cpu: null, failedAt: now, nextRestartAt: null, recovering: false,
+        ...base, status: edge, probes: [], cpu: null, failedAt: now, nextRestartAt: null, recovering: false,
         reason: message,
       },
       decision: { action: 'none' },
@@ -69,7 +76,6 @@ function classifyAndDecide(
   // pguard ended this run itself (failed probe, memory, CPU): say so; that alert was raised then.
   const killedFor = record.killReason;
   const why = killedFor ? `ended by pguard (${killedFor})` : prematureWhy(def, exit);
-  base.killReason = null;
   base.probes = [];
   base.cpu = null;
 

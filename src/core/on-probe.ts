@@ -10,7 +10,10 @@ import type { ProcessRecord } from './record.js';
 import type { ProcessDef } from './schema.js';
 import { isUp, mustTransition, type Status } from './states.js';
 
-export type ProbePolicy = Pick<ProcessDef, 'name' | 'autoRestart' | 'health' | 'maxMemoryMb' | 'maxCpuPercent' | 'cpuWindowS'>;
+export type ProbePolicy = Pick<ProcessDef, 'name' | 'autoRestart' | 'health' | 'maxMemoryMb' | 'maxCpuPercent' | 'cpuWindowS' | 'killTimeoutS'>;
+
+/** Past kill_timeout and this, a run pguard set out to end and that still lives is ended again (whoever was ending it died). */
+export const END_AGAIN_AFTER_S = 10;
 
 /** A memory or CPU limit is set: the process table must be sampled for it. */
 export function hasResourceLimits(def: Pick<ProcessDef, 'maxMemoryMb' | 'maxCpuPercent'>): boolean {
@@ -39,7 +42,25 @@ type Breach = { kind: 'unhealthy' | 'resource'; reason: string; evidence: Record
 export function decideProbed(def: ProbePolicy, record: ProcessRecord, obs: Extract<Observation, { kind: 'probed' }>, now: number): Step {
   const none: Step = { next: record.status, record, decision: { action: 'none' }, alerts: [] };
   const run = record.run;
-  if (!isUp(record.status) || !run || record.killReason) return none;
+  if (!isUp(record.status) || !run) return none;
+  const ending = record.ending;
+  if (record.killReason !== null && ending?.run === run.id) {
+    // pguard is ending this run already: its exit will come. Unless that was long ago (the one
+    // ending it died before its SIGKILL): then end it again, so that no probe or limit stays off.
+    if (now - ending.at < (def.killTimeoutS + END_AGAIN_AFTER_S) * 1000) return none;
+    return {
+      ...none,
+      record: { ...record, ending: { ...ending, at: now }, updatedAt: now },
+      decision: { action: 'kill', reason: record.killReason },
+      effects: [
+        ledger({
+          event: ending.kind === 'resource' ? 'resource-breach' : 'probe-failure', process: def.name,
+          details: { run: run.id, reason: `${record.killReason}; still alive ${Math.round((now - ending.at) / 1000)} s after pguard set out to end it`, action: 'ended again' },
+        }),
+        { kind: 'end-run' },
+      ],
+    };
+  }
   const probes: (ProbeState | null)[] = def.health.map((p, i) => {
     const result = obs.results[i];
     const prev = record.probes[i] ?? undefined;
@@ -119,7 +140,7 @@ export function decideProbed(def: ProbePolicy, record: ProcessRecord, obs: Extra
     return { next, record: held, decision: { action: 'none' }, alerts, effects, goodRun };
   }
   const action = def.autoRestart ? 'restarting it (stop_signal, then SIGKILL after kill_timeout)' : 'stopping it (auto_restart is off)';
-  const killed = { ...recNow, killReason: breach.reason, reason: describeReason({ kind: 'ending', what: breach.reason }) };
+  const killed = { ...recNow, killReason: breach.reason, ending: { run: run.id, at: now, kind: breach.kind }, reason: describeReason({ kind: 'ending', what: breach.reason }) };
   effects.push(
     ledger({ event: breach.kind === 'resource' ? 'resource-breach' : 'probe-failure', process: def.name, details: { run: run.id, reason: breach.reason, action: 'graceful restart' } }),
     { kind: 'end-run' },

@@ -1,6 +1,6 @@
 // Deciding on what a person (or boot, or a dependency, or a rollback) asked for: start and stop.
 import { runMs } from './exit.js';
-import type { ProcessRecord } from './record.js';
+import { NOT_ENDING, type ProcessRecord } from './record.js';
 import { isUp, mustTransition, type Status } from './states.js';
 import { ledger, type Effect, type Observation, type StartedBy, type Step } from './plan.js';
 import { describeReason } from './reasons.js';
@@ -18,6 +18,8 @@ export function decideStart(record: ProcessRecord, by: StartedBy, now: number, a
       // A start resets the budget, but not one for a dependency: what it waited for spent nothing.
       ...record, status: next, restarts: by === 'dependency' ? record.restarts : 0, nextRestartAt: null, failedAt: null,
       recovering: false, failedRetries: 0, heldFor: null,
+      // A new runner's runs start afresh: no probe count, CPU sample or kill of an earlier run carries over.
+      ...NOT_ENDING, probes: [], cpu: null,
       reason: describeReason({ kind: 'started', by, ...(after ? { after } : {}) }), updatedAt: now,
     },
     decision: { action: 'spawn', delayMs: 0 },
@@ -33,7 +35,8 @@ export function decideStop(record: ProcessRecord, heldFor: readonly string[] | u
   const next = mustTransition(record.status, 'stop-requested');
   return {
     next,
-    record: { ...record, status: next, nextRestartAt: null, heldFor: null, reason: describeReason({ kind: 'stopped' }), updatedAt: now },
+    // The user's stop takes over from any end pguard had begun (a limit, a probe): not carried over.
+    record: { ...record, ...NOT_ENDING, status: next, nextRestartAt: null, heldFor: null, reason: describeReason({ kind: 'stopped' }), updatedAt: now },
     decision: { action: 'stop' },
     alerts: [],
     // The marker first: a runner that sees its process end from now on knows the user did it.
@@ -51,7 +54,7 @@ function decideHold(record: ProcessRecord, heldFor: readonly string[], now: numb
   const effects: Effect[] = [{ kind: 'stop-marker', on: true }, { kind: 'end-run' }];
   if (isUp(record.status)) {
     const next = mustTransition(record.status, 'stop-requested'); // running/unhealthy -> stopping (held)
-    return { next, record: { ...record, status: next, nextRestartAt: null, heldFor, reason, updatedAt: now }, decision: { action: 'stop' }, alerts: [], effects };
+    return { next, record: { ...record, ...NOT_ENDING, status: next, nextRestartAt: null, heldFor, reason, updatedAt: now }, decision: { action: 'stop' }, alerts: [], effects };
   }
   if (record.status === 'crashed') {
     const next = mustTransition('crashed', 'hold'); // crashed -> waiting (its pending restart waits too)

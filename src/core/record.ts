@@ -55,8 +55,10 @@ export interface ProcessRecord {
   readonly probes: readonly (ProbeState | null)[];
   /** The dependencies pguard holds it back for (status waiting; or up, its restarts held): null when none. */
   readonly heldFor: readonly string[] | null;
-  /** Why pguard itself is ending the current run (failed probe, memory, CPU); the exit reports it. */
+  /** Why pguard itself is ending a run (failed probe, memory, CPU); the exit reports it. */
   readonly killReason: string | null;
+  /** The run being ended for killReason, since when, and for what: probes and limits stay on for any other run. */
+  readonly ending: { readonly run: string; readonly at: number; readonly kind: 'unhealthy' | 'resource' } | null;
   /** Last CPU sample of the tree, and since when it has been over max_cpu_percent. */
   readonly cpu: { readonly ticks: number; readonly at: number; readonly overSince: number | null; readonly percent: number | null } | null;
   /** The definition generation the current runner was started with. */
@@ -65,6 +67,9 @@ export interface ProcessRecord {
   readonly reason: string;
   readonly updatedAt: number;
 }
+
+/** No run is being ended by pguard: what a start, a stop or a handled exit leaves. */
+export const NOT_ENDING = { killReason: null, ending: null } as const;
 
 export function emptyRecord(): ProcessRecord {
   return {
@@ -86,6 +91,7 @@ export function emptyRecord(): ProcessRecord {
     probes: [],
     heldFor: null,
     killReason: null,
+    ending: null,
     cpu: null,
     generation: null,
     reason: '',

@@ -189,3 +189,39 @@ describe('reasons, in words, from one function (garbled-join regression)', () =>
     expect(plan.record.reason).toBe('restarted after db restarted (restart_dependents)');
   });
 });
+
+describe('pguard ending a run never switches probes or limits off for another run (issue 20, defect 1)', () => {
+  const limited = { ...def, maxMemoryMb: 100, killTimeoutS: 4 };
+  const over = { kind: 'probed' as const, results: [], usage: { rssMb: 150, cpuTicks: 0, ticksPerSecond: 100 }, lineage: null };
+  const ending = { killReason: 'memory 150 MB is over max_memory_mb 100 (+50%)', ending: { run: '1.1', at: T0 - 1_000, kind: 'resource' as const } };
+
+  it('a user stop, and the start after it, leave nothing of the end pguard had begun', () => {
+    const stopped = decide(limited, settings, running(ending), { kind: 'stop-requested' }, T0);
+    expect(stopped.record).toMatchObject({ killReason: null, ending: null });
+    const started = decide(limited, settings, { ...running(ending), status: 'stopped' }, { kind: 'start-requested', by: 'user' }, T0);
+    expect(started.record).toMatchObject({ killReason: null, ending: null, probes: [] });
+  });
+
+  it('a record left ending an earlier run still has its limits checked on the current run', () => {
+    const rec = running({ ...ending, run: { id: '2.1', identity: { pid: 11, startTime: '2', bootId: 'b' }, startedAt: T0 - 5_000 } });
+    const plan = decide(limited, settings, rec, over, T0);
+    expect(plan.decision).toEqual({ action: 'kill', reason: 'memory 150 MB is over max_memory_mb 100 (+50%)' });
+    expect(plan.record.ending).toEqual({ run: '2.1', at: T0, kind: 'resource' });
+  });
+
+  it('waits for the run it is ending, and ends it again once kill_timeout and 10 s have passed', () => {
+    expect(decide(limited, settings, running(ending), over, T0 + 12_000).decision).toEqual({ action: 'none' });
+    const again = decide(limited, settings, running(ending), over, T0 + 14_000);
+    expect(again.decision.action).toBe('kill');
+    expect(kinds(again)).toEqual(['ledger:resource-breach', 'end-run']);
+    expect(again.record.ending).toMatchObject({ run: '1.1', at: T0 + 14_000 });
+  });
+
+  it('an exit of the run being ended clears it; a late exit of an earlier run does not', () => {
+    const done = decide(limited, settings, running(ending), exited(5_000, null), T0);
+    expect(done.record).toMatchObject({ killReason: null, ending: null });
+    const later = { ...ending, ending: { ...ending.ending, run: '1.2' } };
+    const late = decide(limited, settings, running({ ...later, run: { id: '1.2', identity: { pid: 12, startTime: '3', bootId: 'b' }, startedAt: T0 - 1_000 } }), exited(5_000, null), T0);
+    expect(late.record).toMatchObject({ killReason: later.killReason, ending: later.ending });
+  });
+});

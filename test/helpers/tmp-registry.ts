@@ -19,6 +19,8 @@ export interface TmpRegistry {
   status(name: string): Promise<Record<string, any>>;
   runs(name: string): ReturnType<typeof decodeRuns>;
   logOf(name: string): string;
+  /** The ledger's entries, oldest first ([] before the first). */
+  ledger(): { seq: number; at: string; event: string; process: string; details: Record<string, any> }[];
   /** Identities of every runner and process this registry has started. */
   identities(): Identity[];
   cleanup(): Promise<void>;
@@ -47,6 +49,9 @@ export function tmpRegistry(entries: Record<string, unknown>, opts: { raw?: stri
       let text = '';
       try { text = readFileSync(join(procDir, name, 'runs.log'), 'utf8'); } catch { /* none */ }
       return decodeRuns(text);
+    },
+    ledger: () => {
+      try { return readFileSync(join(stateDir, 'ledger.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)); } catch { return []; }
     },
     logOf: (name) => { try { return readFileSync(join(stateDir, 'logs', `${name}.log`), 'utf8'); } catch { return ''; } },
     identities() {
