@@ -6,7 +6,7 @@ import { orderByDependencies } from '../core/deps.js';
 import { exitOf } from '../core/runs.js';
 import type { RunInfo } from '../core/record.js';
 import { isOurs } from '../effects/identity.js';
-import { signalIfOurs, stopTree, waitUntilGone } from '../effects/kill.js';
+import { endLeftovers, signalIfOurs, stopTree, waitUntilGone } from '../effects/kill.js';
 import { readProcessTable, type ProcessTable } from '../effects/resources.js';
 import { UserError } from '../errors.js';
 import { apply } from './apply.js';
@@ -56,7 +56,14 @@ export async function stopOne(ctx: Context, name: string, table?: ProcessTable, 
     const res = await stopTree(late.identity, def.stopSignal, def.killTimeoutS * 1000);
     if (res.killed > 0 && !detail) detail = sigkilled(res.killed);
   }
-  const wasRunning = run !== null || seen.runnerAlive;
+  // What is left of its last run now that its leader is gone: members of the run's group or
+  // session that no runner will end (its runner died with the leader; or they left the tree).
+  const last = ctx.store.readRuns(name).latest;
+  const left = last ? await endLeftovers(last.identity, def.stopSignal, def.killTimeoutS * 1000) : null;
+  if (left && left.killed > 0 && !detail) detail = sigkilled(left.killed);
+  if (left && left.survivors > 0) detail += `; ${left.survivors} process(es) survived SIGKILL (uninterruptible?)`;
+  const leftovers = !run && !seen.runnerAlive ? (left?.signalled ?? 0) : 0;
+  const wasRunning = run !== null || seen.runnerAlive || leftovers > 0;
   await withProcessLock(ctx, name, async () => {
     const after = observe(ctx, name);
     const exit = run ? exitOf(after.runs, run.id) : null;
@@ -66,6 +73,10 @@ export async function stopOne(ctx: Context, name: string, table?: ProcessTable, 
     await apply(ctx, def, after, plan);
   });
   if (!wasRunning) return { name, outcome: 'not-running', message: `${name} was not running` };
+  if (leftovers > 0) {
+    const what = `${leftovers} process${leftovers === 1 ? '' : 'es'}`;
+    return { name, outcome: 'stopped', message: `${name} stopped: ended ${what} left of its last run, whose runner had died${detail}` };
+  }
   return { name, outcome: 'stopped', message: `${name} stopped${detail}` };
 }
 

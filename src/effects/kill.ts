@@ -8,9 +8,9 @@
 // The tree comes from one process-table snapshot (pidtree with pid -1: a single `ps`), which a
 // batch of stops shares. tree-kill is not used for this: it runs `ps` once per level of every tree
 // and signals PIDs without checking who they are now; `stop --all` of 1,000 processes took 78 s.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Identity } from '../core/record.js';
-import { isOurs, readIdentity } from './identity.js';
+import { isOurs, readBootId, readIdentity } from './identity.js';
 import { readProcessTable, treeOf, type ProcessTable } from './resources.js';
 
 export interface StopResult {
@@ -87,6 +87,65 @@ export async function stopTree(root: Identity, signal: NodeJS.Signals, killTimeo
     alive = await waitGone(alive, 2000);
   }
   return { signalled: tree.length, killed, survivors: alive.length };
+}
+
+/**
+ * What is left of a run whose leader is gone (its runner died with it, say): the live members of
+ * its process group or session (the run called setsid, so both bear its PID), started no earlier
+ * than it, on the same boot. While any member lives the kernel gives that number to no other
+ * group or session; where the PID itself lives again it may name someone else's, so nothing is
+ * taken for a leftover then (its own leader, alive or a zombie, is fine). Linux only (/proc); elsewhere, none.
+ */
+export function leftoversOf(run: Identity): Identity[] {
+  if (!Number.isInteger(run.pid) || run.pid <= 1 || !/^\d+$/.test(run.startTime) || run.bootId === '' || run.bootId !== readBootId()) return [];
+  if (existsSync(`/proc/${run.pid}`) && startTimeOf(run.pid) !== run.startTime) return [];
+  const out: Identity[] = [];
+  let entries: string[];
+  try { entries = readdirSync('/proc'); } catch { return []; }
+  const since = BigInt(run.startTime);
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try { stat = readFileSync(`/proc/${entry}/stat`, 'utf8'); } catch { continue; }
+    // After comm: state, ppid, pgrp, session, ... starttime (the 20th).
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const [state, , pgrp, session] = rest;
+    const startTime = rest[19];
+    if (!startTime || state === 'Z' || state === 'X') continue;
+    if (Number(pgrp) !== run.pid && Number(session) !== run.pid) continue;
+    if (BigInt(startTime) < since) continue;
+    out.push({ pid: Number(entry), startTime, bootId: run.bootId });
+  }
+  return out;
+}
+
+function startTimeOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * End what is left of a run whose leader is gone: stop_signal and SIGCONT to each leftover,
+ * SIGKILL after kill_timeout, then once more for any it forked meanwhile.
+ */
+export async function endLeftovers(run: Identity, signal: NodeJS.Signals, killTimeoutMs: number): Promise<StopResult> {
+  const found = leftoversOf(run);
+  if (found.length === 0) return { signalled: 0, killed: 0, survivors: 0 };
+  signalVerified(found, signal);
+  if (signal !== 'SIGCONT' && signal !== 'SIGKILL') signalVerified(found, 'SIGCONT');
+  let alive = await waitGone(found, killTimeoutMs);
+  const late = leftoversOf(run).filter((id) => !found.some((f) => f.pid === id.pid));
+  const killed = alive.length + late.length;
+  if (killed > 0) {
+    alive = [...alive, ...late];
+    signalVerified(alive, 'SIGKILL');
+    alive = await waitGone(alive, 2000);
+  }
+  return { signalled: found.length, killed, survivors: alive.length };
 }
 
 /** Signal one process only if it is ours (the runner waiting out a cooldown, say). */

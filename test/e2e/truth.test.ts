@@ -1,5 +1,7 @@
 // Issue 20: defects found on a real stack (PostgreSQL, Redis, a Python API, nginx), each reproduced
 // here on small programs, real processes and the built CLI. Each test failed before its fix.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { APPS, CLI } from '../helpers/run-cli.js';
@@ -39,5 +41,50 @@ describe('a protection never switches off silently (defect 1)', () => {
       const third = await waitFor(async () => { const p = (await t.status('leak')).pid; return p && p !== second ? p : null; }, { timeoutMs: 20_000, what: 'the restart after the second breach' });
       expect(third).not.toBe(second);
     });
+  });
+});
+
+/** Live processes whose argv is exactly `argv` (read from /proc). */
+function pidsRunning(argv: string): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ') !== argv) continue;
+      if (/\) [ZX] /.test(readFileSync(`/proc/${e}/stat`, 'utf8'))) continue;
+      out.push(Number(e));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+describe('stop leaves nothing behind (defect 2)', () => {
+  it('ends what is left of the last run when its main process and its runner are already dead', async () => {
+    const tag = 1000 + Math.floor(Math.random() * 8000);
+    const t = tmpRegistry({ w: { command: `exec sh -c 'sleep ${tag} & exec sleep ${tag + 1}'` } });
+    await t.cli(['start', 'w', '--no-wait']);
+    const main = await pidOf(t, 'w');
+    await waitFor(() => pidsRunning(`sleep ${tag}`).length === 1, { what: 'the child' });
+    const runner = JSON.parse(readFileSync(join(t.stateDir, 'procs', 'w', 'state.json'), 'utf8')).runner.pid as number;
+    process.kill(runner, 'SIGKILL');
+    process.kill(main, 'SIGKILL');
+    await waitFor(() => pidsRunning(`sleep ${tag + 1}`).length === 0);
+    const stop = await t.cli(['stop', '--all']);
+    expect(stop.code).toBe(0);
+    expect(stop.stdout).toMatch(/^w stopped: ended 1 process left of its last run, whose runner had died$/m);
+    await waitFor(() => pidsRunning(`sleep ${tag}`).length === 0, { what: 'the leftover to be gone' });
+    expect((await t.status('w')).status).toBe('stopped');
+  });
+
+  it('ends a member that left both the group and the tree, but not the session', async () => {
+    const tag = 1000 + Math.floor(Math.random() * 8000);
+    // A child in a group of its own (perl's setpgrp) forks a grandchild and exits: the grandchild is
+    // in neither the run's group nor its tree (reparented), only in its session.
+    const t = tmpRegistry({ w: { command: `perl -e 'if (fork == 0) { setpgrp(0, 0); exec "sleep", "${tag}" if fork == 0; exit 0 } exec "sleep", "${tag + 1}"'` } });
+    await t.cli(['start', 'w', '--no-wait']);
+    await waitFor(() => pidsRunning(`sleep ${tag}`).length === 1 && pidsRunning(`sleep ${tag + 1}`).length === 1, { what: 'both' });
+    const stop = await t.cli(['stop', 'w']);
+    expect(stop.code).toBe(0);
+    await waitFor(() => pidsRunning(`sleep ${tag}`).length === 0 && pidsRunning(`sleep ${tag + 1}`).length === 0, { what: 'nothing left' });
   });
 });
