@@ -11,7 +11,7 @@ import { knownGoodMark, wantsRollback } from './lineage.js';
 import { decideCheck } from './on-check.js';
 import { decideExit } from './on-exit.js';
 import { decideProbed } from './on-probe.js';
-import { decideStart, decideStop, decideStopFinished } from './on-request.js';
+import { decideLeftRunning, decideStart, decideStop, decideStopFinished } from './on-request.js';
 import { ledger, type Effect, type Observation, type Plan, type Step } from './plan.js';
 import type { ProcessRecord } from './record.js';
 import type { ProcessDef, Settings } from './schema.js';
@@ -66,6 +66,7 @@ function decideStep(def: PolicyDef, settings: PolicySettings, record: ProcessRec
     case 'exited': return decideExit(def, record, obs.exit, obs.restartedAt, now, obs.blockedBy ?? []);
     case 'checked': return decideCheck(def, settings, record, obs, now);
     case 'probed': return decideProbed(def, record, obs, now);
+    case 'left-running': return decideLeftRunning(def.name, record, obs, now);
   }
 }
 

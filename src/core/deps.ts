@@ -76,6 +76,54 @@ export function restartDependentsOf(defs: ReadonlyMap<string, Pick<ProcessDef, '
 }
 
 /**
+ * Which of the dependents of `after` (restartDependentsOf, in start order) must be restarted once
+ * it is ready again, and which are left running. A dependent with probes that only `after` could
+ * have broken is left running when `passed(name)` says its probes pass again (it reconnected by
+ * itself: restarting it would be a second outage). One without probes, or that depends on another
+ * dependent being restarted, is restarted; one whose dependents-in-question are all left running,
+ * and that does not depend on `after` itself, is left running too.
+ */
+export function partitionDependents(
+  defs: ReadonlyMap<string, Pick<ProcessDef, 'dependsOn' | 'survivesRestartOf' | 'health'>>,
+  after: string,
+  ordered: readonly string[],
+  passed: (name: string) => boolean,
+): { restart: string[]; kept: { name: string; why: 'probes-pass' | 'deps-kept' }[] } {
+  const restart: string[] = [];
+  const kept: { name: string; why: 'probes-pass' | 'deps-kept' }[] = [];
+  for (const n of ordered) {
+    const d = defs.get(n);
+    if (!d) continue;
+    const causes = d.dependsOn.filter((x) => (x === after || restart.includes(x)) && !d.survivesRestartOf.includes(x));
+    if (causes.length === 0) kept.push({ name: n, why: 'deps-kept' });
+    else if (causes.every((x) => x === after) && d.health.length > 0 && passed(n)) kept.push({ name: n, why: 'probes-pass' });
+    else restart.push(n);
+  }
+  return { restart, kept };
+}
+
+/**
+ * How long a dependent's probes are given to pass again once its dependency is ready (a client
+ * reconnecting, a pool refilling): 5 s, or failure_threshold x interval of its probes if shorter
+ * (no longer than its own probes would take to call it unhealthy).
+ */
+export function recoveryWindowMs(def: Pick<ProcessDef, 'health'>): number {
+  return Math.min(5_000, Math.max(0, ...def.health.map((p) => p.failureThreshold * p.intervalS * 1000)));
+}
+
+/** The dependents whose probes decide whether they are restarted after `after` (partitionDependents). */
+export function probedDependents(
+  defs: ReadonlyMap<string, Pick<ProcessDef, 'dependsOn' | 'survivesRestartOf' | 'health'>>,
+  after: string,
+  names: readonly string[],
+): string[] {
+  return names.filter((n) => {
+    const d = defs.get(n);
+    return !!d && d.health.length > 0 && d.dependsOn.includes(after) && !d.survivesRestartOf.includes(after);
+  });
+}
+
+/**
  * Is a dependency ready for its dependents, from its record alone: up and past its start (its
  * probes all passed last, or without probes it has run ready_after), or a job that completed.
  */

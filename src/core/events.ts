@@ -8,6 +8,8 @@ import type { Status } from './states.js';
 export type LedgerEvent =
   | 'register' | 'update' | 'deregister' | 'start' | 'stop' | 'exit' | 'restart' | 'give-up'
   | 'probe-failure' | 'resource-breach' | 'healthy' | 'alert' | 'rollback' | 'known-good'
+  // A dependent left running after its dependency restarted (restart_dependents): it had recovered.
+  | 'left-running'
   // Written by the ledger itself (effects/ledger-file.ts): a torn last line moved to ledger.torn.
   | 'ledger-repaired';
 

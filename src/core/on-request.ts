@@ -79,3 +79,15 @@ export function decideStopFinished(
     ...(obs.run ? { goodRun: { record, ranMs } } : {}),
   };
 }
+
+/** A dependent left running after its dependency restarted: said in its reason and the ledger, nothing else changes. */
+export function decideLeftRunning(name: string, record: ProcessRecord, obs: Extract<Observation, { kind: 'left-running' }>, now: number): Step {
+  if (!isUp(record.status)) return { next: record.status, record, decision: { action: 'none' }, alerts: [] };
+  return {
+    next: record.status,
+    record: { ...record, reason: describeReason({ kind: 'left-running', after: obs.after, detail: obs.detail }), updatedAt: now },
+    decision: { action: 'none' },
+    alerts: [],
+    effects: [ledger({ event: 'left-running', process: name, details: { after: obs.after, why: obs.detail, run: record.run?.id ?? null } })],
+  };
+}

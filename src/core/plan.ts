@@ -29,6 +29,8 @@ export type Observation =
   /** A start asked for while neither the process nor its runner is alive (the caller checked). */
   /** after: restarted because that dependency restarted (restart_dependents). */
   | { readonly kind: 'start-requested'; readonly by: StartedBy; readonly after?: string }
+  /** Its dependency `after` restarted and is ready, and this dependent recovered by itself: it is left running (restart_dependents). */
+  | { readonly kind: 'left-running'; readonly after: string; readonly detail: string }
   /** heldFor: pguard stops it for these dependencies (restart_dependents): it waits, it is not stopped by the user. */
   | { readonly kind: 'stop-requested'; readonly heldFor?: readonly string[] }
   /** The stop's signals are done: the run it ended and its exit (if the runner recorded one), and what it took. */

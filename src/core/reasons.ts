@@ -27,7 +27,8 @@ export type Reason =
   | { readonly kind: 'probe-failing'; readonly probe: string; readonly detail: string; readonly failures: number; readonly threshold: number }
   /** pguard ends the run: `what` is the breach in words (a probe's threshold, memory, CPU). */
   | { readonly kind: 'ending'; readonly what: string }
-  | { readonly kind: 'probe-held'; readonly what: string; readonly deps: readonly string[] };
+  | { readonly kind: 'probe-held'; readonly what: string; readonly deps: readonly string[] }
+  | { readonly kind: 'left-running'; readonly after: string; readonly detail: string };
 
 const isAre = (deps: readonly string[]) => (deps.length === 1 ? 'is' : 'are');
 
@@ -53,6 +54,7 @@ export function describeReason(r: Reason): string {
     case 'failed-retry': return `retry ${r.n} after it had failed (waited ${describeDuration(r.waitedMs)})`;
     case 'probe-failing': return `probe ${r.probe} failing (${r.detail}): ${r.failures} of failure_threshold ${r.threshold}`;
     case 'ending': return r.what;
+    case 'left-running': return `left running after ${r.after} restarted: ${r.detail} (restart_dependents)`;
     case 'probe-held': return `${r.what}; ${describeNames(r.deps)} not ready: not restarted until ${r.deps.length === 1 ? 'it is' : 'they are'}`;
   }
 }

@@ -1,6 +1,7 @@
 // Issue 20: defects found on a real stack (PostgreSQL, Redis, a Python API, nginx), each reproduced
 // here on small programs, real processes and the built CLI. Each test failed before its fix.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -86,5 +87,44 @@ describe('stop leaves nothing behind (defect 2)', () => {
     const stop = await t.cli(['stop', 'w']);
     expect(stop.code).toBe(0);
     await waitFor(() => pidsRunning(`sleep ${tag}`).length === 0 && pidsRunning(`sleep ${tag + 1}`).length === 0, { what: 'nothing left' });
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('pguard causes no second outage (defect 3)', () => {
+  it('leaves running a dependent whose probes pass once its dependency is back; restarts one that fails them, and one without probes', async () => {
+    const port = await freePort();
+    const tcp = { type: 'tcp', host: '127.0.0.1', port, interval: 1, timeout: 1, failure_threshold: 2, grace: 0 };
+    const t = tmpRegistry({
+      db: { command: `exec node ${APPS}http-ok.mjs`, env: { PORT: String(port) }, health: [tcp], restart_cooldown: 0 },
+      // The API reconnects by itself: its probe passes as soon as the database answers.
+      api: { command: 'exec sleep 1000', depends_on: ['db'], health: [tcp] },
+      // The bot does not: its probe (a file the test removes) keeps failing.
+      bot: { command: 'exec sleep 1000', depends_on: ['db'], health: [{ type: 'exec', command: 'test -e bot-ok', interval: 1, timeout: 1, failure_threshold: 2, grace: 0 }] },
+      // No probes: restarted as before.
+      job: { command: 'exec sleep 1000', depends_on: ['db'] },
+    });
+    writeFileSync(join(t.dir, 'bot-ok'), '');
+    expect((await t.cli(['start', '--all', '--no-wait'])).code).toBe(0);
+    const [db, api, bot, job] = [await pidOf(t, 'db'), await pidOf(t, 'api'), await pidOf(t, 'bot'), await pidOf(t, 'job')];
+    await waitFor(async () => (await t.status('bot')).status === 'running' && (await t.cli(['wait', 'db', 'api', 'bot', '--until', 'healthy', '--timeout', '10'])).code === 0, { timeoutMs: 15_000 });
+    rmSync(join(t.dir, 'bot-ok'));
+    process.kill(db, 'SIGKILL');
+    await waitFor(async () => { const p = (await t.status('job')).pid; return p && p !== job; }, { timeoutMs: 20_000, what: 'job to be restarted' });
+    await waitFor(async () => { const p = (await t.status('bot')).pid; return p && p !== bot; }, { timeoutMs: 20_000, what: 'bot to be restarted' });
+    const left = await waitFor(() => t.ledger().find((e) => e.event === 'left-running' && e.process === 'api'), { what: 'api to be left running' });
+    expect(left.details).toMatchObject({ after: 'db', why: `its probes pass again (tcp 127.0.0.1:${port}: connected)` });
+    const status = await t.status('api');
+    expect(status.pid).toBe(api);
+    expect(status.reason).toBe(`left running after db restarted: its probes pass again (tcp 127.0.0.1:${port}: connected) (restart_dependents)`);
+    expect(t.ledger().filter((e) => e.event === 'left-running').map((e) => e.process)).toEqual(['api']);
   });
 });
