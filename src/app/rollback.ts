@@ -32,9 +32,11 @@ export async function rollbackProcess(ctx: Context, name: string, opts: { to?: n
   await stopOne(ctx, name);
   await updateRegistry(ctx.registry.path, (data) => { data[name] = target.entry; }, { lockDir: ctx.store.path('locks') });
   const fresh: Context = { ...ctx, registry: readRegistry(ctx.registry.path, { allowIssues: true }) };
-  const [start] = await startMany(fresh, [name], { waitMs: 1000, by: 'rollback' });
+  // Said before it starts (the slow channels in the background): whoever sees the restored
+  // definition running also finds why.
   const message = `rolled back from generation ${current ?? '?'} to known-good generation ${target.gen}: ${opts.reason}`;
   await recordEvent(fresh, 'rollback', name, { from: current, to: target.gen, reason: opts.reason, auto: opts.auto });
-  await announce(fresh, name, [{ kind: 'rollback', severity: 'warning', message, evidence: { restarts: 0, action: 'rollback', from: current, to: target.gen } }], 'await');
+  await announce(fresh, name, [{ kind: 'rollback', severity: 'warning', message, evidence: { restarts: 0, action: 'rollback', from: current, to: target.gen } }], 'detached');
+  const [start] = await startMany(fresh, [name], { waitMs: 1000, by: 'rollback' });
   return { name, from: current, to: target.gen, reason: opts.reason, start };
 }

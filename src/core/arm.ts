@@ -4,6 +4,7 @@
 // (test/effects/runner-conformance.test.ts) runs the real runner against decide() over a table.
 import { nextRestartNotBefore } from './backoff.js';
 import { completionThresholdMs, finalExitCodes } from './exit.js';
+import { onProbation, type Lineage } from './lineage.js';
 import type { ProcessRecord } from './record.js';
 import type { ProcessDef } from './schema.js';
 import { isUp } from './states.js';
@@ -26,15 +27,17 @@ type ArmPolicy = Pick<ProcessDef, 'durationMin' | 'autoRestart' | 'maxRestarts' 
 /**
  * The arm for a record: a run that is up, or a restart the runner is about to carry out after a
  * cooldown (its next run's exit is judged by the same budget). None where nothing may restart.
+ * A generation on probation that has died once already is not restarted alone: its next
+ * premature death is reported, and rolled back.
  */
-export function armFor(def: ArmPolicy, record: ProcessRecord): Arm | null {
+export function armFor(def: ArmPolicy, record: ProcessRecord, lineage: Lineage | null = null): Arm | null {
   if (!def.autoRestart || def.maxRestarts === 0) return null;
   const pendingRestart = record.status === 'crashed' && record.nextRestartAt !== null;
   if (!isUp(record.status) && !pendingRestart) return null;
   return {
     normalAfterMs: def.durationMin > 0 ? completionThresholdMs(def) : 0,
     stableAfterMs: def.minUptimeS * 1000,
-    unstableOk: record.restarts < def.maxRestarts,
+    unstableOk: record.restarts < def.maxRestarts && !(onProbation(lineage) && record.restarts >= 1),
     notBefore: nextRestartNotBefore(def, record.restarts, record.lastRestartAt),
     finalStatuses: finalExitCodes(def),
   };

@@ -40,9 +40,9 @@ export function decide(def: PolicyDef, settings: PolicySettings, record: Process
   }
   // The runner's arm changes only when what it allows changes, or for a new runner: rewriting an
   // unchanged arm could re-arm one the runner has just spent, on a budget not yet counted.
-  const arm = blocked ? null : armFor(def, step.record);
+  const arm = blocked ? null : armFor(def, step.record, lineage);
   const released = record.heldFor !== null && step.record.heldFor === null;
-  if (blockedUp || released || effects.some((e) => e.kind === 'spawn-runner') || !sameArm(arm, armFor(def, record))) {
+  if (blockedUp || released || effects.some((e) => e.kind === 'spawn-runner') || !sameArm(arm, armFor(def, record, lineage))) {
     // As early as it can be: the runner may need it within milliseconds (a process that dies at
     // once, just after a restart). A new runner finds it before its first exit (no runner is alive
     // to read it earlier); a stop takes it after the marker and before any signal; anything else
@@ -63,7 +63,7 @@ function decideStep(def: PolicyDef, settings: PolicySettings, record: ProcessRec
     case 'start-requested': return decideStart(record, obs.by, now, obs.after);
     case 'stop-requested': return decideStop(record, obs.heldFor, now);
     case 'stop-finished': return decideStopFinished(def.name, record, obs, now);
-    case 'exited': return decideExit(def, record, obs.exit, obs.restartedAt, now, obs.blockedBy ?? []);
+    case 'exited': return decideExit(def, record, obs.exit, obs.restartedAt, now, obs.blockedBy ?? [], obs.lineage ?? null);
     case 'checked': return decideCheck(def, settings, record, obs, now);
     case 'probed': return decideProbed(def, record, obs, now);
     case 'left-running': return decideLeftRunning(def.name, record, obs, now);

@@ -65,6 +65,15 @@ export function wantsRollback(lineage: Lineage | null, failure: 'gave-up' | 'pro
   return failure === 'gave-up' || !lineage.healthy;
 }
 
+/**
+ * A generation never known-good, with a known-good one to go back to: on probation. Its second
+ * premature death rolls it back at once (core/on-exit.ts), without spending its budget on
+ * cooldowns; a known-good generation keeps its whole budget.
+ */
+export function onProbation(lineage: Lineage | null): boolean {
+  return lineage !== null && !lineage.knownGood && lineage.fallback !== null;
+}
+
 /** Every probe of the definition has a result, and the last one of each passed. */
 export function allProbesPass(def: Pick<ProcessDef, 'health'>, record: Pick<ProcessRecord, 'probes'>): boolean {
   return def.health.length > 0 && record.probes.length === def.health.length && record.probes.every((p) => p?.lastOk === true);

@@ -9,6 +9,7 @@ import { ledger, waitingAlert, type Step } from './plan.js';
 import { describeReason } from './reasons.js';
 import { NOT_ENDING, type ExitInfo, type ProcessRecord } from './record.js';
 import type { ProcessDef } from './schema.js';
+import { onProbation, type Lineage } from './lineage.js';
 import { compareRunIds } from './runs.js';
 import { transition, isIllegal, mustTransition, type Status } from './states.js';
 
@@ -18,12 +19,13 @@ type Evidence = Omit<AlertIntent['evidence'], 'restarts' | 'action'>;
 
 export function decideExit(
   def: ExitPolicy, record: ProcessRecord, exit: ExitInfo, restartedAt: number | null, now: number, blockedBy: readonly string[] = [],
+  lineage: Lineage | null = null,
 ): Step {
   // pguard's end of a run is explained by that run's exit; one of a later run is left in place
   // (a late report of an earlier exit). A record from before `ending` was kept: any exit explains it.
   const ended = record.killReason !== null && (record.ending === null || compareRunIds(record.ending.run, exit.runId) <= 0);
   const before = ended ? record : { ...record, killReason: null, ending: null };
-  const step = classifyAndDecide(def, before, exit, restartedAt, now, blockedBy, ended ? NOT_ENDING : { killReason: record.killReason, ending: record.ending });
+  const step = classifyAndDecide(def, before, exit, restartedAt, now, blockedBy, ended ? NOT_ENDING : { killReason: record.killReason, ending: record.ending }, lineage);
   // The ledger's account of the exit and what was decided comes first, before any effect of it.
   const events = exitEvents(def.name, exit, before, step.next, step.record).map(ledger);
   return { ...step, effects: [...events, ...(step.effects ?? [])], goodRun: { record, ranMs: runMs(exit) } };
@@ -31,7 +33,7 @@ export function decideExit(
 
 function classifyAndDecide(
   def: ExitPolicy, record: ProcessRecord, exit: ExitInfo, restartedAt: number | null, now: number, blockedBy: readonly string[],
-  after: Pick<ProcessRecord, 'killReason' | 'ending'>,
+  after: Pick<ProcessRecord, 'killReason' | 'ending'>, lineage: Lineage | null,
 ): Step {
   // What pguard was ending, this exit explains (or supersedes: a stop, a completion).
   const base: Mutable<ProcessRecord> = { ...record, ...after, lastExit: exit, updatedAt: now };
@@ -126,6 +128,9 @@ function classifyAndDecide(
     };
   }
   if (window >= def.maxRestarts) return giveUp(def, base, crashed, why, evidence, window, now);
+  // A new definition that has never proved itself died early a second time: back to the
+  // known-good one now, not after the whole budget's cooldowns (a bad deploy).
+  if (window >= 1 && onProbation(lineage)) return rollBackEarly(base, crashed, why, evidence, window, lineage!, now);
   const at = Math.max(now, nextRestartNotBefore(def, window, window === 0 ? null : record.lastRestartAt));
   const restarts = window + 1;
   const delayMs = at - now;
@@ -156,6 +161,18 @@ function prematureWhy(def: ExitPolicy, exit: RunExit): string {
 
 function crashAlert(message: string, evidence: Evidence, restarts: number, action: EvidenceAction): AlertIntent {
   return { kind: 'crashed', severity: 'warning', message, evidence: { ...evidence, restarts, action } };
+}
+
+function rollBackEarly(base: ProcessRecord, crashed: Status, why: string, evidence: Evidence, restarts: number, lineage: Lineage, now: number): Step {
+  const next = mustTransition(crashed, 'budget-exhausted'); // crashed -> failed (on probation: not restarted again)
+  const message = describeReason({ kind: 'unproven', why, deaths: restarts + 1, generation: lineage.generation, fallback: lineage.fallback! });
+  return {
+    next,
+    record: { ...base, status: next, restarts, failedAt: now, nextRestartAt: null, recovering: false, reason: message },
+    decision: { action: 'none' },
+    alerts: [{ kind: 'failed', severity: 'critical', message, evidence: { ...evidence, restarts, action: 'rollback' } }],
+    failure: 'gave-up',
+  };
 }
 
 function giveUp(def: ExitPolicy, base: ProcessRecord, crashed: Status, why: string, evidence: Evidence, restarts: number, now: number): Step {

@@ -28,7 +28,8 @@ export type Reason =
   /** pguard ends the run: `what` is the breach in words (a probe's threshold, memory, CPU). */
   | { readonly kind: 'ending'; readonly what: string }
   | { readonly kind: 'probe-held'; readonly what: string; readonly deps: readonly string[] }
-  | { readonly kind: 'left-running'; readonly after: string; readonly detail: string };
+  | { readonly kind: 'left-running'; readonly after: string; readonly detail: string }
+  | { readonly kind: 'unproven'; readonly why: string; readonly deaths: number; readonly generation: number; readonly fallback: number };
 
 const isAre = (deps: readonly string[]) => (deps.length === 1 ? 'is' : 'are');
 
@@ -54,6 +55,7 @@ export function describeReason(r: Reason): string {
     case 'failed-retry': return `retry ${r.n} after it had failed (waited ${describeDuration(r.waitedMs)})`;
     case 'probe-failing': return `probe ${r.probe} failing (${r.detail}): ${r.failures} of failure_threshold ${r.threshold}`;
     case 'ending': return r.what;
+    case 'unproven': return `${r.why}; died ${r.deaths} times before generation ${r.generation} was ever known-good: not restarted, rolling back to known-good generation ${r.fallback}`;
     case 'left-running': return `left running after ${r.after} restarted: ${r.detail} (restart_dependents)`;
     case 'probe-held': return `${r.what}; ${describeNames(r.deps)} not ready: not restarted until ${r.deps.length === 1 ? 'it is' : 'they are'}`;
   }

@@ -115,6 +115,11 @@ describe('armFor()', () => {
   });
   it('allows only a stable-run restart once the budget is spent', () => {
     expect(armFor(def, running({ restarts: 3 }))).toMatchObject({ unstableOk: false });
+    // On probation (never known-good, a known-good one to go back to): one restart alone, then ask.
+    const probation = { generation: 2, knownGood: false, healthy: false, fallback: 1 };
+    expect(armFor(def, running({ restarts: 0 }), probation)).toMatchObject({ unstableOk: true });
+    expect(armFor(def, running({ restarts: 1 }), probation)).toMatchObject({ unstableOk: false });
+    expect(armFor(def, running({ restarts: 1 }), { ...probation, knownGood: true })).toMatchObject({ unstableOk: true });
   });
   it('does not arm with auto_restart off or max_restarts 0', () => {
     expect(armFor({ ...def, autoRestart: false }, running())).toBeNull();

@@ -128,3 +128,47 @@ describe('pguard causes no second outage (defect 3)', () => {
     expect(t.ledger().filter((e) => e.event === 'left-running').map((e) => e.process)).toEqual(['api']);
   });
 });
+
+describe('a bad deploy is rolled back in seconds (defect 4)', () => {
+  it('rolls a never-known-good generation back at its second premature death, its alert recorded before the good one runs', async () => {
+    const t = tmpRegistry({});
+    // Default budget and cooldown (max_restarts 5, restart_cooldown 30 s): spent in full, 2 minutes.
+    await t.cli(['register', 'api', 'echo good; exec sleep 1000', '--min-uptime', '0.5']);
+    await t.cli(['start', 'api', '--no-wait']);
+    await waitFor(async () => (await t.status('api')).uptime_s >= 1);
+    await t.cli(['healthcheck']); // a look after min_uptime makes generation 1 known-good
+    await t.cli(['register', 'api', 'echo broken; exit 1']);
+    const began = Date.now();
+    await t.cli(['restart', 'api', '--no-wait']);
+    const back = await waitFor(async () => { const s = await t.status('api'); return s.status === 'running' && s.command === 'echo good; exec sleep 1000' && s.pid ? s : null; }, { timeoutMs: 20_000, what: 'the good generation back' });
+    const took = Date.now() - began;
+    expect(took).toBeLessThan(5_000);
+    // Its rollback alert was there before the restored definition ran.
+    const alerts = JSON.parse((await t.cli(['alerts', '--json'])).stdout) as { kind: string; message: string; at: string }[];
+    const rollback = alerts.find((a) => a.kind === 'rollback')!;
+    expect(rollback.message).toMatch(/^rolled back from generation 2 to known-good generation 1: exited with code 1 after \d+\.\d s; died 2 times before generation 2 was ever known-good: not restarted, rolling back to known-good generation 1$/);
+    expect(Date.parse(rollback.at)).toBeLessThanOrEqual(t.runs('api').latest!.startedAt);
+    expect(alerts.find((a) => a.kind === 'failed')?.message).toMatch(/died 2 times before generation 2 was ever known-good/);
+    expect(back.restarts).toBeGreaterThanOrEqual(1);
+  });
+
+  it('keeps the whole budget, with its cooldowns, for a known-good generation', async () => {
+    const t = tmpRegistry({});
+    const crashy = (n: number) => `test -e crash && exit 1; exec sleep ${n}`;
+    await t.cli(['register', 'api', crashy(1000), '--min-uptime', '0.5', '--restart-cooldown', '30']);
+    await t.cli(['start', 'api', '--no-wait']);
+    await waitFor(async () => (await t.status('api')).uptime_s >= 1);
+    await t.cli(['healthcheck']); // generation 1 known-good
+    await t.cli(['register', 'api', crashy(2000)]);
+    await t.cli(['restart', 'api', '--no-wait']);
+    await waitFor(async () => (await t.status('api')).uptime_s >= 1);
+    await t.cli(['healthcheck']); // generation 2 known-good too
+    writeFileSync(join(t.dir, 'crash'), '');
+    process.kill((await t.status('api')).pid, 'SIGKILL');
+    // Restarted at once, dies; its second death waits out the cooldown (no rollback: it proved itself).
+    const s = await waitFor(async () => { const x = await t.status('api'); return x.status === 'crashed' && x.next_restart_at ? x : null; }, { timeoutMs: 10_000 });
+    expect(Date.parse(s.next_restart_at) - Date.now()).toBeGreaterThan(20_000);
+    expect(s.command).toBe(crashy(2000));
+    expect(t.ledger().some((e) => e.event === 'rollback')).toBe(false);
+  });
+});
