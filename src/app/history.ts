@@ -10,11 +10,15 @@ export interface FailureView {
   readonly run: string;
   readonly cause: string;
   readonly action: string;
-  /** For a run pguard ended (a hang, a limit): from its first failed probe (or the breach) to the decision to end it. */
+  /**
+   * For a run pguard ended (a hang, a limit): from its first failed probe (or the breach) to the
+   * decision to end it. For a death: from the exit to pguard acting on it (its restart, or the
+   * decision recorded); null where the moment of death is unknown (it vanished with its runner).
+   */
   readonly detection_ms: number | null;
-  /** From the death (or the run pguard ended) to the new instance being up. */
+  /** From the death (or the run pguard ended) to the instance that restart brought up; null when it was not restarted. */
   readonly recovery_ms: number | null;
-  /** To the new instance passing its probes (processes with probes). */
+  /** To that same instance passing its probes (processes with probes); null when that run never passed them. */
   readonly healthy_ms: number | null;
 }
 
@@ -75,17 +79,26 @@ export function describeHistory(ctx: Context, opts: { name?: string | undefined;
       // The restart's reason tells its cause again: the action says only what was done.
       const action = next?.event === 'restart' ? 'restarted'
         : next?.event === 'give-up' ? 'gave up' : next?.event === 'rollback' ? 'rolled back' : outcome === 'crashed' ? 'not restarted' : String(outcome);
-      const up = runs.filter((r) => r.startedAt >= death).sort((a, b) => a.startedAt - b.startedAt)[0];
+      // The instance its restart brought up: the first run after the death, unless the process was
+      // stopped before it (a later start by hand is not this failure's recovery).
+      const first = next?.event === 'restart' ? runs.filter((r) => r.startedAt >= death).sort((a, b) => a.startedAt - b.startedAt)[0] : undefined;
+      const stoppedFirst = first !== undefined && events.slice(i + 1).some((x) => x.event === 'stop' && ms(x.at) <= first.startedAt);
+      const up = stoppedFirst ? undefined : first;
       // On the kernel's clock where the runner recorded it (the exit's uptime, the new run's start
       // time, both in 1/100 s since boot): a restart by the runner is measured, not stamped.
       const endedCs = details.run ? exits.get(details.run)?.endedUptimeCs : undefined;
       const startTicks = up ? Number(up.identity.startTime) : NaN;
       const recovery = !up ? null
         : endedCs !== undefined && Number.isFinite(startTicks) ? Math.max(0, (startTicks - endedCs) * 10) : up.startedAt - death;
-      const healthy = up ? events.find((x) => x.event === 'healthy' && ms(x.at) >= up.startedAt) : undefined;
+      // Healthy: that run's own `healthy` event, never a later run's.
+      const healthy = up ? events.find((x) => x.event === 'healthy' && (x.details as { run?: string }).run === up.id) : undefined;
+      // A death is acted on at its restart (the runner's, often before its report) or at the
+      // recorded decision, whichever came first.
+      const actedAt = Math.min(ms(e.at), next?.event === 'restart' ? ms(String((next.details as { at?: string }).at ?? next.at)) : Infinity);
+      const vanished = (e.details as { vanished?: boolean }).vanished === true;
       mine.push({
         at: e.at, process: name, run: String((e.details as { run?: string }).run ?? ''), cause: causeOf(e), action,
-        detection_ms: decided && firstFailure ? ms(decided.at) - ms(firstFailure.at) : null,
+        detection_ms: decided && firstFailure ? ms(decided.at) - ms(firstFailure.at) : decided || vanished ? null : Math.max(0, actedAt - death),
         recovery_ms: recovery, healthy_ms: healthy ? ms(healthy.at) - death : null,
       });
     }

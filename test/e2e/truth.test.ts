@@ -172,3 +172,39 @@ describe('a bad deploy is rolled back in seconds (defect 4)', () => {
     expect(t.ledger().some((e) => e.event === 'rollback')).toBe(false);
   });
 });
+
+describe('recovery figures belong to their own run (defect 5)', () => {
+  it('takes healthy_ms only from the run the restart brought up, else null; a death has its detection_ms', async () => {
+    const port = await freePort();
+    const t = tmpRegistry({
+      db: { command: `exec node ${APPS}http-ok.mjs`, env: { PORT: String(port) }, restart_cooldown: 0, health: [{ type: 'tcp', host: '127.0.0.1', port, grace: 0, timeout: 1 }] },
+    });
+    await t.cli(['start', 'db', '--no-wait']);
+    const first = await pidOf(t, 'db');
+    process.kill(first, 'SIGKILL'); // no watch: nothing probes the restarted run
+    const second = await waitFor(async () => { const p = (await t.status('db')).pid; return p && p !== first ? p : null; });
+    await t.cli(['stop', 'db']);
+    await t.cli(['start', 'db', '--no-wait']);
+    await waitFor(async () => { const p = (await t.status('db')).pid; return p && p !== second ? p : null; });
+    await waitFor(async () => (await t.cli(['healthcheck'])).code === 0 && t.ledger().some((e) => e.event === 'healthy'), { what: 'the new run to be healthy' });
+    let failures = JSON.parse((await t.cli(['history', 'db', '--json'])).stdout).failures;
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ action: 'restarted', healthy_ms: null });
+    expect(failures[0].recovery_ms).toBeGreaterThanOrEqual(0);
+    expect(failures[0].recovery_ms).toBeLessThan(1000);
+    expect(failures[0].detection_ms).toBeGreaterThanOrEqual(0);
+    expect(failures[0].detection_ms).toBeLessThan(1000);
+
+    // A death whose restarted run is probed: healthy_ms is that run's.
+    const third = (await t.status('db')).pid;
+    process.kill(third, 'SIGKILL');
+    const fourth = await waitFor(async () => { const p = (await t.status('db')).pid; return p && p !== third ? p : null; });
+    await waitFor(async () => (await t.cli(['healthcheck'])).code === 0 && t.ledger().filter((e) => e.event === 'healthy').length >= 2);
+    failures = JSON.parse((await t.cli(['history', 'db', '--json'])).stdout).failures;
+    const healthyOf4 = t.ledger().filter((e) => e.event === 'healthy').at(-1)!;
+    expect(healthyOf4.details.run).toBe(t.runs('db').latest!.id);
+    expect(fourth).toBe(t.runs('db').latest!.identity.pid);
+    const death = Date.parse(t.ledger().filter((e) => e.event === 'exit').at(-1)!.details.ended_at);
+    expect(failures[1].healthy_ms).toBe(Date.parse(healthyOf4.at) - death);
+  });
+});
