@@ -16,7 +16,7 @@ import type { Context } from './context.js';
 import { recordGeneration } from './generations.js';
 import { defer } from './jobs.js';
 import { recordEvents } from './ledger.js';
-import { dependentsToRestart, type Observed } from './observe.js';
+import { dependentsToRestart, waitingDependentsOf, type Observed } from './observe.js';
 
 export interface Applied {
   readonly record: ProcessRecord;
@@ -82,6 +82,12 @@ export async function apply(
   }
   writeRecord();
   await flush();
+  // Coming up (a start, a restart): what waits for it comes back once it is ready, whoever started
+  // it (app/wake.ts). Nothing is read unless something depends on it.
+  if (plan.decision.action === 'spawn' || plan.record.totalRestarts > seen.record.totalRestarts) {
+    const waiting = waitingDependentsOf(ctx, name);
+    if (waiting.length > 0) defer(ctx, { kind: 'wake', names: waiting, after: name });
+  }
   return { record, alerts: plan.alerts, ending };
 }
 

@@ -7,6 +7,8 @@ import { spawnDetachedCli } from '../effects/spawn.js';
 export type Job =
   /** Restart these dependents of `after` once it is ready (restart_dependents). */
   | { readonly kind: 'restart-dependents'; readonly names: readonly string[]; readonly after: string }
+  /** Start these dependents, which wait for `after`, once it is ready (whoever started it). */
+  | { readonly kind: 'wake'; readonly names: readonly string[]; readonly after: string }
   /** Put the last known-good definition back (it waits for the current runner). */
   | { readonly kind: 'rollback'; readonly name: string; readonly reason: string }
   /** Deliver recorded alerts to the slow channels (desktop, webhook, command). */
@@ -17,6 +19,7 @@ export type Job =
 export function jobArgv(job: Job): string[] {
   switch (job.kind) {
     case 'restart-dependents': return ['restart', ...job.names, '--after', job.after, '--no-wait'];
+    case 'wake': return ['wake', ...job.names, '--after', job.after];
     case 'rollback': return ['rollback', job.name, '--auto', '--reason', job.reason];
     case 'notify': return ['notify', ...job.ids];
     case 'watch': return ['watch', '--foreground'];

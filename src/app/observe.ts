@@ -75,3 +75,11 @@ export function dependentsToRestart(ctx: Context, after: string, opts: { withHel
 export function lineageOf(ctx: Context, name: string, record: ProcessRecord): Lineage | null {
   return ctx.store.readLineage(name, record.generation);
 }
+
+/** The processes that wait for `name` (status waiting, held for it): they come back once it is ready (app/wake.ts). */
+export function waitingDependentsOf(ctx: Context, name: string): string[] {
+  return [...ctx.registry.defs.values()].filter((d) => d.dependsOn.includes(name)).map((d) => d.name).filter((n) => {
+    const rec = ctx.store.readRecord(n);
+    return rec.status === 'waiting' && (rec.heldFor ?? []).includes(name);
+  });
+}

@@ -16,6 +16,7 @@ import { bootCommand } from './boot.js';
 import { skillCommand } from './skill.js';
 import { onExitCommand } from './on-exit.js';
 import { notifyCommand } from './notify.js';
+import { wakeCommand } from './wake.js';
 import { heartbeatCommand } from './heartbeat.js';
 import { watchCommand } from './watch.js';
 import { historyCommand } from './history.js';
@@ -30,5 +31,5 @@ import { importCommand } from './import.js';
 // Each module is generic in its argument types; the list holds modules of different ones.
 export const COMMANDS: AnyCommand[] = [
   registerCommand, deregisterCommand, startCommand, stopCommand, restartCommand, statusCommand, waitCommand, logsCommand,
-  infoCommand, heartbeatCommand, healthcheckCommand, watchCommand, historyCommand, rollbackCommand, auditCommand, alertsCommand, dashboardCommand, mcpCommand, exportCommand, importCommand, cronCommand, bootCommand, skillCommand, onExitCommand, notifyCommand,
+  infoCommand, heartbeatCommand, healthcheckCommand, watchCommand, historyCommand, rollbackCommand, auditCommand, alertsCommand, dashboardCommand, mcpCommand, exportCommand, importCommand, cronCommand, bootCommand, skillCommand, onExitCommand, notifyCommand, wakeCommand,
 ];

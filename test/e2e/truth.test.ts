@@ -208,3 +208,25 @@ describe('recovery figures belong to their own run (defect 5)', () => {
     expect(failures[1].healthy_ms).toBe(Date.parse(healthyOf4.at) - death);
   });
 });
+
+describe('dependents come back once their dependency is, whoever started it (defect 6)', () => {
+  it('starts a dependent waiting for its dependency after a manual stop and start of it, without a healthcheck', async () => {
+    const t = tmpRegistry({
+      db: { command: 'exec sleep 1000', ready_after: 0.3 },
+      api: { command: 'exec sleep 1000', depends_on: ['db'] },
+    });
+    await t.cli(['start', '--all', '--no-wait']);
+    const api = await pidOf(t, 'api');
+    await t.cli(['stop', 'db']);
+    // It dies while db is down: restarted at once by its runner (which knew nothing of db), then
+    // held; its next death waits for db.
+    process.kill(api, 'SIGKILL');
+    const again = await waitFor(async () => { const x = await t.status('api'); return x.pid && x.pid !== api && x.waiting_for.length > 0 ? x.pid : null; });
+    process.kill(again, 'SIGKILL');
+    await waitFor(async () => (await t.status('api')).status === 'waiting', { what: 'api to wait' });
+    expect((await t.cli(['start', 'db'])).code).toBe(0);
+    const s = await waitFor(async () => { const x = await t.status('api'); return x.status === 'running' && x.pid ? x : null; }, { what: 'api to come back' });
+    expect(s.reason).toBe('db is ready again: started');
+    expect(s.budget_used).toBe(0);
+  });
+});
