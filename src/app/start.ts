@@ -9,7 +9,7 @@ import { exitOf } from '../core/runs.js';
 import { readLogTail } from '../effects/log-file.js';
 import { RegistryInvalidError, UserError } from '../errors.js';
 import { apply } from './apply.js';
-import { requireDef, withProcessLock, type Context } from './context.js';
+import { issuesOf, requireDef, supervisedDefs, withProcessLock, type Context } from './context.js';
 import { observe } from './observe.js';
 import { readyTimeoutMs, waitReady } from './ready.js';
 
@@ -73,6 +73,27 @@ async function watchStart(ctx: Context, launch: Launch, waitMs: number, pollMs =
     await new Promise((r) => setTimeout(r, pollMs));
   }
   return { name, outcome: 'started', pid, message: `${name} started${pid ? ` (pid ${pid})` : ''}` };
+}
+
+/**
+ * What `start --all` cannot start, each with why: an entry that breaks the schema (a cycle in
+ * depends_on included), or one that depends on such an entry.
+ */
+export function brokenStarts(ctx: Context, names: readonly string[]): StartResult[] {
+  const valid = new Set(supervisedDefs(ctx).map((d) => d.name));
+  return names.flatMap((n): StartResult[] => {
+    const o = orderByDependencies(ctx.registry.defs, [n]);
+    let why: string | null = null;
+    if (!o.ok) why = `depends_on forms a cycle: ${o.cycle.join(' -> ')}`;
+    else {
+      const bad = o.order.find((d) => !valid.has(d));
+      if (bad !== undefined) {
+        const issues = issuesOf(ctx, bad).join('; ');
+        why = bad === n ? issues : `it depends on ${bad}, which is not valid (${issues})`;
+      }
+    }
+    return why === null ? [] : [{ name: n, outcome: 'not-started', pid: null, message: `${n} not started: ${why}` }];
+  });
 }
 
 /**

@@ -17,25 +17,24 @@ export const startCommand = defineCommand<Args, StartResult[]>({
     examples: [['$0 start my-bot', ''], ['$0 start --all --wait 3', '']],
   },
   run: async (argv, ctx) => {
-    const { selectNames, supervisedDefs } = await import('../app/context.js');
+    const { selectNames } = await import('../app/context.js');
     const { refuseBroken, startMany } = await import('../app/start.js');
     const { observe } = await import('../app/observe.js');
     const { parseWaitSeconds } = await import('../cli/args.js');
     let names = selectNames(ctx, argv.names, argv.all ?? false, 'start');
+    let skipped: StartResult[] = [];
     if (argv.all) {
-      // --all starts what it can: not a broken entry, nor what depends on one.
-      const { orderByDependencies } = await import('../core/deps.js');
-      const valid = new Set(supervisedDefs(ctx).map((d) => d.name));
-      const startable = (n: string) => { const o = orderByDependencies(ctx.registry.defs, [n]); return o.ok && o.order.every((d) => valid.has(d)); };
-      const skipped = names.filter((n) => !startable(n));
-      if (skipped.length > 0) ctx.progress(`not starting ${skipped.join(', ')}: an entry breaks the schema (see \`pguard status\`)`);
-      names = names.filter(startable);
+      // --all starts what it can: not a broken entry (a cycle included), nor what depends on one;
+      // each of those is named with why, and the start fails (exit 1).
+      const { brokenStarts } = await import('../app/start.js');
+      skipped = brokenStarts(ctx, names);
+      names = names.filter((n) => !skipped.some((r) => r.name === n));
     }
     refuseBroken(ctx, names);
     const waitS = parseWaitSeconds(argv.wait);
     const toStart = names.filter((n) => !observe(ctx, n).processAlive);
     if (waitS > 0 && !argv.json && toStart.length > 0) ctx.progress(`starting ${toStart.length} process${toStart.length === 1 ? '' : 'es'}; watching ${waitS} s for early deaths...`);
-    return startMany(ctx, names, { waitMs: waitS * 1000 });
+    return [...skipped, ...(await startMany(ctx, names, { waitMs: waitS * 1000 }))];
   },
   render: (results, out) => out.printStartResults(results),
   failed: (results) => results.some((r) => r.outcome === 'died' || r.outcome === 'not-started'),

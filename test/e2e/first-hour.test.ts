@@ -47,8 +47,9 @@ describe('a registry problem never locks the user out', () => {
   it('lists an invalid entry as invalid with its issues, starts the others, and stops, reads and deregisters it by name', async () => {
     const t = tmpRegistry({ good: { command: forever }, bad: { command: forever, max_restarts: '5x' } });
     const start = await t.cli(['start', '--all', '--no-wait']);
-    expect(start.code).toBe(0);
-    expect(start.stderr).toContain('not starting bad: an entry breaks the schema (see `pguard status`)');
+    // The others start; the bad one is named with its issue, and the start fails (issue 20).
+    expect(start.code).toBe(1);
+    expect(start.stdout).toContain('✗ bad not started: max_restarts: expected a non-negative integer, got "5x" (string)');
     const views = JSON.parse((await t.cli(['status', '--json'])).stdout);
     expect(views.map((v: { name: string; status: string }) => [v.name, v.status])).toEqual([['good', 'running'], ['bad', 'invalid']]);
     expect(views[1].issues).toEqual(['max_restarts: expected a non-negative integer, got "5x" (string)']);

@@ -230,3 +230,25 @@ describe('dependents come back once their dependency is, whoever started it (def
     expect(s.budget_used).toBe(0);
   });
 });
+
+describe('start --all with a dependency cycle', () => {
+  it('starts the rest, names the cycle for each entry in it and what depends on it, and exits 1', async () => {
+    const t = tmpRegistry({
+      a: { command: 'exec sleep 1000', depends_on: ['b'] },
+      b: { command: 'exec sleep 1000', depends_on: ['a'] },
+      c: { command: 'exec sleep 1000', depends_on: ['a'] },
+      d: { command: 'exec sleep 1000' },
+    });
+    const res = await t.cli(['start', '--all', '--no-wait']);
+    expect(res.code).toBe(1);
+    expect(res.stdout.split('\n').slice(0, 3)).toEqual([
+      '✗ a not started: depends_on forms a cycle: a -> b -> a',
+      '✗ b not started: depends_on forms a cycle: b -> a -> b',
+      expect.stringMatching(/^✗ c not started: (it depends on a, which is not valid \(depends_on: forms a cycle: a -> b -> a\)|depends_on forms a cycle: .*)$/),
+    ]);
+    expect((await t.status('d')).status).toBe('running');
+    const json = await t.cli(['start', '--all', '--no-wait', '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout).filter((r: { outcome: string }) => r.outcome === 'not-started').map((r: { name: string }) => r.name)).toEqual(['a', 'b', 'c']);
+  });
+});
