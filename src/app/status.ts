@@ -28,6 +28,8 @@ export interface StatusView {
   /** CPU of the tree (100 = one core): the last watch/healthcheck sample, else the average over the run. */
   readonly cpu_percent: number | null;
   readonly health: readonly { probe: string; ok: boolean | null; failures: number; detail: string; at: string | null }[];
+  /** When watch or healthcheck last sampled the tree against max_memory_mb / max_cpu_percent (this run; null: not yet, or no limits). */
+  readonly limits_checked_at: string | null;
   readonly reason: string;
   /** The dependencies it waits for (status waiting, or up with its restarts held for them). */
   readonly waiting_for: readonly string[];
@@ -103,6 +105,7 @@ function describeSupervised(ctx: Context, name: string, table: ProcessTable | nu
       const st = obs.liveRun ? rec.probes[i] : null;
       return { probe: describeProbe(p), ok: st?.lastOk ?? null, failures: st?.failures ?? 0, detail: st?.detail ?? '', at: st?.lastAt ? iso(st.lastAt) : null };
     }),
+    limits_checked_at: obs.liveRun && rec.cpu && (def.maxMemoryMb !== undefined || def.maxCpuPercent !== undefined) ? iso(rec.cpu.at) : null,
     reason,
     waiting_for: rec.heldFor ?? [],
     last_exit: exit

@@ -252,3 +252,21 @@ describe('start --all with a dependency cycle', () => {
     expect(JSON.parse(json.stdout).filter((r: { outcome: string }) => r.outcome === 'not-started').map((r: { name: string }) => r.name)).toEqual(['a', 'b', 'c']);
   });
 });
+
+describe('status shows when each protection last ran', () => {
+  it('gives each probe its last time and the limits their last sample, for this run only', async () => {
+    const port = await freePort();
+    const t = tmpRegistry({
+      web: { command: `exec node ${APPS}http-ok.mjs`, env: { PORT: String(port) }, max_memory_mb: 500, health: [{ type: 'tcp', host: '127.0.0.1', port, grace: 0 }] },
+      plain: { command: 'exec sleep 1000' },
+    });
+    await t.cli(['start', '--all']);
+    expect(await t.status('web')).toMatchObject({ limits_checked_at: null, health: [expect.objectContaining({ at: null })] });
+    const before = Date.now();
+    await waitFor(async () => (await t.cli(['healthcheck'])).code === 0 && (await t.status('web')).health[0].ok === true);
+    const s = await t.status('web');
+    expect(Date.parse(s.limits_checked_at)).toBeGreaterThanOrEqual(before - 5);
+    expect(Date.parse(s.health[0].at)).toBeGreaterThanOrEqual(before - 5);
+    expect((await t.status('plain')).limits_checked_at).toBeNull();
+  });
+});
