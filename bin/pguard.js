@@ -9,6 +9,10 @@
 // ES module loader; everything else, or a call the fast path does not take, from the full CLI (an
 // ES module; scripts/bundle.mjs says why). The compile cache is used where Node has it (>= 22.1).
 require('node:module').enableCompileCache?.();
+// A reader that closed the pipe (`pguard status | head -1`) ends the command quietly, exit 0, as
+// ls does: never a stack trace. (Nothing can be said on a closed stderr either.)
+process.stdout.on('error', (err) => { if (err.code === 'EPIPE') process.exit(0); throw err; });
+process.stderr.on('error', (err) => { if (err.code !== 'EPIPE') throw err; });
 const argv = process.argv.slice(2);
 // The same names as HOT_NAMES in src/cli/hot.ts (test/cli/fast-path.test.ts checks).
 const HOT = ['status', 'healthcheck', 'on-exit', 'heartbeat', 'notify', 'alerts', 'dashboard', 'start'];

@@ -8,7 +8,7 @@ import { reportError, wantsJson } from './report.js';
 import { packageVersion } from './version.js';
 
 export async function main(argv: string[]): Promise<void> {
-  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V' || argv[0] === '-v')) {
     process.stdout.write(`${packageVersion()}\n`);
     return;
   }

@@ -40,7 +40,8 @@ export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[]
     const v = c.value(r);
     return c.max && width(v) > c.max ? `${v.replace(ANSI, '').slice(0, c.max - 1)}…` : v;
   }));
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((row) => width(row[i]!))));
+  // A loop, not Math.max(...cells): a spread of 300,000 rows overflows the stack.
+  const widths = columns.map((c, i) => cells.reduce((w, row) => Math.max(w, width(row[i]!)), c.header.length));
   const line = (vals: string[]) =>
     vals.map((v, i) => {
       const pad = ' '.repeat(widths[i]! - width(v));

@@ -145,7 +145,8 @@ export function validateRegistry(raw: unknown): Validated {
       continue;
     }
     const fields = validateFields(FIELDS, entry as Record<string, unknown>, name, issues);
-    defs.set(name, { name, ...fields } as unknown as ProcessDef);
+    // A missing or broken command (its issue is named) reads as '': status and stop still work by name.
+    defs.set(name, { name, ...fields, command: typeof fields.command === 'string' ? fields.command : '' } as unknown as ProcessDef);
   }
   for (const def of defs.values()) {
     for (const dep of def.dependsOn) {

@@ -87,7 +87,9 @@ export function readRegistry(path: string, opts: { allowIssues?: boolean } = {})
   const text = readRegistryText(path);
   const data = parseRegistryText(path, text);
   const { defs, settings, issues } = validateRegistry(data);
-  if (issues.length > 0 && !opts.allowIssues) throw new RegistryInvalidError(path, issues);
+  // Not an object at all (null, an array, a string): there is no entry to tolerate the others by.
+  const whole = data === null || typeof data !== 'object' || Array.isArray(data);
+  if (issues.length > 0 && (!opts.allowIssues || whole)) throw new RegistryInvalidError(path, issues);
   return { path, text, data: data as Record<string, unknown>, defs, settings, issues };
 }
 

