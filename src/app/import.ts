@@ -53,7 +53,15 @@ async function readInput(format: ImportFormat, file: string, allowEval: boolean)
   if (!allowEval) {
     throw new UserError(`${file}: cannot be read without running it (${literal.why}). Pass --allow-eval to run it with Node (it can do anything the file's code does), or save \`pm2 jlist\` output and import that.`, 2);
   }
-  return { imported: importPm2(await evaluateEcosystem(resolve(file), text)), read: 'evaluated' };
+  let exported: unknown;
+  try {
+    exported = await evaluateEcosystem(resolve(file), text);
+  } catch (err) {
+    // Its own error (a syntax error, a missing module, a file Node cannot load): the user's to fix.
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new UserError(`${file}: running it with Node failed (${why}). Fix the file, or save \`pm2 jlist\` output and import that.`, 2);
+  }
+  return { imported: importPm2(exported), read: 'evaluated' };
 }
 
 /**

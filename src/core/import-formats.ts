@@ -53,7 +53,8 @@ const INTERPRETER_BY_EXT: Record<string, string> = { js: 'node', mjs: 'node', cj
 /** PM2: an ecosystem's `apps` (or one app), or `pm2 jlist` output (apps with pm2_env). */
 export function importPm2(input: unknown): Imported {
   const notes: Note[] = [];
-  const apps: unknown[] = Array.isArray(input) ? input : isObj(input) && Array.isArray(input.apps) ? input.apps : isObj(input) ? [input] : [];
+  // An array of apps, {apps: [...]}, or one app (an object with a script); anything else holds none.
+  const apps: unknown[] = Array.isArray(input) ? input : isObj(input) && Array.isArray(input.apps) ? input.apps : isObj(input) && 'script' in input ? [input] : [];
   const entries = apps.filter(isObj).map((raw, i) => {
     // `pm2 jlist`: the definition lives in pm2_env, under other names.
     const jlist = isObj(raw.pm2_env);

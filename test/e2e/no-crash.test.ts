@@ -48,3 +48,25 @@ describe('a very large registry', () => {
     expect(out.split('\n')).toHaveLength(300_001);
   });
 });
+
+describe('import pm2 --allow-eval of a file that does not run', () => {
+  const files: [string, string, string][] = [
+    ['a syntax error', 'bad.config.js', 'module.exports = {apps: ['],
+    ['a require of a missing module', 'req.config.js', 'const x = require("no-such-module-here"); module.exports = {apps: [{name: "a", script: x}]}'],
+    ['a YAML file', 'x.yml', 'apps: []\n'],
+  ];
+  it.each(files)('%s: exit 2, one line naming the file', async (_what, name, text) => {
+    const t = tmpRegistry({});
+    writeFileSync(`${t.dir}/${name}`, text);
+    const res = await t.cli(['import', 'pm2', name, '--allow-eval']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(new RegExp(`^pguard: ${name.replace('.', '\\.')}: running it with Node failed \\(.+\\)\\. Fix the file, or save \`pm2 jlist\` output and import that\\.$`));
+  });
+
+  it('an ecosystem file that exports no apps adds nothing (it once added an entry with an empty command)', async () => {
+    const t = tmpRegistry({});
+    writeFileSync(`${t.dir}/empty.config.js`, 'module.exports = {}\n');
+    const res = await t.cli(['import', 'pm2', 'empty.config.js']);
+    expect(res).toMatchObject({ code: 2, stderr: 'pguard: empty.config.js: no processes found in it (as pm2).' });
+  });
+});
