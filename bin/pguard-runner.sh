@@ -3,9 +3,11 @@
 # every run ended, and restarts a premature death at once when pguard has armed it to.
 #
 # Started by `pguard start` in a new session (setsid), stdin /dev/null, stdout and stderr appended
-# to the process log. Everything it shares with pguard's TypeScript (its environment, runs.log,
-# the arm, the stop marker, the on-exit call and its instruction) is specified once, in
-# src/effects/runner-protocol.ts; this script reads and writes exactly that.
+# to the process log; or by healthcheck or watch in adopt mode, beside a live run whose runner
+# died alone, which it watches instead of starting one. Everything it shares with pguard's
+# TypeScript (its environment, runs.log, the arm, the stop marker, the on-exit call and its
+# instruction) is specified once, in src/effects/runner-protocol.ts; this script reads and writes
+# exactly that.
 #
 # The restart path is kept free of forks that are not needed: every external command costs a
 # millisecond or more, and PM2 (the killed program's own parent) restarts in about 6 ms here.
@@ -93,7 +95,7 @@ run_child() {
       esac
       ;;
   esac
-  unset PGUARD_COMMAND PGUARD_EPOCH PGUARD_DELAY_MS PGUARD_KILL_TIMEOUT_MS PGUARD_NODE PGUARD_CLI PGUARD_PROC_DIR PGUARD_RUNNER_STATE_DIR PGUARD_UPTIME_FILE
+  unset PGUARD_COMMAND PGUARD_EPOCH PGUARD_DELAY_MS PGUARD_KILL_TIMEOUT_MS PGUARD_NODE PGUARD_CLI PGUARD_PROC_DIR PGUARD_RUNNER_STATE_DIR PGUARD_UPTIME_FILE PGUARD_ADOPT
   # Its own session and process group (setsid(1) does not fork: we are not a group leader), so
   # `pguard stop` can signal the user's whole group without touching this runner.
   set -f
@@ -165,6 +167,44 @@ group_alive() {
   return 1
 }
 
+# Adopt mode: is the adopted run (PID $1, start time $2, boot $3) still that process? Not when its
+# PID is gone, a zombie or names another process (its start time differs), nor in another boot.
+# A builtin read of /proc/PID/stat (dash reads it a byte per call: about 0.3 ms); kill -0 where
+# there is none (the identity then unchecked).
+adopted_alive() {
+  aa_pid=$1
+  aa_start=$2
+  [ "$3" = "$boot" ] || return 1
+  [ -d /proc/self ] || { kill -s 0 "$aa_pid" 2>/dev/null; return; }
+  { read -r aa_line < "/proc/$aa_pid/stat"; } 2>/dev/null || return 1
+  set -- ${aa_line##*) }
+  case $1 in Z | X) return 1 ;; esac
+  [ "${20}" = "$aa_start" ]
+}
+
+# Adopt mode: wait, starting nothing, until the adopted run ($1, start time $2, boot $3) is gone.
+# This runner is not its parent, so nothing wakes it at that run's end: it looks every 250 ms.
+# dash has no way to wait 250 ms without a fork (of sleep: a few ms of CPU each), so where bash is
+# there, one bash does the whole wait: `read -t` on a pipe it holds both ends of times out without
+# a fork, and its reads of /proc/PID/stat are builtins too. It fails (non-zero) only where it
+# cannot wait so: then the loop of sleeps, which checks again first. It ends with this runner
+# (when it is no longer its parent), as a sleep would.
+wait_adopted() {
+  if [ -d /proc/self ] && [ "$3" = "$boot" ] && command -v bash >/dev/null 2>&1; then
+    bash -c '
+      exec 3<> <(:) || exit 1
+      while { read -r l < "/proc/$1/stat"; } 2>/dev/null; do
+        f=(${l##*) })
+        case ${f[0]} in Z | X) exit 0 ;; esac
+        [ "${f[19]}" = "$2" ] || exit 0
+        read -t 0.25 -u 3 _
+        [ $? -gt 128 ] || exit 1
+        read -r l < /proc/$$/stat && f=(${l##*) }) && [ "${f[1]}" = "$PPID" ] || exit 1
+      done' pguard-adopt "$1" "$2" 2>/dev/null && return 0
+  fi
+  while adopted_alive "$1" "$2" "$3"; do sleep 0.25; done
+}
+
 # End what is left of a run's process group (children of a killed shell, say) before anything
 # else runs: SIGTERM and SIGCONT to the group, SIGKILL after kill_timeout, and wait (at most 2 s
 # more) until it has no live member, so that a new instance never starts beside an old one or its
@@ -212,10 +252,16 @@ boot=-
 has_setsid=
 command -v setsid >/dev/null 2>&1 && has_setsid=1
 
+# Adopt mode (PGUARD_ADOPT: ID PID STARTTIME BOOTID STARTED_MS): the run of a runner that died
+# alone, alive when pguard looked. This runner starts nothing while it lives (its first loop
+# watches it instead), and its own runs begin at EPOCH.1.
+adopt=${PGUARD_ADOPT:-}
+
 # A runner that died with its process (SIGKILL of both, the OOM killer) may have left that run's
 # group behind: end it the same way before the first run. Its leader is gone (else pguard would
-# not start this runner), and while the group has members its number names no other group.
-if [ -n "$has_setsid" ] && { read -r old < "$dir/pid"; } 2>/dev/null && ! pid_alive "$old"; then
+# not start this runner), and while the group has members its number names no other group. (An
+# adopted run's group is ended after that run, as after any exit.)
+if [ -z "$adopt" ] && [ -n "$has_setsid" ] && { read -r old < "$dir/pid"; } 2>/dev/null && ! pid_alive "$old"; then
   reap_group "$old" "$PGUARD_EPOCH.0"
 fi
 
@@ -229,18 +275,29 @@ read_arm
 clock_ms
 begin=$now
 while :; do
-  if [ "$delay" -gt 0 ]; then
-    pause "$delay"
-    now_ms
-    begin=$now
+  if [ -n "$adopt" ]; then
+    # The adopted run, until it is gone. Its status is not to be had (this runner is not its
+    # parent): '-', a vanished run. It keeps its own (older) ID; this runner's runs are EPOCH.1...
+    set -- $adopt
+    adopt=
+    id=$1
+    begin=$5
+    wait_adopted "$2" "$3" "$4"
+    status=-
+  else
+    if [ "$delay" -gt 0 ]; then
+      pause "$delay"
+      now_ms
+      begin=$now
+    fi
+    [ -e "$dir/stop" ] && exit 0
+    seq=$((seq + 1))
+    id=$PGUARD_EPOCH.$seq
+    # In the foreground, not with &: a non-interactive shell starts background jobs with SIGINT and
+    # SIGQUIT ignored, and the user's process must receive them.
+    ( run_child )
+    status=$?
   fi
-  [ -e "$dir/stop" ] && exit 0
-  seq=$((seq + 1))
-  id=$PGUARD_EPOCH.$seq
-  # In the foreground, not with &: a non-interactive shell starts background jobs with SIGINT and
-  # SIGQUIT ignored, and the user's process must receive them.
-  ( run_child )
-  status=$?
   # The arm: what pguard's policy allows at this exit (used below), and its anchor of the clock.
   read_arm
   # Emptied at once, it is spent: one arm buys at most one restart. Should `pguard on-exit` write
@@ -265,10 +322,11 @@ while :; do
   restart=0
   if [ -n "$arm" ]; then
     ran=$((end - begin))
+    # (${status#-}: an adopted run's '-' is in no list of final statuses, and is no exit 0.)
     case ",$final," in
-      *",$status,"*) ;; # never restarted (126, 127, no_restart_exit_codes): pguard decides
+      *",${status#-},"*) ;; # never restarted (126, 127, no_restart_exit_codes): pguard decides
       *)
-        if [ "$status" -eq 0 ] && [ "$normal" -gt 0 ] && [ "$ran" -ge "$normal" ]; then
+        if [ "$status" = 0 ] && [ "$normal" -gt 0 ] && [ "$ran" -ge "$normal" ]; then
           restart=0 # a normal completion: left alone
         elif [ "$stable" -ge 0 ] && [ "$ran" -ge "$stable" ]; then
           restart=1 # a stable run resets the budget: restart at once

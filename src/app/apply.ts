@@ -6,7 +6,7 @@
 import type { AlertIntent } from '../core/alerts.js';
 import type { PendingEvent } from '../core/events.js';
 import type { Plan } from '../core/plan.js';
-import type { ProcessRecord } from '../core/record.js';
+import type { ProcessRecord, RunInfo } from '../core/record.js';
 import type { ProcessDef } from '../core/schema.js';
 import { stopTree, type StopResult } from '../effects/kill.js';
 import { rotateLog } from '../effects/log-file.js';
@@ -62,7 +62,7 @@ export async function apply(
         }
         break;
       case 'spawn-runner':
-        record = await launchRunner(ctx, def, record, effect.delayMs);
+        record = await launchRunner(ctx, def, record, effect.delayMs, effect.adopt ?? null);
         break;
       case 'end-run':
         if (seen.liveRun) ending = stopTree(seen.liveRun.identity, def.stopSignal, def.killTimeoutS * 1000, opts.table);
@@ -91,8 +91,12 @@ export async function apply(
   return { record, alerts: plan.alerts, ending };
 }
 
-/** A new runner generation (after delayMs), recorded with its identity and a `start` event. */
-async function launchRunner(ctx: Context, def: ProcessDef, record: ProcessRecord, delayMs: number): Promise<ProcessRecord> {
+/**
+ * A new runner generation (after delayMs), recorded with its identity and a `start` event; or one
+ * that adopts a live run of a dead runner (`adopt`): the record keeps that run, and an `adopt`
+ * event names both runners.
+ */
+async function launchRunner(ctx: Context, def: ProcessDef, record: ProcessRecord, delayMs: number, adopt: RunInfo | null): Promise<ProcessRecord> {
   ctx.store.ensureProc(def.name);
   ctx.store.setStopMarker(def.name, false);
   ctx.store.rotateRuns(def.name);
@@ -109,7 +113,18 @@ async function launchRunner(ctx: Context, def: ProcessDef, record: ProcessRecord
     delayMs,
     baseEnv: ctx.env,
     stateDir: ctx.store.dir,
+    adopt,
   });
+  if (adopt) {
+    // The run and what was said of it (an overrun) carry over: only its runner is new.
+    const next: ProcessRecord = { ...record, epoch, runner, run: adopt, generation, updatedAt: ctx.clock.now() };
+    ctx.store.writeRecord(def.name, next);
+    await recordEvents(ctx, [{
+      event: 'adopt', process: def.name,
+      details: { reason: next.reason, run: adopt.id, pid: adopt.identity.pid, epoch, generation, runner_pid: runner.pid, old_runner_pid: record.runner?.pid ?? null },
+    }]);
+    return next;
+  }
   const next: ProcessRecord = { ...record, epoch, runner, run: null, overrunAlerted: null, generation, updatedAt: ctx.clock.now() };
   ctx.store.writeRecord(def.name, next);
   await recordEvents(ctx, [{

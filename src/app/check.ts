@@ -19,7 +19,7 @@ import { withProcessLock, type Context } from './context.js';
 import { blockedByOf, lineageOf, observe, type Observed } from './observe.js';
 import { runProbe } from './probes.js';
 
-export type CheckAction = 'restarted' | 'restart-scheduled' | 'gave-up' | 'alerted' | 'killed';
+export type CheckAction = 'restarted' | 'restart-scheduled' | 'adopted' | 'gave-up' | 'alerted' | 'killed';
 
 export interface CheckResult {
   readonly name: string;
@@ -41,6 +41,7 @@ function actionOf(before: ProcessRecord, plan: Plan): CheckAction | null {
   const d = plan.decision;
   if (d.action === 'spawn') return d.delayMs > 0 ? 'restart-scheduled' : 'restarted';
   if (d.action === 'kill') return 'killed';
+  if (d.action === 'adopt') return 'adopted';
   if (plan.next === 'failed' && before.status !== 'failed') return 'gave-up';
   return plan.alerts.length > 0 ? 'alerted' : null;
 }

@@ -5,7 +5,7 @@ import { isUp } from '../core/states.js';
 import type { ProcessRecord, RunInfo } from '../core/record.js';
 import type { ProcessDef } from '../core/schema.js';
 import { currentRun, rebuildRecord, reconcileRun, type RunsView } from '../core/runs.js';
-import { findRunner } from '../effects/runner-scan.js';
+import { findRunner, lookAtRun } from '../effects/runner-scan.js';
 import { isOurs } from '../effects/identity.js';
 import type { Context } from './context.js';
 
@@ -31,10 +31,10 @@ export function observe(ctx: Context, name: string, again = true): Observed {
   const run = record.run;
   // A run that has an exit line is over, whatever its PID names now.
   const ended = run ? runs.exits.has(run.id) : true;
-  const processAlive = !!run && !ended && isOurs(run.identity);
-  // While the process lives its runner's state changes no decision: spare the /proc read (watch
-  // looks at every process every second). Treated as alive then.
-  const runnerAlive = processAlive ? record.runner !== null : isOurs(record.runner);
+  // One read of the run's /proc/PID/stat says whether it lives and whether its runner (its parent)
+  // does: a live run whose runner alone died is adopted (core/on-check.ts). An adopted run's
+  // runner is not its parent, and is looked at too.
+  const { processAlive, runnerAlive } = run && !ended ? lookAtRun(run.identity, record.runner) : { processAlive: false, runnerAlive: isOurs(record.runner) };
   // Both gone, where its runner was still to run it (up, or a restart pending)? The runner may
   // have forked a run just before it died, whose start line was not there when runs.log was read.
   // Read it again, now that the runner is known dead: a run begun by then is seen, and one not

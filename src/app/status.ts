@@ -73,6 +73,8 @@ function describeSupervised(ctx: Context, name: string, table: ProcessTable | nu
     status = vanished;
     reason = status === 'crashed' ? 'died with its runner; the next `pguard healthcheck` recovers it' : reason;
   }
+  // Alive, its runner dead: unguarded until the next look adopts it (core/on-check.ts).
+  if (isUp(status) && obs.processAlive && !obs.runnerAlive) reason = 'its runner died; the next `pguard healthcheck` (or watch) adopts it';
   // The latest exit: the record's, or a newer one the runner wrote and on-exit has not yet handled.
   const lastRunExit = rec.run ? exitOf(obs.runs, rec.run.id) : null;
   const exit = lastRunExit ?? rec.lastExit;

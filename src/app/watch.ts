@@ -5,6 +5,7 @@
 import { readFileSync, statSync, writeFileSync, rmSync, existsSync, utimesSync } from 'node:fs';
 import type { ProcessRecord, RunInfo } from '../core/record.js';
 import { isOurs, readCommandLine, readIdentity } from '../effects/identity.js';
+import { lookAtRun } from '../effects/runner-scan.js';
 import { CLI_PATH } from '../effects/spawn.js';
 import type { Alert } from '../core/alerts.js';
 import { isLockHeld, readLockHolder, signallablePid, tryLock, type LockHolder } from '../effects/lock.js';
@@ -99,9 +100,10 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
           const now = current.clock.now();
           const sample = memDue || cpuDue;
           // Idle fast path: a process that was up with nothing to decide and nothing due last
-          // look, still the same live process, with still nothing due, costs one /proc read.
+          // look, still the same live process beside a live runner (its parent: the same read),
+          // with still nothing due, costs one /proc read.
           const seen = idle.get(def.name);
-          if (seen && now < seen.until && isOurs(seen.run.identity) && !sample &&
+          if (seen && now < seen.until && isSupervised(seen.run, seen.record.runner) && !sample &&
               !def.health.some((p, i) => isProbeDue(p, seen.record.probes[i] ?? undefined, now))) {
             last.set(def.name, { ...at, look: now });
             return;
@@ -127,6 +129,12 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
     await lock.release();
     opts.log(`${new Date().toISOString()} watch stopped`);
   }
+}
+
+/** The run lives, and so does a runner beside it (else a look adopts it: core/on-check.ts). */
+function isSupervised(run: RunInfo, runner: ProcessRecord['runner']): boolean {
+  const look = lookAtRun(run.identity, runner);
+  return look.processAlive && look.runnerAlive;
 }
 
 /** The watch's heartbeat: its mtime is its last tick. */

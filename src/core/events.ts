@@ -8,6 +8,8 @@ import type { Status } from './states.js';
 export type LedgerEvent =
   | 'register' | 'update' | 'deregister' | 'start' | 'stop' | 'exit' | 'restart' | 'give-up'
   | 'probe-failure' | 'resource-breach' | 'healthy' | 'alert' | 'rollback' | 'known-good'
+  // A live run whose runner alone died, taken over by a new runner (app/apply.ts).
+  | 'adopt'
   // A dependent left running after its dependency restarted (restart_dependents): it had recovered.
   | 'left-running'
   // Written by the ledger itself (effects/ledger-file.ts): a torn last line moved to ledger.torn.
@@ -28,7 +30,7 @@ export function exitEvents(name: string, exit: ExitInfo, before: ProcessRecord, 
     event: 'exit', process: name,
     details: {
       run: exit.runId, ended_at: new Date(exit.endedAt).toISOString(), code: exit.code, signal: exit.signal, ran_s: ranSeconds(exit), outcome: next,
-      ...(exit.vanished ? { vanished: true } : {}), ...(before.killReason ? { ended_by_pguard: before.killReason } : {}),
+      ...(exit.vanished ? { vanished: true } : {}), ...(exit.adopted ? { adopted: true } : {}), ...(before.killReason ? { ended_by_pguard: before.killReason } : {}),
       ...(exit.leftovers ? { leftovers: { waited_ms: exit.leftovers.waitedMs, sigkill: exit.leftovers.sigkilled } } : {}),
     },
   }];

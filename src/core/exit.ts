@@ -13,6 +13,8 @@ export interface RunExit {
   readonly signal: string | null;
   /** The runner died with it: nobody saw how it ended (SIGKILL of the group, OOM killer, reboot). */
   readonly vanished?: boolean;
+  /** Vanished from a runner that adopted it: that runner saw it end, but is not its parent, so no code. */
+  readonly adopted?: boolean;
 }
 
 export type ExitClass = 'completed' | 'premature' | 'final' | 'user-stopped';
@@ -69,6 +71,7 @@ export function decodeWaitStatus(status: number): { code: number | null; signal:
 /** "exited with code 1 after 3.2 s", "killed by SIGKILL after 2 min 5 s". */
 export function describeExit(run: RunExit): string {
   const ran = describeDuration(runMs(run));
+  if (run.vanished && run.adopted) return `ended after ${ran}, how unknown (its runner had died; the one that adopted it is not its parent, so it sees no exit status)`;
   if (run.vanished) return `vanished with its runner after ${ran} (killed with its whole group, OOM killer, or reboot)`;
   if (run.signal) return `killed by ${run.signal} after ${ran}`;
   return `exited with code ${run.code ?? '?'} after ${ran}`;

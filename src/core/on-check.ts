@@ -1,6 +1,7 @@
 // Deciding on a look at a process (healthcheck's pass, watch's tick): a run that is up may have
-// overrun or recovered; one that vanished with its runner is an exit nobody recorded; a pending
-// restart whose runner died is carried out; a failed process is retried after failed_retry.
+// overrun or recovered; one whose runner alone died is adopted by a new runner; one that vanished
+// with its runner is an exit nobody recorded; a pending restart whose runner died is carried out;
+// a failed process is retried after failed_retry.
 import type { AlertIntent } from './alerts.js';
 import { isStable, nextFailedRetryAt } from './backoff.js';
 import { describeDuration } from './exit.js';
@@ -65,6 +66,19 @@ export function decideCheck(
     if (record.heldFor && blockedBy.length === 0) {
       // Its dependencies are ready again: its restarts are its own again.
       rec = { ...rec, heldFor: null, reason: describeReason({ kind: 'deps-ready', deps: record.heldFor, started: false }), updatedAt: now };
+    }
+    if (!obs.runnerAlive) {
+      // running/unhealthy -> itself (adopt): its runner alone died (SIGKILL, the OOM killer), so
+      // nothing would see it end. A new runner takes the live run over: it starts nothing while
+      // that run lives, records its end (without a code: it is not its parent) and then acts as
+      // after any exit. The run keeps its id (of the old epoch). Not a failure of the process: no
+      // alert; apply records an `adopt` event with both runners' PIDs.
+      const next = mustTransition(record.status, 'adopt');
+      rec = { ...rec, status: next, reason: describeReason({ kind: 'adopted', runnerPid: record.runner?.pid ?? null }), updatedAt: now };
+      return {
+        next, record: rec, decision: { action: 'adopt' }, alerts,
+        effects: [{ kind: 'spawn-runner', delayMs: 0, adopt: run }], goodRun: { record: rec, ranMs: ran },
+      };
     }
     return { ...none, record: rec, alerts, goodRun: { record: rec, ranMs: ran } };
   }

@@ -43,6 +43,8 @@ export type Decision =
   | { readonly action: 'none' }
   /** Spawn a new runner now (start, failed-retry, or recovery when the runner is gone). */
   | { readonly action: 'spawn'; readonly delayMs: number }
+  /** The run lives but its runner died: a new runner adopts it (watches it, and acts at its exit). */
+  | { readonly action: 'adopt' }
   /** The live runner restarts the process after delayMs (0 = at once). */
   | { readonly action: 'restart'; readonly delayMs: number }
   /** Signal the process tree: the user asked for a stop. */
@@ -53,8 +55,12 @@ export type Decision =
 export type Effect =
   /** A stop asked for (on) or over (off): the runner reads it before every run and after every exit. */
   | { readonly kind: 'stop-marker'; readonly on: boolean }
-  /** A new runner, after delayMs; apply records its identity in the record and a `start` event. */
-  | { readonly kind: 'spawn-runner'; readonly delayMs: number }
+  /**
+   * A new runner, after delayMs; apply records its identity in the record and a `start` event. With
+   * `adopt`: it does not start the command, it watches that live run (of a dead runner) until it
+   * ends, then acts as after any exit; apply records an `adopt` event instead.
+   */
+  | { readonly kind: 'spawn-runner'; readonly delayMs: number; readonly adopt?: RunInfo }
   /** What the runner may do alone at the next exit (null: nothing, ask pguard). */
   | { readonly kind: 'arm'; readonly arm: Arm | null }
   /** stop_signal to the current run's group and tree, SIGKILL after kill_timeout. */

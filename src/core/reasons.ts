@@ -22,6 +22,8 @@ export type Reason =
   | { readonly kind: 'restarted-then-held'; readonly why: string; readonly deps: readonly string[] }
   | { readonly kind: 'deps-ready'; readonly deps: readonly string[]; readonly started: boolean }
   | { readonly kind: 'pending-restart-resumed' }
+  /** Its runner alone died (pid, when recorded); a new runner adopted the live run. */
+  | { readonly kind: 'adopted'; readonly runnerPid: number | null }
   | { readonly kind: 'healthy-again' }
   | { readonly kind: 'failed-retry'; readonly n: number; readonly waitedMs: number }
   | { readonly kind: 'probe-failing'; readonly probe: string; readonly detail: string; readonly failures: number; readonly threshold: number }
@@ -51,6 +53,7 @@ export function describeReason(r: Reason): string {
     case 'restarted-then-held': return `${r.why}; restarted at once, then ${describeNames(r.deps)} found not ready: no more restarts until ${r.deps.length === 1 ? 'it is' : 'they are'}`;
     case 'deps-ready': return `${describeNames(r.deps)} ${isAre(r.deps)} ready again${r.started ? ': started' : ''}`;
     case 'pending-restart-resumed': return 'its runner died while a restart was pending: started again by healthcheck';
+    case 'adopted': return `its runner${r.runnerPid !== null ? ` (pid ${r.runnerPid})` : ''} died while it ran: adopted by a new runner, which recovers its next exit as usual`;
     case 'healthy-again': return 'its probes pass again';
     case 'failed-retry': return `retry ${r.n} after it had failed (waited ${describeDuration(r.waitedMs)})`;
     case 'probe-failing': return `probe ${r.probe} failing (${r.detail}): ${r.failures} of failure_threshold ${r.threshold}`;

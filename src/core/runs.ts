@@ -6,7 +6,8 @@ import { mustTransition } from './states.js';
 
 export interface RunsView {
   readonly starts: ReadonlyMap<string, RunInfo>;
-  readonly exits: ReadonlyMap<string, { readonly status: number; readonly endedAt: number; readonly endedUptimeCs?: number }>;
+  /** status null: no wait status was seen (an adopted run: its runner watched it end, not being its parent). */
+  readonly exits: ReadonlyMap<string, { readonly status: number | null; readonly endedAt: number; readonly endedUptimeCs?: number }>;
   /** What the runner found left of a run's group after its exit, and had to end before going on. */
   readonly leftovers: ReadonlyMap<string, { readonly waitedMs: number; readonly sigkilled: boolean }>;
   /** The run whose start line came last. */
@@ -31,12 +32,16 @@ export function exitOf(runs: RunsView, runId: string): ExitInfo | null {
   const start = runs.starts.get(runId);
   const exit = runs.exits.get(runId);
   if (!exit) return null;
-  const { code, signal } = decodeWaitStatus(exit.status);
+  // An adopted run's end has no status: it vanished, as far as the policy can tell.
+  const how = exit.status === null ? { code: null, signal: null, vanished: true, adopted: true } : decodeWaitStatus(exit.status);
   const left = runs.leftovers.get(runId);
-  return { runId, startedAt: start?.startedAt ?? exit.endedAt, endedAt: exit.endedAt, code, signal, ...(left ? { leftovers: left } : {}) };
+  return { runId, startedAt: start?.startedAt ?? exit.endedAt, endedAt: exit.endedAt, ...how, ...(left ? { leftovers: left } : {}) };
 }
 
-/** The newest run of the record's runner (runs of older epochs belong to dead runners). */
+/**
+ * The newest run of the record's runner (runs of older epochs belong to dead runners). A runner
+ * that adopted an older epoch's run (record.run) has none until its first restart: null.
+ */
 export function currentRun(record: ProcessRecord, runs: RunsView): RunInfo | null {
   const latest = runs.latest;
   return latest && epochOf(latest.id) === record.epoch ? latest : null;

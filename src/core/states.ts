@@ -26,12 +26,13 @@ export type Event =
   | 'probe-ok'         // every probe passes again
   | 'vanished'         // found gone with its runner, no exit recorded (a stale record before a start)
   | 'exit-final'       // an exit that must not be restarted (126, 127, no_restart_exit_codes)
-  | 'hold';            // a dependency is not ready: wait for it instead of restarting
+  | 'hold'             // a dependency is not ready: wait for it instead of restarting
+  | 'adopt';           // up, its runner alone died: a new runner watches the live run (status unchanged)
 
 export const TRANSITIONS: Readonly<Record<Status, Partial<Record<Event, Status>>>> = {
   'never-started': { start: 'running', 'stop-requested': 'stopped' },
-  running: { 'exit-normal': 'completed', 'exit-premature': 'crashed', 'exit-final': 'failed', 'stop-requested': 'stopping', 'probe-failed': 'unhealthy', vanished: 'crashed' },
-  unhealthy: { 'probe-ok': 'running', 'exit-normal': 'completed', 'exit-premature': 'crashed', 'exit-final': 'failed', 'stop-requested': 'stopping', vanished: 'crashed' },
+  running: { 'exit-normal': 'completed', 'exit-premature': 'crashed', 'exit-final': 'failed', 'stop-requested': 'stopping', 'probe-failed': 'unhealthy', vanished: 'crashed', adopt: 'running' },
+  unhealthy: { 'probe-ok': 'running', 'exit-normal': 'completed', 'exit-premature': 'crashed', 'exit-final': 'failed', 'stop-requested': 'stopping', vanished: 'crashed', adopt: 'unhealthy' },
   crashed: { restart: 'running', 'budget-exhausted': 'failed', 'stop-requested': 'stopped', start: 'running', hold: 'waiting' },
   waiting: { start: 'running', 'stop-requested': 'stopped' },
   stopping: { 'stop-done': 'stopped', 'stop-requested': 'stopping', vanished: 'stopped', hold: 'waiting' },

@@ -25,6 +25,14 @@ export function readBootId(): string {
  * so the runner's child records the same value before it execs the user's command.
  */
 export function readIdentity(pid: number): Identity | null {
+  return readIdentityAndParent(pid)?.identity ?? null;
+}
+
+/**
+ * readIdentity(), with the process's parent PID from the same read where the OS gives it (Linux:
+ * field 4 of /proc/PID/stat; null elsewhere).
+ */
+export function readIdentityAndParent(pid: number): { identity: Identity; ppid: number | null } | null {
   if (!Number.isInteger(pid) || pid <= 0) return null;
   if (isLinux) {
     let stat: string;
@@ -38,12 +46,12 @@ export function readIdentity(pid: number): Identity | null {
     const state = rest[0];
     const startTime = rest[19];
     if (!startTime || state === 'Z' || state === 'X') return null;
-    return { pid, startTime, bootId: readBootId() };
+    return { identity: { pid, startTime, bootId: readBootId() }, ppid: Number(rest[1]) };
   }
   try {
     const out = childProcess().execFileSync('ps', ['-o', 'stat=,lstart=', '-p', String(pid)], { encoding: 'utf8' }).trim();
     if (!out || out.startsWith('Z')) return null;
-    return { pid, startTime: out.replace(/^\S+\s+/, '').replace(/\s+/g, '_'), bootId: '' };
+    return { identity: { pid, startTime: out.replace(/^\S+\s+/, '').replace(/\s+/g, '_'), bootId: '' }, ppid: null };
   } catch {
     return null;
   }

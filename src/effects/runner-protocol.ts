@@ -7,6 +7,8 @@
 //   runs.log    appended by the runner, one printf per line (O_APPEND: lines never interleave):
 //                 start ID PID STARTTIME BOOTID STARTED_MS   (BOOTID '-' where the OS has none)
 //                 exit ID WAIT_STATUS ENDED_MS ENDED_UPTIME  (WAIT_STATUS as $? reports it: 128+N = signal N;
+//                                                             '-' for an adopted run, whose end was seen but
+//                                                             not its status: it vanished, without a code.
 //                                                             ENDED_UPTIME: /proc/uptime in centiseconds, '-'
 //                                                             where there is none: the next run's STARTTIME
 //                                                             minus it is the restart, on the kernel's clock)
@@ -41,6 +43,16 @@
 //
 // The runner's environment (PGUARD_NAME, PGUARD_REGISTRY and PGUARD_HEARTBEAT_FILE stay in the
 // user's process; the runner unsets the others before it execs the command): see RUNNER_ENV.
+//
+// Adopt mode (PGUARD_ADOPT set, to a run's start line fields: ID PID STARTTIME BOOTID STARTED_MS):
+// a live run whose runner died (core/on-check.ts). The new runner starts nothing while it lives:
+// it reads /proc/PID/stat every 250 ms (one bash for the whole wait, whose `read -t` waits
+// without a fork; without bash, dash and a fork of sleep each time) until that PID is gone, a
+// zombie, or names another process (its start time differs), or another boot. Then it
+// writes `exit ID - ENDED_MS ENDED_UPTIME` (the run keeps its own, older epoch's ID), ends what is
+// left of its group, and goes on as after any exit: the stop marker, then the arm's fast restart
+// (run EPOCH.1) or the on-exit report (--run ID, the adopted run's). Its first run is EPOCH.1.
+// Where there is no /proc: kill -0, the identity not checked again.
 import type { Arm } from '../core/arm.js';
 import type { ClockAnchor } from './clock.js';
 import type { Decision } from '../core/plan.js';
@@ -64,12 +76,13 @@ export const RUNNER_ENV = {
   registry: 'PGUARD_REGISTRY',        // kept in the user's process
   heartbeat: 'PGUARD_HEARTBEAT_FILE', // kept: touch it to pass a heartbeat probe
   uptimeFile: 'PGUARD_UPTIME_FILE',   // the kernel's clock, when not /proc/uptime
+  adopt: 'PGUARD_ADOPT',              // adopt mode: the live run to watch (encodeAdopt)
 } as const;
 
 /** The variables the runner removes before it execs the user's command. */
 export const RUNNER_ONLY_ENV = [
   RUNNER_ENV.command, RUNNER_ENV.epoch, RUNNER_ENV.delayMs, RUNNER_ENV.killTimeoutMs, RUNNER_ENV.node, RUNNER_ENV.cli, RUNNER_ENV.procDir, RUNNER_ENV.stateDir,
-  RUNNER_ENV.uptimeFile,
+  RUNNER_ENV.uptimeFile, RUNNER_ENV.adopt,
 ] as const;
 
 export interface RunnerLaunch {
@@ -86,6 +99,8 @@ export interface RunnerLaunch {
   readonly stateDir: string;
   /** The kernel's clock, when not /proc/uptime. */
   readonly uptimeFile?: string;
+  /** Adopt mode: this live run of a dead runner is watched, not started. */
+  readonly adopt?: RunInfo | null;
 }
 
 export function encodeRunnerEnv(l: RunnerLaunch): Record<string, string> {
@@ -102,7 +117,13 @@ export function encodeRunnerEnv(l: RunnerLaunch): Record<string, string> {
     [RUNNER_ENV.stateDir]: l.stateDir,
     [RUNNER_ENV.heartbeat]: l.heartbeatFile,
     ...(l.uptimeFile !== undefined ? { [RUNNER_ENV.uptimeFile]: l.uptimeFile } : {}),
+    ...(l.adopt ? { [RUNNER_ENV.adopt]: encodeAdopt(l.adopt) } : {}),
   };
+}
+
+/** PGUARD_ADOPT: the adopted run as its start line gives it (ID PID STARTTIME BOOTID STARTED_MS). */
+export function encodeAdopt(run: RunInfo): string {
+  return encodeStartLine(run).trim().split(' ').slice(1).join(' ');
 }
 
 /** The arm file's text (the arm, and the clock's anchor where there is one), or null: no arm (the file is removed). */
@@ -124,8 +145,9 @@ export function encodeStartLine(run: RunInfo): string {
   return `start ${run.id} ${run.identity.pid} ${run.identity.startTime} ${run.identity.bootId || '-'} ${run.startedAt}\n`;
 }
 
-export function encodeExitLine(id: string, waitStatus: number, endedAt: number, endedUptimeCs: number | null = null): string {
-  return `exit ${id} ${waitStatus} ${endedAt} ${endedUptimeCs ?? '-'}\n`;
+/** waitStatus null: an adopted run's end, whose status its runner cannot see ('-'). */
+export function encodeExitLine(id: string, waitStatus: number | null, endedAt: number, endedUptimeCs: number | null = null): string {
+  return `exit ${id} ${waitStatus ?? '-'} ${endedAt} ${endedUptimeCs ?? '-'}\n`;
 }
 
 export function encodeLeftoversLine(id: string, waitedMs: number, sigkilled: boolean): string {
@@ -135,7 +157,7 @@ export function encodeLeftoversLine(id: string, waitedMs: number, sigkilled: boo
 /** runs.log as a view: every start and exit by run id, and the latest start. Unknown lines are skipped. */
 export function decodeRuns(text: string): RunsView {
   const starts = new Map<string, RunInfo>();
-  const exits = new Map<string, { status: number; endedAt: number; endedUptimeCs?: number }>();
+  const exits = new Map<string, { status: number | null; endedAt: number; endedUptimeCs?: number }>();
   const leftovers = new Map<string, { waitedMs: number; sigkilled: boolean }>();
   let latest: RunInfo | null = null;
   for (const line of text.split('\n')) {
@@ -147,7 +169,7 @@ export function decodeRuns(text: string): RunsView {
       latest = run;
     } else if (f[0] === 'exit' && f.length >= 4) {
       const up = f[4] !== undefined && /^\d+$/.test(f[4]) ? Number(f[4]) : undefined;
-      exits.set(f[1]!, { status: Number(f[2]), endedAt: Number(f[3]), ...(up !== undefined ? { endedUptimeCs: up } : {}) });
+      exits.set(f[1]!, { status: f[2] === '-' ? null : Number(f[2]), endedAt: Number(f[3]), ...(up !== undefined ? { endedUptimeCs: up } : {}) });
     } else if (f[0] === 'leftovers' && f.length === 4) {
       leftovers.set(f[1]!, { waitedMs: Number(f[2]), sigkilled: f[3] === '1' });
     }

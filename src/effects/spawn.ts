@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { childProcess } from './lazy-builtins.js';
 import { UserError } from '../errors.js';
-import type { Identity } from '../core/record.js';
+import type { Identity, RunInfo } from '../core/record.js';
 import type { ProcessDef } from '../core/schema.js';
 import { readIdentity } from './identity.js';
 import { encodeRunnerEnv } from './runner-protocol.js';
@@ -31,6 +31,8 @@ export interface SpawnRequest {
   readonly baseEnv: NodeJS.ProcessEnv;
   /** The runner's `pguard on-exit` must use this state directory, whatever the environment says. */
   readonly stateDir: string;
+  /** A live run of a dead runner for this one to adopt (watch, not start): runner-protocol.ts. */
+  readonly adopt?: RunInfo | null;
 }
 
 /** Working directory: relative to the registry's folder, and it must exist. */
@@ -68,7 +70,7 @@ export function spawnRunner(req: SpawnRequest): Identity {
   Object.assign(env, encodeRunnerEnv({
     name: def.name, registryPath: req.registryPath, procDir: req.procDir, heartbeatFile: req.heartbeatFile,
     command: def.command, epoch: req.epoch, delayMs: req.delayMs, killTimeoutMs: def.killTimeoutS * 1000, nodePath: process.execPath, cliPath: CLI_PATH,
-    stateDir: req.stateDir,
+    stateDir: req.stateDir, adopt: req.adopt ?? null,
   }));
   if (!existsSync(RUNNER_PATH)) throw new UserError(`the runner ${RUNNER_PATH} is missing: reinstall pguard.`);
   const log = openSync(req.logFile, 'a', 0o600);

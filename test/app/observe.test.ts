@@ -57,6 +57,8 @@ describe('observe', () => {
     const seen = observe(ctx, 'bot');
     expect(seen.liveRun?.id).toBe('1.2');
     expect(seen.processAlive).toBe(true);
+    // Its runner is dead (and is not its parent): said so, for the look to adopt it.
+    expect(seen.runnerAlive).toBe(false);
   });
 
   it('takes both for gone when no run began (the control)', () => {

@@ -54,6 +54,7 @@ const cases: Case[] = [
   { name: 'a start arms, then spawns a runner; dependents are not told of a manual start', record: { ...emptyRecord(), status: 'stopped' }, obs: { kind: 'start-requested', by: 'user' }, effects: ['arm', 'spawn-runner'] },
   { name: 'a live run with nothing due is an empty plan', record: running(), obs: { kind: 'checked', processAlive: true, runnerAlive: true, lineage: { ...fresh, knownGood: true } }, effects: [] },
   { name: 'a live run past min_uptime makes its generation known-good', record: running({ run: { id: '1.1', identity: { pid: 10, startTime: '1', bootId: 'b' }, startedAt: T0 - 61_000 } }), obs: { kind: 'checked', processAlive: true, runnerAlive: true, lineage: fresh }, effects: ['mark-generation', 'ledger:known-good'] },
+  { name: 'a live run whose runner alone died: a runner that adopts it, armed first; nothing for the dependents', record: running(), obs: { kind: 'checked', processAlive: true, runnerAlive: false, lineage: { ...fresh, knownGood: true } }, effects: ['arm', 'spawn-runner'] },
   { name: 'a process gone with its runner: the exit, then a new runner, armed first', record: running(), obs: { kind: 'checked', processAlive: false, runnerAlive: false, lineage: fresh }, effects: ['ledger:exit', 'ledger:restart', 'arm', 'spawn-runner', 'restart-dependents'] },
   { name: 'a failed process retried: the restart is recorded before the spawn', record: running({ status: 'failed', failedAt: T0 - 3_600_000, restarts: 3 }), obs: { kind: 'checked', processAlive: false, runnerAlive: false, lineage: fresh }, effects: ['ledger:restart', 'arm', 'spawn-runner', 'restart-dependents'] },
   { name: 'a pending restart whose runner died is carried out (its dependents were told when it was scheduled)', record: running({ status: 'crashed', nextRestartAt: T0 + 5_000, restarts: 1 }), obs: { kind: 'checked', processAlive: false, runnerAlive: false, lineage: fresh }, effects: ['arm', 'spawn-runner'] },
@@ -225,5 +226,31 @@ describe('pguard ending a run never switches probes or limits off for another ru
     const later = { ...ending, ending: { ...ending.ending, run: '1.2' } };
     const late = decide(limited, settings, running({ ...later, run: { id: '1.2', identity: { pid: 12, startTime: '3', bootId: 'b' }, startedAt: T0 - 1_000 } }), exited(5_000, null), T0);
     expect(late.record).toMatchObject({ killReason: later.killReason, ending: later.ending });
+  });
+});
+
+describe('a live run whose runner alone died is adopted (issue 20, defect 7)', () => {
+  const orphan = { kind: 'checked' as const, processAlive: true, runnerAlive: false, lineage: { ...fresh, knownGood: true } };
+
+  it('a new runner for that run, which keeps its id; the reason names the dead runner; no ledger event of its own (apply writes `adopt`)', () => {
+    const record = running({ runner: { pid: 77, startTime: '5', bootId: 'b' } });
+    const plan = decide(def, settings, record, orphan, T0);
+    expect(plan).toMatchObject({ next: 'running', decision: { action: 'adopt' }, alerts: [] });
+    expect(find(plan, 'spawn-runner')).toEqual({ kind: 'spawn-runner', delayMs: 0, adopt: record.run });
+    expect(plan.record).toMatchObject({ status: 'running', run: record.run, restarts: 0, totalRestarts: 0 });
+    expect(plan.record.reason).toBe('its runner (pid 77) died while it ran: adopted by a new runner, which recovers its next exit as usual');
+  });
+
+  it('is armed as any new runner is, and not while a dependency is not ready', () => {
+    expect(find(decide(def, settings, running(), orphan, T0), 'arm')?.arm).not.toBeNull();
+    expect(find(decide(def, settings, running(), { ...orphan, blockedBy: ['db'] }, T0), 'arm')).toEqual({ kind: 'arm', arm: null });
+  });
+
+  it('the adopted run\'s exit is then an exit as any other: premature, vanished, restarted at once', () => {
+    const exit = { runId: '1.1', startedAt: T0 - 5_000, endedAt: T0, code: null, signal: null, vanished: true, adopted: true };
+    const plan = decide(def, settings, running({ epoch: 2 }), { kind: 'exited', exit, restartedAt: T0 + 5, lineage: fresh }, T0 + 100);
+    expect(plan).toMatchObject({ next: 'running', record: { restarts: 1, lastExit: exit } });
+    expect(plan.record.reason).toMatch(/^ended after 5\.0 s, how unknown \(its runner had died; the one that adopted it is not its parent, so it sees no exit status\); restarted at once$/);
+    expect(plan.effects.find((e) => e.kind === 'ledger' && e.entry.event === 'exit')).toMatchObject({ entry: { details: { run: '1.1', vanished: true, adopted: true, code: null } } });
   });
 });

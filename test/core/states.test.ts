@@ -33,6 +33,8 @@ const ALLOWED: [Status, Event, Status][] = [
   ['running', 'vanished', 'crashed'],
   ['unhealthy', 'vanished', 'crashed'],
   ['stopping', 'vanished', 'stopped'],
+  ['running', 'adopt', 'running'],
+  ['unhealthy', 'adopt', 'unhealthy'],
 ];
 
 describe('state machine', () => {
@@ -45,7 +47,7 @@ describe('state machine', () => {
     expect(all.sort()).toEqual(ALLOWED.map((x) => [...x]).sort());
   });
 
-  const EVENTS: Event[] = ['start', 'exit-normal', 'exit-premature', 'stop-requested', 'stop-done', 'restart', 'budget-exhausted', 'probe-failed', 'probe-ok', 'vanished', 'exit-final', 'hold'];
+  const EVENTS: Event[] = ['start', 'exit-normal', 'exit-premature', 'stop-requested', 'stop-done', 'restart', 'budget-exhausted', 'probe-failed', 'probe-ok', 'vanished', 'exit-final', 'hold', 'adopt'];
   const forbidden = STATUSES.flatMap((from) => EVENTS.filter((e) => !ALLOWED.some(([f, ev]) => f === from && ev === e)).map((e) => [from, e] as const));
   it.each(forbidden)('forbids %s on %s', (from, event) => {
     expect(transition(from, event)).toEqual({ illegal: true, from, event });

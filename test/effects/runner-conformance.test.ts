@@ -4,8 +4,8 @@
 // controls; the command exits with the row's status after the row's run length. The runner
 // restarts alone exactly when decide() says "restart at once", and otherwise asks pguard. The
 // runner times an exit on the kernel's clock (10 ms steps), so run lengths are whole ticks.
-import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { decide } from '../../src/core/decide.js';
 import { decodeWaitStatus } from '../../src/core/exit.js';
 import { emptyRecord, type ProcessRecord } from '../../src/core/record.js';
 import type { ProcessDef } from '../../src/core/schema.js';
+import { readIdentity } from '../../src/effects/identity.js';
 import { decodeRuns, encodeArm, encodeRunnerEnv } from '../../src/effects/runner-protocol.js';
 import { RUNNER_PATH } from '../../src/effects/spawn.js';
 import { StateStore } from '../../src/effects/state-store.js';
@@ -181,14 +182,98 @@ describe('the runner keeps time without a fork, from the newest anchor of the ke
   });
 });
 
+// Adopt mode: the runner (epoch 2) is handed a live run of a dead runner (1.3) to watch. That run
+// is a process of the test's, which moves the clocks to the exit time and ends; the runner, not
+// its parent, sees no status ('-'): to decide(), a vanished exit. Each row's outcome is decide()'s
+// for that exit, whatever status the row names.
+const adoptRows = rows.filter((r) => [
+  'first premature death', 'normal completion after 80% of duration_min', 'second restart inside the cooldown',
+  'second restart past the cooldown', 'budget spent on an unstable run', 'budget spent, but the run was stable', 'auto_restart off',
+  'EX_CONFIG (78), a default no_restart_exit_code',
+].includes(r.name));
+
+// Without bash on PATH the runner waits with a loop of sleeps (dash has no builtin wait).
+const nobash = join(root, 'nobash');
+mkdirSync(nobash);
+for (const tool of ['sleep', 'setsid', 'cat']) symlinkSync(execFileSync('/bin/sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(nobash, tool));
+symlinkSync(join(bin, 'date'), join(nobash, 'date'));
+
+async function runAdoptRow(row: Row, i: number, opts: { stop?: boolean; noBash?: boolean } = {}): Promise<{ fast: boolean; calls: string[]; log: string }> {
+  const def = { ...base, ...row.def };
+  const store = new StateStore(join(root, `state-${i}`));
+  store.init();
+  const procDir = store.ensureProc(def.name);
+  const record: ProcessRecord = { ...emptyRecord(), status: 'running', epoch: 2, ...row.record };
+  store.writeArm(def.name, armFor(def, record), { ms: T - row.ranMs, uptimeCs: U0 });
+  const clock = join(root, `clock-${i}`);
+  const uptime = join(root, `uptime-${i}`);
+  const calls = join(root, `calls-${i}`);
+  writeFileSync(clock, `${(T - row.ranMs) * 1_000_000}\n`);
+  writeFileSync(uptime, cs(U0));
+  writeFileSync(calls, '');
+  // The adopted run: alive a while after the runner starts, then the clocks move and it ends.
+  const stop = opts.stop ? `: > "${join(procDir, 'stop')}"; ` : '';
+  const adopted = spawn('/bin/sh', ['-c', `sleep 0.6; echo ${T * 1_000_000} > "${clock}"; printf '${cs(U0 + row.ranMs / 10).trim()}\\n' > "${uptime}"; ${stop}exit ${row.status}`], { stdio: 'ignore' });
+  const identity = readIdentity(adopted.pid!)!;
+  writeFileSync(join(procDir, 'pid'), `${adopted.pid}\n`);
+  const ended = new Promise((resolve) => adopted.on('exit', resolve));
+  const env = {
+    PATH: opts.noBash ? nobash : `${bin}:${process.env.PATH}`, CONFORMANCE_CLOCK: clock, CONFORMANCE_CALLS: calls,
+    ...encodeRunnerEnv({
+      name: def.name, registryPath: join(root, 'registry.json'), procDir, heartbeatFile: join(procDir, 'heartbeat'),
+      command: 'exit 1', epoch: 2, delayMs: 0, killTimeoutMs: 1000, nodePath: join(bin, 'fake-node'), cliPath: 'pguard.js', stateDir: store.dir,
+      uptimeFile: uptime, adopt: { id: '1.3', identity, startedAt: T - row.ranMs },
+    }),
+  };
+  const child = spawn('/bin/sh', [RUNNER_PATH], { env, stdio: 'ignore' });
+  runners.push(child.pid!);
+  await new Promise((resolve) => child.on('exit', resolve));
+  await ended;
+  const log = readFileSync(store.runsFile(def.name), 'utf8');
+  const fast = decodeRuns(log).starts.has('2.1');
+  if (fast) await waitFor(() => readFileSync(calls, 'utf8').includes('--restarted-at'), { what: 'the background report of the fast restart' });
+  return { fast, calls: readFileSync(calls, 'utf8').trim().split('\n').filter(Boolean), log };
+}
+
+describe('in adopt mode, the runner watches a live run it did not start, and conforms to decide() at its end', () => {
+  it('covers both outcomes', () => {
+    const atOnce = adoptRows.map((row) => expectedFast(row, true));
+    expect(atOnce).toContain(true);
+    expect(atOnce).toContain(false);
+  });
+
+  it.each([
+    ...adoptRows.map((row, i) => ({ ...row, i: 200 + i, noBash: false })),
+    // The same without bash (a loop of sleeps): one row of each outcome.
+    ...adoptRows.filter((r) => r.name === 'first premature death' || r.name === 'auto_restart off').map((row, i) => ({ ...row, name: `${row.name}, without bash`, i: 230 + i, noBash: true })),
+  ])('$name', async (row) => {
+    const { fast, calls, log } = await runAdoptRow(row, row.i, { noBash: row.noBash });
+    // Its end first, without a status, under the adopted run's id: nothing started before it.
+    expect(log.split('\n')[0]).toBe(`exit 1.3 - ${T} ${U0 + row.ranMs / 10}`);
+    expect(decodeRuns(log).exits.get('1.3')).toMatchObject({ status: null, endedAt: T });
+    expect(fast).toBe(expectedFast(row, true));
+    const first = `on-exit bot --registry ${join(root, 'registry.json')} --run 1.3`;
+    expect(calls).toContain(fast ? `${first} --restarted-at ${T}` : first);
+    expect(calls.filter((c) => c.includes('--run 1.3'))).toHaveLength(1);
+  });
+
+  it('ends quietly when a stop was asked for: its end recorded, nothing started, nothing reported', async () => {
+    const { fast, calls, log } = await runAdoptRow(rows[0]!, 250, { stop: true });
+    expect(fast).toBe(false);
+    expect(log).toBe(`exit 1.3 - ${T} ${U0 + rows[0]!.ranMs / 10}\n`);
+    expect(calls).toEqual([]);
+  });
+});
+
 /** What decide() says of the same exit: restart at once, or not (then the runner must ask). */
-function expectedFast(row: Row): boolean {
+function expectedFast(row: Row, adopted = false): boolean {
   const def = { ...base, ...row.def };
   const record: ProcessRecord = {
     ...emptyRecord(), status: 'running', epoch: 1, ...row.record,
     run: { id: '1.1', identity: { pid: 10, startTime: '1', bootId: 'b' }, startedAt: T - row.ranMs },
   };
-  const exit = { runId: '1.1', startedAt: T - row.ranMs, endedAt: T, ...decodeWaitStatus(row.status) };
+  const how = adopted ? { code: null, signal: null, vanished: true, adopted: true } : decodeWaitStatus(row.status);
+  const exit = { runId: '1.1', startedAt: T - row.ranMs, endedAt: T, ...how };
   const plan = decide(def, { failedRetryS: 3600 }, record, { kind: 'exited', exit, restartedAt: null }, T);
   return plan.decision.action === 'restart' && plan.decision.delayMs === 0;
 }

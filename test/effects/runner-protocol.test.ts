@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  decodeArm, decodeInstruction, decodeRuns, encodeArm, encodeExitLine, encodeInstruction, encodeLeftoversLine, encodeStartLine,
-  RUNNER_ENV, RUNNER_FILES, RUNNER_ONLY_ENV,
+  decodeArm, decodeInstruction, decodeRuns, encodeAdopt, encodeArm, encodeExitLine, encodeInstruction, encodeLeftoversLine, encodeRunnerEnv,
+  encodeStartLine, RUNNER_ENV, RUNNER_FILES, RUNNER_ONLY_ENV,
 } from '../../src/effects/runner-protocol.js';
 import { RUNNER_PATH } from '../../src/effects/spawn.js';
 
@@ -39,6 +39,36 @@ describe('the runner protocol', () => {
     expect(view.latest).toEqual(run);
     expect(view.exits.get('3.2')).toEqual({ status: 137, endedAt: 1_800_000_000_500 });
     expect(decodeRuns(encodeStartLine({ ...run, identity: { ...run.identity, bootId: '' } })).latest?.identity.bootId).toBe('');
+  });
+
+  it('writes an adopted run\'s end as an exit line without a status (\'-\'), the same printf; older lines read as before', () => {
+    expect(code).toContain('status=-\n');
+    expect(encodeExitLine('3.2', null, 1_800_000_000_500, 1234567)).toBe('exit 3.2 - 1800000000500 1234567\n');
+    expect(decodeRuns(encodeExitLine('3.2', null, 1_800_000_000_500, 1234567)).exits.get('3.2')).toEqual({ status: null, endedAt: 1_800_000_000_500, endedUptimeCs: 1234567 });
+    expect(decodeRuns('exit 3.2 - 1800000000500 -\n').exits.get('3.2')).toEqual({ status: null, endedAt: 1_800_000_000_500 });
+    // A log written before adopt mode (no uptime field at all) reads as it did.
+    expect(decodeRuns('exit 3.2 137 1800000000500\n').exits.get('3.2')).toEqual({ status: 137, endedAt: 1_800_000_000_500 });
+    // The fast path's checks take '-' for no final status and no exit 0.
+    expect(code).toContain('*",${status#-},"*) ;;');
+    expect(code).toContain('if [ "$status" = 0 ] && [ "$normal" -gt 0 ]');
+  });
+
+  it('hands a runner the run to adopt as its start line\'s fields (ID PID STARTTIME BOOTID STARTED_MS)', () => {
+    const run = { id: '3.2', identity: { pid: 42, startTime: '123456', bootId: 'b-1' }, startedAt: 1_800_000_000_000 };
+    expect(encodeAdopt(run)).toBe('3.2 42 123456 b-1 1800000000000');
+    expect(encodeAdopt({ ...run, identity: { ...run.identity, bootId: '' } })).toBe('3.2 42 123456 - 1800000000000');
+    const launch = {
+      name: 'bot', registryPath: '/r', procDir: '/p', heartbeatFile: '/h', command: 'x', epoch: 4, delayMs: 0, killTimeoutMs: 1000,
+      nodePath: 'node', cliPath: 'cli', stateDir: '/s',
+    };
+    expect(encodeRunnerEnv({ ...launch, adopt: run })[RUNNER_ENV.adopt]).toBe('3.2 42 123456 b-1 1800000000000');
+    expect(encodeRunnerEnv(launch)).not.toHaveProperty(RUNNER_ENV.adopt);
+    // The runner takes its fields in that order, and watches that PID with that start time and boot.
+    expect(code).toContain('set -- $adopt');
+    expect(code).toContain('wait_adopted "$2" "$3" "$4"');
+    expect(code).toContain('while adopted_alive "$1" "$2" "$3"; do sleep 0.25; done');
+    expect(code).toContain('[ "${20}" = "$aa_start" ]');
+    expect(code).toContain('[ "${f[19]}" = "$2" ] || exit 0'); // bash's wait: the same start time
   });
 
   it('reads the arm (five fields, then the clock\'s anchor) with two `read`s, then empties it', () => {
