@@ -60,7 +60,7 @@ export function requireAnyDef(ctx: Context, name: string): ProcessDef {
 /** Like selectNames, for commands that work on any entry of the file (stop): --all is every name in it. */
 export function selectAnyNames(ctx: Context, names: readonly string[], all: boolean, verb: string): string[] {
   if (all) return fileNames(ctx);
-  if (names.length === 0) throw new UserError(`name the processes to ${verb}, or pass --all.`);
+  if (names.length === 0) throw new UserError(`name the processes to ${verb}, or pass --all.`, 2);
   for (const n of names) requireAnyDef(ctx, n);
   return [...new Set(names)];
 }
@@ -68,7 +68,7 @@ export function selectAnyNames(ctx: Context, names: readonly string[], all: bool
 /** Names from the command line, or every registered name with --all; unknown names refused up front. */
 export function selectNames(ctx: Context, names: readonly string[], all: boolean, verb: string): string[] {
   if (all) return [...ctx.registry.defs.keys()];
-  if (names.length === 0) throw new UserError(`name the processes to ${verb}, or pass --all.`);
+  if (names.length === 0) throw new UserError(`name the processes to ${verb}, or pass --all.`, 2);
   for (const n of names) requireDef(ctx, n);
   return [...new Set(names)];
 }

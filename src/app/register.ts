@@ -22,7 +22,7 @@ export interface RegisterResult {
  */
 export async function registerProcess(registryPath: string, lockDir: string, name: string, patch: Record<string, unknown>): Promise<RegisterResult> {
   const bad = validateName(name);
-  if (bad) throw new UserError(`${bad}.`);
+  if (bad) throw new UserError(`${bad}.`, 2);
   return updateRegistry(registryPath, (data) => {
     // A registry that already breaks the schema is not written to: its issues are named, the file left as it is.
     const before = validateRegistry(data).issues;

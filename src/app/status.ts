@@ -120,9 +120,10 @@ function describeSupervised(ctx: Context, name: string, table: ProcessTable | nu
   };
 }
 
-/** `status --json`: every entry of the file (or one, by name), for the CLI, the dashboard and MCP alike. */
-export function describeRegistryStatus(ctx: Context, name?: string): Promise<StatusView[]> {
-  return describeStatuses(ctx, name ? [requireAnyDef(ctx, name).name] : fileNames(ctx));
+/** `status --json`: every entry of the file (or those named), for the CLI, the dashboard and MCP alike. */
+export function describeRegistryStatus(ctx: Context, names?: string | readonly string[]): Promise<StatusView[]> {
+  const named = names === undefined ? [] : typeof names === 'string' ? [names] : [...new Set(names)];
+  return describeStatuses(ctx, named.length > 0 ? named.map((n) => requireAnyDef(ctx, n).name) : fileNames(ctx));
 }
 
 export async function describeStatuses(ctx: Context, names: readonly string[]): Promise<StatusView[]> {

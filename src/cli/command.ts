@@ -36,6 +36,8 @@ export interface Flags {
 
 export interface CommandSpec<A extends GlobalArgs, R> {
   readonly command: string;
+  /** Other names it answers to (PM2's habits: `ls`, `list` for status). */
+  readonly aliases?: readonly string[];
   /** false: hidden (the runner's and pguard's own calls). */
   readonly describe: string | false;
   readonly builder?: (y: Argv<GlobalArgs>) => Argv<A>;
@@ -91,6 +93,7 @@ export function defineCommand<A extends GlobalArgs, R>(spec: CommandSpec<A, R>):
     : fromFlags ?? spec.builder;
   return {
     command: spec.command,
+    ...(spec.aliases ? { aliases: [...spec.aliases] } : {}),
     describe: spec.describe,
     ...(builder ? { builder } : {}),
     ...(spec.flags ? { flags: spec.flags } : {}),
@@ -155,10 +158,12 @@ async function runAnywhere<A extends GlobalArgs, R>(spec: CommandSpec<A, R>, arg
 /** A command group (cron, audit, skill): its subcommands, one of which is required. */
 // Subcommands differ in their argument types; yargs takes them all the same.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function defineGroup(command: string, describe: string, subcommands: readonly CommandModule<GlobalArgs, any>[]): CommandModule<GlobalArgs, GlobalArgs> {
+export function defineGroup(command: string, describe: string, subcommands: readonly CommandModule<GlobalArgs, any>[]): CommandModule<GlobalArgs, GlobalArgs> & { readonly actions: readonly string[] } {
   return {
     command,
     describe,
+    // Its actions by name, for the one line that names a wrong one (cli/main.ts).
+    actions: subcommands.map((c) => String(c.command).split(' ')[0]!),
     builder: (y) => y.command(subcommands as CommandModule<GlobalArgs, GlobalArgs>[]).demandCommand(1),
     handler: () => {},
   };

@@ -45,8 +45,18 @@ export async function main(argv: string[]): Promise<void> {
       if (err) throw err;
       const missing = describeMissing(msg, argv);
       if (missing) throw new UserError(missing, 2, 'usage');
+      // yargs' two lines for a bad choice, as one: `export: format "foo" is not one of systemd, k8s, compose.`
+      const choice = /^Invalid values:\s*Argument: (\S+), Given: (.+?), Choices: (.+)$/s.exec(msg.trim());
+      if (choice) throw new UserError(`${argv[0]}: ${choice[1]} ${choice[2]} is not one of ${choice[3]!.replace(/"/g, '')}. See \`pguard ${argv[0]} --help\`.`, 2);
+      const unknown = /^Unknown arguments?: (\S+?),?(\s|$)/.exec(msg);
+      if (unknown && unknown[1] === argv[0]) {
+        const near = closestCommand(unknown[1]!);
+        throw new UserError(`unknown command "${unknown[1]}"${near ? `: did you mean \`pguard ${near}\`?` : '.'} See \`pguard --help\`.`, 2);
+      }
       const sentence = /[.!?]$/.test(msg) ? msg : `${msg}.`;
-      throw new UserError(`${sentence.replace(/^Unknown argument: (\S+)\.$/, (_m, a: string) => `unknown command or argument "${a}".`)} See \`pguard --help\`.`, 2);
+      if (sentence.includes('--help')) throw new UserError(sentence, 2);
+      const flag = (a: string) => argv.find((w) => w === `--${a}` || w.startsWith(`--${a}=`) || w === `-${a}`);
+      throw new UserError(`${sentence.replace(/^Unknown argument: (\S+)\.$/, (_m, a: string) => (flag(a) ? `unknown option "${flag(a)!.split('=')[0]}".` : `unknown command or argument "${a}".`))} See \`pguard ${argv[0] && !argv[0].startsWith('-') ? `${argv[0]} ` : ''}--help\`.`, 2);
     });
   await cli.parseAsync();
 }
@@ -60,14 +70,43 @@ function describeMissing(msg: string, argv: readonly string[]): string | null {
   if (!m) return null;
   const words = argv.filter((a) => !a.startsWith('-'));
   // The deepest command the words name (`cron install`, `alerts ack`, `register`).
-  const spec = COMMANDS.map((c) => String(c.command)).find((c) => c.split(' ')[0] === words[0]);
-  if (!spec) return null;
+  const module = COMMANDS.find((c) => String(c.command).split(' ')[0] === words[0]);
+  if (!module) return null;
+  const spec = String(module.command);
+  // A group given a word that is none of its actions: name it and the choices.
+  const actions = (module as { actions?: readonly string[] }).actions;
+  if (actions && words[1] !== undefined && !actions.includes(words[1])) {
+    return `${words[0]}: unknown action "${words[1]}"; it takes ${actions.join(', ')}. See \`pguard ${words[0]} --help\`.`;
+  }
   const positionals = spec.split(' ').slice(1);
   const required = positionals.filter((p) => p.startsWith('<'));
   const got = Number(m[1]);
   const lacking = required.slice(got);
   if (lacking.length === 0) return null;
   return `${words[0]} needs ${lacking.join(' and ')}: pguard ${spec}. See \`pguard ${words[0]} --help\`.`;
+}
+
+/** The visible command (or alias) nearest to a mistyped one, within two edits; null when none is. */
+function closestCommand(word: string): string | null {
+  const names = COMMANDS.filter((c) => c.describe !== false).flatMap((c) => [String(c.command).split(' ')[0]!, ...((c as { aliases?: string[] }).aliases ?? [])]);
+  let best: { name: string; d: number } | null = null;
+  for (const name of names) {
+    const d = editDistance(word.toLowerCase(), name);
+    if (d <= 2 && (!best || d < best.d)) best = { name, d };
+  }
+  return best?.name ?? null;
+}
+
+/** Levenshtein distance, counting a swap of two neighbours as one edit (stauts -> status). */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 // process.argv: node, the script, then pguard's arguments (yargs' hideBin, without loading yargs).

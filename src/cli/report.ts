@@ -1,6 +1,8 @@
 // Reporting a failure, written once for every entry (cli/main.ts, cli/hot.ts): one line on stderr,
 // `pguard: <what>. <what to do>` (a JSON object with --json), a non-zero exit, and a stack only
 // with PGUARD_DEBUG=1.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describeWriteError, InternalError, isFileSystemError, RegistryInvalidError, UserError } from '../errors.js';
 
 /** With --json, an error is one JSON object on stderr: {"error", "code"} (and "issues" for a schema error). */
@@ -23,6 +25,17 @@ export function wantsJson(argv: readonly string[]): boolean {
   return (end < 0 ? argv : argv.slice(0, end)).some((a) => a === '--json' || a === '--json=true');
 }
 
+/** The mount point holding `path` (the longest one that contains it, from /proc/self/mounts); null where unknown. */
+function mountOf(path: string): string | null {
+  try {
+    const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((l) => l.split(' ')[1]?.replace(/\\040/g, ' ')).filter((m): m is string => !!m);
+    const abs = resolve(path);
+    return mounts.filter((m) => abs === m || abs.startsWith(m.endsWith('/') ? m : `${m}/`)).sort((a, b) => b.length - a.length)[0] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 export function reportError(err: unknown, json = false): number {
   if (json) return reportJsonError(err);
   const debug = process.env.PGUARD_DEBUG === '1';
@@ -33,7 +46,9 @@ export function reportError(err: unknown, json = false): number {
   }
   if (isFileSystemError(err)) {
     // A full disk, a read-only mount, an immutable file: one line naming the file and the cause.
-    process.stderr.write(`pguard: ${err.path}: cannot ${err.syscall} (${describeWriteError(err)}).\n`);
+    const full = err.code === 'ENOSPC' || err.code === 'EDQUOT' ? mountOf(err.path) : null;
+    const where = full ? `: the file system on ${full} is full; free space there (nothing was half-written)` : '';
+    process.stderr.write(`pguard: ${err.path}: cannot ${err.syscall} (${describeWriteError(err)})${where}.\n`);
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
     return 1;
   }

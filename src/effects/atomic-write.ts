@@ -12,7 +12,8 @@ import { basename, dirname, join } from 'node:path';
 export function writeFileAtomic(target: string, content: string, mode = 0o600, opts: { durable?: boolean } = {}): void {
   const durable = opts.durable ?? true;
   const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`);
-  const fd = openSync(tmp, 'wx', mode);
+  let fd: number;
+  try { fd = openSync(tmp, 'wx', mode); } catch (err) { throw named(err, target, 'open'); }
   try {
     fchmodSync(fd, mode); // keep the file's own mode, whatever the umask
     writeSync(fd, content);
@@ -20,7 +21,7 @@ export function writeFileAtomic(target: string, content: string, mode = 0o600, o
   } catch (err) {
     closeSync(fd);
     try { unlinkSync(tmp); } catch { /* best effort */ }
-    throw err;
+    throw named(err, target, 'write');
   }
   closeSync(fd);
   try {
@@ -37,4 +38,14 @@ export function writeFileAtomic(target: string, content: string, mode = 0o600, o
   } catch {
     /* some filesystems refuse fsync on a directory; the rename is still atomic */
   }
+}
+
+/** A write(2) error names no file: name the one being written, so the user is told which (cli/report.ts). */
+function named(err: unknown, path: string, syscall: string): unknown {
+  const e = err as NodeJS.ErrnoException | null;
+  if (e && typeof e === 'object' && typeof e.code === 'string') {
+    if (typeof e.path !== 'string') e.path = path;
+    if (typeof e.syscall !== 'string') e.syscall = syscall;
+  }
+  return err;
 }

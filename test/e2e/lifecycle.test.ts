@@ -206,7 +206,7 @@ describe('start, status, stop', () => {
     const t = tmpRegistry({ bot: { command: 'true' } });
     const res = await t.cli(['status', '--bogus']);
     expect(res.code).toBe(2);
-    expect(res.stderr).toBe('pguard: unknown command or argument "bogus". See `pguard --help`.');
+    expect(res.stderr).toBe('pguard: unknown option "--bogus". See `pguard status --help`.');
   });
 
   it('deregister stops the process and removes it, its state and its logs', async () => {

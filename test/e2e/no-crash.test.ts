@@ -70,3 +70,29 @@ describe('import pm2 --allow-eval of a file that does not run', () => {
     expect(res).toMatchObject({ code: 2, stderr: 'pguard: empty.config.js: no processes found in it (as pm2).' });
   });
 });
+
+describe('a full disk', () => {
+  it('start and register say which file could not be written and which file system is full, exit 1', async (ctx) => {
+    const t = tmpRegistry({ a: { command: 'exec sleep 1000' } });
+    const mnt = `${t.dir}/full`;
+    const mounted = await execa('sh', ['-c', `mkdir -p ${mnt} && mount -t tmpfs -o size=256k tmpfs ${mnt}`], { reject: false });
+    if (mounted.exitCode !== 0) {
+      ctx.skip(); // needs root (mount): CI runs as root
+      return;
+    }
+    try {
+      writeFileSync(`${mnt}/.process-registry.json`, '{"a": {"command": "exec sleep 1000"}}\n');
+      await execa('sh', ['-c', `mkdir -m 700 ${mnt}/state && dd if=/dev/zero of=${mnt}/fill bs=1k count=1000`], { reject: false });
+      const env = { ...t.env, PGUARD_REGISTRY: `${mnt}/.process-registry.json`, PGUARD_STATE_DIR: `${mnt}/state` };
+      const start = await execa(process.execPath, [CLI, 'start', 'a'], { env, reject: false });
+      expect(start.exitCode).toBe(1);
+      expect(start.stderr).toMatch(new RegExp(`^pguard: ${mnt}/state/\\S+: cannot write \\(ENOSPC: no space left on the device\\): the file system on ${mnt} is full; free space there \\(nothing was half-written\\)\\.$`, 'm'));
+      expect(start.stderr).not.toMatch(/unexpected error/);
+      const reg = await execa(process.execPath, [CLI, 'register', 'b', 'sleep 5'], { env, reject: false });
+      expect(reg.exitCode).toBe(1);
+      expect(reg.stderr).toBe(`pguard: ${mnt}/.process-registry.json: cannot write the registry (ENOSPC: no space left on the device); it is unchanged.`);
+    } finally {
+      await execa('umount', [mnt], { reject: false });
+    }
+  });
+});
