@@ -33,7 +33,7 @@ function relevant(args: Record<string, unknown>, name: string): Record<string, u
 }
 
 const CALLS: string[][] = [
-  ['status'], ['status', '--json'], ['status', 'my-bot'], ['status', 'my-bot', '--json'], ['status', '--registry', '/srv/.process-registry.json'],
+  ['status'], ['status', '--json'], ['status', 'my-bot'], ['status', 'my-bot', '--json'], ['status', 'web', 'worker'], ['status', '--registry', '/srv/.process-registry.json'],
   ['status', '--registry=/x/r.json', '--json'], ['status', '--no-json'], ['status', '--json=false'],
   ['healthcheck'], ['healthcheck', '--json'], ['healthcheck', '--wait', '5'], ['healthcheck', '--wait=2.5', '--registry', '/r.json', '--json'],
   ['on-exit', 'bot', '--registry', '/r.json', '--run', '3.2'], ['on-exit', 'bot', '--run', '3.2', '--restarted-at', '1796130177732'],
@@ -55,7 +55,7 @@ describe('the fast path', () => {
   });
 
   it.each([
-    [['status', '--help']], [['status', '-h']], [['status', '--bogus']], [['status', 'a', 'b']], [['on-exit', 'bot']], [['heartbeat']],
+    [['status', '--help']], [['status', '-h']], [['status', '--bogus']], [['on-exit', 'bot', 'extra']], [['on-exit', 'bot']], [['heartbeat']],
     [['alerts', 'ack', '--all']], [['start', '--wait']], [['start', '--no-wait=1']], [['register', 'a', 'b']], [['status', '--registry']], [['healthcheck', '--wait']],
     [['notify']], [['--version']], [[]],
   ])('leaves %j to yargs', (argv) => {
