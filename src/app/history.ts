@@ -35,8 +35,9 @@ export interface SummaryView {
 const ms = (iso: string) => Date.parse(iso);
 
 function causeOf(e: LedgerEntry): string {
-  const d = e.details as { code?: number | null; signal?: string | null; vanished?: boolean; ended_by_pguard?: string };
+  const d = e.details as { code?: number | null; signal?: string | null; vanished?: boolean; adopted?: boolean; ended_by_pguard?: string };
   if (d.ended_by_pguard) return d.ended_by_pguard;
+  if (d.adopted) return 'ended while adopted (its runner had died; an adopted process\'s exit status cannot be seen)';
   if (d.vanished) return 'vanished with its runner (SIGKILL of the group, OOM killer or reboot)';
   if (d.signal) return `killed by ${d.signal}`;
   return `exit code ${d.code ?? '?'}`;

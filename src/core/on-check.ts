@@ -36,7 +36,7 @@ export function decideCheck(
   def: ExitPolicy,
   settings: Pick<Settings, 'failedRetryS'>,
   record: ProcessRecord,
-  obs: { readonly processAlive: boolean; readonly runnerAlive: boolean; readonly blockedBy?: readonly string[] },
+  obs: { readonly processAlive: boolean; readonly runnerAlive: boolean; readonly blockedBy?: readonly string[]; readonly lineage?: Lineage | null },
   now: number,
 ): Step {
   const blockedBy = obs.blockedBy ?? [];
@@ -88,7 +88,7 @@ export function decideCheck(
     const exit: ExitInfo = {
       runId: run?.id ?? '?', startedAt: run?.startedAt ?? now, endedAt: now, code: null, signal: null, vanished: true,
     };
-    const step = decideExit(def, record, exit, null, now, blockedBy);
+    const step = decideExit(def, record, exit, null, now, blockedBy, obs.lineage ?? null);
     // The runner that would have restarted it is gone: a new one must be spawned.
     if (step.decision.action !== 'restart') return step;
     const delayMs = step.decision.delayMs;

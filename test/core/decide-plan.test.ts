@@ -254,3 +254,11 @@ describe('a live run whose runner alone died is adopted (issue 20, defect 7)', (
     expect(plan.effects.find((e) => e.kind === 'ledger' && e.entry.event === 'exit')).toMatchObject({ entry: { details: { run: '1.1', vanished: true, adopted: true, code: null } } });
   });
 });
+
+describe('a generation on probation found dead with its runner is rolled back too (issue 20, defect 4)', () => {
+  it('its second premature death, seen by a look, rolls it back', () => {
+    const plan = decide(def, settings, running({ restarts: 1, lastRestartAt: T0 - 10_000 }), { kind: 'checked', processAlive: false, runnerAlive: false, lineage: fresh }, T0);
+    expect(plan.next).toBe('failed');
+    expect(kinds(plan)).toContain('rollback');
+  });
+});
