@@ -73,6 +73,7 @@ run_child() {
   # A stop asked for since the loop looked: this run ends before it begins (status 0, recorded).
   [ -e "$dir/stop" ] && exit 0
   trap - TERM INT HUP
+  exec 2>&9 9>&-
   umask "$user_umask"
   cmd=$PGUARD_COMMAND
   # A simple command (one program and its arguments, nothing for the shell to do) is exec'd
@@ -241,6 +242,10 @@ reap_group() {
 user_umask=$(umask)
 umask 077
 dir=$PGUARD_PROC_DIR
+# The process log is the user's program's alone: the runner's own stderr (where dash reports a run
+# killed by a signal, "Terminated", at every stop and restart) goes nowhere; fd 9 keeps the log for
+# the run, which takes it back as its stderr before it execs the command.
+exec 9>&2 2>/dev/null
 seq=0
 delay=${PGUARD_DELAY_MS:-0}
 kill_timeout_ms=${PGUARD_KILL_TIMEOUT_MS:-10000}

@@ -96,3 +96,17 @@ describe('a full disk', () => {
     }
   });
 });
+
+describe('what a user sees of a run', () => {
+  it('the log holds only the program\'s output: no "Terminated" from the runner at a stop or restart', async () => {
+    const t = tmpRegistry({ a: { command: 'echo out; echo err >&2; exec sleep 1000', restart_cooldown: 0 } });
+    await t.cli(['start', 'a']);
+    await t.cli(['restart', 'a']);
+    const pid = (await t.status('a')).pid as number;
+    process.kill(pid, 'SIGTERM'); // a crash by signal, restarted by the runner
+    const { waitFor } = await import('../helpers/wait-for.js');
+    await waitFor(async () => { const p = (await t.status('a')).pid; return p && p !== pid; });
+    await t.cli(['stop', 'a']);
+    expect(t.logOf('a')).toBe('out\nerr\n'.repeat(3));
+  });
+});
