@@ -3,10 +3,12 @@
 // its grace period, all at once.
 import { decide } from '../core/decide.js';
 import { orderByDependencies } from '../core/deps.js';
-import { describeExit, ranSeconds } from '../core/exit.js';
+import { describeDuration, describeExit, ranSeconds } from '../core/exit.js';
+import { describeNames } from '../core/plan.js';
+import { isUp } from '../core/states.js';
 import type { StartedBy } from '../core/plan.js';
-import { exitOf } from '../core/runs.js';
-import { readLogTail } from '../effects/log-file.js';
+import { compareRunIds, exitOf } from '../core/runs.js';
+import { logSize, readLogTail } from '../effects/log-file.js';
 import { RegistryInvalidError, UserError } from '../errors.js';
 import { apply } from './apply.js';
 import { issuesOf, requireDef, supervisedDefs, withProcessLock, type Context } from './context.js';
@@ -25,7 +27,7 @@ export interface StartResult {
 
 type Launch =
   | { readonly name: string; readonly already: true; readonly pid: number | null; readonly pending: string }
-  | { readonly name: string; readonly already: false; readonly epoch: number };
+  | { readonly name: string; readonly already: false; readonly epoch: number; readonly logFrom: number };
 
 /** Bring up a runner for one process unless it (or its runner) is alive. */
 async function launchOne(ctx: Context, name: string, by: StartedBy, after?: string): Promise<Launch> {
@@ -39,8 +41,10 @@ async function launchOne(ctx: Context, name: string, by: StartedBy, after?: stri
       return { name, already: true as const, pid: seen.liveRun?.identity.pid ?? null, pending };
     }
     const plan = decide(def, ctx.registry.settings, seen.record, { kind: 'start-requested', by, ...(after ? { after } : {}) }, ctx.clock.now());
+    // Where this run's output begins: its start check shows only what it wrote.
+    const logFrom = logSize(ctx.store.logFile(name));
     const { record } = await apply(ctx, def, seen, plan);
-    return { name, already: false as const, epoch: record.epoch };
+    return { name, already: false as const, epoch: record.epoch, logFrom };
   });
 }
 
@@ -60,12 +64,12 @@ async function watchStart(ctx: Context, launch: Launch, waitMs: number, pollMs =
     if (exit) {
       return {
         name, outcome: 'died', pid,
-        message: `${name} ${describeExit(exit)}, within its ${waitMs / 1000} s start check`,
+        message: `${name} ${describeExit(exit)}, within its ${waitMs / 1000} s start check; ${await whatNext(ctx, name, firstRun)}`,
         exit: {
           run_id: exit.runId, started_at: new Date(exit.startedAt).toISOString(), ended_at: new Date(exit.endedAt).toISOString(),
           code: exit.code, signal: exit.signal, ran_s: ranSeconds(exit),
         },
-        log_tail: readLogTail(ctx.store.logFile(name), 10),
+        log_tail: readLogTail(ctx.store.logFile(name), 10, undefined, launch.logFrom),
       };
     }
     // Past the grace period, still wait (briefly) for the runner to report the PID; not with --no-wait.
@@ -73,6 +77,33 @@ async function watchStart(ctx: Context, launch: Launch, waitMs: number, pollMs =
     await new Promise((r) => setTimeout(r, pollMs));
   }
   return { name, outcome: 'started', pid, message: `${name} started${pid ? ` (pid ${pid})` : ''}` };
+}
+
+/**
+ * What happens next to a process whose first run died in its start check, once its runner has
+ * dealt with that exit (at most 2 s): restarted, a restart pending, waiting, or not restarted.
+ */
+async function whatNext(ctx: Context, name: string, runId: string): Promise<string> {
+  const def = requireDef(ctx, name);
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    const rec = observe(ctx, name).record;
+    const handled = (rec.lastExit !== null && compareRunIds(rec.lastExit.runId, runId) >= 0) || !isUp(rec.status);
+    if (handled || Date.now() >= deadline) {
+      const stopIt = `\`pguard stop ${name}\` stops it`;
+      const left = Math.max(0, def.maxRestarts - rec.restarts);
+      const more = `${left} more restart${left === 1 ? '' : 's'} before it gives up`;
+      if (rec.status === 'failed') return rec.reason;
+      if (rec.status === 'waiting') return `it waits for ${describeNames(rec.heldFor ?? [])}; ${stopIt}`;
+      if (rec.status === 'crashed' && rec.nextRestartAt !== null) {
+        return `restarting in ${describeDuration(Math.max(0, rec.nextRestartAt - ctx.clock.now()))} (restart_cooldown), ${more}; ${stopIt}`;
+      }
+      if (rec.status === 'crashed') return 'not restarted (auto_restart is off)';
+      if (isUp(rec.status)) return `restarted at once, ${more}; ${stopIt}`;
+      return `it is ${rec.status}`;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 /**

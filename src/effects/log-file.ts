@@ -4,7 +4,11 @@
 import { closeSync, copyFileSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync, watch } from 'node:fs';
 
 /** The last `lines` lines, reading at most `maxBytes` from the end. */
-export function readLogTail(file: string, lines: number, maxBytes = 256 * 1024): string[] {
+/**
+ * The last `lines` lines of a log, read from its end (at most maxBytes); with `from`, only what was
+ * written past that offset (one run's output: a log that has since been rotated is read whole).
+ */
+export function readLogTail(file: string, lines: number, maxBytes = 256 * 1024, from = 0): string[] {
   if (lines <= 0) return [];
   let fd: number;
   try {
@@ -14,17 +18,23 @@ export function readLogTail(file: string, lines: number, maxBytes = 256 * 1024):
   }
   try {
     const size = statSync(file).size;
-    const start = Math.max(0, size - maxBytes);
+    const since = from <= size ? from : 0;
+    const start = Math.max(since, size - maxBytes);
     const buf = Buffer.alloc(size - start);
     readSync(fd, buf, 0, buf.length, start);
     const text = buf.toString('utf8').replace(/\n$/, '');
     if (text === '') return [];
     const all = text.split('\n');
-    if (start > 0) all.shift(); // a partial first line
+    if (start > since) all.shift(); // a partial first line
     return all.slice(-lines);
   } finally {
     closeSync(fd);
   }
+}
+
+/** The log's size now (0 where there is none): where a new run's output will begin. */
+export function logSize(file: string): number {
+  try { return statSync(file).size; } catch { return 0; }
 }
 
 /** Whether rotateLog would rotate it now (a stat, no lock needed). */

@@ -185,7 +185,19 @@ describe('start, status, stop', () => {
     const t = tmpRegistry({ bad: { command: `sh ${APPS}exit-with.sh 4`, auto_restart: false } });
     const res = await t.cli(['start', 'bad', '--wait', '2']);
     expect(res.code).toBe(1);
-    expect(res.stdout).toMatch(/^✗ bad exited with code 4 after \d\.\d s, within its 2 s start check\n  last log lines:\n    exit-with 4 after 0s$/);
+    expect(res.stdout).toMatch(/^✗ bad exited with code 4 after \d\.\d s, within its 2 s start check; not restarted \(auto_restart is off\)\n  last log lines:\n    exit-with 4 after 0s$/);
+  });
+
+  it('says what happens next to a start that died, and shows only this run\'s log lines (issue 21)', async () => {
+    const t = tmpRegistry({ bad: { command: `echo run; exit 1`, restart_cooldown: 30, max_restarts: 5 } });
+    const first = await t.cli(['start', 'bad']);
+    expect(first.stdout).toMatch(/^✗ bad exited with code 1 after \d\.\d s, within its 1 s start check; restarted at once, 4 more restarts before it gives up; `pguard stop bad` stops it\n  last log lines:(\n    run){1,2}$/);
+    await t.cli(['stop', 'bad']);
+    const again = await t.cli(['start', 'bad']);
+    // The earlier runs' lines are not shown again.
+    const lines = again.stdout.split('\n').filter((l) => l === '    run').length;
+    expect(lines).toBeGreaterThanOrEqual(1);
+    expect(lines).toBeLessThanOrEqual(2);
   });
 
   it('watches several starts at once, not in turn', async () => {
