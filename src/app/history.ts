@@ -116,7 +116,16 @@ export function describeHistory(ctx: Context, opts: { name?: string | undefined;
         const end = exits.get(r.id)?.endedAt ?? now;
         covered += Math.max(0, Math.min(end, now) - Math.max(r.startedAt, from));
       }
-      uptime = Math.round((covered / (now - from)) * 1000) / 10;
+      // After a run that completed, nothing is down until the next start: that time is not counted.
+      const completed = new Set(events.filter((e) => e.event === 'exit' && (e.details as { outcome?: string }).outcome === 'completed').map((e) => String((e.details as { run?: string }).run)));
+      let idle = 0;
+      for (const r of runs) {
+        const end = exits.get(r.id)?.endedAt;
+        if (end === undefined || !completed.has(r.id)) continue;
+        const next = runs.map((x) => x.startedAt).filter((t) => t >= end).sort((a, b) => a - b)[0] ?? now;
+        idle += Math.max(0, Math.min(next, now) - Math.max(end, from));
+      }
+      uptime = now - from - idle > 0 ? Math.round((covered / (now - from - idle)) * 1000) / 10 : null;
     }
     const recoveries = mine.map((f) => f.recovery_ms).filter((x): x is number => x !== null).sort((a, b) => a - b);
     summary.push({

@@ -53,8 +53,11 @@ export function printStatusTable(views: readonly StatusView[]): void {
   for (const v of notes) {
     const failing = v.health.filter((h) => h.failures > 0).map((h) => `${h.probe}: ${h.detail} (${h.failures} in a row)`);
     const why = v.status === 'unhealthy' ? failing.join('; ') : v.reason;
-    // A failed process is not restarted but retried (1, 2, 4 ... min after it gave up): say which.
-    const next = v.next_restart_at ? ` (${v.status === 'failed' ? 'next retry' : 'next restart'} ${v.next_restart_at})` : '';
-    printLine(paint(`  ${v.name}: ${why}${next}`, STATUS_COLOR[v.status]));
+    // A failed process is not restarted but retried (1, 2, 4 ... min after it gave up): said once,
+    // not "not restarted (next retry ...)".
+    const line = !v.next_restart_at ? why
+      : v.status === 'failed' ? `${why.replace(/; not restarted$/, '')}; retried at ${v.next_restart_at} (failed_retry)`
+        : `${why} (next restart ${v.next_restart_at})`;
+    printLine(paint(`  ${v.name}: ${line}`, STATUS_COLOR[v.status]));
   }
 }

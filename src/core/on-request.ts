@@ -30,6 +30,8 @@ export function decideStart(record: ProcessRecord, by: StartedBy, now: number, a
 
 export function decideStop(record: ProcessRecord, heldFor: readonly string[] | undefined, now: number): Step {
   if (heldFor && heldFor.length > 0) return decideHold(record, heldFor, now);
+  // A job that completed has nothing left to stop: it stays completed (stop --all keeps that true).
+  if (record.status === 'completed') return { next: 'completed', record, decision: { action: 'none' }, alerts: [] };
   // running -> stopping (signals follow); crashed/completed/failed/waiting -> stopped (nothing to
   // signal but a runner that may be waiting out a cooldown, which the stop marker ends).
   const next = mustTransition(record.status, 'stop-requested');

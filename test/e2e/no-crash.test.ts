@@ -110,3 +110,17 @@ describe('what a user sees of a run', () => {
     expect(t.logOf('a')).toBe('out\nerr\n'.repeat(3));
   });
 });
+
+describe('a job that completed', () => {
+  it('stays completed after stop --all, and its time after completing is not downtime', async () => {
+    const t = tmpRegistry({ job: { command: 'sleep 0.6', duration_min: 0.01 }, web: { command: 'exec sleep 1000' } });
+    await t.cli(['start', '--all', '--no-wait']);
+    const { waitFor } = await import('../helpers/wait-for.js');
+    await waitFor(async () => (await t.status('job')).status === 'completed', { what: 'the job to complete' });
+    const stop = await t.cli(['stop', '--all']);
+    expect(stop.stdout).toContain('job was not running');
+    expect((await t.status('job')).status).toBe('completed');
+    const h = JSON.parse((await t.cli(['history', 'job', '--json'])).stdout);
+    expect(h.summary[0].uptime_percent).toBeGreaterThan(95);
+  });
+});
