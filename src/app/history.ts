@@ -73,8 +73,11 @@ export function describeHistory(ctx: Context, opts: { name?: string | undefined;
       const decided = details.ended_by_pguard
         ? events.slice(0, i).reverse().find((x) => (x.event === 'probe-failure' || x.event === 'resource-breach') && (x.details as { run?: string; action?: string }).run === details.run && (x.details as { action?: string }).action === 'graceful restart')
         : undefined;
+      // The episode that led to it: each episode of failing probes writes one event as it begins,
+      // so its first failure is the last such event of this run before the decision (an earlier
+      // episode that recovered is not this one's); a breach at its first failure is its own.
       const firstFailure = decided
-        ? events.slice(0, i).find((x) => (x.event === 'probe-failure' || x.event === 'resource-breach') && (x.details as { run?: string }).run === details.run)
+        ? events.slice(0, events.indexOf(decided)).reverse().find((x) => (x.event === 'probe-failure' || x.event === 'resource-breach') && (x.details as { run?: string }).run === details.run && (x.details as { action?: string }).action === undefined) ?? decided
         : undefined;
       const next = events.slice(i + 1).find((x) => x.event === 'restart' || x.event === 'give-up' || x.event === 'rollback' || (x.event === 'exit' && x !== e));
       // The restart's reason tells its cause again: the action says only what was done.

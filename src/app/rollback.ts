@@ -23,6 +23,12 @@ export async function rollbackProcess(ctx: Context, name: string, opts: { to?: n
   const current = ctx.store.readRecord(name).generation ?? recordGeneration(ctx, name)?.gen ?? null;
   const gens = ctx.store.readGenerations(name);
   const target = opts.to !== undefined ? gens.find((g) => g.gen === opts.to) : lastKnownGood(gens, current);
+  // Already there: the current generation is the one asked for, or the only known-good one.
+  const here = gens.find((g) => g.gen === current);
+  const inFile = recordGeneration(ctx, name)?.gen ?? null;
+  if (!opts.auto && inFile === current && (target?.gen === current || (!target && opts.to === undefined && here?.known_good_at))) {
+    throw new UserError(`"${name}" already runs ${here?.known_good_at ? 'known-good ' : ''}generation ${current}: nothing to roll back.`, 1);
+  }
   if (!target) {
     throw new UserError(opts.to !== undefined
       ? `"${name}" has no generation ${opts.to}. List them with \`pguard history ${name} --generations\`.`
@@ -34,9 +40,11 @@ export async function rollbackProcess(ctx: Context, name: string, opts: { to?: n
   const fresh: Context = { ...ctx, registry: readRegistry(ctx.registry.path, { allowIssues: true }) };
   // Said before it starts (the slow channels in the background): whoever sees the restored
   // definition running also finds why.
-  const message = `rolled back from generation ${current ?? '?'} to known-good generation ${target.gen}: ${opts.reason}`;
-  await recordEvent(fresh, 'rollback', name, { from: current, to: target.gen, reason: opts.reason, auto: opts.auto });
-  await announce(fresh, name, [{ kind: 'rollback', severity: 'warning', message, evidence: { restarts: 0, action: 'rollback', from: current, to: target.gen } }], 'detached');
+  // From the definition the file held (a changed one not yet restarted included), to the target.
+  const from = inFile ?? current;
+  const message = `rolled back from generation ${from ?? '?'} to known-good generation ${target.gen}: ${opts.reason}`;
+  await recordEvent(fresh, 'rollback', name, { from, to: target.gen, reason: opts.reason, auto: opts.auto });
+  await announce(fresh, name, [{ kind: 'rollback', severity: 'warning', message, evidence: { restarts: 0, action: 'rollback', from, to: target.gen } }], 'detached');
   const [start] = await startMany(fresh, [name], { waitMs: 1000, by: 'rollback' });
-  return { name, from: current, to: target.gen, reason: opts.reason, start };
+  return { name, from, to: target.gen, reason: opts.reason, start };
 }

@@ -101,7 +101,8 @@ export function raiseAlert(
   const lastNotified = Math.max(-Infinity, ...same.map((a) => notifiedMs(a.notified_at)));
   const notify = !(now - lastNotified < cooldownS * 1000);
   const iso = new Date(now).toISOString();
-  const open = same.find((a) => !a.acknowledged);
+  // Each rollback is its own event (from which generation to which, and why): never folded.
+  const open = intent.kind === 'rollback' ? undefined : same.find((a) => !a.acknowledged);
   let alert: Alert;
   let alerts: Alert[];
   if (open) {

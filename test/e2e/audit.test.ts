@@ -201,6 +201,23 @@ describe('rollback of a bad definition', () => {
     await waitFor(async () => { const x = await t.status('api'); return x.status === 'running' && x.command === 'exec sleep 1000'; });
   });
 
+  it('says a process already runs its known-good generation, and each rollback is an alert of its own (issue 21)', async () => {
+    const t = tmpRegistry({});
+    await t.cli(['register', 'bot', 'exec sleep 1000', '--min-uptime', '0.3']);
+    await t.cli(['start', 'bot', '--no-wait']);
+    await waitFor(async () => (await t.status('bot')).uptime_s >= 1);
+    await t.cli(['healthcheck']); // generation 1 known-good
+    expect(await t.cli(['rollback', 'bot'])).toMatchObject({ code: 1, stderr: 'pguard: "bot" already runs known-good generation 1: nothing to roll back.' });
+    await t.cli(['register', 'bot', 'exec sleep 2000']);
+    expect((await t.cli(['rollback', 'bot', '--to', '1'])).code).toBe(0);
+    await t.cli(['register', 'bot', 'exec sleep 3000']);
+    expect((await t.cli(['rollback', 'bot', '--to', '1'])).code).toBe(0);
+    const rollbacks = JSON.parse((await t.cli(['alerts', '--json'])).stdout).filter((a: { kind: string }) => a.kind === 'rollback');
+    expect(rollbacks.map((a: { message: string; count: number }) => [a.count, a.message.split(':')[0]])).toEqual([
+      [1, 'rolled back from generation 2 to known-good generation 1'], [1, 'rolled back from generation 3 to known-good generation 1'],
+    ]);
+  });
+
   it('rolls back by hand to a chosen generation', async () => {
     const t = tmpRegistry({});
     await t.cli(['register', 'bot', 'exec sleep 1000']);

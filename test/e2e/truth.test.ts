@@ -270,3 +270,27 @@ describe('status shows when each protection last ran', () => {
     expect((await t.status('plain')).limits_checked_at).toBeNull();
   });
 });
+
+describe('detection_ms belongs to the episode that led to the kill', () => {
+  it('counts from the first failure of the last episode, not of an earlier one that recovered', async () => {
+    const t = tmpRegistry({ api: { command: 'exec sleep 1000', restart_cooldown: 0, health: [{ type: 'exec', command: 'test -e ok', failure_threshold: 2, grace: 0, timeout: 1 }] } });
+    await t.cli(['start', 'api', '--no-wait']);
+    const pid = await pidOf(t, 'api');
+    await t.cli(['healthcheck']); // no file: failing, 1 of 2 (episode 1)
+    writeFileSync(join(t.dir, 'ok'), '');
+    await t.cli(['healthcheck']); // passes again
+    await waitFor(() => t.ledger().some((e) => e.event === 'healthy'));
+    const gap = Date.now();
+    await waitFor(() => Date.now() - gap >= 1500 || null, { timeoutMs: 3000 }); // episode 1 is well in the past
+    rmSync(join(t.dir, 'ok'));
+    await t.cli(['healthcheck']); // episode 2 begins
+    await t.cli(['healthcheck']); // its second failure ends the run
+    await waitFor(async () => { const p = (await t.status('api')).pid; return p && p !== pid; });
+    const f = await waitFor(async () => JSON.parse((await t.cli(['history', 'api', '--json'])).stdout).failures[0] ?? null);
+    const episodes = t.ledger().filter((e) => e.event === 'probe-failure' && !e.details.action);
+    expect(episodes).toHaveLength(2);
+    const decided = t.ledger().find((e) => e.event === 'probe-failure' && e.details.action === 'graceful restart')!;
+    expect(f.detection_ms).toBe(Date.parse(decided.at) - Date.parse(episodes[1]!.at));
+    expect(f.detection_ms).toBeLessThan(1500);
+  });
+});
