@@ -27,7 +27,8 @@ export interface StatusView {
   readonly memory_mb: number | null;
   /** CPU of the tree (100 = one core): the last watch/healthcheck sample, else the average over the run. */
   readonly cpu_percent: number | null;
-  readonly health: readonly { probe: string; ok: boolean | null; failures: number; detail: string; at: string | null }[];
+  /** Per probe: ok null while it has not run on this run (state `pending`), else its last result. */
+  readonly health: readonly { probe: string; ok: boolean | null; state: 'pending' | 'passing' | 'failing'; failures: number; detail: string; at: string | null }[];
   /** When watch or healthcheck last sampled the tree against max_memory_mb / max_cpu_percent (this run; null: not yet, or no limits). */
   readonly limits_checked_at: string | null;
   readonly reason: string;
@@ -105,7 +106,8 @@ function describeSupervised(ctx: Context, name: string, table: ProcessTable | nu
     cpu_percent: obs.liveRun ? (recentCpu ?? avgCpu) : null,
     health: def.health.map((p, i) => {
       const st = obs.liveRun ? rec.probes[i] : null;
-      return { probe: describeProbe(p), ok: st?.lastOk ?? null, failures: st?.failures ?? 0, detail: st?.detail ?? '', at: st?.lastAt ? iso(st.lastAt) : null };
+      const ok = st?.lastOk ?? null;
+      return { probe: describeProbe(p), ok, state: ok === null ? 'pending' : ok ? 'passing' : 'failing', failures: st?.failures ?? 0, detail: st?.detail ?? '', at: st?.lastAt ? iso(st.lastAt) : null };
     }),
     limits_checked_at: obs.liveRun && rec.cpu && (def.maxMemoryMb !== undefined || def.maxCpuPercent !== undefined) ? iso(rec.cpu.at) : null,
     reason,

@@ -29,7 +29,7 @@ export const waitCommand = defineCommand<Args, WaitResult>({
   failed: (res) => !res.reached,
   render: (res, out) => {
     for (const p of res.processes) {
-      const line = p.reached ? `✓ ${p.name} ${p.status}` : `✗ ${p.name} ${p.status}${p.reason ? `: ${p.reason}` : ''}`;
+      const line = p.reached ? `✓ ${p.name} ${res.until === 'healthy' ? 'healthy' : p.status}` : `✗ ${p.name} ${p.status}${p.reason ? `: ${p.reason}` : ''}`;
       out.printLine(out.paint(line, p.reached ? 'green' : 'red'));
     }
     if (res.outcome === 'timed-out') out.printLine(`not every process was ${res.until} after ${res.waited_s} s`);

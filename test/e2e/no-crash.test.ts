@@ -124,3 +124,22 @@ describe('a job that completed', () => {
     expect(h.summary[0].uptime_percent).toBeGreaterThan(95);
   });
 });
+
+describe('small truths', () => {
+  it('wait --until healthy says healthy; a probe not yet run is pending; deregister closes the process\'s alerts', async () => {
+    const t = tmpRegistry({
+      web: { command: 'exec sleep 1000', health: [{ type: 'exec', command: 'true', grace: 0 }] },
+      bad: { command: 'exit 3', auto_restart: false },
+    });
+    await t.cli(['start', 'web', '--no-wait']);
+    const { waitFor } = await import('../helpers/wait-for.js');
+    await waitFor(async () => (await t.status('web')).pid);
+    expect((await t.status('web')).health[0]).toMatchObject({ ok: null, state: 'pending' });
+    const wait = await t.cli(['wait', 'web', '--until', 'healthy', '--timeout', '10']);
+    expect(wait).toMatchObject({ code: 0, stdout: '✓ web healthy' });
+    await t.cli(['start', 'bad']);
+    await waitFor(async () => JSON.parse((await t.cli(['alerts', '--json'])).stdout).some((a: { process: string }) => a.process === 'bad'));
+    expect((await t.cli(['deregister', 'bad'])).code).toBe(0);
+    expect(JSON.parse((await t.cli(['alerts', '--json'])).stdout).filter((a: { process: string }) => a.process === 'bad')).toEqual([]);
+  });
+});
