@@ -6,7 +6,7 @@
 //                          notify) with only what it uses, in one file (cli/hot.ts)
 //   dist/bundle/pguard.js  the full CLI with yargs, code-split so a command loads what it uses
 //                          (the MCP SDK, the dashboard, YAML only for their commands)
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -41,3 +41,6 @@ for (const name of HOT_NAMES) {
     external: [...common.external, 'execa', 'json-file-plus'],
   });
 }
+
+// Built: what scripts/build-if-stale.mjs compares the sources with.
+writeFileSync(join(root, 'dist', '.built'), '');
