@@ -40,7 +40,8 @@ export async function main(argv: string[]): Promise<void> {
     .alias('h', 'help')
     .version(false)
     .option('version', { type: 'boolean', describe: 'Show the version (of the package this pguard runs from)', global: false })
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    // No wrapping by yargs: an example is never cut mid-command (the terminal folds long lines itself).
+    .wrap(null)
     .fail((msg, err) => {
       if (err) throw err;
       const missing = describeMissing(msg, argv);

@@ -1,4 +1,5 @@
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
+import { FIELDS, type FieldSpec } from '../core/schema.js';
 import type { GlobalArgs } from '../cli/wiring.js';
 
 interface Args extends GlobalArgs {
@@ -22,11 +23,12 @@ interface Args extends GlobalArgs {
   probe?: string[];
 }
 
-/** flag -> registry key, and how to read its value. */
-const NUMERIC: Record<string, string> = {
-  'max-restarts': 'max_restarts', 'restart-cooldown': 'restart_cooldown', 'min-uptime': 'min_uptime',
-  'kill-timeout': 'kill_timeout', 'log-max-mb': 'log_max_mb', 'log-keep': 'log_keep',
-};
+/** Every numeric field of the registry has its flag (--max-memory-mb for max_memory_mb), described from FIELDS with its unit and default. */
+const NUMERIC_FIELDS = FIELDS.filter((f) => (f.type === 'non-negative-number' || f.type === 'non-negative-integer') && f.key !== 'duration_min');
+const NUMERIC: Record<string, string> = Object.fromEntries(NUMERIC_FIELDS.map((f) => [f.key.replace(/_/g, '-'), f.key]));
+const describeField = (f: FieldSpec) => `${f.doc.replace(/\.$/, '')}${f.unit ? ` (${f.unit}` : ''}${f.default !== undefined ? `${f.unit ? ', ' : ' ('}default ${String(f.default)})` : f.unit ? ')' : ''}`;
+/** Probe settings for every --probe of the same call. */
+const PROBE_FLAGS = { 'probe-interval': 'interval', 'probe-timeout': 'timeout', 'probe-failure-threshold': 'failure_threshold', 'probe-grace': 'grace' } as const;
 
 export const registerCommand: CommandModule<GlobalArgs, Args> = {
   command: 'register <name> <command> [duration_min]',
@@ -39,21 +41,22 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
       .option('cwd', { type: 'string', describe: 'Working directory' })
       .option('env', { type: 'string', array: true, describe: 'NAME=VALUE (repeatable)' })
       .option('env-file', { type: 'string', describe: 'dotenv file' })
-      .option('max-restarts', { type: 'string', describe: 'Automatic restarts before giving up' })
-      .option('restart-cooldown', { type: 'string', describe: 'Seconds between automatic restarts' })
-      .option('min-uptime', { type: 'string', describe: 'Seconds a run must last to count as stable' })
       .option('auto-restart', { type: 'boolean', describe: 'Restart after a premature death (--no-auto-restart to turn off)' })
       .option('stop-signal', { type: 'string', describe: 'Signal for stop (default SIGTERM)' })
-      .option('kill-timeout', { type: 'string', describe: 'Seconds before SIGKILL on stop' })
       .option('depends-on', { type: 'string', array: true, describe: 'Names this process needs (repeatable or comma-separated)' })
       .option('backoff', { type: 'string', choices: ['fixed', 'exponential'], describe: 'Restart spacing' })
       .option('autostart', { type: 'boolean', describe: 'Start it on `pguard boot`' })
-      .option('log-max-mb', { type: 'string', describe: 'Rotate the log past this size' })
-      .option('log-keep', { type: 'string', describe: 'Rotated logs to keep' })
+      .options(Object.fromEntries(NUMERIC_FIELDS.map((f) => [f.key.replace(/_/g, '-'), { type: 'string' as const, requiresArg: true, describe: describeField(f) }])))
       .option('probe', { type: 'string', array: true, describe: 'Health probe (repeatable; replaces the list): http://HOST:PORT/PATH | tcp:HOST:PORT | exec:COMMAND | heartbeat:MAX_AGE_S | none' })
+      .option('probe-interval', { type: 'string', requiresArg: true, describe: 'Seconds between runs of each --probe (default 10)' })
+      .option('probe-timeout', { type: 'string', requiresArg: true, describe: 'Seconds each --probe may take (default 5)' })
+      .option('probe-failure-threshold', { type: 'string', requiresArg: true, describe: 'Failures in a row that restart it (default 3)' })
+      .option('probe-grace', { type: 'string', requiresArg: true, describe: 'Seconds after a start when failures do not count (default 10)' })
       .example('$0 register my-bot "python3 bot.py" 480 --max-restarts 5', 'an 8-hour job')
       .example('$0 register api "node server.js" --env PORT=8080 --depends-on db', 'a server that needs db')
-      .example('$0 register api "node server.js" --probe http://127.0.0.1:8080/health', 'restarted when /health fails 3 times'),
+      .example('$0 register api "node server.js" --probe http://127.0.0.1:8080/health', 'restarted when /health fails 3 times')
+      .example('$0 register db "postgres -D /srv/pg" --probe tcp:127.0.0.1:5432 --probe-interval 2 --probe-failure-threshold 2', '')
+      .example('$0 register scraper "python3 scrape.py" --max-memory-mb 500', 'restarted past 500 MB') as unknown as Argv<Args>,
   handler: async (argv) => {
     const { parseEnvArgs, parseListArgs, parseNumberArg, parseProbeArgs } = await import('../cli/args.js');
     const { registryLockDir, resolveRegistryPath } = await import('../cli/wiring.js');
@@ -73,7 +76,15 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
     if (argv['depends-on'] !== undefined) patch.depends_on = parseListArgs(argv['depends-on']);
     if (argv.backoff !== undefined) patch.backoff = argv.backoff;
     if (argv.autostart !== undefined) patch.autostart = argv.autostart;
-    if (argv.probe !== undefined) patch.health = parseProbeArgs(argv.probe);
+    const probeSettings = Object.fromEntries(Object.entries(PROBE_FLAGS).flatMap(([flag, key]) => {
+      const v = (argv as unknown as Record<string, unknown>)[flag];
+      return typeof v === 'string' ? [[key, parseNumberArg(v)]] : [];
+    }));
+    if (Object.keys(probeSettings).length > 0 && argv.probe === undefined) {
+      const { UserError } = await import('../errors.js');
+      throw new UserError(`--${Object.keys(PROBE_FLAGS).find((f) => (argv as unknown as Record<string, unknown>)[f] !== undefined)} applies to the probes of this call: give them with --probe.`, 2);
+    }
+    if (argv.probe !== undefined) patch.health = parseProbeArgs(argv.probe).map((p) => (Object.keys(p).length > 0 ? { ...p, ...probeSettings } : p));
     const path = resolveRegistryPath(argv, { create: true });
     const res = await registerProcess(path, registryLockDir(path), argv.name, patch);
     const { buildContext } = await import('../cli/wiring.js');

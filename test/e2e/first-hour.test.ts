@@ -165,7 +165,7 @@ describe('an agent-grade CLI', () => {
       expect(failing.code).toBe(1);
       expect(JSON.parse(failing.stdout)).toMatchObject({ outcome: 'timed-out', processes: [{ name: 'web', reached: false }] });
       up = true;
-      expect(await t.cli(['wait', 'web', '--until', 'healthy', '--timeout', '10'])).toMatchObject({ code: 0, stdout: '✓ web running' });
+      expect(await t.cli(['wait', 'web', '--until', 'healthy', '--timeout', '10'])).toMatchObject({ code: 0, stdout: '✓ web healthy' });
     } finally {
       await server.close();
     }

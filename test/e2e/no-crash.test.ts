@@ -1,6 +1,6 @@
 // Issue 21: never a stack trace, never exit 70: registries people really write by mistake, a reader
 // that closes the pipe early, and random argv against random registries.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/run-cli.js';
@@ -141,5 +141,24 @@ describe('small truths', () => {
     await waitFor(async () => JSON.parse((await t.cli(['alerts', '--json'])).stdout).some((a: { process: string }) => a.process === 'bad'));
     expect((await t.cli(['deregister', 'bad'])).code).toBe(0);
     expect(JSON.parse((await t.cli(['alerts', '--json'])).stdout).filter((a: { process: string }) => a.process === 'bad')).toEqual([]);
+  });
+});
+
+describe('register sets what the registry holds, from the command line', () => {
+  it('--probe with its interval, timeout, threshold and grace; every numeric field as a flag; help shows defaults, examples whole', async () => {
+    const t = tmpRegistry({});
+    const res = await t.cli(['register', 'db', 'sleep 100', '--probe', 'tcp:127.0.0.1:5432', '--probe', 'exec:true', '--probe-interval', '2', '--probe-timeout', '1',
+      '--probe-failure-threshold', '2', '--probe-grace', '0', '--max-memory-mb', '500', '--max-cpu-percent', '90', '--ready-after', '1']);
+    expect(res.code).toBe(0);
+    const reg = JSON.parse(readFileSync(t.registry, 'utf8'));
+    const settings = { interval: 2, timeout: 1, failure_threshold: 2, grace: 0 };
+    expect(reg.db).toEqual({
+      command: 'sleep 100', max_memory_mb: 500, max_cpu_percent: 90, ready_after: 1,
+      health: [{ type: 'tcp', host: '127.0.0.1', port: 5432, ...settings }, { type: 'exec', command: 'true', ...settings }],
+    });
+    expect(await t.cli(['register', 'db', 'sleep 100', '--probe-interval', '2'])).toMatchObject({ code: 2, stderr: 'pguard: --probe-interval applies to the probes of this call: give them with --probe.' });
+    const help = await t.cli(['register', '--help']);
+    expect(help.stdout).toMatch(/--restart-cooldown +.*\(seconds, default 30\)/);
+    expect(help.stdout).toContain('  pguard register db "postgres -D /srv/pg" --probe tcp:127.0.0.1:5432 --probe-interval 2 --probe-failure-threshold 2\n');
   });
 });
