@@ -3,6 +3,8 @@
 // use (--registry, $PGUARD_REGISTRY, else the nearest), with the same trust checks (a registry
 // another user could write is not read); invalid entries are named too; nothing on an error.
 import { COMMANDS } from '../commands/list.js';
+import { WAIT_STATES } from '../app/wait.js';
+import { SIGNALS } from '../core/schema.js';
 import { locateRegistry, readRegistry } from '../effects/registry-file.js';
 
 /** The commands whose positionals name processes (`<name>`, `[name]`, `[names..]`, `<names..>`). */
@@ -20,4 +22,18 @@ export function processNameCompletions(command: string, current: string, registr
   } catch {
     return [];
   }
+}
+
+/** After a flag that takes one of a few values, those values only (not process names): `wait x --until <Tab>`. */
+const VALUES: Readonly<Record<string, readonly string[]>> = {
+  '--until': WAIT_STATES,
+  '--backoff': ['fixed', 'exponential'],
+  '--stop-signal': SIGNALS,
+  '--format': ['crontab', 'systemd', 'launchd', 'schtasks'],
+};
+
+/** The values of the flag just before the word being completed; null when that word is not such a flag's value. */
+export function flagValueCompletions(previous: string | undefined, current: string): string[] | null {
+  const values = previous === undefined ? undefined : VALUES[previous];
+  return values ? values.filter((v) => v.startsWith(current)) : null;
 }

@@ -2,7 +2,7 @@
 // line on stderr and a non-zero exit; a stack trace only with PGUARD_DEBUG=1.
 import { UserError } from '../errors.js';
 import { COMMANDS } from '../commands/list.js';
-import { processNameCompletions } from './complete.js';
+import { flagValueCompletions, processNameCompletions } from './complete.js';
 import { GLOBAL_OPTIONS } from './fast.js';
 import { reportError, wantsJson } from './report.js';
 import { packageVersion } from './version.js';
@@ -31,7 +31,9 @@ export async function main(argv: string[]): Promise<void> {
       completionFilter((_err, defaults) => {
         // The words as typed, the program's name first: `pguard stop n` -> ['pguard', 'stop', 'n'].
         const { _: words, registry } = args as { _: (string | number)[]; registry?: string };
-        done([...(defaults ?? []), ...processNameCompletions(String(words[1] ?? ''), current, registry)]);
+        // The word before the one being completed (yargs is called as `--get-yargs-completions pguard ... <current>`).
+        const values = flagValueCompletions(process.argv.at(-2), current);
+        done(values ?? [...(defaults ?? []), ...processNameCompletions(String(words[1] ?? ''), current, registry)]);
       });
     })
     .demandCommand(1, 'name a command: pguard --help lists them.')

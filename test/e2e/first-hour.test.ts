@@ -236,6 +236,10 @@ describe('an agent-grade CLI', () => {
     expect(await complete('start', 'bot', '')).toContain('api'); // start takes many
     expect(await complete('alerts', '')).not.toContain('bot'); // alerts takes alert ids, not names
     expect(await complete('stop', '--')).not.toContain('bot');
+    // After a flag that takes one of a few values: those values, not names (issue 21).
+    expect(await complete('wait', 'bot', '--until', '')).toEqual(['running', 'healthy', 'stopped', 'completed', 'failed']);
+    expect(await complete('wait', 'bot', '--until', 'h')).toEqual(['healthy']);
+    expect(await complete('register', 'x', 'y', '--backoff', '')).toEqual(['fixed', 'exponential']);
   });
 
   it('register --probe sets health probes without editing JSON, and names a bad one', async () => {
