@@ -18,7 +18,22 @@ export const mcpCommand: CommandModule<GlobalArgs, Args> = {
     const { resolveStateDir } = await import('../effects/state-store.js');
     const { packageVersion } = await import('../cli/version.js');
     const { serveMcp } = await import('../mcp/server.js');
-    const path = resolveRegistryPath(argv);
+    // No registry found: serve all the same (an agent's client shows only "Connection closed" for a
+    // server that exits), every tool answering the no-registry error and how to pass --registry.
+    let path: string;
+    try {
+      path = resolveRegistryPath(argv);
+    } catch (err) {
+      const { UserError } = await import('../errors.js');
+      if (!(err instanceof UserError) || err.code !== 'no-registry') throw err;
+      const missing = new UserError(`${err.message} An MCP server starts in the client's folder, not yours: give it the registry in the client's MCP configuration, \`pguard mcp --registry /abs/path/.process-registry.json\`.`, 2, 'no-registry');
+      process.stderr.write(`pguard mcp: ${missing.message}\n`);
+      await serveMcp({
+        allowControl: argv['allow-control'] ?? false, allowRegister: argv['allow-register'] ?? false,
+        load: () => { throw missing; }, version: packageVersion(), log: (line) => process.stderr.write(`${line}\n`),
+      });
+      return;
+    }
     let stateDir: string;
     try {
       stateDir = contextFor(readRegistry(path, { allowIssues: true })).store.dir;

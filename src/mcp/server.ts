@@ -27,6 +27,7 @@ import { stopMany } from '../app/stop.js';
 import { readLogTail } from '../effects/log-file.js';
 import { fileStamp } from '../effects/state-store.js';
 import { UserError } from '../errors.js';
+import { FIELDS, type FieldSpec } from '../core/schema.js';
 
 export interface McpOptions {
   readonly allowControl: boolean;
@@ -152,15 +153,8 @@ const TOOLS: readonly ToolSpec[] = [
   tool({
     name: 'register', title: 'Register a process', gate: 'register',
     description: 'Add a process to the registry, or update it (it runs `command` through the shell, so this tool needs --allow-register). Then start it with the start tool.',
-    input: {
-      name: z.string().min(1).describe('Letters, digits, . _ -'),
-      command: z.string().min(1).describe('The shell command to run'),
-      duration_min: z.number().min(0).optional().describe('Expected minutes; 0 = runs forever (a service)'),
-      cwd: z.string().optional(), env: z.record(z.string(), z.string()).optional(),
-      depends_on: z.array(z.union([z.string(), z.object({ name: z.string(), restart: z.boolean().optional() })])).optional(),
-      max_restarts: z.number().int().min(0).optional(), restart_cooldown: z.number().min(0).optional(),
-      health: z.array(z.record(z.string(), z.unknown())).optional().describe('Probes: {"type": "http", "url": ...} | {"type": "tcp", "port": N} | {"type": "exec", "command": ...} | {"type": "heartbeat", "max_age": S}'),
-    },
+    // Every field the registry (and the CLI's register) takes, from the schema's own table.
+    input: { name: z.string().min(1).describe('Letters, digits, . _ -'), ...registerFields() },
     output: anyObject, annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     run: async ({ name, ...patch }, ctx) => {
       const res = await registerProcess(ctx.registry.path, ctx.store.path('locks'), name, Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)));
@@ -187,6 +181,28 @@ const TRIAGE = `You are looking after background processes supervised by pguard.
 /** A zod error as one line: `lines: expected a number, got string`. */
 function describeInvalid(tool: string, err: z.ZodError): string {
   return `${tool}: ${err.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ')}.`;
+}
+
+/** The register tool's fields, one per FIELDS entry, typed as the schema checks them (it validates again). */
+function registerFields(): Record<string, z.ZodType> {
+  const byType = (f: FieldSpec): z.ZodType => {
+    switch (f.type) {
+      case 'string': case 'url': return z.string().min(1);
+      case 'non-negative-integer': return z.number().int().min(0);
+      case 'non-negative-number': return z.number().min(0);
+      case 'boolean': return z.boolean();
+      case 'env': return z.record(z.string(), z.string());
+      case 'dependencies': return z.array(z.union([z.string(), z.object({ name: z.string(), restart: z.boolean().optional() })]));
+      case 'signal': return z.string();
+      case 'backoff': return z.enum(['fixed', 'exponential']);
+      case 'exit-codes': return z.array(z.number().int().min(0).max(255));
+      case 'probes': return z.array(z.record(z.string(), z.unknown()));
+    }
+  };
+  return Object.fromEntries(FIELDS.map((f) => {
+    const t = byType(f).describe(`${f.doc}${f.unit ? ` (${f.unit})` : ''}${f.default !== undefined ? ` Default: ${JSON.stringify(f.default)}.` : ''}`);
+    return [f.key, f.required ? t : t.optional()];
+  }));
 }
 
 function errorResult(text: string): CallToolResult {
@@ -220,7 +236,7 @@ export async function serveMcp(opts: McpOptions): Promise<void> {
     if (!args.success) return errorResult(`pguard: ${describeInvalid(spec.name, args.error)}`);
     try {
       const { json, structured } = await spec.run(args.data, opts.load());
-      return { content: [{ type: 'text', text: JSON.stringify(json, null, 2) }], structuredContent: structured };
+      return { content: [{ type: 'text', text: JSON.stringify(json) }], structuredContent: structured }; // compact: pretty-printing costs an agent tokens
     } catch (err) {
       if (err instanceof UserError) return errorResult(`pguard: ${err.message}`);
       opts.log(`pguard mcp: ${spec.name} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
@@ -248,8 +264,8 @@ export async function serveMcp(opts: McpOptions): Promise<void> {
   }));
   const readResource = async (uri: string): Promise<{ mimeType: string; text: string }> => {
     const ctx = opts.load();
-    if (uri === 'pguard://status') return { mimeType: 'application/json', text: JSON.stringify(await describeRegistryStatus(ctx), null, 2) };
-    if (uri === 'pguard://alerts') return { mimeType: 'application/json', text: JSON.stringify(listAlerts(ctx, { all: false }), null, 2) };
+    if (uri === 'pguard://status') return { mimeType: 'application/json', text: JSON.stringify(await describeRegistryStatus(ctx)) };
+    if (uri === 'pguard://alerts') return { mimeType: 'application/json', text: JSON.stringify(listAlerts(ctx, { all: false })) };
     if (uri.startsWith(LOG_PREFIX)) {
       const name = decodeURIComponent(uri.slice(LOG_PREFIX.length));
       requireAnyDef(ctx, name);

@@ -14,10 +14,11 @@ const forever = `sh ${APPS}forever.sh`;
 const open: Client[] = [];
 afterEach(async () => { for (const c of open.splice(0)) await c.close(); });
 
-async function connect(t: TmpRegistry, flags: string[] = []): Promise<{ client: Client; stderr: () => string }> {
+async function connect(t: TmpRegistry, flags: string[] = [], opts: { noRegistry?: boolean } = {}): Promise<{ client: Client; stderr: () => string }> {
+  const { PGUARD_REGISTRY: _r, ...env } = { ...process.env as Record<string, string>, ...t.env, NO_COLOR: '1' };
   const transport = new StdioClientTransport({
-    command: process.execPath, args: [CLI, 'mcp', '--registry', t.registry, ...flags],
-    env: { ...process.env as Record<string, string>, ...t.env, NO_COLOR: '1' }, stderr: 'pipe', cwd: '/',
+    command: process.execPath, args: [CLI, 'mcp', ...(opts.noRegistry ? [] : ['--registry', t.registry]), ...flags],
+    env: opts.noRegistry ? env : { ...env, PGUARD_REGISTRY: t.registry }, stderr: 'pipe', cwd: '/',
   });
   let err = '';
   transport.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
@@ -32,6 +33,27 @@ const call = async (c: Client, name: string, args: Record<string, unknown> = {})
 const text = (r: Result) => r.content.map((x) => x.text ?? '').join('');
 
 describe('pguard mcp', () => {
+  it('serves where no registry is found, every tool answering how to pass --registry (issue 21)', async () => {
+    const t = tmpRegistry({});
+    const { client, stderr } = await connect(t, ['--allow-register'], { noRegistry: true });
+    expect((await client.listTools()).tools.map((x) => x.name)).toContain('status');
+    const res = await call(client, 'status');
+    expect(res.isError).toBe(true);
+    expect(text(res)).toMatch(/^pguard: no \.process-registry\.json in \/ or its parents\..*`pguard mcp --registry \/abs\/path\/\.process-registry\.json`\.$/);
+    expect(stderr()).toContain('pguard mcp: no .process-registry.json in /');
+  });
+
+  it('takes every field of the registry in its register tool, and answers in compact JSON (issue 21)', async () => {
+    const t = tmpRegistry({});
+    const { client } = await connect(t, ['--allow-register']);
+    const register = (await client.listTools()).tools.find((x) => x.name === 'register')!;
+    expect(Object.keys(register.inputSchema.properties!)).toEqual(expect.arrayContaining(['max_memory_mb', 'max_cpu_percent', 'ready_after', 'stop_signal', 'kill_timeout', 'autostart', 'no_restart_exit_codes', 'restart_dependents']));
+    const res = await call(client, 'register', { name: 'api', command: 'exec sleep 1000', max_memory_mb: 300, ready_after: 1 });
+    expect(res.isError).toBeFalsy();
+    expect(JSON.parse(readFileSync(t.registry, 'utf8')).api).toEqual({ command: 'exec sleep 1000', max_memory_mb: 300, ready_after: 1 });
+    expect(text(await call(client, 'status'))).not.toContain('\n');
+  });
+
   it('lists the read-only tools by default, control and register tools only with their flags, each described and annotated', async () => {
     const t = tmpRegistry({ bot: { command: forever } });
     const plain = await connect(t);
