@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`, `npm run demo` and the benches build first, but only what changed since the last
-// build: after `npm install` (whose prepare step just built it) nothing is built twice. The build
+// build: `npm install && npm test` builds once, and a second `npm test` not at all. The build
 // is stale when any source (src/, bin/, scripts/, templates/, tsconfig.json, package.json) is newer
 // than dist/.built, which `npm run build` touches last.
 import { execFileSync } from 'node:child_process';

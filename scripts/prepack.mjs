@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// `npm install -g .` from a fresh clone (and `npm pack`, `npm ci`, `npm install`) runs this: pguard
-// ships a bundle built from TypeScript, so it is built here. When npm installs the folder as a
-// global package it has not installed the dev dependencies that build it (typescript, esbuild):
-// they are installed first, into this folder only, without touching the global prefix.
+// `npm pack` runs this (as prepack): pguard ships a bundle built from TypeScript, so the tarball is
+// built here, and `npm install -g ./pguard-*.tgz` then installs a copy of its own, which the clone
+// can move or go away from (and the crontab line points at). Without the dev dependencies that
+// build it (typescript, esbuild), they are installed first, into this folder only, without
+// touching the global prefix. (Not a `prepare` script: npm would warn of it at every install.)
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
