@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { FIELDS, type FieldSpec } from '../core/schema.js';
+import { UserError } from '../errors.js';
 import type { GlobalArgs } from '../cli/wiring.js';
 
 interface Args extends GlobalArgs {
@@ -27,6 +28,15 @@ interface Args extends GlobalArgs {
 const NUMERIC_FIELDS = FIELDS.filter((f) => (f.type === 'non-negative-number' || f.type === 'non-negative-integer') && f.key !== 'duration_min');
 const NUMERIC: Record<string, string> = Object.fromEntries(NUMERIC_FIELDS.map((f) => [f.key.replace(/_/g, '-'), f.key]));
 const describeField = (f: FieldSpec) => `${f.doc.replace(/\.$/, '')}${f.unit ? ` (${f.unit}` : ''}${f.default !== undefined ? `${f.unit ? ', ' : ' ('}default ${String(f.default)})` : f.unit ? ')' : ''}`;
+/** A numeric flag's value (yargs reads a word that is not a number as NaN): one line naming the flag where it is not a number. */
+function numberFlag(flag: string, value: unknown): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  const args = process.argv;
+  const at = args.findIndex((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+  const given = at < 0 ? String(value) : args[at]!.includes('=') ? args[at]!.slice(args[at]!.indexOf('=') + 1) : String(args[at + 1] ?? '');
+  throw new UserError(`--${flag} expects a number, got ${JSON.stringify(given)}.`, 2);
+}
+
 /** Probe settings for every --probe of the same call. */
 const PROBE_FLAGS = { 'probe-interval': 'interval', 'probe-timeout': 'timeout', 'probe-failure-threshold': 'failure_threshold', 'probe-grace': 'grace' } as const;
 
@@ -46,12 +56,12 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
       .option('depends-on', { type: 'string', array: true, describe: 'Names this process needs (repeatable or comma-separated)' })
       .option('backoff', { type: 'string', choices: ['fixed', 'exponential'], describe: 'Restart spacing' })
       .option('autostart', { type: 'boolean', describe: 'Start it on `pguard boot`' })
-      .options(Object.fromEntries(NUMERIC_FIELDS.map((f) => [f.key.replace(/_/g, '-'), { type: 'string' as const, requiresArg: true, describe: describeField(f) }])))
+      .options(Object.fromEntries(NUMERIC_FIELDS.map((f) => [f.key.replace(/_/g, '-'), { type: 'number' as const, requiresArg: true, describe: describeField(f) }])))
       .option('probe', { type: 'string', array: true, describe: 'Health probe (repeatable; replaces the list): http://HOST:PORT/PATH | tcp:HOST:PORT | exec:COMMAND | heartbeat:MAX_AGE_S | none' })
-      .option('probe-interval', { type: 'string', requiresArg: true, describe: 'Seconds between runs of each --probe (default 10)' })
-      .option('probe-timeout', { type: 'string', requiresArg: true, describe: 'Seconds each --probe may take (default 5)' })
-      .option('probe-failure-threshold', { type: 'string', requiresArg: true, describe: 'Failures in a row that restart it (default 3)' })
-      .option('probe-grace', { type: 'string', requiresArg: true, describe: 'Seconds after a start when failures do not count (default 10)' })
+      .option('probe-interval', { type: 'number', requiresArg: true, describe: 'Seconds between runs of each --probe (default 10)' })
+      .option('probe-timeout', { type: 'number', requiresArg: true, describe: 'Seconds each --probe may take (default 5)' })
+      .option('probe-failure-threshold', { type: 'number', requiresArg: true, describe: 'Failures in a row that restart it (default 3)' })
+      .option('probe-grace', { type: 'number', requiresArg: true, describe: 'Seconds after a start when failures do not count (default 10)' })
       .example('$0 register my-bot "python3 bot.py" 480 --max-restarts 5', 'an 8-hour job')
       .example('$0 register api "node server.js" --env PORT=8080 --depends-on db', 'a server that needs db')
       .example('$0 register api "node server.js" --probe http://127.0.0.1:8080/health', 'restarted when /health fails 3 times')
@@ -69,7 +79,7 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
     if (argv['env-file'] !== undefined) patch.env_file = argv['env-file'];
     for (const [flag, key] of Object.entries(NUMERIC)) {
       const v = argv[flag as keyof Args];
-      if (typeof v === 'string') patch[key] = parseNumberArg(v);
+      if (v !== undefined) patch[key] = numberFlag(flag, v);
     }
     if (argv['auto-restart'] !== undefined) patch.auto_restart = argv['auto-restart'];
     if (argv['stop-signal'] !== undefined) patch.stop_signal = argv['stop-signal'];
@@ -78,7 +88,7 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
     if (argv.autostart !== undefined) patch.autostart = argv.autostart;
     const probeSettings = Object.fromEntries(Object.entries(PROBE_FLAGS).flatMap(([flag, key]) => {
       const v = (argv as unknown as Record<string, unknown>)[flag];
-      return typeof v === 'string' ? [[key, parseNumberArg(v)]] : [];
+      return v !== undefined ? [[key, numberFlag(flag, v)]] : [];
     }));
     if (Object.keys(probeSettings).length > 0 && argv.probe === undefined) {
       const { UserError } = await import('../errors.js');

@@ -162,3 +162,11 @@ describe('register sets what the registry holds, from the command line', () => {
     expect(help.stdout).toContain('  pguard register db "postgres -D /srv/pg" --probe tcp:127.0.0.1:5432 --probe-interval 2 --probe-failure-threshold 2\n');
   });
 });
+
+describe('numeric flags', () => {
+  it('are numbers in help, and a word that is not one is named in one line, exit 2', async () => {
+    const t = tmpRegistry({});
+    expect(await t.cli(['register', 'x', 'sleep 1', '--max-restarts', 'abc'])).toMatchObject({ code: 2, stderr: 'pguard: --max-restarts expects a number, got "abc".' });
+    expect((await t.cli(['register', '--help'])).stdout).toMatch(/--max-memory-mb .*\[number\]/);
+  });
+});
