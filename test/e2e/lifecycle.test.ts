@@ -25,7 +25,9 @@ describe('register', () => {
     const t = tmpRegistry({});
     const res = await t.cli(['register', 'bot', 'x', '--max-restarts', '5x']);
     expect(res.code).not.toBe(0);
-    expect(res.stderr).toBe(`pguard: ${t.registry}: "bot".max_restarts: expected a non-negative integer, got "5x" (string)`);
+    expect(res.stderr).toBe('pguard: --max-restarts expects a number, got "5x".');
+    const neg = await t.cli(['register', 'bot', 'x', '--max-restarts=-1']);
+    expect(neg.stderr).toBe(`pguard: ${t.registry}: "bot".max_restarts: expected a non-negative integer, got -1 (number)`);
   });
 
   it.each(['../evil', 'a/b', 'has space'])('refuses the name %j', async (name) => {
@@ -191,7 +193,7 @@ describe('start, status, stop', () => {
   it('says what happens next to a start that died, and shows only this run\'s log lines (issue 21)', async () => {
     const t = tmpRegistry({ bad: { command: `echo run; exit 1`, restart_cooldown: 30, max_restarts: 5 } });
     const first = await t.cli(['start', 'bad']);
-    expect(first.stdout).toMatch(/^✗ bad exited with code 1 after \d\.\d s, within its 1 s start check; restarted at once, 4 more restarts before it gives up; `pguard stop bad` stops it\n  last log lines:(\n    run){1,2}$/);
+    expect(first.stdout).toMatch(/^✗ bad exited with code 1 after \d\.\d s, within its 1 s start check; (restarted at once, 4 more restarts|restarting in \d+ s \(restart_cooldown\), 3 more restarts) before it gives up; `pguard stop bad` stops it\n  last log lines:(\n    run){1,2}$/);
     await t.cli(['stop', 'bad']);
     const again = await t.cli(['start', 'bad']);
     // The earlier runs' lines are not shown again.
