@@ -91,7 +91,7 @@ describe('a process whose runner alone died', () => {
     const { pid, runner } = await orphaned(t);
     const watch = execa(process.execPath, [CLI, 'watch', '--foreground'], { env: t.env, reject: false });
     try {
-      await waitFor(() => (t.ledger().some((e) => e.event === 'adopt') ? true : null), { timeoutMs: 5_000, what: 'watch to adopt it' });
+      await waitFor(() => (t.ledger().some((e) => e.event === 'adopt') ? true : null), { timeoutMs: 15_000, what: 'watch to adopt it' });
     } finally {
       watch.kill('SIGTERM');
       await watch;
