@@ -4,6 +4,7 @@
 import { decide } from '../core/decide.js';
 import { orderByDependencies } from '../core/deps.js';
 import { describeDuration, describeExit, ranSeconds } from '../core/exit.js';
+import { onProbation } from '../core/lineage.js';
 import { describeNames } from '../core/plan.js';
 import { isUp } from '../core/states.js';
 import type { StartedBy } from '../core/plan.js';
@@ -12,7 +13,7 @@ import { logSize, readLogTail } from '../effects/log-file.js';
 import { RegistryInvalidError, UserError } from '../errors.js';
 import { apply } from './apply.js';
 import { issuesOf, requireDef, supervisedDefs, withProcessLock, type Context } from './context.js';
-import { observe } from './observe.js';
+import { lineageOf, observe } from './observe.js';
 import { readyTimeoutMs, waitReady } from './ready.js';
 
 export interface StartResult {
@@ -99,6 +100,10 @@ async function whatNext(ctx: Context, name: string, runId: string): Promise<stri
         return `restarting in ${describeDuration(Math.max(0, rec.nextRestartAt - ctx.clock.now()))} (restart_cooldown), ${more}; ${stopIt}`;
       }
       if (rec.status === 'crashed') return 'not restarted (auto_restart is off)';
+      const lineage = lineageOf(ctx, name, rec);
+      if (isUp(rec.status) && onProbation(lineage)) {
+        return `restarted at once; generation ${lineage!.generation} was never known-good: its next early death rolls it back to generation ${lineage!.fallback}; ${stopIt}`;
+      }
       if (isUp(rec.status)) return `restarted at once, ${more}; ${stopIt}`;
       return `it is ${rec.status}`;
     }
