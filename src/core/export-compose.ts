@@ -3,19 +3,28 @@
 import type { ProbeDef } from './probes.js';
 import type { ProcessDef } from './schema.js';
 import { dnsLabel, whole, type Note } from './export-common.js';
+import { refuseNul } from './export-systemd.js';
+import { shellWord } from './import-formats.js';
+
+/** Compose interpolates $VAR and ${VAR} in every string of the file from the host's environment: every $ doubled. */
+const composeString = (s: string) => s.replace(/\$/g, '$$$$');
 
 export interface ComposeOptions {
   readonly image: string | undefined;
   readonly redactEnv: boolean;
 }
 
+/** A healthcheck's shell command (the probe's URL and host as shell words), as Compose reads it. */
 function healthTest(p: ProbeDef): string[] {
-  switch (p.type) {
-    case 'http': return ['CMD-SHELL', `curl -fsS ${p.url} >/dev/null || wget -q -O /dev/null ${p.url}`];
-    case 'tcp': return ['CMD-SHELL', `nc -z ${p.host} ${p.port}`];
-    case 'exec': return ['CMD-SHELL', p.command];
-    case 'heartbeat': return ['CMD-SHELL', `test $(( $(date +%s) - $(stat -c %Y /tmp/pguard-heartbeat) )) -lt ${whole(p.maxAgeS)}`];
-  }
+  const cmd = (() => {
+    switch (p.type) {
+      case 'http': return `curl -fsS ${shellWord(p.url)} >/dev/null || wget -q -O /dev/null ${shellWord(p.url)}`;
+      case 'tcp': return `nc -z ${shellWord(p.host)} ${p.port}`;
+      case 'exec': return p.command;
+      case 'heartbeat': return `test $(( $(date +%s) - $(stat -c %Y /tmp/pguard-heartbeat) )) -lt ${whole(p.maxAgeS)}`;
+    }
+  })();
+  return ['CMD-SHELL', composeString(cmd)];
 }
 
 export function exportCompose(defs: readonly ProcessDef[], opts: ComposeOptions): { doc: Record<string, unknown>; notes: Note[] } {
@@ -27,15 +36,21 @@ export function exportCompose(defs: readonly ProcessDef[], opts: ComposeOptions)
     const name = dnsLabel(def.name);
     if (name !== def.name) note(def, '', `named ${name} in Compose (service names are lowercase letters, digits and -)`);
     const s: Record<string, unknown> = {};
-    if (opts.image) s.image = opts.image;
-    s.command = ['/bin/sh', '-c', def.command];
-    if (def.cwd) s.working_dir = def.cwd;
+    // NUL cannot be in a command, a path or an environment value; every other character YAML escapes.
+    refuseNul(def.name, 'command', def.command);
+    if (def.cwd) refuseNul(def.name, 'cwd', def.cwd);
+    if (def.envFile) refuseNul(def.name, 'env_file', def.envFile);
+    for (const p of def.health) if (p.type === 'exec') refuseNul(def.name, 'health', p.command);
+    if (opts.image) s.image = composeString(opts.image);
+    s.command = ['/bin/sh', '-c', composeString(def.command)];
+    if (def.cwd) s.working_dir = composeString(def.cwd);
     const keys = Object.keys(def.env);
-    // --redact-env: `${KEY}` references, filled from the shell or an .env file next to compose.yaml.
-    if (keys.length > 0) s.environment = Object.fromEntries(keys.map((k) => [k, opts.redactEnv ? `\${${k}}` : def.env[k]]));
+    // --redact-env: `${KEY}` references (the one interpolation meant), filled from the shell or an .env file next to compose.yaml.
+    if (!opts.redactEnv) for (const k of keys) refuseNul(def.name, `env.${k}`, def.env[k]!);
+    if (keys.length > 0) s.environment = Object.fromEntries(keys.map((k) => [k, opts.redactEnv ? `\${${k}}` : composeString(def.env[k]!)]));
     if (keys.length > 0 && opts.redactEnv) note(def, 'env', `values not exported (they may be secrets): \${${keys[0]}}-style references, set them in the shell or an .env file beside compose.yaml (or export with --env-values)`);
     if (def.health.some((p) => p.type === 'heartbeat')) s.environment = { ...(s.environment as object ?? {}), PGUARD_HEARTBEAT_FILE: '/tmp/pguard-heartbeat' };
-    if (def.envFile) s.env_file = [def.envFile];
+    if (def.envFile) s.env_file = [composeString(def.envFile)];
     s.restart = def.autoRestart ? `on-failure:${def.maxRestarts}` : 'no';
     const [first, ...more] = def.health;
     if (first) {

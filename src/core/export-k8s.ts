@@ -4,6 +4,10 @@
 import type { ProbeDef } from './probes.js';
 import type { ProcessDef } from './schema.js';
 import { dnsLabel, whole, type Note } from './export-common.js';
+import { refuseNul } from './export-systemd.js';
+
+/** Kubernetes expands $(VAR) in command, args, env values and exec probes, and reads $$ as $: every $ doubled. */
+const k8sString = (s: string) => s.replace(/\$/g, '$$$$');
 
 export interface K8sOptions {
   readonly image: string;
@@ -36,9 +40,9 @@ function probeAction(p: ProbeDef): Doc {
       return { httpGet: { path: `${u.pathname}${u.search}` || '/', port: probePort(p) ?? Number(u.port || 80), scheme: u.protocol === 'https:' ? 'HTTPS' : 'HTTP' } };
     }
     case 'tcp': return { tcpSocket: { port: p.port } };
-    case 'exec': return { exec: { command: ['/bin/sh', '-c', p.command] } };
+    case 'exec': return { exec: { command: ['/bin/sh', '-c', k8sString(p.command)] } };
     // The file's age, as pguard's heartbeat probe judges it (a process that never beat fails).
-    case 'heartbeat': return { exec: { command: ['/bin/sh', '-c', `test -f ${HEARTBEAT_FILE} && test $(( $(date +%s) - $(stat -c %Y ${HEARTBEAT_FILE}) )) -lt ${whole(p.maxAgeS)}`] } };
+    case 'heartbeat': return { exec: { command: ['/bin/sh', '-c', k8sString(`test -f ${HEARTBEAT_FILE} && test $(( $(date +%s) - $(stat -c %Y ${HEARTBEAT_FILE}) )) -lt ${whole(p.maxAgeS)}`)] } };
   }
 }
 
@@ -51,11 +55,17 @@ export function exportK8s(defs: readonly ProcessDef[], opts: K8sOptions): { docs
   for (const def of defs) {
     const name = dnsLabel(def.name);
     if (name !== def.name) note(def, '', `named ${name} in Kubernetes (names there are lowercase letters, digits and -)`);
-    const env: Doc[] = Object.entries(def.env).map(([k, v]) => (opts.redactEnv
-      ? { name: k, valueFrom: { secretKeyRef: { name: `${name}-env`, key: k } } }
-      : { name: k, value: v }));
+    // NUL cannot be in a command, a path or an environment value; every other character YAML escapes.
+    refuseNul(def.name, 'command', def.command);
+    if (def.cwd) refuseNul(def.name, 'cwd', def.cwd);
+    for (const p of def.health) if (p.type === 'exec') refuseNul(def.name, 'health', p.command);
+    const env: Doc[] = Object.entries(def.env).map(([k, v]) => {
+      if (opts.redactEnv) return { name: k, valueFrom: { secretKeyRef: { name: `${name}-env`, key: k } } };
+      refuseNul(def.name, `env.${k}`, v);
+      return { name: k, value: k8sString(v) };
+    });
     if (def.health.some((p) => p.type === 'heartbeat')) env.push({ name: 'PGUARD_HEARTBEAT_FILE', value: HEARTBEAT_FILE });
-    const container: Doc = { name, image: opts.image, command: ['/bin/sh', '-c', def.command] };
+    const container: Doc = { name, image: opts.image, command: ['/bin/sh', '-c', k8sString(def.command)] };
     if (def.cwd) container.workingDir = def.cwd;
     if (env.length > 0) container.env = env;
     if (def.envFile) {

@@ -1,6 +1,7 @@
 // `pguard export systemd`: one service unit per process and a target grouping them. Pure: the
 // definitions in, the unit files' text and the notes out.
 import type { ProcessDef } from './schema.js';
+import { UserError } from '../errors.js';
 import { splitSimpleCommand, type Note } from './export-common.js';
 
 export interface SystemdOptions {
@@ -23,15 +24,53 @@ export interface UnitFile {
 
 export const unitName = (name: string) => `pguard-${name}.service`;
 
-/** A word for a unit file: quoted where needed; `%` (specifiers), `$` (variables) and `\` escaped. */
-export function systemdWord(word: string): string {
-  const escaped = word.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%').replace(/\$/g, '$$$$');
-  return /^[A-Za-z0-9_./:=@+,-]+$/.test(word) ? escaped : `"${escaped}"`;
+// Quoting, per systemd.syntax(7) and each directive's page: a unit's line ends at \n, \r or NUL,
+// so no raw control character may reach one. ExecStart= and Environment= take words, quoted "..."
+// with C escapes (\n, \x01, \u0085); `%` is a specifier everywhere (`%%`); `$` is a variable in
+// ExecStart= only (`$$`), literal in Environment=. WorkingDirectory= and EnvironmentFile= take the
+// rest of the line as a path: no quotes, no escapes, so a path a line cannot hold is refused.
+
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\v': '\\v', '\\': '\\\\', '"': '\\"' };
+const hex = (c: string, len: number) => c.charCodeAt(0).toString(16).padStart(len, '0');
+
+/** The one line that says which field a unit (or manifest) cannot hold, and why. */
+export function refuseField(process: string, field: string, why: string): never {
+  throw new UserError(`${process}.${field}: ${why}; not exported. Change it in the registry (pguard register ${process} ...).`, 2);
 }
 
-function execStart(command: string): string {
+/** NUL cannot be in an argument, a path or an environment value: refused in every export. */
+export function refuseNul(process: string, field: string, value: string): void {
+  if (value.includes('\0')) refuseField(process, field, 'holds a NUL character, which no command, path or environment value can hold');
+}
+
+/**
+ * A word for ExecStart= (`variables: true`) or Environment=: as is where it is plain, else quoted
+ * with `\` `"` and control characters C-escaped; `%` doubled, and `$` where ExecStart= expands it.
+ */
+export function systemdWord(word: string, opts: { variables: boolean } = { variables: true }): string {
+  let out = word.replace(/%/g, '%%');
+  if (opts.variables) out = out.replace(/\$/g, '$$$$');
+  if (/^[A-Za-z0-9_./:=@+,-]+$/.test(word)) return out;
+  out = out.replace(/[\\"\x00-\x1f\x7f-\x9f]/g, (c) => NAMED_ESCAPES[c] ?? (c.charCodeAt(0) < 0x80 ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`));
+  return `"${out}"`;
+}
+
+/** A path for WorkingDirectory= or EnvironmentFile=: `%` doubled; refused where a line cannot hold it. */
+function systemdPath(process: string, field: string, path: string): string {
+  refuseNul(process, field, path);
+  const c = CONTROL.exec(path);
+  if (c) refuseField(process, field, `holds a control character (${JSON.stringify(c[0])}) that a systemd unit cannot hold in a path (it takes no quotes or escapes there)`);
+  if (/[\s\\]$/.test(path)) refuseField(process, field, 'ends in a space or backslash, which a systemd unit drops (or joins to the next line) in a path');
+  return path.replace(/%/g, '%%');
+}
+
+function execStart(process: string, command: string): string {
+  refuseNul(process, 'command', command);
   const words = splitSimpleCommand(command);
-  return (words ?? ['/bin/sh', '-c', command]).map(systemdWord).join(' ');
+  // A first word starting with - @ : + ! | is a prefix to systemd (ignore failure, argv0...): run it by the shell.
+  const argv = words && !/^[-@:+!|]/.test(words[0]!) ? words : ['/bin/sh', '-c', command];
+  return argv.map((w) => systemdWord(w)).join(' ');
 }
 
 export function exportSystemd(defs: readonly ProcessDef[], opts: SystemdOptions): { files: UnitFile[]; notes: Note[] } {
@@ -45,9 +84,9 @@ export function exportSystemd(defs: readonly ProcessDef[], opts: SystemdOptions)
     }
     // pguard's budget (max_restarts, renewed by a run of min_uptime) as a rate limit over that window.
     unit.push(`StartLimitIntervalSec=${Math.max(1, Math.ceil(def.minUptimeS * (def.maxRestarts + 1)))}`, `StartLimitBurst=${def.maxRestarts + 1}`);
-    const service: string[] = ['Type=simple', `WorkingDirectory=${systemdWord(opts.cwdOf(def))}`, `ExecStart=${execStart(def.command)}`];
+    const service: string[] = ['Type=simple', `WorkingDirectory=${systemdPath(def.name, 'cwd', opts.cwdOf(def))}`, `ExecStart=${execStart(def.name, def.command)}`];
     const envFile = opts.envFileOf(def);
-    if (envFile) service.push(`EnvironmentFile=${systemdWord(envFile)}`);
+    if (envFile) service.push(`EnvironmentFile=${systemdPath(def.name, 'env_file', envFile)}`);
     const keys = Object.keys(def.env);
     if (keys.length > 0) {
       if (opts.redactEnv) {
@@ -56,7 +95,10 @@ export function exportSystemd(defs: readonly ProcessDef[], opts: SystemdOptions)
         service.push(`EnvironmentFile=-${file}`);
         note(def, 'env', `values not exported (they may be secrets): put ${keys.join(', ')} in ${file.replace('%h', '~')} (or export with --env-values)`);
       } else {
-        for (const [k, v] of Object.entries(def.env)) service.push(`Environment=${systemdWord(`${k}=${v}`)}`);
+        for (const [k, v] of Object.entries(def.env)) {
+          refuseNul(def.name, `env.${k}`, v);
+          service.push(`Environment=${systemdWord(`${k}=${v}`, { variables: false })}`);
+        }
       }
     }
     service.push(`Restart=${def.autoRestart ? 'on-failure' : 'no'}`, `RestartSec=${def.restartCooldownS}`);
