@@ -1,7 +1,6 @@
 // `pguard export`: the registry's definitions as another engine's (systemd, Kubernetes, Compose),
 // with a note for each thing the target cannot express. The mapping is pure (core/export-*.ts);
 // this reads what it needs and writes the files.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { exportCompose } from '../core/export-compose.js';
@@ -9,6 +8,7 @@ import type { Note } from '../core/export-common.js';
 import { exportK8s } from '../core/export-k8s.js';
 import { exportSystemd } from '../core/export-systemd.js';
 import type { ProcessDef } from '../core/schema.js';
+import { prepareOwnFolder, writeExportedFile } from '../effects/safe-write.js';
 import { machineSystemdVersion } from '../effects/systemd-version.js';
 import { UserError } from '../errors.js';
 import { requireDef, supervisedDefs, type Context } from './context.js';
@@ -64,10 +64,11 @@ export function exportDefinitions(ctx: Context, format: ExportFormat, opts: Expo
   }
   const written: string[] = [];
   if (opts.out) {
-    mkdirSync(opts.out, { recursive: true });
+    // A folder of the user's that no one else can write; each file by a new name, renamed over the old.
+    prepareOwnFolder(opts.out);
     for (const f of files) {
       const path = join(opts.out, f.name);
-      writeFileSync(path, f.text, { mode: 0o644 });
+      writeExportedFile(path, f.text);
       written.push(path);
     }
   }
