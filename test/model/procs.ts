@@ -1,8 +1,8 @@
 // What is alive, from /proc alone: every process that belongs to one registry (its environment
 // names it: PGUARD_REGISTRY, and PGUARD_NAME for a process's own and its runner's), classified as
 // a runner, a pguard CLI (reports, jobs, watch) or the user's (a run and whatever it started).
-// Environments are read once per process (keyed by PID and start time), so a scan every 100 ms
-// reads little more than each /proc/PID/stat.
+// A process found not to be ours is not read again, so a scan every 100 ms reads little more than
+// each /proc/PID/stat.
 import { readdirSync, readFileSync } from 'node:fs';
 
 export type ProcKind = 'runner' | 'cli' | 'user';
@@ -32,54 +32,62 @@ function readStat(pid: string): Stat | null {
   }
 }
 
-/** Whether a process belongs to the registry, and to which process of it: its environment says, and an exec keeps it. */
-interface Membership { name: string | null }
-
 function kindOf(argv: readonly string[]): ProcKind {
   return argv.some((a) => a.endsWith('/bin/pguard-runner.sh')) ? 'runner'
     : argv.some((a) => a.endsWith('/bin/pguard.js')) ? 'cli' : 'user';
 }
 
+/** Clock ticks per second of /proc/PID/stat's start time (USER_HZ: 100 on Linux). */
+const HZ = 100;
+
 export class ProcScanner {
-  /** pid:starttime -> membership (null: not ours). What it runs is read again at every scan: an exec changes it, not the start time. */
-  private readonly cache = new Map<string, Membership | null>();
+  /**
+   * pid:starttime of processes known not to be ours. Only a negative is kept, and only for a
+   * process a second old or more: an exec changes a process's environment and argv but not its
+   * start time, and a fresh fork (of a pguard call, of this test) execs into a runner or a call of
+   * ours with an environment of its own. So an environment that says "ours" is read at every scan.
+   */
+  private readonly notOurs = new Set<string>();
 
   constructor(private readonly registry: string, private readonly stateDir: string) {}
 
-  private membership(pid: string, startTime: string): Membership | null {
+  /** The PGUARD_NAME of a process of this registry ('' without one), or null: not ours. */
+  private membership(pid: string, startTime: string, uptimeTicks: number): string | null {
     const key = `${pid}:${startTime}`;
-    const hit = this.cache.get(key);
-    if (hit !== undefined) return hit;
-    let m: Membership | null = null;
+    if (this.notOurs.has(key)) return null;
     try {
       const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
       const ours = env.includes(`PGUARD_REGISTRY=${this.registry}`) || env.includes(`PGUARD_STATE_DIR=${this.stateDir}`)
         || readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(this.registry);
-      if (ours) m = { name: env.find((e) => e.startsWith('PGUARD_NAME='))?.slice('PGUARD_NAME='.length) ?? null };
+      if (ours) return env.find((e) => e.startsWith('PGUARD_NAME='))?.slice('PGUARD_NAME='.length) ?? '';
     } catch {
-      // Gone meanwhile, or its environment unreadable: a process we cannot read is not ours
-      // (everything this test starts runs as the same user).
-      return null;
+      // Gone meanwhile, or its environment unreadable (not this user's): not ours.
     }
-    this.cache.set(key, m);
-    if (this.cache.size > 20_000) this.cache.clear();
-    return m;
+    if (uptimeTicks - Number(startTime) >= HZ) {
+      this.notOurs.add(key);
+      if (this.notOurs.size > 50_000) this.notOurs.clear();
+    }
+    return null;
   }
 
   /** Every live (not zombie) process of this registry. */
   scan(): Proc[] {
     const out: Proc[] = [];
     let pids: string[];
-    try { pids = readdirSync('/proc'); } catch { return out; }
+    let uptimeTicks = 0;
+    try {
+      pids = readdirSync('/proc');
+      uptimeTicks = Math.floor(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * HZ);
+    } catch { return out; }
     for (const pid of pids) {
       if (pid.charCodeAt(0) < 48 || pid.charCodeAt(0) > 57) continue;
       const st = readStat(pid);
       if (!st || st.state === 'Z' || st.state === 'X') continue;
-      const m = this.membership(pid, st.startTime);
-      if (!m) continue;
+      const name = this.membership(pid, st.startTime, uptimeTicks);
+      if (name === null) continue;
       let argv: string[];
       try { argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean); } catch { continue; }
-      out.push({ pid: Number(pid), ...st, name: m.name, kind: kindOf(argv), argv: argv.join(' ').slice(0, 160) });
+      out.push({ pid: Number(pid), ...st, name: name || null, kind: kindOf(argv), argv: argv.join(' ').slice(0, 160) });
     }
     return out;
   }
