@@ -1,15 +1,15 @@
 // `pguard import`: read another manager's file, map it (core/import-formats.ts), and add the
 // entries to the registry in one locked write (format kept), or say why nothing was written.
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import type { Note } from '../core/export-common.js';
-import { importPm2, importProcessCompose, importSupervisord, type Imported } from '../core/import-formats.js';
+import { importPm2, importProcessCompose, importSupervisord, literalDepth, MAX_IMPORT_DEPTH, yamlDepth, type Imported } from '../core/import-formats.js';
 import { readExportedLiteral } from '../core/js-literal.js';
 import { validateRegistry } from '../core/validate.js';
-import { updateRegistry } from '../effects/registry-file.js';
+import { MAX_REGISTRY_BYTES, updateRegistry } from '../effects/registry-file.js';
 import { RegistryInvalidError, UserError } from '../errors.js';
 import type { Context } from './context.js';
 import { recordRegistration } from './register.js';
@@ -27,19 +27,48 @@ export interface ImportResult {
   readonly read: 'parsed' | 'evaluated';
 }
 
-async function readInput(format: ImportFormat, file: string, allowEval: boolean): Promise<{ imported: Imported; read: 'parsed' | 'evaluated' }> {
-  let text: string;
+/** The file's text, read up to the registry's own limit (a pipe or a device too): more is refused before any parsing. */
+function readBounded(file: string): string {
+  const max = MAX_REGISTRY_BYTES;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
   } catch (err) {
     throw new UserError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)}).`, 2);
   }
+  try {
+    for (;;) {
+      const buf = Buffer.allocUnsafe(1024 * 1024);
+      let n: number;
+      try { n = readSync(fd, buf, 0, buf.length, null); } catch (err) {
+        throw new UserError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)}).`, 2);
+      }
+      if (n === 0) break;
+      total += n;
+      if (total > max) throw new UserError(`${file}: more than ${max / 1024 / 1024} MB, too large to import (the registry's own limit).`, 2);
+      chunks.push(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const tooDeep = (file: string) => new UserError(`${file}: nested more than ${MAX_IMPORT_DEPTH} levels deep: not a file pguard imports.`, 2);
+
+async function readInput(format: ImportFormat, file: string, allowEval: boolean): Promise<{ imported: Imported; read: 'parsed' | 'evaluated' }> {
+  // Bounded before any parsing: its size (the registry's limit), and its depth (parsers recurse).
+  const text = readBounded(file);
   if (format === 'supervisord') return { imported: importSupervisord(text), read: 'parsed' };
   if (format === 'process-compose') {
+    if (yamlDepth(text) > MAX_IMPORT_DEPTH) throw tooDeep(file);
     let doc: unknown;
     try { doc = parseYaml(text); } catch (err) { throw new UserError(`${file}: not valid YAML (${err instanceof Error ? err.message.split('\n')[0] : String(err)}).`, 2); }
     return { imported: importProcessCompose(doc), read: 'parsed' };
   }
+  if (literalDepth(text) > MAX_IMPORT_DEPTH) throw tooDeep(file);
   const ext = extname(file).toLowerCase();
   if (ext === '.json' || /^\s*[[{]/.test(text) && !/module\.exports|export\s+default/.test(text)) {
     try { return { imported: importPm2(JSON.parse(text)), read: 'parsed' }; } catch (err) {
@@ -90,9 +119,9 @@ export async function importDefinitions(ctx: Context, format: ImportFormat, file
   }
   // The whole change, checked as the registry would hold it, before anything is written.
   const apply = (data: Record<string, unknown>): { name: string; created: boolean }[] => {
-    const clash = imported.entries.filter((e) => e.name in data).map((e) => e.name);
+    const clash = imported.entries.filter((e) => Object.hasOwn(data, e.name)).map((e) => e.name);
     if (clash.length > 0 && !opts.replace) throw new UserError(`already in the registry: ${clash.join(', ')}. Pass --replace to overwrite them, or rename them in ${file}.`, 1);
-    const out = imported.entries.map((e) => ({ name: e.name, created: !(e.name in data) }));
+    const out = imported.entries.map((e) => ({ name: e.name, created: !Object.hasOwn(data, e.name) }));
     for (const e of imported.entries) data[e.name] = e.entry;
     const issues = validateRegistry(data).issues.filter((i) => seen.has(i.process) || i.process === '');
     if (issues.length > 0) throw new RegistryInvalidError(ctx.registry.path, issues, 'nothing was imported');

@@ -28,7 +28,7 @@ function takeName(raw: string, notes: Note[], fallback: string): string {
 function seconds(v: unknown, unitless: 'ms' | 's'): number | undefined {
   if (typeof v === 'number') return unitless === 'ms' ? v / 1000 : v;
   if (typeof v !== 'string') return undefined;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(v);
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(v.trim());
   if (!m) return undefined;
   const n = Number(m[1]);
   const unit = (m[2] ?? unitless).toLowerCase();
@@ -39,7 +39,7 @@ function seconds(v: unknown, unitless: 'ms' | 's'): number | undefined {
 function megabytes(v: unknown): number | undefined {
   if (typeof v === 'number') return Math.round(v / 1024 / 1024);
   if (typeof v !== 'string') return undefined;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMG])?B?\s*$/i.exec(v);
+  const m = /^(\d+(?:\.\d+)?)\s*([KMG])?B?$/i.exec(v.trim());
   if (!m) return undefined;
   const n = Number(m[1]);
   const unit = (m[2] ?? '').toUpperCase();
@@ -54,7 +54,7 @@ const INTERPRETER_BY_EXT: Record<string, string> = { js: 'node', mjs: 'node', cj
 export function importPm2(input: unknown): Imported {
   const notes: Note[] = [];
   // An array of apps, {apps: [...]}, or one app (an object with a script); anything else holds none.
-  const apps: unknown[] = Array.isArray(input) ? input : isObj(input) && Array.isArray(input.apps) ? input.apps : isObj(input) && 'script' in input ? [input] : [];
+  const apps: unknown[] = Array.isArray(input) ? input : isObj(input) && Array.isArray(input.apps) ? input.apps : isObj(input) && Object.hasOwn(input, 'script') ? [input] : [];
   const entries = apps.filter(isObj).map((raw, i) => {
     // `pm2 jlist`: the definition lives in pm2_env, under other names.
     const jlist = isObj(raw.pm2_env);
@@ -170,6 +170,79 @@ export function importProcessCompose(doc: unknown): Imported {
   return { entries, notes };
 }
 
+/** How deep a file nests, at most, counted before it is parsed (parsers recurse). */
+export const MAX_IMPORT_DEPTH = 64;
+
+/**
+ * The deepest nesting of `[` and `{` in JSON or a JavaScript literal (strings and comments
+ * skipped), in one pass; stops counting past `limit`.
+ */
+export function literalDepth(text: string, limit = MAX_IMPORT_DEPTH): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"' || c === "'" || c === '`') {
+      for (i++; i < text.length && text[i] !== c; i++) if (text[i] === '\\') i++;
+    } else if (c === '/' && text[i + 1] === '/') {
+      const e = text.indexOf('\n', i);
+      i = e < 0 ? text.length : e;
+    } else if (c === '/' && text[i + 1] === '*') {
+      const e = text.indexOf('*/', i + 2);
+      i = e < 0 ? text.length : e + 1;
+    } else if (c === '[' || c === '{') {
+      if (++depth > max) max = depth;
+      if (max > limit) return max;
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  return max;
+}
+
+/**
+ * An upper bound on how deep a YAML file nests, in one pass: its block levels (a stack of
+ * indentations, and `- ` / `? ` markers on a line) plus its flow brackets outside quoted scalars,
+ * comments and block scalars (`|`, `>`); stops counting past `limit`.
+ */
+export function yamlDepth(text: string, limit = MAX_IMPORT_DEPTH): number {
+  const indents: number[] = [];
+  let flow = 0;
+  let max = 0;
+  let blockScalarOf = -1; // the indentation of the line a block scalar (| or >) belongs to
+  for (const line of text.split('\n')) {
+    let i = 0;
+    while (line[i] === ' ') i++;
+    if (i === line.length || line[i] === '#' || line[i] === '\r') continue;
+    if (blockScalarOf >= 0 && i > blockScalarOf) continue; // its text, not structure
+    blockScalarOf = -1;
+    while (indents.length > 0 && indents[indents.length - 1]! >= i) indents.pop();
+    indents.push(i);
+    const indent = i;
+    let level = indents.length;
+    // `- - - x`: each marker a level of its own.
+    while ((line[i] === '-' || line[i] === '?') && (line[i + 1] === ' ' || i + 1 >= line.length)) {
+      level++;
+      i += 2;
+      while (line[i] === ' ') i++;
+    }
+    for (; i < line.length; i++) {
+      const c = line[i]!;
+      const prev = i === 0 ? ' ' : line[i - 1]!;
+      if ((c === '"' || c === "'") && /[\s[{,:-]/.test(prev)) {
+        for (i++; i < line.length && line[i] !== c; i++) if (c === '"' && line[i] === '\\') i++;
+      } else if (c === '#' && /\s/.test(prev)) break;
+      else if (c === '[' || c === '{') {
+        flow++;
+        if (level + flow > max) max = level + flow;
+        if (max > limit) return max;
+      } else if ((c === ']' || c === '}') && flow > 0) flow--;
+    }
+    if (level + flow > max) max = level + flow;
+    if (max > limit) return max;
+    if (/(^|[\s:-])[|>][-+0-9]*\s*(#.*)?\r?$/.test(line)) blockScalarOf = indent;
+  }
+  return max;
+}
+
 /** supervisord's INI: `[program:NAME]` sections as key -> value (continuation lines joined). */
 export function parseIni(text: string): { section: string; values: Record<string, string> }[] {
   const out: { section: string; values: Record<string, string> }[] = [];
@@ -181,11 +254,16 @@ export function parseIni(text: string): { section: string; values: Record<string
     if (sec) { cur = { section: sec[1]!.trim(), values: {} }; out.push(cur); lastKey = null; continue; }
     if (!cur) continue;
     if (/^\s/.test(raw) && lastKey) { cur.values[lastKey] += `\n${raw.trim()}`; continue; }
-    const kv = /^\s*([^=:]+?)\s*[=:]\s*(.*)$/.exec(raw);
-    if (!kv) continue;
+    // KEY = VALUE (or KEY: VALUE), found by index: no pattern that backtracks over a long line.
+    const eq = raw.search(/[=:]/);
+    const key = eq < 0 ? '' : raw.slice(0, eq).trim().toLowerCase();
+    if (!key) continue;
     // An inline comment starts with " ;" (supervisor's rule).
-    cur.values[kv[1]!.toLowerCase()] = kv[2]!.replace(/\s+;.*$/, '').trim();
-    lastKey = kv[1]!.toLowerCase();
+    let value = raw.slice(eq + 1);
+    const comment = value.search(/\s;/);
+    if (comment >= 0) value = value.slice(0, comment);
+    cur.values[key] = value.trim();
+    lastKey = key;
   }
   return out;
 }

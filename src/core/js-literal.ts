@@ -6,11 +6,43 @@
 
 export type LiteralResult = { ok: true; value: unknown } | { ok: false; why: string };
 
+/** How deep a literal may nest (arrays and objects): the reader recurses. */
+export const MAX_LITERAL_DEPTH = 64;
+
+/**
+ * Where the code's own `module.exports =` or `export default` ends: the first one outside
+ * comments, strings and template strings (one in a `//` comment is not the file's export); -1 if none.
+ */
+function exportStart(source: string): number {
+  const at = /module\.exports\s*=|export\s+default\b/y;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === '/' && source[i + 1] === '/') { const e = source.indexOf('\n', i); if (e < 0) return -1; i = e; continue; }
+    if (c === '/' && source[i + 1] === '*') { const e = source.indexOf('*/', i + 2); if (e < 0) return -1; i = e + 1; continue; }
+    if (c === '"' || c === "'" || c === '`') {
+      for (i++; i < source.length && source[i] !== c; i++) if (source[i] === '\\') i++;
+      continue;
+    }
+    if ((c === 'm' || c === 'e') && (i === 0 || !/[\w$.]/.test(source[i - 1]!))) {
+      at.lastIndex = i;
+      const m = at.exec(source);
+      if (m) return i + m[0].length;
+    }
+  }
+  return -1;
+}
+
 export function readExportedLiteral(source: string): LiteralResult {
-  const m = /(?:module\.exports\s*=|export\s+default)\s*/.exec(source);
-  if (!m) return { ok: false, why: 'no `module.exports =` or `export default` in it' };
-  let i = m.index + m[0].length;
+  const start = exportStart(source);
+  if (start < 0) return { ok: false, why: 'no `module.exports =` or `export default` in it' };
+  let i = start;
+  let depth = 0;
   const fail = (why: string): never => { throw new Error(why); };
+  /** A sticky pattern matched at i (no copy of the rest of the file per token). */
+  const at = (re: RegExp): string | null => { re.lastIndex = i; return re.exec(source)?.[0] ?? null; };
+  const KEY = /[A-Za-z_$][\w$]*|\d+/y;
+  const WORD = /(?:-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|true|false|null|undefined)/iy;
+  const CODE = /[\w$.]+/y;
   const skip = () => {
     for (;;) {
       while (i < source.length && /\s/.test(source[i]!)) i++;
@@ -49,18 +81,19 @@ export function readExportedLiteral(source: string): LiteralResult {
   const value = (): unknown => {
     skip();
     const c = source[i];
+    if ((c === '{' || c === '[') && ++depth > MAX_LITERAL_DEPTH) fail(`nested more than ${MAX_LITERAL_DEPTH} levels deep`);
     if (c === '{') {
       i++;
       const obj: Record<string, unknown> = {};
       for (;;) {
         skip();
-        if (source[i] === '}') { i++; return obj; }
+        if (source[i] === '}') { i++; depth--; return obj; }
         let key: string;
         if (source[i] === '"' || source[i] === "'") key = readString();
         else {
-          const k = /^[A-Za-z_$][\w$]*|^\d+/.exec(source.slice(i));
-          if (!k) fail(`a key it cannot read at offset ${i}`);
-          key = k![0];
+          const k = at(KEY);
+          if (k === null) fail(`a key it cannot read at offset ${i}`);
+          key = k!;
           i += key.length;
         }
         skip();
@@ -78,7 +111,7 @@ export function readExportedLiteral(source: string): LiteralResult {
       const arr: unknown[] = [];
       for (;;) {
         skip();
-        if (source[i] === ']') { i++; return arr; }
+        if (source[i] === ']') { i++; depth--; return arr; }
         arr.push(value());
         skip();
         if (source[i] === ',') i++;
@@ -86,13 +119,12 @@ export function readExportedLiteral(source: string): LiteralResult {
       }
     }
     if (c === '"' || c === "'" || c === '`') return readString();
-    const word = /^(?:-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|true|false|null|undefined)/i.exec(source.slice(i));
-    if (word && !/^[\w$.(]/.test(source.slice(i + word[0].length))) {
-      i += word[0].length;
-      const w = word[0];
+    const w = at(WORD);
+    if (w !== null && !/[\w$.(]/.test(source[i + w.length] ?? '')) {
+      i += w.length;
       return w === 'true' ? true : w === 'false' ? false : w === 'null' ? null : w === 'undefined' ? undefined : Number(w);
     }
-    const what = /^[\w$.]+/.exec(source.slice(i))?.[0] ?? source.slice(i, i + 12);
+    const what = at(CODE) ?? source.slice(i, i + 12);
     return fail(`\`${what}\` is code, not a literal`);
   };
   try {

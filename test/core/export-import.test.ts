@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeNote, dnsLabel, splitSimpleCommand } from '../../src/core/export-common.js';
 import { exportSystemd, systemdWord } from '../../src/core/export-systemd.js';
-import { importPm2, importProcessCompose, importSupervisord, parseIni } from '../../src/core/import-formats.js';
+import { importPm2, importProcessCompose, importSupervisord, literalDepth, parseIni, yamlDepth } from '../../src/core/import-formats.js';
 import { readExportedLiteral } from '../../src/core/js-literal.js';
 import { validateRegistry } from '../../src/core/validate.js';
 import type { ProcessDef } from '../../src/core/schema.js';
@@ -66,7 +66,22 @@ describe('reading an ecosystem file without running it', () => {
     ['module.exports = { run() { return 1 } }', '"run" is not followed by a value (a shorthand or a method)'],
     ['module.exports = { __proto__: { polluted: 1 } }', 'a __proto__ key'],
     ['console.log(1)', 'no `module.exports =` or `export default` in it'],
+    ["// module.exports = { apps: [] }\nconst x = 'export default {}'; /* module.exports = {} */", 'no `module.exports =` or `export default` in it'],
+    [`module.exports = ${'['.repeat(65)}${']'.repeat(65)}`, 'nested more than 64 levels deep'],
   ])('gives up on %j: %s', (src, why) => expect(readExportedLiteral(src)).toEqual({ ok: false, why }));
+});
+
+describe('bounding a file before it is parsed (issue 22, point 7)', () => {
+  it('counts JSON and literal nesting, not brackets in strings or comments', () => {
+    expect(literalDepth('{"a": [1, {"b": "[[[["}]} // [[[[\n/* {{{{ */')).toBe(3);
+    expect(literalDepth('['.repeat(1000), 64)).toBe(65);
+  });
+
+  it('counts YAML nesting: block levels, sequence markers and flow brackets, not block scalars or quotes', () => {
+    expect(yamlDepth('processes:\n  web:\n    command: |\n      [[[[ x\n        {{{{\n    environment: ["A=[", \'B\']\n')).toBe(4);
+    expect(yamlDepth('- - - - x\n')).toBe(5);
+    expect(yamlDepth(`a: ${'['.repeat(100)}`, 64)).toBe(65);
+  });
 });
 
 describe('importers', () => {

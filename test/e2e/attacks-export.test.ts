@@ -117,3 +117,88 @@ describe.skipIf(!isRoot || !hasSetpriv)('export --out where another user can pla
 describe.skipIf(isRoot && hasSetpriv)('export --out attacks', () => {
   it('need root and setpriv to play another user', (ctx) => ctx.skip('run the suite as root (with setpriv) to play nobody as the attacker'));
 });
+
+describe('import of a file made to exhaust it (issue 22, point 7)', () => {
+  /** A file in a fresh folder, imported: one line on stderr, exit 2, within a few seconds. */
+  async function importHostile(format: string, name: string, text: string): Promise<{ code: number; stderr: string; ms: number }> {
+    const t = tmpRegistry({});
+    const file = join(t.dir, name);
+    writeFileSync(file, text);
+    const started = Date.now();
+    const res = await t.cli(['import', format, file, '--dry-run']);
+    return { code: res.code, stderr: res.stderr.replace(file, 'FILE'), ms: Date.now() - started };
+  }
+
+  const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+
+  it.each([
+    ['pm2', 'deep.json', `{"apps": ${deep(200_000)}}`, 'pguard: FILE: nested more than 64 levels deep: not a file pguard imports.'],
+    ['pm2', 'ecosystem.config.js', `module.exports = { apps: ${deep(200_000)} }`, 'pguard: FILE: nested more than 64 levels deep: not a file pguard imports.'],
+    ['process-compose', 'deep.yaml', `processes: ${deep(200_000)}\n`, 'pguard: FILE: nested more than 64 levels deep: not a file pguard imports.'],
+    ['process-compose', 'deep-block.yaml', `${Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n')} x\n`, 'pguard: FILE: nested more than 64 levels deep: not a file pguard imports.'],
+  ])('%s %s: refused in one line, exit 2, no stack overflow', async (format, name, text, stderr) => {
+    const res = await importHostile(format, name, text);
+    expect(res).toMatchObject({ code: 2, stderr });
+    expect(res.ms).toBeLessThan(5000);
+  }, 60_000);
+
+  it.each([
+    ['supervisord with a key line of spaces', 'supervisord', 'supervisord.conf', `[program:x]\ncommand=true\nautorestart=false\nk${' '.repeat(200_000)}x\n`],
+    ['supervisord with a value of spaces', 'supervisord', 'supervisord.conf', `[program:x]\ncommand=a${' '.repeat(200_000)}b\nenvironment=A=${' '.repeat(200_000)}x\n`],
+    ['pm2 with durations and sizes of spaces', 'pm2', 'apps.json', JSON.stringify({ apps: [{ name: 'a', script: 'a.js', min_uptime: `1${' '.repeat(100_000)}x`, max_memory_restart: `1${' '.repeat(100_000)}x` }] })],
+    ['pm2 with many keys', 'pm2', 'ecosystem.config.js', `module.exports = { apps: [{ name: 'a', script: 'a.js', env: { ${Array.from({ length: 200_000 }, (_, i) => `K${i}: ${i}`).join(', ')} } }] }`],
+  ])('%s: read in linear time', async (_what, format, name, text) => {
+    const res = await importHostile(format, name, text);
+    expect(res.stderr).not.toMatch(/unexpected error|call stack|internal/i);
+    expect(res.ms).toBeLessThan(5000);
+  }, 120_000);
+
+  it('a file over 10 MB is refused before it is parsed, in one line, exit 2', async () => {
+    const big = `processes:\n${Array.from({ length: 500_000 }, (_, i) => `  p${i}:\n    command: x\n`).join('')}`;
+    expect(big.length).toBeGreaterThan(10 * 1024 * 1024);
+    const res = await importHostile('process-compose', 'big.yaml', big);
+    expect(res).toMatchObject({ code: 2, stderr: "pguard: FILE: more than 10 MB, too large to import (the registry's own limit)." });
+    expect(res.ms).toBeLessThan(5000);
+  }, 60_000);
+});
+
+describe('found on the way (issue 22)', () => {
+  it('history --since with a duration past any date: one usage line, exit 2', async () => {
+    const t = tmpRegistry({ app: { command: 'sleep 1' } });
+    for (const since of ['99999999999999999999d', '1e400s', '300000000d']) {
+      const res = await t.cli(['history', '--since', since]);
+      expect(res).toMatchObject({ code: 2, stderr: `pguard: --since expects a duration like 90s, 15m, 2h or 7d, got ${JSON.stringify(since)}.` });
+    }
+    expect((await t.cli(['history', '--since', '36500d'])).code).toBe(0);
+  });
+
+  it.each(['constructor', 'toString', 'hasOwnProperty'])('a process named %s is new to an empty registry: imported and registered as created', async (name) => {
+    const t = tmpRegistry({});
+    const file = join(t.dir, 'apps.json');
+    writeFileSync(file, JSON.stringify({ apps: [{ name, script: 'a.js' }] }));
+    const imported = await t.cli(['import', 'pm2', file, '--json']);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(JSON.parse(imported.stdout).processes).toEqual([{ name, created: true, entry: { command: 'node a.js' } }]);
+    const u = tmpRegistry({});
+    const registered = await u.cli(['register', name, 'sleep 1', '--json']);
+    expect(registered.code, registered.stderr).toBe(0);
+    expect(JSON.parse(registered.stdout)).toMatchObject({ name, created: true });
+    expect(u.ledger().map((e) => `${e.event} ${e.process}`)).toEqual([`register ${name}`]);
+  });
+
+  it('a PM2 file whose module.exports is only in a comment is not imported from the comment', async () => {
+    const t = tmpRegistry({});
+    const file = join(t.dir, 'ecosystem.config.js');
+    writeFileSync(file, "// module.exports = { apps: [{ name: 'from-comment', script: 'evil.js' }] }\nconst apps = require('./apps');\nmodule.exports = { apps };\n");
+    const res = await t.cli(['import', 'pm2', file]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/cannot be read without running it \(".*apps.*" is not followed by a value|cannot be read without running it/);
+    expect(res.stderr).not.toContain('from-comment');
+    expect(readFileSync(t.registry, 'utf8')).not.toContain('from-comment');
+    // Nor from a string.
+    writeFileSync(file, "const doc = 'module.exports = { apps: [{ name: \"from-string\", script: \"x.js\" }] }';\nexport default { apps: [{ name: 'real', script: 'r.js' }] };\n");
+    const ok = await t.cli(['import', 'pm2', file]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(readFileSync(t.registry, 'utf8')))).toEqual(['real']);
+  });
+});
