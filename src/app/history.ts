@@ -144,9 +144,13 @@ export function describeHistory(ctx: Context, opts: { name?: string | undefined;
   return { since: since === null ? null : new Date(since).toISOString(), failures, summary };
 }
 
-/** "90s", "15m", "2h", "7d" -> ms; null when not a duration. */
+/** The furthest back a period can reach and still start at a date: 100 000 days (Dates end at 1e8 days either side of 1970). */
+const MAX_DURATION_MS = 100_000 * 86_400_000;
+
+/** "90s", "15m", "2h", "7d" -> ms; null when not a duration (or one longer than any date could be before now). */
 export function parseDuration(text: string): number | null {
   const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/.exec(text.trim());
   if (!m) return null;
-  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  const ms = Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  return Number.isFinite(ms) && ms <= MAX_DURATION_MS ? ms : null;
 }

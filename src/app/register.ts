@@ -28,7 +28,8 @@ export async function registerProcess(registryPath: string, lockDir: string, nam
     // A registry that already breaks the schema is not written to: its issues are named, the file left as it is.
     const before = validateRegistry(data).issues;
     if (before.length > 0) throw new RegistryInvalidError(registryPath, before, 'fix these first (register would otherwise write into a broken registry)');
-    const existing = data[name];
+    // Its own entry only: not a name every object inherits (constructor, toString).
+    const existing = Object.hasOwn(data, name) ? data[name] : undefined;
     const existed = existing !== undefined;
     const previous = existing && typeof existing === 'object' && !Array.isArray(existing) ? (existing as Record<string, unknown>) : undefined;
     const after: Record<string, unknown> = { ...(previous ?? {}), ...patch };
@@ -57,7 +58,7 @@ function show(key: string, value: unknown): string {
 
 export async function removeFromRegistry(registryPath: string, lockDir: string, name: string): Promise<boolean> {
   return updateRegistry(registryPath, (data) => {
-    if (!(name in data)) return false;
+    if (!Object.hasOwn(data, name)) return false;
     const before = new Set(validateRegistry(data).issues.map((i) => `${i.process}\0${i.field}\0${i.message}`));
     delete data[name];
     // Removing a broken entry is always allowed; removing one that others depend on is not.
