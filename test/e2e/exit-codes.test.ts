@@ -90,7 +90,11 @@ describe('random argv against random registries', () => {
     await fc.assert(fc.asyncProperty(registries, fc.array(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 5 }), async (reg, argv) => {
       // Never a long wait, never the user's crontab or a server: those commands are not fuzzed.
       if (['cron', 'watch', 'dashboard', 'mcp', 'skill', 'import', 'boot'].includes(argv[0]!) || argv.includes('-f') || argv.includes('--follow')) return;
-      const args = argv[0] === 'wait' ? [...argv, '--timeout', '0.1'] : argv[0] === 'start' || argv[0] === 'restart' ? [...argv, '--no-wait'] : argv;
+      // wait and start are bounded by a flag put first (after a `--` it would be a word), and a
+      // history that sets that flag itself is not run (--timeout 1e9 is a wait the user asked for).
+      const [cmd, ...rest] = argv;
+      if ((cmd === 'wait' && rest.includes('--timeout')) || ((cmd === 'start' || cmd === 'restart') && rest.includes('--wait'))) return;
+      const args = cmd === 'wait' ? [cmd, '--timeout', '0.1', ...rest] : cmd === 'start' || cmd === 'restart' ? [cmd!, '--no-wait', ...rest] : argv;
       const t = tmpRegistry({}, { raw: JSON.stringify(reg) ?? 'null' });
       const res = await t.cli(args);
       expect([0, 1, 2], `${JSON.stringify(args)} on ${JSON.stringify(reg)}: ${res.code}\n${res.stderr}`).toContain(res.code);

@@ -78,7 +78,8 @@ describe('pguard mcp', () => {
     await t.cli(['start', '--all']);
     const { client } = await connect(t);
     const cli = async (args: string[]) => JSON.parse((await t.cli([...args, '--json'])).stdout);
-    const strip = (v: { uptime_s?: unknown }[]) => v.map(({ uptime_s: _u, ...x }) => x);
+    // What is measured at each look (uptime, the tree's memory and CPU) moves between two calls: the rest must be the same.
+    const strip = (v: { uptime_s?: unknown; memory_mb?: unknown; cpu_percent?: unknown }[]) => v.map(({ uptime_s: _u, memory_mb: _m, cpu_percent: _c, ...x }) => x);
     const status = await call(client, 'status');
     expect(status.isError).toBeFalsy();
     expect(strip(JSON.parse(text(status)))).toEqual(strip(await cli(['status'])));
