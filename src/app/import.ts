@@ -4,12 +4,12 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { parse as parseYaml } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
 import type { Note } from '../core/export-common.js';
 import { importPm2, importProcessCompose, importSupervisord, literalDepth, MAX_IMPORT_DEPTH, yamlDepth, type Imported } from '../core/import-formats.js';
 import { readExportedLiteral } from '../core/js-literal.js';
 import { validateRegistry } from '../core/validate.js';
-import { MAX_REGISTRY_BYTES, updateRegistry } from '../effects/registry-file.js';
+import { updateRegistry } from '../effects/registry-file.js';
 import { RegistryInvalidError, UserError } from '../errors.js';
 import type { Context } from './context.js';
 import { recordRegistration } from './register.js';
@@ -27,9 +27,15 @@ export interface ImportResult {
   readonly read: 'parsed' | 'evaluated';
 }
 
-/** The file's text, read up to the registry's own limit (a pipe or a device too): more is refused before any parsing. */
+/**
+ * How large a file import reads: another manager's file is a few kB, and the YAML library takes
+ * about 1.5 s and 120 MB per MB (16 s and 1.2 GB for 10 MB, the registry's own limit).
+ */
+export const MAX_IMPORT_BYTES = 1024 * 1024;
+
+/** The file's text, read up to MAX_IMPORT_BYTES (a pipe or a device too): more is refused before any parsing. */
 function readBounded(file: string): string {
-  const max = MAX_REGISTRY_BYTES;
+  const max = MAX_IMPORT_BYTES;
   const chunks: Buffer[] = [];
   let total = 0;
   let fd: number;
@@ -47,13 +53,41 @@ function readBounded(file: string): string {
       }
       if (n === 0) break;
       total += n;
-      if (total > max) throw new UserError(`${file}: more than ${max / 1024 / 1024} MB, too large to import (the registry's own limit).`, 2);
+      if (total > max) throw new UserError(`${file}: more than ${max / 1024 / 1024} MB, too large to import (a process manager's file is a few kB).`, 2);
       chunks.push(buf.subarray(0, n));
     }
   } finally {
     closeSync(fd);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * YAML as data, in linear time: the library's own duplicate-key check compares each key with
+ * every key before it (minutes for a large mapping), so keys are checked here, by a set per mapping.
+ */
+function parseYamlLinear(text: string): unknown {
+  const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false });
+  if (doc.errors.length > 0) throw doc.errors[0]!;
+  const stack: unknown[] = [doc.contents];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        if (isScalar(pair.key)) {
+          if (seen.has(pair.key.value)) {
+            const at = (pair.key as YamlNode).range?.[0] ?? 0;
+            const line = text.slice(0, at).split('\n').length;
+            throw new Error(`Map keys must be unique: ${JSON.stringify(String(pair.key.value))} again at line ${line}`);
+          }
+          seen.add(pair.key.value);
+        }
+        stack.push(pair.value);
+      }
+    } else if (isSeq(node)) stack.push(...node.items);
+  }
+  return doc.toJS({ maxAliasCount: 100 });
 }
 
 const tooDeep = (file: string) => new UserError(`${file}: nested more than ${MAX_IMPORT_DEPTH} levels deep: not a file pguard imports.`, 2);
@@ -65,7 +99,7 @@ async function readInput(format: ImportFormat, file: string, allowEval: boolean)
   if (format === 'process-compose') {
     if (yamlDepth(text) > MAX_IMPORT_DEPTH) throw tooDeep(file);
     let doc: unknown;
-    try { doc = parseYaml(text); } catch (err) { throw new UserError(`${file}: not valid YAML (${err instanceof Error ? err.message.split('\n')[0] : String(err)}).`, 2); }
+    try { doc = parseYamlLinear(text); } catch (err) { throw new UserError(`${file}: not valid YAML (${err instanceof Error ? err.message.split('\n')[0] : String(err)}).`, 2); }
     return { imported: importProcessCompose(doc), read: 'parsed' };
   }
   if (literalDepth(text) > MAX_IMPORT_DEPTH) throw tooDeep(file);
@@ -130,13 +164,14 @@ export async function importDefinitions(ctx: Context, format: ImportFormat, file
   const created = opts.dryRun
     ? apply(structuredClone(ctx.registry.data))
     : await updateRegistry(ctx.registry.path, apply, { lockDir: ctx.store.path('locks') });
+  const createdOf = new Map(created.map((c) => [c.name, c.created]));
   if (!opts.dryRun) {
-    for (const e of imported.entries) await recordRegistration(ctx, { name: e.name, created: created.find((c) => c.name === e.name)!.created, changes: Object.keys(e.entry), registry: ctx.registry.path });
+    for (const e of imported.entries) await recordRegistration(ctx, { name: e.name, created: createdOf.get(e.name)!, changes: Object.keys(e.entry), registry: ctx.registry.path });
   }
   return {
     registry: ctx.registry.path, dry_run: opts.dryRun, written: !opts.dryRun, read,
     processes: imported.entries.map((e) => ({
-      name: e.name, created: created.find((c) => c.name === e.name)!.created,
+      name: e.name, created: createdOf.get(e.name)!,
       entry: e.entry.env ? { ...e.entry, env: Object.keys(e.entry.env as object) } : e.entry,
     })),
     notes: imported.notes,
