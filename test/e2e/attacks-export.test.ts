@@ -143,15 +143,17 @@ describe('import of a file made to exhaust it (issue 22, point 7)', () => {
   }, 60_000);
 
   it.each([
-    ['supervisord with a key line of spaces', 'supervisord', 'supervisord.conf', `[program:x]\ncommand=true\nautorestart=false\nk${' '.repeat(200_000)}x\n`],
-    ['supervisord with a value of spaces', 'supervisord', 'supervisord.conf', `[program:x]\ncommand=a${' '.repeat(200_000)}b\nenvironment=A=${' '.repeat(200_000)}x\n`],
+    ['supervisord with a key line of spaces', 'supervisord', 'supervisord.conf', `[program:x]\ncommand=true\nautorestart=false\nk${' '.repeat(400_000)}x\n`],
+    ['supervisord with a value of spaces', 'supervisord', 'supervisord.conf', `[program:x]\ncommand=a${' '.repeat(400_000)}b\nenvironment=A=${' '.repeat(400_000)}x\n`],
     ['pm2 with durations and sizes of spaces', 'pm2', 'apps.json', JSON.stringify({ apps: [{ name: 'a', script: 'a.js', min_uptime: `1${' '.repeat(100_000)}x`, max_memory_restart: `1${' '.repeat(100_000)}x` }] })],
     ['pm2 with many keys', 'pm2', 'ecosystem.config.js', `module.exports = { apps: [{ name: 'a', script: 'a.js', env: { ${Array.from({ length: 200_000 }, (_, i) => `K${i}: ${i}`).join(', ')} } }] }`],
   ])('%s: read in linear time', async (_what, format, name, text) => {
     const res = await importHostile(format, name, text);
     expect(res.stderr).not.toMatch(/unexpected error|call stack|internal/i);
-    expect(res.ms).toBeLessThan(5000);
-  }, 120_000);
+    // A bound far from both sides on a loaded 2-core machine: linear reading takes a few seconds at
+    // most, the backtracking it replaced took 28-44 s on half these lengths (and 4x that on these).
+    expect(res.ms).toBeLessThan(20_000);
+  }, 180_000);
 
   it('a file over 1 MB is refused before it is parsed, in one line, exit 2; one of 1 MB is read in seconds', async () => {
     const big = `processes:\n${Array.from({ length: 500_000 }, (_, i) => `  p${i}:\n    command: x\n`).join('')}`;
