@@ -130,7 +130,10 @@ function classifyAndDecide(
   if (window >= def.maxRestarts) return giveUp(def, base, crashed, why, evidence, window, now);
   // A new definition that has never proved itself died early a second time: back to the
   // known-good one now, not after the whole budget's cooldowns (a bad deploy).
-  if (window >= 1 && onProbation(lineage)) return rollBackEarly(base, crashed, why, evidence, window, lineage!, now);
+  if (window >= 1 && onProbation(lineage)) {
+    const message = describeReason({ kind: 'unproven', why, deaths: window + 1, generation: lineage!.generation, fallback: lineage!.fallback! });
+    return notRestarted(base, crashed, message, evidence, window, 'rollback', now);
+  }
   const at = Math.max(now, nextRestartNotBefore(def, window, window === 0 ? null : record.lastRestartAt));
   const restarts = window + 1;
   const delayMs = at - now;
@@ -163,26 +166,18 @@ function crashAlert(message: string, evidence: Evidence, restarts: number, actio
   return { kind: 'crashed', severity: 'warning', message, evidence: { ...evidence, restarts, action } };
 }
 
-function rollBackEarly(base: ProcessRecord, crashed: Status, why: string, evidence: Evidence, restarts: number, lineage: Lineage, now: number): Step {
-  const next = mustTransition(crashed, 'budget-exhausted'); // crashed -> failed (on probation: not restarted again)
-  const message = describeReason({ kind: 'unproven', why, deaths: restarts + 1, generation: lineage.generation, fallback: lineage.fallback! });
-  return {
-    next,
-    record: { ...base, status: next, restarts, failedAt: now, nextRestartAt: null, recovering: false, reason: message },
-    decision: { action: 'none' },
-    alerts: [{ kind: 'failed', severity: 'critical', message, evidence: { ...evidence, restarts, action: 'rollback' } }],
-    failure: 'gave-up',
-  };
+function giveUp(def: ExitPolicy, base: ProcessRecord, crashed: Status, why: string, evidence: Evidence, restarts: number, now: number): Step {
+  return notRestarted(base, crashed, describeReason({ kind: 'gave-up', why, restarts, max: def.maxRestarts }), evidence, restarts, 'gave-up', now);
 }
 
-function giveUp(def: ExitPolicy, base: ProcessRecord, crashed: Status, why: string, evidence: Evidence, restarts: number, now: number): Step {
-  const next = mustTransition(crashed, 'budget-exhausted'); // crashed -> failed (budget spent)
-  const message = describeReason({ kind: 'gave-up', why, restarts, max: def.maxRestarts });
+/** crashed -> failed: not restarted again (its budget spent, or a generation on probation rolled back), with its critical alert. */
+function notRestarted(base: ProcessRecord, crashed: Status, message: string, evidence: Evidence, restarts: number, action: 'gave-up' | 'rollback', now: number): Step {
+  const next = mustTransition(crashed, 'budget-exhausted'); // crashed -> failed
   return {
     next,
     record: { ...base, status: next, restarts, failedAt: now, nextRestartAt: null, recovering: false, reason: message },
     decision: { action: 'none' },
-    alerts: [{ kind: 'failed', severity: 'critical', message, evidence: { ...evidence, restarts, action: 'gave-up' } }],
+    alerts: [{ kind: 'failed', severity: 'critical', message, evidence: { ...evidence, restarts, action } }],
     failure: 'gave-up',
   };
 }
