@@ -4,11 +4,14 @@
 import fc from 'fast-check';
 import { rmSync, writeFileSync } from 'node:fs';
 import { afterStep, failure, keep } from './invariants.js';
-import { KINDS, withDependencies, type Broken, type Kind, type Model } from './model.js';
+import { withDependencies, type Broken, type Config, type Kind, type Model } from './model.js';
 import { Violation, type StatusRow, type System } from './system.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const UP = new Set(['running', 'unhealthy']);
+
+/** How many of each command ran (over every history of this test file): the coverage line. */
+export const ran = new Map<string, number>();
 
 abstract class Step<C = void> implements fc.AsyncCommand<Model, System, false> {
   abstract check(m: Readonly<Model>): boolean;
@@ -25,6 +28,7 @@ abstract class Step<C = void> implements fc.AsyncCommand<Model, System, false> {
       s.log(`(time budget spent: ${this} skipped)`);
       return;
     }
+    ran.set(this.constructor.name, (ran.get(this.constructor.name) ?? 0) + 1);
     s.step = this.toString();
     s.log(`> ${this}`);
     const c = await this.act(m, s);
@@ -363,32 +367,81 @@ export class StopWhileEndingCmd extends Step {
   toString() { return 'stop web while pguard ends its run for max_memory_mb'; }
 }
 
-const name = fc.constantFrom(...KINDS);
-const all: Record<string, fc.Arbitrary<fc.AsyncCommand<Model, System, false>>> = {
-  start: name.map((n) => new StartCmd(n)),
-  'start-all': fc.constant(new StartAllCmd()),
-  stop: name.map((n) => new StopCmd(n)),
-  'stop-all': fc.constant(new StopAllCmd()),
-  restart: name.map((n) => new RestartCmd(n)),
-  kill: fc.tuple(name, fc.constantFrom<KillHow>('main', 'runner', 'group', 'runner+main', 'runner+group')).map(([n, h]) => new KillCmd(n, h)),
-  freeze: name.map((n) => new FreezeCmd(n)),
-  probe: fc.boolean().map((f) => new ProbeCmd(f)),
-  leak: fc.constant(new LeakCmd()),
-  healthcheck: fc.constant(new HealthcheckCmd()),
-  watch: fc.boolean().map((on) => new WatchCmd(on)),
-  register: fc.tuple(name, fc.constantFrom<Variant>('crash', 'missing', 'good')).map(([n, v]) => new RegisterCmd(n, v)),
-  rollback: name.map((n) => new RollbackCmd(n)),
-  wait: fc.constant(new WaitStableCmd()),
-  'stop-while-ending': fc.constant(new StopWhileEndingCmd()),
-};
+export type Pair = 'start+stop' | 'restart+restart' | 'restart+healthcheck' | 'stop+healthcheck' | 'start+start' | 'stop-all+start-all';
+
+/**
+ * Two calls at once, as two users (or a user and cron) make them: whatever wins, the invariants
+ * hold (one instance, nothing left of a stopped process, counts equal to the ledger). The model
+ * takes what came of it: stopped, or wanted up.
+ */
+export class ConcurrentCmd extends Step {
+  constructor(readonly name: Kind, readonly pair: Pair) { super(); }
+  check(m: Readonly<Model>) { return m.procs.has(this.name); }
+  protected async act(m: Model, s: System) {
+    const argv = (verb: string): string[] => {
+      switch (verb) {
+        case 'start': return ['start', this.name, '--no-wait'];
+        case 'restart': return ['restart', this.name, '--no-wait'];
+        case 'stop': return ['stop', this.name];
+        case 'stop-all': return ['stop', '--all'];
+        case 'start-all': return ['start', '--all', '--no-wait'];
+        default: return ['healthcheck'];
+      }
+    };
+    const [a, b] = this.pair.split('+') as [string, string];
+    const at = Date.now();
+    const res = await Promise.all([s.cli(argv(a)), s.cli(argv(b))]);
+    for (const r of res) if (r.code !== 0 && r.code !== 1) throw new Violation('cli', `a concurrent call exited ${r.code}: ${r.stderr.trim()}`);
+    if (this.pair.startsWith('stop+healthcheck')) m.lastLookAt = at;
+    // What came of it, for every process either call touched.
+    const touched = this.pair.includes('all') ? [...m.procs.keys()] : [this.name, ...(/start|restart/.test(this.pair) ? withDependencies(m, this.name) : [])];
+    const rows = await s.settle(m);
+    for (const n of new Set(touched)) {
+      const p = m.procs.get(n)!;
+      const row = rows.find((r) => r.name === n);
+      if (!row) continue;
+      if (row.status === 'stopped') Object.assign(p, { desired: 'stopped', stoppedAt: null, unguarded: false });
+      else if (row.status !== 'never-started') Object.assign(p, { desired: 'up', userStartAt: at, unguarded: false });
+    }
+  }
+  toString() { return `at once: ${this.pair.replace('+', ' and ')}${this.pair.includes('all') ? '' : ` ${this.name}`}`; }
+}
+
+/** The command arbitraries for one registry: names from its processes, web's commands only with web. */
+function arbsFor(config: Config): Record<string, fc.Arbitrary<fc.AsyncCommand<Model, System, false>>> {
+  const name = fc.constantFrom(...config.procs);
+  const web = config.procs.includes('web');
+  const out: Record<string, fc.Arbitrary<fc.AsyncCommand<Model, System, false>>> = {
+    start: name.map((n) => new StartCmd(n)),
+    'start-all': fc.constant(new StartAllCmd()),
+    stop: name.map((n) => new StopCmd(n)),
+    'stop-all': fc.constant(new StopAllCmd()),
+    restart: name.map((n) => new RestartCmd(n)),
+    kill: fc.tuple(name, fc.constantFrom<KillHow>('main', 'runner', 'group', 'runner+main', 'runner+group')).map(([n, h]) => new KillCmd(n, h)),
+    freeze: name.map((n) => new FreezeCmd(n)),
+    healthcheck: fc.constant(new HealthcheckCmd()),
+    watch: fc.boolean().map((on) => new WatchCmd(on)),
+    register: fc.tuple(name, fc.constantFrom<Variant>('crash', 'missing', 'good')).map(([n, v]) => new RegisterCmd(n, v)),
+    rollback: name.map((n) => new RollbackCmd(n)),
+    wait: fc.constant(new WaitStableCmd()),
+    concurrent: fc.tuple(name, fc.constantFrom<Pair>('start+stop', 'restart+restart', 'restart+healthcheck', 'stop+healthcheck', 'start+start', 'stop-all+start-all')).map(([n, p]) => new ConcurrentCmd(n, p)),
+  };
+  if (web) {
+    out.probe = fc.boolean().map((f) => new ProbeCmd(f));
+    out.leak = fc.constant(new LeakCmd());
+    if (config.webIgnoresTerm) out['stop-while-ending'] = fc.constant(new StopWhileEndingCmd());
+  }
+  return out;
+}
+
 /** How often each is drawn. */
 const WEIGHTS: Record<string, number> = {
   start: 2, 'start-all': 1, stop: 2, 'stop-all': 1, restart: 1, kill: 4, freeze: 1, probe: 1, leak: 1,
-  healthcheck: 3, watch: 1, register: 2, rollback: 1, wait: 2, 'stop-while-ending': 1,
+  healthcheck: 3, watch: 1, register: 2, rollback: 1, wait: 2, 'stop-while-ending': 1, concurrent: 2,
 };
 
 /** The command arbitraries, without those PGUARD_MODEL_WITHOUT names (which changes what a seed generates). */
-export function commandArbs(): fc.Arbitrary<fc.AsyncCommand<Model, System, false>>[] {
+export function commandArbs(config: Config): fc.Arbitrary<fc.AsyncCommand<Model, System, false>>[] {
   const without = new Set((process.env.PGUARD_MODEL_WITHOUT ?? '').split(',').map((x) => x.trim()).filter(Boolean));
-  return Object.entries(all).filter(([k]) => !without.has(k)).flatMap(([k, arb]) => Array.from({ length: WEIGHTS[k] ?? 1 }, () => arb));
+  return Object.entries(arbsFor(config)).filter(([k]) => !without.has(k)).flatMap(([k, arb]) => Array.from({ length: WEIGHTS[k] ?? 1 }, () => arb));
 }

@@ -17,7 +17,7 @@
 // draws other histories).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandArbs } from './commands.js';
+import { commandArbs, ran } from './commands.js';
 import { afterStep, checkHistory, checkRestarts, checkStopped, failure, keep } from './invariants.js';
 import { configArb, initialModel, type Model } from './model.js';
 import { dropSnapshot, live, snapshotBuild, System, Violation } from './system.js';
@@ -103,10 +103,14 @@ describe('the lifecycle, as histories (issue 20)', () => {
     let shrinkUntil = Infinity;
     let histories = 0;
     let interrupted = false;
+    // The commands are drawn for the registry drawn (names of its processes only).
+    const history = configArb.chain((config) => fc.tuple(
+      fc.constant(config),
+      fc.commands(commandArbs(config), { maxCommands: STEPS, size: 'max', ...(REPLAY ? { replayPath: REPLAY } : {}) }),
+    ));
     const prop = fc.asyncProperty(
-      configArb,
-      fc.commands(commandArbs(), { maxCommands: STEPS, ...(REPLAY ? { replayPath: REPLAY } : {}) }),
-      async (config, cmds) => {
+      history,
+      async ([config, cmds]) => {
         const now = Date.now();
         // Out of time, while exploring (nothing failed yet) or while shrinking: interrupt fast-check,
         // which ends the exploring (a success), or the shrinking with the smallest failure so far.
@@ -133,7 +137,7 @@ describe('the lifecycle, as histories (issue 20)', () => {
       ...(replaying ? { endOnFailure: true } : {}),
     });
     const took = Math.round((Date.now() - t0) / 1000);
-    console.log(`model: ${histories} histories in ${took} s (seed ${details.seed}${interrupted ? `; stopped by its time budget` : ''})`);
+    console.log(`model: ${histories} histories in ${took} s (seed ${details.seed}${interrupted ? `; stopped by its time budget` : ''}); commands run: ${[...ran].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k.replace(/Cmd$/, '')} ${n}`).join(', ')}`);
     if (details.failed) {
       const example = details.counterexample ? fc.stringify(details.counterexample) : '(none)';
       const replayPath = /replayPath="([^"]*)"/.exec(example)?.[1];

@@ -28,7 +28,8 @@ export interface Config {
 export const configArb: fc.Arbitrary<Config> = fc.record({
   // sleeper first (client depends on it); web and sleeper most runs.
   procs: fc.record({
-    stubborn: fc.boolean(), spawner: fc.boolean(), web: fc.boolean(), client: fc.boolean(),
+    stubborn: fc.boolean(), spawner: fc.boolean(), client: fc.boolean(),
+    web: fc.oneof({ arbitrary: fc.constant(true), weight: 7 }, { arbitrary: fc.constant(false), weight: 3 }),
   }).map(({ stubborn, spawner, web, client }) => KINDS.filter((k) =>
     k === 'sleeper' || (k === 'stubborn' && stubborn) || (k === 'spawner' && spawner) || (k === 'web' && web) || (k === 'client' && client))),
   cooldown: fc.constantFrom(0, 0.5, 1),
