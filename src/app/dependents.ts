@@ -29,15 +29,17 @@ export async function restartDependents(ctx: Context, after: string, names: read
   const lock = await tryLock(ctx.store.path('locks'), `dependents-${after}`, `the restart of ${after}'s dependents`);
   if (!lock) return { coalesced: true, results: [] };
   try {
-    // This episode (this run of the dependency) was handled already by a job that has finished.
-    const handled = ctx.store.readDependentsDone(after);
-    if (handled !== null && handled === (ctx.store.readRuns(after).latest?.id ?? null)) return { coalesced: true, results: [] };
     let targets = [...names];
     let results: StartResult[] = [];
     for (let round = 0; round < 3 && targets.length > 0; round++) {
-      const seenRun = ctx.store.readRuns(after).latest?.id ?? null;
       const ready = await waitReady(ctx, after, readyTimeoutMs(ctx, after));
       if (!ready.ready) return { coalesced: false, results, notReady: ready.detail };
+      // The run that is ready, read once it is: read before, it could still be the one before it
+      // (a new runner's first start line not yet written), taken then for handled, or for a
+      // restart made meanwhile (restart --no-wait restarted a dependent twice, or not at all).
+      const seenRun = ctx.store.readRuns(after).latest?.id ?? null;
+      // This episode (this run of the dependency) was handled already by a job that has finished.
+      if (round === 0 && seenRun !== null && ctx.store.readDependentsDone(after) === seenRun) return { coalesced: true, results: [] };
       const { restart, kept } = await sortDependents(ctx, after, targets);
       results = kept;
       if (restart.length > 0) {
