@@ -33,13 +33,19 @@ export async function snapshotTree(root: Identity, table?: ProcessTable): Promis
   return out;
 }
 
-function groupOf(pid: number): number | null {
+/** The fields of /proc/PID/stat after comm (state, ppid, pgrp, session, ... starttime at 19); null when gone. */
+function statFields(pid: number | string): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+}
+
+function groupOf(pid: number): number | null {
+  const f = statFields(pid);
+  return f ? Number(f[2]) : null;
 }
 
 function signalGroup(pgid: number | null, signal: NodeJS.Signals): void {
@@ -98,17 +104,15 @@ export async function stopTree(root: Identity, signal: NodeJS.Signals, killTimeo
  */
 export function leftoversOf(run: Identity): Identity[] {
   if (!Number.isInteger(run.pid) || run.pid <= 1 || !/^\d+$/.test(run.startTime) || run.bootId === '' || run.bootId !== readBootId()) return [];
-  if (existsSync(`/proc/${run.pid}`) && startTimeOf(run.pid) !== run.startTime) return [];
+  if (existsSync(`/proc/${run.pid}`) && (statFields(run.pid)?.[19] ?? null) !== run.startTime) return [];
   const out: Identity[] = [];
   let entries: string[];
   try { entries = readdirSync('/proc'); } catch { return []; }
   const since = BigInt(run.startTime);
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try { stat = readFileSync(`/proc/${entry}/stat`, 'utf8'); } catch { continue; }
-    // After comm: state, ppid, pgrp, session, ... starttime (the 20th).
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const rest = statFields(entry);
+    if (!rest) continue;
     const [state, , pgrp, session] = rest;
     const startTime = rest[19];
     if (!startTime || state === 'Z' || state === 'X') continue;
@@ -117,15 +121,6 @@ export function leftoversOf(run: Identity): Identity[] {
     out.push({ pid: Number(entry), startTime, bootId: run.bootId });
   }
   return out;
-}
-
-function startTimeOf(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
 }
 
 /**
