@@ -6,13 +6,16 @@
 //                          notify) with only what it uses, in one file (cli/hot.ts)
 //   dist/bundle/pguard.js  the full CLI with yargs, code-split so a command loads what it uses
 //                          (the MCP SDK, the dashboard, YAML only for their commands)
-import { rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const out = join(root, 'dist', 'bundle');
+// Built beside dist/bundle, then swapped in with two renames: a pguard started meanwhile (a
+// runner's on-exit, cron's healthcheck, a test) never loads a half-written bundle.
+const final = join(root, 'dist', 'bundle');
+const out = `${final}.new-${process.pid}`;
 rmSync(out, { recursive: true, force: true });
 const common = {
   bundle: true, platform: 'node', format: 'esm', logLevel: 'warning', absWorkingDir: root,
@@ -41,6 +44,11 @@ for (const name of HOT_NAMES) {
     external: [...common.external, 'execa', 'json-file-plus'],
   });
 }
+
+const old = `${final}.old-${process.pid}`;
+try { renameSync(final, old); } catch (err) { if (err.code !== 'ENOENT') throw err; }
+renameSync(out, final);
+rmSync(old, { recursive: true, force: true });
 
 // Built: what scripts/build-if-stale.mjs compares the sources with.
 writeFileSync(join(root, 'dist', '.built'), '');
