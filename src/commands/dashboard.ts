@@ -30,11 +30,13 @@ export const dashboardCommand = defineCommand<Args, undefined>({
     const path = ctx.registry.path;
     const stateDir = ctx.store.dir;
     let dash;
+    let opened: { remove: () => void } | undefined;
     try {
       dash = await startDashboard({
         host: argv.host, port: argv.port, readOnly: argv['read-only'] ?? false,
         load: reloader(path, stateDir, ctx.env),
         cronInstalled: async (c) => (await cronStatus(c)).installed,
+        onFirstAuthorized: () => opened?.remove(),
       });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -45,18 +47,15 @@ export const dashboardCommand = defineCommand<Args, undefined>({
     process.stdout.write(`pguard dashboard: ${dash.url}\n`);
     process.stdout.write(`serving ${path}${argv['read-only'] ? ' (read-only)' : ''}; Ctrl-C stops it\n`);
     if (argv.open) {
-      const { spawn } = await import('node:child_process');
-      const opener = process.platform === 'darwin' ? 'open' : 'xdg-open';
-      // The URL goes as one argument, never through a shell.
-      const child = spawn(opener, [dash.url], { stdio: 'ignore', detached: true });
-      child.on('error', () => process.stderr.write(`pguard: could not open a browser (${opener} not found); open the address above.\n`));
-      child.unref();
+      const { openInBrowser } = await import('../effects/browser.js');
+      opened = openInBrowser(stateDir, dash.url, Number(new URL(dash.url).port), (m) => process.stderr.write(`pguard: ${m}\n`));
     }
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
     await dash.close();
+    opened?.remove();
     return undefined;
   },
 });

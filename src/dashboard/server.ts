@@ -1,9 +1,12 @@
 // `pguard dashboard`: a local web page and its HTTP API over node:http. Every answer comes from the
 // same app functions as the CLI's --json (status, alerts, history, logs, start, stop, restart,
 // rollback, ack), on a context loaded afresh per request, so edits of the registry are seen.
-// Safety: a random token on every request (header, or a cookie set from ?token= on the first page
-// load), the Host header checked against the bound address (DNS rebinding), the Origin of every
-// POST checked (CSRF), --read-only refusing every POST. Live updates: Server-Sent Events fed from
+// Safety: a random token on every API request, as a header only. The page (static, no data) reads
+// it from the address's fragment (#token=..., which the browser never sends to any server), keeps it
+// in sessionStorage (scoped to this origin, port included) and sends it as Authorization: Bearer,
+// the event stream too (over fetch). Never a cookie: a browser sends a 127.0.0.1 cookie to every
+// port of 127.0.0.1, another user's server included. The Host header is checked against the bound
+// address (DNS rebinding), the Origin of every POST (CSRF), --read-only refuses every POST. Live updates: Server-Sent Events fed from
 // the ledger (its seq is the event id, so a reconnecting page resumes where it left off).
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -37,6 +40,8 @@ export interface DashboardOptions {
   readonly load: () => Context;
   /** Whether the healthcheck is in the crontab (asked at most every 10 s: it runs `crontab -l`). */
   readonly cronInstalled: (ctx: Context) => Promise<boolean | null>;
+  /** Called once, on the first request that carries the token (the page has it: `--open` removes its hand-over file). */
+  readonly onFirstAuthorized?: () => void;
 }
 
 export interface Dashboard {
@@ -46,7 +51,6 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-const COOKIE = 'pguard_token';
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 /** How often open event streams look for new ledger entries and alert changes. */
 const EVENT_POLL_MS = 250;
@@ -74,14 +78,6 @@ function sameSecret(given: string | undefined, token: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function cookieToken(req: IncomingMessage): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === COOKIE) return v.join('=');
-  }
-  return undefined;
 }
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
@@ -184,26 +180,27 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     },
   };
   let allowedHosts = new Set<string>();
+  let authorized = false;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // DNS rebinding: a page elsewhere that resolves its own name to 127.0.0.1 sends its own Host.
     if (!allowedHosts.has((req.headers.host ?? '').toLowerCase())) throw new HttpError(403, 'this Host is not the dashboard\'s');
     const url = new URL(req.url ?? '/', 'http://dashboard');
     const path = url.pathname;
-    if (req.method === 'GET' && path === '/' && sameSecret(url.searchParams.get('token') ?? undefined, token)) {
-      // The token leaves the address bar (and the history) for an HttpOnly cookie.
-      res.writeHead(303, { location: '/', 'set-cookie': `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`, 'cache-control': 'no-store' });
-      res.end();
-      return;
-    }
+    // The page itself holds no data and no secret: it is served to anyone the Host check let in,
+    // and asks for everything else with the token from its address's fragment.
+    if (req.method === 'GET' && path === '/') return send(res, 200, page, { 'content-security-policy': "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'" });
     const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    if (!sameSecret(bearer, token) && !sameSecret(cookieToken(req), token)) throw new HttpError(401, 'a token is needed: open the address `pguard dashboard` printed, or send Authorization: Bearer TOKEN');
+    if (!sameSecret(bearer, token)) throw new HttpError(401, 'a token is needed: open the address `pguard dashboard` printed (it ends in #token=...), or send Authorization: Bearer TOKEN');
+    if (!authorized) {
+      authorized = true;
+      opts.onFirstAuthorized?.();
+    }
     if (req.method === 'POST') {
       const origin = req.headers.origin;
       if (origin !== undefined && !allowedHosts.has(origin.replace(/^https?:\/\//, '').toLowerCase())) throw new HttpError(403, 'a request from another origin');
       if (opts.readOnly) throw new HttpError(403, 'the dashboard is read-only (--read-only)');
     }
-    if (req.method === 'GET' && path === '/') return send(res, 200, page, { 'content-security-policy': "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'" });
     if (!path.startsWith('/api/')) throw new HttpError(404, `no such page: ${path}`);
     const ctx = opts.load();
     if (req.method === 'GET') {
@@ -264,7 +261,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const own = wildcard ? Object.values(networkInterfaces()).flat().map((i) => (i!.family === 'IPv6' ? `[${i!.address}]` : i!.address)) : [];
   allowedHosts = new Set([shown, 'localhost', '127.0.0.1', '[::1]', ...own].map((h) => `${h}:${port}`.toLowerCase()));
   return {
-    url: `http://${shown}:${port}/?token=${token}`,
+    // In the fragment: never sent to a server, so never in a request line, a proxy's log or a Referer.
+    url: `http://${shown}:${port}/#token=${token}`,
     token,
     server,
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),

@@ -27,26 +27,31 @@ describe('pguard dashboard: the HTTP API', () => {
   it('prints its address with a fresh 128-bit-or-more token, then how to stop it', async () => {
     const t = tmpRegistry({ bot: { command: forever } });
     const a = await startDashboard(t);
-    expect(a.stdout()).toMatch(/^pguard dashboard: http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32,}\nserving .*; Ctrl-C stops it\n$/);
+    expect(a.stdout()).toMatch(/^pguard dashboard: http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]{32,}\nserving .*; Ctrl-C stops it\n$/);
     expect(Buffer.from(a.token, 'base64url').length * 8).toBeGreaterThanOrEqual(128);
     const b = await startDashboard(t);
     expect(b.token).not.toBe(a.token);
   });
 
-  it('answers nothing without the token, and sets an HttpOnly SameSite=Strict cookie from ?token= on the page load', async () => {
+  it('answers nothing without the token (a header, never a cookie); the page itself holds no data', async () => {
     const t = tmpRegistry({ bot: { command: forever, env: { SECRET_TOKEN: 'hunter2' } } });
     const d = await startDashboard(t);
-    for (const path of ['/', '/api/status', '/api/alerts', '/api/events', '/api/logs/bot']) {
+    for (const path of ['/api/status', '/api/alerts', '/api/events', '/api/logs/bot', '/nowhere']) {
       const res = await d.api(path, { auth: false });
       expect(res.status).toBe(401);
       expect(await res.text()).not.toContain('bot');
     }
     expect((await d.api('/api/status', { auth: false, headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
-    const load = await fetch(d.url, { redirect: 'manual' });
-    expect(load.status).toBe(303);
-    expect(load.headers.get('set-cookie')).toBe(`pguard_token=${d.token}; HttpOnly; SameSite=Strict; Path=/`);
-    const withCookie = await d.api('/api/status', { auth: false, headers: { cookie: `pguard_token=${d.token}` } });
-    expect(withCookie.status).toBe(200);
+    // A cookie or a query carrying the token opens nothing: a browser sends a 127.0.0.1 cookie to
+    // every port there (attacks-dashboard.test.ts), and a query lands in logs.
+    expect((await d.api('/api/status', { auth: false, headers: { cookie: `pguard_token=${d.token}` } })).status).toBe(401);
+    expect((await d.api(`/api/status?token=${d.token}`, { auth: false })).status).toBe(401);
+    const bare = await d.api('/', { auth: false });
+    expect(bare.status).toBe(200);
+    expect(bare.headers.get('set-cookie')).toBeNull();
+    const html = await bare.text();
+    expect(html).not.toContain('hunter2');
+    expect(html).not.toContain(d.token);
     const page = await d.api('/');
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     // No env values in any answer.

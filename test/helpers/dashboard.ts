@@ -27,7 +27,7 @@ export async function startDashboard(t: TmpRegistry, args: string[] = []): Promi
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   const line = await waitFor(() => /^pguard dashboard: (http:\/\/\S+)\n/.exec(out)?.[1], { timeoutMs: 15_000, what: `the dashboard's first line (stderr: ${err})` });
   const url = new URL(line);
-  const token = url.searchParams.get('token')!;
+  const token = /^#token=([A-Za-z0-9_-]+)$/.exec(url.hash)![1]!;
   const base = `${url.protocol}//${url.host}`;
   return {
     url: line, base, token, stdout: () => out, stderr: () => err,
