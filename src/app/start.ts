@@ -175,7 +175,18 @@ export async function startMany(
       }
       return !dep;
     });
-    const launched = await Promise.all(startable.map((n) => (wanted.has(n) ? launchOne(ctx, n, opts.by ?? 'user', opts.after) : launchOne(ctx, n, 'dependency'))));
+    const launched = (await Promise.all(startable.map(async (n) => {
+      try {
+        return await (wanted.has(n) ? launchOne(ctx, n, opts.by ?? 'user', opts.after) : launchOne(ctx, n, 'dependency'));
+      } catch (err) {
+        // Refused for this process alone (an env_file not trusted, a cwd gone): named, and the
+        // others still start. A busy lock is the whole command's to report.
+        if (!(err instanceof UserError) || err.code === 'busy') throw err;
+        notReady.set(n, `${n} could not start`);
+        blocked.push({ name: n, outcome: 'not-started', pid: null, message: `${n} not started: ${err.message}` });
+        return null;
+      }
+    }))).filter((l): l is Launch => l !== null);
     launches.push(...launched);
     // Before the next level: every process of this one that others need must be ready.
     if (i < levels.length - 1) {

@@ -48,21 +48,24 @@ export interface LoadedRegistry {
  * pguard runs what a registry says, often as root: like git's safe.directory, it refuses a registry
  * another user could have planted or changed. The file must be owned by you (or root) and not
  * writable by group or others; its folder must not be writable by others unless it is yours or
- * sticky. PGUARD_TRUST_REGISTRY=<that path> overrides it for one registry.
+ * sticky. PGUARD_TRUST_REGISTRY=<that path> overrides it for one file. The env_file a registry
+ * names (effects/spawn.ts) feeds what it runs, so it gets these same rules: `subject` prefixes its
+ * messages (`"bot".env_file: `) and `use` says what the file is for.
  */
-function checkTrusted(path: string, st: { uid: number; mode: number }): void {
+export function checkTrusted(path: string, st: { uid: number; mode: number }, opts: { subject?: string; use?: string } = {}): void {
   if (typeof process.getuid !== 'function' || process.env.PGUARD_TRUST_REGISTRY === path) return;
   const me = process.getuid();
-  const how = `If it is yours to run, fix its owner or mode (chown, chmod go-w), or set PGUARD_TRUST_REGISTRY=${path}.`;
+  const at = `${opts.subject ?? ''}${path}`;
+  const how = `If it is yours to ${opts.use ?? 'run'}, fix its owner or mode (chown, chmod go-w), or set PGUARD_TRUST_REGISTRY=${path}.`;
   if (st.uid !== me && st.uid !== 0) {
-    throw new UserError(`${path}: not trusted: it belongs to uid ${st.uid}, not to you (uid ${me}) or root; another user may have planted it. ${how}`, 2, 'registry-untrusted');
+    throw new UserError(`${at}: not trusted: it belongs to uid ${st.uid}, not to you (uid ${me}) or root; another user may have planted it. ${how}`, 2, 'registry-untrusted');
   }
   if ((st.mode & 0o022) !== 0) {
-    throw new UserError(`${path}: not trusted: it is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o777).toString(8)}), so others could change what it runs. ${how}`, 2, 'registry-untrusted');
+    throw new UserError(`${at}: not trusted: it is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o777).toString(8)}), so others could change what it runs. ${how}`, 2, 'registry-untrusted');
   }
   const dir = statSync(dirname(path));
   if ((dir.mode & 0o002) !== 0 && (dir.mode & 0o1000) === 0 && dir.uid !== me) {
-    throw new UserError(`${path}: not trusted: its folder is writable by everyone without the sticky bit, and not yours: anyone could replace it. ${how}`, 2, 'registry-untrusted');
+    throw new UserError(`${at}: not trusted: its folder is writable by everyone without the sticky bit, and not yours: anyone could replace it. ${how}`, 2, 'registry-untrusted');
   }
 }
 

@@ -1,7 +1,7 @@
 // Detached start through the POSIX runner: a new session (setsid, so the launcher's SIGHUP or a
 // kill of its process group never reaches it), stdin /dev/null, stdout and stderr appended to the
 // process log. The CLI does not wait for it: it returns the runner's identity and lets go.
-import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
@@ -10,6 +10,7 @@ import { UserError } from '../errors.js';
 import type { Identity, RunInfo } from '../core/record.js';
 import type { ProcessDef } from '../core/schema.js';
 import { readIdentity } from './identity.js';
+import { checkTrusted } from './registry-file.js';
 import { encodeRunnerEnv } from './runner-protocol.js';
 import { detectSession, runnerCommand } from './session-scope.js';
 
@@ -51,16 +52,36 @@ export function buildEnv(def: ProcessDef, registryPath: string, base: NodeJS.Pro
   for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
   if (def.envFile) {
     const file = isAbsolute(def.envFile) ? def.envFile : resolve(dirname(registryPath), def.envFile);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      throw new UserError(`"${def.name}".env_file: cannot read ${file}. Create it, or remove env_file.`);
-    }
-    Object.assign(env, parseEnv(text));
+    Object.assign(env, parseEnv(readEnvFile(def.name, file)));
   }
   Object.assign(env, def.env);
   return env;
+}
+
+/**
+ * An env_file sets what the process runs with (PATH, LD_PRELOAD): it is trusted as the registry
+ * is (registry-file.ts), or refused. Checked on the descriptor that is then read (fstat), so the
+ * file cannot be swapped between the check and the read; O_NONBLOCK, so a FIFO is refused, not
+ * waited on.
+ */
+function readEnvFile(name: string, file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch {
+    throw new UserError(`"${name}".env_file: cannot read ${file}. Create it, or remove env_file.`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new UserError(`"${name}".env_file: ${file} is not a regular file (a dotenv file of KEY=VALUE lines). Point env_file at one.`, 2);
+    checkTrusted(file, st, { subject: `"${name}".env_file: `, use: 'use' });
+    return readFileSync(fd, 'utf8');
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`"${name}".env_file: cannot read ${file}. Create it, or remove env_file.`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export function spawnRunner(req: SpawnRequest): Identity {

@@ -1,0 +1,94 @@
+// Issue 22, round two: another local user plays the attacker (setpriv --reuid=65534, where the
+// suite runs as root; the tests skip with a message otherwise). The env_file a registry names, the
+// secrets a registry holds, and every folder above the state directory: only the user's own.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/run-cli.js';
+import { tmpRegistry } from '../helpers/tmp-registry.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const isRoot = process.getuid?.() === 0;
+const dirs: string[] = [];
+afterEach(() => { while (dirs.length) rmSync(dirs.pop()!, { recursive: true, force: true }); });
+
+/** Run a shell command as `nobody`. */
+function asNobody(script: string): void {
+  execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '/bin/sh', '-c', script], { stdio: 'ignore' });
+}
+
+/** A folder anyone can write in, like /tmp (mode 1777, root's): where the attacker plants things. */
+function sharedFolder(): string {
+  const shared = mkdtempSync(join(tmpdir(), 'pguard-shared-'));
+  dirs.push(shared);
+  chmodSync(shared, 0o1777);
+  return shared;
+}
+
+const modeOf = (file: string) => statSync(file).mode & 0o7777;
+
+if (!isRoot) {
+  describe('another local user, round two', () => {
+    it.skip('needs root: the attacker is played by nobody (setpriv --reuid=65534)', () => undefined);
+  });
+}
+
+describe.skipIf(!isRoot)('another local user, round two (as root, with nobody as the attacker)', () => {
+  it('runs nothing with an env_file another user owns: that process alone is refused, named, and the others start (env_file-owner regression)', async () => {
+    const shared = sharedFolder();
+    const ranAs = join(shared, 'ran-as');
+    // nobody's env file puts nobody's folder first on PATH, where a `sleep` of theirs waits.
+    asNobody([
+      `mkdir ${shared}/bin`,
+      `printf '#!/bin/sh\\nid -u > ${ranAs}\\nexec /bin/sleep "$@"\\n' > ${shared}/bin/sleep`,
+      `chmod 755 ${shared}/bin/sleep`,
+      `printf 'PATH=${shared}/bin:/usr/local/bin:/usr/bin:/bin\\n' > ${shared}/their.env`,
+    ].join(' && '));
+    const envFile = join(shared, 'their.env');
+    const t = tmpRegistry({
+      victim: { command: 'exec sleep 1000', env_file: envFile },
+      other: { command: 'exec /bin/sleep 1000' },
+    });
+    const res = await t.cli(['start', '--all']);
+    expect(res.code).toBe(1);
+    expect(res.stdout.split('\n')).toContain(`✗ victim not started: "victim".env_file: ${envFile}: not trusted: it belongs to uid 65534, not to you (uid 0) or root; another user may have planted it. If it is yours to use, fix its owner or mode (chown, chmod go-w), or set PGUARD_TRUST_REGISTRY=${envFile}.`);
+    expect(res.stdout).toMatch(/✓ other started \(pid \d+\)/);
+    expect(res.stderr).not.toMatch(/\n {4}at /); // no stack
+    expect((await t.status('victim')).status).toBe('never-started');
+    expect((await t.status('other')).status).toBe('running');
+    expect(existsSync(ranAs)).toBe(false);
+    // Named on its own, it is refused the same way, in one line.
+    const one = await t.cli(['start', 'victim']);
+    expect(one.code).toBe(1);
+    expect(one.stdout).toMatch(/^✗ victim not started: "victim"\.env_file: .*: not trusted: it belongs to uid 65534/);
+    expect(existsSync(ranAs)).toBe(false);
+  });
+
+  it('refuses an env_file others can write, or one in a folder anyone can replace it in; PGUARD_TRUST_REGISTRY=<that file> trusts it anyway', async () => {
+    const t = tmpRegistry({});
+    const loose = join(t.dir, 'loose.env');
+    writeFileSync(loose, 'GREETING=hello\n');
+    chmodSync(loose, 0o666);
+    // A folder of nobody's that anyone can write (no sticky bit): anyone can swap a file in it.
+    const open = join(sharedFolder(), 'open');
+    asNobody(`mkdir -m 777 ${open}`);
+    const swapped = join(open, 'swapped.env');
+    writeFileSync(swapped, 'GREETING=hello\n');
+    writeFileSync(t.registry, JSON.stringify({
+      a: { command: 'echo "a says $GREETING"; exec /bin/sleep 1000', env_file: 'loose.env' },
+      b: { command: 'echo "b says $GREETING"; exec /bin/sleep 1000', env_file: swapped },
+    }));
+    const res = await t.cli(['start', '--all', '--json']);
+    expect(res.code).toBe(1);
+    const results = JSON.parse(res.stdout) as { name: string; outcome: string; message: string }[];
+    expect(results.find((r) => r.name === 'a')).toMatchObject({ outcome: 'not-started', message: expect.stringContaining(`${loose}: not trusted: it is writable by everyone (mode 666), so others could change what it runs.`) });
+    expect(results.find((r) => r.name === 'b')).toMatchObject({ outcome: 'not-started', message: expect.stringContaining(`${swapped}: not trusted: its folder is writable by everyone without the sticky bit, and not yours: anyone could replace it.`) });
+    expect(existsSync(join(t.stateDir, 'procs', 'a', 'runs.log'))).toBe(false);
+    // Trusted by name: that one starts, and reads the file.
+    const trusted = await t.cli(['start', 'a'], { env: { PGUARD_TRUST_REGISTRY: loose } });
+    expect(trusted.code).toBe(0);
+    await waitFor(() => t.logOf('a').includes('a says hello'));
+  });
+});
