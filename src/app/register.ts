@@ -15,6 +15,8 @@ export interface RegisterResult {
   readonly created: boolean;
   readonly changes: readonly string[];
   readonly registry: string;
+  /** The registry holds env values that others can read: how to make it private. */
+  readonly warning?: string;
 }
 
 /**
@@ -24,7 +26,8 @@ export interface RegisterResult {
 export async function registerProcess(registryPath: string, lockDir: string, name: string, patch: Record<string, unknown>): Promise<RegisterResult> {
   const bad = validateName(name);
   if (bad) throw new UserError(`${bad}.`, 2);
-  return updateRegistry(registryPath, (data) => {
+  let warning: string | undefined;
+  const res = await updateRegistry(registryPath, (data) => {
     // A registry that already breaks the schema is not written to: its issues are named, the file left as it is.
     const before = validateRegistry(data).issues;
     if (before.length > 0) throw new RegistryInvalidError(registryPath, before, 'fix these first (register would otherwise write into a broken registry)');
@@ -47,7 +50,8 @@ export async function registerProcess(registryPath: string, lockDir: string, nam
     const across = validateRegistry(data).issues;
     if (across.length > 0) throw new RegistryInvalidError(registryPath, across, 'nothing was written');
     return { name, created: !existed, changes, registry: registryPath };
-  }, { lockDir });
+  }, { lockDir, warn: (line) => { warning = line; } });
+  return warning === undefined ? res : { ...res, warning };
 }
 
 /** env values may be secrets: name the keys, never the values. */

@@ -104,6 +104,7 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
     const { recordRegistration } = await import('../app/register.js');
     await recordRegistration(ctx, res);
     if (argv.json) return printJson(res);
+    if (res.warning) process.stderr.write(`pguard: warning: ${res.warning}\n`);
     if (res.created) printLine(`registered ${res.name} in ${res.registry}`);
     else if (res.changes.length === 0) printLine(`${res.name}: no changes`);
     else printLine(`updated ${res.name}: ${res.changes.join(', ')}${'\n'}(a running instance keeps its old definition until \`pguard restart ${res.name}\`)`);

@@ -3,6 +3,7 @@
 // reported, never overwritten.
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { shellQuote } from '../core/crontab-plan.js';
 import { editTopLevel } from '../core/json-edit.js';
 import { describeWriteError, RegistryInvalidError, RegistryParseError, UserError } from '../errors.js';
 import type { ProcessDef, Settings } from '../core/schema.js';
@@ -142,21 +143,37 @@ function locatePosition(text: string, message: string): { line: number; column: 
   return { line, column };
 }
 
+/** Some entry has an `env` with a value in it: API keys and passwords are written there. */
+export function holdsEnvValues(data: Record<string, unknown>): boolean {
+  return Object.values(data).some((entry) => {
+    const env = entry && typeof entry === 'object' && !Array.isArray(entry) ? (entry as Record<string, unknown>).env : undefined;
+    return !!env && typeof env === 'object' && Object.keys(env).length > 0;
+  });
+}
+
+/** The warning for a registry that holds env values and that group or others can read; null when it is private. */
+export function describeExposedRegistry(path: string, mode: number, data: Record<string, unknown>): string | null {
+  if ((mode & 0o044) === 0 || !holdsEnvValues(data)) return null;
+  return `${path} holds env values and others can read it (mode ${(mode & 0o777).toString(8)}). Make it private: chmod go-r ${shellQuote(path)}`;
+}
+
 /**
  * Change the registry under an exclusive lock: re-read it (another writer may have changed it),
  * let `mutate` edit the parsed object, and write it back atomically in the file's own format.
- * Creates the file when it does not exist yet.
+ * Creates the file when it does not exist yet: 0600 when it holds env values (they may be
+ * secrets), else 0644. An existing file keeps its mode; `warn` is told when it holds env values
+ * that others can read (pguard never chmods a file of the user's).
  */
 export async function updateRegistry<T>(
   path: string,
   mutate: (data: Record<string, unknown>) => T,
-  opts: { lockDir: string; waitMs?: number },
+  opts: { lockDir: string; waitMs?: number; warn?: (line: string) => void },
 ): Promise<T> {
   const target = existsSync(path) ? realpathSync(path) : resolve(path);
   const lock = await acquireLock(opts.lockDir, `registry-${target}`, 'registry', opts.waitMs ?? 15_000);
   try {
     let raw = '';
-    let mode = 0o644;
+    let mode: number | null = null;
     if (existsSync(target)) {
       raw = readRegistryText(target);
       mode = statSync(target).mode & 0o7777;
@@ -177,11 +194,16 @@ export async function updateRegistry<T>(
     let out = edited ?? doc.stringify();
     if (edited === null && raw !== '' && !raw.endsWith('\n')) out = out.replace(/\n+$/, '');
     if (raw.includes('\r\n')) out = out.replace(/\r?\n/g, '\r\n');
+    // writeFileAtomic makes its temp file with this mode from the start: a 0600 registry is never
+    // readable by others, not even while it is being written.
+    const writeMode = mode ?? (holdsEnvValues(data) ? 0o600 : 0o644);
     try {
-      writeFileAtomic(target, out, mode);
+      writeFileAtomic(target, out, writeMode);
     } catch (err) {
       throw new UserError(`${target}: cannot write the registry (${describeWriteError(err)}); it is unchanged.`, 1, 'write-failed');
     }
+    const exposed = describeExposedRegistry(target, writeMode, data);
+    if (exposed !== null) opts.warn?.(exposed);
     return result;
   } finally {
     await lock.release();

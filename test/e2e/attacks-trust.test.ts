@@ -91,4 +91,33 @@ describe.skipIf(!isRoot)('another local user, round two (as root, with nobody as
     expect(trusted.code).toBe(0);
     await waitFor(() => t.logOf('a').includes('a says hello'));
   });
+
+  it('creates a registry that holds env values 0600, keeps it 0600 through rewrites, and warns when one is readable by others (registry-secrets regression)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pguard-secrets-'));
+    dirs.push(dir);
+    chmodSync(dir, 0o755); // others may enter the folder: only the file's mode keeps them out
+    const file = join(dir, '.process-registry.json');
+    const env = { PGUARD_STATE_DIR: join(dir, 'state'), PGUARD_REGISTRY: undefined };
+    const made = await runCli(['register', 'api', 'exec /bin/sleep 1000', '--env', 'API_KEY=s3cret', '--registry', file], { cwd: dir, env });
+    expect(made).toMatchObject({ code: 0, stderr: '' });
+    expect(modeOf(file)).toBe(0o600);
+    expect(() => asNobody(`cat ${file}`)).toThrow();
+    // A rewrite keeps it 0600, and leaves no temp file behind.
+    expect((await runCli(['register', 'web', 'exec /bin/sleep 1000', '--registry', file], { cwd: dir, env })).code).toBe(0);
+    expect((await runCli(['register', 'api', 'exec /bin/sleep 1000', '--env', 'API_KEY=n3w', '--registry', file], { cwd: dir, env })).code).toBe(0);
+    expect(modeOf(file)).toBe(0o600);
+    expect(readdirSync(dir).sort()).toEqual(['.process-registry.json', 'state']);
+    // One that holds no env value is made as before (0644: nothing in it is secret).
+    const plain = join(dir, 'plain.json');
+    expect((await runCli(['register', 'web', 'exec /bin/sleep 1000', '--registry', plain], { cwd: dir, env })).code).toBe(0);
+    expect(modeOf(plain)).toBe(0o644);
+    // An existing one readable by others that holds env values: written, its mode kept, and a warning with the fix.
+    const open = join(dir, 'open.json');
+    writeFileSync(open, '{"api": {"command": "true", "env": {"API_KEY": "s3cret"}}}\n');
+    chmodSync(open, 0o644);
+    const warned = await runCli(['register', 'web', 'true', '--registry', open], { cwd: dir, env });
+    expect(warned).toMatchObject({ code: 0, stdout: `registered web in ${open}` });
+    expect(warned.stderr).toBe(`pguard: warning: ${open} holds env values and others can read it (mode 644). Make it private: chmod go-r ${open}`);
+    expect(modeOf(open)).toBe(0o644);
+  });
 });

@@ -56,6 +56,32 @@ describe('registry file', () => {
     expect(readFileSync(file, 'utf8')).toBe('{\n    "a": {\n        "command": "x"\n    },\n    "b": {\n        "command": "y"\n    }\n}\n');
   });
 
+  it('creates a registry 0600 when it holds env values (they may be secrets), 0644 when it holds none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pguard-reg-'));
+    dirs.push(dir);
+    const secret = join(dir, 'secret.json');
+    const plain = join(dir, 'plain.json');
+    const warnings: string[] = [];
+    const warn = (line: string) => warnings.push(line);
+    await updateRegistry(secret, (d) => { d.api = { command: 'x', env: { API_KEY: 'k' } }; }, { lockDir: join(dir, 'locks'), warn });
+    await updateRegistry(plain, (d) => { d.web = { command: 'x', env: {} }; }, { lockDir: join(dir, 'locks'), warn });
+    expect(statSync(secret).mode & 0o777).toBe(0o600);
+    expect(statSync(plain).mode & 0o777).toBe(0o644);
+    // Rewritten, a 0600 registry stays 0600.
+    await updateRegistry(secret, (d) => { d.web = { command: 'y' }; }, { lockDir: join(dir, 'locks'), warn });
+    expect(statSync(secret).mode & 0o777).toBe(0o600);
+    expect(warnings).toEqual([]);
+  });
+
+  it('keeps the mode of an existing registry that others can read, and warns with the fix when it holds env values', async () => {
+    const file = tmpFile('{"api": {"command": "x", "env": {"API_KEY": "k"}}}\n');
+    chmodSync(file, 0o640);
+    const warnings: string[] = [];
+    await updateRegistry(file, (d) => { d.web = { command: 'y' }; }, { lockDir: join(dirname(file), 'locks'), warn: (l) => warnings.push(l) });
+    expect(statSync(file).mode & 0o777).toBe(0o640);
+    expect(warnings).toEqual([`${file} holds env values and others can read it (mode 640). Make it private: chmod go-r ${file}`]);
+  });
+
   it('reads and validates, naming the file, process and field', () => {
     const file = tmpFile('{"bot": {"command": "x", "max_restarts": "5x"}}');
     expect(() => readRegistry(file)).toThrow(`${file}: "bot".max_restarts: expected a non-negative integer, got "5x" (string)`);
