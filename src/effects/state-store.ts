@@ -1,8 +1,8 @@
 // pguard's own state: one private (0700) directory per registry, never world-writable /tmp. Every
 // path in it comes from the layout below; nothing else joins a path inside the state directory.
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, isAbsolute, join, resolve, dirname } from 'node:path';
+import { basename, isAbsolute, join, resolve, dirname, sep } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Arm } from '../core/arm.js';
 import type { ClockAnchor } from './clock.js';
@@ -54,19 +54,30 @@ export function resolveStateDir(registryPath: string, configured: string | undef
   return join(base, 'pguard', `${folder}-${id}`);
 }
 
+/** Folders this process made or accepted as private, with every folder above them checked. */
+const privateDirs = new Set<string>();
+
 /**
  * Create a private (0700) directory, or accept an existing one only if it is a real folder of
  * yours that nobody else can enter: a symbolic link (planted, maybe, by another user), a folder of
  * someone else's, or one open to group or others is refused, never followed nor chmodded (as root,
- * chmodding a shared /tmp would break the machine).
+ * chmodding a shared /tmp would break the machine). Every folder above it is checked too
+ * (checkAncestors): whoever controls one of them controls what is below.
  */
 export function ensurePrivateDir(dir: string): void {
+  const full = resolve(dir);
+  // Below a folder already made or accepted here, its own check is enough (procs/, logs/, locks/).
+  const checkAbove = !privateDirs.has(dirname(full));
+  if (checkAbove) checkAncestors(full);
   const before = lstatSync(dir, { throwIfNoEntry: false });
   if (!before) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Another user may have made a missing folder on the way meanwhile (in a sticky folder such as /tmp, they can).
+    if (checkAbove) checkAncestors(full);
     const made = lstatSync(dir);
     // mkdir's mode is cut by the umask, never widened: 0700 or tighter. Ours: made just now.
     if ((made.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+    privateDirs.add(full);
     return;
   }
   if (before.isSymbolicLink()) {
@@ -78,6 +89,58 @@ export function ensurePrivateDir(dir: string): void {
   }
   if ((before.mode & 0o077) !== 0) {
     throw new UserError(`${dir}: the state directory is open to ${before.mode & 0o007 ? 'everyone' : 'its group'} (mode ${(before.mode & 0o7777).toString(8)}), and pguard did not make it: it will not chmod it. Use a folder of your own (mkdir -m 700 DIR), or chmod 700 it yourself.`, 2);
+  }
+  privateDirs.add(full);
+}
+
+/** At most this many symbolic links on the way to the state directory (Linux's own limit, ELOOP). */
+const MAX_LINKS = 40;
+
+/**
+ * Every folder above the state directory, from / down, as git's safe.directory and OpenSSH's
+ * StrictModes check theirs: each must be owned by you or root and not writable by group or others
+ * unless sticky (like /tmp, where only an entry's owner may rename it). A symbolic link on the way
+ * must be yours or root's (its owner decides where it leads), and is followed: the folders it
+ * leads into are checked in turn. Checking only the last component let a link another user planted
+ * at $XDG_STATE_HOME/pguard put root's state in their folder. A folder that does not exist yet is
+ * made by pguard (mkdir -p), under one that passed.
+ */
+function checkAncestors(dir: string): void {
+  if (typeof process.getuid !== 'function') return;
+  const me = process.getuid();
+  const fix = 'Keep state under folders only you or root own and can write (set PGUARD_STATE_DIR, $settings.state_dir or XDG_STATE_HOME)';
+  const refuse = (why: string, extra = '') => new UserError(`${dir}: the state directory is not safe: ${why}. ${fix}${extra}.`, 2);
+  const checkFolder = (path: string, st: Stats) => {
+    if (st.uid !== me && st.uid !== 0) throw refuse(`${path} belongs to uid ${st.uid}, not to you (uid ${me}) or root: that user could move it and put their own in its place`);
+    if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) {
+      throw refuse(`${path} is writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o7777).toString(8)}) without the sticky bit: others could put their own folder in its place`, `, or chmod go-w ${path}`);
+    }
+  };
+  // `at` is a real path (no link in it); `rest` the components still to walk, links' targets spliced in.
+  let at: string = sep;
+  checkFolder(at, statSync(at));
+  const rest = dirname(dir).split(sep).filter((c) => c !== '');
+  let links = 0;
+  while (rest.length > 0) {
+    const name = rest.shift()!;
+    if (name === '.') continue;
+    if (name === '..') {
+      at = dirname(at); // `at` has no link in it: its parent is the lexical one
+      continue;
+    }
+    const next = join(at, name);
+    const st = lstatSync(next, { throwIfNoEntry: false });
+    if (!st || !st.isDirectory() && !st.isSymbolicLink()) return; // made by mkdir below a checked folder, or mkdir fails (ENOTDIR) as before
+    if (st.isSymbolicLink()) {
+      if (st.uid !== me && st.uid !== 0) throw refuse(`${next} is a symbolic link of uid ${st.uid}'s, not yours or root's: that user decides where it leads`);
+      if (++links > MAX_LINKS) throw refuse(`more than ${MAX_LINKS} symbolic links on the way (a loop?)`);
+      const target = readlinkSync(next);
+      if (isAbsolute(target)) at = sep;
+      rest.unshift(...target.split(sep).filter((c) => c !== ''));
+      continue;
+    }
+    checkFolder(next, st);
+    at = next;
   }
 }
 

@@ -120,4 +120,42 @@ describe.skipIf(!isRoot)('another local user, round two (as root, with nobody as
     expect(warned.stderr).toBe(`pguard: warning: ${open} holds env values and others can read it (mode 644). Make it private: chmod go-r ${open}`);
     expect(modeOf(open)).toBe(0o644);
   });
+
+  it('keeps no state under a folder another user controls, however it is reached (state-dir ancestors regression)', async () => {
+    const shared = sharedFolder();
+    const project = mkdtempSync(join(tmpdir(), 'pguard-project-'));
+    dirs.push(project);
+    writeFileSync(join(project, '.process-registry.json'), '{"bot": {"command": "true"}}');
+    const base = { PGUARD_STATE_DIR: undefined, PGUARD_REGISTRY: undefined, XDG_CONFIG_HOME: join(project, 'config') };
+    // $XDG_STATE_HOME/pguard: a link nobody planted, into a folder of theirs.
+    const theirs = join(shared, 'theirs');
+    asNobody(`mkdir -m 777 ${theirs} && ln -s ${theirs} ${shared}/pguard`);
+    const viaLink = await runCli(['status'], { cwd: project, env: { ...base, XDG_STATE_HOME: shared } });
+    expect(viaLink.code).toBe(2);
+    expect(viaLink.stderr).toMatch(new RegExp(`^pguard: ${shared}/pguard/pguard-project-[^:/]+: the state directory is not safe: ${shared}/pguard is a symbolic link of uid 65534's, not yours or root's: that user decides where it leads\\. Keep state under folders only you or root own and can write \\(set PGUARD_STATE_DIR, \\$settings\\.state_dir or XDG_STATE_HOME\\)\\.$`));
+    expect(readdirSync(theirs)).toEqual([]);
+    // Named directly, a state directory inside another user's folder.
+    const inside = await runCli(['status'], { cwd: project, env: { ...base, PGUARD_STATE_DIR: join(theirs, 'state') } });
+    expect(inside).toMatchObject({ code: 2, stderr: `pguard: ${theirs}/state: the state directory is not safe: ${theirs} belongs to uid 65534, not to you (uid 0) or root: that user could move it and put their own in its place. Keep state under folders only you or root own and can write (set PGUARD_STATE_DIR, $settings.state_dir or XDG_STATE_HOME).` });
+    expect(readdirSync(theirs)).toEqual([]);
+    // A link of root's is followed, and what it leads into is checked: still nobody's folder.
+    symlinkSync(theirs, join(project, 'mine'));
+    const rootLink = await runCli(['status'], { cwd: project, env: { ...base, PGUARD_STATE_DIR: join(project, 'mine', 'state') } });
+    expect(rootLink).toMatchObject({ code: 2, stderr: expect.stringContaining(`: the state directory is not safe: ${theirs} belongs to uid 65534`) });
+    expect(readdirSync(theirs)).toEqual([]);
+    // root's own folder, open to its group without the sticky bit.
+    const loose = join(project, 'loose');
+    mkdirSync(loose);
+    chmodSync(loose, 0o775);
+    const grouped = await runCli(['status'], { cwd: project, env: { ...base, PGUARD_STATE_DIR: join(loose, 'a', 'state') } });
+    expect(grouped).toMatchObject({ code: 2, stderr: `pguard: ${loose}/a/state: the state directory is not safe: ${loose} is writable by its group (mode 775) without the sticky bit: others could put their own folder in its place. Keep state under folders only you or root own and can write (set PGUARD_STATE_DIR, $settings.state_dir or XDG_STATE_HOME), or chmod go-w ${loose}.` });
+    expect(existsSync(join(loose, 'a'))).toBe(false);
+    // What is safe still works: a link of root's to a folder of root's, and /tmp (sticky, root's) above it.
+    mkdirSync(join(project, 'real'));
+    symlinkSync(join(project, 'real'), join(project, 'xdg'));
+    const ok = await runCli(['status'], { cwd: project, env: { ...base, XDG_STATE_HOME: join(project, 'xdg') } });
+    expect(ok).toMatchObject({ code: 0 });
+    const [made] = readdirSync(join(project, 'real', 'pguard')).filter((n) => n.startsWith('pguard-project-'));
+    expect(modeOf(join(project, 'real', 'pguard', made!))).toBe(0o700);
+  });
 });

@@ -1,8 +1,8 @@
-import { appendFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StateStore, resolveStateDir } from '../../src/effects/state-store.js';
+import { ensurePrivateDir, StateStore, resolveStateDir } from '../../src/effects/state-store.js';
 
 const dirs: string[] = [];
 afterEach(() => { while (dirs.length) rmSync(dirs.pop()!, { recursive: true, force: true }); });
@@ -40,5 +40,34 @@ describe('state store', () => {
     expect(a).toMatch(/^\/xdg\/pguard\/one-[0-9a-f]{12}$/);
     expect(b).not.toBe(a);
     expect(resolveStateDir('/p/one/.process-registry.json', 'st', {})).toBe('/p/one/st');
+  });
+
+  it('refuses a state directory below a folder its group can write without the sticky bit, and makes nothing there', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pguard-state-'));
+    dirs.push(dir);
+    const loose = join(dir, 'loose');
+    mkdirSync(loose);
+    chmodSync(loose, 0o770);
+    expect(() => ensurePrivateDir(join(loose, 'a', 'state'))).toThrow(`${join(loose, 'a', 'state')}: the state directory is not safe: ${loose} is writable by its group (mode 770) without the sticky bit: others could put their own folder in its place. Keep state under folders only you or root own and can write (set PGUARD_STATE_DIR, $settings.state_dir or XDG_STATE_HOME), or chmod go-w ${loose}.`);
+    expect(existsSync(join(loose, 'a'))).toBe(false);
+    // Sticky, like /tmp: only an entry's owner may rename it there.
+    chmodSync(loose, 0o1777);
+    ensurePrivateDir(join(loose, 'b', 'state'));
+    expect(statSync(join(loose, 'b', 'state')).mode & 0o777).toBe(0o700);
+  });
+
+  it('follows a link of the user\'s own on the way, and checks where it leads', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pguard-state-'));
+    dirs.push(dir);
+    mkdirSync(join(dir, 'real'));
+    symlinkSync('real', join(dir, 'link')); // relative, as `ln -s real link` makes it
+    ensurePrivateDir(join(dir, 'link', 'pguard', 'state'));
+    expect(statSync(join(dir, 'real', 'pguard', 'state')).mode & 0o777).toBe(0o700);
+    mkdirSync(join(dir, 'open'), { mode: 0o700 });
+    chmodSync(join(dir, 'open'), 0o777);
+    symlinkSync(join(dir, 'open'), join(dir, 'to-open'));
+    expect(() => ensurePrivateDir(join(dir, 'to-open', 'state'))).toThrow(`${join(dir, 'open')} is writable by everyone (mode 777) without the sticky bit`);
+    symlinkSync('loop', join(dir, 'loop'));
+    expect(() => ensurePrivateDir(join(dir, 'loop', 'state'))).toThrow('more than 40 symbolic links on the way (a loop?)');
   });
 });
