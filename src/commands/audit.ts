@@ -31,7 +31,8 @@ const verifyCommand = defineCommand<VerifyArgs, VerifyResult>({
       return;
     }
     const p = res.problem!;
-    const where = p.segment === 'ledger.head' ? 'ledger.head' : `${p.segment} line ${p.line}${p.seq !== null ? ` (seq ${p.seq})` : ''}`;
+    // Line 0: the file as a whole (missing or empty).
+    const where = p.segment === 'ledger.head' || p.line === 0 ? p.segment : `${p.segment} line ${p.line}${p.seq !== null ? ` (seq ${p.seq})` : ''}`;
     out.printLine(`${p.kind === 'tampered' ? 'TAMPERED' : 'UNVERIFIED'}: ${where} ${p.message}`);
   },
   failed: (res) => !res.ok,

@@ -93,7 +93,7 @@ export function parseAnchor(text: string): { seq: number; hash: string } | null 
 }
 
 export interface Problem {
-  /** Which segment file and line (1-based), or ledger.head. */
+  /** Which segment file and line (1-based; 0: the file as a whole, missing or empty), or ledger.head. */
   readonly segment: string;
   readonly line: number;
   readonly seq: number | null;
@@ -138,6 +138,20 @@ export interface VerifyInput {
   readonly noKey?: string;
   /** An anchor kept elsewhere (`audit head`): that entry must still be in the chain, unchanged. */
   readonly expect?: { seq: number; hash: string };
+  /**
+   * That a ledger was begun here, as recorded outside the state directory when its first entry was
+   * written (`where`: the record's path): an empty ledger was then deleted, and one whose entry 1
+   * is another was begun again after that.
+   */
+  readonly begun?: { readonly at: string; readonly hash: string; readonly where: string } | null;
+  /** Files in the state directory written only beside ledger entries (a runner's runs, alerts): an empty ledger beside them was emptied. */
+  readonly traces?: readonly { readonly file: string; readonly holds: 'runs' | 'alerts' }[];
+}
+
+/** `a`, `a and b`, `a, b and c`, or the first three and how many more. */
+function listOf(items: readonly string[]): string {
+  const shown = items.length > 3 ? [...items.slice(0, 3), `${items.length - 3} more`] : [...items];
+  return shown.length === 1 ? shown[0]! : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`;
 }
 
 /**
@@ -153,6 +167,8 @@ export function verifyChain(input: VerifyInput): VerifyResult {
   let unsigned = 0;
   let torn: VerifyResult['torn'] = null;
   let anchored: VerifyResult['anchored'] = null;
+  // Entry 1, where it stands: the mark of where the ledger was begun names it.
+  let first: { segment: string; line: number; hash: string } | null = null;
   const repaired: { seq: number; bytes: number }[] = [];
   const result = (problem: Problem | null): VerifyResult =>
     ({ ok: problem === null, entries, segments: segments.length, last, problem, signed, kid: signer?.kid ?? null, unsigned, torn, repaired, anchored });
@@ -202,6 +218,7 @@ export function verifyChain(input: VerifyInput): VerifyResult {
         }
         anchored = input.expect;
       }
+      if (!first) first = { segment: seg.name, line: i + 1, hash: e.hash };
       if (e.event === 'ledger-repaired') repaired.push({ seq: e.seq, bytes: Number((e.details as { torn_bytes?: number }).torn_bytes ?? 0) });
       last = { seq: e.seq, hash: e.hash };
       entries++;
@@ -209,6 +226,20 @@ export function verifyChain(input: VerifyInput): VerifyResult {
   }
   const endSeg = segments.at(-1)?.name ?? 'ledger.jsonl';
   const endLine = segments.at(-1)?.lines.length ?? 0;
+  // No entry and no head: a ledger never begun, or one deleted whole (the head with it). What pguard
+  // kept elsewhere, or wrote beside the ledger, tells the two apart.
+  if (entries === 0 && input.head === null) {
+    const what = segments.some((s) => s.name === 'ledger.jsonl') ? 'is empty, and ledger.head is missing' : 'is missing, and so is ledger.head';
+    const b = input.begun;
+    if (b) {
+      return fail('ledger.jsonl', 0, null, `${what}, but a ledger was begun here on ${b.at} (its entry 1 is ${b.hash.slice(0, 12)}…, as ${b.where} records, outside the state directory): it was deleted or emptied. If you deleted it yourself, delete that record to begin afresh.`);
+    }
+    const traces = input.traces ?? [];
+    if (traces.length > 0) {
+      const holds = [...new Set(traces.map((t) => t.holds))];
+      return fail('ledger.jsonl', 0, null, `${what}, but ${listOf(traces.map((t) => t.file))} record${traces.length === 1 ? 's' : ''} ${holds.join(' and ')} pguard wrote to the ledger: it was deleted or emptied.`);
+    }
+  }
   if (input.expect && !anchored) {
     return fail(endSeg, endLine + 1, last?.seq ?? 0, `ends at seq ${last?.seq ?? 0}, before the entry you anchored (seq ${input.expect.seq}): it was truncated or replaced`);
   }
@@ -236,6 +267,11 @@ export function verifyChain(input: VerifyInput): VerifyResult {
   if (last.hash !== head.hash) return fail(endSeg, endLine, last.seq, 'the last entry is not the one that was written (replaced)');
   if (entries > 0 && signed === 0) {
     return fail(endSeg, endLine, null, `no entry is signed${signer ? '' : ` (${noKey})`}: the chain is intact, but anyone who can write the state directory could have rewritten it (written before pguard signed its ledger, or its signatures were stripped)`, 'unverifiable');
+  }
+  // Whole and signed, but not the ledger begun here: that one was deleted, and pguard began again.
+  const b = input.begun;
+  if (b && first && first.hash !== b.hash) {
+    return fail(first.segment, first.line, 1, `begins a new ledger, but the one begun here on ${b.at} (its entry 1 is ${b.hash.slice(0, 12)}…, as ${b.where} records, outside the state directory) is gone: it was deleted and pguard began again. If you deleted it yourself, delete that record to accept this one.`);
   }
   return result(null);
 }

@@ -4,15 +4,17 @@
 //   ledger.<first>-<last>.jsonl closed segments (rotated past the size limit; the chain runs on)
 //   ledger.head                 the last seq and hash written, signed: what exposes a truncated end
 //   ledger.torn                 lines cut short by a crash mid-append, moved aside (JSON, one a line)
-// Entries and head are signed with the ledger key (effects/ledger-key.ts), kept outside.
-import { appendFileSync, closeSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, fstatSync } from 'node:fs';
+// Entries and head are signed with the ledger key (effects/ledger-key.ts), kept outside, and where
+// a ledger was begun is recorded beside the key (effects/ledger-mark.ts): a ledger deleted whole shows.
+import { appendFileSync, closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, fstatSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatHead, makeEntry, parseHead, signEntry, verifyChain, type Head, type LedgerEntry, type Segment, type VerifyResult } from '../core/ledger-chain.js';
+import { formatHead, makeEntry, parseHead, signEntry, verifyChain, type Head, type LedgerEntry, type Segment, type VerifyInput, type VerifyResult } from '../core/ledger-chain.js';
 import { withLock } from './lock.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { sha256 } from './hash.js';
 import { loadLedgerKey } from './ledger-key.js';
-import { STATE_LAYOUT } from './state-store.js';
+import { ledgerMarkPath, readLedgerMark, writeLedgerMark } from './ledger-mark.js';
+import { PROC_LAYOUT, STATE_LAYOUT } from './state-store.js';
 
 const ACTIVE = STATE_LAYOUT.ledger;
 const HEAD = STATE_LAYOUT.ledgerHead;
@@ -84,6 +86,51 @@ function repairTornEnd(stateDir: string, file: string, at: string): number {
 }
 
 let unsignedSaid = false;
+/** State directories whose ledger mark this process has seen or written (one look each, not one per append). */
+const marked = new Set<string>();
+
+/** The first line of the oldest segment: entry 1 of a ledger begun before its mark was kept. */
+function readFirstEntry(stateDir: string): LedgerEntry | null {
+  let names: string[] = [];
+  try { names = readdirSync(stateDir); } catch { return null; }
+  const oldest = names.filter((n) => /^ledger\.\d+-\d+\.jsonl$/.test(n)).sort()[0] ?? ACTIVE;
+  let fd: number;
+  try { fd = openSync(join(stateDir, oldest), 'r'); } catch { return null; }
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    const line = buf.subarray(0, n).toString('utf8').split('\n', 1)[0]!;
+    return JSON.parse(line) as LedgerEntry;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Keep the mark of where this ledger was begun (entry 1), outside the state directory, once per
+ * process. A ledger begun before marks were kept gets one at its next append. A ledger that had to
+ * begin again (its files gone) keeps the old mark, which `audit verify` reports, and says so here.
+ */
+function keepLedgerMark(stateDir: string, env: NodeJS.ProcessEnv, begunNow: LedgerEntry | null): void {
+  if (marked.has(stateDir)) return;
+  marked.add(stateDir);
+  const mark = readLedgerMark(stateDir, env);
+  if (mark) {
+    if (begunNow && begunNow.hash !== mark.hash) {
+      process.stderr.write(`pguard: the audit ledger in ${stateDir} was deleted (begun on ${mark.at}); a new one begins at seq 1: \`pguard audit verify\` reports it\n`);
+    }
+    return;
+  }
+  const first = begunNow ?? readFirstEntry(stateDir);
+  if (!first || first.seq !== 1) return;
+  try {
+    writeLedgerMark(stateDir, env, first);
+  } catch (err) {
+    process.stderr.write(`pguard: could not record where the audit ledger began (${ledgerMarkPath(stateDir, env)}: ${err instanceof Error ? err.message : String(err)}); a ledger deleted whole is then noticed only by the run records beside it\n`);
+  }
+}
 
 type Fields = { at: string; event: string; process: string; details: Record<string, unknown> };
 
@@ -131,6 +178,7 @@ async function appendEntries(stateDir: string, list: readonly Fields[], env: Nod
       : [...list];
     // The chain continues from the head (the active segment may have just been closed).
     let last: { seq: number; hash: string } | null = readLastEntry(file) ?? readLedgerHead(stateDir);
+    const begins = last === null;
     const written: LedgerEntry[] = [];
     let text = '';
     for (const f of batch) {
@@ -142,6 +190,7 @@ async function appendEntries(stateDir: string, list: readonly Fields[], env: Nod
     appendFileSync(file, text, { mode: 0o600 });
     const entry = written.at(-1)!;
     writeFileAtomic(join(stateDir, HEAD), formatHead(entry, key.signer), 0o600, { durable: false });
+    keepLedgerMark(stateDir, env, begins ? written[0]! : null);
     if (statSync(file).size >= SEGMENT_BYTES) {
       const first = (JSON.parse(readFileSync(file, 'utf8').split('\n', 1)[0]!) as LedgerEntry).seq;
       renameSync(file, join(stateDir, `ledger.${String(first).padStart(9, '0')}-${String(entry.seq).padStart(9, '0')}.jsonl`));
@@ -167,15 +216,39 @@ export function readSegments(stateDir: string): Segment[] {
   return out;
 }
 
+/**
+ * Files pguard writes only beside ledger entries: a runner's run records (each run's start is a
+ * ledger event) and the alerts (each one is too). A process record alone is not one: `stop` of a
+ * process never started writes it, and nothing to the ledger.
+ */
+function readLedgerTraces(stateDir: string): NonNullable<VerifyInput['traces']> {
+  const traces: { file: string; holds: 'runs' | 'alerts' }[] = [];
+  let names: string[] = [];
+  try { names = readdirSync(join(stateDir, STATE_LAYOUT.procs)).sort(); } catch { /* none */ }
+  for (const name of names) {
+    const file = `${STATE_LAYOUT.procs}/${name}/${PROC_LAYOUT.runs}`;
+    if (existsSync(join(stateDir, file))) traces.push({ file, holds: 'runs' });
+  }
+  if (existsSync(join(stateDir, STATE_LAYOUT.alerts))) traces.push({ file: STATE_LAYOUT.alerts, holds: 'alerts' });
+  return traces;
+}
+
 /** Verify the chain, its signatures and its head; `expect`: an anchor kept elsewhere (`audit head`). */
 export function verifyLedger(stateDir: string, opts: { env?: NodeJS.ProcessEnv; expect?: { seq: number; hash: string } } = {}): VerifyResult {
-  const key = loadLedgerKey(opts.env ?? process.env, { create: false });
+  const env = opts.env ?? process.env;
+  const key = loadLedgerKey(env, { create: false });
   let head: string | null = null;
   try { head = readFileSync(join(stateDir, HEAD), 'utf8'); } catch { /* none */ }
+  const segments = readSegments(stateDir);
+  const mark = readLedgerMark(stateDir, env);
+  const empty = head === null && segments.every((s) => s.lines.length === 0);
   return verifyChain({
-    segments: readSegments(stateDir), head, hash: sha256, signer: key.signer,
+    segments, head, hash: sha256, signer: key.signer,
     ...(key.signer ? {} : { noKey: key.why === 'missing' ? `no key at ${key.path}` : key.why }),
     ...(opts.expect ? { expect: opts.expect } : {}),
+    begun: mark ? { at: mark.at, hash: mark.hash, where: ledgerMarkPath(stateDir, env) } : null,
+    // Only an empty ledger needs them (a look into every process's folder).
+    ...(empty ? { traces: readLedgerTraces(stateDir) } : {}),
   });
 }
 

@@ -8,6 +8,7 @@ import { appendLedger, readSegments, verifyLedger } from '../../src/effects/ledg
 import { canonicalize, GENESIS } from '../../src/core/ledger-chain.js';
 import { sha256 } from '../../src/effects/hash.js';
 import { ledgerKeyPath } from '../../src/effects/ledger-key.js';
+import { ledgerMarkPath, readLedgerMark } from '../../src/effects/ledger-mark.js';
 
 const run = promisify(execFile);
 const dirs: string[] = [];
@@ -210,5 +211,46 @@ describe('the signed ledger (key outside the state directory)', () => {
     // A whole last line that is not JSON was not cut by a crash: it is reported, not moved.
     writeFileSync(file(dir), `${readFileSync(file(dir), 'utf8')}not json\n`);
     expect(verifyLedger(dir).problem).toMatchObject({ line: 6, message: 'is not valid JSON (edited or cut)' });
+  });
+});
+
+describe('where a ledger was begun, kept beside the key (issue 22, point 11)', () => {
+  it('records entry 1 outside the state directory, and reports a ledger deleted whole or begun again', async () => {
+    const dir = await ledgerWith(3);
+    const first = JSON.parse(lines(dir)[0]!);
+    const markFile = ledgerMarkPath(dir, process.env);
+    expect(markFile).toMatch(new RegExp(`^${process.env.XDG_CONFIG_HOME}/pguard/ledgers/[0-9a-f]{16}\\.json$`));
+    expect(statSync(markFile).mode & 0o777).toBe(0o600);
+    expect(readLedgerMark(dir, process.env)).toEqual({ state_dir: dir, at: first.at, hash: first.hash });
+    rmSync(file(dir));
+    rmSync(join(dir, 'ledger.head'));
+    expect(verifyLedger(dir)).toMatchObject({ ok: false, entries: 0, problem: { segment: 'ledger.jsonl', line: 0, seq: null, kind: 'tampered' } });
+    expect(verifyLedger(dir).problem!.message).toBe(`is missing, and so is ledger.head, but a ledger was begun here on ${first.at} (its entry 1 is ${first.hash.slice(0, 12)}…, as ${markFile} records, outside the state directory): it was deleted or emptied. If you deleted it yourself, delete that record to begin afresh.`);
+    await appendLedger(dir, { at: new Date().toISOString(), event: 'start', process: 'bot', details: {} });
+    expect(verifyLedger(dir).problem).toMatchObject({ segment: 'ledger.jsonl', line: 1, seq: 1, message: expect.stringMatching(/^begins a new ledger, but the one begun here on /) });
+    // The user who deleted it: removing the record accepts the new ledger.
+    rmSync(markFile);
+    expect(verifyLedger(dir)).toMatchObject({ ok: true, entries: 1 });
+  });
+
+  it('gives a ledger begun before marks were kept its mark at the next append, and leaves a state directory never written empty and ok', async () => {
+    const dir = await ledgerWith(2);
+    const first = JSON.parse(lines(dir)[0]!);
+    rmSync(ledgerMarkPath(dir, process.env));
+    // Another process (this one remembers it looked): its first append marks entry 1 as it is.
+    const mod = new URL('../../dist/effects/ledger-file.js', import.meta.url).pathname;
+    await run(process.execPath, ['-e', `import('${mod}').then((m) => m.appendLedger(${JSON.stringify(dir)}, { at: new Date().toISOString(), event: 'exit', process: 'bot', details: {} }))`]);
+    expect(readLedgerMark(dir, process.env)).toMatchObject({ hash: first.hash });
+    const fresh = mkdtempSync(join(tmpdir(), 'pguard-ledger-'));
+    dirs.push(fresh);
+    expect(verifyLedger(fresh)).toMatchObject({ ok: true, entries: 0, problem: null });
+  });
+
+  it('takes no mark that is not a regular file of this user\'s naming this state directory', async () => {
+    const dir = await ledgerWith(1);
+    const markFile = ledgerMarkPath(dir, process.env);
+    writeFileSync(markFile, JSON.stringify({ state_dir: '/elsewhere', at: 'x', hash: 'a'.repeat(64) }));
+    expect(readLedgerMark(dir, process.env)).toBeNull();
+    expect(verifyLedger(dir).ok).toBe(true);
   });
 });
