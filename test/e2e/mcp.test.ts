@@ -1,36 +1,18 @@
 // `pguard mcp` with the SDK's own client over a real stdio transport, against the built CLI and
 // real processes: the tools with and without the flags, every tool, a refused control tool, a bad
 // input, a subscription that hears of a real crash, and a registry broken under it.
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { APPS, CLI } from '../helpers/run-cli.js';
-import { tmpRegistry, type TmpRegistry } from '../helpers/tmp-registry.js';
+import { describe, expect, it } from 'vitest';
+import { callTool as call, connectMcp as connect, textOf as text } from '../helpers/mcp-client.js';
+import { APPS } from '../helpers/run-cli.js';
+import { tmpRegistry } from '../helpers/tmp-registry.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const forever = `sh ${APPS}forever.sh`;
-const open: Client[] = [];
-afterEach(async () => { for (const c of open.splice(0)) await c.close(); });
-
-async function connect(t: TmpRegistry, flags: string[] = [], opts: { noRegistry?: boolean } = {}): Promise<{ client: Client; stderr: () => string }> {
-  const { PGUARD_REGISTRY: _r, ...env } = { ...process.env as Record<string, string>, ...t.env, NO_COLOR: '1' };
-  const transport = new StdioClientTransport({
-    command: process.execPath, args: [CLI, 'mcp', ...(opts.noRegistry ? [] : ['--registry', t.registry]), ...flags],
-    env: opts.noRegistry ? env : { ...env, PGUARD_REGISTRY: t.registry }, stderr: 'pipe', cwd: '/',
-  });
-  let err = '';
-  transport.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
-  const client = new Client({ name: 'pguard-test', version: '1.0.0' });
-  await client.connect(transport);
-  open.push(client);
-  return { client, stderr: () => err };
-}
-
-type Result = { isError?: boolean; content: { type: string; text?: string }[]; structuredContent?: Record<string, unknown> };
-const call = async (c: Client, name: string, args: Record<string, unknown> = {}) => (await c.callTool({ name, arguments: args })) as Result;
-const text = (r: Result) => r.content.map((x) => x.text ?? '').join('');
+// Log lines come back fenced as the program's untrusted output (issue 22, point 13; attacks-mcp.test.ts).
+const OPEN = expect.stringMatching(/^<untrusted-program-output-[0-9a-f]{16}>$/);
+const CLOSE = expect.stringMatching(/^<\/untrusted-program-output-[0-9a-f]{16}>$/);
 
 describe('pguard mcp', () => {
   it('serves where no registry is found, every tool answering how to pass --registry (issue 21)', async () => {
@@ -86,9 +68,10 @@ describe('pguard mcp', () => {
     expect(strip(status.structuredContent!.processes as { uptime_s?: unknown }[])).toEqual(strip(await cli(['status'])));
     expect(JSON.parse(text(await call(client, 'status', { name: 'bot' })))).toHaveLength(1);
     const alerts = await call(client, 'alerts');
-    expect(JSON.parse(text(alerts))).toEqual(await cli(['alerts']));
+    const cliAlerts = (await cli(['alerts'])) as { evidence: { log_tail: string[] } }[];
+    expect(JSON.parse(text(alerts))).toEqual(cliAlerts.map((a) => ({ ...a, evidence: { ...a.evidence, log_tail: [OPEN, ...a.evidence.log_tail, CLOSE] } })));
     expect((alerts.structuredContent!.alerts as unknown[]).length).toBe(1);
-    expect((await call(client, 'logs', { name: 'crashy', lines: 5 })).structuredContent).toMatchObject({ name: 'crashy', lines: ['boom'] });
+    expect((await call(client, 'logs', { name: 'crashy', lines: 5 })).structuredContent).toMatchObject({ name: 'crashy', lines: [OPEN, 'boom', CLOSE] });
     expect((await call(client, 'history', { name: 'crashy' })).structuredContent).toMatchObject({ failures: [{ process: 'crashy' }] });
     expect((await call(client, 'audit_verify')).structuredContent).toMatchObject({ ok: true });
     expect((await call(client, 'healthcheck')).structuredContent).toMatchObject({ checked: 2 });
