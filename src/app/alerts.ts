@@ -2,13 +2,13 @@
 // slower channels (desktop, webhook, command) run after it, bounded in time, and never before a
 // restart has been carried out.
 import { dirname } from 'node:path';
-import { acknowledgeAlerts, raiseAlert, type Alert, type AlertIntent } from '../core/alerts.js';
+import { acknowledgeAlerts, raiseAlert, type Alert, type AlertIntent, type ChannelResult, type Delivery } from '../core/alerts.js';
 import { readAlerts, writeAlerts } from '../effects/alert-store.js';
 import { deliverCommand } from '../effects/channels/command.js';
 import { deliverDesktop } from '../effects/channels/desktop.js';
 import { writeFlagFiles } from '../effects/channels/flag-files.js';
 import { syncUserAlertFlag } from '../effects/user-index.js';
-import { deliverWebhook } from '../effects/channels/webhook.js';
+import { deliverWebhook, redactWebhook } from '../effects/channels/webhook.js';
 import { crypto } from '../effects/lazy-builtins.js';
 import { withLock } from '../effects/lock.js';
 import { appendFileSync } from 'node:fs';
@@ -67,10 +67,17 @@ async function recordAlerts(ctx: Context, process: string, intents: readonly Ale
     noteOpenAlerts(ctx, alerts);
     return toNotify;
   });
+  // Not "notified" yet: whether it was is the `notify` entry written once the channels answer.
+  const notify = (a: Alert) => (!toNotify.includes(a) ? 'within-cooldown' : hasSlowChannels(ctx) ? 'queued' : 'flag-files');
   await recordEvents(ctx, raised.map((a) => ({
-    event: 'alert' as const, process, details: { id: a.id, kind: a.kind, severity: a.severity, message: a.message, count: a.count, notified: toNotify.includes(a) },
+    event: 'alert' as const, process, details: { id: a.id, kind: a.kind, severity: a.severity, message: a.message, count: a.count, notify: notify(a) },
   })));
   return toNotify;
+}
+
+function hasSlowChannels(ctx: Context): boolean {
+  const s = ctx.registry.settings;
+  return Boolean(s.desktop || s.webhook || s.notifyCommand);
 }
 
 /**
@@ -86,32 +93,62 @@ function noteFailure(ctx: Context, what: string): void {
   } catch { /* the failure was said on stderr */ }
 }
 
-/** The last channel failure, or null. */
+/** The last channel failure, or null. Lines written before webhook URLs were kept out of it are cleaned as they are read. */
 export function lastNotifyFailure(ctx: Context): string | null {
-  return readLogTail(ctx.store.path('notifyLog'), 1)[0] ?? null;
+  const line = readLogTail(ctx.store.path('notifyLog'), 1)[0];
+  return line === undefined ? null : redactWebhook(line, ctx.registry.settings.webhook);
 }
 
-/** The channels beyond the flag files, all at once; failures are reported on stderr, never thrown. */
+/** One channel's failure in words (`webhook for bot crashed failed after 3 attempts (HTTP 500)`). */
+function describeChannelFailure(alert: Alert, r: ChannelResult): string {
+  const what = `${r.channel === 'command' ? 'notify_command' : r.channel} for ${alert.process} ${alert.kind}`;
+  if (r.attempts === 0) return `${what} not sent (${r.detail})`;
+  return `${what} failed${r.attempts !== undefined ? ` after ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}` : ''} (${r.detail})`;
+}
+
+/** Every channel for one alert, at once; each answers, none throws. */
+async function deliverAlert(ctx: Context, alert: Alert & { ledger_head?: string }): Promise<ChannelResult[]> {
+  const s = ctx.registry.settings;
+  const failed = (channel: ChannelResult['channel']) => (err: unknown): ChannelResult =>
+    ({ channel, ok: false, detail: redactWebhook(err instanceof Error ? err.message : String(err), s.webhook) });
+  const jobs: Promise<ChannelResult>[] = [];
+  if (s.desktop) jobs.push(deliverDesktop(alert, ctx.env).then((r) => ({ channel: 'desktop' as const, ...r }), failed('desktop')));
+  if (s.webhook) jobs.push(deliverWebhook(s.webhook, alert).then((r) => ({ channel: 'webhook' as const, ...r }), failed('webhook')));
+  if (s.notifyCommand) jobs.push(deliverCommand(s.notifyCommand, alert, dirname(ctx.registry.path)).then((r) => ({ channel: 'command' as const, ...r }), failed('command')));
+  return Promise.all(jobs);
+}
+
+/**
+ * The channels beyond the flag files, all at once. Each failure is said on stderr and kept in
+ * notify.log; then each alert records how its sending went (`delivery`; `notified_at` back to null
+ * when no channel took it), and the ledger gets a `notify` entry: notified or not, and why.
+ */
 async function notifyChannels(ctx: Context, alerts: readonly Alert[]): Promise<void> {
   const s = ctx.registry.settings;
-  const jobs: Promise<unknown>[] = [];
   const head = s.webhook || s.notifyCommand ? ledgerAnchor(ctx) : null;
-  for (const recorded of alerts) {
-    const alert = head ? { ...recorded, ledger_head: head } : recorded;
-    if (s.desktop) jobs.push(deliverDesktop(alert, ctx.env).catch(() => undefined));
-    if (s.webhook) {
-      const url = s.webhook;
-      jobs.push(deliverWebhook(url, alert).then((r) => {
-        if (!r.ok) noteFailure(ctx, `webhook for ${alert.process} ${alert.kind} failed after ${r.attempts} attempt${r.attempts === 1 ? '' : 's'} (${r.detail})`);
+  const outcomes = await Promise.all(alerts.map(async (recorded) => {
+    const channels = await deliverAlert(ctx, head ? { ...recorded, ledger_head: head } : recorded);
+    for (const r of channels) if (!r.ok && !r.skipped) noteFailure(ctx, describeChannelFailure(recorded, r));
+    const delivery: Delivery = { at: new Date(ctx.clock.now()).toISOString(), notified: channels.some((r) => r.ok), channels };
+    return { alert: recorded, delivery };
+  }));
+  if (outcomes.length === 0) return;
+  try {
+    await withAlertsLock(ctx, async () => {
+      const byId = new Map(outcomes.map((o) => [o.alert.id, o.delivery]));
+      const all = readAlerts(ctx.store.dir);
+      if (!all.some((a) => byId.has(a.id))) return;
+      writeAlerts(ctx.store.dir, all.map((a) => {
+        const delivery = byId.get(a.id);
+        return delivery ? { ...a, delivery, ...(delivery.notified ? {} : { notified_at: null }) } : a;
       }));
-    }
-    if (s.notifyCommand) {
-      jobs.push(deliverCommand(s.notifyCommand, alert, dirname(ctx.registry.path)).then((r) => {
-        if (!r.ok) noteFailure(ctx, `notify_command for ${alert.process} ${alert.kind} failed (${r.detail})`);
-      }));
-    }
+    });
+  } catch (err) {
+    ctx.progress(`pguard: could not record how the alerts were sent (${err instanceof Error ? err.message : String(err)})`);
   }
-  await Promise.all(jobs);
+  await recordEvents(ctx, outcomes.map(({ alert, delivery }) => ({
+    event: 'notify' as const, process: alert.process, details: { id: alert.id, kind: alert.kind, notified: delivery.notified, channels: delivery.channels },
+  })));
 }
 
 /**
@@ -122,8 +159,7 @@ async function notifyChannels(ctx: Context, alerts: readonly Alert[]): Promise<v
 export async function announce(ctx: Context, process: string, intents: readonly AlertIntent[], channels: 'await' | 'detached'): Promise<Alert[]> {
   if (intents.length === 0) return [];
   const toNotify = await recordAlerts(ctx, process, intents);
-  const s = ctx.registry.settings;
-  if (toNotify.length === 0 || (!s.desktop && !s.webhook && !s.notifyCommand)) return toNotify;
+  if (toNotify.length === 0 || !hasSlowChannels(ctx)) return toNotify;
   if (channels === 'detached') defer(ctx, { kind: 'notify', ids: toNotify.map((a) => a.id) });
   else await notifyChannels(ctx, toNotify);
   return toNotify;

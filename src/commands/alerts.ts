@@ -61,6 +61,11 @@ export const alertsCommand = defineCommand<Args, Alert[]>({
       const repeat = a.count > 1 ? ` x${a.count}` : '';
       printLine(`${paint(`[${a.severity}]`, color)} ${a.id} ${a.at} ${a.process} ${a.kind}${repeat}${a.acknowledged ? ' (acknowledged)' : ''}`);
       printLine(`    ${a.message}`);
+      // A sending that failed is said here too, not only in notify.log.
+      const failed = a.delivery?.channels.filter((c) => !c.ok && !c.skipped) ?? [];
+      if (failed.length > 0) {
+        printLine(`    not delivered: ${failed.map((c) => `${c.channel} ${c.detail}${c.attempts ? ` (${c.attempts} attempt${c.attempts === 1 ? '' : 's'})` : ''}`).join('; ')}`);
+      }
     }
   },
 });

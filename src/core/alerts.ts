@@ -45,8 +45,31 @@ export interface Alert {
   readonly evidence: Record<string, unknown>;
   readonly count: number;
   readonly acknowledged: boolean;
-  /** ISO time of the last time this process+kind reached the channels (older files: ms since epoch). */
+  /**
+   * ISO time of the last time this process+kind was sent to the channels (older files: ms since
+   * epoch); null again when no channel took it (`delivery` says why), so a repeat is sent at once.
+   */
   readonly notified_at: string | number | null;
+  /** How the last sending went, channel by channel (absent until one was tried). */
+  readonly delivery?: Delivery;
+}
+
+/** One channel's answer to one alert. `detail` never holds the webhook URL or the command's text. */
+export interface ChannelResult {
+  readonly channel: 'webhook' | 'command' | 'desktop';
+  readonly ok: boolean;
+  readonly detail: string;
+  /** The webhook's tries. */
+  readonly attempts?: number;
+  /** Not tried, by design (desktop without a display): not a failure. */
+  readonly skipped?: boolean;
+}
+
+/** The last sending of an alert: notified when at least one channel took it. */
+export interface Delivery {
+  readonly at: string;
+  readonly notified: boolean;
+  readonly channels: readonly ChannelResult[];
 }
 
 /** An alert as the channels send it: with the ledger's head (SEQ:HASH), so a copy lives elsewhere. */

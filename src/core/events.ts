@@ -8,6 +8,8 @@ import type { Status } from './states.js';
 export type LedgerEvent =
   | 'register' | 'update' | 'deregister' | 'start' | 'stop' | 'exit' | 'restart' | 'give-up'
   | 'probe-failure' | 'resource-breach' | 'healthy' | 'alert' | 'rollback' | 'known-good'
+  // How an alert's sending went (app/alerts.ts): notified or not, channel by channel, with why.
+  | 'notify'
   // A live run whose runner alone died, taken over by a new runner (app/apply.ts).
   | 'adopt'
   // A dependent left running after its dependency restarted (restart_dependents): it had recovered.

@@ -21,6 +21,16 @@ function describeValue(value: unknown): string {
   return `${JSON.stringify(value)} (${typeof value})`;
 }
 
+/**
+ * A URL that may hold a secret (a password, a token in its path), as issues name it: its scheme
+ * and length only. Issues travel to stderr, alerts, the ledger, the dashboard and MCP.
+ */
+function describeSecretValue(value: unknown): string {
+  if (typeof value !== 'string') return describeValue(value);
+  const scheme = /^[a-z][a-z0-9+.-]{0,15}:/i.exec(value)?.[0];
+  return `${scheme ? `"${scheme}…" ` : ''}(a string of ${value.length} characters; ${scheme ? 'the rest is' : 'it is'} not shown, as a webhook URL may hold a secret)`;
+}
+
 /** One small rule per type: returns the problem, or undefined when the value fits. */
 const RULES: Record<FieldSpec['type'], (v: unknown) => string | undefined> = {
   string: (v) => (typeof v === 'string' && v.trim() !== '' ? undefined : 'expected a non-empty string'),
@@ -43,7 +53,7 @@ const RULES: Record<FieldSpec['type'], (v: unknown) => string | undefined> = {
       ? undefined
       : `expected one of ${SIGNALS.join(', ')}`,
   backoff: (v) => (v === 'fixed' || v === 'exponential' ? undefined : 'expected "fixed" or "exponential"'),
-  url: (v) => (typeof v === 'string' && /^https?:\/\/[^\s/]+/i.test(v) ? undefined : 'expected an http:// or https:// URL'),
+  url: (v) => (typeof v === 'string' && /^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v) ? undefined : 'expected an http:// or https:// URL'),
   'exit-codes': (v) =>
     Array.isArray(v) && v.every((c) => typeof c === 'number' && Number.isInteger(c) && c >= 0 && c <= 255)
       ? undefined
@@ -87,7 +97,7 @@ function validateFields(
     }
     const problem = RULES[spec.type](value);
     if (problem) {
-      issues.push({ process, field: spec.key, message: `${problem}, got ${describeValue(value)}` });
+      issues.push({ process, field: spec.key, message: `${problem}, got ${spec.type === 'url' ? describeSecretValue(value) : describeValue(value)}` });
       out[propertyOf(spec)] = spec.default;
       if (spec.type === 'dependencies') out.survivesRestartOf = [];
       continue;

@@ -69,10 +69,21 @@ describe('validateRegistry()', () => {
     expect(validateRegistry({ db: { command: 'x' }, api: { command: 'x', depends_on: [{ name: 'db', restart: 'no' }] } }).issues).toHaveLength(1);
   });
 
-  it.each(['file:///etc/passwd', 'gopher://x', 'not a url'])('refuses the webhook %j: only http and https', (url) => {
+  it.each([
+    { url: 'file:///etc/passwd', got: '"file:…" (a string of 18 characters; the rest is not shown, as a webhook URL may hold a secret)' },
+    { url: 'gopher://x', got: '"gopher:…" (a string of 10 characters; the rest is not shown, as a webhook URL may hold a secret)' },
+    { url: 'not a url', got: '(a string of 9 characters; it is not shown, as a webhook URL may hold a secret)' },
+    // Passes for http, but does not parse: refused here, not at the first alert.
+    { url: 'http://u:pw@[127.0.0.1/hook', got: '"http:…" (a string of 27 characters; the rest is not shown, as a webhook URL may hold a secret)' },
+    { url: 5, got: '5 (number)' },
+  ])('refuses the webhook $url, naming it without its text: only http and https URLs that parse', ({ url, got }) => {
     expect(validateRegistry({ $settings: { webhook: url } }).issues).toEqual([
-      { process: '$settings', field: 'webhook', message: `expected an http:// or https:// URL, got ${JSON.stringify(url)} (string)` },
+      { process: '$settings', field: 'webhook', message: `expected an http:// or https:// URL, got ${got}` },
     ]);
+  });
+
+  it('takes a webhook URL with credentials (they are sent as Authorization: Basic)', () => {
+    expect(validateRegistry({ $settings: { webhook: 'https://user:p%40ss@hooks.example.com/x' } })).toMatchObject({ issues: [], settings: { webhook: 'https://user:p%40ss@hooks.example.com/x' } });
   });
 
   it('refuses a dependency cycle, naming it', () => {

@@ -1,11 +1,39 @@
 // Issue 22 ("Only the user's own, round two"), points 11 and 12: a ledger deleted whole is reported,
 // not taken for a ledger never begun; a webhook URL's credentials travel in a header, never into a
 // log, the ledger or any output, and a failed delivery is never recorded as a notification.
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { localHttpServer } from '../helpers/local-server.js';
 import { tmpRegistry, type TmpRegistry } from '../helpers/tmp-registry.js';
 import { waitFor } from '../helpers/wait-for.js';
+
+const SECRET = 's3cr3t-Pa55';
+
+/** Every regular file under `dir`, as text. */
+function filesUnder(dir: string): { path: string; text: string }[] {
+  let names: string[] = [];
+  try { names = readdirSync(dir); } catch { return []; }
+  return names.flatMap((n) => {
+    const p = join(dir, n);
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (!st) return [];
+    if (st.isDirectory()) return filesUnder(p);
+    return st.isFile() ? [{ path: p, text: readFileSync(p, 'utf8') }] : [];
+  });
+}
+
+/** Where the secret shows: files of the state and config folders (the registry itself holds it), and what commands print. */
+async function leaks(t: TmpRegistry): Promise<string[]> {
+  const found = [...filesUnder(t.stateDir), ...filesUnder(join(t.dir, 'config'))]
+    .filter((f) => f.text.includes(SECRET)).map((f) => f.path);
+  for (const args of [['status'], ['status', '--json'], ['alerts', '--all'], ['alerts', '--all', '--json'], ['info', '--json'], ['history', '--json'], ['audit', 'verify', '--json'], ['healthcheck', '--json']]) {
+    const res = await t.cli(args);
+    if (`${res.stdout}\n${res.stderr}`.includes(SECRET)) found.push(`pguard ${args.join(' ')}`);
+  }
+  return found;
+}
 
 const entries = (t: TmpRegistry) => t.ledger();
 
@@ -83,5 +111,95 @@ describe('a ledger deleted whole (issue 22, point 11)', () => {
     const res = await t.cli(['audit', 'verify'], { env });
     expect(res).toMatchObject({ code: 0, stdout: 'ok: the ledger is empty', stderr: '' });
     expect(JSON.parse((await t.cli(['audit', 'verify', '--json'], { env })).stdout)).toMatchObject({ ok: true, entries: 0, problem: null });
+  });
+});
+
+/** A webhook receiver on 127.0.0.1 that answers `status` and keeps what it got. */
+async function receiver(status: number) {
+  const got: { url: string; authorization: string | undefined; body: Record<string, unknown> }[] = [];
+  const server = await localHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d)).on('end', () => {
+      got.push({ url: req.url ?? '', authorization: req.headers.authorization, body: JSON.parse(body) });
+      res.writeHead(status).end();
+    });
+  });
+  return { got, server };
+}
+
+/** A crash that raises one `crashed` alert and nothing after it. */
+function crashingRegistry(t: TmpRegistry, webhook: string): void {
+  writeFileSync(t.registry, JSON.stringify({ $settings: { webhook }, bot: { command: 'echo going down; exit 1', auto_restart: false } }));
+}
+
+describe('a webhook URL with credentials (issue 22, point 12)', () => {
+  it('is delivered with them as Authorization: Basic, the way curl sends user:pass@, and records the delivery', async () => {
+    const { got, server } = await receiver(200);
+    try {
+      const t = tmpRegistry({});
+      crashingRegistry(t, `http://hook%40user:${SECRET}@127.0.0.1:${server.port}/hook?x=1`);
+      await t.cli(['start', 'bot', '--no-wait']);
+      await waitFor(() => got.length > 0, { what: 'the webhook to be called' });
+      expect(got[0]).toMatchObject({ url: '/hook?x=1', authorization: `Basic ${Buffer.from(`hook@user:${SECRET}`).toString('base64')}`, body: { process: 'bot', kind: 'crashed' } });
+      const done = await waitFor(() => entries(t).find((e) => e.event === 'notify'), { what: 'the delivery in the ledger' });
+      const alert = entries(t).find((e) => e.event === 'alert')!;
+      expect(alert.details).toMatchObject({ kind: 'crashed', notify: 'queued' });
+      expect(alert.details).not.toHaveProperty('notified');
+      expect(done).toMatchObject({ process: 'bot', details: { id: alert.details.id, kind: 'crashed', notified: true, channels: [{ channel: 'webhook', ok: true, attempts: 1, detail: 'HTTP 200' }] } });
+      const [recorded] = JSON.parse((await t.cli(['alerts', '--json'])).stdout);
+      expect(recorded).toMatchObject({ notified_at: expect.any(String), delivery: { at: expect.any(String), notified: true, channels: [{ channel: 'webhook', ok: true }] } });
+      expect((await t.cli(['info', '--json'])).stdout).toContain('"last_notify_failure": "none"');
+      expect(await leaks(t)).toEqual([]);
+      expect((await t.cli(['audit', 'verify'])).code).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('is never recorded as notified when the receiver refuses it: the ledger, the alert and notify.log say why, without the password', async () => {
+    const { got, server } = await receiver(401);
+    try {
+      const t = tmpRegistry({});
+      crashingRegistry(t, `http://u:${SECRET}@127.0.0.1:${server.port}/hook`);
+      await t.cli(['start', 'bot', '--no-wait']);
+      await waitFor(() => got.length > 0, { what: 'the webhook to be called' });
+      const done = await waitFor(() => entries(t).find((e) => e.event === 'notify'), { what: 'the failed delivery in the ledger' });
+      expect(done.details).toEqual({ id: expect.any(String), kind: 'crashed', notified: false, channels: [{ channel: 'webhook', ok: false, attempts: 1, detail: 'HTTP 401' }] });
+      const [recorded] = JSON.parse((await t.cli(['alerts', '--json'])).stdout);
+      expect(recorded).toMatchObject({ notified_at: null, delivery: { notified: false, channels: [{ channel: 'webhook', ok: false, attempts: 1, detail: 'HTTP 401' }] } });
+      const human = await t.cli(['alerts']);
+      expect(human.stdout.split('\n').at(-1)).toBe('    not delivered: webhook HTTP 401 (1 attempt)');
+      expect(readFileSync(join(t.stateDir, 'notify.log'), 'utf8')).toMatch(/^\S+ webhook for bot crashed failed after 1 attempt \(HTTP 401\)\n$/);
+      expect(await leaks(t)).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('keeps its password out of every log and output when nobody listens on the port', async () => {
+    // A port that was just free: listened on, then closed.
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+    });
+    const t = tmpRegistry({});
+    crashingRegistry(t, `http://u:${SECRET}@127.0.0.1:${port}/hook`);
+    await t.cli(['start', 'bot', '--no-wait']);
+    const logged = await waitFor(() => { try { return readFileSync(join(t.stateDir, 'notify.log'), 'utf8'); } catch { return ''; } }, { timeoutMs: 20_000, what: 'the failure in notify.log' });
+    expect(logged.trim().replace(/^\S+ webhook for bot crashed /, '')).toBe('failed after 3 attempts (connection refused)');
+    const done = await waitFor(() => entries(t).find((e) => e.event === 'notify'), { what: 'the failed delivery in the ledger' });
+    expect(done.details).toMatchObject({ notified: false, channels: [{ channel: 'webhook', ok: false }] });
+    expect(await leaks(t)).toEqual([]);
+  });
+
+  it('a webhook value the schema refuses is named without its text', async () => {
+    const t = tmpRegistry({});
+    const url = `htps://u:${SECRET}@127.0.0.1/hook`;
+    writeFileSync(t.registry, JSON.stringify({ $settings: { webhook: url }, bot: { command: 'exec sleep 1000' } }));
+    const res = await t.cli(['healthcheck']);
+    expect(res.code).toBe(2);
+    expect(res.stdout).not.toContain(SECRET);
+    expect(res.stdout).toContain(`"$settings".webhook: expected an http:// or https:// URL, got "htps:…" (a string of ${url.length} characters; the rest is not shown, as a webhook URL may hold a secret)`);
+    expect(entries(t).some((e) => e.event === 'alert' && e.details.kind === 'registry-invalid')).toBe(true);
+    expect(await leaks(t)).toEqual([]);
   });
 });

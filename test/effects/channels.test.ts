@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deliverDesktop, hasDisplay } from '../../src/effects/channels/desktop.js';
-import { deliverWebhook } from '../../src/effects/channels/webhook.js';
+import { deliverWebhook, redactWebhook, splitCredentials } from '../../src/effects/channels/webhook.js';
 import type { Alert } from '../../src/core/alerts.js';
 import { localHttpServer } from '../helpers/local-server.js';
 
@@ -14,7 +14,7 @@ describe('alert channels', () => {
     if (process.platform !== 'linux') return;
     expect(hasDisplay({})).toBe(false);
     const t0 = Date.now();
-    await expect(deliverDesktop(alert, {})).resolves.toBeUndefined();
+    await expect(deliverDesktop(alert, {})).resolves.toEqual({ ok: false, detail: 'skipped: no display', skipped: true });
     expect(Date.now() - t0).toBeLessThan(100);
   });
 
@@ -47,11 +47,49 @@ describe('alert channels', () => {
     const server = await localHttpServer((_req, res) => { res.writeHead(302, { location: `${other.url}/steal` }).end(); });
     try {
       const res = await deliverWebhook(`${server.url}/hook`, alert);
-      expect(res).toEqual({ ok: false, attempts: 1, detail: `HTTP 302 redirect to ${other.url}/steal not followed (set the webhook to the final URL)` });
+      // Where to, by origin only: a Location often repeats the webhook's secret path.
+      expect(res).toEqual({ ok: false, attempts: 1, detail: `HTTP 302 redirect to ${other.url}/… not followed (set the webhook to the final URL)` });
       expect(elsewhere).toBe(0);
     } finally {
       await server.close();
       await other.close();
     }
+  });
+
+  it('webhook sends user:pass@ as Authorization: Basic, percent-decoded as curl does, to the URL without them', async () => {
+    const seen: { url?: string; auth?: string }[] = [];
+    const server = await localHttpServer((req, res) => { seen.push({ url: req.url, auth: req.headers.authorization }); res.end('ok'); });
+    try {
+      const url = `http://me%40example.com:p%3Ass@127.0.0.1:${server.port}/hook?k=v`;
+      expect(await deliverWebhook(url, alert)).toEqual({ ok: true, attempts: 1, detail: 'HTTP 200' });
+      expect(seen).toEqual([{ url: '/hook?k=v', auth: `Basic ${Buffer.from('me@example.com:p:ss').toString('base64')}` }]);
+      expect(splitCredentials(url)).toEqual({ url: `http://127.0.0.1:${server.port}/hook?k=v`, authorization: expect.stringMatching(/^Basic /) });
+      expect(splitCredentials(`http://127.0.0.1:${server.port}/x`)).toEqual({ url: `http://127.0.0.1:${server.port}/x`, authorization: null });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('webhook answers never hold the URL, its credentials or its path: refused, unparsable, timed out', async () => {
+    const closed = await localHttpServer(() => undefined);
+    const port = closed.port;
+    await closed.close();
+    const refused = await deliverWebhook(`http://u:hunter2pw@127.0.0.1:${port}/T0/B0/secretpath`, alert, { attempts: 1 });
+    expect(refused).toEqual({ ok: false, attempts: 1, detail: 'connection refused' });
+    expect(await deliverWebhook('http://u:hunter2pw@[127.0.0.1/hook', alert)).toEqual({ ok: false, attempts: 0, detail: 'the webhook is not a valid URL; it is not shown, as it may hold a secret' });
+    const hang = await localHttpServer(() => undefined);
+    try {
+      expect(await deliverWebhook(`${hang.url}/secretpath`, alert, { attempts: 1, timeoutMs: 200 })).toEqual({ ok: false, attempts: 1, detail: 'no answer within 0.2 s' });
+    } finally {
+      await hang.close();
+    }
+  });
+
+  it('redactWebhook takes out the URL, its credentials (raw and decoded) and its path, and any other user:pass@', () => {
+    const url = 'https://bot:p%40ssw0rd@hooks.example.com/services/T0/B0/XYZ?token=abc';
+    expect(redactWebhook(`Request cannot be constructed from a URL that includes credentials: ${url}`, url)).toBe('Request cannot be constructed from a URL that includes credentials: …');
+    expect(redactWebhook('to https://hooks.example.com/services/T0/B0/XYZ?token=abc', url)).toBe('to https://hooks.example.com…');
+    expect(redactWebhook('password p@ssw0rd and p%40ssw0rd', url)).toBe('password … and …');
+    expect(redactWebhook('old line: ftp://x:y@elsewhere/z', undefined)).toBe('old line: ftp://…@elsewhere/z');
   });
 });

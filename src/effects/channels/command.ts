@@ -1,4 +1,5 @@
 // $settings.notify_command: run through the shell with the alert as JSON on stdin, bounded in time.
+// What it answers never holds the command's text: a command line may carry a token or a password.
 import type { OutgoingAlert } from '../../core/alerts.js';
 
 export async function deliverCommand(command: string, alert: OutgoingAlert, cwd: string, timeoutMs = 10_000): Promise<{ ok: boolean; detail: string }> {
@@ -11,6 +12,11 @@ export async function deliverCommand(command: string, alert: OutgoingAlert, cwd:
     reject: false,
     env: { PGUARD_ALERT_PROCESS: alert.process, PGUARD_ALERT_KIND: alert.kind },
   });
-  if (result.failed) return { ok: false, detail: result.shortMessage ?? `exit ${result.exitCode}` };
-  return { ok: true, detail: 'ok' };
+  if (!result.failed) return { ok: true, detail: 'ok' };
+  // execa's shortMessage begins with the command line: worded here from its fields instead.
+  if (result.timedOut) return { ok: false, detail: `no exit within ${timeoutMs / 1000} s (ended)` };
+  if (result.signal) return { ok: false, detail: `killed by ${result.signal}` };
+  if (typeof result.exitCode === 'number') return { ok: false, detail: `exit code ${result.exitCode}` };
+  const code = (result.cause as NodeJS.ErrnoException | undefined)?.code;
+  return { ok: false, detail: `could not run${code ? ` (${code})` : ''}` };
 }

@@ -1,4 +1,4 @@
-// Desktop notifications through node-notifier; a silent no-op where there is no display.
+// Desktop notifications through node-notifier; skipped where there is no display (not a failure).
 import type { Alert } from '../../core/alerts.js';
 
 export function hasDisplay(env: NodeJS.ProcessEnv): boolean {
@@ -6,14 +6,14 @@ export function hasDisplay(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.DISPLAY || env.WAYLAND_DISPLAY);
 }
 
-export async function deliverDesktop(alert: Alert, env: NodeJS.ProcessEnv, timeoutMs = 5000): Promise<void> {
-  if (!hasDisplay(env)) return;
+export async function deliverDesktop(alert: Alert, env: NodeJS.ProcessEnv, timeoutMs = 5000): Promise<{ ok: boolean; detail: string; skipped?: true }> {
+  if (!hasDisplay(env)) return { ok: false, detail: 'skipped: no display', skipped: true };
   const { default: notifier } = await import('node-notifier');
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, timeoutMs);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ ok: false, detail: `no answer within ${timeoutMs / 1000} s` }), timeoutMs);
     notifier.notify(
       { title: `pguard: ${alert.process} ${alert.kind}`, message: alert.message, wait: false },
-      () => { clearTimeout(timer); resolve(); },
+      (err) => { clearTimeout(timer); resolve(err ? { ok: false, detail: err.message } : { ok: true, detail: 'shown' }); },
     );
   });
 }

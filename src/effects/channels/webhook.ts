@@ -1,11 +1,82 @@
 // POST each alert as JSON. Short timeout, bounded retries: a dead endpoint costs at most
 // 3 x 3 s plus 1.25 s of pauses, and runs after any restart, never before it.
+// The URL is a secret (a token in its path, a password in it): what this returns never holds it.
 import type { OutgoingAlert } from '../../core/alerts.js';
 
 export interface WebhookResult {
   readonly ok: boolean;
+  /** Requests made: 0 when the URL could not be used at all. */
   readonly attempts: number;
+  /** Why, without the URL's path, query or credentials. */
   readonly detail: string;
+}
+
+/**
+ * The URL to send to and its Authorization header. fetch (undici) refuses a URL that holds
+ * credentials, so `user:pass@` goes into `Authorization: Basic`, percent-decoded, as curl sends it.
+ * null when it does not parse.
+ */
+export function splitCredentials(url: string): { url: string; authorization: string | null } | null {
+  let u: URL;
+  try { u = new URL(url); } catch { return null; }
+  if (!u.username && !u.password) return { url: u.href, authorization: null };
+  const decode = (s: string) => { try { return decodeURIComponent(s); } catch { return s; } };
+  const authorization = `Basic ${Buffer.from(`${decode(u.username)}:${decode(u.password)}`).toString('base64')}`;
+  u.username = '';
+  u.password = '';
+  return { url: u.href, authorization };
+}
+
+/** The parts of a webhook URL that may be secret, longest first: the URL, its credentials, its path and query. */
+function secretsOf(url: string): string[] {
+  const out = new Set<string>([url]);
+  try {
+    const u = new URL(url);
+    out.add(u.href);
+    const decode = (s: string) => { try { return decodeURIComponent(s); } catch { return s; } };
+    for (const user of [u.username, decode(u.username)]) {
+      for (const pass of [u.password, decode(u.password)]) if (user || pass) out.add(`${user}:${pass}@`);
+    }
+    // A one- to three-character password or path would blank out ordinary words: those stay.
+    for (const s of [u.password, decode(u.password), `${u.pathname}${u.search}`]) if (s.length >= 4) out.add(s);
+  } catch { /* not a URL: the whole text is what there is to hide */ }
+  return [...out].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+}
+
+/** `text` with every secret part of the webhook URL replaced, and any other `scheme://user:pass@` cut to `scheme://…@`. */
+export function redactWebhook(text: string, url: string | undefined): string {
+  let out = text;
+  if (url) for (const s of secretsOf(url)) out = out.split(s).join('…');
+  return out.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*:[^\s/@]*@/gi, '$1…@');
+}
+
+/** Where a URL points, without its path, query or credentials: `https://host:port/…`. */
+function originOf(location: string, base: string): string {
+  try {
+    const u = new URL(location, base);
+    return `${u.origin}${u.pathname === '/' && !u.search ? '/' : '/…'}`;
+  } catch {
+    return 'an address that does not parse';
+  }
+}
+
+/** Why a request failed, in a few words, from fetch's error and its cause (undici puts the reason there). */
+function describeFetchError(err: unknown, timeoutMs: number): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string; name?: string } };
+  if (e?.name === 'TimeoutError' || e?.cause?.name === 'TimeoutError') return `no answer within ${timeoutMs / 1000} s`;
+  const code = e?.cause?.code;
+  switch (code) {
+    case 'ECONNREFUSED': return 'connection refused';
+    case 'ECONNRESET': return 'connection reset';
+    case 'ENOTFOUND': return 'host not found';
+    case 'EAI_AGAIN': return 'host name lookup failed (try again later)';
+    case 'EHOSTUNREACH': case 'ENETUNREACH': return 'host unreachable';
+    case 'UND_ERR_CONNECT_TIMEOUT': return `no connection within ${timeoutMs / 1000} s`;
+    case 'UND_ERR_SOCKET': return 'the connection closed before an answer';
+    default: break;
+  }
+  if (code) return code;
+  return e?.cause?.message ?? e?.message ?? String(err);
 }
 
 export async function deliverWebhook(
@@ -15,27 +86,31 @@ export async function deliverWebhook(
 ): Promise<WebhookResult> {
   const attempts = opts.attempts ?? 3;
   const timeoutMs = opts.timeoutMs ?? 3000;
+  const target = splitCredentials(url);
+  if (!target) return { ok: false, attempts: 0, detail: 'the webhook is not a valid URL; it is not shown, as it may hold a secret' };
+  const result = (ok: boolean, tries: number, detail: string): WebhookResult => ({ ok, attempts: tries, detail: redactWebhook(detail, url) });
   let detail = '';
   for (let i = 1; i <= attempts; i++) {
     try {
-      const res = await fetch(url, {
+      const res = await fetch(target.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'pguard' },
+        headers: { 'content-type': 'application/json', 'user-agent': 'pguard', ...(target.authorization ? { authorization: target.authorization } : {}) },
         body: JSON.stringify(alert),
         signal: AbortSignal.timeout(timeoutMs),
-        // A redirect is not followed: the alert body goes to the configured origin or nowhere.
+        // A redirect is not followed: the alert body (and the credentials) go to the configured origin or nowhere.
         redirect: 'manual',
       });
       if (res.status >= 300 && res.status < 400) {
-        return { ok: false, attempts: i, detail: `HTTP ${res.status} redirect to ${res.headers.get('location') ?? '?'} not followed (set the webhook to the final URL)` };
+        const location = res.headers.get('location');
+        return result(false, i, `HTTP ${res.status} redirect to ${location ? originOf(location, target.url) : '?'} not followed (set the webhook to the final URL)`);
       }
-      if (res.ok) return { ok: true, attempts: i, detail: `HTTP ${res.status}` };
+      if (res.ok) return result(true, i, `HTTP ${res.status}`);
       detail = `HTTP ${res.status}`;
-      if (res.status < 500 && res.status !== 429) return { ok: false, attempts: i, detail };
+      if (res.status < 500 && res.status !== 429) return result(false, i, detail);
     } catch (err) {
-      detail = err instanceof Error ? err.message : String(err);
+      detail = describeFetchError(err, timeoutMs);
     }
     if (i < attempts) await new Promise((r) => setTimeout(r, 250 * 4 ** (i - 1)));
   }
-  return { ok: false, attempts, detail };
+  return result(false, attempts, detail);
 }
