@@ -19,7 +19,9 @@ const out = `${final}.new-${process.pid}`;
 rmSync(out, { recursive: true, force: true });
 const common = {
   bundle: true, platform: 'node', format: 'esm', logLevel: 'warning', absWorkingDir: root,
-  external: ['node-notifier'], // optional at run time: loaded only for desktop alerts, and it ships binaries
+  // Optional at run time: node-notifier loaded only for desktop alerts (it ships binaries), koffi's
+  // native module on Windows only.
+  external: ['node-notifier', '@koromix/*'],
   // Bundled CommonJS dependencies call require(): give the ES module one.
   banner: { js: "import { createRequire as __pguardRequire } from 'node:module'; const require = __pguardRequire(import.meta.url);" },
 };
@@ -44,6 +46,14 @@ for (const name of HOT_NAMES) {
     external: [...common.external, 'execa', 'json-file-plus'],
   });
 }
+
+// The Windows runner (src/runner-win/main.ts): one CommonJS file, all it needs in it but koffi's
+// native module (an optional dependency, installed on Windows only).
+await build({
+  ...common, entryPoints: ['dist/runner-win/main.js'], outfile: join(out, 'runner-win.cjs'), format: 'cjs',
+  banner: { js: "const __pguardUrl = require('node:url').pathToFileURL(__filename).href;" }, define: { 'import.meta.url': '__pguardUrl' },
+  external: common.external,
+});
 
 const old = `${final}.old-${process.pid}`;
 try { renameSync(final, old); } catch (err) { if (err.code !== 'ENOENT') throw err; }

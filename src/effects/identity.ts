@@ -3,8 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { childProcess } from './lazy-builtins.js';
 import type { Identity } from '../core/record.js';
+import { processCreationTime } from './win/kernel32.js';
 
 const isLinux = process.platform === 'linux';
+const isWindows = process.platform === 'win32';
 
 let bootIdCache: string | undefined;
 /** Linux: a random ID the kernel makes at each boot. '' elsewhere. */
@@ -47,6 +49,11 @@ export function readIdentityAndParent(pid: number): { identity: Identity; ppid: 
     const startTime = rest[19];
     if (!startTime || state === 'Z' || state === 'X') return null;
     return { identity: { pid, startTime, bootId: readBootId() }, ppid: Number(rest[1]) };
+  }
+  if (isWindows) {
+    // PID + creation time (100 ns since 1601): unique across boots too; Windows has no boot ID.
+    const startTime = processCreationTime(pid); // kernel32 through koffi, loaded at the first call
+    return startTime === null ? null : { identity: { pid, startTime, bootId: '' }, ppid: null };
   }
   try {
     const out = childProcess().execFileSync('ps', ['-o', 'stat=,lstart=', '-p', String(pid)], { encoding: 'utf8' }).trim();

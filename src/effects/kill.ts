@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Identity } from '../core/record.js';
 import { isOurs, readBootId, readIdentity } from './identity.js';
 import { readProcessTable, treeOf, type ProcessTable } from './resources.js';
+import { jobActiveProcesses, terminateProcess, terminateRunJob } from './win/kernel32.js';
 
 export interface StopResult {
   /** Processes that got stop_signal. */
@@ -70,8 +71,27 @@ async function waitGone(ids: readonly Identity[], timeoutMs: number): Promise<Id
   return alive;
 }
 
+/**
+ * Windows: a run is its job object (runner-win/main.ts), ended whole with TerminateJobObject, at
+ * once: Windows has no SIGTERM to give first (a console program's Ctrl-Break is not yet sent). A run
+ * whose job could not be made is ended by its PID alone, its identity checked first. The same for
+ * what is left of a run whose leader is gone: its job still holds the rest.
+ */
+async function endRunWindows(root: Identity): Promise<StopResult> {
+  const leader = isOurs(root);
+  const members = jobActiveProcesses(root.pid, root.startTime);
+  if (!leader && members === 0) return { signalled: 0, killed: 0, survivors: 0 };
+  if (!terminateRunJob(root.pid, root.startTime) && leader) terminateProcess(root.pid);
+  const deadline = Date.now() + 2000;
+  while ((isOurs(root) || jobActiveProcesses(root.pid, root.startTime) > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  const survivors = (isOurs(root) ? 1 : 0) + (jobActiveProcesses(root.pid, root.startTime) > 0 ? 1 : 0);
+  const signalled = Math.max(members, leader ? 1 : 0);
+  return { signalled, killed: signalled, survivors };
+}
+
 /** Stop one tree. Pass `table` to share one snapshot among several stops. */
 export async function stopTree(root: Identity, signal: NodeJS.Signals, killTimeoutMs: number, table?: ProcessTable): Promise<StopResult> {
+  if (process.platform === 'win32') return endRunWindows(root);
   if (!isOurs(root)) return { signalled: 0, killed: 0, survivors: 0 };
   const tree = await snapshotTree(root, table);
   // The user's group, if the root leads one (it does under setsid; not where setsid(1) is missing,
@@ -128,6 +148,7 @@ export function leftoversOf(run: Identity): Identity[] {
  * SIGKILL after kill_timeout, then once more for any it forked meanwhile.
  */
 export async function endLeftovers(run: Identity, signal: NodeJS.Signals, killTimeoutMs: number): Promise<StopResult> {
+  if (process.platform === 'win32') return endRunWindows(run);
   const found = leftoversOf(run);
   if (found.length === 0) return { signalled: 0, killed: 0, survivors: 0 };
   signalVerified(found, signal);

@@ -9,12 +9,14 @@
 // takeover guard (a mkdir, atomic), so that two takers can never both remove and re-bind it. A
 // guard whose taker died inside that window of microseconds is taken as abandoned after
 // TAKEOVER_ABANDONED_MS.
-import { closeSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, rmdirSync, statSync, unlinkSync, constants as fsConstants } from 'node:fs';
+import { closeSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, rmdirSync, statSync, unlinkSync, constants as fsConstants } from 'node:fs';
 import { net } from './lazy-builtins.js';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { sha256 } from './hash.js';
 import { readIdentity } from './identity.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { isTrustedOwner, othersAllowed, readAccess, WRITE_BITS } from './win/acl.js';
 
 export interface Lock {
   release(): Promise<void>;
@@ -54,6 +56,7 @@ export function lockFileName(name: string): string {
  * put one there).
  */
 function ensureLockDir(dir: string): void {
+  if (process.platform === 'win32') return ensureLockDirWindows(dir);
   const st = lstatSync(dir, { throwIfNoEntry: false });
   if (!st) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -63,6 +66,55 @@ function ensureLockDir(dir: string): void {
   if ((st.mode & 0o022) !== 0 || (typeof process.getuid === 'function' && st.uid !== process.getuid() && st.uid !== 0)) {
     throw new UserError(`${dir}: another user could write the lock folder (owner uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}); pguard will not keep its locks there.`, 2);
   }
+}
+
+/** ensureLockDir on Windows: the owner and DACL decide (effects/win/acl.ts), not a mode. */
+function ensureLockDirWindows(dir: string): void {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (!st) mkdirSync(dir, { recursive: true }); // inside the private state folder: its DACL is inherited
+  else if (st.isSymbolicLink() || !st.isDirectory()) throw new UserError(`${dir}: the lock folder is not a real folder; pguard will not keep its locks there.`, 2);
+  const access = readAccess(dir);
+  const others = access ? othersAllowed(access, WRITE_BITS) : ['(its permissions cannot be read)'];
+  if (!access || !isTrustedOwner(access.owner) || others.length > 0) {
+    throw new UserError(`${dir}: another user could write the lock folder (${access && !isTrustedOwner(access.owner) ? `owner ${access.owner}` : others.join(', ')}); pguard will not keep its locks there.`, 2);
+  }
+}
+
+/**
+ * Windows: a lock is a file opened with share mode 0 (libuv's UV_FS_O_EXLOCK): a second opener,
+ * in this process or another, gets EBUSY until the holder closes it or dies (the OS closes a dead
+ * process's handles, so a lock never outlives its holder). Who holds it is in NAME.holder beside it.
+ */
+const UV_FS_O_EXLOCK = 0x10000000;
+function lockPathsWindows(dir: string, name: string): { lock: string; holder: string } {
+  const base = join(dir, lockFileName(name).replace(/\.sock$/, ''));
+  return { lock: `${base}.lock`, holder: `${base}.holder` };
+}
+function openExclusive(path: string): number | null {
+  try {
+    return openSync(path, fsConstants.O_RDWR | fsConstants.O_CREAT | UV_FS_O_EXLOCK, 0o600);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EBUSY' || code === 'EACCES' || code === 'EPERM') return null;
+    throw err;
+  }
+}
+function tryLockWindows(dir: string, name: string, what: string): Lock | null {
+  ensureLockDir(dir);
+  const paths = lockPathsWindows(dir, name);
+  const fd = openExclusive(paths.lock);
+  if (fd === null) return null;
+  try { writeFileAtomic(paths.holder, describeSelf(what), 0o600, { durable: false }); } catch { /* who holds it is a courtesy */ }
+  let released = false;
+  return { release: async () => { if (!released) { released = true; closeSync(fd); } } };
+}
+function lockHeldWindows(dir: string, name: string): boolean {
+  const paths = lockPathsWindows(dir, name);
+  if (!lstatSync(paths.lock, { throwIfNoEntry: false })) return false;
+  const fd = openExclusive(paths.lock);
+  if (fd === null) return true;
+  closeSync(fd);
+  return false;
 }
 
 /** Folders opened once per process, so that a long path is bound through /proc/self/fd/N/. */
@@ -174,6 +226,7 @@ function bind(dir: string, file: string, info: string): Promise<Lock | null> {
 
 /** Take the lock `name` in the private folder `dir`, or return null at once when it is held. */
 export async function tryLock(dir: string, name: string, what: string): Promise<Lock | null> {
+  if (process.platform === 'win32') return tryLockWindows(dir, name, what);
   ensureLockDir(dir);
   const file = lockFileName(name);
   const info = describeSelf(what);
@@ -254,6 +307,10 @@ export async function withLock<T>(dir: string, name: string, what: string, waitM
 /** Who holds the lock, asked of the holder itself; null when nobody does (or it does not say). */
 export async function readLockHolder(dir: string, name: string): Promise<LockHolder | null> {
   if (!lstatSync(dir, { throwIfNoEntry: false })) return null;
+  if (process.platform === 'win32') {
+    if (!lockHeldWindows(dir, name)) return null;
+    try { return parseHolder(readFileSync(lockPathsWindows(dir, name).holder, 'utf8')); } catch { return null; }
+  }
   const seen = await probe(socketAddress(dir, lockFileName(name)), true);
   return seen.state === 'live' ? seen.holder : null;
 }
@@ -261,6 +318,7 @@ export async function readLockHolder(dir: string, name: string): Promise<LockHol
 /** Whether anyone holds the lock (a live listener), without taking it. */
 export async function isLockHeld(dir: string, name: string): Promise<boolean> {
   if (!lstatSync(dir, { throwIfNoEntry: false })) return false;
+  if (process.platform === 'win32') return lockHeldWindows(dir, name);
   return (await probe(socketAddress(dir, lockFileName(name)), false)).state === 'live';
 }
 

@@ -11,6 +11,7 @@ import { validateRegistry } from '../core/validate.js';
 import type { Issue } from '../errors.js';
 import { acquireLock } from './lock.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { CONTROL_BITS, currentUserSid, isTrustedOwner, othersAllowed, readAccess, WRITE_BITS } from './win/acl.js';
 
 export const REGISTRY_FILE = '.process-registry.json';
 
@@ -54,7 +55,9 @@ export interface LoadedRegistry {
  * messages (`"bot".env_file: `) and `use` says what the file is for.
  */
 export function checkTrusted(path: string, st: { uid: number; mode: number }, opts: { subject?: string; use?: string } = {}): void {
-  if (typeof process.getuid !== 'function' || process.env.PGUARD_TRUST_REGISTRY === path) return;
+  if (process.env.PGUARD_TRUST_REGISTRY === path) return;
+  if (process.platform === 'win32') return checkTrustedWindows(path, opts);
+  if (typeof process.getuid !== 'function') return;
   const me = process.getuid();
   const at = `${opts.subject ?? ''}${path}`;
   const how = `If it is yours to ${opts.use ?? 'run'}, fix its owner or mode (chown, chmod go-w), or set PGUARD_TRUST_REGISTRY=${path}.`;
@@ -67,6 +70,26 @@ export function checkTrusted(path: string, st: { uid: number; mode: number }, op
   const dir = statSync(dirname(path));
   if ((dir.mode & 0o002) !== 0 && (dir.mode & 0o1000) === 0 && dir.uid !== me) {
     throw new UserError(`${at}: not trusted: its folder is writable by everyone without the sticky bit, and not yours: anyone could replace it. ${how}`, 2, 'registry-untrusted');
+  }
+}
+
+/**
+ * checkTrusted on Windows, where the owner and DACL decide (effects/win/acl.ts): owned by you,
+ * SYSTEM or Administrators; no one else may change it; and no one else may delete or rename
+ * what is in its folder (replace it), unless the folder is yours.
+ */
+function checkTrustedWindows(path: string, opts: { subject?: string; use?: string }): void {
+  const at = `${opts.subject ?? ''}${path}`;
+  const how = `If it is yours to ${opts.use ?? 'run'}, take it over or remove the others' access (icacls "${path}"), or set PGUARD_TRUST_REGISTRY=${path}.`;
+  const file = readAccess(path);
+  if (!file) throw new UserError(`${at}: not trusted: its owner and permissions cannot be read. ${how}`, 2, 'registry-untrusted');
+  if (!isTrustedOwner(file.owner)) throw new UserError(`${at}: not trusted: it belongs to ${file.owner}, not to you, SYSTEM or Administrators; another user may have planted it. ${how}`, 2, 'registry-untrusted');
+  const writers = othersAllowed(file, WRITE_BITS, { onItself: true });
+  if (writers.length > 0) throw new UserError(`${at}: not trusted: ${writers.join(', ')} may change it, so others could change what it runs. ${how}`, 2, 'registry-untrusted');
+  const folder = readAccess(dirname(path));
+  if (folder && folder.owner !== currentUserSid()) {
+    const replacers = othersAllowed(folder, CONTROL_BITS, { onItself: true });
+    if (replacers.length > 0) throw new UserError(`${at}: not trusted: ${replacers.join(', ')} may delete or rename what is in its folder, which is not yours: anyone could replace it. ${how}`, 2, 'registry-untrusted');
   }
 }
 

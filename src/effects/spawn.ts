@@ -17,7 +17,8 @@ import { detectSession, runnerCommand } from './session-scope.js';
 const here = dirname(fileURLToPath(import.meta.url));
 /** The package root: dist/effects/ -> ../.. */
 export const PACKAGE_ROOT = resolve(here, '..', '..');
-export const RUNNER_PATH = join(PACKAGE_ROOT, 'bin', 'pguard-runner.sh');
+/** The runner beside each process: a POSIX shell script; on Windows, a bundled Node script (src/runner-win/). */
+export const RUNNER_PATH = process.platform === 'win32' ? join(PACKAGE_ROOT, 'dist', 'bundle', 'runner-win.cjs') : join(PACKAGE_ROOT, 'bin', 'pguard-runner.sh');
 export const CLI_PATH = join(PACKAGE_ROOT, 'bin', 'pguard.js');
 
 export interface SpawnRequest {
@@ -99,11 +100,15 @@ export function spawnRunner(req: SpawnRequest): Identity {
     // node:child_process rather than execa here: the runner must get the log's file descriptor
     // itself. execa's {file} target pipes through this process (which is about to exit), and its
     // types refuse a descriptor number held in a variable.
-    const { file, args } = runnerCommand(detectSession(req.baseEnv), RUNNER_PATH, { procDir: req.procDir, name: def.name, epoch: req.epoch });
+    // Windows: Node runs the runner, detached from this console and with no window of its own.
+    const { file, args } = process.platform === 'win32'
+      ? { file: process.execPath, args: [RUNNER_PATH] }
+      : runnerCommand(detectSession(req.baseEnv), RUNNER_PATH, { procDir: req.procDir, name: def.name, epoch: req.epoch });
     const child = childProcess().spawn(file, args, {
       cwd,
       env,
       detached: true, // setsid(): its own session and process group
+      windowsHide: true,
       stdio: ['ignore', log, log],
     });
     child.on('error', () => {}); // reported below through the missing identity

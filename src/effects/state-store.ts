@@ -1,6 +1,6 @@
 // pguard's own state: one private (0700) directory per registry, never world-writable /tmp. Every
 // path in it comes from the layout below; nothing else joins a path inside the state directory.
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, isAbsolute, join, resolve, dirname, sep } from 'node:path';
 import { UserError } from '../errors.js';
@@ -13,6 +13,7 @@ import { isStatus } from '../core/states.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { sha256 } from './hash.js';
 import { decodeRuns, encodeArm, RUNNER_FILES } from './runner-protocol.js';
+import { CONTROL_BITS, isTrustedOwner, makePrivate, othersAllowed, readAccess } from './win/acl.js';
 
 /** The state directory's layout: every file pguard keeps, in one place. */
 export const STATE_LAYOUT = {
@@ -44,11 +45,14 @@ export const PROC_LAYOUT = {
 export type StateFile = keyof typeof STATE_LAYOUT;
 export type ProcFile = keyof typeof PROC_LAYOUT;
 
-/** $settings.state_dir, else $PGUARD_STATE_DIR, else $XDG_STATE_HOME/pguard/<registry folder>-<hash>. */
+/** $settings.state_dir, else $PGUARD_STATE_DIR, else $XDG_STATE_HOME/pguard/<registry folder>-<hash> (%LOCALAPPDATA%\pguard\... on Windows). */
 export function resolveStateDir(registryPath: string, configured: string | undefined, env: NodeJS.ProcessEnv): string {
   if (configured) return isAbsolute(configured) ? configured : resolve(dirname(registryPath), configured);
   if (env.PGUARD_STATE_DIR) return resolve(env.PGUARD_STATE_DIR);
-  const base = env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+  // Windows: %LOCALAPPDATA%\pguard, private by the profile's own ACL.
+  const base = process.platform === 'win32'
+    ? (env.LOCALAPPDATA && isAbsolute(env.LOCALAPPDATA) ? env.LOCALAPPDATA : join(homedir(), 'AppData', 'Local'))
+    : env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
   const id = sha256(resolve(registryPath)).slice(0, 12);
   const folder = basename(dirname(resolve(registryPath))).replace(/[^A-Za-z0-9._-]/g, '_') || 'root';
   return join(base, 'pguard', `${folder}-${id}`);
@@ -65,6 +69,7 @@ const privateDirs = new Set<string>();
  * (checkAncestors): whoever controls one of them controls what is below.
  */
 export function ensurePrivateDir(dir: string): void {
+  if (process.platform === 'win32') return ensurePrivateDirWindows(dir);
   const full = resolve(dir);
   // Below a folder already made or accepted here, its own check is enough (procs/, logs/, locks/).
   const checkAbove = !privateDirs.has(dirname(full));
@@ -91,6 +96,54 @@ export function ensurePrivateDir(dir: string): void {
     throw new UserError(`${dir}: the state directory is open to ${before.mode & 0o007 ? 'everyone' : 'its group'} (mode ${(before.mode & 0o7777).toString(8)}), and pguard did not make it: it will not chmod it. Use a folder of your own (mkdir -m 700 DIR), or chmod 700 it yourself.`, 2);
   }
   privateDirs.add(full);
+}
+
+/**
+ * ensurePrivateDir on Windows, where a mode is not what decides: the folder's owner and DACL
+ * (effects/win/acl.ts). Its owner must be you, SYSTEM or Administrators, and it must grant nobody
+ * else anything; pguard gives a folder it makes a protected DACL (you, SYSTEM, Administrators),
+ * what mkdir -m 700 does on Linux. Every folder above it must be owned so too and grant no one
+ * else the right to delete, rename or re-permission it or what is in it (checkAncestorsWindows).
+ */
+function ensurePrivateDirWindows(dir: string): void {
+  const full = resolve(dir);
+  const checkAbove = !privateDirs.has(dirname(full));
+  if (checkAbove) checkAncestorsWindows(full);
+  const before = lstatSync(full, { throwIfNoEntry: false });
+  if (!before) {
+    mkdirSync(full, { recursive: true });
+    makePrivate(full);
+    if (checkAbove) checkAncestorsWindows(full);
+  } else if (before.isSymbolicLink()) {
+    throw new UserError(`${dir}: the state directory is a symbolic link or junction; pguard keeps its state only in a real folder of yours. Point PGUARD_STATE_DIR or $settings.state_dir at one.`, 2);
+  } else if (!before.isDirectory()) {
+    throw new UserError(`${dir}: the state directory is not a folder.`, 2);
+  }
+  const access = readAccess(full);
+  if (!access) throw new UserError(`${dir}: cannot read the state directory's owner and permissions.`, 2);
+  if (!isTrustedOwner(access.owner)) throw new UserError(`${dir}: the state directory belongs to another user (${access.owner}). Set $settings.state_dir to a folder of your own.`, 2);
+  const others = othersAllowed(access, ~0 >>> 0);
+  if (others.length > 0) {
+    throw new UserError(`${dir}: the state directory is open to ${others.join(', ')}${before ? ', and pguard did not make it: it will not change its permissions' : ''}. Use a folder of your own, or make it private yourself: icacls "${full}" /inheritance:r /grant:r "%USERNAME%:(OI)(CI)F" "SYSTEM:(OI)(CI)F".`, 2);
+  }
+  privateDirs.add(full);
+}
+
+/** checkAncestors on Windows: each folder above, as written and as links and junctions lead, owned by you, SYSTEM or Administrators, none of it controllable by anyone else. */
+function checkAncestorsWindows(dir: string): void {
+  const fix = 'Keep state under folders only you, SYSTEM or Administrators control (%LOCALAPPDATA% is one; or set PGUARD_STATE_DIR)';
+  const paths = new Set<string>();
+  const add = (p: string) => { for (let at = p; ; at = dirname(at)) { paths.add(at); if (dirname(at) === at) break; } };
+  add(dirname(dir));
+  try { add(realpathSync.native(dirname(dir))); } catch { /* not made yet: its existing part was added as written */ }
+  for (const path of paths) {
+    if (!lstatSync(path, { throwIfNoEntry: false })) continue; // made by mkdir below a checked folder
+    const access = readAccess(path);
+    if (!access) throw new UserError(`${dir}: the state directory is not safe: cannot read the owner and permissions of ${path}. ${fix}.`, 2);
+    if (!isTrustedOwner(access.owner)) throw new UserError(`${dir}: the state directory is not safe: ${path} belongs to ${access.owner}, not to you, SYSTEM or Administrators: they could put their own folder in its place. ${fix}.`, 2);
+    const others = othersAllowed(access, CONTROL_BITS, { onItself: true });
+    if (others.length > 0) throw new UserError(`${dir}: the state directory is not safe: ${others.join(', ')} may delete, rename or re-permission ${path} or what is in it. ${fix}.`, 2);
+  }
 }
 
 /** At most this many symbolic links on the way to the state directory (Linux's own limit, ELOOP). */

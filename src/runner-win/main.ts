@@ -1,0 +1,175 @@
+// pguard's runner on Windows: stays beside one managed process, records how every run ended, and
+// restarts a premature death at once when pguard has armed it to. The same contract as the POSIX
+// runner (bin/pguard-runner.sh), specified once in src/effects/runner-protocol.ts, and written with
+// its encoders: runs.log lines, the arm, the stop marker, the on-exit call and its instruction.
+// Bundled alone (dist/bundle/runner-win.cjs, scripts/bundle.mjs): Node started for this file only,
+// with nothing else to load.
+//
+// Where Windows differs from the POSIX runner:
+//   - A run is `cmd.exe /d /s /c "COMMAND"` (as Windows runs a command line), with no window, put
+//     into a job object named after the run's identity (effects/win/kernel32.ts) right after it is
+//     created: the job is the run's process group, ended whole, by this runner after the run's
+//     exit (leftovers) or by `pguard stop` without it.
+//   - The run's identity is its PID and creation time (GetProcessTimes); Windows has no boot ID
+//     ('-'), and no kernel clock to read without a call: the exit's ENDED_UPTIME is '-'.
+//   - Windows has no SIGTERM: leftovers are ended at once (TerminateJobObject), SIGKILLED 1.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  decodeArm, decodeInstruction, decodeRuns, encodeExitLine, encodeLeftoversLine, encodeStartLine, onExitArgs, RUNNER_ENV, RUNNER_FILES, RUNNER_ONLY_ENV,
+} from '../effects/runner-protocol.js';
+import { closeHandle, jobActiveProcesses, jobForRun, processCreationTime, terminateRunJob } from '../effects/win/kernel32.js';
+
+const env = process.env;
+const dir = env[RUNNER_ENV.procDir]!;
+const file = (f: keyof typeof RUNNER_FILES) => join(dir, RUNNER_FILES[f]);
+const epoch = env[RUNNER_ENV.epoch] ?? '0';
+const killTimeoutMs = Number(env[RUNNER_ENV.killTimeoutMs] ?? 10_000);
+const comspec = join(env.SystemRoot ?? env.SYSTEMROOT ?? 'C:\\Windows', 'System32', 'cmd.exe');
+const stopAsked = () => existsSync(file('stop'));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The user's environment: ours without the runner's own variables. */
+const userEnv: NodeJS.ProcessEnv = { ...env };
+for (const k of RUNNER_ONLY_ENV) delete userEnv[k];
+
+function append(line: string): void {
+  appendFileSync(file('runs'), line);
+}
+
+/** Wait MS, in slices, ending early when a stop is asked for. */
+async function pause(ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (!stopAsked() && Date.now() < until) await sleep(Math.min(100, until - Date.now()));
+}
+
+/** End what is left of a run's job (its leader exited): at once, and wait until it is empty (2 s at most). */
+async function reapJob(pid: number, startTime: string, id: string): Promise<number | null> {
+  if (jobActiveProcesses(pid, startTime) === 0) return null;
+  const t0 = Date.now();
+  terminateRunJob(pid, startTime);
+  while (jobActiveProcesses(pid, startTime) > 0 && Date.now() - t0 < Math.max(2000, killTimeoutMs)) await sleep(20);
+  append(encodeLeftoversLine(id, Date.now() - t0, true));
+  return Date.now();
+}
+
+/** `pguard on-exit`: its stdout (the instruction), or '' when it failed. stderr to runner.log. */
+function onExit(runId: string, restartedAt: number | null): Promise<string> {
+  const log = openSync(file('runnerLog'), 'a', 0o600);
+  let child: ChildProcess;
+  try {
+    child = spawn(env[RUNNER_ENV.node]!, [env[RUNNER_ENV.cli]!, ...onExitArgs(env[RUNNER_ENV.name]!, env[RUNNER_ENV.registry]!, runId, restartedAt)], {
+      stdio: ['ignore', 'pipe', log], windowsHide: true, env: { ...env, PGUARD_STATE_DIR: env[RUNNER_ENV.stateDir] },
+    });
+  } finally {
+    closeSync(log);
+  }
+  return new Promise((resolve) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    child.on('error', () => resolve(''));
+    child.on('close', () => resolve(out));
+  });
+}
+
+interface Run { readonly pid: number; readonly startTime: string; readonly status: Promise<number | null> }
+
+/** Start the user's command: one run, recorded (start line, pid file) and put into its job. */
+function startRun(id: string, begin: number): Run | null {
+  const child = spawn(comspec, ['/d', '/s', '/c', `"${env[RUNNER_ENV.command]}"`], {
+    windowsVerbatimArguments: true, windowsHide: true, env: userEnv, stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const status = new Promise<number | null>((resolve) => {
+    child.on('error', () => resolve(127)); // no cmd.exe: as a shell's "not found"
+    child.on('exit', (code) => resolve(code ?? 1));
+  });
+  const pid = child.pid;
+  if (pid === undefined) return { pid: 0, startTime: '0', status };
+  // This runner holds the process's handle until its exit is seen, so its creation time can be read
+  // even if it has exited already.
+  const startTime = processCreationTime(pid, { exited: true }) ?? '0';
+  const job = jobForRun(pid, startTime);
+  append(encodeStartLine({ id, identity: { pid, startTime, bootId: '' }, startedAt: begin }));
+  writeFileSync(file('pid'), `${pid}\n`);
+  // A stop asked for since the loop looked: this run ends before it does anything.
+  if (stopAsked()) terminateRunJob(pid, startTime);
+  void status.then(() => { if (job) closeHandle(job); });
+  return { pid, startTime, status };
+}
+
+async function main(): Promise<void> {
+  let delay = Number(env[RUNNER_ENV.delayMs] ?? 0);
+  let adopt = env[RUNNER_ENV.adopt] ?? '';
+  let seq = 0;
+  // A runner that died with its run may have left that run's job behind: end it before the first run.
+  if (!adopt) {
+    let latest = null;
+    try { latest = decodeRuns(readFileSync(file('runs'), 'utf8')).latest; } catch { /* no runs yet */ }
+    if (latest && processCreationTime(latest.identity.pid) !== latest.identity.startTime) {
+      await reapJob(latest.identity.pid, latest.identity.startTime, `${epoch}.0`);
+    }
+  }
+  let begin = Date.now();
+  for (;;) {
+    let id: string;
+    let status: number | null;
+    let run: { pid: number; startTime: string };
+    if (adopt) {
+      // The live run of a runner that died alone: watched until it is gone, never started. Its
+      // status cannot be had (this runner is not its parent): '-'.
+      const [aid, apid, astart, , astarted] = adopt.split(' ');
+      adopt = '';
+      id = aid!;
+      begin = Number(astarted);
+      run = { pid: Number(apid), startTime: astart! };
+      while (processCreationTime(run.pid) === run.startTime) await sleep(250);
+      status = null;
+    } else {
+      if (delay > 0) {
+        await pause(delay);
+        begin = Date.now();
+      }
+      if (stopAsked()) return;
+      seq += 1;
+      id = `${epoch}.${seq}`;
+      const started = startRun(id, begin);
+      if (!started) return;
+      run = started;
+      status = await started.status;
+    }
+    // The arm: what pguard's policy allows at this exit, spent at once (one arm, one restart).
+    let armText = '';
+    try { armText = readFileSync(file('arm'), 'utf8'); } catch { /* none */ }
+    const arm = armText.trim() ? decodeArm(armText) : null;
+    if (armText) writeFileSync(file('arm'), '');
+    const end = Date.now();
+    append(encodeExitLine(id, status, end, null));
+    const reapedAt = await reapJob(run.pid, run.startTime, id);
+    if (stopAsked()) return;
+
+    let restart = false;
+    if (arm && !(status !== null && arm.finalStatuses.includes(status))) {
+      const ran = end - begin;
+      if (status === 0 && arm.normalAfterMs > 0 && ran >= arm.normalAfterMs) restart = false;
+      else if (arm.stableAfterMs >= 0 && ran >= arm.stableAfterMs) restart = true;
+      else if (arm.unstableOk && end >= arm.notBefore) restart = true;
+    }
+    if (restart) {
+      // Recorded and alerted in the background once the new instance has had 100 ms to start.
+      setTimeout(() => { void onExit(id, end); }, 100);
+      delay = 0;
+      begin = reapedAt ?? end;
+      continue;
+    }
+    const decision = decodeInstruction(await onExit(id, null));
+    if (decision === 'done') return;
+    delay = decision.restartAt - Date.now();
+    begin = Date.now();
+  }
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  try { appendFileSync(file('runnerLog'), `pguard runner: ${err instanceof Error ? err.message : String(err)}\n`); } catch { /* nowhere to say it */ }
+  process.exit(70);
+});
