@@ -6,10 +6,11 @@
 // with nothing else to load.
 //
 // Where Windows differs from the POSIX runner:
-//   - A run is `cmd.exe /d /s /c "COMMAND"` (as Windows runs a command line), with no window, put
-//     into a job object named after the run's identity (effects/win/kernel32.ts) right after it is
-//     created: the job is the run's process group, ended whole, by this runner after the run's
-//     exit (leftovers) or by `pguard stop` without it.
+//   - A run is `cmd.exe /d /s /c "COMMAND"` (as Windows runs a command line), with no window,
+//     created suspended, put into a job object named after the run's identity
+//     (effects/win/kernel32.ts), then resumed (create-process.ts): the job is the run's process
+//     group, all it ever starts included, ended whole, by this runner after the run's exit
+//     (leftovers) or by `pguard stop` without it.
 //   - The run's identity is its PID and creation time (GetProcessTimes); Windows has no boot ID
 //     ('-'), and no kernel clock to read without a call: the exit's ENDED_UPTIME is '-'.
 //   - Windows has no SIGTERM: leftovers are ended at once (TerminateJobObject), SIGKILLED 1.
@@ -20,6 +21,7 @@ import {
   decodeArm, decodeInstruction, decodeRuns, encodeExitLine, encodeLeftoversLine, encodeStartLine, onExitArgs, RUNNER_ENV, RUNNER_FILES, RUNNER_ONLY_ENV,
 } from '../effects/runner-protocol.js';
 import { closeHandle, jobActiveProcesses, jobForRun, processCreationTime, terminateRunJob } from '../effects/win/kernel32.js';
+import { createSuspended } from './create-process.js';
 
 const env = process.env;
 const dir = env[RUNNER_ENV.procDir]!;
@@ -75,17 +77,14 @@ function onExit(runId: string, restartedAt: number | null): Promise<string> {
 
 interface Run { readonly pid: number; readonly startTime: string; readonly status: Promise<number | null> }
 
-/** Start the user's command: one run, recorded (start line, pid file) and put into its job. */
+/**
+ * Start the user's command: one run, recorded (start line, pid file) and in its job before it runs
+ * (create-process.ts: created suspended, assigned, resumed).
+ */
 function startRun(id: string, begin: number): Run | null {
-  const child = spawn(comspec, ['/d', '/s', '/c', `"${env[RUNNER_ENV.command]}"`], {
-    windowsVerbatimArguments: true, windowsHide: true, env: userEnv, stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const status = new Promise<number | null>((resolve) => {
-    child.on('error', () => resolve(127)); // no cmd.exe: as a shell's "not found"
-    child.on('exit', (code) => resolve(code ?? 1));
-  });
-  const pid = child.pid;
-  if (pid === undefined) return { pid: 0, startTime: '0', status };
+  const proc = createSuspended(comspec, `"${comspec}" /d /s /c "${env[RUNNER_ENV.command]}"`, userEnv);
+  if (!proc) return { pid: 0, startTime: '0', status: Promise.resolve(127) }; // no cmd.exe: as a shell's "not found"
+  const { pid } = proc;
   // This runner holds the process's handle until its exit is seen, so its creation time can be read
   // even if it has exited already.
   const startTime = processCreationTime(pid, { exited: true }) ?? '0';
@@ -93,7 +92,9 @@ function startRun(id: string, begin: number): Run | null {
   append(encodeStartLine({ id, identity: { pid, startTime, bootId: '' }, startedAt: begin }));
   writeFileSync(file('pid'), `${pid}\n`);
   // A stop asked for since the loop looked: this run ends before it does anything.
-  if (stopAsked()) terminateRunJob(pid, startTime);
+  if (stopAsked()) proc.terminate(1);
+  else proc.resume();
+  const status = proc.exited;
   void status.then(() => { if (job) closeHandle(job); });
   return { pid, startTime, status };
 }
