@@ -1,0 +1,167 @@
+// pguard on Windows, run for real under Wine: the built CLI started by Windows Node (`wine node.exe
+// bin/pguard.js ...`), the Windows runner (dist/bundle/runner-win.cjs), job objects, creation-time
+// identities and exclusive-open locks, all Windows' own. Checked from both sides: the state files
+// from Linux, the processes from Windows (test/win/fixtures/win-tool.cjs, which uses koffi itself,
+// not pguard's code). Every Wine call starts a Windows Node (1-3 s), so each test makes few of them
+// and polls files instead. One file, run sequentially, with one wineserver for all of it.
+// Skipped, saying why, where Wine or scripts/wine-setup.sh's setup is missing (.ci/run makes both).
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyRecord, type ProcessRecord } from '../../src/core/record.js';
+import { startWineServer, tmpWinRegistry, winTool, WINE, WINE_MISSING, type WinProcess } from '../helpers/wine.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+if (!WINE) console.warn(`Windows tests (Wine) skipped: ${WINE_MISSING}`);
+
+const PING = 'C:\\windows\\system32\\ping.exe';
+/** A run that lasts: cmd.exe, and ping as its child. */
+const LONG = 'ping -n 100000 127.0.0.1';
+const ids = (ps: WinProcess[]) => new Set(ps.map((p) => `${p.pid}:${p.start}`));
+
+let server: { stop(): void } | null = null;
+beforeAll(() => { if (WINE) server = startWineServer(); });
+afterAll(() => server?.stop());
+
+describe.skipIf(!WINE)(`pguard under Wine (${WINE?.version ?? 'no Wine'})`, () => {
+  it('registers, starts, shows, restarts and stops a process', async () => {
+    const t = tmpWinRegistry({});
+    const reg = await t.cli(['register', 'web', LONG]);
+    expect(reg.stdout.trim()).toBe(`registered web in ${t.registry}`);
+    const start = await t.cli(['start', 'web']);
+    expect(start.code).toBe(0);
+    const first = t.runs('web').latest!;
+    expect(start.stdout).toContain(`✓ web started (pid ${first.identity.pid})`);
+    const view = await t.status('web');
+    expect(view).toMatchObject({ name: 'web', status: 'running', pid: first.identity.pid, restarts: 0, command: LONG });
+
+    const restart = await t.cli(['restart', 'web', '--no-wait']);
+    expect(restart.code).toBe(0);
+    const second = await waitFor(() => { const l = t.runs('web').latest; return l && l.id !== first.id ? l : null; }, { what: 'the restarted run' });
+    expect(second.id).toBe('2.1'); // a new runner (epoch 2), its first run
+
+    const stop = await t.cli(['stop', 'web']);
+    expect(stop.code).toBe(0);
+    expect(stop.stdout).toMatch(/^web stopped/);
+    const runner = t.record('web').runner;
+    const alive = await winTool('start', String(first.identity.pid), String(second.identity.pid), String(runner.pid));
+    // Each PID is either gone or, reused since, another process (another creation time).
+    expect(alive[first.identity.pid]).not.toBe(first.identity.startTime);
+    expect(alive[second.identity.pid]).not.toBe(second.identity.startTime);
+    expect(alive[runner.pid]).not.toBe(runner.startTime);
+    expect(t.record('web').status).toBe('stopped');
+  });
+
+  it('the Windows runner restarts a run killed by PID, ends what it left, and records both', async () => {
+    const t = tmpWinRegistry({ app: { command: LONG } });
+    expect((await t.cli(['start', 'app', '--no-wait'])).code).toBe(0);
+    const first = await waitFor(() => t.runs('app').latest, { what: 'the first run' });
+    const killed = await winTool('kill', String(first.identity.pid), first.identity.startTime);
+    expect(killed.killed).toBe(true);
+    const second = await waitFor(() => t.runs('app').starts.get('1.2'), { what: 'the restarted run', timeoutMs: 20_000 });
+    const runs = t.runs('app');
+    // TerminateProcess's exit code (1), then ping (the orphaned child) ended from the job, then the new run.
+    expect(runs.exits.get('1.1')!.status).toBe(1);
+    expect(runs.leftovers.get('1.1')).toBeDefined();
+    expect(second.startedAt - runs.exits.get('1.1')!.endedAt).toBeLessThan(1000);
+    await waitFor(() => t.record('app').totalRestarts === 1, { what: 'the restart to be recorded', timeoutMs: 20_000 });
+    expect(await t.status('app')).toMatchObject({ status: 'running', pid: second.identity.pid, restarts: 1 });
+  });
+
+  it('a crash loop gives up after max_restarts with a critical alert', async () => {
+    const t = tmpWinRegistry({ loop: { command: 'exit 3', max_restarts: 2, restart_cooldown: 0, min_uptime: 60 } });
+    await t.cli(['start', 'loop', '--no-wait']);
+    await waitFor(() => t.record('loop').status === 'failed', { what: 'loop to give up', timeoutMs: 60_000, intervalMs: 200 });
+    const runs = t.runs('loop');
+    expect([...runs.exits.values()].every((e) => e.status === 3)).toBe(true);
+    expect(runs.starts.size).toBe(3); // the first run and max_restarts restarts
+    const alerts = JSON.parse((await t.cli(['alerts', '--json'])).stdout) as { process: string; severity: string; kind: string }[];
+    expect(alerts).toContainEqual(expect.objectContaining({ process: 'loop', severity: 'critical' }));
+    expect(await t.status('loop')).toMatchObject({ status: 'failed', restarts: 2, last_exit: expect.objectContaining({ code: 3 }) });
+  });
+
+  it('never signals a PID that now names another process (same PID, another creation time)', async () => {
+    // Two processes that are not pguard's; a record (and runs.log) that names their PIDs with the
+    // creation times of earlier processes, as after a PID was reused.
+    const runnerLike = await winTool('spawn', PING, '-n', '100000', '127.0.0.1');
+    const runLike = await winTool('spawn', PING, '-n', '100001', '127.0.0.1');
+    const t = tmpWinRegistry({ ghost: { command: LONG } });
+    try {
+      expect((await t.cli(['status', 'ghost', '--json'])).code).toBe(0); // makes the state directory
+      const earlier = (start: string) => String(BigInt(start) - 10_000_000n); // 1 s before
+      const run = { id: '1.1', identity: { pid: runLike.pid, startTime: earlier(runLike.start), bootId: '' }, startedAt: Date.now() - 60_000 };
+      const record: ProcessRecord = {
+        ...emptyRecord(), status: 'running', epoch: 1, generation: 1, reason: 'started by user', updatedAt: Date.now(),
+        runner: { pid: runnerLike.pid, startTime: earlier(runnerLike.start), bootId: '' }, run,
+      };
+      const proc = join(t.stateDir, 'procs', 'ghost');
+      mkdirSync(proc, { recursive: true, mode: 0o700 });
+      writeFileSync(join(proc, 'state.json'), JSON.stringify(record, null, 2), { mode: 0o600 });
+      writeFileSync(join(proc, 'runs.log'), `start 1.1 ${runLike.pid} ${run.identity.startTime} - ${run.startedAt}\n`, { mode: 0o600 });
+      const view = await t.status('ghost');
+      expect(view.pid).toBeNull();
+      expect(view.status).not.toBe('running');
+      expect((await t.cli(['stop', 'ghost'])).code).toBe(0);
+      const alive = await winTool('start', String(runnerLike.pid), String(runLike.pid));
+      expect(alive).toEqual({ [runnerLike.pid]: runnerLike.start, [runLike.pid]: runLike.start });
+    } finally {
+      await winTool('end', `${runnerLike.pid}:${runnerLike.start}`, `${runLike.pid}:${runLike.start}`);
+    }
+  });
+
+  it('two registers at once both land (the registry lock)', async () => {
+    const t = tmpWinRegistry({});
+    const [a, b] = await Promise.all([t.cli(['register', 'a', LONG]), t.cli(['register', 'b', LONG])]);
+    expect([a.code, b.code, a.stderr, b.stderr]).toEqual([0, 0, '', '']);
+    expect(Object.keys(JSON.parse(readFileSync(join(t.dir, 'registry.json'), 'utf8'))).sort()).toEqual(['a', 'b']);
+  });
+
+  it('a lock whose holder is killed is free: the OS closes its exclusive open (watch)', async () => {
+    const t = tmpWinRegistry({ web: { command: LONG } });
+    const started = await t.cli(['watch']);
+    expect(started.stdout).toMatch(/^pguard watch started \(pid \d+\)/);
+    const holder = await waitFor(() => JSON.parse(readFileSync(join(t.stateDir, 'locks', 'watch.holder'), 'utf8')) as { pid: number; startTime: string }, { what: 'the watch lock' });
+    expect(JSON.parse((await t.cli(['watch', '--status', '--json'])).stdout)).toMatchObject({ running: true, pid: holder.pid });
+    expect((await winTool('kill', String(holder.pid), holder.startTime)).killed).toBe(true);
+    expect(JSON.parse((await t.cli(['watch', '--status', '--json'])).stdout)).toMatchObject({ running: false, pid: null });
+  });
+
+  it('stop ends the whole tree: the run, its child, its grandchild, and what it started through `start`', async () => {
+    // cmd.exe (the run) -> start.exe -> ping (orphaned at once: its parent exits), and
+    // cmd.exe -> cmd.exe -> ping. `start` comes first: before the runner made the run in its job
+    // suspended, that ping escaped the job and outlived the stop.
+    const t = tmpWinRegistry({ tree: { command: 'start "" /b ping -n 100000 127.0.0.1 >nul & cmd /d /c ping -n 100001 127.0.0.1 >nul' } });
+    expect((await t.cli(['start', 'tree', '--no-wait'])).code).toBe(0);
+    const run = await waitFor(() => t.runs('tree').latest, { what: 'the run' });
+    const since = BigInt(run.identity.startTime);
+    const members = await waitFor(async () => {
+      const ps = (await winTool('ps')) as WinProcess[];
+      const mine = ps.filter((p) => BigInt(p.start) >= since && (p.exe === 'cmd.exe' || p.exe === 'ping.exe'));
+      return mine.filter((p) => p.exe === 'ping.exe').length >= 2 && mine.filter((p) => p.exe === 'cmd.exe').length >= 2 ? mine : null;
+    }, { what: 'the tree (2 cmd.exe, 2 ping.exe)', timeoutMs: 30_000, intervalMs: 200 });
+    expect(members).toContainEqual(expect.objectContaining({ pid: run.identity.pid, start: run.identity.startTime }));
+    const stop = await t.cli(['stop', 'tree']);
+    const after = ids((await winTool('ps')) as WinProcess[]);
+    const runner = t.record('tree').runner;
+    expect(members.filter((p) => after.has(`${p.pid}:${p.start}`))).toEqual([]);
+    expect(after.has(`${runner.pid}:${runner.startTime}`)).toBe(false);
+    expect(stop.stdout).toMatch(/^tree stopped/);
+  });
+
+  it('rotates a live process\'s log past log_max_mb (copy-truncate): the process writes on at the new end', async () => {
+    // About 12 lines of 300 bytes a second (Wine's cmd: no `@(...)`; `(...)` echoes nothing more under /c).
+    const line = 'x'.repeat(300);
+    const t = tmpWinRegistry({ chatty: { command: `for /l %i in (1,1,100000) do (echo line %i ${line}& ping -n 1 127.0.0.1 >nul)`, log_max_mb: 0.01, log_keep: 2 } });
+    expect((await t.cli(['start', 'chatty', '--no-wait'])).code).toBe(0);
+    const log = join(t.stateDir, 'logs', 'chatty.log');
+    await waitFor(() => statSync(log, { throwIfNoEntry: false })!.size >= 10_486, { what: 'a 10 KB log', timeoutMs: 30_000, intervalMs: 100 });
+    expect((await t.cli(['healthcheck'])).code).toBe(0);
+    const old = readFileSync(`${log}.1`, 'utf8');
+    expect(old.length).toBeGreaterThanOrEqual(10_486);
+    const lastOld = Number(/line (\d+) x+\s*$/.exec(old)![1]);
+    // Written on after the truncation, from the file's new start: no hole of NULs before it.
+    const fresh = await waitFor(() => { const s = t.logOf('chatty'); return /line \d+ x+\n[^]*line \d+ x+\n/.test(s) ? s : null; }, { what: 'new lines' });
+    expect(fresh.startsWith('\0')).toBe(false);
+    expect(Number(/line (\d+) /.exec(fresh)![1])).toBeGreaterThan(lastOld);
+  });
+});
