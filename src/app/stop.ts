@@ -102,7 +102,8 @@ export async function stopMany(ctx: Context, names: readonly string[], opts: { h
   const results: StopResult[] = [];
   for (const level of levels) {
     // One process-table snapshot for the whole level (a single `ps`, not one per process).
-    const table = await readProcessTable().catch(() => undefined);
+    // (None on Windows, where a run's job is its tree: kill.ts.)
+    const table = process.platform === 'win32' ? undefined : await readProcessTable().catch(() => undefined);
     results.push(...(await Promise.all(level.map((n) => stopOne(ctx, n, table, opts.heldFor)))));
   }
   return results;

@@ -85,8 +85,8 @@ async function endRunWindows(root: Identity): Promise<StopResult> {
   const deadline = Date.now() + 2000;
   while ((isOurs(root) || jobActiveProcesses(root.pid, root.startTime) > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
   const survivors = (isOurs(root) ? 1 : 0) + (jobActiveProcesses(root.pid, root.startTime) > 0 ? 1 : 0);
-  const signalled = Math.max(members, leader ? 1 : 0);
-  return { signalled, killed: signalled, survivors };
+  // Not counted as `killed`: that says a program ignored stop_signal, which it was never sent here.
+  return { signalled: Math.max(members, leader ? 1 : 0), killed: 0, survivors };
 }
 
 /** Stop one tree. Pass `table` to share one snapshot among several stops. */

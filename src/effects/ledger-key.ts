@@ -1,6 +1,7 @@
 // The ledger key: 32 random bytes that sign the audit ledger (core/ledger-chain.ts), kept outside
 // the state directory, in $PGUARD_LEDGER_KEY_FILE or $XDG_CONFIG_HOME/pguard/ledger.key (default
-// ~/.config/pguard/ledger.key), mode 0600. Someone who can write the state directory but not this
+// ~/.config/pguard/ledger.key; %APPDATA%\pguard\ledger.key on Windows), mode 0600 (on Windows,
+// yours alone by its DACL). Someone who can write the state directory but not this
 // file can recompute every hash of the chain, but not its signatures.
 import { linkSync, lstatSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -8,6 +9,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Signer } from '../core/ledger-chain.js';
 import { hmacSha256, sha256 } from './hash.js';
 import { crypto } from './lazy-builtins.js';
+import { isTrustedOwner, makePrivate, othersAllowed, readAccess, WRITE_BITS } from './win/acl.js';
 
 export type LedgerKey =
   | { readonly signer: Signer; readonly path: string }
@@ -15,7 +17,10 @@ export type LedgerKey =
 
 export function ledgerKeyPath(env: NodeJS.ProcessEnv): string {
   if (env.PGUARD_LEDGER_KEY_FILE) return resolve(env.PGUARD_LEDGER_KEY_FILE);
-  const base = env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(homedir(), '.config');
+  // Windows: %APPDATA%\pguard\ledger.key, where Windows keeps a user's settings.
+  const base = env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME
+    : process.platform === 'win32' ? (env.APPDATA && isAbsolute(env.APPDATA) ? env.APPDATA : join(homedir(), 'AppData', 'Roaming'))
+    : join(homedir(), '.config');
   return join(base, 'pguard', 'ledger.key');
 }
 
@@ -42,8 +47,17 @@ function readKey(path: string): LedgerKey {
   if (!st) return { signer: null, path, why: 'missing' };
   const uid = typeof process.getuid === 'function' ? process.getuid() : null;
   if (!st.isFile()) return { signer: null, path, why: `${path} is not a regular file` };
-  if (uid !== null && st.uid !== uid) return { signer: null, path, why: `${path} belongs to uid ${st.uid}, not to you` };
-  if ((st.mode & 0o077) !== 0) return { signer: null, path, why: `${path} is open to others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it` };
+  if (process.platform === 'win32') {
+    // The owner and DACL decide on Windows (effects/win/acl.ts), not a mode.
+    const access = readAccess(path);
+    if (!access) return { signer: null, path, why: `${path}: its owner and permissions cannot be read` };
+    if (!isTrustedOwner(access.owner)) return { signer: null, path, why: `${path} belongs to ${access.owner}, not to you` };
+    const others = othersAllowed(access, ~0 >>> 0);
+    if (others.length > 0) return { signer: null, path, why: `${path} is open to ${others.join(', ')}; make it yours alone (icacls "${path}" /inheritance:r /grant:r "%USERNAME%:F")` };
+  } else {
+    if (uid !== null && st.uid !== uid) return { signer: null, path, why: `${path} belongs to uid ${st.uid}, not to you` };
+    if ((st.mode & 0o077) !== 0) return { signer: null, path, why: `${path} is open to others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it` };
+  }
   let text: string;
   try {
     text = readFileSync(path, 'utf8').trim();
@@ -60,9 +74,15 @@ function makeKey(path: string): LedgerKey {
   const dir = dirname(path);
   try {
     const st = lstatSync(dir, { throwIfNoEntry: false });
-    if (!st) mkdirSync(dir, { recursive: true, mode: 0o700 });
-    else if (!st.isDirectory()) return { signer: null, path, why: `${dir} is not a folder` };
-    else if ((st.mode & 0o022) !== 0) return { signer: null, path, why: `${dir} is writable by others (mode ${(st.mode & 0o777).toString(8)}): no key is kept there` };
+    if (!st) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (process.platform === 'win32') makePrivate(dir);
+    } else if (!st.isDirectory()) return { signer: null, path, why: `${dir} is not a folder` };
+    else if (process.platform === 'win32') {
+      const access = readAccess(dir);
+      const writers = access ? othersAllowed(access, WRITE_BITS) : ['(unreadable permissions)'];
+      if (writers.length > 0) return { signer: null, path, why: `${dir} is writable by ${writers.join(', ')}: no key is kept there` };
+    } else if ((st.mode & 0o022) !== 0) return { signer: null, path, why: `${dir} is writable by others (mode ${(st.mode & 0o777).toString(8)}): no key is kept there` };
     const { randomBytes } = crypto();
     const temp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     writeFileSync(temp, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });

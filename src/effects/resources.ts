@@ -1,6 +1,7 @@
 // Resident memory and CPU time of whole process trees, from one process-table snapshot (pidtree
 // with pid -1 lists every ppid/pid pair in one `ps` call) and /proc.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { jobUsage, processCreationTime, workingSetBytes } from './win/kernel32.js';
 
 const PAGE_KB = 4; // /proc/PID/statm counts 4 KiB pages on Linux x86-64 and arm64
 export const CLOCK_TICKS = 100; // USER_HZ: /proc/PID/stat times are in 1/100 s on Linux
@@ -41,6 +42,7 @@ export function treeOf(table: ProcessTable, root: number): number[] {
  * where the kernel has no `children` files (then use a table).
  */
 export function readTreeUsageLive(root: number): TreeUsage | null {
+  if (process.platform === 'win32') return readRunUsageWindows(root);
   const tree: number[] = [root];
   try {
     for (let i = 0; i < tree.length; i++) {
@@ -57,9 +59,22 @@ export function readTreeUsageLive(root: number): TreeUsage | null {
   return usageOf(tree);
 }
 
-/** Whether trees can be read from /proc alone (CONFIG_PROC_CHILDREN): then no `ps` is spawned for them. */
+/** Whether trees can be read from /proc alone (CONFIG_PROC_CHILDREN), or a run's job on Windows: then no `ps` is spawned for them. */
 export function canReadTreesLive(): boolean {
-  return existsSync(`/proc/self/task/${process.pid}/children`);
+  return process.platform === 'win32' || existsSync(`/proc/self/task/${process.pid}/children`);
+}
+
+/**
+ * Windows: a run's tree is its job object (runner-win/main.ts): its live processes' working sets,
+ * and the CPU time of all it held, in Linux's clock ticks (1/100 s). A run outside any job: itself.
+ */
+function readRunUsageWindows(root: number): TreeUsage | null {
+  const startTime = processCreationTime(root);
+  if (startTime === null) return null;
+  const job = jobUsage(root, startTime);
+  if (job) return { pids: job.pids.length, rssMb: Math.round((job.workingSetBytes / 1024 / 1024) * 10) / 10, cpuTicks: Number(job.cpu100ns / 100_000n) };
+  const ws = workingSetBytes(root);
+  return ws === null ? null : { pids: 1, rssMb: Math.round((ws / 1024 / 1024) * 10) / 10, cpuTicks: 0 };
 }
 
 export function readTreeUsage(table: ProcessTable, root: number): TreeUsage {

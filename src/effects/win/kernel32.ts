@@ -22,6 +22,7 @@ interface Kernel32 {
   AssignProcessToJobObject: Fn<[job: Handle, proc: Handle], number>;
   TerminateJobObject: Fn<[job: Handle, code: number], number>;
   QueryInformationJobObject: Fn<[job: Handle, cls: number, info: JobAccounting, size: number, ret: null], number>;
+  QueryInformationJobObjectRaw: Fn<[job: Handle, cls: number, info: Buffer, size: number, ret: null], number>;
   K32GetProcessMemoryInfo: Fn<[h: Handle, info: MemoryCounters, size: number], number>;
 }
 interface FileTime { lo?: number; hi?: number }
@@ -35,6 +36,7 @@ const STILL_ACTIVE = 259;
 const JOB_OBJECT_QUERY = 0x0004;
 const JOB_OBJECT_TERMINATE = 0x0008;
 const JobObjectBasicAccountingInformation = 1;
+const JobObjectBasicProcessIdList = 3;
 
 let k32: Kernel32 | null = null;
 let sizes = { accounting: 0, memory: 0 };
@@ -64,6 +66,7 @@ function lib(): Kernel32 {
     AssignProcessToJobObject: dll.func('int __stdcall AssignProcessToJobObject(void* job, void* proc)'),
     TerminateJobObject: dll.func('int __stdcall TerminateJobObject(void* job, uint32 code)'),
     QueryInformationJobObject: dll.func('int __stdcall QueryInformationJobObject(void* job, int cls, _Out_ JOBOBJECT_BASIC_ACCOUNTING_INFORMATION* info, uint32 size, void* ret)'),
+    QueryInformationJobObjectRaw: dll.func('__stdcall', 'QueryInformationJobObject', 'int', ['void*', 'int', 'void*', 'uint32', 'void*']),
     K32GetProcessMemoryInfo: dll.func('int __stdcall K32GetProcessMemoryInfo(void* h, _Inout_ PROCESS_MEMORY_COUNTERS* info, uint32 size)'),
   };
   return k32;
@@ -135,6 +138,32 @@ export function jobForRun(pid: number, startTime: string): Handle | false {
     return false;
   }
   return job;
+}
+
+/**
+ * What the run's job holds now: its live processes' PIDs, their working sets summed, and the CPU
+ * time of every process it ever held (100 ns units). null when there is no such job.
+ */
+export function jobUsage(pid: number, startTime: string): { pids: number[]; workingSetBytes: number; cpu100ns: bigint } | null {
+  const k = lib();
+  const job = k.OpenJobObjectW(JOB_OBJECT_QUERY, 0, runJobName(pid, startTime));
+  if (!job) return null;
+  try {
+    const info: JobAccounting & { TotalUserTime?: number | bigint; TotalKernelTime?: number | bigint } = {};
+    if (!k.QueryInformationJobObject(job, JobObjectBasicAccountingInformation, info, sizes.accounting, null)) return null;
+    // JOBOBJECT_BASIC_PROCESS_ID_LIST: two DWORDs, then ULONG_PTR PIDs.
+    const list = Buffer.alloc(8 + 8 * 256);
+    const pids: number[] = [];
+    if (k.QueryInformationJobObjectRaw(job, JobObjectBasicProcessIdList, list, list.length, null)) {
+      const n = list.readUInt32LE(4);
+      for (let i = 0; i < n; i++) pids.push(Number(list.readBigUInt64LE(8 + 8 * i)));
+    }
+    let ws = 0;
+    for (const p of pids) ws += workingSetBytes(p) ?? 0;
+    return { pids, workingSetBytes: ws, cpu100ns: BigInt(info.TotalUserTime ?? 0) + BigInt(info.TotalKernelTime ?? 0) };
+  } finally {
+    k.CloseHandle(job);
+  }
 }
 
 /** How many processes of the run's job are alive (0 when there is no such job). */
