@@ -454,5 +454,6 @@ export function isCurrentTask(task: QueriedTask, spec: TaskSpec): boolean {
 /** One line for a task, as `cron status` and `cron install` show it. */
 export function describeTask(name: string, task: Pick<QueriedTask, 'kind' | 'interval' | 'command' | 'arguments'>): string {
   const when = task.kind === 'boot' ? 'at logon' : task.interval !== null ? `every ${task.interval} min` : 'on its triggers';
-  return `${name} (${when}): ${task.command === null ? '' : windowsArg(task.command)} ${task.arguments ?? ''}`.trimEnd();
+  // The command as Task Scheduler takes it (a path, not an argument to quote), in quotes to read.
+  return `${name} (${when}): ${task.command === null ? '' : `"${task.command}"`} ${task.arguments ?? ''}`.trimEnd();
 }
