@@ -115,7 +115,7 @@ async function describeMeta(ctx: Context, opts: DashboardOptions): Promise<Recor
     watch_pid: holder?.pid ?? null,
     audit: verify.ok
       ? { ok: true, detail: `ok: ${verify.entries} entries in ${verify.segments} segment${verify.segments === 1 ? '' : 's'}, chain intact` }
-      : { ok: false, detail: `${verify.problem!.kind === 'tampered' ? 'TAMPERED' : 'cannot verify'}: ${verify.problem!.segment} line ${verify.problem!.line}: ${verify.problem!.message}` },
+      : { ok: false, detail: `${verify.problem!.kind === 'tampered' ? 'TAMPERED' : 'cannot verify'}: ${verify.problem!.segment === 'ledger.head' || verify.problem!.line === 0 ? verify.problem!.segment : `${verify.problem!.segment} line ${verify.problem!.line}`}: ${verify.problem!.message}` },
     rollback_targets: rollback,
   };
 }

@@ -148,7 +148,9 @@ export function parseRegistryText(path: string, text: string): unknown {
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const { line, column } = locatePosition(text, message);
-    const detail = message.replace(/\s*in JSON at position \d+.*$/s, '').replace(/\s*\(line \d+ column \d+\)/, '');
+    // V8 quotes up to ~10 characters of the file around the error ('..."webhook": http://u:s"... is not
+    // valid JSON'): a secret's first characters, maybe. The line and column say where; the text is left out.
+    const detail = message.replace(/\s*in JSON at position \d+.*$/s, '').replace(/\s*\(line \d+ column \d+\)/, '').replace(/,\s*(?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '');
     throw new RegistryParseError(path, line, column, detail);
   }
   if (depthOf(parsed) > MAX_DEPTH) throw new UserError(`${path}: nested more than ${MAX_DEPTH} levels deep; a registry is a list of processes, not this. Fix the file by hand.`, 2);
@@ -159,11 +161,26 @@ function locatePosition(text: string, message: string): { line: number; column: 
   const lc = /line (\d+) column (\d+)/.exec(message);
   if (lc) return { line: Number(lc[1]), column: Number(lc[2]) };
   const pos = /position (\d+)/.exec(message);
-  const offset = pos ? Number(pos[1]) : text.length; // "Unexpected end of JSON input": the end
+  const offset = pos ? Number(pos[1]) : tokenOffset(text, message) ?? text.length; // "Unexpected end of JSON input": the end
   const before = text.slice(0, offset);
   const line = before.split('\n').length;
   const column = offset - (before.lastIndexOf('\n') + 1) + 1;
   return { line, column };
+}
+
+/**
+ * V8 gives no position for an unexpected token, but quotes the text around it: up to 10 characters
+ * before it and 9 after ('Unexpected token 'h', ..."webhook": http://u:s"... is not valid JSON'),
+ * with "..." where it cut. Found in the text, that quote places the token.
+ */
+function tokenOffset(text: string, message: string): number | null {
+  const m = /^Unexpected token '(.)', (\.\.\.)?"(.*)"(\.\.\.)? is not valid JSON$/s.exec(message);
+  if (!m) return null;
+  const [, token, lead, quote, tail] = m as unknown as [string, string, string | undefined, string, string | undefined];
+  const at = text.indexOf(quote);
+  if (at < 0) return null;
+  const rel = tail ? quote.length - 10 : lead ? 10 : quote.lastIndexOf(token);
+  return quote[rel] === token ? at + rel : null;
 }
 
 /** Some entry has an `env` with a value in it: API keys and passwords are written there. */

@@ -111,3 +111,21 @@ describe('registries that are not what they claim', () => {
     expect(() => readRegistry(file)).toThrow(/too large for a registry \(at most 10 MB\)/);
   });
 });
+
+describe('a parse error names where, never what the file says there', () => {
+  it.each([
+    ['an unquoted webhook', '{"$settings": {"webhook": http://u:s3cr3t@hooks.example/x}}', 1, 27],
+    ['a token after a value', '{"a": {"command": "x", "env": {"KEY": "s3cr3t"} tru}}', 1, 49],
+    ['an unquoted value, its token within 9 characters of the end', '{"a": {"command": "x", "env": {"KEY": s3cr3t}}}', 1, 39],
+  ])('%s: line and column, and no text of the file (V8 quotes ~10 characters of it)', (_what, text, line, column) => {
+    try {
+      parseRegistryText('/r.json', text);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(RegistryParseError);
+      expect(err).toMatchObject({ line, column });
+      const message = (err as Error).message;
+      expect(message).not.toMatch(/s3cr3t|u:s|hooks|is not valid JSON/);
+    }
+  });
+});
