@@ -29,6 +29,8 @@ const file = (f: keyof typeof RUNNER_FILES) => join(dir, RUNNER_FILES[f]);
 const epoch = env[RUNNER_ENV.epoch] ?? '0';
 const killTimeoutMs = Number(env[RUNNER_ENV.killTimeoutMs] ?? 10_000);
 const comspec = join(env.SystemRoot ?? env.SYSTEMROOT ?? 'C:\\Windows', 'System32', 'cmd.exe');
+/** cmd.exe's exit code for a command it cannot find (a shell's 127). */
+const CMD_NOT_FOUND = 9009;
 const stopAsked = () => existsSync(file('stop'));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -94,7 +96,10 @@ function startRun(id: string, begin: number): Run | null {
   // A stop asked for since the loop looked: this run ends before it does anything.
   if (stopAsked()) proc.terminate(1);
   else proc.resume();
-  const status = proc.exited;
+  // cmd.exe's "is not recognized as an internal or external command" is exit 9009: Windows' 127,
+  // recorded as 127 so that pguard takes it for the definition error it is (failed at once), not
+  // for a crash to restart. (A program of the user's that exits 9009 itself is taken the same way.)
+  const status = proc.exited.then((code) => (code === CMD_NOT_FOUND ? 127 : code));
   void status.then(() => { if (job) closeHandle(job); });
   return { pid, startTime, status };
 }

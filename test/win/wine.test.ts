@@ -80,6 +80,18 @@ describe.skipIf(!WINE)(`pguard under Wine (${WINE?.version ?? 'no Wine'})`, () =
     expect(await t.status('loop')).toMatchObject({ status: 'failed', restarts: 2, last_exit: expect.objectContaining({ code: 3 }) });
   });
 
+  it('a command cmd.exe cannot find fails at once, not restarted: its exit 9009 is recorded as 127', async () => {
+    const t = tmpWinRegistry({ typo: { command: 'no-such-program --flag' } });
+    await t.cli(['start', 'typo', '--no-wait']);
+    await waitFor(() => t.record('typo').status === 'failed', { what: 'typo to fail', timeoutMs: 30_000, intervalMs: 100 });
+    const runs = t.runs('typo');
+    expect(runs.starts.size).toBe(1);
+    expect(runs.exits.get('1.1')!.status).toBe(127);
+    expect(await t.status('typo')).toMatchObject({
+      status: 'failed', restarts: 0, reason: 'command not found: no-such-program --flag (exit 127); fix its command, then start it; not restarted',
+    });
+  });
+
   it('never signals a PID that now names another process (same PID, another creation time)', async () => {
     // Two processes that are not pguard's; a record (and runs.log) that names their PIDs with the
     // creation times of earlier processes, as after a PID was reused.
