@@ -25,6 +25,8 @@ export interface ImportResult {
   readonly notes: Note[];
   /** How the file was read: `parsed`, or `evaluated` (a PM2 .js file run with Node, --allow-eval). */
   readonly read: 'parsed' | 'evaluated';
+  /** What the registry write had to say (it was made private as it got its first env values, or others can read them). */
+  readonly warnings?: string[];
 }
 
 /**
@@ -161,9 +163,10 @@ export async function importDefinitions(ctx: Context, format: ImportFormat, file
     if (issues.length > 0) throw new RegistryInvalidError(ctx.registry.path, issues, 'nothing was imported');
     return out;
   };
+  const warnings: string[] = [];
   const created = opts.dryRun
     ? apply(structuredClone(ctx.registry.data))
-    : await updateRegistry(ctx.registry.path, apply, { lockDir: ctx.store.path('locks') });
+    : await updateRegistry(ctx.registry.path, apply, { lockDir: ctx.store.path('locks'), warn: (line) => warnings.push(line) });
   const createdOf = new Map(created.map((c) => [c.name, c.created]));
   if (!opts.dryRun) {
     for (const e of imported.entries) await recordRegistration(ctx, { name: e.name, created: createdOf.get(e.name)!, changes: Object.keys(e.entry), registry: ctx.registry.path });
@@ -175,5 +178,6 @@ export async function importDefinitions(ctx: Context, format: ImportFormat, file
       entry: e.entry.env ? { ...e.entry, env: Object.keys(e.entry.env as object) } : e.entry,
     })),
     notes: imported.notes,
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
 }

@@ -23,6 +23,7 @@ export const importCommand = defineCommand<Args, ImportResult>({
     const res = await importDefinitions(ctx, argv.format as 'pm2', argv.file, { dryRun: argv['dry-run'] ?? false, replace: argv.replace ?? false, allowEval: argv['allow-eval'] ?? false });
     if (res.read === 'evaluated') process.stderr.write(`pguard import: ran ${argv.file} with Node to read it (--allow-eval)\n`);
     for (const n of res.notes) process.stderr.write(`pguard import: ${describeNote(n)}\n`);
+    for (const w of res.warnings ?? []) process.stderr.write(`pguard: warning: ${w}\n`);
     return res;
   },
   render: (res, out) => {

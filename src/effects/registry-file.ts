@@ -201,8 +201,9 @@ export function describeExposedRegistry(path: string, mode: number, data: Record
  * Change the registry under an exclusive lock: re-read it (another writer may have changed it),
  * let `mutate` edit the parsed object, and write it back atomically in the file's own format.
  * Creates the file when it does not exist yet: 0600 when it holds env values (they may be
- * secrets), else 0644. An existing file keeps its mode; `warn` is told when it holds env values
- * that others can read (pguard never chmods a file of the user's).
+ * secrets), else 0644. An existing file keeps its mode, unless this change gives it its first env
+ * values: then without group and other access (`warn` is told). `warn` is told too when it holds
+ * env values that others can read (pguard never chmods a file of the user's in place).
  */
 export async function updateRegistry<T>(
   path: string,
@@ -236,7 +237,10 @@ export async function updateRegistry<T>(
     if (raw.includes('\r\n')) out = out.replace(/\r?\n/g, '\r\n');
     // writeFileAtomic makes its temp file with this mode from the start: a 0600 registry is never
     // readable by others, not even while it is being written.
-    const writeMode = mode ?? (holdsEnvValues(data) ? 0o600 : 0o644);
+    // A registry that gets its first env values (made by `import` or `register` without any, say)
+    // becomes private with them: the new file is written without group and other access.
+    const gainsSecrets = mode !== null && (mode & 0o077) !== 0 && !holdsEnvValues(before) && holdsEnvValues(data);
+    const writeMode = mode === null ? (holdsEnvValues(data) ? 0o600 : 0o644) : gainsSecrets ? mode & ~0o077 : mode;
     try {
       writeFileAtomic(target, out, writeMode);
     } catch (err) {
@@ -244,6 +248,7 @@ export async function updateRegistry<T>(
     }
     const exposed = describeExposedRegistry(target, writeMode, data);
     if (exposed !== null) opts.warn?.(exposed);
+    if (gainsSecrets) opts.warn?.(`${target} now holds env values: written private (mode ${writeMode.toString(8)}, was ${mode!.toString(8)}).`);
     return result;
   } finally {
     await lock.release();

@@ -119,6 +119,18 @@ describe.skipIf(!isRoot)('another local user, round two (as root, with nobody as
     expect(warned).toMatchObject({ code: 0, stdout: `registered web in ${open}` });
     expect(warned.stderr).toBe(`pguard: warning: ${open} holds env values and others can read it (mode 644). Make it private: chmod go-r ${open}`);
     expect(modeOf(open)).toBe(0o644);
+    // One that gets its first env values (import makes an empty registry first; register into a
+    // plain one): written private, said once.
+    const pm2 = join(dir, 'ecosystem.config.json');
+    writeFileSync(pm2, JSON.stringify({ apps: [{ name: 'api', script: 'server.js', env: { API_KEY: 's3cret' } }] }));
+    const imported = join(dir, 'imported.json');
+    const imp = await runCli(['import', 'pm2', pm2, '--registry', imported], { cwd: dir, env });
+    expect(imp.code).toBe(0);
+    expect(modeOf(imported)).toBe(0o600);
+    expect(() => asNobody(`cat ${imported}`)).toThrow();
+    const gained = await runCli(['register', 'api', 'true', '--env', 'API_KEY=s3cret', '--registry', plain], { cwd: dir, env });
+    expect(gained).toMatchObject({ code: 0, stderr: `pguard: warning: ${plain} now holds env values: written private (mode 600, was 644).` });
+    expect(modeOf(plain)).toBe(0o600);
   });
 
   it('keeps no state under a folder another user controls, however it is reached (state-dir ancestors regression)', async () => {

@@ -146,6 +146,7 @@ describe('pguard import', () => {
       'pguard import: api.instances: pguard runs one instance of each process: register one per instance (and ports) by hand',
       "pguard import: api.exec_mode: PM2's cluster mode (one port shared by workers) has no equivalent: the app runs once, in fork mode",
       'pguard import: worker.out_file: pguard keeps one log per process in its state directory (`pguard logs`)',
+      `pguard: warning: ${t.registry} now holds env values: written private (mode 600, was 644).`,
     ]);
     expect(await t.cli(['import', 'pm2', join(IMPORTS, 'ecosystem.config.js')])).toMatchObject({ code: 1, stderr: `pguard: already in the registry: api, worker. Pass --replace to overwrite them, or rename them in ${join(IMPORTS, 'ecosystem.config.js')}.` });
     expect((await t.cli(['import', 'pm2', join(IMPORTS, 'ecosystem.config.js'), '--replace'])).code).toBe(0);
@@ -158,7 +159,8 @@ describe('pguard import', () => {
       code: 2, stderr: `pguard: ${code}: cannot be read without running it (\`String\` is code, not a literal). Pass --allow-eval to run it with Node (it can do anything the file's code does), or save \`pm2 jlist\` output and import that.`,
     });
     const evaluated = await t.cli(['import', 'pm2', code, '--allow-eval'], { env: { PORT: '4000' } });
-    expect(evaluated.stderr).toBe(`pguard import: ran ${code} with Node to read it (--allow-eval)`);
+    // The registry (0644, empty) gets its first env values: written private, and said.
+    expect(lines(evaluated.stderr)).toEqual([`pguard import: ran ${code} with Node to read it (--allow-eval)`, `pguard: warning: ${t.registry} now holds env values: written private (mode 600, was 644).`]);
     expect(JSON.parse(readFileSync(t.registry, 'utf8')).web).toEqual({ command: 'node web.js', env: { PORT: '4000' } });
     await t.cli(['import', 'pm2', join(IMPORTS, 'ecosystem.json')]);
     const jl = await t.cli(['import', 'pm2', join(IMPORTS, 'pm2-jlist.json')]);
@@ -182,6 +184,7 @@ describe('pguard import', () => {
       'pguard import: api.availability.restart: on_failure: pguard restarts any premature exit; a service (duration_min 0) that exits 0 is restarted too',
       'pguard import: api.availability.max_restarts: unlimited in process-compose: pguard gives up after max_restarts (5 here) and retries a failed process 1, 2, 4 ... min later',
       'pguard import: api.log_location: not imported: pguard has no equivalent',
+      `pguard: warning: ${t.registry} now holds env values: written private (mode 600, was 644).`,
     ]);
     const sv = await t.cli(['import', 'supervisord', join(IMPORTS, 'supervisord.conf')]);
     expect(sv.code).toBe(0);
