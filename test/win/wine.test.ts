@@ -5,11 +5,17 @@
 // not pguard's code). Every Wine call starts a Windows Node (1-3 s), so each test makes few of them
 // and polls files instead. One file, run sequentially, with one wineserver for all of it.
 // Skipped, saying why, where Wine or scripts/wine-setup.sh's setup is missing (.ci/run makes both).
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { armFor } from '../../src/core/arm.js';
+import { decide } from '../../src/core/decide.js';
+import { decodeWaitStatus } from '../../src/core/exit.js';
 import { emptyRecord, type ProcessRecord } from '../../src/core/record.js';
-import { startWineServer, tmpWinRegistry, winTool, WINE, WINE_MISSING, type WinProcess } from '../helpers/wine.js';
+import type { ProcessDef } from '../../src/core/schema.js';
+import { decodeRuns, encodeArm, encodeRunnerEnv } from '../../src/effects/runner-protocol.js';
+import { PACKAGE_ROOT } from '../../src/effects/spawn.js';
+import { runWindowsNode, startWineServer, tmpWinRegistry, winPath, winTool, WINE, WINE_MISSING, type WinProcess } from '../helpers/wine.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 if (!WINE) console.warn(`Windows tests (Wine) skipped: ${WINE_MISSING}`);
@@ -175,5 +181,117 @@ describe.skipIf(!WINE)(`pguard under Wine (${WINE?.version ?? 'no Wine'})`, () =
     const fresh = await waitFor(() => { const s = t.logOf('chatty'); return /line \d+ x+\n[^]*line \d+ x+\n/.test(s) ? s : null; }, { what: 'new lines' });
     expect(fresh.startsWith('\0')).toBe(false);
     expect(Number(/line (\d+) /.exec(fresh)![1])).toBeGreaterThan(lastOld);
+  });
+});
+
+// Conformance: the real Windows runner against decide(), as test/effects/runner-conformance.test.ts
+// does for the shell runner. The Windows runner reads the real clock (Date.now(); there is no
+// `date` to stand in for), so each row's times are real: the arm is pguard's (armFor) for a record
+// whose last restart lies the row's seconds back, the command runs short (`exit N`, ~0.1-0.5 s) or
+// long (~2 s), and decide() is asked afterwards about the exit as runs.log recorded it. The rows keep
+// far from every threshold; the exact boundaries are the shell runner's table (a controlled clock),
+// and both runners decode the same arm (runner-protocol.ts). All rows run at once, one Windows Node
+// starting every runner, a stand-in for `pguard on-exit` recording each report.
+interface WinRow {
+  name: string;
+  def?: Partial<ProcessDef>;
+  /** lastRestartAt: this many ms before the arm is written. */
+  record?: Partial<Omit<ProcessRecord, 'lastRestartAt'>> & { restartedAgoMs?: number };
+  status: number;
+  long?: boolean;
+  /** The run's command, instead of `exit STATUS`. */
+  command?: string;
+  /** What the row is there to show (decide()'s answer, checked too: a row whose timing went astray says so). */
+  fast: boolean;
+}
+const winBase: ProcessDef = {
+  name: 'bot', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
+  maxRestarts: 3, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
+  dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
+  cpuWindowS: 60, readyAfterS: 3, restartDependents: false, noRestartExitCodes: [78], survivesRestartOf: [],
+};
+const winRows: WinRow[] = [
+  { name: 'first premature death', status: 1, fast: true },
+  { name: 'exit 0 with duration_min 0 is premature', status: 0, fast: true },
+  { name: 'normal completion after 80% of duration_min (0.01 min, ran ~2 s)', def: { durationMin: 0.01 }, status: 0, long: true, fast: false },
+  { name: 'exit 0 before 80% of duration_min', def: { durationMin: 10 }, status: 0, fast: true },
+  { name: 'non-zero exit after the full duration', def: { durationMin: 0.01 }, status: 2, long: true, fast: true },
+  { name: 'second restart inside the cooldown', record: { restarts: 1, restartedAgoMs: 1_000 }, status: 1, fast: false },
+  { name: 'second restart past the cooldown', record: { restarts: 1, restartedAgoMs: 40_000 }, status: 1, fast: true },
+  { name: 'budget spent on an unstable run', record: { restarts: 3, restartedAgoMs: 100_000 }, status: 1, fast: false },
+  { name: 'budget spent, but the run was stable (min_uptime 0.5 s, ran ~2 s)', def: { minUptimeS: 0.5 }, record: { restarts: 3, restartedAgoMs: 100_000 }, status: 1, long: true, fast: true },
+  { name: 'max_restarts 0', def: { maxRestarts: 0 }, status: 1, fast: false },
+  { name: 'auto_restart off', def: { autoRestart: false }, status: 1, fast: false },
+  { name: 'exponential backoff inside its doubled wait (60 s)', def: { backoff: 'exponential' }, record: { restarts: 2, restartedAgoMs: 1_000 }, status: 1, fast: false },
+  { name: 'exponential backoff past its doubled wait (60 s)', def: { backoff: 'exponential' }, record: { restarts: 2, restartedAgoMs: 70_000 }, status: 1, fast: true },
+  { name: 'command not found (cmd.exe\'s 9009, recorded as 127)', command: 'no-such-program', status: 127, fast: false },
+  { name: 'command cannot execute (126)', status: 126, fast: false },
+  { name: 'EX_CONFIG (78), a default no_restart_exit_code', status: 78, fast: false },
+  { name: 'an exit code not listed', def: { noRestartExitCodes: [3] }, status: 4, fast: true },
+  { name: 'zero cooldown', def: { restartCooldownS: 0 }, record: { restarts: 2, restartedAgoMs: 1 }, status: 1, fast: true },
+];
+
+describe.skipIf(!WINE)('the Windows runner conforms to decide()', () => {
+  interface Outcome { fast: boolean; expected: boolean; status: number | null; calls: string[]; first: string; ended: number | undefined }
+  const outcomes = new Map<string, Outcome>();
+
+  beforeAll(async () => {
+    const root = mkdtempSync(join(WINE!.profile, 'pguard-conformance-'));
+    try {
+      const spec = winRows.map((row, i) => {
+        const def = { ...winBase, ...row.def };
+        const { restartedAgoMs, ...rest } = row.record ?? {};
+        const record: ProcessRecord = { ...emptyRecord(), status: 'running', epoch: 1, ...rest, lastRestartAt: restartedAgoMs === undefined ? null : Date.now() - restartedAgoMs };
+        const procDir = join(root, `row-${i}`, 'procs', 'bot');
+        mkdirSync(procDir, { recursive: true, mode: 0o700 });
+        const arm = encodeArm(armFor(def, record));
+        if (arm) writeFileSync(join(procDir, 'arm'), arm);
+        writeFileSync(join(procDir, 'calls'), '');
+        const command = row.command ?? `${row.long ? 'ping -n 3 127.0.0.1 >nul & ' : ''}exit ${row.status}`;
+        const env = {
+          CONFORMANCE_CALLS: winPath(join(procDir, 'calls')),
+          ...encodeRunnerEnv({
+            name: def.name, registryPath: 'C:\\registry.json', procDir: winPath(procDir), heartbeatFile: winPath(join(procDir, 'heartbeat')),
+            command, epoch: 1, delayMs: 0, killTimeoutMs: 1000, nodePath: winPath(WINE!.node), cliPath: winPath(join(PACKAGE_ROOT, 'test', 'win', 'fixtures', 'fake-on-exit.cjs')),
+            stateDir: winPath(join(root, `row-${i}`)),
+          }),
+        };
+        return { row, def, record, procDir, env, log: winPath(join(procDir, 'runner.out')) };
+      });
+      writeFileSync(join(root, 'spec.json'), JSON.stringify(spec.map(({ env, log }) => ({ env, log }))));
+      const res = await runWindowsNode([winPath(join(PACKAGE_ROOT, 'test', 'win', 'fixtures', 'run-runners.cjs')), winPath(join(PACKAGE_ROOT, 'dist', 'bundle', 'runner-win.cjs')), winPath(join(root, 'spec.json'))], { timeoutMs: 120_000 });
+      expect(res.code, res.stderr).toBe(0);
+      for (const { row, def, record, procDir } of spec) {
+        const runs = decodeRuns(readFileSync(join(procDir, 'runs.log'), 'utf8'));
+        const start = runs.starts.get('1.1')!;
+        const exit = runs.exits.get('1.1')!;
+        const fast = runs.starts.has('1.2');
+        // The fast path's report runs in the background: wait for it before reading the calls.
+        if (fast) await waitFor(() => readFileSync(join(procDir, 'calls'), 'utf8').includes('--restarted-at'), { what: `${row.name}: the background report` });
+        const plan = decide(def, { failedRetryS: 3600 }, { ...record, run: start }, {
+          kind: 'exited', restartedAt: null,
+          exit: { runId: '1.1', startedAt: start.startedAt, endedAt: exit.endedAt, vanished: false, adopted: false, ...decodeWaitStatus(exit.status!) },
+        }, exit.endedAt);
+        outcomes.set(row.name, {
+          fast, expected: plan.decision.action === 'restart' && plan.decision.delayMs === 0, status: exit.status,
+          calls: readFileSync(join(procDir, 'calls'), 'utf8').trim().split('\n'), first: `on-exit bot --registry C:\\registry.json --run 1.1`, ended: exit.endedAt,
+        });
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it('covers both outcomes (the table can fail)', () => {
+    expect(winRows.map((r) => r.fast)).toContain(true);
+    expect(winRows.map((r) => r.fast)).toContain(false);
+  });
+
+  it.each(winRows)('$name', (row) => {
+    const o = outcomes.get(row.name)!;
+    expect(o.expected, 'decide() on the times runs.log recorded (the row\'s timing went astray?)').toBe(row.fast);
+    expect(o.fast).toBe(o.expected);
+    expect(o.status).toBe(row.status);
+    expect(o.calls).toContain(o.fast ? `${o.first} --restarted-at ${o.ended}` : o.first);
   });
 });
