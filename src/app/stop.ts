@@ -47,8 +47,10 @@ export async function stopOne(ctx: Context, name: string, table?: ProcessTable, 
     detail = res.killed > 0 ? sigkilled(res.killed) : '';
     if (res.survivors > 0) detail += `; ${res.survivors} process(es) survived SIGKILL (uninterruptible?)`;
   }
-  // Wake a runner that waits out a cooldown; one that is recording the exit finishes first.
-  signalIfOurs(seen.record.runner, 'SIGTERM');
+  // Wake a runner that waits out a cooldown; one that is recording the exit finishes first. (On
+  // Windows a signal is TerminateProcess, which would cut the runner off before it records the
+  // run's exit: there it looks at the stop marker itself, every 100 ms of a wait.)
+  if (process.platform !== 'win32') signalIfOurs(seen.record.runner, 'SIGTERM');
   if (!(await waitUntilGone(seen.record.runner, 10_000))) signalIfOurs(seen.record.runner, 'SIGKILL');
   // A run the runner began while the stop was on its way (a fast restart past the marker): the
   // runner is gone now, so nothing newer can begin; end what did.

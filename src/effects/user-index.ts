@@ -20,7 +20,10 @@ export interface KnownRegistry {
 
 /** The per-user folder: $XDG_STATE_HOME/pguard, else ~/.local/state/pguard (where state dirs live by default). */
 export function userDir(env: NodeJS.ProcessEnv): string {
-  const base = env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+  // Windows: %LOCALAPPDATA%, beside the state directories (state-store.ts).
+  const base = process.platform === 'win32'
+    ? (env.LOCALAPPDATA && isAbsolute(env.LOCALAPPDATA) ? env.LOCALAPPDATA : join(homedir(), 'AppData', 'Local'))
+    : env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
   return join(base, 'pguard');
 }
 
