@@ -46,7 +46,7 @@ if [ ! -f "$koffi_pkg/package.json" ]; then
   tmp="$(mktemp -d "$home/.koffi-XXXXXX")"
   (cd "$tmp" && npm pack --silent "@koromix/koffi-win32-x64@$koffi_version" >/dev/null)
   tgz="$(ls "$tmp"/*.tgz)"
-  got="sha512-$(openssl dgst -sha512 -binary "$tgz" | base64 -w0)"
+  got="$(node -e 'process.stdout.write("sha512-" + require("crypto").createHash("sha512").update(require("fs").readFileSync(process.argv[1])).digest("base64"))' "$tgz")"
   [ "$got" = "$koffi_integrity" ] || { say "$tgz: integrity $got, package-lock.json says $koffi_integrity"; exit 1; }
   mkdir -p "$tmp/x" && tar xzf "$tgz" -C "$tmp/x"
   rm -rf "$koffi_dir" && mkdir -p "${koffi_pkg%/*}" && mv "$tmp/x/package" "$koffi_pkg"
