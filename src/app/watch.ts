@@ -232,6 +232,9 @@ function readMarkerPid(ctx: Context): number | null {
 
 /** The lock's holder is a `pguard watch --foreground` (never signal a PID read from a lock unchecked). */
 function isWatchProcess(pid: number): boolean {
+  // Windows gives no other process's command line without reading its memory: there the holder's
+  // own word, in the private state folder, with its identity checked (signallablePid), has to do.
+  if (process.platform === 'win32') return true;
   const argv = readCommandLine(pid);
   return argv !== null && argv.includes(CLI_PATH) && argv.includes('watch') && argv.includes('--foreground');
 }
