@@ -31,6 +31,8 @@ const killTimeoutMs = Number(env[RUNNER_ENV.killTimeoutMs] ?? 10_000);
 const comspec = join(env.SystemRoot ?? env.SYSTEMROOT ?? 'C:\\Windows', 'System32', 'cmd.exe');
 /** cmd.exe's exit code for a command it cannot find (a shell's 127). */
 const CMD_NOT_FOUND = 9009;
+/** NTSTATUS 0xC000013A: the exit code of a console program ended by Ctrl-C. */
+const STATUS_CONTROL_C_EXIT = 0xc000013a;
 const stopAsked = () => existsSync(file('stop'));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -99,7 +101,9 @@ function startRun(id: string, begin: number): Run | null {
   // cmd.exe's "is not recognized as an internal or external command" is exit 9009: Windows' 127,
   // recorded as 127 so that pguard takes it for the definition error it is (failed at once), not
   // for a crash to restart. (A program of the user's that exits 9009 itself is taken the same way.)
-  const status = proc.exited.then((code) => (code === CMD_NOT_FOUND ? 127 : code));
+  // A run that ended on Ctrl-C exits STATUS_CONTROL_C_EXIT: recorded as a shell records a death
+  // by SIGINT, 130.
+  const status = proc.exited.then((code) => (code === CMD_NOT_FOUND ? 127 : code === STATUS_CONTROL_C_EXIT ? 130 : code));
   void status.then(() => { if (job) closeHandle(job); });
   return { pid, startTime, status };
 }
