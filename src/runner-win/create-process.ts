@@ -41,6 +41,7 @@ function lib(): any {
     SetHandleInformation: k32.func('int __stdcall SetHandleInformation(void* h, uint32 mask, uint32 flags)'),
     CreateFileW: k32.func('void* __stdcall CreateFileW(const char16_t* name, uint32 access, uint32 share, SECURITY_ATTRIBUTES* sa, uint32 disposition, uint32 flags, void* template)'),
     CloseHandle: k32.func('int __stdcall CloseHandle(void* h)'),
+    GetLastError: k32.func('uint32 __stdcall GetLastError()'),
   };
   return api;
 }
@@ -78,10 +79,10 @@ export interface SuspendedProcess {
 
 /**
  * Create `commandLine` (file, quoted, then its arguments as Windows reads them) suspended, with no
- * window, `env`, the runner's working folder, stdin NUL and output to the runner's log. null when
- * Windows refused (no such file).
+ * window, `env`, the runner's working folder, stdin NUL and output to the runner's log. When
+ * Windows refuses, its error code (GetLastError: 2, no such file).
  */
-export function createSuspended(file: string, commandLine: string, env: NodeJS.ProcessEnv): SuspendedProcess | null {
+export function createSuspended(file: string, commandLine: string, env: NodeJS.ProcessEnv): SuspendedProcess | { error: number } {
   const a = lib();
   const std = standardHandles();
   const si = {
@@ -93,7 +94,7 @@ export function createSuspended(file: string, commandLine: string, env: NodeJS.P
   // The command line buffer must be writable (CreateProcessW may change it in place).
   const line = Buffer.from(`${commandLine}\0`, 'utf16le');
   const ok = a.CreateProcessW(file, line, null, null, 1, CREATE_SUSPENDED | CREATE_UNICODE_ENVIRONMENT | CREATE_NO_WINDOW, environmentBlock(env), null, si, pi);
-  if (!ok || !pi.hProcess) return null;
+  if (!ok || !pi.hProcess) return { error: a.GetLastError() as number };
   const hProcess = pi.hProcess;
   const hThread = pi.hThread ?? null;
   const exited = new Promise<number>((resolve) => {

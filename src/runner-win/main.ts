@@ -85,9 +85,18 @@ interface Run { readonly pid: number; readonly startTime: string; readonly statu
  * Start the user's command: one run, recorded (start line, pid file) and in its job before it runs
  * (create-process.ts: created suspended, assigned, resumed).
  */
-function startRun(id: string, begin: number): Run | null {
-  const proc = createSuspended(comspec, `"${comspec}" /d /s /c "${env[RUNNER_ENV.command]}"`, userEnv);
-  if (!proc) return { pid: 0, startTime: '0', status: Promise.resolve(127) }; // no cmd.exe: as a shell's "not found"
+async function startRun(id: string, begin: number): Promise<Run | null> {
+  let proc = createSuspended(comspec, `"${comspec}" /d /s /c "${env[RUNNER_ENV.command]}"`, userEnv);
+  // Windows refused: said in runner.log, and tried again twice (a process table or memory short a
+  // moment; once under Wine at load 6), unless cmd.exe is not there (2, 3: no such file or path).
+  for (let attempt = 1; 'error' in proc; attempt++) {
+    appendFileSync(file('runnerLog'), `pguard runner: Windows could not start ${comspec} (error ${proc.error})\n`);
+    if (attempt === 3 || proc.error === 2 || proc.error === 3 || stopAsked()) {
+      return { pid: 0, startTime: '0', status: Promise.resolve(127) }; // no cmd.exe: as a shell's "not found"
+    }
+    await sleep(100 * attempt);
+    proc = createSuspended(comspec, `"${comspec}" /d /s /c "${env[RUNNER_ENV.command]}"`, userEnv);
+  }
   const { pid } = proc;
   // This runner holds the process's handle until its exit is seen, so its creation time can be read
   // even if it has exited already.
@@ -143,7 +152,7 @@ async function main(): Promise<void> {
       if (stopAsked()) return;
       seq += 1;
       id = `${epoch}.${seq}`;
-      const started = startRun(id, begin);
+      const started = await startRun(id, begin);
       if (!started) return;
       run = started;
       status = await started.status;
