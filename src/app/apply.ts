@@ -65,7 +65,7 @@ export async function apply(
         record = await launchRunner(ctx, def, record, effect.delayMs, effect.adopt ?? null);
         break;
       case 'end-run':
-        if (seen.liveRun) ending = stopTree(seen.liveRun.identity, def.stopSignal, def.killTimeoutS * 1000, opts.table);
+        if (seen.liveRun) ending = stopTree(seen.liveRun.identity, def.stopSignal, def.killTimeoutS * 1000, opts.table, { procDir: ctx.store.procDir(name) });
         break;
       case 'mark-generation':
         ctx.store.markGeneration(name, effect.generation, effect.what, ctx.clock.now());

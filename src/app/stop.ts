@@ -42,7 +42,10 @@ export async function stopOne(ctx: Context, name: string, table?: ProcessTable, 
   const run = seen.liveRun;
   let detail = '';
   const res = ending ? await ending : null;
-  const sigkilled = (killed: number) => ` (${def.stopSignal} ignored for ${def.killTimeoutS} s; sent SIGKILL to ${killed} process${killed === 1 ? '' : 'es'})`;
+  // (On Windows stop_signal is Ctrl-C to the run's console, and what is left is ended with its job: kill.ts.)
+  const sigkilled = (killed: number) => process.platform === 'win32'
+    ? ` (Ctrl-C ignored for ${def.killTimeoutS} s; ended ${killed} process${killed === 1 ? '' : 'es'})`
+    : ` (${def.stopSignal} ignored for ${def.killTimeoutS} s; sent SIGKILL to ${killed} process${killed === 1 ? '' : 'es'})`;
   if (res) {
     detail = res.killed > 0 ? sigkilled(res.killed) : '';
     if (res.survivors > 0) detail += `; ${res.survivors} process(es) survived SIGKILL (uninterruptible?)`;
@@ -55,7 +58,7 @@ export async function stopOne(ctx: Context, name: string, table?: ProcessTable, 
   // A run the runner began while the stop was on its way (a fast restart past the marker): the
   // runner is gone now, so nothing newer can begin; end what did.
   for (let late = lateRun(ctx, name, run?.id ?? null); late; late = lateRun(ctx, name, late.id)) {
-    const res = await stopTree(late.identity, def.stopSignal, def.killTimeoutS * 1000);
+    const res = await stopTree(late.identity, def.stopSignal, def.killTimeoutS * 1000, undefined, { procDir: ctx.store.procDir(name) });
     if (res.killed > 0 && !detail) detail = sigkilled(res.killed);
   }
   // What is left of its last run now that its leader is gone: members of the run's group or

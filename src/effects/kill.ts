@@ -9,9 +9,12 @@
 // batch of stops shares. tree-kill is not used for this: it runs `ps` once per level of every tree
 // and signals PIDs without checking who they are now; `stop --all` of 1,000 processes took 78 s.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Identity } from '../core/record.js';
 import { isOurs, readBootId, readIdentity } from './identity.js';
 import { readProcessTable, treeOf, type ProcessTable } from './resources.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { RUNNER_FILES } from './runner-protocol.js';
 import { jobActiveProcesses, terminateProcess, terminateRunJob } from './win/kernel32.js';
 
 export interface StopResult {
@@ -72,26 +75,41 @@ async function waitGone(ids: readonly Identity[], timeoutMs: number): Promise<Id
 }
 
 /**
- * Windows: a run is its job object (runner-win/main.ts), ended whole with TerminateJobObject, at
- * once: Windows has no SIGTERM to give first (a console program's Ctrl-Break is not yet sent). A run
- * whose job could not be made is ended by its PID alone, its identity checked first. The same for
- * what is left of a run whose leader is gone: its job still holds the rest.
+ * Windows: a run is its job object (runner-win/main.ts). stop_signal becomes Ctrl-C to the run's
+ * console (what a console program takes as SIGINT; Windows has no SIGTERM), which its runner sends
+ * when asked through the interrupt file (runner-protocol.ts: a process must leave its own console
+ * to send it, and the CLI's is the user's terminal). Whatever is left after kill_timeout is ended
+ * whole with TerminateJobObject, as SIGKILL ends a group; a run whose job could not be made, by its
+ * PID alone, its identity checked first. What is left of a run whose leader is gone: its job still
+ * holds the rest. Without `procDir` (or with SIGKILL, or kill_timeout 0) it is ended at once.
  */
-async function endRunWindows(root: Identity): Promise<StopResult> {
+async function endRunWindows(root: Identity, signal: NodeJS.Signals, killTimeoutMs: number, procDir?: string): Promise<StopResult> {
   const leader = isOurs(root);
   const members = jobActiveProcesses(root.pid, root.startTime);
   if (!leader && members === 0) return { signalled: 0, killed: 0, survivors: 0 };
-  if (!terminateRunJob(root.pid, root.startTime) && leader) terminateProcess(root.pid);
-  const deadline = Date.now() + 2000;
-  while ((isOurs(root) || jobActiveProcesses(root.pid, root.startTime) > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-  const survivors = (isOurs(root) ? 1 : 0) + (jobActiveProcesses(root.pid, root.startTime) > 0 ? 1 : 0);
-  // Not counted as `killed`: that says a program ignored stop_signal, which it was never sent here.
-  return { signalled: Math.max(members, leader ? 1 : 0), killed: 0, survivors };
+  const alive = () => isOurs(root) || jobActiveProcesses(root.pid, root.startTime) > 0;
+  const waitGone = async (ms: number) => {
+    const deadline = Date.now() + ms;
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  };
+  const signalled = Math.max(members, leader ? 1 : 0);
+  const graceful = leader && procDir !== undefined && signal !== 'SIGKILL' && killTimeoutMs > 0;
+  if (graceful) {
+    writeFileAtomic(join(procDir, RUNNER_FILES.interrupt), `${root.pid}\n`, 0o600, { durable: false });
+    await waitGone(killTimeoutMs);
+    if (!alive()) return { signalled, killed: 0, survivors: 0 };
+  }
+  const killed = jobActiveProcesses(root.pid, root.startTime) || (isOurs(root) ? 1 : 0);
+  if (!terminateRunJob(root.pid, root.startTime) && isOurs(root)) terminateProcess(root.pid);
+  await waitGone(2000);
+  const survivors = (isOurs(root) ? 1 : 0) + jobActiveProcesses(root.pid, root.startTime);
+  // Only a run that was given Ctrl-C and outlived kill_timeout ignored it.
+  return { signalled, killed: graceful ? killed : 0, survivors };
 }
 
-/** Stop one tree. Pass `table` to share one snapshot among several stops. */
-export async function stopTree(root: Identity, signal: NodeJS.Signals, killTimeoutMs: number, table?: ProcessTable): Promise<StopResult> {
-  if (process.platform === 'win32') return endRunWindows(root);
+/** Stop one tree. Pass `table` to share one snapshot among several stops; `procDir` lets a Windows runner send Ctrl-C first. */
+export async function stopTree(root: Identity, signal: NodeJS.Signals, killTimeoutMs: number, table?: ProcessTable, opts: { procDir?: string } = {}): Promise<StopResult> {
+  if (process.platform === 'win32') return endRunWindows(root, signal, killTimeoutMs, opts.procDir);
   if (!isOurs(root)) return { signalled: 0, killed: 0, survivors: 0 };
   const tree = await snapshotTree(root, table);
   // The user's group, if the root leads one (it does under setsid; not where setsid(1) is missing,
@@ -148,7 +166,7 @@ export function leftoversOf(run: Identity): Identity[] {
  * SIGKILL after kill_timeout, then once more for any it forked meanwhile.
  */
 export async function endLeftovers(run: Identity, signal: NodeJS.Signals, killTimeoutMs: number): Promise<StopResult> {
-  if (process.platform === 'win32') return endRunWindows(run);
+  if (process.platform === 'win32') return endRunWindows(run, 'SIGKILL', 0);
   const found = leftoversOf(run);
   if (found.length === 0) return { signalled: 0, killed: 0, survivors: 0 };
   signalVerified(found, signal);

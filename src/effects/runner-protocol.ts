@@ -32,6 +32,11 @@
 //               time >= NOT_BEFORE_MS).
 //   stop        exists while a stop is asked for: the runner checks it before every run and after
 //               every exit, and then exits without reporting.
+//   interrupt   Windows only (no SIGTERM there): written by pguard (temp file + rename) to have the
+//               runner send Ctrl-C to a run's console, as stop_signal is sent on Linux; it holds
+//               that run's PID. The runner, which looks for it every 100 ms while a run lives,
+//               removes it and sends Ctrl-C if the PID is its current run's (effects/kill.ts
+//               ends what is left after kill_timeout).
 //   pid         the current run's PID, its group's id: the runner ends what is left of that group after
 //               the run's exit, and a new runner the group of a dead runner's last run before its first.
 //   runner.log  stderr of the runner's on-exit calls.
@@ -60,7 +65,9 @@ import type { RunInfo } from '../core/record.js';
 import type { RunsView } from '../core/runs.js';
 
 /** The files in $PGUARD_PROC_DIR that the runner reads or writes. */
-export const RUNNER_FILES = { runs: 'runs.log', arm: 'arm', stop: 'stop', pid: 'pid', runnerLog: 'runner.log' } as const;
+export const RUNNER_FILES = { runs: 'runs.log', arm: 'arm', stop: 'stop', pid: 'pid', runnerLog: 'runner.log', interrupt: 'interrupt' } as const;
+/** The files only the Windows runner uses (the POSIX one is sent stop_signal directly). */
+export const WINDOWS_ONLY_RUNNER_FILES: readonly string[] = [RUNNER_FILES.interrupt];
 
 /** Variables the runner reads, with what they carry. */
 export const RUNNER_ENV = {

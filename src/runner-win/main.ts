@@ -13,14 +13,16 @@
 //     (leftovers) or by `pguard stop` without it.
 //   - The run's identity is its PID and creation time (GetProcessTimes); Windows has no boot ID
 //     ('-'), and no kernel clock to read without a call: the exit's ENDED_UPTIME is '-'.
-//   - Windows has no SIGTERM: leftovers are ended at once (TerminateJobObject), SIGKILLED 1.
+//   - Windows has no SIGTERM: stop_signal is Ctrl-C to the run's console, which pguard asks this
+//     runner to send (the interrupt file: takeInterrupt); leftovers of a run are ended at once
+//     (TerminateJobObject), SIGKILLED 1.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   decodeArm, decodeInstruction, decodeRuns, encodeExitLine, encodeLeftoversLine, encodeStartLine, onExitArgs, RUNNER_ENV, RUNNER_FILES, RUNNER_ONLY_ENV,
 } from '../effects/runner-protocol.js';
-import { closeHandle, jobActiveProcesses, jobForRun, processCreationTime, terminateRunJob } from '../effects/win/kernel32.js';
+import { closeHandle, inheritCtrlC, jobActiveProcesses, jobForRun, processCreationTime, sendCtrlC, terminateRunJob } from '../effects/win/kernel32.js';
 import { createSuspended } from './create-process.js';
 
 const env = process.env;
@@ -117,7 +119,31 @@ async function startRun(id: string, begin: number): Promise<Run | null> {
   return { pid, startTime, status };
 }
 
+/** A stop's (or a limit's) Ctrl-C, asked for in the interrupt file (runner-protocol.ts): sent if it is for this run. */
+function takeInterrupt(pid: number): void {
+  let text: string;
+  try { text = readFileSync(file('interrupt'), 'utf8'); } catch { return; }
+  try { unlinkSync(file('interrupt')); } catch { /* taken by a runner before us */ }
+  if (Number(text.trim()) === pid) sendCtrlC(pid);
+}
+
+/** The run's exit status, looking for an interrupt every 100 ms meanwhile. */
+async function untilExit(run: Run): Promise<number | null> {
+  let done = false;
+  const status = run.status.finally(() => { done = true; });
+  while (!done) {
+    takeInterrupt(run.pid);
+    await Promise.race([status, sleep(100)]);
+  }
+  return status;
+}
+
 async function main(): Promise<void> {
+  // The runs must take Ctrl-C (a stop's: takeInterrupt), which this runner, started detached, would
+  // make them ignore; and the runner, attached to a run's console to send it, gets one too: ignored.
+  inheritCtrlC();
+  process.on('SIGINT', () => undefined);
+  process.on('SIGBREAK', () => undefined);
   let delay = Number(env[RUNNER_ENV.delayMs] ?? 0);
   let adopt = env[RUNNER_ENV.adopt] ?? '';
   let seq = 0;
@@ -142,7 +168,10 @@ async function main(): Promise<void> {
       id = aid!;
       begin = Number(astarted);
       run = { pid: Number(apid), startTime: astart! };
-      while (processCreationTime(run.pid) === run.startTime) await sleep(250);
+      while (processCreationTime(run.pid) === run.startTime) {
+        await sleep(250);
+        takeInterrupt(run.pid);
+      }
       status = null;
     } else {
       if (delay > 0) {
@@ -155,7 +184,7 @@ async function main(): Promise<void> {
       const started = await startRun(id, begin);
       if (!started) return;
       run = started;
-      status = await started.status;
+      status = await untilExit(started);
     }
     // The arm: what pguard's policy allows at this exit, spent at once (one arm, one restart).
     let armText = '';

@@ -191,6 +191,33 @@ export function terminateRunJob(pid: number, startTime: string, code = 1): boole
   }
 }
 
+/**
+ * Let this process's future children take Ctrl-C. Node starts the runner detached, in a new process
+ * group, which makes it ignore Ctrl-C, an attribute every process it creates inherits: a stop's
+ * Ctrl-C (sendCtrlC) would reach no run.
+ */
+export function inheritCtrlC(): void {
+  load('kernel32.dll').func('int __stdcall SetConsoleCtrlHandler(void* h, int add)')(null, 0);
+}
+
+/**
+ * Ctrl-C to every process attached to PID's console (each run has a console of its own, with no
+ * window): what a console program takes as SIGINT (Node's 'SIGINT', Python's KeyboardInterrupt).
+ * This process leaves its own console to attach to that one, so it is called only by the runner,
+ * which has none; it gets the Ctrl-C too, and must have a handler that ignores it.
+ */
+export function sendCtrlC(pid: number): boolean {
+  const dll = load('kernel32.dll');
+  const FreeConsole = dll.func('int __stdcall FreeConsole()');
+  const AttachConsole = dll.func('int __stdcall AttachConsole(uint32 pid)');
+  const GenerateConsoleCtrlEvent = dll.func('int __stdcall GenerateConsoleCtrlEvent(uint32 ev, uint32 group)');
+  FreeConsole();
+  if (!AttachConsole(pid)) return false;
+  const ok = GenerateConsoleCtrlEvent(0 /* CTRL_C_EVENT */, 0 /* every process on the console */) !== 0;
+  FreeConsole();
+  return ok;
+}
+
 export function closeHandle(h: Handle): void {
   if (h) lib().CloseHandle(h);
 }
