@@ -13,7 +13,8 @@ const WATCH_S = 14;
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pguard-demo-')); // mode 0700
   const registry = join(dir, '.process-registry.json');
-  copyFileSync(join(PACKAGE_ROOT, 'templates', 'demo.registry.json'), registry);
+  // The same two processes in cmd.exe's words on Windows (ping -n 2 waits about a second).
+  copyFileSync(join(PACKAGE_ROOT, 'templates', process.platform === 'win32' ? 'demo.registry.windows.json' : 'demo.registry.json'), registry);
   const env = { PGUARD_REGISTRY: registry, PGUARD_STATE_DIR: join(dir, 'state'), FORCE_COLOR: process.stdout.isTTY ? '1' : '0' };
   const pguard = (...args: string[]) => execa(process.execPath, [CLI_PATH, ...args], { env, reject: false, cwd: dir });
   let cleaned = false;
