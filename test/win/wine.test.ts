@@ -182,6 +182,17 @@ describe.skipIf(!WINE)(`pguard under Wine (${WINE?.version ?? 'no Wine'})`, () =
     expect(fresh.startsWith('\0')).toBe(false);
     expect(Number(/line (\d+) /.exec(fresh)![1])).toBeGreaterThan(lastOld);
   });
+
+  it('npm run demo runs: steady runs on, flaky crashes and is restarted at once, both stopped at the end', async () => {
+    const res = await runWindowsNode([winPath(join(PACKAGE_ROOT, 'dist', 'demo.js'))], { timeoutMs: 120_000 });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/✓ steady started \(pid \d+\)/);
+    expect(res.stdout).toMatch(/ALERT \[warning\] flaky crashed: exited with code 1 after [\d.]+ s; restarted at once \(restart 1 of 3\)/);
+    expect(res.stdout).toMatch(/steady +running +\d+/);
+    expect(res.stdout).toContain('flaky: something broke');
+    expect(res.stdout).toMatch(/steady stopped\n/);
+    expect(res.stdout).toMatch(/removed C:\\users\\.+pguard-demo-/);
+  }, 120_000);
 });
 
 // Conformance: the real Windows runner against decide(), as test/effects/runner-conformance.test.ts
