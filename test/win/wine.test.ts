@@ -23,6 +23,12 @@ if (!WINE) console.warn(`Windows tests (Wine) skipped: ${WINE_MISSING}`);
 const PING = 'C:\\windows\\system32\\ping.exe';
 /** A run that lasts: cmd.exe, and ping as its child. */
 const LONG = 'ping -n 100000 127.0.0.1';
+/**
+ * state.json is read seldom: on Windows a rename over a file someone has open fails (EPERM), and
+ * pguard writes the record by such a rename (src/effects/atomic-write.ts; under Wine a reader every
+ * 2 ms made an on-exit report fail). runs.log, only appended to, is polled freely.
+ */
+const RECORD_POLL_MS = 250;
 const ids = (ps: WinProcess[]) => new Set(ps.map((p) => `${p.pid}:${p.start}`));
 
 let server: { stop(): void } | null = null;
@@ -70,14 +76,14 @@ describe.skipIf(!WINE)(`pguard under Wine (${WINE?.version ?? 'no Wine'})`, () =
     expect(runs.exits.get('1.1')!.status).toBe(1);
     expect(runs.leftovers.get('1.1')).toBeDefined();
     expect(second.startedAt - runs.exits.get('1.1')!.endedAt).toBeLessThan(1000);
-    await waitFor(() => t.record('app').totalRestarts === 1, { what: 'the restart to be recorded', timeoutMs: 20_000 });
+    await waitFor(() => t.record('app').totalRestarts === 1, { what: 'the restart to be recorded', timeoutMs: 20_000, intervalMs: RECORD_POLL_MS });
     expect(await t.status('app')).toMatchObject({ status: 'running', pid: second.identity.pid, restarts: 1 });
   });
 
   it('a crash loop gives up after max_restarts with a critical alert', async () => {
     const t = tmpWinRegistry({ loop: { command: 'exit 3', max_restarts: 2, restart_cooldown: 0, min_uptime: 60 } });
     await t.cli(['start', 'loop', '--no-wait']);
-    await waitFor(() => t.record('loop').status === 'failed', { what: 'loop to give up', timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(() => t.record('loop').status === 'failed', { what: 'loop to give up', timeoutMs: 60_000, intervalMs: RECORD_POLL_MS });
     const runs = t.runs('loop');
     expect([...runs.exits.values()].every((e) => e.status === 3)).toBe(true);
     expect(runs.starts.size).toBe(3); // the first run and max_restarts restarts
@@ -89,7 +95,7 @@ describe.skipIf(!WINE)(`pguard under Wine (${WINE?.version ?? 'no Wine'})`, () =
   it('a command cmd.exe cannot find fails at once, not restarted: its exit 9009 is recorded as 127', async () => {
     const t = tmpWinRegistry({ typo: { command: 'no-such-program --flag' } });
     await t.cli(['start', 'typo', '--no-wait']);
-    await waitFor(() => t.record('typo').status === 'failed', { what: 'typo to fail', timeoutMs: 30_000, intervalMs: 100 });
+    await waitFor(() => t.record('typo').status === 'failed', { what: 'typo to fail', timeoutMs: 30_000, intervalMs: RECORD_POLL_MS });
     const runs = t.runs('typo');
     expect(runs.starts.size).toBe(1);
     expect(runs.exits.get('1.1')!.status).toBe(127);
