@@ -160,23 +160,7 @@ async function crashRecovery(kind, opts = {}) {
   }
   if (watcher) watcher.kill('SIGTERM');
   await r.cli('stop', 'prog');
-  return { ...spread(samples), runner_restart: runnerRestarts(r.runs('prog')) };
-}
-
-/**
- * From runs.log: each exit's ENDED_MS to the next start's STARTED_MS, the runner's own figure (the
- * one bench/wine.mjs gives for the Windows runner). The POSIX runner times both on the kernel's
- * clock, in 10 ms ticks.
- */
-function runnerRestarts(text) {
-  const lines = text.trim().split('\n').map((l) => l.split(' '));
-  const out = [];
-  lines.forEach((f, i) => {
-    if (f[0] !== 'exit') return;
-    const next = lines.slice(i + 1).find((g) => g[0] === 'start');
-    if (next) out.push(Number(next[5]) - Number(f[3]));
-  });
-  return out.length ? spread(out) : null;
+  return spread(samples);
 }
 
 // --vs pm2: PM2, installed into a temporary folder with npm, measured in the same run.
@@ -618,8 +602,8 @@ async function main() {
     ['crash recovery, shell program: p50 / p95 / max', `${f.recovery_shell.p50_ms} / ${f.recovery_shell.p95_ms} / ${f.recovery_shell.max_ms} ms`, `floor ${f.floor_shell.p50_ms} ms (${x(f.recovery_shell.p50_ms, f.floor_shell.p50_ms)})${f.pm2 ? `; PM2 ${f.pm2.recovery_shell.p50_ms} ms (${x(f.recovery_shell.p50_ms, f.pm2.recovery_shell.p50_ms)})` : ''}`],
     ['crash recovery, Node program: p50 / p95 / max', `${f.recovery_node.p50_ms} / ${f.recovery_node.p95_ms} / ${f.recovery_node.max_ms} ms`, `floor ${f.floor_node.p50_ms} ms (${x(f.recovery_node.p50_ms, f.floor_node.p50_ms)})${f.pm2 ? `; PM2 ${f.pm2.recovery_node.p50_ms} ms (${x(f.recovery_node.p50_ms, f.pm2.recovery_node.p50_ms)})` : ''}`],
     ['  the same with watch running, shell / Node p50', `${f.recovery_shell_watch.p50_ms} / ${f.recovery_node_watch.p50_ms} ms`, ''],
-    ['crash recovery under Wine (Windows runner): runs.log exit -> next start, p50 / p95 / max', f.recovery_wine ? `${f.recovery_wine.runner_restart.p50_ms} / ${f.recovery_wine.runner_restart.p95_ms} / ${f.recovery_wine.runner_restart.max_ms} ms` : 'skipped (no Wine setup: scripts/wine-setup.sh)', f.recovery_wine ? `Linux runner, same run: ${f.recovery_shell.runner_restart?.p50_ms ?? '-'} ms (runs.log), ${f.recovery_shell.p50_ms} ms kill -> first line` : ''],
-    ['  kill -> new process created (Wine\'s CreateProcess ~70 ms of it), p50 / p95', f.recovery_wine ? `${f.recovery_wine.kill_to_new_process.p50_ms} / ${f.recovery_wine.kill_to_new_process.p95_ms} ms` : '-', f.recovery_wine ? `${f.recovery_wine.wine}; kill -> exit line ${f.recovery_wine.kill_to_exit_line.p50_ms} ms, start line -> process ${f.recovery_wine.start_line_to_process.p50_ms} ms` : ''],
+    ['crash recovery under Wine (Windows runner): runs.log exit -> next start, p50 / p95 / max', f.recovery_wine ? `${f.recovery_wine.runner_restart.p50_ms} / ${f.recovery_wine.runner_restart.p95_ms} / ${f.recovery_wine.runner_restart.max_ms} ms` : 'skipped (no Wine setup: scripts/wine-setup.sh)', f.recovery_wine ? '(the runner\'s own clock: the exit noticed, leftovers ended, the restart begun)' : ''],
+    ['  kill -> new process created, p50 / p95', f.recovery_wine ? `${f.recovery_wine.kill_to_new_process.p50_ms} / ${f.recovery_wine.kill_to_new_process.p95_ms} ms` : '-', f.recovery_wine ? `Linux, same run: kill -> first line ${f.recovery_shell.p50_ms} ms; ${f.recovery_wine.wine}: kill -> exit line ${f.recovery_wine.kill_to_exit_line.p50_ms} ms, start line -> process created ${f.recovery_wine.start_line_to_process.p50_ms} ms (Wine's CreateProcess)` : ''],
     ['backstop: healthcheck returns / new first line', `${f.backstop.healthcheck_ms} / ${f.backstop.first_line_ms} ms`, ''],
     ['`node -e 0` (the floor), interleaved', `${c10.node_e_0_ms} ms`, ''],
     ['status --json, 10 running (median)', `${c10.status_json_ms} ms`, `${x(c10.status_json_ms, c10.node_e_0_ms)} node -e 0${c10.pm2_jlist_ms ? `; pm2 jlist ${c10.pm2_jlist_ms} ms (${x(c10.status_json_ms, c10.pm2_jlist_ms)})` : ''}; targets 1.3x / 0.6x`],
