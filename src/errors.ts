@@ -79,7 +79,7 @@ export function describeWriteError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   const meaning: Record<string, string> = {
     ENOSPC: 'no space left on the device', EDQUOT: 'disk quota exceeded', EROFS: 'read-only file system',
-    EACCES: 'permission denied', EPERM: 'operation not permitted (an immutable file?)', EISDIR: 'a directory is in the way',
+    EACCES: 'permission denied', EPERM: process.platform === 'win32' ? 'operation not permitted (open in another program?)' : 'operation not permitted (an immutable file?)', EISDIR: 'a directory is in the way',
   };
   return code ? `${code}: ${meaning[code] ?? (err instanceof Error ? err.message : String(err))}` : String(err);
 }

@@ -56,11 +56,15 @@ async function watchStart(ctx: Context, launch: Launch, waitMs: number, pollMs =
     return { name, outcome: 'already-running', pid: launch.pid, message: `${name} is already running${launch.pid ? ` (pid ${launch.pid})` : ''}${launch.pending}` };
   }
   const firstRun = `${launch.epoch}.1`;
-  const deadline = Date.now() + waitMs;
+  // The check's window runs from the first run's start, not from the runner's: a runner that takes
+  // a while to come up (Node under Wine, 1-2 s) must not let a run that dies in its first second pass.
+  let deadline = Date.now() + waitMs;
   let pid: number | null = null;
   for (;;) {
     const runs = ctx.store.readRuns(name);
-    pid = runs.starts.get(firstRun)?.identity.pid ?? pid;
+    const first = runs.starts.get(firstRun);
+    if (first && pid === null) deadline = Math.max(deadline, first.startedAt + waitMs);
+    pid = first?.identity.pid ?? pid;
     const exit = exitOf(runs, firstRun);
     if (exit) {
       return {
@@ -82,11 +86,12 @@ async function watchStart(ctx: Context, launch: Launch, waitMs: number, pollMs =
 
 /**
  * What happens next to a process whose first run died in its start check, once its runner has
- * dealt with that exit (at most 2 s): restarted, a restart pending, waiting, or not restarted.
+ * dealt with that exit (at most 2 s; 8 s on Windows): restarted, a restart pending, waiting, or not restarted.
  */
 async function whatNext(ctx: Context, name: string, runId: string): Promise<string> {
   const def = requireDef(ctx, name);
-  const deadline = Date.now() + 2000;
+  // The runner's report starts a Node process, which takes longer on Windows (2-4 s under Wine).
+  const deadline = Date.now() + (process.platform === 'win32' ? 8000 : 2000);
   for (;;) {
     const rec = observe(ctx, name).record;
     const handled = (rec.lastExit !== null && compareRunIds(rec.lastExit.runId, runId) >= 0) || !isUp(rec.status);

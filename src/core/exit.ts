@@ -60,8 +60,9 @@ const SIGNAL_NUMBERS: Record<number, string> = {
  * A POSIX shell reports a child killed by signal N as status 128+N, which is all the runner can see.
  * A program that itself calls exit(137) is indistinguishable; we read 129..159 as signals, as shells do.
  */
-export function decodeWaitStatus(status: number): { code: number | null; signal: string | null } {
-  if (status > 128 && status < 160) {
+export function decodeWaitStatus(status: number, codeOnly = false): { code: number | null; signal: string | null } {
+  // codeOnly: a Windows runner's exit code (runner-protocol.ts, "=N"), where 143 is a program's own exit 143.
+  if (!codeOnly && status > 128 && status < 160) {
     const signal = SIGNAL_NUMBERS[status - 128];
     if (signal) return { code: null, signal };
   }

@@ -7,7 +7,8 @@ import { mustTransition } from './states.js';
 export interface RunsView {
   readonly starts: ReadonlyMap<string, RunInfo>;
   /** status null: no wait status was seen (an adopted run: its runner watched it end, not being its parent). */
-  readonly exits: ReadonlyMap<string, { readonly status: number | null; readonly endedAt: number; readonly endedUptimeCs?: number }>;
+  /** codeOnly: the status is an exit code and never a signal (a Windows runner's "=N"). */
+  readonly exits: ReadonlyMap<string, { readonly status: number | null; readonly endedAt: number; readonly endedUptimeCs?: number; readonly codeOnly?: true }>;
   /** What the runner found left of a run's group after its exit, and had to end before going on. */
   readonly leftovers: ReadonlyMap<string, { readonly waitedMs: number; readonly sigkilled: boolean }>;
   /** The run whose start line came last. */
@@ -33,7 +34,7 @@ export function exitOf(runs: RunsView, runId: string): ExitInfo | null {
   const exit = runs.exits.get(runId);
   if (!exit) return null;
   // An adopted run's end has no status: it vanished, as far as the policy can tell.
-  const how = exit.status === null ? { code: null, signal: null, vanished: true, adopted: true } : decodeWaitStatus(exit.status);
+  const how = exit.status === null ? { code: null, signal: null, vanished: true, adopted: true } : decodeWaitStatus(exit.status, exit.codeOnly === true);
   const left = runs.leftovers.get(runId);
   return { runId, startedAt: start?.startedAt ?? exit.endedAt, endedAt: exit.endedAt, ...how, ...(left ? { leftovers: left } : {}) };
 }

@@ -25,7 +25,7 @@ export function writeFileAtomic(target: string, content: string, mode = 0o600, o
   }
   closeSync(fd);
   try {
-    renameSync(tmp, target);
+    renameOver(tmp, target);
   } catch (err) {
     // An immutable target, a read-only mount: leave no temp file behind.
     try { unlinkSync(tmp); } catch { /* best effort */ }
@@ -37,6 +37,25 @@ export function writeFileAtomic(target: string, content: string, mode = 0o600, o
     try { fsyncSync(dfd); } finally { closeSync(dfd); }
   } catch {
     /* some filesystems refuse fsync on a directory; the rename is still atomic */
+  }
+}
+
+/**
+ * rename(2). On Windows a rename over a file that another process has open (a `status` reading
+ * state.json, an antivirus scan) fails with EPERM, EACCES or EBUSY for as long as it is open: a
+ * reader holds it for microseconds, so it is tried again for up to 2 s (as graceful-fs does).
+ */
+function renameOver(from: string, to: string): void {
+  if (process.platform !== 'win32') return renameSync(from, to);
+  const deadline = Date.now() + 2000;
+  for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
+    try {
+      return renameSync(from, to);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'EPERM' && code !== 'EACCES' && code !== 'EBUSY') || Date.now() >= deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause); // a synchronous pause
+    }
   }
 }
 

@@ -7,6 +7,9 @@
 //   runs.log    appended by the runner, one printf per line (O_APPEND: lines never interleave):
 //                 start ID PID STARTTIME BOOTID STARTED_MS   (BOOTID '-' where the OS has none)
 //                 exit ID WAIT_STATUS ENDED_MS ENDED_UPTIME  (WAIT_STATUS as $? reports it: 128+N = signal N;
+//                                                             '=N' from the Windows runner: exit code N, never
+//                                                             a signal (its 127 and 130 are written bare: not
+//                                                             found, and ended by Ctrl-C as by SIGINT);
 //                                                             '-' for an adopted run, whose end was seen but
 //                                                             not its status: it vanished, without a code.
 //                                                             ENDED_UPTIME: /proc/uptime in centiseconds, '-'
@@ -152,9 +155,9 @@ export function encodeStartLine(run: RunInfo): string {
   return `start ${run.id} ${run.identity.pid} ${run.identity.startTime} ${run.identity.bootId || '-'} ${run.startedAt}\n`;
 }
 
-/** waitStatus null: an adopted run's end, whose status its runner cannot see ('-'). */
-export function encodeExitLine(id: string, waitStatus: number | null, endedAt: number, endedUptimeCs: number | null = null): string {
-  return `exit ${id} ${waitStatus ?? '-'} ${endedAt} ${endedUptimeCs ?? '-'}\n`;
+/** waitStatus null: an adopted run's end, whose status its runner cannot see ('-'). codeOnly: '=N', an exit code that is never a signal. */
+export function encodeExitLine(id: string, waitStatus: number | null, endedAt: number, endedUptimeCs: number | null = null, codeOnly = false): string {
+  return `exit ${id} ${waitStatus === null ? '-' : codeOnly ? `=${waitStatus}` : waitStatus} ${endedAt} ${endedUptimeCs ?? '-'}\n`;
 }
 
 export function encodeLeftoversLine(id: string, waitedMs: number, sigkilled: boolean): string {
@@ -164,7 +167,7 @@ export function encodeLeftoversLine(id: string, waitedMs: number, sigkilled: boo
 /** runs.log as a view: every start and exit by run id, and the latest start. Unknown lines are skipped. */
 export function decodeRuns(text: string): RunsView {
   const starts = new Map<string, RunInfo>();
-  const exits = new Map<string, { status: number | null; endedAt: number; endedUptimeCs?: number }>();
+  const exits = new Map<string, { status: number | null; endedAt: number; endedUptimeCs?: number; codeOnly?: true }>();
   const leftovers = new Map<string, { waitedMs: number; sigkilled: boolean }>();
   let latest: RunInfo | null = null;
   for (const line of text.split('\n')) {
@@ -176,7 +179,8 @@ export function decodeRuns(text: string): RunsView {
       latest = run;
     } else if (f[0] === 'exit' && f.length >= 4) {
       const up = f[4] !== undefined && /^\d+$/.test(f[4]) ? Number(f[4]) : undefined;
-      exits.set(f[1]!, { status: f[2] === '-' ? null : Number(f[2]), endedAt: Number(f[3]), ...(up !== undefined ? { endedUptimeCs: up } : {}) });
+      const codeOnly = f[2]!.startsWith('=');
+      exits.set(f[1]!, { status: f[2] === '-' ? null : Number(codeOnly ? f[2]!.slice(1) : f[2]), endedAt: Number(f[3]), ...(up !== undefined ? { endedUptimeCs: up } : {}), ...(codeOnly ? { codeOnly: true as const } : {}) });
     } else if (f[0] === 'leftovers' && f.length === 4) {
       leftovers.set(f[1]!, { waitedMs: Number(f[2]), sigkilled: f[3] === '1' });
     }

@@ -81,7 +81,9 @@ function onExit(runId: string, restartedAt: number | null): Promise<string> {
   });
 }
 
-interface Run { readonly pid: number; readonly startTime: string; readonly status: Promise<number | null> }
+/** A run's end: its exit code, `bare` when it is a shell-style status (127 not found, 130 Ctrl-C as SIGINT). */
+interface Ended { readonly code: number; readonly bare: boolean }
+interface Run { readonly pid: number; readonly startTime: string; readonly status: Promise<Ended> }
 
 /**
  * Start the user's command: one run, recorded (start line, pid file) and in its job before it runs
@@ -94,7 +96,7 @@ async function startRun(id: string, begin: number): Promise<Run | null> {
   for (let attempt = 1; 'error' in proc; attempt++) {
     appendFileSync(file('runnerLog'), `pguard runner: Windows could not start ${comspec} (error ${proc.error})\n`);
     if (attempt === 3 || proc.error === 2 || proc.error === 3 || stopAsked()) {
-      return { pid: 0, startTime: '0', status: Promise.resolve(127) }; // no cmd.exe: as a shell's "not found"
+      return { pid: 0, startTime: '0', status: Promise.resolve({ code: 127, bare: true }) }; // no cmd.exe: as a shell's "not found"
     }
     await sleep(100 * attempt);
     proc = createSuspended(comspec, `"${comspec}" /d /s /c "${env[RUNNER_ENV.command]}"`, userEnv);
@@ -114,7 +116,7 @@ async function startRun(id: string, begin: number): Promise<Run | null> {
   // for a crash to restart. (A program of the user's that exits 9009 itself is taken the same way.)
   // A run that ended on Ctrl-C exits STATUS_CONTROL_C_EXIT: recorded as a shell records a death
   // by SIGINT, 130.
-  const status = proc.exited.then((code) => (code === CMD_NOT_FOUND ? 127 : code === STATUS_CONTROL_C_EXIT ? 130 : code));
+  const status = proc.exited.then((code): Ended => (code === CMD_NOT_FOUND ? { code: 127, bare: true } : code === STATUS_CONTROL_C_EXIT ? { code: 130, bare: true } : { code, bare: false }));
   void status.then(() => { if (job) closeHandle(job); });
   return { pid, startTime, status };
 }
@@ -128,7 +130,7 @@ function takeInterrupt(pid: number): void {
 }
 
 /** The run's exit status, looking for an interrupt every 100 ms meanwhile. */
-async function untilExit(run: Run): Promise<number | null> {
+async function untilExit(run: Run): Promise<Ended> {
   let done = false;
   const status = run.status.finally(() => { done = true; });
   while (!done) {
@@ -159,6 +161,8 @@ async function main(): Promise<void> {
   for (;;) {
     let id: string;
     let status: number | null;
+    // An exit code above 128 that is the program's own, not a signal: written '=N' (runner-protocol.ts).
+    let codeOnly = false;
     let run: { pid: number; startTime: string };
     if (adopt) {
       // The live run of a runner that died alone: watched until it is gone, never started. Its
@@ -184,7 +188,9 @@ async function main(): Promise<void> {
       const started = await startRun(id, begin);
       if (!started) return;
       run = started;
-      status = await untilExit(started);
+      const ended = await untilExit(started);
+      status = ended.code;
+      codeOnly = !ended.bare && ended.code > 128;
     }
     // The arm: what pguard's policy allows at this exit, spent at once (one arm, one restart).
     let armText = '';
@@ -192,7 +198,7 @@ async function main(): Promise<void> {
     const arm = armText.trim() ? decodeArm(armText) : null;
     if (armText) writeFileSync(file('arm'), '');
     const end = Date.now();
-    append(encodeExitLine(id, status, end, null));
+    append(encodeExitLine(id, status, end, null, codeOnly));
     const reapedAt = await reapJob(run.pid, run.startTime, id);
     if (stopAsked()) return;
 

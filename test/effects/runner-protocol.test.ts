@@ -2,6 +2,7 @@
 // shell script may use no file, no variable and no line format that the module does not name.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { decodeWaitStatus } from '../../src/core/exit.js';
 import {
   decodeArm, decodeInstruction, decodeRuns, encodeAdopt, encodeArm, encodeExitLine, encodeInstruction, encodeLeftoversLine, encodeRunnerEnv,
   encodeStartLine, RUNNER_ENV, RUNNER_FILES, WINDOWS_ONLY_RUNNER_FILES, RUNNER_ONLY_ENV,
@@ -26,6 +27,14 @@ describe('the runner protocol', () => {
   it('has the runner unset exactly the runner-only variables before it execs the command', () => {
     const unset = /unset (PGUARD_[A-Z_ ]+)\n/.exec(code)?.[1]?.trim().split(/\s+/);
     expect(unset?.sort()).toEqual([...RUNNER_ONLY_ENV].sort());
+  });
+
+  it("reads a Windows runner's '=N' as exit code N, never a signal: a program's own exit 143 is not SIGTERM", () => {
+    const view = decodeRuns(encodeExitLine('1.1', 143, 1_800_000_000_500, null, true) + encodeExitLine('1.2', 143, 1_800_000_000_900));
+    expect(encodeExitLine('1.1', 143, 1_800_000_000_500, null, true)).toBe('exit 1.1 =143 1800000000500 -\n');
+    expect(view.exits.get('1.1')).toEqual({ status: 143, endedAt: 1_800_000_000_500, codeOnly: true });
+    expect(decodeWaitStatus(143, true)).toEqual({ code: 143, signal: null });
+    expect(decodeWaitStatus(view.exits.get('1.2')!.status!)).toEqual({ code: null, signal: 'SIGTERM' });
   });
 
   it('writes runs.log lines in the format the module decodes', () => {

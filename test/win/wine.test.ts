@@ -172,6 +172,40 @@ describe.skipIf(!WINE)(`pguard under Wine (${WINE?.version ?? 'no Wine'})`, () =
     expect(stop.stdout).toMatch(/^tree stopped/);
   });
 
+  it('stop gives the run Ctrl-C first (stop_signal on Windows): a Node program\'s SIGINT handler runs, and nothing is ended by force', async () => {
+    const t = tmpWinRegistry({});
+    const script = join(t.dir, 'graceful.js');
+    const mark = join(t.dir, 'graceful.txt');
+    writeFileSync(script, `process.on('SIGINT', () => { require('fs').writeFileSync(${JSON.stringify(winPath(mark))}, 'SIGINT'); process.exit(0); }); setInterval(() => {}, 1000);\n`);
+    await t.cli(['register', 'g', `"${winPath(WINE!.node)}" "${winPath(script)}"`, '--kill-timeout', '20']);
+    expect((await t.cli(['start', 'g'])).code).toBe(0);
+    const run = await waitFor(() => t.runs('g').latest, { what: 'the run' });
+    const t0 = Date.now();
+    const stop = await t.cli(['stop', 'g']);
+    expect(stop.stdout.trim()).toBe('g stopped'); // no "Ctrl-C ignored ...; ended N processes"
+    expect(Date.now() - t0).toBeLessThan(20_000); // well inside kill_timeout
+    expect(readFileSync(mark, 'utf8')).toBe('SIGINT');
+    expect(t.runs('g').exits.get(run.id)).toMatchObject({ status: 0 });
+  });
+
+  it('a program\'s own exit code above 128 stays a code (runs.log "=143"), not a signal', async () => {
+    const t = tmpWinRegistry({ code: { command: 'exit 143', auto_restart: false } });
+    await t.cli(['start', 'code', '--no-wait']);
+    await waitFor(() => t.runs('code').exits.get('1.1'), { what: 'the exit', timeoutMs: 30_000 });
+    expect(t.runs('code').exits.get('1.1')).toMatchObject({ status: 143, codeOnly: true });
+    await waitFor(() => t.record('code').status === 'crashed' || null, { what: 'the exit recorded', timeoutMs: 30_000, intervalMs: RECORD_POLL_MS });
+    expect((await t.status('code')).last_exit).toMatchObject({ code: 143, signal: null });
+  });
+
+  it('the start check counts from the run\'s start, not the runner\'s: a run dying in its first second is reported', async () => {
+    // Under Wine the runner (a Node) takes 1-2 s to come up: the run, dying 0.2 s after its own start,
+    // ended after the 1 s window counted from the spawn, and was reported started.
+    const t = tmpWinRegistry({ bad: { command: 'ping -n 1 127.0.0.1 >nul & exit 5', auto_restart: false } });
+    const start = await t.cli(['start', 'bad']);
+    expect(start.stdout).toMatch(/^✗ bad exited with code 5 after .*, within its 1 s start check; not restarted \(auto_restart is off\)/);
+    expect(start.code).toBe(1);
+  });
+
   it('rotates a live process\'s log past log_max_mb (copy-truncate): the process writes on at the new end', async () => {
     // About 12 lines of 300 bytes a second (Wine's cmd: no `@(...)`; `(...)` echoes nothing more under /c).
     const line = 'x'.repeat(300);
