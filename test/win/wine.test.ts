@@ -188,6 +188,23 @@ describe.skipIf(!WINE)(`pguard under Wine (${WINE?.version ?? 'no Wine'})`, () =
     expect(t.runs('g').exits.get(run.id)).toMatchObject({ status: 0 });
   });
 
+  it('runs a command as cmd.exe runs a typed line: spaces, quotes, &, % and ^ reach the program as typed', async () => {
+    const t = tmpWinRegistry({});
+    const folder = join(t.dir, 'dir with space & 100%');
+    mkdirSync(folder);
+    const script = join(folder, 'argv.js');
+    writeFileSync(script, `require('fs').writeFileSync(process.argv[2], JSON.stringify(process.argv.slice(3))); setInterval(() => {}, 1000);\n`);
+    const out = join(t.dir, 'argv.json');
+    // As typed at a cmd prompt: inside quotes & and ^ are plain; outside, ^ escapes the next
+    // character; %OS% is expanded (cmd does that on a command line), 100% is left alone.
+    const line = `"${winPath(WINE!.node)}" "${winPath(script)}" "${winPath(out)}" "a b" "x & y" "50%" "^caret" plain^&amp "%OS%" say\\"hi\\"`;
+    await t.cli(['register', 'args', line]);
+    expect((await t.cli(['start', 'args', '--no-wait'])).code).toBe(0);
+    const argv = await waitFor(() => { try { return JSON.parse(readFileSync(out, 'utf8')) as string[]; } catch { return null; } }, { what: 'the program to write its argv', timeoutMs: 30_000 });
+    expect(argv).toEqual(['a b', 'x & y', '50%', '^caret', 'plain&amp', 'Windows_NT', 'say"hi"']);
+    expect((await t.cli(['stop', 'args'])).code).toBe(0);
+  });
+
   it('a program\'s own exit code above 128 stays a code (runs.log "=143"), not a signal', async () => {
     const t = tmpWinRegistry({ code: { command: 'exit 143', auto_restart: false } });
     await t.cli(['start', 'code', '--no-wait']);
