@@ -205,6 +205,36 @@ describe.skipIf(!WINE)(`pguard under Wine (${WINE?.version ?? 'no Wine'})`, () =
     expect((await t.cli(['stop', 'args'])).code).toBe(0);
   });
 
+  it('logs shows what the process printed, and the MCP server answers a Windows client over its pipes', async () => {
+    const t = tmpWinRegistry({ talk: { command: 'echo hello from windows & ping -n 100000 127.0.0.1 >nul' } });
+    expect((await t.cli(['start', 'talk', '--no-wait'])).code).toBe(0);
+    await waitFor(() => t.logOf('talk').includes('hello') || null, { what: 'the output in the log', timeoutMs: 30_000 });
+    expect((await t.cli(['logs', 'talk'])).stdout).toContain('hello from windows');
+    // An MCP client on the Windows side (Wine's Node cannot write to a Linux pipe, so the test's
+    // own client could not talk to it): the official SDK's client over stdio, as an agent's would.
+    const sdk = (p: string) => `file:///${winPath(join(PACKAGE_ROOT, 'node_modules', '@modelcontextprotocol', 'sdk', 'dist', 'esm', p)).replace(/\\/g, '/')}`;
+    const out = join(t.dir, 'mcp.json');
+    const script = join(t.dir, 'mcp-client.mjs');
+    writeFileSync(script, [
+      `import { Client } from '${sdk('client/index.js')}';`,
+      `import { StdioClientTransport } from '${sdk('client/stdio.js')}';`,
+      `import { writeFileSync } from 'node:fs';`,
+      `const transport = new StdioClientTransport({ command: process.execPath, args: [${JSON.stringify(winPath(join(PACKAGE_ROOT, 'bin', 'pguard.js')))}, 'mcp', '--registry', ${JSON.stringify(t.registry)}], env: { ...process.env }, stderr: 'ignore' });`,
+      `const client = new Client({ name: 'wine-test', version: '1' });`,
+      `await client.connect(transport);`,
+      `const tools = (await client.listTools()).tools.map((x) => x.name);`,
+      `const status = await client.callTool({ name: 'status', arguments: {} });`,
+      `writeFileSync(${JSON.stringify(winPath(out))}, JSON.stringify({ tools, status: status.structuredContent }));`,
+      `await client.close();`,
+      '',
+    ].join('\n'));
+    const res = await runWindowsNode([winPath(script)], { env: t.env });
+    expect(res.code).toBe(0);
+    const answer = JSON.parse(readFileSync(out, 'utf8')) as { tools: string[]; status: { processes: { name: string; status: string }[] } };
+    expect(answer.tools).toEqual(expect.arrayContaining(['status', 'logs', 'alerts', 'history', 'healthcheck']));
+    expect(answer.status.processes).toEqual([expect.objectContaining({ name: 'talk', status: 'running' })]);
+  });
+
   it('a program\'s own exit code above 128 stays a code (runs.log "=143"), not a signal', async () => {
     const t = tmpWinRegistry({ code: { command: 'exit 143', auto_restart: false } });
     await t.cli(['start', 'code', '--no-wait']);
