@@ -49,13 +49,15 @@ export type ProcFile = keyof typeof PROC_LAYOUT;
 export function resolveStateDir(registryPath: string, configured: string | undefined, env: NodeJS.ProcessEnv): string {
   if (configured) return isAbsolute(configured) ? configured : resolve(dirname(registryPath), configured);
   if (env.PGUARD_STATE_DIR) return resolve(env.PGUARD_STATE_DIR);
-  // Windows: %LOCALAPPDATA%\pguard, private by the profile's own ACL.
-  const base = process.platform === 'win32'
-    ? (env.LOCALAPPDATA && isAbsolute(env.LOCALAPPDATA) ? env.LOCALAPPDATA : join(homedir(), 'AppData', 'Local'))
-    : env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
   const id = sha256(resolve(registryPath)).slice(0, 12);
   const folder = basename(dirname(resolve(registryPath))).replace(/[^A-Za-z0-9._-]/g, '_') || 'root';
-  return join(base, 'pguard', `${folder}-${id}`);
+  return join(stateBase(env), 'pguard', `${folder}-${id}`);
+}
+
+/** Where a user's state goes: $XDG_STATE_HOME, else ~/.local/state; on Windows %LOCALAPPDATA% (private by the profile's own ACL). */
+export function stateBase(env: NodeJS.ProcessEnv): string {
+  if (process.platform === 'win32') return env.LOCALAPPDATA && isAbsolute(env.LOCALAPPDATA) ? env.LOCALAPPDATA : join(homedir(), 'AppData', 'Local');
+  return env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
 }
 
 /** Folders this process made or accepted as private, with every folder above them checked. */

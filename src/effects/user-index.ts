@@ -6,12 +6,11 @@
 //     alert.flag        exists while any registry has an unacknowledged alert; one line per such registry
 //     alerting/<id>     one marker per registry with unacknowledged alerts (its path and how many)
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 import { sha256 } from './hash.js';
 import { withLock } from './lock.js';
-import { ensurePrivateDir } from './state-store.js';
+import { ensurePrivateDir, stateBase } from './state-store.js';
 
 export interface KnownRegistry {
   readonly path: string;
@@ -20,11 +19,7 @@ export interface KnownRegistry {
 
 /** The per-user folder: $XDG_STATE_HOME/pguard, else ~/.local/state/pguard (where state dirs live by default). */
 export function userDir(env: NodeJS.ProcessEnv): string {
-  // Windows: %LOCALAPPDATA%, beside the state directories (state-store.ts).
-  const base = process.platform === 'win32'
-    ? (env.LOCALAPPDATA && isAbsolute(env.LOCALAPPDATA) ? env.LOCALAPPDATA : join(homedir(), 'AppData', 'Local'))
-    : env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
-  return join(base, 'pguard');
+  return join(stateBase(env), 'pguard'); // beside the state directories (%LOCALAPPDATA%\pguard on Windows)
 }
 
 export function userAlertFlag(env: NodeJS.ProcessEnv): string {
