@@ -139,7 +139,9 @@ describe('import of a file made to exhaust it (issue 22, point 7)', () => {
   ])('%s %s: refused in one line, exit 2, no stack overflow', async (format, name, text, stderr) => {
     const res = await importHostile(format, name, text);
     expect(res).toMatchObject({ code: 2, stderr });
-    expect(res.ms).toBeLessThan(5000);
+    // Far from both sides on a loaded 2-core machine (5.3 s seen in CI beside the Wine tests): the
+    // refusal comes before any parse; what it replaced overflowed the stack or ran for minutes.
+    expect(res.ms).toBeLessThan(20_000);
   }, 60_000);
 
   it.each([
@@ -160,7 +162,7 @@ describe('import of a file made to exhaust it (issue 22, point 7)', () => {
     expect(big.length).toBeGreaterThan(10 * 1024 * 1024);
     const res = await importHostile('process-compose', 'big.yaml', big);
     expect(res).toMatchObject({ code: 2, stderr: "pguard: FILE: more than 1 MB, too large to import (a process manager's file is a few kB)." });
-    expect(res.ms).toBeLessThan(5000);
+    expect(res.ms).toBeLessThan(20_000); // refused before parsing; the 50 MB parse it replaced took 60 s
     // Just under the limit: one mapping of 40 000 processes (the YAML library's duplicate-key check was quadratic).
     const most = `processes:\n${Array.from({ length: 40_000 }, (_, i) => `  p${i}:\n    command: x\n`).join('')}`;
     expect(most.length).toBeLessThan(1024 * 1024);

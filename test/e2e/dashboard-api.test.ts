@@ -27,6 +27,8 @@ describe('pguard dashboard: the HTTP API', () => {
   it('prints its address with a fresh 128-bit-or-more token, then how to stop it', async () => {
     const t = tmpRegistry({ bot: { command: forever } });
     const a = await startDashboard(t);
+    // Its second line may follow the first a moment later (two writes): wait for it.
+    await waitFor(() => a.stdout().endsWith('Ctrl-C stops it\n') || null, { what: 'the second line' });
     expect(a.stdout()).toMatch(/^pguard dashboard: http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]{32,}\nserving .*; Ctrl-C stops it\n$/);
     expect(Buffer.from(a.token, 'base64url').length * 8).toBeGreaterThanOrEqual(128);
     const b = await startDashboard(t);
