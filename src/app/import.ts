@@ -115,6 +115,8 @@ async function readInput(format: ImportFormat, file: string, allowEval: boolean)
   // An ecosystem.config.js: read as data where it is only a literal; run only when allowed.
   const literal = readExportedLiteral(text);
   if (literal.ok) return { imported: importPm2(literal.value), read: 'parsed' };
+  // Not JavaScript at all: running it would fail the same way.
+  if (literal.syntax) throw new UserError(`${file}: ${literal.why}. Fix the file, or save \`pm2 jlist\` output and import that.`, 2);
   if (!allowEval) {
     throw new UserError(`${file}: cannot be read without running it (${literal.why}). Pass --allow-eval to run it with Node (it can do anything the file's code does), or save \`pm2 jlist\` output and import that.`, 2);
   }

@@ -1,135 +1,115 @@
-// Reading a PM2 ecosystem file without running it: the object literal after `module.exports =`
-// (or `export default`), parsed as data. Only literals are understood: strings (' " `without ${}),
-// numbers, true/false/null, arrays and objects with plain or quoted keys, comments and trailing
-// commas. Anything else (a require, an environment variable, a function call, a variable) makes it give up with
-// a reason, and the caller says the file must be evaluated instead. Pure.
+// Reading a PM2 ecosystem file without running it: the value of `module.exports =` (or `export
+// default`), taken as data. The file is parsed by acorn, a real JavaScript parser (a syntax error
+// is named with its line and column; a `module.exports` inside a comment or a string is none of the
+// file's), and only literal nodes are accepted: strings (templates without ${}), numbers, true/
+// false/null/undefined, arrays, and objects with plain or quoted keys; the exported value may also
+// be a top-level `const NAME = <literal>` it names. Anything else (a require, an environment
+// variable, a call) makes it give up with the code it found and where, and the caller says the file
+// must be evaluated instead. Pure.
+import { parse, type Node } from 'acorn';
 
-export type LiteralResult = { ok: true; value: unknown } | { ok: false; why: string };
+export type LiteralResult = { ok: true; value: unknown } | { ok: false; why: string; syntax?: true };
 
 /** How deep a literal may nest (arrays and objects): the reader recurses. */
 export const MAX_LITERAL_DEPTH = 64;
 
-/**
- * Where the code's own `module.exports =` or `export default` ends: the first one outside
- * comments, strings and template strings (one in a `//` comment is not the file's export); -1 if none.
- */
-function exportStart(source: string): number {
-  const at = /module\.exports\s*=|export\s+default\b/y;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i]!;
-    if (c === '/' && source[i + 1] === '/') { const e = source.indexOf('\n', i); if (e < 0) return -1; i = e; continue; }
-    if (c === '/' && source[i + 1] === '*') { const e = source.indexOf('*/', i + 2); if (e < 0) return -1; i = e + 1; continue; }
-    if (c === '"' || c === "'" || c === '`') {
-      for (i++; i < source.length && source[i] !== c; i++) if (source[i] === '\\') i++;
-      continue;
-    }
-    if ((c === 'm' || c === 'e') && (i === 0 || !/[\w$.]/.test(source[i - 1]!))) {
-      at.lastIndex = i;
-      const m = at.exec(source);
-      if (m) return i + m[0].length;
+// acorn's ESTree nodes, as far as this file looks at them.
+type AnyNode = Node & Record<string, any>;
+
+class NotLiteral extends Error {}
+
+function where(source: string, node: AnyNode): string {
+  const text = source.slice(node.start, Math.min(node.end, node.start + 40)).split('\n')[0]!;
+  const loc = node.loc ? ` (line ${node.loc.start.line}, column ${node.loc.start.column + 1})` : '';
+  return `\`${text}${node.end - node.start > text.length ? '...' : ''}\`${loc}`;
+}
+
+/** The program, as a CommonJS script first (what PM2 loads), then as an ES module (for `export default`). */
+function parseProgram(source: string): { program: AnyNode } | { error: string } {
+  const options = { ecmaVersion: 'latest', locations: true, allowHashBang: true, allowReturnOutsideFunction: true } as const;
+  try {
+    return { program: parse(source, { ...options, sourceType: 'script' }) as AnyNode };
+  } catch (scriptError) {
+    try {
+      return { program: parse(source, { ...options, sourceType: 'module' }) as AnyNode };
+    } catch {
+      const e = scriptError as SyntaxError & { loc?: { line: number; column: number } };
+      const message = e.message.replace(/\s*\(\d+:\d+\)$/, '');
+      return { error: e.loc ? `a syntax error at line ${e.loc.line}, column ${e.loc.column + 1}: ${message}` : `a syntax error: ${message}` };
     }
   }
-  return -1;
+}
+
+function isModuleExports(node: AnyNode): boolean {
+  return node.type === 'MemberExpression' && !node.computed && node.object.type === 'Identifier' && node.object.name === 'module'
+    && node.property.type === 'Identifier' && node.property.name === 'exports';
 }
 
 export function readExportedLiteral(source: string): LiteralResult {
-  const start = exportStart(source);
-  if (start < 0) return { ok: false, why: 'no `module.exports =` or `export default` in it' };
-  let i = start;
+  const parsed = parseProgram(source);
+  if ('error' in parsed) return { ok: false, why: parsed.error, syntax: true };
+  const body = parsed.program.body as AnyNode[];
+  // Top-level `const NAME = ...`: the exported value may name one (`const config = {...}; module.exports = config`).
+  const consts = new Map<string, AnyNode>();
+  let exported: AnyNode | null = null;
+  for (const statement of body) {
+    if (statement.type === 'VariableDeclaration' && statement.kind === 'const') {
+      for (const d of statement.declarations as AnyNode[]) if (d.id.type === 'Identifier' && d.init) consts.set(d.id.name, d.init);
+    }
+    if (statement.type === 'ExportDefaultDeclaration') exported = statement.declaration;
+    if (statement.type === 'ExpressionStatement' && statement.expression.type === 'AssignmentExpression'
+      && statement.expression.operator === '=' && isModuleExports(statement.expression.left)) exported = statement.expression.right;
+  }
+  if (!exported) return { ok: false, why: 'no `module.exports =` or `export default` in it' };
   let depth = 0;
-  const fail = (why: string): never => { throw new Error(why); };
-  /** A sticky pattern matched at i (no copy of the rest of the file per token). */
-  const at = (re: RegExp): string | null => { re.lastIndex = i; return re.exec(source)?.[0] ?? null; };
-  const KEY = /[A-Za-z_$][\w$]*|\d+/y;
-  const WORD = /(?:-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?|true|false|null|undefined)/iy;
-  const CODE = /[\w$.]+/y;
-  const skip = () => {
-    for (;;) {
-      while (i < source.length && /\s/.test(source[i]!)) i++;
-      if (source.startsWith('//', i)) { const e = source.indexOf('\n', i); i = e < 0 ? source.length : e + 1; continue; }
-      if (source.startsWith('/*', i)) { const e = source.indexOf('*/', i + 2); if (e < 0) fail('an unclosed comment'); i = e + 2; continue; }
-      return;
-    }
-  };
-  const readString = (): string => {
-    const q = source[i]!;
-    let out = '';
-    i++;
-    while (i < source.length && source[i] !== q) {
-      const c = source[i]!;
-      if (q === '`' && c === '$' && source[i + 1] === '{') fail('a template string with ${...} in it');
-      if (c === '\\') {
-        const n = source[i + 1]!;
-        const map: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0', b: '\b', f: '\f', v: '\v' };
-        if (n === 'u' || n === 'x') {
-          const hex = n === 'u' ? source.slice(i + 2, i + 6) : source.slice(i + 2, i + 4);
-          out += String.fromCharCode(parseInt(hex, 16));
-          i += 2 + hex.length;
-          continue;
+  const value = (node: AnyNode): unknown => {
+    switch (node.type) {
+      case 'Literal':
+        if (node.regex || typeof node.value === 'bigint') throw new NotLiteral(`${where(source, node)} is code, not a literal`);
+        return node.value;
+      case 'TemplateLiteral':
+        if (node.expressions.length > 0) throw new NotLiteral(`a template string with \${...} in it (line ${node.loc!.start.line}, column ${node.loc!.start.column + 1})`);
+        return node.quasis[0].value.cooked;
+      case 'UnaryExpression':
+        if ((node.operator === '-' || node.operator === '+') && node.argument.type === 'Literal' && typeof node.argument.value === 'number') {
+          return node.operator === '-' ? -node.argument.value : node.argument.value;
         }
-        out += map[n] ?? n;
-        i += 2;
-        continue;
+        break;
+      case 'Identifier':
+        if (node.name === 'undefined') return undefined;
+        break;
+      case 'ArrayExpression': {
+        if (++depth > MAX_LITERAL_DEPTH) throw new NotLiteral(`nested more than ${MAX_LITERAL_DEPTH} levels deep`);
+        const out = (node.elements as (AnyNode | null)[]).map((e) => {
+          if (e === null || e.type === 'SpreadElement') throw new NotLiteral(`${e ? where(source, e) : 'a hole'} in an array is not a literal`);
+          return value(e);
+        });
+        depth--;
+        return out;
       }
-      out += c;
-      i++;
-    }
-    if (source[i] !== q) fail('an unclosed string');
-    i++;
-    return out;
-  };
-  const value = (): unknown => {
-    skip();
-    const c = source[i];
-    if ((c === '{' || c === '[') && ++depth > MAX_LITERAL_DEPTH) fail(`nested more than ${MAX_LITERAL_DEPTH} levels deep`);
-    if (c === '{') {
-      i++;
-      const obj: Record<string, unknown> = {};
-      for (;;) {
-        skip();
-        if (source[i] === '}') { i++; depth--; return obj; }
-        let key: string;
-        if (source[i] === '"' || source[i] === "'") key = readString();
-        else {
-          const k = at(KEY);
-          if (k === null) fail(`a key it cannot read at offset ${i}`);
-          key = k!;
-          i += key.length;
+      case 'ObjectExpression': {
+        if (++depth > MAX_LITERAL_DEPTH) throw new NotLiteral(`nested more than ${MAX_LITERAL_DEPTH} levels deep`);
+        const out: Record<string, unknown> = {};
+        for (const p of node.properties as AnyNode[]) {
+          if (p.type !== 'Property' || p.computed || p.kind !== 'init') throw new NotLiteral(`${where(source, p)} is code, not a literal`);
+          const key = p.key.type === 'Identifier' ? p.key.name : String(p.key.value);
+          if (p.method || p.shorthand) throw new NotLiteral(`"${key}" is not followed by a value (a shorthand or a method)`);
+          if (key === '__proto__') throw new NotLiteral('a __proto__ key');
+          out[key] = value(p.value);
         }
-        skip();
-        if (source[i] !== ':') fail(`"${key}" is not followed by a value (a shorthand or a method)`);
-        i++;
-        if (key === '__proto__') fail('a __proto__ key');
-        obj[key] = value();
-        skip();
-        if (source[i] === ',') i++;
-        else if (source[i] !== '}') fail(`something other than a literal after "${key}"`);
+        depth--;
+        return out;
       }
     }
-    if (c === '[') {
-      i++;
-      const arr: unknown[] = [];
-      for (;;) {
-        skip();
-        if (source[i] === ']') { i++; depth--; return arr; }
-        arr.push(value());
-        skip();
-        if (source[i] === ',') i++;
-        else if (source[i] !== ']') fail('something other than a literal in an array');
-      }
-    }
-    if (c === '"' || c === "'" || c === '`') return readString();
-    const w = at(WORD);
-    if (w !== null && !/[\w$.(]/.test(source[i + w.length] ?? '')) {
-      i += w.length;
-      return w === 'true' ? true : w === 'false' ? false : w === 'null' ? null : w === 'undefined' ? undefined : Number(w);
-    }
-    const what = at(CODE) ?? source.slice(i, i + 12);
-    return fail(`\`${what}\` is code, not a literal`);
+    throw new NotLiteral(`${where(source, node)} is code, not a literal`);
   };
   try {
-    return { ok: true, value: value() };
+    let root = exported;
+    // A name the file gave its literal (followed once: a name of a name is code).
+    if (root.type === 'Identifier' && root.name !== 'undefined' && consts.has(root.name)) root = consts.get(root.name)!;
+    return { ok: true, value: value(root) };
   } catch (err) {
-    return { ok: false, why: err instanceof Error ? err.message : String(err) };
+    if (err instanceof NotLiteral) return { ok: false, why: err.message };
+    throw err;
   }
 }

@@ -57,12 +57,23 @@ describe('reading an ecosystem file without running it', () => {
       ok: true, value: { apps: [{ name: 'a', 'x-y': 'b\n', n: -150, ok: true, no: null, t: 'plain' }] },
     });
     expect(readExportedLiteral('export default { apps: [] }')).toEqual({ ok: true, value: { apps: [] } });
+    // The value a top-level const holds, exported by its name (a common shape of real files).
+    expect(readExportedLiteral("const config = { apps: [{ name: 'api', script: 'server.js' }] };\nmodule.exports = config;\n")).toEqual({
+      ok: true, value: { apps: [{ name: 'api', script: 'server.js' }] },
+    });
+  });
+
+  it('names a syntax error with its line and column (a missing comma is not "something other than a literal")', () => {
+    expect(readExportedLiteral("module.exports = {\n  apps: [{\n    name: 'api'\n    script: 'server.js'\n  }]\n}\n")).toEqual({
+      ok: false, syntax: true, why: 'a syntax error at line 4, column 5: Unexpected token',
+    });
   });
 
   it.each([
-    ["module.exports = { apps: [{ env: { PORT: process.env.PORT } }] }", '`process.env.PORT` is code, not a literal'],
-    ["const x = require('./x'); module.exports = x", '`x` is code, not a literal'],
-    ['module.exports = { apps: [{ name: `a-${n}` }] }', 'a template string with ${...} in it'],
+    ["module.exports = { apps: [{ env: { PORT: process.env.PORT } }] }", '`process.env.PORT` (line 1, column 42) is code, not a literal'],
+    ["const x = require('./x'); module.exports = x", "`require('./x')` (line 1, column 11) is code, not a literal"],
+    ["let x = { apps: [] }; module.exports = x", '`x` (line 1, column 40) is code, not a literal'],
+    ['module.exports = { apps: [{ name: `a-${n}` }] }', 'a template string with ${...} in it (line 1, column 35)'],
     ['module.exports = { run() { return 1 } }', '"run" is not followed by a value (a shorthand or a method)'],
     ['module.exports = { __proto__: { polluted: 1 } }', 'a __proto__ key'],
     ['console.log(1)', 'no `module.exports =` or `export default` in it'],

@@ -156,7 +156,7 @@ describe('pguard import', () => {
     const t = tmpRegistry({});
     const code = join(IMPORTS, 'ecosystem.env.config.js');
     expect(await t.cli(['import', 'pm2', code])).toMatchObject({
-      code: 2, stderr: `pguard: ${code}: cannot be read without running it (\`String\` is code, not a literal). Pass --allow-eval to run it with Node (it can do anything the file's code does), or save \`pm2 jlist\` output and import that.`,
+      code: 2, stderr: `pguard: ${code}: cannot be read without running it (\`String(port)\` (line 3, column 56) is code, not a literal). Pass --allow-eval to run it with Node (it can do anything the file's code does), or save \`pm2 jlist\` output and import that.`,
     });
     const evaluated = await t.cli(['import', 'pm2', code, '--allow-eval'], { env: { PORT: '4000' } });
     // The registry (0644, empty) gets its first env values: written private, and said.
