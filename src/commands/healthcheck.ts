@@ -14,7 +14,13 @@ export const healthcheckCommand = defineCommand<Args, HealthSummary>({
   registry: 'tolerant',
   run: async (argv, ctx) => {
     const { healthcheck } = await import('../app/healthcheck.js');
-    return healthcheck(ctx, { waitMs: Math.max(0, argv.wait) * 1000 });
+    const summary = await healthcheck(ctx, { waitMs: Math.max(0, argv.wait) * 1000 });
+    // Bad input, the exit 2's reason: on stderr, as every command says it (a JSON object with --json);
+    // the others were handled, and the summary goes to stdout as usual.
+    const issues = (summary.invalid ?? []).flatMap((i) => i.issues.map((issue) => `${issue} (not supervised until fixed)`));
+    if (argv.json && issues.length > 0) process.stderr.write(`${JSON.stringify({ error: issues.join('; '), code: 'registry-invalid', issues })}\n`);
+    else for (const issue of issues) process.stderr.write(`pguard: ${issue}\n`);
+    return summary;
   },
   render: (summary, { printLine, paint }) => {
     const stamp = new Date().toISOString();
@@ -24,7 +30,6 @@ export const healthcheckCommand = defineCommand<Args, HealthSummary>({
     for (const a of summary.actions) printLine(`  ${a.name}: ${a.action}: ${a.detail}`);
     for (const p of summary.problems) printLine(paint(`  ${p.name} is ${p.status}: ${p.reason}`, p.status === 'failed' ? 'red' : 'yellow'));
     for (const e of summary.errors) printLine(paint(`  ${e.name}: error: ${e.error}`, 'red'));
-    for (const i of summary.invalid ?? []) for (const issue of i.issues) printLine(paint(`  not supervised: ${issue}`, 'red'));
   },
   // 2: an entry breaks the schema (the others were handled); 1: something is crashed or failed.
   failed: (summary) => (summary.invalid ? 2 : !summary.ok),
