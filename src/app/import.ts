@@ -104,8 +104,15 @@ async function readInput(format: ImportFormat, file: string, allowEval: boolean)
     try { doc = parseYamlLinear(text); } catch (err) { throw new UserError(`${file}: not valid YAML (${err instanceof Error ? err.message.split('\n')[0] : String(err)}).`, 2); }
     return { imported: importProcessCompose(doc), read: 'parsed' };
   }
-  if (literalDepth(text) > MAX_IMPORT_DEPTH) throw tooDeep(file);
   const ext = extname(file).toLowerCase();
+  // PM2 takes YAML process files too (process.yml): read with the same YAML reader.
+  if (ext === '.yml' || ext === '.yaml') {
+    if (yamlDepth(text) > MAX_IMPORT_DEPTH) throw tooDeep(file);
+    let doc: unknown;
+    try { doc = parseYamlLinear(text); } catch (err) { throw new UserError(`${file}: not valid YAML (${err instanceof Error ? err.message.split('\n')[0] : String(err)}).`, 2); }
+    return { imported: importPm2(doc), read: 'parsed' };
+  }
+  if (literalDepth(text) > MAX_IMPORT_DEPTH) throw tooDeep(file);
   if (ext === '.json' || /^\s*[[{]/.test(text) && !/module\.exports|export\s+default/.test(text)) {
     try { return { imported: importPm2(JSON.parse(text)), read: 'parsed' }; } catch (err) {
       if (err instanceof SyntaxError) throw new UserError(`${file}: not valid JSON (${err.message}).`, 2);

@@ -152,6 +152,21 @@ describe('pguard import', () => {
     expect((await t.cli(['import', 'pm2', join(IMPORTS, 'ecosystem.config.js'), '--replace'])).code).toBe(0);
   });
 
+  it('pm2: a YAML process file (process.yml, as PM2 takes) is read as one; three real ones (test/fixtures/real/pm2, ORIGINS.json)', async () => {
+    const real = new URL('../fixtures/real/pm2/', import.meta.url).pathname;
+    const cases: [string, Record<string, unknown>][] = [
+      ['BrockReece__heatmap-collector__process.yml', { 'heatmap-collector': { command: 'node index.js' } }],
+      ['68publishers__crawler__.docker__pm2__process.all.yml', { app: { command: 'node ./src/app.mjs' }, worker: { command: 'node ./src/worker.mjs' }, scheduler: { command: 'node ./src/scheduler.mjs' } }],
+      ['10ABeautySpot__auto-rabbit-mq-notify__process.yml', { 'mq-notify': { command: 'node /opt/app/src/app.js', env: { NODE_ENV: 'development' } } }],
+    ];
+    for (const [file, want] of cases) {
+      const t = tmpRegistry({});
+      const res = await t.cli(['import', 'pm2', join(real, file)]);
+      expect(res.code, res.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(t.registry, 'utf8'))).toEqual(want);
+    }
+  });
+
   it('pm2: a file that is code is refused until --allow-eval, which runs it and says so; JSON and `pm2 jlist` output are read as data', async () => {
     const t = tmpRegistry({});
     const code = join(IMPORTS, 'ecosystem.env.config.js');
