@@ -211,7 +211,9 @@ async function main(): Promise<void> {
     }
     if (restart) {
       // Recorded and alerted in the background once the new instance has had 100 ms to start.
-      setTimeout(() => { void onExit(id, end); }, 100);
+      // Kept until it is sent: a runner that ends meanwhile (the next run stopped, or done) waits for
+      // it, else the restart would never be recorded (the shell runner's `&` outlives it alone).
+      reports.push(new Promise<void>((resolve) => { setTimeout(() => { void onExit(id, end).then(() => resolve()); }, 100); }));
       delay = 0;
       begin = reapedAt ?? end;
       continue;
@@ -223,7 +225,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
+/** The background reports of fast restarts, each awaited before the runner exits. */
+const reports: Promise<void>[] = [];
+
+main().then(async () => { await Promise.allSettled(reports); process.exit(0); }, (err: unknown) => {
   try { appendFileSync(file('runnerLog'), `pguard runner: ${err instanceof Error ? err.message : String(err)}\n`); } catch { /* nowhere to say it */ }
   process.exit(70);
 });

@@ -53,7 +53,6 @@ describe('import pm2 --allow-eval of a file that does not run', () => {
   const files: [string, string, string][] = [
     ['a syntax error', 'bad.config.js', 'module.exports = {apps: ['],
     ['a require of a missing module', 'req.config.js', 'const x = require("no-such-module-here"); module.exports = {apps: [{name: "a", script: x}]}'],
-    ['a YAML file', 'x.yml', 'apps: []\n'],
   ];
   it.each(files)('%s: exit 2, one line naming the file', async (_what, name, text) => {
     const t = tmpRegistry({});
@@ -63,6 +62,12 @@ describe('import pm2 --allow-eval of a file that does not run', () => {
     // A file that is not JavaScript is named with where it breaks, and never run (acorn parses it first).
     const why = name === 'bad.config.js' ? 'a syntax error at line 1, column 26: Unexpected token' : 'running it with Node failed \\(.+\\)';
     expect(res.stderr).toMatch(new RegExp(`^pguard: ${name.replace('.', '\\.')}: ${why}\\. Fix the file, or save \`pm2 jlist\` output and import that\\.$`));
+  });
+
+  it('a YAML process file with no apps (PM2 takes YAML: read as YAML, not run): exit 2, nothing found', async () => {
+    const t = tmpRegistry({});
+    writeFileSync(`${t.dir}/x.yml`, 'apps: []\n');
+    expect(await t.cli(['import', 'pm2', 'x.yml', '--allow-eval'])).toMatchObject({ code: 2, stderr: 'pguard: x.yml: no processes found in it (as pm2).' });
   });
 
   it('an ecosystem file that exports no apps adds nothing (it once added an entry with an empty command)', async () => {
