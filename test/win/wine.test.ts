@@ -5,7 +5,7 @@
 // not pguard's code). Every Wine call starts a Windows Node (1-3 s), so each test makes few of them
 // and polls files instead. One file, run sequentially, with one wineserver for all of it.
 // Skipped, saying why, where Wine or scripts/wine-setup.sh's setup is missing (.ci/run makes both).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { armFor } from '../../src/core/arm.js';
@@ -176,10 +176,14 @@ describe.skipIf(!WINE)(`pguard under Wine (${WINE?.version ?? 'no Wine'})`, () =
     const t = tmpWinRegistry({});
     const script = join(t.dir, 'graceful.js');
     const mark = join(t.dir, 'graceful.txt');
-    writeFileSync(script, `process.on('SIGINT', () => { require('fs').writeFileSync(${JSON.stringify(winPath(mark))}, 'SIGINT'); process.exit(0); }); setInterval(() => {}, 1000);\n`);
+    const ready = join(t.dir, 'ready.txt');
+    // It says when its handler is in place: a Ctrl-C before that ends it as it ends any program
+    // (Node under Wine takes 1-2 s to start), and says nothing of the stop.
+    writeFileSync(script, `process.on('SIGINT', () => { require('fs').writeFileSync(${JSON.stringify(winPath(mark))}, 'SIGINT'); process.exit(0); }); require('fs').writeFileSync(${JSON.stringify(winPath(ready))}, 'ready'); setInterval(() => {}, 1000);\n`);
     await t.cli(['register', 'g', `"${winPath(WINE!.node)}" "${winPath(script)}"`, '--kill-timeout', '20']);
     expect((await t.cli(['start', 'g'])).code).toBe(0);
     const run = await waitFor(() => t.runs('g').latest, { what: 'the run' });
+    await waitFor(() => existsSync(ready) || null, { what: 'the program\'s SIGINT handler', timeoutMs: 30_000 });
     const t0 = Date.now();
     const stop = await t.cli(['stop', 'g']);
     expect(stop.stdout.trim()).toBe('g stopped'); // no "Ctrl-C ignored ...; ended N processes"
