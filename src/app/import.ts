@@ -94,24 +94,20 @@ function parseYamlLinear(text: string): unknown {
 
 const tooDeep = (file: string) => new UserError(`${file}: nested more than ${MAX_IMPORT_DEPTH} levels deep: not a file pguard imports.`, 2);
 
+/** A YAML file's document, its depth bounded before it is parsed; one line when it is not YAML. */
+function readYaml(file: string, text: string): unknown {
+  if (yamlDepth(text) > MAX_IMPORT_DEPTH) throw tooDeep(file);
+  try { return parseYamlLinear(text); } catch (err) { throw new UserError(`${file}: not valid YAML (${err instanceof Error ? err.message.split('\n')[0] : String(err)}).`, 2); }
+}
+
 async function readInput(format: ImportFormat, file: string, allowEval: boolean): Promise<{ imported: Imported; read: 'parsed' | 'evaluated' }> {
   // Bounded before any parsing: its size (the registry's limit), and its depth (parsers recurse).
   const text = readBounded(file);
   if (format === 'supervisord') return { imported: importSupervisord(text), read: 'parsed' };
-  if (format === 'process-compose') {
-    if (yamlDepth(text) > MAX_IMPORT_DEPTH) throw tooDeep(file);
-    let doc: unknown;
-    try { doc = parseYamlLinear(text); } catch (err) { throw new UserError(`${file}: not valid YAML (${err instanceof Error ? err.message.split('\n')[0] : String(err)}).`, 2); }
-    return { imported: importProcessCompose(doc), read: 'parsed' };
-  }
+  if (format === 'process-compose') return { imported: importProcessCompose(readYaml(file, text)), read: 'parsed' };
   const ext = extname(file).toLowerCase();
   // PM2 takes YAML process files too (process.yml): read with the same YAML reader.
-  if (ext === '.yml' || ext === '.yaml') {
-    if (yamlDepth(text) > MAX_IMPORT_DEPTH) throw tooDeep(file);
-    let doc: unknown;
-    try { doc = parseYamlLinear(text); } catch (err) { throw new UserError(`${file}: not valid YAML (${err instanceof Error ? err.message.split('\n')[0] : String(err)}).`, 2); }
-    return { imported: importPm2(doc), read: 'parsed' };
-  }
+  if (ext === '.yml' || ext === '.yaml') return { imported: importPm2(readYaml(file, text)), read: 'parsed' };
   if (literalDepth(text) > MAX_IMPORT_DEPTH) throw tooDeep(file);
   if (ext === '.json' || /^\s*[[{]/.test(text) && !/module\.exports|export\s+default/.test(text)) {
     try { return { imported: importPm2(JSON.parse(text)), read: 'parsed' }; } catch (err) {

@@ -24,6 +24,10 @@ interface Kernel32 {
   QueryInformationJobObject: Fn<[job: Handle, cls: number, info: JobAccounting, size: number, ret: null], number>;
   QueryInformationJobObjectRaw: Fn<[job: Handle, cls: number, info: Buffer, size: number, ret: null], number>;
   K32GetProcessMemoryInfo: Fn<[h: Handle, info: MemoryCounters, size: number], number>;
+  SetConsoleCtrlHandler: Fn<[handler: null, add: number], number>;
+  FreeConsole: Fn<[], number>;
+  AttachConsole: Fn<[pid: number], number>;
+  GenerateConsoleCtrlEvent: Fn<[event: number, group: number], number>;
 }
 interface FileTime { lo?: number; hi?: number }
 interface JobAccounting { ActiveProcesses?: number }
@@ -68,6 +72,10 @@ function lib(): Kernel32 {
     QueryInformationJobObject: dll.func('int __stdcall QueryInformationJobObject(void* job, int cls, _Out_ JOBOBJECT_BASIC_ACCOUNTING_INFORMATION* info, uint32 size, void* ret)'),
     QueryInformationJobObjectRaw: dll.func('__stdcall', 'QueryInformationJobObject', 'int', ['void*', 'int', 'void*', 'uint32', 'void*']),
     K32GetProcessMemoryInfo: dll.func('int __stdcall K32GetProcessMemoryInfo(void* h, _Inout_ PROCESS_MEMORY_COUNTERS* info, uint32 size)'),
+    SetConsoleCtrlHandler: dll.func('int __stdcall SetConsoleCtrlHandler(void* h, int add)'),
+    FreeConsole: dll.func('int __stdcall FreeConsole()'),
+    AttachConsole: dll.func('int __stdcall AttachConsole(uint32 pid)'),
+    GenerateConsoleCtrlEvent: dll.func('int __stdcall GenerateConsoleCtrlEvent(uint32 ev, uint32 group)'),
   };
   return k32;
 }
@@ -81,6 +89,18 @@ function withProcess<T>(pid: number, access: number, fn: (k: Kernel32, h: Handle
     return fn(k, h);
   } finally {
     k.CloseHandle(h);
+  }
+}
+
+/** The run's job, opened by its name for ACCESS, given to FN and closed; null when there is no such job. */
+function withJob<T>(pid: number, startTime: string, access: number, fn: (k: Kernel32, job: Handle) => T): T | null {
+  const k = lib();
+  const job = k.OpenJobObjectW(access, 0, runJobName(pid, startTime));
+  if (!job) return null;
+  try {
+    return fn(k, job);
+  } finally {
+    k.CloseHandle(job);
   }
 }
 
@@ -145,10 +165,7 @@ export function jobForRun(pid: number, startTime: string): Handle | false {
  * time of every process it ever held (100 ns units). null when there is no such job.
  */
 export function jobUsage(pid: number, startTime: string): { pids: number[]; workingSetBytes: number; cpu100ns: bigint } | null {
-  const k = lib();
-  const job = k.OpenJobObjectW(JOB_OBJECT_QUERY, 0, runJobName(pid, startTime));
-  if (!job) return null;
-  try {
+  return withJob(pid, startTime, JOB_OBJECT_QUERY, (k, job) => {
     const info: JobAccounting & { TotalUserTime?: number | bigint; TotalKernelTime?: number | bigint } = {};
     if (!k.QueryInformationJobObject(job, JobObjectBasicAccountingInformation, info, sizes.accounting, null)) return null;
     // JOBOBJECT_BASIC_PROCESS_ID_LIST: two DWORDs, then ULONG_PTR PIDs.
@@ -161,34 +178,20 @@ export function jobUsage(pid: number, startTime: string): { pids: number[]; work
     let ws = 0;
     for (const p of pids) ws += workingSetBytes(p) ?? 0;
     return { pids, workingSetBytes: ws, cpu100ns: BigInt(info.TotalUserTime ?? 0) + BigInt(info.TotalKernelTime ?? 0) };
-  } finally {
-    k.CloseHandle(job);
-  }
+  });
 }
 
 /** How many processes of the run's job are alive (0 when there is no such job). */
 export function jobActiveProcesses(pid: number, startTime: string): number {
-  const k = lib();
-  const job = k.OpenJobObjectW(JOB_OBJECT_QUERY, 0, runJobName(pid, startTime));
-  if (!job) return 0;
-  try {
+  return withJob(pid, startTime, JOB_OBJECT_QUERY, (k, job) => {
     const info: JobAccounting = {};
     return k.QueryInformationJobObject(job, JobObjectBasicAccountingInformation, info, sizes.accounting, null) ? info.ActiveProcesses ?? 0 : 0;
-  } finally {
-    k.CloseHandle(job);
-  }
+  }) ?? 0;
 }
 
 /** End every process of the run's job. False when there is no such job (nothing was in it, or it is gone). */
 export function terminateRunJob(pid: number, startTime: string, code = 1): boolean {
-  const k = lib();
-  const job = k.OpenJobObjectW(JOB_OBJECT_TERMINATE, 0, runJobName(pid, startTime));
-  if (!job) return false;
-  try {
-    return k.TerminateJobObject(job, code) !== 0;
-  } finally {
-    k.CloseHandle(job);
-  }
+  return withJob(pid, startTime, JOB_OBJECT_TERMINATE, (k, job) => k.TerminateJobObject(job, code) !== 0) ?? false;
 }
 
 /**
@@ -197,7 +200,7 @@ export function terminateRunJob(pid: number, startTime: string, code = 1): boole
  * Ctrl-C (sendCtrlC) would reach no run.
  */
 export function inheritCtrlC(): void {
-  load('kernel32.dll').func('int __stdcall SetConsoleCtrlHandler(void* h, int add)')(null, 0);
+  lib().SetConsoleCtrlHandler(null, 0);
 }
 
 /**
@@ -207,14 +210,11 @@ export function inheritCtrlC(): void {
  * which has none; it gets the Ctrl-C too, and must have a handler that ignores it.
  */
 export function sendCtrlC(pid: number): boolean {
-  const dll = load('kernel32.dll');
-  const FreeConsole = dll.func('int __stdcall FreeConsole()');
-  const AttachConsole = dll.func('int __stdcall AttachConsole(uint32 pid)');
-  const GenerateConsoleCtrlEvent = dll.func('int __stdcall GenerateConsoleCtrlEvent(uint32 ev, uint32 group)');
-  FreeConsole();
-  if (!AttachConsole(pid)) return false;
-  const ok = GenerateConsoleCtrlEvent(0 /* CTRL_C_EVENT */, 0 /* every process on the console */) !== 0;
-  FreeConsole();
+  const k = lib();
+  k.FreeConsole();
+  if (!k.AttachConsole(pid)) return false;
+  const ok = k.GenerateConsoleCtrlEvent(0 /* CTRL_C_EVENT */, 0 /* every process on the console */) !== 0;
+  k.FreeConsole();
   return ok;
 }
 
