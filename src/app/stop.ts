@@ -6,7 +6,7 @@ import { orderByDependencies } from '../core/deps.js';
 import { exitOf } from '../core/runs.js';
 import type { RunInfo } from '../core/record.js';
 import { isOurs } from '../effects/identity.js';
-import { endLeftovers, signalIfOurs, stopTree, waitUntilGone } from '../effects/kill.js';
+import { endLeftovers, signalIfOurs, stopTree, waitUntilGone, wakeRunner } from '../effects/kill.js';
 import { readProcessTable, type ProcessTable } from '../effects/resources.js';
 import { UserError } from '../errors.js';
 import { apply } from './apply.js';
@@ -50,10 +50,8 @@ export async function stopOne(ctx: Context, name: string, table?: ProcessTable, 
     detail = res.killed > 0 ? sigkilled(res.killed) : '';
     if (res.survivors > 0) detail += `; ${res.survivors} process(es) survived SIGKILL (uninterruptible?)`;
   }
-  // Wake a runner that waits out a cooldown; one that is recording the exit finishes first. (On
-  // Windows a signal is TerminateProcess, which would cut the runner off before it records the
-  // run's exit: there it looks at the stop marker itself, every 100 ms of a wait.)
-  if (process.platform !== 'win32') signalIfOurs(seen.record.runner, 'SIGTERM');
+  // Wake a runner that waits out a cooldown; one that is recording the exit finishes first.
+  wakeRunner(seen.record.runner);
   if (!(await waitUntilGone(seen.record.runner, 10_000))) signalIfOurs(seen.record.runner, 'SIGKILL');
   // A run the runner began while the stop was on its way (a fast restart past the marker): the
   // runner is gone now, so nothing newer can begin; end what did.
@@ -107,8 +105,7 @@ export async function stopMany(ctx: Context, names: readonly string[], opts: { h
   const results: StopResult[] = [];
   for (const level of levels) {
     // One process-table snapshot for the whole level (a single `ps`, not one per process).
-    // (None on Windows, where a run's job is its tree: kill.ts.)
-    const table = process.platform === 'win32' ? undefined : await readProcessTable().catch(() => undefined);
+    const table = await readProcessTable().catch(() => undefined);
     results.push(...(await Promise.all(level.map((n) => stopOne(ctx, n, table, opts.heldFor)))));
   }
   return results;

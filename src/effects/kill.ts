@@ -182,6 +182,15 @@ export async function endLeftovers(run: Identity, signal: NodeJS.Signals, killTi
   return { signalled: found.length, killed, survivors: alive.length };
 }
 
+/**
+ * Wake a runner that waits out a cooldown, so that it sees the stop marker at once (the shell runner
+ * traps SIGTERM). Not on Windows, where a signal is TerminateProcess, which would cut the runner off
+ * before it records its run's exit: the Windows runner looks at the marker itself every 100 ms.
+ */
+export function wakeRunner(runner: Identity | null): void {
+  if (process.platform !== 'win32') signalIfOurs(runner, 'SIGTERM');
+}
+
 /** Signal one process only if it is ours (the runner waiting out a cooldown, say). */
 export function signalIfOurs(id: Identity | null, signal: NodeJS.Signals): boolean {
   if (!id || !isOurs(id)) return false;

@@ -17,6 +17,9 @@ export type ProcessTable = ReadonlyMap<number, readonly number[]>;
 
 /** ppid -> children, for every process. */
 export async function readProcessTable(): Promise<ProcessTable> {
+  // Windows: a run's tree is its job object (kill.ts, readRunUsageWindows), and pidtree would run
+  // wmic, which recent Windows lacks and Wine cannot run.
+  if (process.platform === 'win32') return new Map();
   // Loaded here, not at start-up: pidtree loads child_process (and with it net), which the
   // commands that read /proc alone (status) never need.
   const { default: pidtree } = await import('pidtree');
