@@ -31,8 +31,10 @@ export function finalExitCodes(def: Pick<ProcessDef, 'noRestartExitCodes'>): num
 /** A normal completion needs exit 0 after at least this share of duration_min. */
 export const COMPLETION_SHARE = 0.8;
 
-export function classifyExit(def: Pick<ProcessDef, 'durationMin' | 'noRestartExitCodes'>, run: RunExit, stopRequested: boolean): ExitClass {
+export function classifyExit(def: Pick<ProcessDef, 'durationMin' | 'noRestartExitCodes' | 'successExitCodes'>, run: RunExit, stopRequested: boolean): ExitClass {
   if (stopRequested) return 'user-stopped';
+  // success_exit_codes: the work is done, however long it took (supervisord's expected exitcodes).
+  if (run.code !== null && def.successExitCodes.includes(run.code)) return 'completed';
   if (run.code === 0 && def.durationMin > 0 && runMs(run) >= completionThresholdMs(def)) return 'completed';
   return run.code !== null && finalExitCodes(def).includes(run.code) ? 'final' : 'premature';
 }

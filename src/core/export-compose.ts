@@ -52,6 +52,7 @@ export function exportCompose(defs: readonly ProcessDef[], opts: ComposeOptions)
     if (def.health.some((p) => p.type === 'heartbeat')) s.environment = { ...(s.environment as object ?? {}), PGUARD_HEARTBEAT_FILE: '/tmp/pguard-heartbeat' };
     if (def.envFile) s.env_file = [composeString(def.envFile)];
     s.restart = def.autoRestart ? `on-failure:${def.maxRestarts}` : 'no';
+    if (def.successExitCodes.some((c) => c !== 0)) note(def, 'success_exit_codes', `Compose takes only exit 0 as success: exit ${def.successExitCodes.filter((c) => c !== 0).join(', ')} is restarted (on-failure)`);
     const [first, ...more] = def.health;
     if (first) {
       s.healthcheck = { test: healthTest(first), interval: `${whole(first.intervalS)}s`, timeout: `${whole(first.timeoutS)}s`, retries: first.failureThreshold, start_period: `${whole(first.graceS)}s` };

@@ -116,6 +116,7 @@ export function exportK8s(defs: readonly ProcessDef[], opts: K8sOptions): { docs
       });
     } else {
       if (!def.autoRestart) note(def, 'auto_restart', 'a Deployment always restarts its container; auto_restart false has no equivalent');
+      if (def.successExitCodes.length > 0) note(def, 'success_exit_codes', `a Deployment restarts a container whatever its exit code: exit ${def.successExitCodes.join(', ')} (done, for pguard) is restarted`);
       note(def, 'max_restarts', 'a Deployment restarts without a budget (CrashLoopBackOff), it never gives up');
       docs.push({
         apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(name),

@@ -107,6 +107,9 @@ export function exportSystemd(defs: readonly ProcessDef[], opts: SystemdOptions)
       else note(def, 'backoff', `exponential backoff needs systemd 254 (RestartSteps=); for systemd ${opts.version} the delay stays ${def.restartCooldownS} s`);
     }
     if (def.noRestartExitCodes.length > 0) service.push(`RestartPreventExitStatus=${def.noRestartExitCodes.join(' ')}`);
+    // Exit 0 is always a success to systemd; the others are listed (Restart=on-failure then leaves them down).
+    const success = def.successExitCodes.filter((c) => c !== 0);
+    if (success.length > 0) service.push(`SuccessExitStatus=${success.join(' ')}`);
     service.push(`KillSignal=${def.stopSignal}`, `TimeoutStopSec=${def.killTimeoutS}`, 'KillMode=control-group');
     if (def.maxMemoryMb !== undefined) service.push(`MemoryMax=${Math.round(def.maxMemoryMb)}M`);
     if (def.durationMin > 0) {

@@ -13,7 +13,7 @@ import { onProbation, type Lineage } from './lineage.js';
 import { compareRunIds } from './runs.js';
 import { transition, isIllegal, mustTransition, type Status } from './states.js';
 
-export type ExitPolicy = Pick<ProcessDef, 'name' | 'command' | 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff' | 'noRestartExitCodes'>;
+export type ExitPolicy = Pick<ProcessDef, 'name' | 'command' | 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff' | 'noRestartExitCodes' | 'successExitCodes'>;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Evidence = Omit<AlertIntent['evidence'], 'restarts' | 'action'>;
 

@@ -56,6 +56,7 @@ export const FIELDS: readonly FieldSpec[] = [
   { key: 'ready_after', type: 'non-negative-number', default: 3, unit: 'seconds', doc: 'Without probes, a dependency counts as ready once it has run this long.' },
   { key: 'restart_dependents', type: 'boolean', default: true, doc: 'When this process is restarted automatically, restart the processes that depend on it once it is ready.' },
   { key: 'no_restart_exit_codes', type: 'exit-codes', default: [78], doc: 'Exit codes that mean "do not restart me" (as systemd\'s RestartPreventExitStatus): the process goes to failed at once, with a critical alert. 78 is EX_CONFIG. 126 and 127 (the command cannot run, or was not found) always do.' },
+  { key: 'success_exit_codes', type: 'exit-codes', default: [], doc: 'Exit codes that mean the work is done, however long the run lasted (supervisord\'s exitcodes with autorestart=unexpected, PM2\'s stop_exit_codes, systemd\'s SuccessExitStatus): the process goes to completed, is not restarted, and raises no alert.' },
 ];
 
 export const SETTINGS: readonly FieldSpec[] = [
@@ -100,6 +101,7 @@ export interface ProcessDef {
   readonly readyAfterS: number;
   readonly restartDependents: boolean;
   readonly noRestartExitCodes: readonly number[];
+  readonly successExitCodes: readonly number[];
 }
 
 /** An entry as it stands in the file: snake_case keys, unknown keys kept. */

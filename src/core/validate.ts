@@ -2,6 +2,7 @@
 // The only place snake_case registry keys become camelCase properties. Never throws on user input.
 import type { Issue } from '../errors.js';
 import { orderByDependencies } from './deps.js';
+import { finalExitCodes } from './exit.js';
 import { validateProbes } from './probes.js';
 import {
   FIELDS, NAME_PATTERN, SETTINGS, SIGNALS, propertyOf,
@@ -159,6 +160,8 @@ export function validateRegistry(raw: unknown): Validated {
     defs.set(name, { name, ...fields, command: typeof fields.command === 'string' ? fields.command : '' } as unknown as ProcessDef);
   }
   for (const def of defs.values()) {
+    const both = def.successExitCodes.filter((c) => finalExitCodes(def).includes(c));
+    if (both.length > 0) issues.push({ process: def.name, field: 'success_exit_codes', message: `${both.join(', ')} cannot mean both done and "do not restart me" (no_restart_exit_codes; 126 and 127 always do)` });
     for (const dep of def.dependsOn) {
       if (dep === def.name) issues.push({ process: def.name, field: 'depends_on', message: 'a process cannot depend on itself' });
       else if (!defs.has(dep) && !issues.some((i) => i.process === dep)) {

@@ -23,7 +23,7 @@
 //   arm         written by pguard (temp file + rename), read by the runner with one `read` after an
 //               exit and then emptied (`: > arm`, builtins only), so one arm buys at most one restart:
 //                 NORMAL_AFTER_MS STABLE_AFTER_MS UNSTABLE_OK NOT_BEFORE_MS FINAL_STATUSES   (core/arm.ts)
-//               FINAL_STATUSES is a comma-separated list (126,127 and no_restart_exit_codes). A second
+//               FINAL_STATUSES is a comma-separated list (126,127, no_restart_exit_codes and success_exit_codes). A second
 //               line, where pguard can read the kernel's clock, anchors it to the wall clock (effects/clock.ts):
 //                 WALL_MS UPTIME_CS
 //               The runner times an exit without a fork: WALL_MS + (uptime at the exit - UPTIME_CS) x 10,

@@ -21,7 +21,7 @@ describe('validateRegistry()', () => {
       name: 'a', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
       maxRestarts: 5, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
       dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
-      cpuWindowS: 60, readyAfterS: 3, restartDependents: true, noRestartExitCodes: [78], survivesRestartOf: [],
+      cpuWindowS: 60, readyAfterS: 3, restartDependents: true, noRestartExitCodes: [78], successExitCodes: [], survivesRestartOf: [],
     });
   });
 
@@ -35,6 +35,8 @@ describe('validateRegistry()', () => {
     ['stop_signal', 'SIGFOO', 'stop_signal: expected one of SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGKILL, SIGUSR1, SIGUSR2, got "SIGFOO" (string)'],
     ['depends_on', 'db', 'depends_on: expected an array of process names (or {"name": "db", "restart": false}), got "db" (string)'],
     ['backoff', 'linear', 'backoff: expected "fixed" or "exponential", got "linear" (string)'],
+    ['success_exit_codes', [0, 78], 'success_exit_codes: 78 cannot mean both done and "do not restart me" (no_restart_exit_codes; 126 and 127 always do)'],
+    ['success_exit_codes', [127], 'success_exit_codes: 127 cannot mean both done and "do not restart me" (no_restart_exit_codes; 126 and 127 always do)'],
   ];
   it.each(bad)('names the process and field for a bad %s', (field, value, message) => {
     const { issues } = validateRegistry({ bot: { command: 'x', [field]: value } });
