@@ -4,7 +4,7 @@ import type { ProbeDef } from './probes.js';
 import type { ProcessDef } from './schema.js';
 import { dnsLabel, whole, type Note } from './export-common.js';
 import { refuseNul } from './export-systemd.js';
-import { shellWord } from './import-formats.js';
+import { shellWord } from './import/common.js';
 
 /** Compose interpolates $VAR and ${VAR} in every string of the file from the host's environment: every $ doubled. */
 const composeString = (s: string) => s.replace(/\$/g, '$$$$');

@@ -68,8 +68,9 @@ function systemdPath(process: string, field: string, path: string): string {
 function execStart(process: string, command: string): string {
   refuseNul(process, 'command', command);
   const words = splitSimpleCommand(command);
-  // A first word starting with - @ : + ! | is a prefix to systemd (ignore failure, argv0...): run it by the shell.
-  const argv = words && !/^[-@:+!|]/.test(words[0]!) ? words : ['/bin/sh', '-c', command];
+  // A first word starting with - @ : + ! | is a prefix to systemd (ignore failure, argv0...), and a
+  // relative path (./venv/bin/python) is refused by it: run those by the shell, in WorkingDirectory.
+  const argv = words && !/^[-@:+!|]/.test(words[0]!) && !(words[0]!.includes('/') && !words[0]!.startsWith('/')) ? words : ['/bin/sh', '-c', command];
   return argv.map((w) => systemdWord(w)).join(' ');
 }
 

@@ -67,14 +67,14 @@ describe('import pm2 --allow-eval of a file that does not run', () => {
   it('a YAML process file with no apps (PM2 takes YAML: read as YAML, not run): exit 2, nothing found', async () => {
     const t = tmpRegistry({});
     writeFileSync(`${t.dir}/x.yml`, 'apps: []\n');
-    expect(await t.cli(['import', 'pm2', 'x.yml', '--allow-eval'])).toMatchObject({ code: 2, stderr: 'pguard: x.yml: no processes found in it (as pm2).' });
+    expect(await t.cli(['import', 'pm2', 'x.yml', '--allow-eval'])).toMatchObject({ code: 2, stderr: 'pguard: x.yml: no processes to import from it (as pm2).' });
   });
 
   it('an ecosystem file that exports no apps adds nothing (it once added an entry with an empty command)', async () => {
     const t = tmpRegistry({});
     writeFileSync(`${t.dir}/empty.config.js`, 'module.exports = {}\n');
     const res = await t.cli(['import', 'pm2', 'empty.config.js']);
-    expect(res).toMatchObject({ code: 2, stderr: 'pguard: empty.config.js: no processes found in it (as pm2).' });
+    expect(res).toMatchObject({ code: 2, stderr: 'pguard: empty.config.js: no processes to import from it (as pm2).' });
   });
 });
 
