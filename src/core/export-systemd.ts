@@ -106,7 +106,7 @@ export function exportSystemd(defs: readonly ProcessDef[], opts: SystemdOptions)
       service.push(`User=${systemdWord(def.user, { variables: false })}`);
       if (def.group !== undefined) service.push(`Group=${systemdWord(def.group, { variables: false })}`);
     } else if (def.user !== undefined) {
-      note(def, 'user', `a user unit runs as the user whose manager runs it: User=${def.user}${def.group !== undefined ? ` and Group=${def.group}` : ''} are exported with --system only`);
+      note(def, 'user', `a user unit runs as the user whose manager runs it: User=${def.user}${def.group !== undefined ? ` and Group=${def.group} are` : ' is'} exported with --system only`);
     }
     service.push(`Restart=${def.autoRestart ? 'on-failure' : 'no'}`, `RestartSec=${def.restartCooldownS}`);
     if (def.backoff === 'exponential') {
