@@ -51,6 +51,9 @@
 //
 // The runner's environment (PGUARD_NAME, PGUARD_REGISTRY and PGUARD_HEARTBEAT_FILE stay in the
 // user's process; the runner unsets the others before it execs the command): see RUNNER_ENV.
+// With `user` (PGUARD_RUN_AS: "UID GID SETPRIV"), the runner, which stays pguard's user, execs the
+// command through `SETPRIV --reuid=UID --regid=GID --init-groups --` (the PID stays the run's), and
+// exports PGUARD_RUN_AS_HOME/_USER/_LOGNAME/_SHELL as HOME/USER/LOGNAME/SHELL for the command alone.
 //
 // Adopt mode (PGUARD_ADOPT set, to a run's start line fields: ID PID STARTTIME BOOTID STARTED_MS):
 // a live run whose runner died (core/on-check.ts). The new runner starts nothing while it lives:
