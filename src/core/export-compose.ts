@@ -51,6 +51,8 @@ export function exportCompose(defs: readonly ProcessDef[], opts: ComposeOptions)
     if (keys.length > 0 && opts.redactEnv) note(def, 'env', `values not exported (they may be secrets): \${${keys[0]}}-style references, set them in the shell or an .env file beside compose.yaml (or export with --env-values)`);
     if (def.health.some((p) => p.type === 'heartbeat')) s.environment = { ...(s.environment as object ?? {}), PGUARD_HEARTBEAT_FILE: '/tmp/pguard-heartbeat' };
     if (def.envFile) s.env_file = [composeString(def.envFile)];
+    // Compose's user: "user[:group]", names or ids, resolved in the container's image.
+    if (def.user !== undefined) s.user = composeString(def.group !== undefined ? `${def.user}:${def.group}` : def.user);
     s.restart = def.autoRestart ? `on-failure:${def.maxRestarts}` : 'no';
     if (def.successExitCodes.some((c) => c !== 0)) note(def, 'success_exit_codes', `Compose takes only exit 0 as success: exit ${def.successExitCodes.filter((c) => c !== 0).join(', ')} is restarted (on-failure)`);
     const [first, ...more] = def.health;

@@ -102,6 +102,13 @@ export function exportSystemd(defs: readonly ProcessDef[], opts: SystemdOptions)
         }
       }
     }
+    // A user manager starts its units as its own user only: User= and Group= are a system unit's.
+    if (def.user !== undefined && opts.mode === 'system') {
+      service.push(`User=${systemdWord(def.user, { variables: false })}`);
+      if (def.group !== undefined) service.push(`Group=${systemdWord(def.group, { variables: false })}`);
+    } else if (def.user !== undefined) {
+      note(def, 'user', `a user unit runs as the user whose manager runs it: User=${def.user}${def.group !== undefined ? ` and Group=${def.group} are` : ' is'} exported with --system only`);
+    }
     service.push(`Restart=${def.autoRestart ? 'on-failure' : 'no'}`, `RestartSec=${def.restartCooldownS}`);
     if (def.backoff === 'exponential') {
       if (opts.version >= 254) service.push(`RestartSteps=4`, `RestartMaxDelaySec=${Math.min(3600, def.restartCooldownS * 16)}`);

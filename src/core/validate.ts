@@ -5,7 +5,7 @@ import { orderByDependencies } from './deps.js';
 import { finalExitCodes } from './exit.js';
 import { validateProbes } from './probes.js';
 import {
-  FIELDS, NAME_PATTERN, SETTINGS, SIGNALS, propertyOf,
+  ACCOUNT_PATTERN, FIELDS, MAX_ACCOUNT_ID, NAME_PATTERN, SETTINGS, SIGNALS, propertyOf,
   type FieldSpec, type ProcessDef, type Settings,
 } from './schema.js';
 
@@ -60,6 +60,12 @@ const RULES: Record<FieldSpec['type'], (v: unknown) => string | undefined> = {
       ? undefined
       : 'expected an array of exit codes (whole numbers from 0 to 255)',
   probes: () => undefined, // validated by validateProbes(), which names each probe's field
+  // Shape only: whether the account exists is known where it is used (effects/run-as.ts, at start).
+  account: (v) =>
+    (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_ACCOUNT_ID) ||
+    (typeof v === 'string' && ACCOUNT_PATTERN.test(v) && (!/^\d+$/.test(v) || Number(v) <= MAX_ACCOUNT_ID))
+      ? undefined
+      : 'expected a user or group name (letters, digits, ".", "_", "-"; up to 32) or a numeric id',
 };
 
 function isDependencyObject(v: unknown): boolean {
@@ -110,7 +116,12 @@ function validateFields(
       out.survivesRestartOf = deps.flatMap((d) => (typeof d !== 'string' && d.restart === false ? [d.name] : []));
       continue;
     }
-    out[propertyOf(spec)] = spec.type === 'signal' ? normalizeSignal(value as string) : value;
+    // A numeric id is kept as its digits: "33" and 33 name the same account.
+    out[propertyOf(spec)] = spec.type === 'signal' ? normalizeSignal(value as string) : spec.type === 'account' ? String(value) : value;
+  }
+  // group is the primary group of the user the program runs as: without user there is none to switch to.
+  if (entry.group !== undefined && entry.user === undefined && specs === FIELDS) {
+    issues.push({ process, field: 'group', message: 'needs user (the group is that of the user the program runs as); add user, or remove group' });
   }
   return out;
 }
