@@ -1,6 +1,7 @@
 // Issue 21: never a stack trace, never exit 70: registries people really write by mistake, a reader
 // that closes the pipe early, and random argv against random registries.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/run-cli.js';
@@ -37,6 +38,21 @@ describe('a reader that closes the pipe', () => {
     const t = tmpRegistry(entries);
     const res = await execa('bash', ['-c', `node ${CLI} ${args.join(' ')} | head -1 >/dev/null; echo "\${PIPESTATUS[0]}" >&2`], { env: t.env, cwd: t.dir, reject: false });
     expect(res.stderr).toBe('0');
+  });
+});
+
+describe('a folder deleted under the shell', () => {
+  it('says so in one line, exit 2, for the full CLI and a hot command alike (it was exit 70, "uv_cwd")', async () => {
+    const t = tmpRegistry({});
+    const gone = join(t.dir, 'gone');
+    mkdirSync(gone);
+    // A shell whose folder is removed under it, then runs pguard there.
+    for (const args of [['list'], ['status'], ['import', 'pm2', 'x.json', '--json']]) {
+      const res = await execa('sh', ['-c', 'cd "$1" && rmdir "$1" && cli="$2" && shift 2 && exec node "$cli" "$@"', 'sh', gone, CLI, ...args], { reject: false, env: { ...t.env, PGUARD_REGISTRY: '' } });
+      expect(res.exitCode, res.stderr).toBe(2);
+      expect(res.stderr).toMatch(/the current folder no longer exists \(deleted or moved\)/);
+      mkdirSync(gone);
+    }
   });
 });
 

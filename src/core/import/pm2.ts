@@ -2,6 +2,7 @@
 // them (lib/API/schema.json for names, aliases and defaults; lib/Common.js for how a script is
 // run; lib/God.js for restarts): every key that has no pguard equivalent is named in a note.
 import type { Note } from '../export-common.js';
+import { ACCOUNT_PATTERN } from '../schema.js';
 import { splitSimpleCommand } from '../export-common.js';
 import { isObj, megabytes, noter, seconds, shellCommand, shellWord, stringEnv, takeName, type Imported, type Obj } from './common.js';
 
@@ -95,8 +96,14 @@ export function importPm2(input: unknown): Imported {
     }
     const mem = megabytes(a.max_memory_restart);
     if (mem !== undefined) e.max_memory_mb = mem;
-    if (a.uid !== undefined) e.user = String(a.uid);
-    if (a.gid !== undefined) e.group = String(a.gid);
+    // uid/gid: PM2 sets them where it runs as root, as pguard does with user and group.
+    if (a.uid !== undefined || a.gid !== undefined) {
+      const bad = [a.uid, a.gid].find((x) => x !== undefined && !ACCOUNT_PATTERN.test(String(x)));
+      if (bad !== undefined) { note('uid', `${JSON.stringify(bad)} is not a user or group: not imported (it would run as whoever runs pguard)`); continue; }
+      if (a.uid !== undefined) e.user = String(a.uid);
+      if (a.gid !== undefined && a.uid !== undefined) e.group = String(a.gid);
+      else if (a.gid !== undefined) note('gid', `group ${String(a.gid)} without a uid: pguard sets a group only with a user; set user too`);
+    }
     if (typeof a.cron_restart === 'string' && a.cron_restart.trim()) {
       if (a.autorestart === false) {
         e.schedule = a.cron_restart.trim();

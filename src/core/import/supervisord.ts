@@ -3,7 +3,7 @@
 // `command=` split shlex-wise and executed without a shell, and supervisord's own defaults
 // (autorestart=unexpected with exitcodes=0, startsecs=1, startretries=3, autostart=true).
 import type { Note } from '../export-common.js';
-import { SIGNALS } from '../schema.js';
+import { ACCOUNT_PATTERN, SIGNALS } from '../schema.js';
 import { megabytes, noter, shellWord, takeName, type Imported, type ImportedEntry, type SourceContext } from './common.js';
 import { percentFormat, shlexSplit, supervisorEnvironment, type Expansion } from './python.js';
 
@@ -77,8 +77,6 @@ const PROGRAM_KEYS = new Set([
 ]);
 const LOG_KEYS = new Set(['stdout_logfile', 'stderr_logfile', 'stderr_logfile_maxbytes', 'stderr_logfile_backups', 'stdout_syslog', 'stderr_syslog']);
 const SERVER_SECTIONS = /^(supervisord|supervisorctl|unix_http_server|inet_http_server|rpcinterface:.*|include)$/;
-/** A user name (POSIX portable, as useradd takes it) or a numeric id. */
-export const USER_NAME = /^(?:[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?|\d+)$/;
 const truthy = (v: string) => /^(true|yes|on|1)$/i.test(v.trim());
 
 /**
@@ -205,7 +203,7 @@ function importProgram(
     }
     if (v.user !== undefined) {
       const u = expandText(v.user, at);
-      if (!u.ok || !USER_NAME.test(u.text.trim())) { note('user', `${JSON.stringify(v.user)} is not a user name or id: supervisord refuses it; not imported (it would run as whoever runs pguard)`); continue; }
+      if (!u.ok || !ACCOUNT_PATTERN.test(u.text.trim())) { note('user', `${JSON.stringify(v.user)} is not a user name or id: supervisord refuses it; not imported (it would run as whoever runs pguard)`); continue; }
       e.user = u.text.trim();
     }
     // Restarts, as supervisord decides them.
