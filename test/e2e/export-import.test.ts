@@ -152,20 +152,24 @@ describe('pguard export', () => {
 });
 
 describe('pguard import', () => {
+  // PM2's own defaults (lib/API/schema.json, lib/God.js), written into each entry that does not set them.
+  const PM2 = { max_restarts: 16, min_uptime: 1, restart_cooldown: 0, kill_timeout: 1.6 };
   it('pm2: an ecosystem.config.js read without running it, every mapping and every line it could not take over', async () => {
     const t = tmpRegistry({});
     const res = await t.cli(['import', 'pm2', join(IMPORTS, 'ecosystem.config.js')]);
     expect(res.code).toBe(0);
     expect(JSON.parse(readFileSync(t.registry, 'utf8'))).toEqual({
       api: { command: 'node ./server.js --port 8080', cwd: '/srv/api', env: { NODE_ENV: 'development', API_TOKEN: 'tok-123' }, max_restarts: 10, min_uptime: 10, backoff: 'exponential', restart_cooldown: 0.1, max_memory_mb: 300, kill_timeout: 3 },
-      worker: { command: 'python3 worker.py', auto_restart: false, restart_cooldown: 5 },
+      // PM2 sets PYTHONUNBUFFERED=1 for a python interpreter.
+      worker: { ...PM2, command: 'python3 worker.py', env: { PYTHONUNBUFFERED: '1' }, auto_restart: false, restart_cooldown: 5 },
     });
     expect(res.stdout).not.toContain('tok-123'); // env shown by its keys
     expect(lines(res.stderr)).toEqual([
       "pguard import: api.env_production: PM2's per-environment block is not imported (pguard has one env; --env production chose it in PM2)",
-      'pguard import: api.instances: pguard runs one instance of each process: register one per instance (and ports) by hand',
+      'pguard import: api.exp_backoff_restart_delay: PM2 waits 0.1 s, then 1.5 x longer each time up to 15 s; pguard doubles it up to 1.6 s (16 x)',
+      'pguard import: api.instances: 2: pguard runs one instance of each process: register one per instance (and ports) by hand',
       "pguard import: api.exec_mode: PM2's cluster mode (one port shared by workers) has no equivalent: the app runs once, in fork mode",
-      'pguard import: worker.out_file: pguard keeps one log per process in its state directory (`pguard logs`)',
+      'pguard import: worker.out_file: pguard keeps one log per process in its state directory (`pguard logs`), without timestamps',
       `pguard: warning: ${t.registry} now holds env values: written private (mode 600, was 644).`,
     ]);
     expect(await t.cli(['import', 'pm2', join(IMPORTS, 'ecosystem.config.js')])).toMatchObject({ code: 1, stderr: `pguard: already in the registry: api, worker. Pass --replace to overwrite them, or rename them in ${join(IMPORTS, 'ecosystem.config.js')}.` });
@@ -175,9 +179,9 @@ describe('pguard import', () => {
   it('pm2: a YAML process file (process.yml, as PM2 takes) is read as one; three real ones (test/fixtures/real/pm2, ORIGINS.json)', async () => {
     const real = new URL('../fixtures/real/pm2/', import.meta.url).pathname;
     const cases: [string, Record<string, unknown>][] = [
-      ['BrockReece__heatmap-collector__process.yml', { 'heatmap-collector': { command: 'node index.js' } }],
-      ['68publishers__crawler__.docker__pm2__process.all.yml', { app: { command: 'node ./src/app.mjs' }, worker: { command: 'node ./src/worker.mjs' }, scheduler: { command: 'node ./src/scheduler.mjs' } }],
-      ['10ABeautySpot__auto-rabbit-mq-notify__process.yml', { 'mq-notify': { command: 'node /opt/app/src/app.js', env: { NODE_ENV: 'development' } } }],
+      ['BrockReece__heatmap-collector__process.yml', { 'heatmap-collector': { ...PM2, command: 'node index.js' } }],
+      ['68publishers__crawler__.docker__pm2__process.all.yml', { app: { ...PM2, command: 'node ./src/app.mjs' }, worker: { ...PM2, command: 'node ./src/worker.mjs' }, scheduler: { ...PM2, command: 'node ./src/scheduler.mjs' } }],
+      ['10ABeautySpot__auto-rabbit-mq-notify__process.yml', { 'mq-notify': { ...PM2, command: 'node /opt/app/src/app.js', env: { NODE_ENV: 'development' } } }],
     ];
     for (const [file, want] of cases) {
       const t = tmpRegistry({});
@@ -196,13 +200,13 @@ describe('pguard import', () => {
     const evaluated = await t.cli(['import', 'pm2', code, '--allow-eval'], { env: { PORT: '4000' } });
     // The registry (0644, empty) gets its first env values: written private, and said.
     expect(lines(evaluated.stderr)).toEqual([`pguard import: ran ${code} with Node to read it (--allow-eval)`, `pguard: warning: ${t.registry} now holds env values: written private (mode 600, was 644).`]);
-    expect(JSON.parse(readFileSync(t.registry, 'utf8')).web).toEqual({ command: 'node web.js', env: { PORT: '4000' } });
+    expect(JSON.parse(readFileSync(t.registry, 'utf8')).web).toEqual({ ...PM2, command: 'node web.js', env: { PORT: '4000' } });
     await t.cli(['import', 'pm2', join(IMPORTS, 'ecosystem.json')]);
     const jl = await t.cli(['import', 'pm2', join(IMPORTS, 'pm2-jlist.json')]);
     expect(lines(jl.stderr)).toEqual(["pguard import: scraper.env: pm2 jlist shows the daemon's whole environment: not imported; set the variables this app needs with register --env"]);
     const reg = JSON.parse(readFileSync(t.registry, 'utf8'));
-    expect(reg.bot).toEqual({ command: 'node --max-old-space-size=256 bot.js', max_memory_mb: 1024 });
-    expect(reg.scraper).toEqual({ command: 'node /home/me/scraper/scrape.js --interval 60', cwd: '/home/me/scraper', auto_restart: true, max_restarts: 16, min_uptime: 1, restart_cooldown: 2, max_memory_mb: 200, kill_timeout: 1.6 });
+    expect(reg.bot).toEqual({ ...PM2, command: 'node --max-old-space-size=256 bot.js', max_memory_mb: 1024, restart_schedule: '0 3 * * *' });
+    expect(reg.scraper).toEqual({ ...PM2, command: 'node /home/me/scraper/scrape.js --interval 60', cwd: '/home/me/scraper', restart_cooldown: 2, max_memory_mb: 200 });
   });
 
   it('process-compose and supervisord: mapped entries and every line they could not take over; --dry-run writes nothing', async () => {
@@ -215,10 +219,10 @@ describe('pguard import', () => {
     const pc = await t.cli(['import', 'process-compose', join(IMPORTS, 'process-compose.yaml')]);
     expect(pc.stdout).not.toContain('hunter2');
     expect(lines(pc.stderr)).toEqual([
+      'pguard import: db.readiness_probe: pguard has one list of probes: a failing readiness probe restarts the process here, where process-compose only marks it not ready',
       'pguard import: api.depends_on: "migrate" with process_completed_successfully: pguard starts a process once its dependency is ready, not once it has completed; not imported',
-      'pguard import: api.availability.restart: on_failure: pguard restarts any premature exit; a service (duration_min 0) that exits 0 is restarted too',
-      'pguard import: api.availability.max_restarts: unlimited in process-compose: pguard gives up after max_restarts (5 here) and retries a failed process 1, 2, 4 ... min later',
-      'pguard import: api.log_location: not imported: pguard has no equivalent',
+      'pguard import: api.availability.max_restarts: unlimited in process-compose: pguard gives up after max_restarts (5 here) unstable restarts (runs shorter than min_uptime), and retries a failed process 1, 2, 4 ... min later',
+      'pguard import: api.log_location: pguard keeps one log per process in its state directory',
       `pguard: warning: ${t.registry} now holds env values: written private (mode 600, was 644).`,
     ]);
     const sv = await t.cli(['import', 'supervisord', join(IMPORTS, 'supervisord.conf')]);
@@ -226,15 +230,18 @@ describe('pguard import', () => {
     const reg = JSON.parse(readFileSync(t.registry, 'utf8'));
     expect(Object.keys(reg)).toEqual(['db', 'migrate', 'api', 'web', 'worker']); // supervisord's priority 10 before 20
     expect(reg.db).toEqual({ command: 'postgres -D ./data', cwd: '/srv/db', env: { PGPORT: '5432', PGPASSWORD: 'hunter2' }, restart_cooldown: 2, max_restarts: 3, health: [{ type: 'exec', command: 'pg_isready -p 5432', interval: 10, timeout: 3, failure_threshold: 5, grace: 5 }], stop_signal: 'SIGINT', kill_timeout: 20 });
-    expect(reg.api).toEqual({ command: 'uvicorn app:main --port 8000', depends_on: ['db'], health: [{ type: 'http', url: 'http://127.0.0.1:8000/health', interval: 5 }] });
-    expect(reg.worker).toEqual({ command: '/usr/bin/python3 worker.py --queue worker', cwd: '/srv/worker', env: { QUEUE_URL: 'amqp://guest:guest@localhost//', WORKERS: '4' }, autostart: true, min_uptime: 5, max_restarts: 4, stop_signal: 'SIGINT', kill_timeout: 15 });
-    expect(reg.web).toEqual({ command: '/usr/bin/node web.js', autostart: true });
+    // availability on_failure: exit 0 is done (process-compose's success_exit_codes, [0] unless set).
+    expect(reg.api).toEqual({ command: 'uvicorn app:main --port 8000', depends_on: ['db'], success_exit_codes: [0], restart_cooldown: 1, health: [{ type: 'http', url: 'http://127.0.0.1:8000/health', interval: 5 }] });
+    // No availability: never restarted by process-compose.
+    expect(reg.migrate).toEqual({ command: './migrate.sh', depends_on: ['db'], auto_restart: false });
+    expect(reg.worker).toEqual({ command: '/usr/bin/python3 worker.py --queue worker', cwd: '/srv/worker', env: { QUEUE_URL: 'amqp://guest:guest@localhost//', WORKERS: '4' }, autostart: true, min_uptime: 5, max_restarts: 4, restart_cooldown: 1, stop_signal: 'SIGINT', kill_timeout: 15 });
+    // supervisord's defaults: autorestart=unexpected with exitcodes=0, startsecs 1, startretries 3, stopwaitsecs 10.
+    expect(reg.web).toEqual({ command: '/usr/bin/node web.js', success_exit_codes: [0], autostart: true, min_uptime: 1, max_restarts: 3, restart_cooldown: 1, kill_timeout: 10 });
     expect(lines(sv.stderr)).toEqual([
-      'pguard import: web.autorestart: unexpected (restart on exit codes not in exitcodes): pguard restarts a premature exit of any code; a service that exits 0 is restarted too',
-      'pguard import: web.priority: kept as the order of the registry (start order among processes with no depends_on between them); add depends_on where one needs another',
-      'pguard import: web.stdout_logfile: not imported: pguard has no equivalent',
+      'pguard import: [supervisord]: configure supervisord itself (its socket, log, pid file, user): nothing to import',
       'pguard import: worker.priority: kept as the order of the registry (start order among processes with no depends_on between them); add depends_on where one needs another',
-      'pguard import: worker.numprocs: not imported: pguard has no equivalent',
+      'pguard import: web.stdout_logfile: pguard keeps one log per process (stdout and stderr) in its state directory: `pguard logs`',
+      'pguard import: web.priority: kept as the order of the registry (start order among processes with no depends_on between them); add depends_on where one needs another',
     ]);
   });
 
