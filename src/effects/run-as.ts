@@ -3,9 +3,9 @@
 // getent), and the program that switches to it: setpriv (util-linux), which execs the command, so
 // the PID, the OS start time and the process group pguard identifies a run by stay the same.
 // Only root can switch; the same user as pguard's is a no-op, any other is refused in one line.
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { which } from './which.js';
 import type { ProcessDef } from '../core/schema.js';
 import { UserError } from '../errors.js';
 import { childProcess } from './lazy-builtins.js';
@@ -51,18 +51,6 @@ function lookup(db: 'passwd' | 'group', key: string): Entry | null {
   return null;
 }
 
-/** An executable on PATH (pguard's own environment's), or null. */
-function findOnPath(program: string, env: NodeJS.ProcessEnv): string | null {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const file = join(dir, program);
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch { /* not here */ }
-  }
-  return null;
-}
 
 /** Who pguard runs as: its effective uid and the name the account database gives it. */
 function whoAmI(): { uid: number; gid: number; name: string } {
@@ -104,7 +92,7 @@ export function resolveRunAs(def: Pick<ProcessDef, 'name' | 'user' | 'group'>, e
     if (uid !== me.uid) throw new UserError(`${subject}: pguard runs as ${me.name}; only root can start a process as ${def.user}. Run pguard as root, or remove user.`);
     throw new UserError(`"${def.name}".group: pguard runs as ${me.name}; only root can start a process with group ${def.group}. Run pguard as root, or remove group.`);
   }
-  const setpriv = findOnPath('setpriv', env);
+  const setpriv = which('setpriv', env);
   if (!setpriv) {
     throw new UserError(`${subject}: starting a process as ${def.user} needs setpriv (util-linux), which is not on PATH. Install util-linux, or remove user.`);
   }

