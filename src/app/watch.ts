@@ -17,6 +17,7 @@ import { announce } from './alerts.js';
 import { checkProcess } from './check.js';
 import { supervisedDefs, type Context } from './context.js';
 import { defer } from './jobs.js';
+import { WATCH_LATE_MS } from './schedules.js';
 
 /** Every process is looked at once a second. */
 export const WATCH_TICK_MS = 1000;
@@ -109,7 +110,7 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
             return;
           }
           idle.delete(def.name);
-          const res = await checkProcess(current, def, { sample });
+          const res = await checkProcess(current, def, { sample, lateAfterMs: WATCH_LATE_MS });
           last.set(def.name, {
             look: now, mem: memDue ? now : at.mem, cpu: cpuDue ? now : at.cpu, rssMb: res.rssMb ?? (memDue ? null : at.rssMb),
           });

@@ -3,6 +3,7 @@
 import type { Issue } from '../errors.js';
 import { orderByDependencies } from './deps.js';
 import { validateProbes } from './probes.js';
+import { validateSchedule } from './schedule.js';
 import {
   FIELDS, NAME_PATTERN, SETTINGS, SIGNALS, propertyOf,
   type FieldSpec, type ProcessDef, type Settings,
@@ -59,6 +60,7 @@ const RULES: Record<FieldSpec['type'], (v: unknown) => string | undefined> = {
       ? undefined
       : 'expected an array of exit codes (whole numbers from 0 to 255)',
   probes: () => undefined, // validated by validateProbes(), which names each probe's field
+  schedule: (v) => (typeof v === 'string' && v.trim() !== '' ? validateSchedule(v) : 'expected a schedule string such as "0 * * * *", "@daily" or "every 30m"'),
 };
 
 function isDependencyObject(v: unknown): boolean {
@@ -97,7 +99,8 @@ function validateFields(
     }
     const problem = RULES[spec.type](value);
     if (problem) {
-      issues.push({ process, field: spec.key, message: `${problem}, got ${spec.type === 'url' ? describeSecretValue(value) : describeValue(value)}` });
+      // A schedule's own message names the field part, what it expected and what it found.
+      issues.push({ process, field: spec.key, message: spec.type === 'schedule' && typeof value === 'string' && value.trim() !== '' ? problem : `${problem}, got ${spec.type === 'url' ? describeSecretValue(value) : describeValue(value)}` });
       out[propertyOf(spec)] = spec.default;
       if (spec.type === 'dependencies') out.survivesRestartOf = [];
       continue;
@@ -159,6 +162,9 @@ export function validateRegistry(raw: unknown): Validated {
     defs.set(name, { name, ...fields, command: typeof fields.command === 'string' ? fields.command : '' } as unknown as ProcessDef);
   }
   for (const def of defs.values()) {
+    if (def.schedule !== undefined && def.restartSchedule !== undefined) {
+      issues.push({ process: def.name, field: 'restart_schedule', message: 'a process has a schedule (a job run to completion) or a restart_schedule (a long-running one restarted), not both' });
+    }
     for (const dep of def.dependsOn) {
       if (dep === def.name) issues.push({ process: def.name, field: 'depends_on', message: 'a process cannot depend on itself' });
       else if (!defs.has(dep) && !issues.some((i) => i.process === dep)) {
