@@ -75,7 +75,8 @@ export interface ScheduleView {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A pending restart of a crashed process, or the next retry of a failed one. */
-function nextRestart(ctx: Context, status: Status, rec: ProcessRecord): string | null {
+function nextRestart(ctx: Context, status: Status, rec: ProcessRecord, job: boolean): string | null {
+  if (job) return null; // a job is not restarted: its schedule (status's `schedule`) runs it again
   if (status === 'crashed' && rec.nextRestartAt) return iso(rec.nextRestartAt);
   const retry = status === 'failed' ? nextFailedRetryAt(ctx.registry.settings.failedRetryS, rec) : null;
   return retry === null ? null : iso(retry);
@@ -112,7 +113,7 @@ function describeSupervised(ctx: Context, name: string, table: ProcessTable | nu
   const exit = lastRunExit ?? rec.lastExit;
   if (isUp(status) && !obs.processAlive && obs.runnerAlive && lastRunExit) {
     // The runner is reporting this exit right now (a few ms): show it as what it most likely is.
-    status = 'crashed';
+    status = isJob(def) ? (lastRunExit.code === 0 ? 'completed' : 'failed') : 'crashed';
     reason = `${describeExit(lastRunExit)}; its runner is deciding what to do`;
   }
   // From /proc alone where the kernel lists children (no `ps` spawned), else from the table.
@@ -132,7 +133,7 @@ function describeSupervised(ctx: Context, name: string, table: ProcessTable | nu
     command: def.command,
     duration_min: def.durationMin,
     auto_restart: def.autoRestart,
-    next_restart_at: nextRestart(ctx, status, rec),
+    next_restart_at: nextRestart(ctx, status, rec, isJob(def)),
     memory_mb: usage ? usage.rssMb : null,
     cpu_percent: obs.liveRun ? (recentCpu ?? avgCpu) : null,
     health: def.health.map((p, i) => {
@@ -180,9 +181,9 @@ function describeScheduleOf(ctx: Context, def: ProcessDef, view: StatusView): Sc
     };
   }
   return {
-    field: s.field, expression: describeSchedule(s.schedule), armed: st !== null,
+    field: s.field, expression: describeSchedule(s.schedule), armed: st?.armed ?? false,
     next_run_at: next === null ? null : new Date(next).toISOString(),
-    fired_by: st === null ? 'nothing: not armed (`pguard start` arms it)' : describeFiredBy(def, { watch: isWatchTicking(ctx), cron: readCronPlan(ctx) }),
+    fired_by: !st?.armed ? 'nothing: not armed (`pguard start` arms it)' : describeFiredBy(def, { watch: isWatchTicking(ctx), cron: readCronPlan(ctx) }),
     last_run: lastRun, skipped: st?.skipped ?? 0, missed: st?.missed ?? 0,
   };
 }

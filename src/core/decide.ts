@@ -61,7 +61,7 @@ export function decide(def: PolicyDef, settings: PolicySettings, record: Process
 
 function decideStep(def: PolicyDef, settings: PolicySettings, record: ProcessRecord, obs: Observation, now: number): Step {
   switch (obs.kind) {
-    case 'start-requested': return decideStart(record, obs.by, now, obs.after, armSchedule(def, now));
+    case 'start-requested': return decideStart(record, obs.by, now, obs.after, armSchedule(def, now, record.schedule));
     case 'arm-requested': return decideArm(def, record, now);
     case 'stop-requested': return decideStop(record, obs.heldFor, now);
     case 'stop-finished': return decideStopFinished(def.name, record, obs, now);

@@ -4,6 +4,7 @@ import { NOT_ENDING, type ProcessRecord, type ScheduleState } from './record.js'
 import { isUp, mustTransition, type Status } from './states.js';
 import { ledger, type Effect, type Observation, type StartedBy, type Step } from './plan.js';
 import { describeReason } from './reasons.js';
+import { disarmSchedule } from './on-schedule.js';
 
 /** schedule: its schedule, armed by this start (null: it has none). */
 export function decideStart(record: ProcessRecord, by: StartedBy, now: number, after?: string, schedule: ScheduleState | null = null): Step {
@@ -33,14 +34,14 @@ export function decideStop(record: ProcessRecord, heldFor: readonly string[] | u
   if (heldFor && heldFor.length > 0) return decideHold(record, heldFor, now);
   // A job that completed has nothing left to stop: it stays completed (stop --all keeps that true).
   // One with an armed schedule is disarmed: stopped.
-  if (record.status === 'completed' && record.schedule === null) return { next: 'completed', record, decision: { action: 'none' }, alerts: [] };
+  if (record.status === 'completed' && !record.schedule?.armed) return { next: 'completed', record, decision: { action: 'none' }, alerts: [] };
   // running -> stopping (signals follow); crashed/completed/failed/waiting -> stopped (nothing to
   // signal but a runner that may be waiting out a cooldown, which the stop marker ends).
   const next = mustTransition(record.status, 'stop-requested');
   return {
     next,
     // The user's stop takes over from any end pguard had begun (a limit, a probe): not carried over.
-    record: { ...record, ...NOT_ENDING, status: next, nextRestartAt: null, heldFor: null, schedule: null, reason: describeReason({ kind: 'stopped' }), updatedAt: now },
+    record: { ...record, ...NOT_ENDING, status: next, nextRestartAt: null, heldFor: null, schedule: disarmSchedule(record.schedule), reason: describeReason({ kind: 'stopped' }), updatedAt: now },
     decision: { action: 'stop' },
     alerts: [],
     // The marker first: a runner that sees its process end from now on knows the user did it.

@@ -35,25 +35,30 @@ export function isJob(def: Partial<ScheduleDef>): boolean {
   return def.schedule !== undefined;
 }
 
-/** A fresh schedule state, armed now (start). */
-export function armSchedule(def: Partial<ScheduleDef>, now: number): ScheduleState | null {
+/** Its schedule armed now (start): the times from now on; what it ran before is kept. */
+export function armSchedule(def: Partial<ScheduleDef>, now: number, before: ScheduleState | null = null): ScheduleState | null {
   if (!scheduleOf(def)) return null;
-  return { armedAt: now, handledUpTo: now, lastDueAt: null, lastFiredAt: null, skipped: 0, missed: 0 };
+  return { lastDueAt: null, lastFiredAt: null, skipped: 0, missed: 0, ...before, armed: true, armedAt: now, handledUpTo: now };
+}
+
+/** Disarmed (a stop): no time fires it until the next start. */
+export function disarmSchedule(st: ScheduleState | null): ScheduleState | null {
+  return st === null ? null : { ...st, armed: false };
 }
 
 /** When it is next due (ms), or null: no schedule, or not armed. */
 export function nextScheduledAt(def: Partial<ScheduleDef>, record: Pick<ProcessRecord, 'schedule'>): number | null {
   const s = scheduleOf(def);
   const st = record.schedule;
-  if (!s || !st) return null;
+  if (!s || !st?.armed) return null;
   return nextFireAfter(s.schedule, st.handledUpTo, st.armedAt);
 }
 
 /** `start` of a job: arm its schedule, run nothing. A job already armed is left as it is. */
 export function decideArm(def: ScheduleDef, record: ProcessRecord, now: number): Step {
   const none: Step = { next: record.status, record, decision: { action: 'none' }, alerts: [] };
-  const armed = armSchedule(def, now);
-  if (!armed || record.schedule !== null) return none;
+  const armed = armSchedule(def, now, record.schedule);
+  if (!armed || record.schedule?.armed) return none;
   // The caller has checked that nothing is alive: a record still saying up is stale.
   const from: Status = isUp(record.status) || record.status === 'stopping' ? mustTransition(record.status, 'vanished') : record.status;
   const next = mustTransition(from, 'arm'); // never-started/stopped/completed/failed/crashed/waiting -> scheduled
@@ -77,7 +82,7 @@ export function decideScheduled(
 ): Step | null {
   const s = scheduleOf(def);
   const st = record.schedule;
-  if (!s || !st) return null;
+  if (!s || !st?.armed) return null;
   const due = nextFireAfter(s.schedule, st.handledUpTo, st.armedAt);
   if (due === null || now < due) return null;
   const late = obs.lateAfterMs ?? DEFAULT_LATE_AFTER_MS;
@@ -95,7 +100,10 @@ export function decideScheduled(
     // Up: restarted as `pguard restart` does, by a background job. Down: it stays down. A time
     // missed altogether (asleep) is not made up at some other hour: the next one restarts it.
     const restart = isUp(record.status) && obs.processAlive && onTime;
-    const rec: ProcessRecord = { ...record, schedule: restart ? { ...handled, lastDueAt: latest, lastFiredAt: now } : { ...handled, missed: st.missed + missedCount }, updatedAt: now };
+    const rec: ProcessRecord = {
+      ...record, schedule: restart ? { ...handled, lastDueAt: latest, lastFiredAt: now } : { ...handled, missed: st.missed + missedCount },
+      ...(restart ? { reason: `restarting on its restart_schedule (due ${iso(latest)})` } : {}), updatedAt: now,
+    };
     const details = { action: restart ? 'restart' : isUp(record.status) ? 'missed' : 'not-up', due_at: iso(latest), status: record.status, ...(missedCount > 0 ? { missed: missedCount } : {}) };
     return {
       next: record.status, record: rec, decision: { action: 'none' }, alerts: [],

@@ -65,13 +65,15 @@ export interface ProcessRecord {
   readonly generation: number | null;
   /** Why the last decision was made, in words. */
   readonly reason: string;
-  /** Its `schedule` or `restart_schedule`, while armed (by start; a stop disarms it): null otherwise. */
+  /** Its `schedule` or `restart_schedule`: armed by start, disarmed by a stop; null before the first start. */
   readonly schedule: ScheduleState | null;
   readonly updatedAt: number;
 }
 
 /** A schedule's bookkeeping: which due times are handled, and what became of them. */
 export interface ScheduleState {
+  /** Armed by start; a stop disarms it (what it ran last is kept, for status). */
+  readonly armed: boolean;
   /** When start armed it (ms): an interval's fire times are armedAt + k x interval. */
   readonly armedAt: number;
   /** Every due time up to this one (ms) is handled: run, skipped, or missed. */
