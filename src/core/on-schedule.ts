@@ -141,7 +141,7 @@ export function decideScheduled(
   return {
     next: edge, record: rec, decision: { action: 'spawn', delayMs: 0 }, alerts,
     effects: [
-      ledger({ event: 'schedule', process: def.name, details: { action: 'run', due_at: iso(dueAt), ...(missedCount > 0 ? { missed: missedCount, since: iso(since!) } : {}), ...(coalesced > 0 ? { coalesced } : {}) } }),
+      ledger({ event: 'schedule', process: def.name, details: { action: 'run', due_at: iso(dueAt), ...(missedCount > 0 ? { missed: missedCount, since: iso(since!) } : {}), ...(coalesced > 0 ? { coalesced } : {}), ...(onTime ? {} : { catch_up: true }) } }),
       { kind: 'spawn-runner', delayMs: 0 },
     ],
   };
