@@ -187,12 +187,16 @@ export function validateSchedule(value: unknown): string | undefined {
 
 // ---- next fire --------------------------------------------------------------------------------
 
-/** A year in which every day-of-month/month combination that can come has come (Feb 29 every 8). */
-const SEARCH_DAYS = 366 * 9;
+/**
+ * How far the search looks: every date a valid schedule names comes within it. Feb 29 comes every
+ * 8 years at most; a weekday on a given date (both day fields, one beginning with `*`: both must
+ * match) within the 28-year cycle, longer across a century that is not a leap year: 40 years.
+ */
+const SEARCH_DAYS = 366 * 40;
 
 /**
  * The first fire time strictly after `after` (ms since epoch), or null when none comes within
- * nine years (validation refuses schedules that never fire). `anchor`: an interval's start.
+ * 40 years (validation refuses schedules that never fire). `anchor`: an interval's start.
  */
 export function nextFireAfter(s: Schedule, after: number, anchor: number): number | null {
   if (s.kind === 'interval') {

@@ -45,6 +45,7 @@ describe('cron syntax, next fire (UTC)', () => {
     ['30 23 31 * *', '2026-04-01 00:00:00', '2026-05-31 23:30:00'], // April has no 31st
     ['0 0 29 2 *', '2026-01-01 00:00:00', '2028-02-29 00:00:00'], // the next leap day
     ['0 0 29 2 *', '2096-03-01 00:00:00', '2104-02-29 00:00:00'], // 2100 is no leap year
+    ['0 0 */30 2 3', '2026-01-01 00:00:00', '2034-02-01 00:00:00'], // Feb 1 on a Wednesday: 8 years on (found by the property test)
     ['@hourly', '2026-01-01 10:30:00', '2026-01-01 11:00:00'],
     ['@daily', '2026-01-01 10:30:00', '2026-01-02 00:00:00'],
     ['@midnight', '2026-01-01 10:30:00', '2026-01-02 00:00:00'],
@@ -75,6 +76,14 @@ describe('cron syntax, next fire (UTC)', () => {
       expect(d.getDay()).toBe(5);
       t = n;
     }
+  });
+
+  it('finds a date more than 9 years away (Jan 1 or 29 on a Monday; the property test found the 9-year search short)', () => {
+    const t = nextFireAfter(parse('* */1 */28 1 1'), 2053727940000, 0);
+    expect(t).not.toBeNull();
+    const d = new Date(t!);
+    expect([d.getUTCMonth(), d.getUTCDay(), [1, 29].includes(d.getUTCDate())]).toEqual([0, 1, true]);
+    expect(t! - 2053727940000).toBeGreaterThan(9 * 365 * 86_400_000);
   });
 
   it('intervals fire at armedAt + k x interval, strictly after', () => {
