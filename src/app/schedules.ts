@@ -2,7 +2,7 @@
 // may be found before it counts as missed (each look's own cadence), the crontab line's own look
 // (`pguard fire NAME`), and what fires it, in words, for status. The decisions are core's
 // (core/on-schedule.ts), reached through the one look every caller shares (app/check.ts).
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { scheduleOf } from '../core/on-schedule.js';
 import type { ProcessDef } from '../core/schema.js';
 import { writeFileAtomic } from '../effects/atomic-write.js';
@@ -32,7 +32,7 @@ export function readCronPlan(ctx: Context): CronPlan | null {
 
 export function writeCronPlan(ctx: Context, plan: CronPlan | null): void {
   if (plan === null) {
-    try { writeFileAtomic(ctx.store.path('cronPlan'), 'null\n'); } catch { /* nothing to forget */ }
+    rmSync(ctx.store.path('cronPlan'), { force: true });
     return;
   }
   writeFileAtomic(ctx.store.path('cronPlan'), `${JSON.stringify(plan)}\n`);
