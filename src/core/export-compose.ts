@@ -51,7 +51,9 @@ export function exportCompose(defs: readonly ProcessDef[], opts: ComposeOptions)
     if (keys.length > 0 && opts.redactEnv) note(def, 'env', `values not exported (they may be secrets): \${${keys[0]}}-style references, set them in the shell or an .env file beside compose.yaml (or export with --env-values)`);
     if (def.health.some((p) => p.type === 'heartbeat')) s.environment = { ...(s.environment as object ?? {}), PGUARD_HEARTBEAT_FILE: '/tmp/pguard-heartbeat' };
     if (def.envFile) s.env_file = [composeString(def.envFile)];
-    s.restart = def.autoRestart ? `on-failure:${def.maxRestarts}` : 'no';
+    s.restart = def.autoRestart && def.schedule === undefined ? `on-failure:${def.maxRestarts}` : 'no';
+    if (def.schedule !== undefined) note(def, 'schedule', `Compose has no scheduling: exported as a service that runs once at \`up\` (restart "no"); run it on "${def.schedule}" from the host's cron (docker compose run --rm ${name}) or a scheduler container`);
+    if (def.restartSchedule !== undefined) note(def, 'restart_schedule', `Compose has no scheduled restart: run \`docker compose restart ${name}\` on "${def.restartSchedule}" from the host's cron`);
     const [first, ...more] = def.health;
     if (first) {
       s.healthcheck = { test: healthTest(first), interval: `${whole(first.intervalS)}s`, timeout: `${whole(first.timeoutS)}s`, retries: first.failureThreshold, start_period: `${whole(first.graceS)}s` };
