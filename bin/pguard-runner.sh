@@ -96,16 +96,29 @@ run_child() {
       esac
       ;;
   esac
-  unset PGUARD_COMMAND PGUARD_EPOCH PGUARD_DELAY_MS PGUARD_KILL_TIMEOUT_MS PGUARD_NODE PGUARD_CLI PGUARD_PROC_DIR PGUARD_RUNNER_STATE_DIR PGUARD_UPTIME_FILE PGUARD_ADOPT
+  # `user` (PGUARD_RUN_AS: UID GID SETPRIV): the program runs as that user, through setpriv, which
+  # sets the ids and the user's supplementary groups (initgroups) and execs it: the PID is still
+  # the run's. Its log is already open (fd 1 and 2), and this runner, its files and the state
+  # directory stay root's. The account's HOME, USER, LOGNAME, SHELL are the program's alone.
+  set --
+  if [ -n "${PGUARD_RUN_AS:-}" ]; then
+    ra=${PGUARD_RUN_AS#* }
+    set -- "${ra#* }" "--reuid=${PGUARD_RUN_AS%% *}" "--regid=${ra%% *}" --init-groups --
+    [ -n "${PGUARD_RUN_AS_HOME+1}" ] && export HOME="$PGUARD_RUN_AS_HOME"
+    [ -n "${PGUARD_RUN_AS_USER+1}" ] && export USER="$PGUARD_RUN_AS_USER"
+    [ -n "${PGUARD_RUN_AS_LOGNAME+1}" ] && export LOGNAME="$PGUARD_RUN_AS_LOGNAME"
+    [ -n "${PGUARD_RUN_AS_SHELL+1}" ] && export SHELL="$PGUARD_RUN_AS_SHELL"
+  fi
+  unset PGUARD_COMMAND PGUARD_EPOCH PGUARD_DELAY_MS PGUARD_KILL_TIMEOUT_MS PGUARD_NODE PGUARD_CLI PGUARD_PROC_DIR PGUARD_RUNNER_STATE_DIR PGUARD_UPTIME_FILE PGUARD_ADOPT PGUARD_RUN_AS PGUARD_RUN_AS_HOME PGUARD_RUN_AS_USER PGUARD_RUN_AS_LOGNAME PGUARD_RUN_AS_SHELL
   # Its own session and process group (setsid(1) does not fork: we are not a group leader), so
   # `pguard stop` can signal the user's whole group without touching this runner.
   set -f
   if [ -n "$has_setsid" ]; then
-    [ -n "$simple" ] && exec setsid $prog
-    exec setsid /bin/sh -c "$cmd"
+    [ -n "$simple" ] && exec setsid "$@" $prog
+    exec setsid "$@" /bin/sh -c "$cmd"
   fi
-  [ -n "$simple" ] && exec $prog
-  exec /bin/sh -c "$cmd"
+  [ -n "$simple" ] && exec "$@" $prog
+  exec "$@" /bin/sh -c "$cmd"
 }
 
 on_exit() {

@@ -1,12 +1,17 @@
 // `pguard import`: read another manager's file, map it (core/import-formats.ts), and add the
 // entries to the registry in one locked write (format kept), or say why nothing was written.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, extname, resolve } from 'node:path';
+import { hostname } from 'node:os';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
-import type { Note } from '../core/export-common.js';
-import { importPm2, importProcessCompose, importSupervisord, literalDepth, MAX_IMPORT_DEPTH, yamlDepth, type Imported } from '../core/import-formats.js';
+import { describeNote, type Note } from '../core/export-common.js';
+import type { Imported, SourceContext } from '../core/import/common.js';
+import { literalDepth, MAX_IMPORT_DEPTH, yamlDepth } from '../core/import/depth.js';
+import { importPm2 } from '../core/import/pm2.js';
+import { importProcessCompose } from '../core/import/process-compose.js';
+import { importSupervisord, includePatterns, type SupervisordFile } from '../core/import/supervisord.js';
 import { readExportedLiteral } from '../core/js-literal.js';
 import { validateRegistry } from '../core/validate.js';
 import { updateRegistry } from '../effects/registry-file.js';
@@ -103,7 +108,7 @@ function readYaml(file: string, text: string): unknown {
 async function readInput(format: ImportFormat, file: string, allowEval: boolean): Promise<{ imported: Imported; read: 'parsed' | 'evaluated' }> {
   // Bounded before any parsing: its size (the registry's limit), and its depth (parsers recurse).
   const text = readBounded(file);
-  if (format === 'supervisord') return { imported: importSupervisord(text), read: 'parsed' };
+  if (format === 'supervisord') return { imported: readSupervisord(file, text), read: 'parsed' };
   if (format === 'process-compose') return { imported: importProcessCompose(readYaml(file, text)), read: 'parsed' };
   const ext = extname(file).toLowerCase();
   // PM2 takes YAML process files too (process.yml): read with the same YAML reader.
@@ -134,6 +139,39 @@ async function readInput(format: ImportFormat, file: string, allowEval: boolean)
   return { imported: importPm2(exported), read: 'evaluated' };
 }
 
+/** Files a supervisord [include] names: `*`, `?` and `[...]` in the last part of each path, as Python's glob. */
+function globFiles(pattern: string): { files: string[]; why?: string } {
+  const dir = dirname(pattern);
+  if (/[*?[]/.test(dir)) return { files: [], why: 'a wildcard in a folder name is not followed' };
+  const base = basename(pattern);
+  if (!/[*?[]/.test(base)) return { files: [pattern] };
+  const re = new RegExp(`^${base.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.').replace(/\[!/g, '[^')}$`);
+  let names: string[];
+  try { names = readdirSync(dir); } catch { return { files: [] }; }
+  return { files: names.filter((n) => !n.startsWith('.') && re.test(n)).sort().map((n) => join(dir, n)) };
+}
+
+/** supervisord.conf and the files its [include] names (one level, as supervisord reads them). */
+function readSupervisord(file: string, text: string): Imported {
+  const ctx: SourceContext = { here: dirname(resolve(file)), env: process.env, hostname: hostname() };
+  const files: SupervisordFile[] = [{ path: file, text, here: ctx.here }];
+  const { patterns, notes } = includePatterns(text, ctx);
+  for (const p of patterns) {
+    const pattern = isAbsolute(p) ? p : join(ctx.here, p);
+    const { files: found, why } = globFiles(pattern);
+    if (why) notes.push({ process: '[include]', field: 'files', message: `${p}: ${why}; import those files too` });
+    else if (found.length === 0) notes.push({ process: '[include]', field: 'files', message: `${p}: no such file here, so the programs it would add are not imported` });
+    for (const f of found) {
+      let inc: string;
+      try { inc = readBounded(f); } catch (err) { notes.push({ process: '[include]', field: 'files', message: `${f}: ${err instanceof Error ? err.message : String(err)}` }); continue; }
+      files.push({ path: f, text: inc, here: dirname(resolve(f)) });
+      notes.push({ process: '[include]', field: 'files', message: `read ${f}` });
+    }
+  }
+  const imported = importSupervisord(files, ctx);
+  return { entries: imported.entries, notes: [...notes, ...imported.notes] };
+}
+
 /**
  * Run an ecosystem file (--allow-eval) and take what it exports. A CommonJS one (`module.exports`)
  * runs as CommonJS whatever its folder's package.json says (an ESM package would refuse
@@ -152,7 +190,10 @@ async function evaluateEcosystem(file: string, text: string): Promise<unknown> {
 
 export async function importDefinitions(ctx: Context, format: ImportFormat, file: string, opts: { dryRun: boolean; replace: boolean; allowEval: boolean }): Promise<ImportResult> {
   const { imported, read } = await readInput(format, file, opts.allowEval);
-  if (imported.entries.length === 0) throw new UserError(`${file}: no processes found in it (as ${format}).`, 2);
+  if (imported.entries.length === 0) {
+    const why = imported.notes.filter((n) => /not imported/.test(n.message)).map(describeNote);
+    throw new UserError(`${file}: no processes to import from it (as ${format})${why.length > 0 ? `: ${why.join('; ')}` : ''}.`, 2);
+  }
   const seen = new Set<string>();
   for (const { name } of imported.entries) {
     if (seen.has(name)) throw new UserError(`${file}: two processes would be named "${name}"; rename one.`, 2);

@@ -99,11 +99,14 @@ export function defineCommand<A extends GlobalArgs, R>(spec: CommandSpec<A, R>):
     ...(spec.flags ? { flags: spec.flags } : {}),
     handler: async (parsed) => {
       const argv = parsed as unknown as A; // yargs' camel-cased view of the same arguments
-      const { buildContext, ensureRegistry } = await import('./wiring.js');
+      const { buildContext, dryRunContext, ensureRegistry } = await import('./wiring.js');
       const tolerant = spec.registry === 'tolerant' || spec.registry === 'create';
+      // A dry run writes nothing: not the registry it would create either.
+      const dryRun = (parsed as Record<string, unknown>)['dry-run'] === true;
       let ctx: Context;
       try {
-        ctx = buildContext(spec.registry === 'create' ? { ...argv, registry: await ensureRegistry(argv) } : argv, { tolerant });
+        ctx = spec.registry === 'create' && dryRun ? dryRunContext(argv)
+          : buildContext(spec.registry === 'create' ? { ...argv, registry: await ensureRegistry(argv) } : argv, { tolerant });
       } catch (err) {
         const anywhere = await import('./anywhere.js');
         if (!anywhere.isDiscoveryMiss(err, argv)) throw err;
@@ -112,7 +115,7 @@ export function defineCommand<A extends GlobalArgs, R>(spec: CommandSpec<A, R>):
         throw (await anywhere.pointToKnown((Array.isArray(named) ? named : [named]).map(String), process.argv.slice(2))) ?? err;
       }
       const { remember } = await import('./anywhere.js');
-      await remember(ctx);
+      if (!(spec.registry === 'create' && dryRun)) await remember(ctx);
       const result = await spec.run(argv, ctx);
       await show(spec, argv, result);
     },

@@ -5,6 +5,14 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describeWriteError, InternalError, isFileSystemError, RegistryInvalidError, UserError } from '../errors.js';
 
+/** Failures of the user's situation that Node reports as errors of its own, said as what they are. */
+function asUserError(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  // process.cwd() in a folder that was deleted (or moved) under the shell.
+  if (e?.code === 'ENOENT' && e.syscall === 'uv_cwd') return new UserError('the current folder no longer exists (deleted or moved): cd to a folder that exists, and run pguard again.', 2);
+  return err;
+}
+
 /** With --json, an error is one JSON object on stderr: {"error", "code"} (and "issues" for a schema error). */
 function reportJsonError(err: unknown): number {
   const user = err instanceof UserError ? err : null;
@@ -36,7 +44,8 @@ function mountOf(path: string): string | null {
   }
 }
 
-export function reportError(err: unknown, json = false): number {
+export function reportError(raw: unknown, json = false): number {
+  const err = asUserError(raw);
   if (json) return reportJsonError(err);
   const debug = process.env.PGUARD_DEBUG === '1';
   if (err instanceof UserError) {

@@ -5,6 +5,7 @@ import type { Context } from '../app/context.js';
 import { systemClock } from '../effects/clock.js';
 import { locateRegistry, readRegistry, REGISTRY_FILE, type LoadedRegistry } from '../effects/registry-file.js';
 import { resolveStateDir, StateStore } from '../effects/state-store.js';
+import { validateRegistry } from '../core/validate.js';
 import { RegistryInvalidError, UserError } from '../errors.js';
 
 export interface GlobalArgs {
@@ -39,11 +40,22 @@ export function buildContext(args: GlobalArgs, opts: { tolerant?: boolean } = {}
   return contextFor(registry);
 }
 
-export function contextFor(registry: LoadedRegistry, env: NodeJS.ProcessEnv = process.env, knownStateDir?: string): Context {
+/**
+ * The context of a registry that is not there yet, as an empty one, for a dry run of a command
+ * that would create it (`import --dry-run`): nothing is created, not even the state directory.
+ */
+export function dryRunContext(args: GlobalArgs): Context {
+  const path = resolveRegistryPath(args, { create: true });
+  if (existsSync(path)) return buildContext({ ...args, registry: path }, { tolerant: true });
+  const { defs, settings, issues } = validateRegistry({});
+  return contextFor({ path, text: '{}', data: {}, defs, settings, issues }, process.env, undefined, { init: false });
+}
+
+export function contextFor(registry: LoadedRegistry, env: NodeJS.ProcessEnv = process.env, knownStateDir?: string, opts: { init?: boolean } = {}): Context {
   // A registry reached through the per-user index keeps the state directory it was used with.
   const stateDir = registry.settings.stateDir || !knownStateDir ? resolveStateDir(registry.path, registry.settings.stateDir, env) : knownStateDir;
   const store = new StateStore(stateDir);
-  store.init();
+  if (opts.init !== false) store.init();
   return {
     registry,
     store,

@@ -24,6 +24,10 @@ export const importCommand = defineCommand<Args, ImportResult>({
     if (res.read === 'evaluated') process.stderr.write(`pguard import: ran ${argv.file} with Node to read it (--allow-eval)\n`);
     for (const n of res.notes) process.stderr.write(`pguard import: ${describeNote(n)}\n`);
     for (const w of res.warnings ?? []) process.stderr.write(`pguard: warning: ${w}\n`);
+    // Accepted (the registry may be shared with root), and said once for all of them.
+    const { describeForeignUsers } = await import('../effects/run-as.js');
+    const foreign = describeForeignUsers(res.processes.map((p) => ({ name: p.name, user: p.entry.user })));
+    if (foreign) process.stderr.write(`pguard import: note: ${foreign}\n`);
     return res;
   },
   render: (res, out) => {

@@ -22,6 +22,8 @@ interface Args extends GlobalArgs {
   'log-max-mb'?: string;
   'log-keep'?: string;
   probe?: string[];
+  user?: string;
+  group?: string;
 }
 
 /** Every numeric field of the registry has its flag (--max-memory-mb for max_memory_mb), described from FIELDS with its unit and default. */
@@ -56,6 +58,8 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
       .option('depends-on', { type: 'string', array: true, describe: 'Names this process needs (repeatable or comma-separated)' })
       .option('backoff', { type: 'string', choices: ['fixed', 'exponential'], describe: 'Restart spacing' })
       .option('autostart', { type: 'boolean', describe: 'Start it on `pguard boot`' })
+      .option('user', { type: 'string', requiresArg: true, describe: 'Run it as this user (name or uid; pguard must run as root)' })
+      .option('group', { type: 'string', requiresArg: true, describe: "With --user: this primary group instead of the user's" })
       .options(Object.fromEntries(NUMERIC_FIELDS.map((f) => [f.key.replace(/_/g, '-'), { type: 'number' as const, requiresArg: true, describe: describeField(f) }])))
       .option('probe', { type: 'string', array: true, describe: 'Health probe (repeatable; replaces the list): http://HOST:PORT/PATH | tcp:HOST:PORT | exec:COMMAND | heartbeat:MAX_AGE_S | none' })
       .option('probe-interval', { type: 'number', requiresArg: true, describe: 'Seconds between runs of each --probe (default 10)' })
@@ -86,6 +90,8 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
     if (argv['depends-on'] !== undefined) patch.depends_on = parseListArgs(argv['depends-on']);
     if (argv.backoff !== undefined) patch.backoff = argv.backoff;
     if (argv.autostart !== undefined) patch.autostart = argv.autostart;
+    if (argv.user !== undefined) patch.user = argv.user;
+    if (argv.group !== undefined) patch.group = argv.group;
     const probeSettings = Object.fromEntries(Object.entries(PROBE_FLAGS).flatMap(([flag, key]) => {
       const v = (argv as unknown as Record<string, unknown>)[flag];
       return v !== undefined ? [[key, numberFlag(flag, v)]] : [];
@@ -105,6 +111,11 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
     await recordRegistration(ctx, res);
     if (argv.json) return printJson(res);
     if (res.warning) process.stderr.write(`pguard: warning: ${res.warning}\n`);
+    if (patch.user !== undefined) {
+      const { describeForeignUsers } = await import('../effects/run-as.js');
+      const foreign = describeForeignUsers([{ name: res.name, user: patch.user }]);
+      if (foreign) process.stderr.write(`pguard: note: ${foreign}\n`);
+    }
     if (res.created) printLine(`registered ${res.name} in ${res.registry}`);
     else if (res.changes.length === 0) printLine(`${res.name}: no changes`);
     else printLine(`updated ${res.name}: ${res.changes.join(', ')}${'\n'}(a running instance keeps its old definition until \`pguard restart ${res.name}\`)`);

@@ -18,11 +18,11 @@ export interface Arm {
   readonly unstableOk: boolean;
   /** ...but not before this time (ms since epoch). */
   readonly notBefore: number;
-  /** Exit statuses never restarted (126, 127, no_restart_exit_codes): the runner asks pguard. */
+  /** Exit statuses the runner does not restart itself (126, 127, no_restart_exit_codes, success_exit_codes): it asks pguard. */
   readonly finalStatuses: readonly number[];
 }
 
-type ArmPolicy = Pick<ProcessDef, 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff' | 'noRestartExitCodes'> & Partial<Pick<ProcessDef, 'schedule'>>;
+type ArmPolicy = Pick<ProcessDef, 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff' | 'noRestartExitCodes' | 'successExitCodes'> & Partial<Pick<ProcessDef, 'schedule'>>;
 
 /**
  * The arm for a record: a run that is up, or a restart the runner is about to carry out after a
@@ -40,6 +40,6 @@ export function armFor(def: ArmPolicy, record: ProcessRecord, lineage: Lineage |
     stableAfterMs: def.minUptimeS * 1000,
     unstableOk: record.restarts < def.maxRestarts && !(onProbation(lineage) && record.restarts >= 1),
     notBefore: nextRestartNotBefore(def, record.restarts, record.lastRestartAt),
-    finalStatuses: finalExitCodes(def),
+    finalStatuses: [...new Set([...finalExitCodes(def), ...def.successExitCodes])].sort((a, b) => a - b),
   };
 }

@@ -19,7 +19,7 @@ import type { ProcessDef, Settings } from './schema.js';
 
 export type PolicyDef = Pick<
   ProcessDef,
-  'name' | 'command' | 'noRestartExitCodes' | 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff'
+  'name' | 'command' | 'noRestartExitCodes' | 'successExitCodes' | 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff'
   | 'health' | 'maxMemoryMb' | 'maxCpuPercent' | 'cpuWindowS' | 'restartDependents' | 'killTimeoutS' | 'schedule' | 'restartSchedule'
 >;
 export type PolicySettings = Pick<Settings, 'failedRetryS'>;

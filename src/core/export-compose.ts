@@ -4,7 +4,7 @@ import type { ProbeDef } from './probes.js';
 import type { ProcessDef } from './schema.js';
 import { dnsLabel, whole, type Note } from './export-common.js';
 import { refuseNul } from './export-systemd.js';
-import { shellWord } from './import-formats.js';
+import { shellWord } from './import/common.js';
 
 /** Compose interpolates $VAR and ${VAR} in every string of the file from the host's environment: every $ doubled. */
 const composeString = (s: string) => s.replace(/\$/g, '$$$$');
@@ -51,9 +51,12 @@ export function exportCompose(defs: readonly ProcessDef[], opts: ComposeOptions)
     if (keys.length > 0 && opts.redactEnv) note(def, 'env', `values not exported (they may be secrets): \${${keys[0]}}-style references, set them in the shell or an .env file beside compose.yaml (or export with --env-values)`);
     if (def.health.some((p) => p.type === 'heartbeat')) s.environment = { ...(s.environment as object ?? {}), PGUARD_HEARTBEAT_FILE: '/tmp/pguard-heartbeat' };
     if (def.envFile) s.env_file = [composeString(def.envFile)];
+    // Compose's user: "user[:group]", names or ids, resolved in the container's image.
+    if (def.user !== undefined) s.user = composeString(def.group !== undefined ? `${def.user}:${def.group}` : def.user);
     s.restart = def.autoRestart && def.schedule === undefined ? `on-failure:${def.maxRestarts}` : 'no';
     if (def.schedule !== undefined) note(def, 'schedule', `Compose has no scheduling: exported as a service that runs once at \`up\` (restart "no"); run it on "${def.schedule}" from the host's cron (docker compose run --rm ${name}) or a scheduler container`);
     if (def.restartSchedule !== undefined) note(def, 'restart_schedule', `Compose has no scheduled restart: run \`docker compose restart ${name}\` on "${def.restartSchedule}" from the host's cron`);
+    if (def.successExitCodes.some((c) => c !== 0)) note(def, 'success_exit_codes', `Compose takes only exit 0 as success: exit ${def.successExitCodes.filter((c) => c !== 0).join(', ')} is restarted (on-failure)`);
     const [first, ...more] = def.health;
     if (first) {
       s.healthcheck = { test: healthTest(first), interval: `${whole(first.intervalS)}s`, timeout: `${whole(first.timeoutS)}s`, retries: first.failureThreshold, start_period: `${whole(first.graceS)}s` };

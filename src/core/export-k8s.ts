@@ -89,6 +89,13 @@ export function exportK8s(defs: readonly ProcessDef[], opts: K8sOptions): { docs
       note(def, 'env_file', `read from the Secret ${name}-env-file, which you create: kubectl create secret generic ${name}-env-file --from-env-file=${def.envFile}`);
     }
     if (opts.redactEnv && Object.keys(def.env).length > 0) note(def, 'env', `values redacted: create the Secret ${name}-env with the keys ${Object.keys(def.env).join(', ')}`);
+    // Kubernetes takes ids, not names (the image's /etc/passwd is not the registry's machine's).
+    const numeric = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
+    const runAsUser = numeric(def.user);
+    const runAsGroup = runAsUser !== undefined ? numeric(def.group) : undefined;
+    if (runAsUser !== undefined) container.securityContext = { runAsUser, ...(runAsGroup !== undefined ? { runAsGroup } : {}) };
+    if (def.user !== undefined && runAsUser === undefined) note(def, 'user', `securityContext.runAsUser takes a numeric uid and ${def.user} is a name: not exported; set it to that user's uid in the image`);
+    if (def.group !== undefined && runAsUser !== undefined && runAsGroup === undefined) note(def, 'group', `securityContext.runAsGroup takes a numeric gid and ${def.group} is a name: not exported; set it to that group's gid in the image`);
     if (def.maxMemoryMb !== undefined) container.resources = { limits: { memory: `${Math.round(def.maxMemoryMb)}Mi` } };
     const ports = [...new Set(def.health.map(probePort).filter((p): p is number => p !== null))];
     if (ports.length > 0) container.ports = ports.map((p) => ({ containerPort: p }));
@@ -150,6 +157,7 @@ export function exportK8s(defs: readonly ProcessDef[], opts: K8sOptions): { docs
       });
     } else {
       if (!def.autoRestart) note(def, 'auto_restart', 'a Deployment always restarts its container; auto_restart false has no equivalent');
+      if (def.successExitCodes.length > 0) note(def, 'success_exit_codes', `a Deployment restarts a container whatever its exit code: exit ${def.successExitCodes.join(', ')} (done, for pguard) is restarted`);
       note(def, 'max_restarts', 'a Deployment restarts without a budget (CrashLoopBackOff), it never gives up');
       docs.push({
         apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(name),

@@ -93,8 +93,9 @@ function systemdPath(process: string, field: string, path: string): string {
 function execStart(process: string, command: string): string {
   refuseNul(process, 'command', command);
   const words = splitSimpleCommand(command);
-  // A first word starting with - @ : + ! | is a prefix to systemd (ignore failure, argv0...): run it by the shell.
-  const argv = words && !/^[-@:+!|]/.test(words[0]!) ? words : ['/bin/sh', '-c', command];
+  // A first word starting with - @ : + ! | is a prefix to systemd (ignore failure, argv0...), and a
+  // relative path (./venv/bin/python) is refused by it: run those by the shell, in WorkingDirectory.
+  const argv = words && !/^[-@:+!|]/.test(words[0]!) && !(words[0]!.includes('/') && !words[0]!.startsWith('/')) ? words : ['/bin/sh', '-c', command];
   return argv.map((w) => systemdWord(w)).join(' ');
 }
 
@@ -129,6 +130,13 @@ export function exportSystemd(defs: readonly ProcessDef[], opts: SystemdOptions)
         }
       }
     }
+    // A user manager starts its units as its own user only: User= and Group= are a system unit's.
+    if (def.user !== undefined && opts.mode === 'system') {
+      service.push(`User=${systemdWord(def.user, { variables: false })}`);
+      if (def.group !== undefined) service.push(`Group=${systemdWord(def.group, { variables: false })}`);
+    } else if (def.user !== undefined) {
+      note(def, 'user', `a user unit runs as the user whose manager runs it: User=${def.user}${def.group !== undefined ? ` and Group=${def.group} are` : ' is'} exported with --system only`);
+    }
     // A job's failed run is not restarted: it runs again at its next time (its timer).
     if (job) service.push('Restart=no');
     else service.push(`Restart=${def.autoRestart ? 'on-failure' : 'no'}`, `RestartSec=${def.restartCooldownS}`);
@@ -137,6 +145,9 @@ export function exportSystemd(defs: readonly ProcessDef[], opts: SystemdOptions)
       else note(def, 'backoff', `exponential backoff needs systemd 254 (RestartSteps=); for systemd ${opts.version} the delay stays ${def.restartCooldownS} s`);
     }
     if (def.noRestartExitCodes.length > 0) service.push(`RestartPreventExitStatus=${def.noRestartExitCodes.join(' ')}`);
+    // Exit 0 is always a success to systemd; the others are listed (Restart=on-failure then leaves them down).
+    const success = def.successExitCodes.filter((c) => c !== 0);
+    if (success.length > 0) service.push(`SuccessExitStatus=${success.join(' ')}`);
     service.push(`KillSignal=${def.stopSignal}`, `TimeoutStopSec=${def.killTimeoutS}`, 'KillMode=control-group');
     if (def.maxMemoryMb !== undefined) service.push(`MemoryMax=${Math.round(def.maxMemoryMb)}M`);
     if (job) {

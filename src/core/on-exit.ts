@@ -14,7 +14,7 @@ import { compareRunIds } from './runs.js';
 import { transition, isIllegal, mustTransition, type Status } from './states.js';
 import { isJob, nextScheduledAt } from './on-schedule.js';
 
-export type ExitPolicy = Pick<ProcessDef, 'name' | 'command' | 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff' | 'noRestartExitCodes'>
+export type ExitPolicy = Pick<ProcessDef, 'name' | 'command' | 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff' | 'noRestartExitCodes' | 'successExitCodes'>
   & Partial<Pick<ProcessDef, 'schedule' | 'restartSchedule'>>;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Evidence = Omit<AlertIntent['evidence'], 'restarts' | 'action'>;

@@ -15,6 +15,7 @@ export type FieldType =
   | 'exit-codes'
   | 'url'
   | 'probes'
+  | 'account'
   | 'schedule';
 
 export interface FieldSpec {
@@ -29,6 +30,11 @@ export interface FieldSpec {
 }
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** A user or group as written: a name (useradd's characters, a trailing $ for machine accounts) or a numeric id. */
+export const ACCOUNT_PATTERN = /^(?:[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?|\d{1,10})$/;
+/** The largest id: 2^32 - 2 (2^32 - 1 is (uid_t)-1, "no change" to setresuid). */
+export const MAX_ACCOUNT_ID = 4_294_967_294;
 
 export const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGKILL', 'SIGUSR1', 'SIGUSR2'] as const;
 export type StopSignal = (typeof SIGNALS)[number];
@@ -56,9 +62,12 @@ export const FIELDS: readonly FieldSpec[] = [
   { key: 'cpu_window', type: 'non-negative-number', default: 60, unit: 'seconds', doc: 'How long max_cpu_percent must be exceeded.' },
   { key: 'ready_after', type: 'non-negative-number', default: 3, unit: 'seconds', doc: 'Without probes, a dependency counts as ready once it has run this long.' },
   { key: 'restart_dependents', type: 'boolean', default: true, doc: 'When this process is restarted automatically, restart the processes that depend on it once it is ready.' },
-  { key: 'schedule', type: 'schedule', doc: 'Run it on a schedule, to completion (a job): cron "minute hour day-of-month month day-of-week" (6 fields: seconds first, fired by `watch` only), @hourly/@daily/@weekly/@monthly/@yearly, or "every 30m" / "every 1h30m" / "every 45s"; local time. `start` arms it (`start --now` also runs it at once). A run that exits 0 is completed; any other end is a failed run: one alert, not restarted until its next time. A run still going when the next is due: that one is skipped, with an alert. Due times missed while nothing ran (the machine off) are reported, then it runs once. duration_min: a run longer than it raises `overrun`.' },
+  { key: 'user', type: 'account', doc: 'Run the program as this user (a name or a numeric uid): its uid, primary group, supplementary groups, HOME, USER, LOGNAME and SHELL (env still wins). Only root can start a process as another user; the same user is a no-op.' },
+  { key: 'group', type: 'account', doc: 'With user: the primary group (a name or a numeric gid) instead of the user\'s own.' },
+  { key: 'schedule', type: 'schedule', doc: 'Run it on a schedule, to completion (a job): cron "minute hour day-of-month month day-of-week" (6 fields: seconds first, fired by `watch` only), @hourly/@daily/@weekly/@monthly/@yearly, or "every 30m" / "every 1h30m" / "every 45s"; local time. `start` arms it (`start --now` also runs it at once). A run that exits 0 (or one of success_exit_codes) is completed; any other end is a failed run: one alert, not restarted until its next time. A run still going when the next is due: that one is skipped, with an alert. Due times missed while nothing ran (the machine off) are reported, then it runs once. duration_min: a run longer than it raises `overrun`.' },
   { key: 'restart_schedule', type: 'schedule', doc: 'Restart it gracefully (as `pguard restart`) at these times while it is up (PM2\'s cron_restart); same syntax as schedule. Not a crash: no alert, no restart budget spent. A stopped process stays stopped.' },
   { key: 'no_restart_exit_codes', type: 'exit-codes', default: [78], doc: 'Exit codes that mean "do not restart me" (as systemd\'s RestartPreventExitStatus): the process goes to failed at once, with a critical alert. 78 is EX_CONFIG. 126 and 127 (the command cannot run, or was not found) always do.' },
+  { key: 'success_exit_codes', type: 'exit-codes', default: [], doc: 'Exit codes that mean the work is done, however long the run lasted (supervisord\'s exitcodes with autorestart=unexpected, PM2\'s stop_exit_codes, systemd\'s SuccessExitStatus): the process goes to completed, is not restarted, and raises no alert.' },
 ];
 
 export const SETTINGS: readonly FieldSpec[] = [
@@ -102,7 +111,12 @@ export interface ProcessDef {
   readonly cpuWindowS: number;
   readonly readyAfterS: number;
   readonly restartDependents: boolean;
+  /** The user to run as, a name or a uid (digits), as written; resolved at start (effects/run-as.ts). */
+  readonly user: string | undefined;
+  /** Its primary group instead of the user's own: a name or a gid (digits). */
+  readonly group: string | undefined;
   readonly noRestartExitCodes: readonly number[];
+  readonly successExitCodes: readonly number[];
   /** A job's schedule (core/schedule.ts syntax), as written. */
   readonly schedule: string | undefined;
   readonly restartSchedule: string | undefined;
@@ -153,6 +167,7 @@ export function describeJsonSchema(): Record<string, unknown> {
       case 'signal': return { ...base, enum: [...SIGNALS] };
       case 'backoff': return { ...base, enum: ['fixed', 'exponential'] };
       case 'url': return { ...base, type: 'string', pattern: '^https?://' };
+      case 'account': return { ...base, oneOf: [{ type: 'string', pattern: ACCOUNT_PATTERN.source }, { type: 'integer', minimum: 0, maximum: MAX_ACCOUNT_ID }] };
       case 'exit-codes': return { ...base, type: 'array', items: { type: 'integer', minimum: 0, maximum: 255 } };
       case 'probes': return {
         ...base, type: 'array',

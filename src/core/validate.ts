@@ -2,10 +2,11 @@
 // The only place snake_case registry keys become camelCase properties. Never throws on user input.
 import type { Issue } from '../errors.js';
 import { orderByDependencies } from './deps.js';
+import { finalExitCodes } from './exit.js';
 import { validateProbes } from './probes.js';
 import { validateSchedule } from './schedule.js';
 import {
-  FIELDS, NAME_PATTERN, SETTINGS, SIGNALS, propertyOf,
+  ACCOUNT_PATTERN, FIELDS, MAX_ACCOUNT_ID, NAME_PATTERN, SETTINGS, SIGNALS, propertyOf,
   type FieldSpec, type ProcessDef, type Settings,
 } from './schema.js';
 
@@ -60,6 +61,12 @@ const RULES: Record<FieldSpec['type'], (v: unknown) => string | undefined> = {
       ? undefined
       : 'expected an array of exit codes (whole numbers from 0 to 255)',
   probes: () => undefined, // validated by validateProbes(), which names each probe's field
+  // Shape only: whether the account exists is known where it is used (effects/run-as.ts, at start).
+  account: (v) =>
+    (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_ACCOUNT_ID) ||
+    (typeof v === 'string' && ACCOUNT_PATTERN.test(v) && (!/^\d+$/.test(v) || Number(v) <= MAX_ACCOUNT_ID))
+      ? undefined
+      : 'expected a user or group name (letters, digits, ".", "_", "-"; up to 32) or a numeric id',
   schedule: (v) => (typeof v === 'string' && v.trim() !== '' ? validateSchedule(v) : 'expected a schedule string such as "0 * * * *", "@daily" or "every 30m"'),
 };
 
@@ -112,7 +119,12 @@ function validateFields(
       out.survivesRestartOf = deps.flatMap((d) => (typeof d !== 'string' && d.restart === false ? [d.name] : []));
       continue;
     }
-    out[propertyOf(spec)] = spec.type === 'signal' ? normalizeSignal(value as string) : value;
+    // A numeric id is kept as its digits: "33" and 33 name the same account.
+    out[propertyOf(spec)] = spec.type === 'signal' ? normalizeSignal(value as string) : spec.type === 'account' ? String(value) : value;
+  }
+  // group is the primary group of the user the program runs as: without user there is none to switch to.
+  if (entry.group !== undefined && entry.user === undefined && specs === FIELDS) {
+    issues.push({ process, field: 'group', message: 'needs user (the group is that of the user the program runs as); add user, or remove group' });
   }
   return out;
 }
@@ -162,6 +174,8 @@ export function validateRegistry(raw: unknown): Validated {
     defs.set(name, { name, ...fields, command: typeof fields.command === 'string' ? fields.command : '' } as unknown as ProcessDef);
   }
   for (const def of defs.values()) {
+    const both = def.successExitCodes.filter((c) => finalExitCodes(def).includes(c));
+    if (both.length > 0) issues.push({ process: def.name, field: 'success_exit_codes', message: `${both.join(', ')} cannot mean both done and "do not restart me" (no_restart_exit_codes; 126 and 127 always do)` });
     if (def.schedule !== undefined && def.restartSchedule !== undefined) {
       issues.push({ process: def.name, field: 'restart_schedule', message: 'a process has a schedule (a job run to completion) or a restart_schedule (a long-running one restarted), not both' });
     }

@@ -23,7 +23,7 @@
 //   arm         written by pguard (temp file + rename), read by the runner with one `read` after an
 //               exit and then emptied (`: > arm`, builtins only), so one arm buys at most one restart:
 //                 NORMAL_AFTER_MS STABLE_AFTER_MS UNSTABLE_OK NOT_BEFORE_MS FINAL_STATUSES   (core/arm.ts)
-//               FINAL_STATUSES is a comma-separated list (126,127 and no_restart_exit_codes). A second
+//               FINAL_STATUSES is a comma-separated list (126,127, no_restart_exit_codes and success_exit_codes). A second
 //               line, where pguard can read the kernel's clock, anchors it to the wall clock (effects/clock.ts):
 //                 WALL_MS UPTIME_CS
 //               The runner times an exit without a fork: WALL_MS + (uptime at the exit - UPTIME_CS) x 10,
@@ -51,6 +51,9 @@
 //
 // The runner's environment (PGUARD_NAME, PGUARD_REGISTRY and PGUARD_HEARTBEAT_FILE stay in the
 // user's process; the runner unsets the others before it execs the command): see RUNNER_ENV.
+// With `user` (PGUARD_RUN_AS: "UID GID SETPRIV"), the runner, which stays pguard's user, execs the
+// command through `SETPRIV --reuid=UID --regid=GID --init-groups --` (the PID stays the run's), and
+// exports PGUARD_RUN_AS_HOME/_USER/_LOGNAME/_SHELL as HOME/USER/LOGNAME/SHELL for the command alone.
 //
 // Adopt mode (PGUARD_ADOPT set, to a run's start line fields: ID PID STARTTIME BOOTID STARTED_MS):
 // a live run whose runner died (core/on-check.ts). The new runner starts nothing while it lives:
@@ -87,13 +90,38 @@ export const RUNNER_ENV = {
   heartbeat: 'PGUARD_HEARTBEAT_FILE', // kept: touch it to pass a heartbeat probe
   uptimeFile: 'PGUARD_UPTIME_FILE',   // the kernel's clock, when not /proc/uptime
   adopt: 'PGUARD_ADOPT',              // adopt mode: the live run to watch (encodeAdopt)
+  runAs: 'PGUARD_RUN_AS',             // `user`: "UID GID SETPRIV" (encodeRunAs); absent: run as the runner
+  runAsHome: 'PGUARD_RUN_AS_HOME',    //   and the program's HOME, USER, LOGNAME, SHELL (each where the
+  runAsUser: 'PGUARD_RUN_AS_USER',    //   entry's env and env_file do not set it); the runner itself
+  runAsLogname: 'PGUARD_RUN_AS_LOGNAME', // keeps pguard's (its on-exit finds pguard's files by HOME)
+  runAsShell: 'PGUARD_RUN_AS_SHELL',
 } as const;
+
+/** The account variables of `user`, by the environment variable the program gets. */
+const RUN_AS_ENV: Readonly<Record<string, string>> = {
+  HOME: RUNNER_ENV.runAsHome, USER: RUNNER_ENV.runAsUser, LOGNAME: RUNNER_ENV.runAsLogname, SHELL: RUNNER_ENV.runAsShell,
+};
 
 /** The variables the runner removes before it execs the user's command. */
 export const RUNNER_ONLY_ENV = [
   RUNNER_ENV.command, RUNNER_ENV.epoch, RUNNER_ENV.delayMs, RUNNER_ENV.killTimeoutMs, RUNNER_ENV.node, RUNNER_ENV.cli, RUNNER_ENV.procDir, RUNNER_ENV.stateDir,
-  RUNNER_ENV.uptimeFile, RUNNER_ENV.adopt,
+  RUNNER_ENV.uptimeFile, RUNNER_ENV.adopt, RUNNER_ENV.runAs, RUNNER_ENV.runAsHome, RUNNER_ENV.runAsUser, RUNNER_ENV.runAsLogname,
+  RUNNER_ENV.runAsShell,
 ] as const;
+
+/**
+ * `user` for the runner: it starts (and restarts) the program through setpriv with these ids and
+ * the user's supplementary groups (`setpriv --reuid=UID --regid=GID --init-groups -- COMMAND`, an
+ * exec: the PID stays the run's), and sets these variables in the program's environment alone.
+ */
+export interface RunnerRunAs {
+  readonly uid: number;
+  readonly gid: number;
+  /** setpriv's absolute path (it may hold spaces: the last field, taken whole). */
+  readonly setpriv: string;
+  /** HOME, USER, LOGNAME, SHELL: only those the program gets from the account. */
+  readonly env: Readonly<Record<string, string>>;
+}
 
 export interface RunnerLaunch {
   readonly name: string;
@@ -111,6 +139,8 @@ export interface RunnerLaunch {
   readonly uptimeFile?: string;
   /** Adopt mode: this live run of a dead runner is watched, not started. */
   readonly adopt?: RunInfo | null;
+  /** `user`: the account the program runs as (effects/run-as.ts); absent or null: the runner's. */
+  readonly runAs?: RunnerRunAs | null;
 }
 
 export function encodeRunnerEnv(l: RunnerLaunch): Record<string, string> {
@@ -128,7 +158,14 @@ export function encodeRunnerEnv(l: RunnerLaunch): Record<string, string> {
     [RUNNER_ENV.heartbeat]: l.heartbeatFile,
     ...(l.uptimeFile !== undefined ? { [RUNNER_ENV.uptimeFile]: l.uptimeFile } : {}),
     ...(l.adopt ? { [RUNNER_ENV.adopt]: encodeAdopt(l.adopt) } : {}),
+    ...(l.runAs ? encodeRunAs(l.runAs) : {}),
   };
+}
+
+/** PGUARD_RUN_AS ("UID GID SETPRIV") and the account's variables the program is to get. */
+export function encodeRunAs(r: RunnerRunAs): Record<string, string> {
+  const vars = Object.entries(r.env).flatMap(([k, v]) => (RUN_AS_ENV[k] ? [[RUN_AS_ENV[k], v] as const] : []));
+  return { [RUNNER_ENV.runAs]: `${r.uid} ${r.gid} ${r.setpriv}`, ...Object.fromEntries(vars) };
 }
 
 /** PGUARD_ADOPT: the adopted run as its start line gives it (ID PID STARTTIME BOOTID STARTED_MS). */

@@ -12,6 +12,7 @@ import type { ProcessDef } from '../core/schema.js';
 import { readIdentity } from './identity.js';
 import { checkTrusted } from './registry-file.js';
 import { encodeRunnerEnv } from './runner-protocol.js';
+import { resolveRunAs, type RunAs } from './run-as.js';
 import { detectSession, runnerCommand } from './session-scope.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -47,16 +48,28 @@ export function resolveCwd(def: ProcessDef, registryPath: string): string {
   return cwd;
 }
 
-/** The process's environment: ours, then env_file (dotenv, parsed by Node's util.parseEnv), then env. */
-export function buildEnv(def: ProcessDef, registryPath: string, base: NodeJS.ProcessEnv): Record<string, string> {
+/**
+ * The process's environment: ours, then the account's HOME, USER, LOGNAME and SHELL where it runs
+ * as another user (runAs), then env_file (dotenv, parsed by Node's util.parseEnv), then env.
+ */
+export function buildEnv(def: ProcessDef, registryPath: string, base: NodeJS.ProcessEnv, runAs: RunAs | null = null): Record<string, string> {
+  return mergeEnv(base, runAs?.env ?? {}, ownEnv(def, registryPath));
+}
+
+function mergeEnv(base: NodeJS.ProcessEnv, ...over: Record<string, string>[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(base)) if (v !== undefined) env[k] = v;
+  return Object.assign(env, ...over);
+}
+
+/** What the entry itself sets: env_file, then env. */
+function ownEnv(def: ProcessDef, registryPath: string): Record<string, string> {
+  const env: Record<string, string> = {};
   if (def.envFile) {
     const file = isAbsolute(def.envFile) ? def.envFile : resolve(dirname(registryPath), def.envFile);
     Object.assign(env, parseEnv(readEnvFile(def.name, file)));
   }
-  Object.assign(env, def.env);
-  return env;
+  return Object.assign(env, def.env);
 }
 
 /**
@@ -88,11 +101,20 @@ function readEnvFile(name: string, file: string): string {
 export function spawnRunner(req: SpawnRequest): Identity {
   const { def } = req;
   const cwd = resolveCwd(def, req.registryPath);
-  const env = buildEnv(def, req.registryPath, req.baseEnv);
+  // An unknown user, or one pguard cannot switch to, refuses this process alone, before anything starts.
+  const runAs = resolveRunAs(def, req.baseEnv);
+  // The runner runs as pguard, with pguard's HOME (its `pguard on-exit` finds pguard's own files
+  // there): the account's variables are handed over for the program alone, unless the entry sets them.
+  const own = ownEnv(def, req.registryPath);
+  const env = mergeEnv(req.baseEnv, own);
   Object.assign(env, encodeRunnerEnv({
     name: def.name, registryPath: req.registryPath, procDir: req.procDir, heartbeatFile: req.heartbeatFile,
     command: def.command, epoch: req.epoch, delayMs: req.delayMs, killTimeoutMs: def.killTimeoutS * 1000, nodePath: process.execPath, cliPath: CLI_PATH,
     stateDir: req.stateDir, adopt: req.adopt ?? null,
+    runAs: runAs && {
+      uid: runAs.uid, gid: runAs.gid, setpriv: runAs.setpriv,
+      env: Object.fromEntries(Object.entries(runAs.env).filter(([k]) => !Object.hasOwn(own, k))),
+    },
   }));
   if (!existsSync(RUNNER_PATH)) throw new UserError(`the runner ${RUNNER_PATH} is missing: reinstall pguard.`);
   const log = openSync(req.logFile, 'a', 0o600);

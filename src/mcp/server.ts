@@ -203,6 +203,7 @@ function registerFields(): Record<string, z.ZodType> {
       case 'backoff': return z.enum(['fixed', 'exponential']);
       case 'exit-codes': return z.array(z.number().int().min(0).max(255));
       case 'probes': return z.array(z.record(z.string(), z.unknown()));
+      case 'account': return z.union([z.string(), z.number().int().min(0)]);
     }
   };
   return Object.fromEntries(FIELDS.map((f) => {

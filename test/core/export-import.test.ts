@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { describeNote, dnsLabel, splitSimpleCommand } from '../../src/core/export-common.js';
 import { exportSystemd, systemdWord } from '../../src/core/export-systemd.js';
-import { importPm2, importProcessCompose, importSupervisord, literalDepth, parseIni, yamlDepth } from '../../src/core/import-formats.js';
+import { literalDepth, yamlDepth } from '../../src/core/import/depth.js';
+import { importPm2 } from '../../src/core/import/pm2.js';
+import { importProcessCompose } from '../../src/core/import/process-compose.js';
+import { importSupervisord as importSupervisordFiles, parseIni } from '../../src/core/import/supervisord.js';
+
+const importSupervisord = (text: string) => importSupervisordFiles([{ path: 'supervisord.conf', text, here: '/etc/supervisor' }], { here: '/etc/supervisor', env: {}, hostname: 'host' });
 import { readExportedLiteral } from '../../src/core/js-literal.js';
 import { validateRegistry } from '../../src/core/validate.js';
 import type { ProcessDef } from '../../src/core/schema.js';
@@ -98,7 +103,7 @@ describe('bounding a file before it is parsed (issue 22, point 7)', () => {
 describe('importers', () => {
   it('maps a PM2 app: interpreter, args, units (ms, "10s", "300M"), with a note for cluster mode and env blocks', () => {
     const res = importPm2({ apps: [{ name: 'api', script: './s.js', args: ['--port', '80 80'], min_uptime: '10s', restart_delay: 1500, max_memory_restart: '300M', kill_timeout: 3000, exec_mode: 'cluster', env_production: {} }] });
-    expect(res.entries).toEqual([{ name: 'api', entry: { command: "node ./s.js --port '80 80'", min_uptime: 10, restart_cooldown: 1.5, max_memory_mb: 300, kill_timeout: 3 } }]);
+    expect(res.entries).toEqual([{ name: 'api', entry: { command: "node ./s.js --port '80 80'", max_restarts: 16, min_uptime: 10, restart_cooldown: 1.5, max_memory_mb: 300, kill_timeout: 3 } }]);
     expect(res.notes.map(describeNote)).toEqual([
       "api.env_production: PM2's per-environment block is not imported (pguard has one env; --env production chose it in PM2)",
       "api.exec_mode: PM2's cluster mode (one port shared by workers) has no equivalent: the app runs once, in fork mode",
@@ -112,10 +117,12 @@ describe('importers', () => {
   });
 
   it('reads supervisord INI (continuations, inline comments) and orders programs by priority', () => {
-    expect(parseIni('[program:a]\ncommand=x --y ; comment\n  --z\n;c\nkey: v')).toEqual([{ section: 'program:a', values: { command: 'x --y\n--z', key: 'v' } }]);
+    expect(parseIni('[program:a]\ncommand=x --y ; comment\n  --z\n;c\nkey: v')).toEqual([{ section: 'program:a', line: 1, values: { command: 'x --y\n--z', key: 'v' } }]);
     const res = importSupervisord('[program:b]\ncommand=b\npriority=20\nautorestart=false\n[program:a]\ncommand=a\npriority=10\nenvironment=K="v,1",L=2\nstopsignal=TERM\n');
     expect(res.entries.map((e) => e.name)).toEqual(['a', 'b']);
-    expect(res.entries[0]!.entry).toEqual({ command: 'a', env: { K: 'v,1', L: '2' }, autostart: true, stop_signal: 'SIGTERM' });
-    expect(res.entries[1]!.entry).toEqual({ command: 'b', auto_restart: false, autostart: true });
+    // supervisord's defaults written out: autorestart=unexpected with exitcodes=0, startsecs=1, startretries=3, stopwaitsecs=10.
+    const defaults = { autostart: true, min_uptime: 1, max_restarts: 3, restart_cooldown: 1, kill_timeout: 10 };
+    expect(res.entries[0]!.entry).toEqual({ command: 'a', env: { K: 'v,1', L: '2' }, success_exit_codes: [0], stop_signal: 'SIGTERM', ...defaults });
+    expect(res.entries[1]!.entry).toEqual({ command: 'b', auto_restart: false, ...defaults });
   });
 });

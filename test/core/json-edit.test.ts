@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { editTopLevel } from '../../src/core/json-edit.js';
 
@@ -42,5 +43,41 @@ describe('editing a registry entry by entry (hand formatting kept)', () => {
   it('gives up (null: the caller writes the whole file) on a key written twice or a text that is not an object', () => {
     expect(editTopLevel('{"a": 1, "a": 2}', { a: 2 }, { a: 3 }, 2)).toBeNull();
     expect(editTopLevel('[1]', {}, { a: 1 }, 2)).toBeNull();
+  });
+
+  // Kept rather than jsonc-parser's modify() (README, Dependencies): any registry, written in any
+  // of the styles people use, and any change of its entries: the text parses to exactly the new
+  // data, and every entry that did not change keeps its text byte for byte.
+  it('any edit of any registry in any style: the new data exactly, untouched entries byte for byte', () => {
+    const entry = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.record({ command: fc.string(), env: fc.dictionary(fc.string(), fc.string()) }));
+    // A style: how the whole file is written, and how one of its entries then reads in it.
+    const indented = (unit: string | number) => [
+      (v: unknown) => JSON.stringify(v, null, unit),
+      (k: string, v: unknown) => `${JSON.stringify(k)}: ${JSON.stringify(v, null, unit).split('\n').join(`\n${typeof unit === 'number' ? ' '.repeat(unit) : unit}`)}`,
+      unit,
+    ] as const;
+    const style = fc.constantFrom(indented(2), indented(4), indented('\t'), [(v: unknown) => JSON.stringify(v), (k: string, v: unknown) => `${JSON.stringify(k)}:${JSON.stringify(v)}`, 2] as const);
+    fc.assert(fc.property(
+      fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), entry, { maxKeys: 6 }),
+      fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.option(entry), { maxKeys: 4 }),
+      style,
+      (before, change, [write, entryText, unit]) => {
+        const text = `${write(before)}\n`;
+        const after: Record<string, unknown> = structuredClone(before);
+        for (const [k, v] of Object.entries(change)) { if (v === null) delete after[k]; else after[k] = v; }
+        const out = editTopLevel(text, before, after, unit); // the file's own unit, as the registry writer finds it
+        if (out === null) return; // the caller writes the whole file
+        expect(JSON.parse(out)).toEqual(JSON.parse(JSON.stringify(after))); // (-0 is written 0)
+        for (const [k, v] of Object.entries(before)) {
+          if (!(k in after)) continue;
+          if (JSON.stringify(after[k]) === JSON.stringify(v)) {
+            expect(text).toContain(entryText(k, v));
+            expect(out).toContain(entryText(k, v));
+          } else if (JSON.stringify(v, null, 2).includes('\n') && JSON.stringify(after[k], null, 2).includes('\n')) {
+            expect(out).toContain(entryText(k, after[k])); // a changed entry, in the file's own indentation
+          }
+        }
+      },
+    ), { numRuns: 500 });
   });
 });

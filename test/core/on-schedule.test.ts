@@ -17,7 +17,7 @@ const job: ProcessDef = {
   maxRestarts: 3, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
   dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
   cpuWindowS: 60, readyAfterS: 3, restartDependents: true, noRestartExitCodes: [78], survivesRestartOf: [],
-  schedule: '0 * * * *', restartSchedule: undefined,
+  schedule: '0 * * * *', restartSchedule: undefined, successExitCodes: [], user: undefined, group: undefined,
 };
 const settings = { failedRetryS: 3600 };
 const look = (alive: boolean, lateAfterMs = MIN): Observation => ({ kind: 'checked', processAlive: alive, runnerAlive: alive, lateAfterMs });

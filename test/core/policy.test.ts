@@ -11,7 +11,7 @@ const def: ProcessDef = {
   name: 'bot', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
   maxRestarts: 3, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
   dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
-  cpuWindowS: 60, readyAfterS: 3, restartDependents: true, noRestartExitCodes: [78], survivesRestartOf: [],
+  cpuWindowS: 60, readyAfterS: 3, restartDependents: true, noRestartExitCodes: [78], successExitCodes: [], survivesRestartOf: [],
 };
 const settings = { failedRetryS: 3600 };
 const running = (over: Partial<ProcessRecord> = {}): ProcessRecord => ({
@@ -73,6 +73,8 @@ const cases: Case[] = [
   { name: 'fails at once a command that cannot be executed (126)', record: running(), obs: { kind: 'exited', restartedAt: null, exit: { runId: '1.1', startedAt: T0 - 5, endedAt: T0, code: 126, signal: null } }, next: 'failed', decision: { action: 'none' }, alerts: ['failed'] },
   { name: 'does not restart an exit code listed in no_restart_exit_codes (EX_CONFIG 78 by default)', record: running(), obs: exited(5_000, 78), next: 'failed', decision: { action: 'none' }, alerts: ['failed'] },
   { name: 'restarts an exit code the list does not name', def: { noRestartExitCodes: [3] }, record: running(), obs: exited(5_000, 78), next: 'crashed', decision: { action: 'restart', delayMs: 0 }, alerts: ['crashed'] },
+  { name: 'completes, whatever the run length, on an exit code in success_exit_codes (supervisord\'s exitcodes)', def: { successExitCodes: [0, 3] }, record: running(), obs: exited(200, 3), next: 'completed', decision: { action: 'none' }, alerts: [] },
+  { name: 'restarts an exit code success_exit_codes does not name', def: { successExitCodes: [0] }, record: running(), obs: exited(200, 1), next: 'crashed', decision: { action: 'restart', delayMs: 0 }, alerts: ['crashed'] },
   { name: 'a stop request on a crashed process cancels the pending restart', record: running({ status: 'crashed', nextRestartAt: T0 + 1 }), obs: { kind: 'stop-requested' }, next: 'stopped', decision: { action: 'stop' }, alerts: [] },
 ];
 

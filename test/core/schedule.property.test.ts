@@ -80,7 +80,7 @@ describe('a job under random looks (decide() as watch and healthcheck call it)',
   const def: PolicyDef = {
     name: 'job', command: 'x', noRestartExitCodes: [78], durationMin: 0, autoRestart: true, maxRestarts: 5, restartCooldownS: 30,
     minUptimeS: 60, backoff: 'fixed', health: [], maxMemoryMb: undefined, maxCpuPercent: undefined, cpuWindowS: 60, restartDependents: false,
-    killTimeoutS: 10, schedule: 'every 10s', restartSchedule: undefined,
+    killTimeoutS: 10, schedule: 'every 10s', restartSchedule: undefined, successExitCodes: [],
   };
   // A run lasts `runMs`; the clock moves by random steps, now and then by a long gap (the machine off).
   const scenario = fc.record({

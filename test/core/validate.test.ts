@@ -21,7 +21,8 @@ describe('validateRegistry()', () => {
       name: 'a', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
       maxRestarts: 5, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
       dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
-      cpuWindowS: 60, readyAfterS: 3, restartDependents: true, noRestartExitCodes: [78], survivesRestartOf: [],
+      cpuWindowS: 60, readyAfterS: 3, restartDependents: true, noRestartExitCodes: [78], successExitCodes: [], survivesRestartOf: [],
+      user: undefined, group: undefined,
     });
   });
 
@@ -35,11 +36,34 @@ describe('validateRegistry()', () => {
     ['stop_signal', 'SIGFOO', 'stop_signal: expected one of SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGKILL, SIGUSR1, SIGUSR2, got "SIGFOO" (string)'],
     ['depends_on', 'db', 'depends_on: expected an array of process names (or {"name": "db", "restart": false}), got "db" (string)'],
     ['backoff', 'linear', 'backoff: expected "fixed" or "exponential", got "linear" (string)'],
+    ['success_exit_codes', [0, 78], 'success_exit_codes: 78 cannot mean both done and "do not restart me" (no_restart_exit_codes; 126 and 127 always do)'],
+    ['success_exit_codes', [127], 'success_exit_codes: 127 cannot mean both done and "do not restart me" (no_restart_exit_codes; 126 and 127 always do)'],
+    ['user', 'no body', 'user: expected a user or group name (letters, digits, ".", "_", "-"; up to 32) or a numeric id, got "no body" (string)'],
+    ['user', '-x', 'user: expected a user or group name (letters, digits, ".", "_", "-"; up to 32) or a numeric id, got "-x" (string)'],
+    ['user', -1, 'user: expected a user or group name (letters, digits, ".", "_", "-"; up to 32) or a numeric id, got -1 (number)'],
+    ['user', 4_294_967_295, 'user: expected a user or group name (letters, digits, ".", "_", "-"; up to 32) or a numeric id, got 4294967295 (number)'],
+    ['user', 'a'.repeat(33), `user: expected a user or group name (letters, digits, ".", "_", "-"; up to 32) or a numeric id, got "${'a'.repeat(33)}" (string)`],
   ];
   it.each(bad)('names the process and field for a bad %s', (field, value, message) => {
     const { issues } = validateRegistry({ bot: { command: 'x', [field]: value } });
     expect(issues.map((i) => `${i.field}: ${i.message}`)).toEqual([message]);
     expect(issues[0]!.process).toBe('bot');
+  });
+
+  it.each([
+    ['a name', { user: 'www-data' }, { user: 'www-data', group: undefined }],
+    ['a machine account', { user: 'host$' }, { user: 'host$', group: undefined }],
+    ['a uid as a number, kept as its digits', { user: 33, group: 0 }, { user: '33', group: '0' }],
+    ['a uid and gid as strings', { user: '65534', group: 'nogroup' }, { user: '65534', group: 'nogroup' }],
+  ])('takes user and group as %s (shape only: no account is looked up)', (_what, entry, expected) => {
+    const { defs, issues } = validateRegistry({ bot: { command: 'x', ...entry } });
+    expect(issues).toEqual([]);
+    expect(defs.get('bot')).toMatchObject(expected);
+  });
+
+  it('refuses group without user, naming the field', () => {
+    const { issues } = validateRegistry({ bot: { command: 'x', group: 'adm' } });
+    expect(issues).toEqual([{ process: 'bot', field: 'group', message: 'needs user (the group is that of the user the program runs as); add user, or remove group' }]);
   });
 
   it('reports every issue at once', () => {

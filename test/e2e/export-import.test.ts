@@ -26,9 +26,9 @@ function stack(): TmpRegistry {
   for (const p of ['db', 'job']) { writeFileSync(join(bin, p), '#!/bin/sh\nexec sleep 1000\n'); chmodSync(join(bin, p), 0o755); }
   writeFileSync(join(t.dir, '.env'), `FILE_SECRET=${SECRET}-file\n`);
   writeFileSync(t.registry, JSON.stringify({
-    db: { command: `${bin}/db --data /var/lib/db`, health: [{ type: 'tcp', port: 5432, grace: 5 }], max_memory_mb: 512, stop_signal: 'SIGINT', kill_timeout: 20 },
+    db: { command: `${bin}/db --data /var/lib/db`, health: [{ type: 'tcp', port: 5432, grace: 5 }], max_memory_mb: 512, stop_signal: 'SIGINT', kill_timeout: 20, user: 'www-data' },
     api: { command: 'cd app && exec node server.js', depends_on: ['db'], env: { API_TOKEN: SECRET }, env_file: '.env', health: [{ type: 'http', url: 'http://127.0.0.1:8000/health' }, { type: 'heartbeat', max_age: 30 }] },
-    'nightly.job': { command: `${bin}/job`, duration_min: 30, max_restarts: 2 },
+    'nightly.job': { command: `${bin}/job`, duration_min: 30, max_restarts: 2, user: 65534, group: 65534 },
   }, null, 2));
   return t;
 }
@@ -49,11 +49,24 @@ describe('pguard export', () => {
     expect(all).not.toContain(SECRET);
     expect(all).toContain(`EnvironmentFile=${join(t.dir, '.env')}`);
     expect(lines(res.stderr)).toEqual([
+      'pguard export: db.user: a user unit runs as the user whose manager runs it: User=www-data is exported with --system only',
       'pguard export: db.health: systemd has no health probes: run `pguard watch --foreground` beside these units (or keep pguard) for them',
       'pguard export: api.env: values not exported (they may be secrets): put API_TOKEN in ~/.config/pguard/api.env (or export with --env-values)',
       'pguard export: api.health: systemd has no health probes: run `pguard watch --foreground` beside these units (or keep pguard) for them',
+      'pguard export: nightly.job.user: a user unit runs as the user whose manager runs it: User=65534 and Group=65534 are exported with --system only',
       'pguard export: nightly.job.duration_min: systemd ends a run at RuntimeMaxSec (1.5 x duration_min here), where pguard only alerts (overrun); and a clean exit 0 before 80% of it, which pguard restarts as premature, is not restarted by Restart=on-failure',
     ]);
+    expect(all).not.toMatch(/^(User|Group)=/m);
+    // --system: User= and Group= as written (a name or an id), and the units still verify.
+    const sys = join(t.dir, 'system-units');
+    expect((await t.cli(['export', 'systemd', '--system', '--out', sys])).code).toBe(0);
+    const sysVerify = await execa('systemd-analyze', ['verify', ...readdirSync(sys).map((f) => join(sys, f))], { reject: false, cwd: t.dir });
+    expect(sysVerify.stderr).toBe('');
+    expect(sysVerify.exitCode).toBe(0);
+    const unit = (f: string) => readFileSync(join(sys, f), 'utf8').split('\n');
+    expect(unit('pguard-db.service').filter((l) => /^(User|Group)=/.test(l))).toEqual(['User=www-data']);
+    expect(unit('pguard-nightly.job.service').filter((l) => /^(User|Group)=/.test(l))).toEqual(['User=65534', 'Group=65534']);
+    expect(unit('pguard-api.service').filter((l) => /^(User|Group)=/.test(l))).toEqual([]);
     const withValues = await t.cli(['export', 'systemd', 'api', '--env-values']);
     expect(withValues.stdout).toContain(`Environment=API_TOKEN=${SECRET}`);
     expect(withValues.stdout).not.toContain(`${SECRET}-file`); // an env_file's contents never
@@ -77,9 +90,14 @@ describe('pguard export', () => {
     expect(c.livenessProbe).toEqual({ httpGet: { path: '/health', port: 8000, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 });
     expect(c.env).toEqual([{ name: 'API_TOKEN', valueFrom: { secretKeyRef: { name: 'api-env', key: 'API_TOKEN' } } }, { name: 'PGUARD_HEARTBEAT_FILE', value: '/tmp/pguard-heartbeat' }]);
     expect(c.envFrom).toEqual([{ secretRef: { name: 'api-env-file' } }]);
-    const job = docs[4] as unknown as { spec: { backoffLimit: number; activeDeadlineSeconds: number } };
+    const job = docs[4] as unknown as { spec: { backoffLimit: number; activeDeadlineSeconds: number; template: { spec: { containers: Record<string, any>[] } } } };
     expect(job.spec).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 2700 });
+    // Ids only: a numeric user and group as the securityContext; a name is said, not guessed.
+    expect(job.spec.template.spec.containers[0]!.securityContext).toEqual({ runAsUser: 65534, runAsGroup: 65534 });
+    expect((docs[0] as any).spec.template.spec.containers[0].securityContext).toBeUndefined();
+    expect(c.securityContext).toBeUndefined();
     expect(lines(res.stderr)).toEqual([
+      'pguard export: db.user: securityContext.runAsUser takes a numeric uid and www-data is a name: not exported; set it to that user\'s uid in the image',
       'pguard export: db.stop_signal: Kubernetes stops a container with SIGTERM, not SIGINT (unless the image sets STOPSIGNAL)',
       'pguard export: db.max_restarts: a Deployment restarts without a budget (CrashLoopBackOff), it never gives up',
       'pguard export: api.env_file: read from the Secret api-env-file, which you create: kubectl create secret generic api-env-file --from-env-file=.env',
@@ -118,7 +136,9 @@ describe('pguard export', () => {
       image: 'debian:12', environment: { API_TOKEN: '${API_TOKEN}' }, env_file: ['.env'], restart: 'on-failure:5',
       depends_on: { db: { condition: 'service_healthy' } },
     });
-    expect(doc.services.db).toMatchObject({ mem_limit: '512m', stop_signal: 'SIGINT', stop_grace_period: '20s', healthcheck: { test: ['CMD-SHELL', 'nc -z 127.0.0.1 5432'], retries: 3, start_period: '5s' } });
+    expect(doc.services['nightly-job']).toMatchObject({ user: '65534:65534' });
+    expect(doc.services.api!.user).toBeUndefined();
+    expect(doc.services.db).toMatchObject({ user: 'www-data', mem_limit: '512m', stop_signal: 'SIGINT', stop_grace_period: '20s', healthcheck: { test: ['CMD-SHELL', 'nc -z 127.0.0.1 5432'], retries: 3, start_period: '5s' } });
     expect(Object.keys(doc.services)).toEqual(['db', 'api', 'nightly-job']);
     expect(lines(res.stderr)).toEqual([
       'pguard export: api.env: values not exported (they may be secrets): ${API_TOKEN}-style references, set them in the shell or an .env file beside compose.yaml (or export with --env-values)',

@@ -1,6 +1,7 @@
 // Issue 21: never a stack trace, never exit 70: registries people really write by mistake, a reader
 // that closes the pipe early, and random argv against random registries.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { CLI } from '../helpers/run-cli.js';
@@ -40,6 +41,21 @@ describe('a reader that closes the pipe', () => {
   });
 });
 
+describe('a folder deleted under the shell', () => {
+  it('says so in one line, exit 2, for the full CLI and a hot command alike (it was exit 70, "uv_cwd")', async () => {
+    const t = tmpRegistry({});
+    const gone = join(t.dir, 'gone');
+    mkdirSync(gone);
+    // A shell whose folder is removed under it, then runs pguard there.
+    for (const args of [['list'], ['status'], ['import', 'pm2', 'x.json', '--json']]) {
+      const res = await execa('sh', ['-c', 'cd "$1" && rmdir "$1" && cli="$2" && shift 2 && exec node "$cli" "$@"', 'sh', gone, CLI, ...args], { reject: false, env: { ...t.env, PGUARD_REGISTRY: '' } });
+      expect(res.exitCode, res.stderr).toBe(2);
+      expect(res.stderr).toMatch(/the current folder no longer exists \(deleted or moved\)/);
+      mkdirSync(gone);
+    }
+  });
+});
+
 describe('a very large registry', () => {
   it('renders a table of 300,000 rows (the column widths once overflowed the stack)', async () => {
     const { renderTable } = await import('../../src/cli/output.js');
@@ -67,14 +83,14 @@ describe('import pm2 --allow-eval of a file that does not run', () => {
   it('a YAML process file with no apps (PM2 takes YAML: read as YAML, not run): exit 2, nothing found', async () => {
     const t = tmpRegistry({});
     writeFileSync(`${t.dir}/x.yml`, 'apps: []\n');
-    expect(await t.cli(['import', 'pm2', 'x.yml', '--allow-eval'])).toMatchObject({ code: 2, stderr: 'pguard: x.yml: no processes found in it (as pm2).' });
+    expect(await t.cli(['import', 'pm2', 'x.yml', '--allow-eval'])).toMatchObject({ code: 2, stderr: 'pguard: x.yml: no processes to import from it (as pm2).' });
   });
 
   it('an ecosystem file that exports no apps adds nothing (it once added an entry with an empty command)', async () => {
     const t = tmpRegistry({});
     writeFileSync(`${t.dir}/empty.config.js`, 'module.exports = {}\n');
     const res = await t.cli(['import', 'pm2', 'empty.config.js']);
-    expect(res).toMatchObject({ code: 2, stderr: 'pguard: empty.config.js: no processes found in it (as pm2).' });
+    expect(res).toMatchObject({ code: 2, stderr: 'pguard: empty.config.js: no processes to import from it (as pm2).' });
   });
 });
 

@@ -26,7 +26,7 @@ const base: ProcessDef = {
   name: 'bot', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
   maxRestarts: 3, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
   dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
-  cpuWindowS: 60, readyAfterS: 3, restartDependents: false, noRestartExitCodes: [78], survivesRestartOf: [],
+  cpuWindowS: 60, readyAfterS: 3, restartDependents: false, noRestartExitCodes: [78], successExitCodes: [], survivesRestartOf: [],
 };
 
 interface Row {
@@ -63,6 +63,9 @@ const rows: Row[] = [
   { name: 'EX_CONFIG (78), a default no_restart_exit_code', status: 78, ranMs: 5_000 },
   { name: 'a listed exit code after a stable run', def: { noRestartExitCodes: [3] }, status: 3, ranMs: 120_000 },
   { name: 'an exit code not listed', def: { noRestartExitCodes: [3] }, status: 4, ranMs: 5_000 },
+  { name: 'a success exit code after a short run', def: { successExitCodes: [0, 2] }, status: 2, ranMs: 1_000 },
+  { name: 'exit 0 listed in success_exit_codes', def: { successExitCodes: [0] }, status: 0, ranMs: 5 },
+  { name: 'an exit code not in success_exit_codes', def: { successExitCodes: [0] }, status: 1, ranMs: 5_000 },
   { name: 'zero cooldown', def: { restartCooldownS: 0 }, record: { restarts: 2, lastRestartAt: T - 1 }, status: 1, ranMs: 10 },
 ];
 

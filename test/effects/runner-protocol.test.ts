@@ -62,6 +62,21 @@ describe('the runner protocol', () => {
     expect(code).toContain('if [ "$status" = 0 ] && [ "$normal" -gt 0 ]');
   });
 
+  it('hands a runner `user` as PGUARD_RUN_AS ("UID GID SETPRIV", the path whole) and the program\'s account variables, each only where given', () => {
+    const launch = {
+      name: 'bot', registryPath: '/r', procDir: '/p', heartbeatFile: '/h', command: 'x', epoch: 4, delayMs: 0, killTimeoutMs: 1000,
+      nodePath: 'node', cliPath: 'cli', stateDir: '/s',
+    };
+    const env = encodeRunnerEnv({ ...launch, runAs: { uid: 33, gid: 4, setpriv: '/opt/util linux/setpriv', env: { HOME: '/var/www', USER: 'www-data', LOGNAME: 'www-data' } } });
+    expect(Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('PGUARD_RUN_AS')))).toEqual({
+      PGUARD_RUN_AS: '33 4 /opt/util linux/setpriv', PGUARD_RUN_AS_HOME: '/var/www', PGUARD_RUN_AS_USER: 'www-data', PGUARD_RUN_AS_LOGNAME: 'www-data',
+    });
+    expect(Object.keys(encodeRunnerEnv(launch)).filter((k) => k.startsWith('PGUARD_RUN_AS'))).toEqual([]);
+    // The runner takes the uid, the gid and the rest (setpriv's path, spaces and all), in that order.
+    expect(code).toContain('set -- "${ra#* }" "--reuid=${PGUARD_RUN_AS%% *}" "--regid=${ra%% *}" --init-groups --');
+    expect(code).toContain('exec setsid "$@" $prog');
+  });
+
   it('hands a runner the run to adopt as its start line\'s fields (ID PID STARTTIME BOOTID STARTED_MS)', () => {
     const run = { id: '3.2', identity: { pid: 42, startTime: '123456', bootId: 'b-1' }, startedAt: 1_800_000_000_000 };
     expect(encodeAdopt(run)).toBe('3.2 42 123456 b-1 1800000000000');
