@@ -76,6 +76,50 @@ describe('next fire (UTC)', () => {
   });
 });
 
+describe('next fire across DST changes (America/New_York)', () => {
+  // Instants within hours of the 2026 changes (02:00 EST -> 03:00 EDT at 07:00Z; 02:00 EDT -> 01:00
+  // EST at 06:00Z), or within days; schedules with restricted hours often in 1-3.
+  const H = 3_600_000;
+  const near = fc.oneof(
+    fc.integer({ min: Date.UTC(2026, 2, 8, 7) - 4 * H, max: Date.UTC(2026, 2, 8, 7) + 2 * H }),
+    fc.integer({ min: Date.UTC(2026, 10, 1, 6) - 3 * H, max: Date.UTC(2026, 10, 1, 6) + 2 * H }),
+    fc.integer({ min: Date.UTC(2026, 2, 6), max: Date.UTC(2026, 2, 10) }),
+    fc.integer({ min: Date.UTC(2026, 9, 30), max: Date.UTC(2026, 10, 3) }),
+  );
+  const text = fc.tuple(field(0, 59), fc.oneof(field(0, 23), field(1, 3)), fc.constantFrom('*', '8', '1,8', '*/2'))
+    .map(([mi, h, dom]) => `${mi} ${h} ${dom} * *`);
+  const wall = (t: number) => { const d = new Date(t); return [d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes()].join(','); };
+
+  it('is after now, on a matching wall time or (fixed times) at the jump, and skips only a repeated wall time', () => {
+    const saved = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      fc.assert(fc.property(text, near, (t, now) => {
+        const p = parseSchedule(t);
+        if (!p.ok) return true;
+        const s = p.schedule as Extract<Schedule, { kind: 'cron' }>;
+        const local = (x: number) => { const d = new Date(x); return { ...d, ok: s.minutes.includes(d.getMinutes()) && s.hours.includes(d.getHours()) && s.months.includes(d.getMonth() + 1) && (s.domStar || s.dowStar ? s.doms.includes(d.getDate()) && s.dows.includes(d.getDay()) : s.doms.includes(d.getDate()) || s.dows.includes(d.getDay())) }; };
+        const next = nextFireAfter(s, now, 0)!;
+        expect(next).toBeGreaterThan(now);
+        const jump = new Date(next - 60_000).getTimezoneOffset() !== new Date(next).getTimezoneOffset();
+        expect(local(next).ok || (!s.wild && jump)).toBe(true);
+        // A fixed schedule naming a time in the skipped hour (02:xx on Sunday 8 March) runs at the jump.
+        const jumpAt = Date.UTC(2026, 2, 8, 7);
+        const inGap = s.hours.includes(2) && s.months.includes(3) && (s.domStar || s.dowStar ? s.doms.includes(8) && s.dows.includes(0) : s.doms.includes(8) || s.dows.includes(0));
+        if (!s.wild && inGap && now < jumpAt) expect(next).toBeLessThanOrEqual(jumpAt);
+        // Every matching minute before it is the second occurrence of a wall time (the repeated hour) of a fixed schedule.
+        for (let m = Math.floor(now / 60_000) * 60_000 + 60_000; m < Math.min(next, now + 3 * 86_400_000); m += 60_000) {
+          if (m <= now || !local(m).ok) continue;
+          expect(!s.wild && wall(m - 3_600_000) === wall(m)).toBe(true);
+        }
+        return true;
+      }), { numRuns: 1000 });
+    } finally {
+      process.env.TZ = saved;
+    }
+  });
+});
+
 describe('a job under random looks (decide() as watch and healthcheck call it)', () => {
   const def: PolicyDef = {
     name: 'job', command: 'x', noRestartExitCodes: [78], durationMin: 0, autoRestart: true, maxRestarts: 5, restartCooldownS: 30,
