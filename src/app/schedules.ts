@@ -63,7 +63,7 @@ export async function fireFromCron(ctx: Context, name: string): Promise<CheckRes
 /** watch runs for this registry: its beat (touched every tick) is fresh. */
 export function isWatchTicking(ctx: Context): boolean {
   const st = statSync(ctx.store.path('watchBeat'), { throwIfNoEntry: false });
-  return st !== undefined && Date.now() - st.mtimeMs < 5_000 && statSync(ctx.store.path('watchMarker'), { throwIfNoEntry: false }) !== undefined;
+  return st !== undefined && ctx.clock.now() - st.mtimeMs < 5_000 && statSync(ctx.store.path('watchMarker'), { throwIfNoEntry: false }) !== undefined;
 }
 
 /** What fires a process's schedule, in words (status): watch, its crontab line, or the healthcheck. */
