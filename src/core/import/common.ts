@@ -21,6 +21,8 @@ export interface SourceContext {
 }
 
 export type Obj = Record<string, unknown>;
+/** A string with something in it (the registry takes no empty path or command). */
+export const filled = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
 export const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
 
 /** A shell word: as is where safe, else single-quoted. */

@@ -4,7 +4,7 @@
 import type { Note } from '../export-common.js';
 import { ACCOUNT_PATTERN } from '../schema.js';
 import { splitSimpleCommand } from '../export-common.js';
-import { isObj, megabytes, noter, seconds, shellCommand, shellWord, stringEnv, takeName, type Imported, type Obj } from './common.js';
+import { filled, isObj, megabytes, noter, seconds, shellCommand, shellWord, stringEnv, takeName, type Imported, type Obj } from './common.js';
 
 /** PM2's aliases (schema.json): each alias -> the key it stands for. */
 const ALIASES: Record<string, string> = {
@@ -62,7 +62,7 @@ export function importPm2(input: unknown): Imported {
     }
     const e: Obj = {};
     e.command = commandOf(a, script, note);
-    if (typeof a.cwd === 'string') e.cwd = a.cwd;
+    if (filled(a.cwd)) e.cwd = a.cwd;
     const env: Record<string, string> = {};
     if (isObj(a.env) && !jlist) {
       for (const [k, v] of Object.entries(a.env)) {
@@ -75,7 +75,7 @@ export function importPm2(input: unknown): Imported {
     if (typeof a.exec_interpreter === 'string' ? a.exec_interpreter.includes('python') : /\.py$/i.test(script)) env.PYTHONUNBUFFERED ??= '1'; // as PM2 sets it
     if (Object.keys(env).length > 0) e.env = env;
     if (jlist) note('env', "pm2 jlist shows the daemon's whole environment: not imported; set the variables this app needs with register --env");
-    if (typeof a.env_file === 'string') e.env_file = a.env_file;
+    if (filled(a.env_file)) e.env_file = a.env_file;
     for (const k of Object.keys(a).filter((k) => /^env_/.test(k) && k !== 'env_file')) note(k, `PM2's per-environment block is not imported (pguard has one env; --env ${k.slice(4)} chose it in PM2)`);
     // Restarts, with PM2's defaults written out (schema.json; lib/God.js).
     if (a.autorestart === false) e.auto_restart = false;

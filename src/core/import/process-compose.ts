@@ -3,8 +3,9 @@
 // `availability` means never restarted; commands run with `bash -c`; `vars` are Go templates;
 // the top-level `environment` is every process's; `replicas` are processes of their own.
 import type { Note } from '../export-common.js';
+import { validateName } from '../validate.js';
 import { splitSimpleCommand } from '../export-common.js';
-import { isObj, noter, shellCommand, SIGNALS_BY_NUMBER, takeName, type Imported, type ImportedEntry, type Obj } from './common.js';
+import { filled, isObj, noter, shellCommand, SIGNALS_BY_NUMBER, takeName, type Imported, type ImportedEntry, type Obj } from './common.js';
 
 const KNOWN = new Set([
   'command', 'entrypoint', 'working_dir', 'environment', 'env_file', 'depends_on', 'availability', 'readiness_probe', 'liveness_probe',
@@ -14,6 +15,8 @@ const KNOWN = new Set([
 const TOP_KNOWN = new Set(['version', 'processes', 'environment', 'vars', 'log_location', 'log_level', 'log_length', 'log_configuration', 'shell', 'extends', 'is_strict', 'env_cmds', 'ordered_shutdown', 'disable_env_expansion', 'is_tui_disabled', 'name']);
 
 type Vars = Record<string, unknown>;
+/** More replicas than this from one entry is not a stack on one machine (nor a file to expand blindly). */
+const MAX_REPLICAS = 100;
 
 /**
  * Go's text/template for what configurations use: {{.NAME}} (and {{ .NAME }}); a missing name
@@ -62,19 +65,22 @@ export function importProcessCompose(parsed: unknown): Imported {
   if (doc.env_cmds !== undefined) file('env_cmds', 'variables computed by commands at start are not imported: set them in env or env_file');
   for (const k of ['log_location', 'log_level', 'log_length', 'log_configuration']) if (doc[k] !== undefined) file(k, 'pguard keeps one log per process in its state directory');
   if (doc.ordered_shutdown === true) file('ordered_shutdown', 'pguard stops dependents before what they depend on with stop --all; one by one otherwise');
-  // Replica names first: a dependency on a process with replicas is on each replica.
+  // Names first (replicas, and pguard's spelling of each): a dependency on a process with
+  // replicas is on each replica, by the name its entry gets.
   const replicaNames = new Map<string, string[]>();
   for (const [raw, p] of Object.entries(processes)) {
-    const n = isObj(p) && typeof p.replicas === 'number' && Number.isInteger(p.replicas) && p.replicas > 1 ? p.replicas : 1;
+    const asked = isObj(p) && typeof p.replicas === 'number' && Number.isInteger(p.replicas) && p.replicas > 1 ? p.replicas : 1;
+    if (asked > MAX_REPLICAS) noter(notes, raw)('replicas', `${asked}: more than ${MAX_REPLICAS} processes from one entry is not a file pguard imports as written; one is imported`);
+    const n = asked > MAX_REPLICAS ? 1 : asked;
     const width = 1 + Math.floor(Math.log10(n));
-    replicaNames.set(raw, n === 1 ? [raw] : Array.from({ length: n }, (_, i) => `${raw}-${String(i).padStart(width, '0')}`));
+    replicaNames.set(raw, (n === 1 ? [raw] : Array.from({ length: n }, (_, i) => `${raw}-${String(i).padStart(width, '0')}`)).map((r) => takeName(r, notes, 'process')));
   }
   const entries: ImportedEntry[] = [];
   for (const [raw, value] of Object.entries(processes)) {
     if (!isObj(value)) continue;
     const names = replicaNames.get(raw)!;
     for (const [num, replica] of names.entries()) {
-      const entry = importProcess(replica, num, names.length, value, globalVars, globalEnv, replicaNames, notes);
+      const entry = importProcess(raw, replica, num, names.length, value, globalVars, globalEnv, replicaNames, notes);
       if (entry) entries.push(entry);
     }
   }
@@ -82,9 +88,8 @@ export function importProcessCompose(parsed: unknown): Imported {
 }
 
 function importProcess(
-  raw: string, replicaNum: number, replicas: number, p: Obj, globalVars: Vars, globalEnv: [string, string][], replicaNames: Map<string, string[]>, notes: Note[],
+  key: string, name: string, replicaNum: number, replicas: number, p: Obj, globalVars: Vars, globalEnv: [string, string][], replicaNames: Map<string, string[]>, notes: Note[],
 ): ImportedEntry | null {
-  const name = takeName(raw, notes, 'process');
   const note = noter(notes, name);
   const first = replicaNum === 0;
   const vars: Vars = { ...globalVars, ...(isObj(p.vars) ? p.vars : {}), PC_REPLICA_NUM: replicaNum };
@@ -105,7 +110,7 @@ function importProcess(
     if (first) note('command', 'no command: nothing to run, not imported');
     return null;
   }
-  if (typeof p.working_dir === 'string') e.cwd = render('working_dir', p.working_dir);
+  if (filled(p.working_dir) && filled(render('working_dir', p.working_dir))) e.cwd = render('working_dir', p.working_dir);
   const env = new Map<string, string>(globalEnv);
   for (const [k, v] of envList(p.environment)) env.set(k, v);
   if (replicas > 1) env.set('PC_REPLICA_NUM', String(replicaNum));
@@ -113,7 +118,7 @@ function importProcess(
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) { if (first) note(`environment.${k}`, 'not a variable name pguard takes: not imported'); env.delete(k); } else env.set(k, render('environment', v));
   }
   if (env.size > 0) e.env = Object.fromEntries(env);
-  if (typeof p.env_file === 'string') e.env_file = p.env_file;
+  if (filled(p.env_file)) e.env_file = p.env_file;
   if (isObj(p.depends_on)) {
     const deps: string[] = [];
     for (const [dep, spec] of Object.entries(p.depends_on)) {
@@ -124,7 +129,9 @@ function importProcess(
       }
       if (cond === 'process_log_ready' && first) note('depends_on', `"${dep}" with process_log_ready: pguard waits for its probes (or ready_after), not for a log line`);
       else if (cond !== undefined && cond !== 'process_started' && cond !== 'process_healthy' && cond !== 'process_log_ready' && first) note('depends_on', `"${dep}": condition ${JSON.stringify(cond)} is not one process-compose knows; taken as process_started`);
-      deps.push(...(replicaNames.get(dep) ?? [dep]).map((d) => takeName(d, [], d)));
+      const named = replicaNames.get(dep) ?? [takeName(dep, [], '')];
+      if (named.some((d) => d === '' || validateName(d))) { if (first) note('depends_on', `${JSON.stringify(dep)}: not a process name: not imported`); continue; }
+      deps.push(...named);
     }
     if (deps.length > 0) e.depends_on = deps;
   }
@@ -200,7 +207,7 @@ function importProcess(
     if (p.log_location !== undefined) note('log_location', 'pguard keeps one log per process in its state directory');
     if (p.namespace !== undefined) note('namespace', 'pguard has one namespace per registry');
     if (p.is_elevated === true) note('is_elevated', 'process-compose runs it with sudo; pguard runs it as whoever runs pguard (or as its user, where pguard runs as root)');
-    if (replicas > 1) note('replicas', `${replicas} processes, one entry each (${raw.replace(/-\d+$/, '')}-N, with PC_REPLICA_NUM in their environment)`);
+    if (replicas > 1) note('replicas', `${replicas} processes, one entry each (${key}-N, with PC_REPLICA_NUM in their environment)`);
     for (const k of Object.keys(p).filter((k) => !KNOWN.has(k))) note(k, 'not imported: pguard has no equivalent');
   }
   return { name, entry: e };

@@ -100,7 +100,7 @@ export function percentFormat(text: string, mapping: (name: string) => Expansion
     if (!m) return { ok: false, why: `badly formatted: a % that is not %(name)s or %% at character ${pct + 1}` };
     i = re.lastIndex;
     if (m[1]) { lit += '%'; continue; }
-    const [, , name, flags, width, , conv] = m as unknown as [string, string, string, string, string, string, string | undefined];
+    const [, , name, flags, width, precision, conv] = m as unknown as [string, string, string, string, string, string | undefined, string | undefined];
     if (!conv) return { ok: false, why: `badly formatted: %(${name}) has no conversion (s, d ...)` };
     const v = mapping(name);
     if (v === undefined) return { ok: false, why: `names ${name}, which cannot be expanded` };
@@ -116,10 +116,14 @@ export function percentFormat(text: string, mapping: (name: string) => Expansion
       const n = typeof v === 'number' ? v : Number.NaN;
       if (!Number.isInteger(n)) return { ok: false, why: `%(${name})${conv} needs a number, got ${JSON.stringify(v)}` };
       s = String(Math.abs(n));
+      if (precision !== undefined) s = s.padStart(Number(precision), '0');
       const w = Number(width || 0) - (n < 0 ? 1 : 0);
       if (flags.includes('0') && !flags.includes('-')) s = s.padStart(w, '0');
       if (n < 0) s = `-${s}`;
-    } else s = String(v);
+    } else if (conv === 's') {
+      s = String(v);
+      if (precision !== undefined) s = s.slice(0, Number(precision));
+    } else return { ok: false, why: `%(${name})${conv}: a conversion supervisord's settings do not use (s or d)` };
     const w = Number(width || 0);
     lit += flags.includes('-') ? s.padEnd(w) : s.padStart(w);
   }

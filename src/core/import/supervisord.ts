@@ -15,48 +15,65 @@ export interface IniSection { readonly section: string; readonly values: Record<
  * lowercase; an indented line continues the value above it). One pass, no backtracking.
  */
 export function parseIni(text: string): IniSection[] {
-  const out: { section: string; values: Record<string, string>; line: number }[] = [];
-  const bySection = new Map<string, { section: string; values: Record<string, string>; line: number }>();
-  let cur: { section: string; values: Record<string, string>; line: number } | null = null;
-  let lastKey: string | null = null;
-  let keyIndent = 0;
+  type Section = { section: string; lines: Map<string, string[]>; line: number };
+  const out: Section[] = [];
+  const bySection = new Map<string, Section>();
+  let cur: Section | null = null;
+  let option: string | null = null;
+  let indentLevel = 0;
   const lines = text.split(/\r?\n/);
   for (let n = 0; n < lines.length; n++) {
     const raw = lines[n]!;
     const trimmed = raw.trim();
-    const indent = raw.length - raw.trimStart().length;
-    if (trimmed.startsWith(';') || trimmed.startsWith('#')) continue;
-    // An inline comment: ; or # after a blank.
-    let value = raw;
-    for (let i = 1; i < value.length; i++) {
-      if ((value[i] === ';' || value[i] === '#') && /\s/.test(value[i - 1]!)) { value = value.slice(0, i); break; }
-    }
-    value = value.trim();
+    const comment = trimmed.startsWith(';') || trimmed.startsWith('#') ? 0 : inlineComment(raw);
+    const value = (comment < 0 ? raw : raw.slice(0, comment)).trim();
     if (value === '') {
-      if (cur && lastKey) cur.values[lastKey] += '\n';
+      // A blank line inside a value is part of it (trailing ones are dropped at the end).
+      if (comment < 0 && cur && option) cur.lines.get(option)!.push('');
       continue;
     }
-    if (cur && lastKey && indent > keyIndent) {
-      cur.values[lastKey] = `${cur.values[lastKey]!.replace(/\n+$/, '')}\n${value}`;
-      continue;
-    }
-    if (value.startsWith('[') && value.endsWith(']')) {
-      const name = value.slice(1, -1);
+    const indent = raw.length - raw.trimStart().length;
+    if (cur && option && indent > indentLevel) { cur.lines.get(option)!.push(value); continue; }
+    indentLevel = indent;
+    const close = value.lastIndexOf(']');
+    if (value.startsWith('[') && close >= 2) {
+      const name = value.slice(1, close);
       // strict off: a section named twice is one section, later keys winning.
       cur = bySection.get(name) ?? null;
-      if (!cur) { cur = { section: name, values: {}, line: n + 1 }; bySection.set(name, cur); out.push(cur); }
-      lastKey = null;
+      if (!cur) { cur = { section: name, lines: new Map(), line: n + 1 }; bySection.set(name, cur); out.push(cur); }
+      option = null;
       continue;
     }
     if (!cur) continue; // before any section: supervisord refuses the file; nothing to read here
     const eq = value.search(/[=:]/);
-    if (eq <= 0) { lastKey = null; continue; }
-    lastKey = value.slice(0, eq).trim().toLowerCase();
-    keyIndent = indent;
-    cur.values[lastKey] = value.slice(eq + 1).trim();
+    if (eq <= 0 || value.slice(0, eq).trim() === '') { option = null; continue; } // a line Python refuses
+    option = value.slice(0, eq).trim().toLowerCase();
+    // (a key given twice keeps its place, with the later value)
+    cur.lines.set(option, [value.slice(eq + 1).trim()]);
   }
-  for (const s of out) for (const k of Object.keys(s.values)) s.values[k] = s.values[k]!.replace(/\n+$/, '');
-  return out;
+  return out.map((s) => ({
+    section: s.section, line: s.line,
+    values: Object.fromEntries([...s.lines].map(([k, v]) => [k, v.join('\n').trimEnd()])),
+  }));
+}
+
+/**
+ * Where an inline comment starts, as Python's configparser finds it: each of ; and # is looked
+ * for one occurrence at a time, in rounds, and the first round in which one of them follows a
+ * blank (or starts the line) decides: so in `a=;x ;  # c` the comment is `# c`, not `;  # c`.
+ */
+function inlineComment(line: string): number {
+  const at = new Map<string, number>([[';', -1], ['#', -1]]);
+  let found = -1;
+  while (found < 0 && at.size > 0) {
+    for (const [prefix, from] of [...at]) {
+      const i = line.indexOf(prefix, from + 1);
+      if (i < 0) { at.delete(prefix); continue; }
+      at.set(prefix, i);
+      if (i === 0 || /\s/.test(line[i - 1]!)) found = found < 0 ? i : Math.min(found, i);
+    }
+  }
+  return found;
 }
 
 /** The glob patterns of a main file's [include] `files=`, expanded as supervisord does. */
@@ -231,7 +248,11 @@ function importProgram(
     }
     const maxMb = v.stdout_logfile_maxbytes !== undefined ? megabytes(v.stdout_logfile_maxbytes) : undefined;
     if (maxMb !== undefined) e.log_max_mb = maxMb;
-    if (v.stdout_logfile_backups !== undefined && Number.isInteger(Number(v.stdout_logfile_backups))) e.log_keep = Number(v.stdout_logfile_backups);
+    if (v.stdout_logfile_backups !== undefined) {
+      const keep = Number(v.stdout_logfile_backups);
+      if (Number.isInteger(keep) && keep >= 0) e.log_keep = keep;
+      else note('stdout_logfile_backups', `${v.stdout_logfile_backups} is not a whole number: supervisord refuses it; not imported`);
+    }
     if (v.stdout_logfile !== undefined || Object.keys(v).some((k) => LOG_KEYS.has(k))) {
       note('stdout_logfile', 'pguard keeps one log per process (stdout and stderr) in its state directory: `pguard logs`');
     }
