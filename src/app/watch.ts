@@ -115,7 +115,8 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
             look: now, mem: memDue ? now : at.mem, cpu: cpuDue ? now : at.cpu, rssMb: res.rssMb ?? (memDue ? null : at.rssMb),
           });
           if (res.idle) idle.set(def.name, { run: res.idle.run, until: res.idle.until, record: res.after });
-          if (res.action) opts.log(`${new Date().toISOString()} ${def.name}: ${res.action}: ${res.detail}`);
+          // An alert alone (a skipped run, an overrun) is said in its own words, as healthcheck says it.
+          if (res.action) opts.log(`${new Date().toISOString()} ${def.name}: ${res.action}: ${res.action === 'alerted' ? res.alerts.map((a) => a.message).join('; ') : res.detail}`);
           if (res.alerts.length > 0) void announce(current, def.name, res.alerts, 'await').catch(() => undefined);
           if (res.kill) void res.kill.catch(() => undefined);
         } catch (err) {
