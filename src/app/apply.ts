@@ -73,6 +73,9 @@ export async function apply(
       case 'rollback':
         defer(ctx, { kind: 'rollback', name, reason: effect.reason });
         break;
+      case 'scheduled-restart':
+        defer(ctx, { kind: 'scheduled-restart', name });
+        break;
       case 'restart-dependents': {
         const names = dependentsToRestart(ctx, name);
         if (names.length > 0) defer(ctx, { kind: 'restart-dependents', names, after: name });

@@ -19,7 +19,7 @@ import { withProcessLock, type Context } from './context.js';
 import { blockedByOf, lineageOf, observe, type Observed } from './observe.js';
 import { runProbe } from './probes.js';
 
-export type CheckAction = 'restarted' | 'restart-scheduled' | 'adopted' | 'gave-up' | 'alerted' | 'killed';
+export type CheckAction = 'restarted' | 'restart-scheduled' | 'adopted' | 'gave-up' | 'alerted' | 'killed' | 'scheduled-run' | 'scheduled-restart';
 
 export interface CheckResult {
   readonly name: string;
@@ -39,6 +39,8 @@ export interface CheckResult {
 /** What a plan did, in one word for healthcheck's and watch's report. */
 function actionOf(before: ProcessRecord, plan: Plan): CheckAction | null {
   const d = plan.decision;
+  if (plan.effects.some((e) => e.kind === 'scheduled-restart')) return 'scheduled-restart';
+  if (d.action === 'spawn' && plan.record.schedule && plan.record.schedule.lastFiredAt !== before.schedule?.lastFiredAt) return 'scheduled-run';
   if (d.action === 'spawn') return d.delayMs > 0 ? 'restart-scheduled' : 'restarted';
   if (d.action === 'kill') return 'killed';
   if (d.action === 'adopt') return 'adopted';
@@ -47,10 +49,11 @@ function actionOf(before: ProcessRecord, plan: Plan): CheckAction | null {
 }
 
 /** The observation of a look: liveness, with what the policy needs of generations and dependencies. */
-function checked(ctx: Context, def: ProcessDef, seen: Observed) {
+function checked(ctx: Context, def: ProcessDef, seen: Observed, lateAfterMs: number | undefined) {
   return {
     kind: 'checked' as const, processAlive: seen.processAlive, runnerAlive: seen.runnerAlive,
     lineage: lineageOf(ctx, def.name, seen.record), blockedBy: blockedByOf(ctx, def),
+    ...(lateAfterMs !== undefined ? { lateAfterMs } : {}),
   };
 }
 
@@ -63,7 +66,7 @@ function isEmpty(plan: Plan, seen: Observed): boolean {
  * rotation) for every process. Without it (watch), probes when due and a first look without a lock.
  */
 export async function checkProcess(
-  ctx: Context, def: ProcessDef, opts: { sample: boolean; table?: ProcessTable | null; full?: boolean },
+  ctx: Context, def: ProcessDef, opts: { sample: boolean; table?: ProcessTable | null; full?: boolean; lateAfterMs?: number },
 ): Promise<CheckResult> {
   const name = def.name;
   const dueAt = (seen: Observed, now: number) => ({
@@ -75,7 +78,7 @@ export async function checkProcess(
     // A look without the lock first: most looks change nothing. (healthcheck's full look also
     // rotates the logs, under the lock, when one is past its size.)
     const glance = observe(ctx, name);
-    const look = checked(ctx, def, glance);
+    const look = checked(ctx, def, glance, opts.lateAfterMs);
     const now = ctx.clock.now();
     const plan = decide(def, ctx.registry.settings, glance.record, look, now);
     const due = dueAt(glance, now);
@@ -92,7 +95,7 @@ export async function checkProcess(
     if (seen.processAlive) rotateLog(ctx.store.logFile(name), def.logMaxMb, def.logKeep);
     // A runner that restarts for months never spawns anew: keep its runs.log short here too.
     ctx.store.rotateRuns(name);
-    const plan = decide(def, ctx.registry.settings, seen.record, checked(ctx, def, seen), ctx.clock.now());
+    const plan = decide(def, ctx.registry.settings, seen.record, checked(ctx, def, seen, opts.lateAfterMs), ctx.clock.now());
     const applied = await apply(ctx, def, seen, plan);
     return { seen, plan, record: applied.record };
   }, 10_000);
@@ -101,7 +104,7 @@ export async function checkProcess(
     detail: first.record.reason, alerts: first.plan.alerts, kill: null, idle: null,
   };
   const run = first.seen.liveRun;
-  if (!run || base.action === 'restarted' || !needsProbing(def)) return base;
+  if (!run || base.action === 'restarted' || base.action === 'scheduled-run' || !needsProbing(def)) return base;
   const due = dueAt(first.seen, ctx.clock.now());
   if (!due.probes && !due.resources) return base;
 

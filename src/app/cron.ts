@@ -17,7 +17,8 @@ import { CLI_PATH, PACKAGE_ROOT } from '../effects/spawn.js';
 import { updateRegistry } from '../effects/registry-file.js';
 import { startWatchDaemon } from './watch.js';
 import { UserError } from '../errors.js';
-import type { Context } from './context.js';
+import { supervisedDefs, type Context } from './context.js';
+import { cronLineSchedules, writeCronPlan } from './schedules.js';
 
 export type TemplateFormat = 'crontab' | 'systemd' | 'launchd' | 'schtasks';
 
@@ -40,9 +41,9 @@ function checkedPaths(ctx: Context): { script: string; node: string; pguard: str
   return paths;
 }
 
-function scriptLine(ctx: Context, sub: string): string {
+function scriptLine(ctx: Context, sub: string, ...args: string[]): string {
   const p = checkedPaths(ctx);
-  return [p.script, p.node, p.pguard, p.registry, p.stateDir, p.log, sub].map(cronArg).join(' ');
+  return [p.script, p.node, p.pguard, p.registry, p.stateDir, p.log, sub, ...args].map(cronArg).join(' ');
 }
 
 export function plannedLines(ctx: Context, opts: { every: number; boot: boolean }): string[] {
@@ -50,6 +51,9 @@ export function plannedLines(ctx: Context, opts: { every: number; boot: boolean 
   if (!schedule) throw new UserError(`--every expects whole minutes from 1 to 60, got ${JSON.stringify(opts.every)}.`, 2);
   const lines = [`${schedule} ${scriptLine(ctx, 'healthcheck')}`];
   if (opts.boot) lines.push(`@reboot ${scriptLine(ctx, 'boot')}`);
+  // A 5-field schedule gets a line of its own, at its own minutes: `pguard fire NAME`. Its fields
+  // are the validated ones (digits, names, * , - /), re-joined; the name is quoted as any argument.
+  for (const s of cronLineSchedules(supervisedDefs(ctx))) lines.push(`${s.crontab} ${scriptLine(ctx, 'fire', s.name)}`);
   return lines;
 }
 
@@ -81,6 +85,8 @@ export async function installCron(ctx: Context, opts: { every: number; boot: boo
   const current = await readCrontab();
   const next = planCrontab(current, id, lines);
   if (next !== current) await writeCrontab(next);
+  // What fires each schedule, for status (and the healthcheck's lateness): kept beside the state.
+  writeCronPlan(ctx, { every: opts.every, lines: cronLineSchedules(supervisedDefs(ctx)).map((s) => s.name) });
   const daemon = cronDaemonRunning();
   return { lines: findOurLines(next, id), changed: next !== current, daemon_running: daemon, ...(daemon === false ? { warning: describeNoDaemon(opts.boot) } : {}) };
 }
@@ -91,6 +97,7 @@ export async function uninstallCron(ctx: Context, ports: CronPorts = platformPor
   const current = await readCrontab();
   const removed = findOurLines(current, id);
   if (removed.length > 0) await writeCrontab(planCrontab(current, id, []));
+  writeCronPlan(ctx, null);
   return { removed };
 }
 
@@ -201,6 +208,8 @@ async function installTasks(ctx: Context, opts: { every: number; boot: boolean; 
       changed = true;
     }
   }
+  // Task Scheduler: the healthcheck task fires every schedule (status says so).
+  writeCronPlan(ctx, { every: opts.every, lines: [] });
   const warning = describeStateDirWarning(ctx);
   return { scheduler: 'schtasks', lines: views.map((v) => describeTask(v.name, { ...v, interval: v.every })), tasks: views, changed, daemon_running: null, ...(warning ? { warning } : {}) };
 }
@@ -213,6 +222,7 @@ async function uninstallTasks(ctx: Context, tasks: TaskScheduler): Promise<{ rem
     await tasks.deleteTask(t.name);
     removed.push(t.name);
   }
+  writeCronPlan(ctx, null);
   return { scheduler: 'schtasks', removed };
 }
 

@@ -12,6 +12,7 @@ import { announce } from './alerts.js';
 import { supervisedDefs, type Context } from './context.js';
 import { checkProcess, type CheckAction } from './check.js';
 import { guardWatch } from './watch.js';
+import { healthcheckLateMs } from './schedules.js';
 
 export interface HealthAction {
   readonly name: string;
@@ -62,9 +63,10 @@ export async function healthcheck(ctx: Context, opts: { waitMs?: number } = {}):
     // An entry that breaks the schema is not acted on, but named: one alert each (folded within cooldown).
     const invalid = [...groupIssues(ctx.registry.issues)].map(([name, issues]) => ({ name: name || 'registry', issues }));
     for (const i of invalid) pendingAlerts.push({ name: i.name, alerts: [invalidEntryAlert(ctx.registry.path, i.name === 'registry' ? '' : i.name, i.issues)] });
+    const lateAfterMs = healthcheckLateMs(ctx);
     for (const def of defs) {
       try {
-        const res = await checkProcess(ctx, def, { sample: true, table, full: true });
+        const res = await checkProcess(ctx, def, { sample: true, table, full: true, lateAfterMs });
         if (res.action) {
           const detail = res.action === 'alerted' ? res.alerts.map((a) => a.message).join('; ') : res.detail;
           actions.push({ name: def.name, action: res.action, detail });

@@ -14,7 +14,9 @@ export type Job =
   /** Deliver recorded alerts to the slow channels (desktop, webhook, command). */
   | { readonly kind: 'notify'; readonly ids: readonly string[] }
   /** The watcher, its output appended to watch.log. */
-  | { readonly kind: 'watch' };
+  | { readonly kind: 'watch' }
+  /** Its restart_schedule came: restart it as `pguard restart` does. */
+  | { readonly kind: 'scheduled-restart'; readonly name: string };
 
 export function jobArgv(job: Job): string[] {
   switch (job.kind) {
@@ -23,6 +25,7 @@ export function jobArgv(job: Job): string[] {
     case 'rollback': return ['rollback', job.name, '--auto', '--reason', job.reason];
     case 'notify': return ['notify', ...job.ids];
     case 'watch': return ['watch', '--foreground'];
+    case 'scheduled-restart': return ['restart', job.name, '--scheduled', '--no-wait'];
   }
 }
 

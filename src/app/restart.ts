@@ -1,16 +1,27 @@
 // `restart` (the CLI, the dashboard): stop, start with the current definition (budget reset), then,
 // as after an automatic restart, the running dependents once the dependency is ready.
 import type { Context } from './context.js';
+import type { StartedBy } from '../core/plan.js';
+import { isUp } from '../core/states.js';
 import { restartDependents } from './dependents.js';
 import { dependentsToRestart } from './observe.js';
 import { startMany, type StartResult } from './start.js';
 import { stopMany } from './stop.js';
 
-export async function restartProcesses(ctx: Context, names: readonly string[], opts: { waitMs: number; dependents: boolean; quiet?: boolean }): Promise<StartResult[]> {
+export async function restartProcesses(ctx: Context, names: readonly string[], opts: { waitMs: number; dependents: boolean; quiet?: boolean; by?: StartedBy }): Promise<StartResult[]> {
   const say = (line: string) => { if (!opts.quiet) ctx.progress(line); };
+  if (opts.by === 'restart_schedule') {
+    // The background job of a restart_schedule time: a stop that came meanwhile wins (the stop
+    // disarmed it), as does an end of its own.
+    names = names.filter((n) => {
+      const rec = ctx.store.readRecord(n);
+      return rec.schedule?.armed === true && isUp(rec.status);
+    });
+    if (names.length === 0) return [];
+  }
   say(`restarting ${names.join(', ')}...`);
   await stopMany(ctx, names);
-  const results = await startMany(ctx, names, { waitMs: opts.waitMs });
+  const results = await startMany(ctx, names, { waitMs: opts.waitMs, ...(opts.by ? { by: opts.by } : {}) });
   if (!opts.dependents) return results;
   for (const name of names) {
     if (!ctx.registry.defs.get(name)?.restartDependents) continue;

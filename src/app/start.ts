@@ -7,6 +7,7 @@ import { describeDuration, describeExit, ranSeconds } from '../core/exit.js';
 import { onProbation } from '../core/lineage.js';
 import { describeNames } from '../core/plan.js';
 import { isUp } from '../core/states.js';
+import { isJob, nextScheduledAt } from '../core/on-schedule.js';
 import type { StartedBy } from '../core/plan.js';
 import { compareRunIds, exitOf } from '../core/runs.js';
 import { logSize, readLogTail } from '../effects/log-file.js';
@@ -18,7 +19,8 @@ import { readyTimeoutMs, waitReady } from './ready.js';
 
 export interface StartResult {
   readonly name: string;
-  readonly outcome: 'started' | 'already-running' | 'died' | 'not-started';
+  /** scheduled: a job (`schedule`) armed by start, not run (start --now runs it too). */
+  readonly outcome: 'started' | 'already-running' | 'died' | 'not-started' | 'scheduled';
   readonly pid: number | null;
   readonly message: string;
   /** How it ended within its start check, in the JSON dialect of `status --json`'s last_exit. */
@@ -28,10 +30,11 @@ export interface StartResult {
 
 type Launch =
   | { readonly name: string; readonly already: true; readonly pid: number | null; readonly pending: string }
+  | { readonly name: string; readonly already: 'armed'; readonly message: string }
   | { readonly name: string; readonly already: false; readonly epoch: number; readonly logFrom: number };
 
 /** Bring up a runner for one process unless it (or its runner) is alive. */
-async function launchOne(ctx: Context, name: string, by: StartedBy, after?: string): Promise<Launch> {
+async function launchOne(ctx: Context, name: string, by: StartedBy, after?: string, now = false): Promise<Launch> {
   const def = requireDef(ctx, name);
   return withProcessLock(ctx, name, async () => {
     const seen = observe(ctx, name);
@@ -40,6 +43,14 @@ async function launchOne(ctx: Context, name: string, by: StartedBy, after?: stri
       const pending = !seen.processAlive && seen.record.nextRestartAt !== null
         ? ` (restart pending at ${new Date(seen.record.nextRestartAt).toISOString()})` : '';
       return { name, already: true as const, pid: seen.liveRun?.identity.pid ?? null, pending };
+    }
+    if (isJob(def) && !now) {
+      // A job: start arms its schedule; its time runs it (start --now: this start runs it too).
+      const plan = decide(def, ctx.registry.settings, seen.record, { kind: 'arm-requested' }, ctx.clock.now());
+      const { record } = await apply(ctx, def, seen, plan);
+      const next = nextScheduledAt(def, record);
+      const when = next === null ? 'never' : new Date(next).toISOString();
+      return { name, already: 'armed' as const, message: plan.record === seen.record ? `${name} is already scheduled: next run at ${when}` : `${name} scheduled (${def.schedule}): next run at ${when}; \`pguard start ${name} --now\` runs it now` };
     }
     const plan = decide(def, ctx.registry.settings, seen.record, { kind: 'start-requested', by, ...(after ? { after } : {}) }, ctx.clock.now());
     // Where this run's output begins: its start check shows only what it wrote.
@@ -52,6 +63,7 @@ async function launchOne(ctx: Context, name: string, by: StartedBy, after?: stri
 /** Watch a fresh start through its grace period: did the first run die in it? */
 async function watchStart(ctx: Context, launch: Launch, waitMs: number, pollMs = 20): Promise<StartResult> {
   const { name } = launch;
+  if (launch.already === 'armed') return { name, outcome: 'scheduled', pid: null, message: launch.message };
   if (launch.already) {
     return { name, outcome: 'already-running', pid: launch.pid, message: `${name} is already running${launch.pid ? ` (pid ${launch.pid})` : ''}${launch.pending}` };
   }
@@ -66,6 +78,9 @@ async function watchStart(ctx: Context, launch: Launch, waitMs: number, pollMs =
     if (first && pid === null) deadline = Math.max(deadline, first.startedAt + waitMs);
     pid = first?.identity.pid ?? pid;
     const exit = exitOf(runs, firstRun);
+    if (exit && exit.code === 0 && isJob(requireDef(ctx, name))) {
+      return { name, outcome: 'started', pid, message: `${name} ran and completed: ${describeExit(exit)}` };
+    }
     if (exit) {
       return {
         name, outcome: 'died', pid,
@@ -160,7 +175,7 @@ export function refuseBroken(ctx: Context, names: readonly string[]): void {
 export async function startMany(
   ctx: Context,
   names: readonly string[],
-  opts: { waitMs: number; by?: StartedBy; after?: string },
+  opts: { waitMs: number; by?: StartedBy; after?: string; now?: boolean },
 ): Promise<StartResult[]> {
   refuseBroken(ctx, names);
   const order = orderByDependencies(ctx.registry.defs, names);
@@ -182,7 +197,7 @@ export async function startMany(
     });
     const launched = (await Promise.all(startable.map(async (n) => {
       try {
-        return await (wanted.has(n) ? launchOne(ctx, n, opts.by ?? 'user', opts.after) : launchOne(ctx, n, 'dependency'));
+        return await (wanted.has(n) ? launchOne(ctx, n, opts.by ?? 'user', opts.after, opts.now) : launchOne(ctx, n, 'dependency'));
       } catch (err) {
         // Refused for this process alone (an env_file not trusted, a cwd gone): named, and the
         // others still start. A busy lock is the whole command's to report.

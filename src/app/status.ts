@@ -8,6 +8,10 @@ import type { ProcessRecord } from '../core/record.js';
 import { canReadTreesLive, CLOCK_TICKS, readProcessTable, readTreeUsage, readTreeUsageLive, type ProcessTable } from '../effects/resources.js';
 import { fileNames, issuesOf, requireAnyDef, type Context } from './context.js';
 import { observe } from './observe.js';
+import { isJob, nextScheduledAt, scheduleOf } from '../core/on-schedule.js';
+import { describeSchedule } from '../core/schedule.js';
+import type { ProcessDef } from '../core/schema.js';
+import { describeFiredBy, isWatchTicking, readCronPlan } from './schedules.js';
 
 export interface StatusView {
   readonly name: string;
@@ -42,19 +46,47 @@ export interface StatusView {
     readonly ran_s: number;
     readonly vanished?: boolean;
   } | null;
+  /** A process with `schedule` or `restart_schedule`: its next and last run, and what fires it. */
+  readonly schedule?: ScheduleView;
+}
+
+export interface ScheduleView {
+  readonly field: 'schedule' | 'restart_schedule';
+  readonly expression: string;
+  /** Armed by start (a stop disarms it). */
+  readonly armed: boolean;
+  readonly next_run_at: string | null;
+  /** watch, cron line, healthcheck every N min, or nothing (and what to do). */
+  readonly fired_by: string;
+  /** The last scheduled run (or restart): when it was due and started; for a job, how it ended and how long it ran (null while it runs). */
+  readonly last_run: {
+    readonly due_at: string | null;
+    readonly started_at: string;
+    readonly outcome: 'running' | 'completed' | 'failed' | 'stopped' | 'restarted';
+    readonly ended_at: string | null;
+    readonly code: number | null;
+    readonly signal: string | null;
+    readonly ran_s: number | null;
+  } | null;
+  readonly skipped: number;
+  readonly missed: number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A pending restart of a crashed process, or the next retry of a failed one. */
-function nextRestart(ctx: Context, status: Status, rec: ProcessRecord): string | null {
+function nextRestart(ctx: Context, status: Status, rec: ProcessRecord, job: boolean): string | null {
+  if (job) return null; // a job is not restarted: its schedule (status's `schedule`) runs it again
   if (status === 'crashed' && rec.nextRestartAt) return iso(rec.nextRestartAt);
   const retry = status === 'failed' ? nextFailedRetryAt(ctx.registry.settings.failedRetryS, rec) : null;
   return retry === null ? null : iso(retry);
 }
 
 export function describeStatus(ctx: Context, name: string, table: ProcessTable | null = null): StatusView {
-  const view = describeSupervised(ctx, name, table);
+  const base = describeSupervised(ctx, name, table);
+  const def = ctx.registry.defs.get(name);
+  const sched = def ? describeScheduleOf(ctx, def, base) : null;
+  const view = sched ? { ...base, schedule: sched } : base;
   const issues = issuesOf(ctx, name);
   // Shown with what it runs, if it still does (pguard does not supervise it until it is fixed).
   return issues.length === 0 ? view : { ...view, status: 'invalid', issues, reason: `not supervised: ${issues.join('; ')}`, next_restart_at: null };
@@ -81,7 +113,7 @@ function describeSupervised(ctx: Context, name: string, table: ProcessTable | nu
   const exit = lastRunExit ?? rec.lastExit;
   if (isUp(status) && !obs.processAlive && obs.runnerAlive && lastRunExit) {
     // The runner is reporting this exit right now (a few ms): show it as what it most likely is.
-    status = 'crashed';
+    status = isJob(def) ? (lastRunExit.code === 0 ? 'completed' : 'failed') : 'crashed';
     reason = `${describeExit(lastRunExit)}; its runner is deciding what to do`;
   }
   // From /proc alone where the kernel lists children (no `ps` spawned), else from the table.
@@ -101,7 +133,7 @@ function describeSupervised(ctx: Context, name: string, table: ProcessTable | nu
     command: def.command,
     duration_min: def.durationMin,
     auto_restart: def.autoRestart,
-    next_restart_at: nextRestart(ctx, status, rec),
+    next_restart_at: nextRestart(ctx, status, rec, isJob(def)),
     memory_mb: usage ? usage.rssMb : null,
     cpu_percent: obs.liveRun ? (recentCpu ?? avgCpu) : null,
     health: def.health.map((p, i) => {
@@ -119,6 +151,40 @@ function describeSupervised(ctx: Context, name: string, table: ProcessTable | nu
           ...(exit.vanished ? { vanished: true } : {}),
         }
       : null,
+  };
+}
+
+function describeScheduleOf(ctx: Context, def: ProcessDef, view: StatusView): ScheduleView | null {
+  const s = scheduleOf(def);
+  if (!s) return null;
+  const rec = ctx.store.readRecord(def.name);
+  const st = rec.schedule;
+  const next = nextScheduledAt(def, rec);
+  let lastRun: ScheduleView['last_run'] = null;
+  if (st?.lastFiredAt != null || (isJob(def) && view.last_exit)) {
+    const startedAt = st?.lastFiredAt ?? null;
+    const exit = view.last_exit;
+    // The last exit belongs to this run when it began at (or after) the run was fired.
+    const ended = exit && (startedAt === null || Date.parse(exit.started_at) >= startedAt - 1000) ? exit : null;
+    const up = view.status === 'running' || view.status === 'unhealthy';
+    const outcome = s.field === 'restart_schedule' ? 'restarted' as const
+      : up && (ended === null || Date.parse(ended.started_at) < (startedAt ?? 0)) ? 'running' as const
+      : view.status === 'completed' ? 'completed' as const : view.status === 'stopped' ? 'stopped' as const : 'failed' as const;
+    lastRun = {
+      due_at: st?.lastDueAt != null ? new Date(st.lastDueAt).toISOString() : null,
+      started_at: ended?.started_at ?? (startedAt !== null ? new Date(startedAt).toISOString() : ''),
+      outcome,
+      ended_at: outcome === 'running' || outcome === 'restarted' ? null : ended?.ended_at ?? null,
+      code: outcome === 'running' || outcome === 'restarted' ? null : ended?.code ?? null,
+      signal: outcome === 'running' || outcome === 'restarted' ? null : ended?.signal ?? null,
+      ran_s: outcome === 'running' || outcome === 'restarted' ? null : ended?.ran_s ?? null,
+    };
+  }
+  return {
+    field: s.field, expression: describeSchedule(s.schedule), armed: st?.armed ?? false,
+    next_run_at: next === null ? null : new Date(next).toISOString(),
+    fired_by: !st?.armed ? 'nothing: not armed (`pguard start` arms it)' : describeFiredBy(def, { watch: isWatchTicking(ctx), cron: readCronPlan(ctx) }),
+    last_run: lastRun, skipped: st?.skipped ?? 0, missed: st?.missed ?? 0,
   };
 }
 

@@ -75,7 +75,7 @@ export async function stopOne(ctx: Context, name: string, table?: ProcessTable, 
     }, ctx.clock.now());
     await apply(ctx, def, after, plan);
   });
-  if (!wasRunning) return { name, outcome: 'not-running', message: `${name} was not running` };
+  if (!wasRunning) return { name, outcome: 'not-running', message: `${name} was not running${seen.record.schedule?.armed ? '; its schedule is off until `pguard start`' : ''}` };
   if (leftovers > 0) {
     const what = `${leftovers} process${leftovers === 1 ? '' : 'es'}`;
     return { name, outcome: 'stopped', message: `${name} stopped: ended ${what} left of its last run, whose runner had died${detail}` };

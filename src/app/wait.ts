@@ -17,8 +17,10 @@ export type Verdict = 'reached' | 'pending' | 'unreachable';
  * (stopped by the user, an invalid entry, completed) while waiting for it to come up. never-started
  * is pending (a `pguard start` may be on its way).
  */
-export function judgeWait(v: Pick<StatusView, 'status' | 'health'>, until: WaitState): Verdict {
+export function judgeWait(v: Pick<StatusView, 'status' | 'health'> & Partial<Pick<StatusView, 'schedule'>>, until: WaitState): Verdict {
   const s = v.status;
+  // An armed job's completed or failed run is not the end: its next time runs it again.
+  const settled = (x: typeof s) => x === 'stopped' || x === 'invalid' || ((x === 'completed' || x === 'failed') && v.schedule?.armed !== true);
   switch (until) {
     case 'running':
     case 'healthy': {
@@ -26,14 +28,14 @@ export function judgeWait(v: Pick<StatusView, 'status' | 'health'>, until: WaitS
         if (until === 'running') return 'reached';
         return v.health.every((h) => h.ok === true) ? 'reached' : 'pending';
       }
-      return s === 'stopped' || s === 'invalid' || s === 'completed' ? 'unreachable' : 'pending';
+      return s !== 'failed' && settled(s) ? 'unreachable' : 'pending';
     }
     case 'stopped':
-      return s === 'stopped' || s === 'completed' || s === 'failed' || s === 'never-started' || s === 'invalid' ? 'reached' : 'pending';
+      return s === 'stopped' || s === 'completed' || s === 'failed' || s === 'never-started' || s === 'scheduled' || s === 'invalid' ? 'reached' : 'pending';
     case 'completed':
-      return s === 'completed' ? 'reached' : s === 'stopped' || s === 'invalid' || s === 'failed' ? 'unreachable' : 'pending';
+      return s === 'completed' ? 'reached' : settled(s) ? 'unreachable' : 'pending';
     case 'failed':
-      return s === 'failed' ? 'reached' : s === 'stopped' || s === 'invalid' || s === 'completed' ? 'unreachable' : 'pending';
+      return s === 'failed' ? 'reached' : settled(s) ? 'unreachable' : 'pending';
   }
 }
 

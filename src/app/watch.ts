@@ -17,6 +17,7 @@ import { announce } from './alerts.js';
 import { checkProcess } from './check.js';
 import { supervisedDefs, type Context } from './context.js';
 import { defer } from './jobs.js';
+import { WATCH_LATE_MS } from './schedules.js';
 
 /** Every process is looked at once a second. */
 export const WATCH_TICK_MS = 1000;
@@ -109,12 +110,13 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
             return;
           }
           idle.delete(def.name);
-          const res = await checkProcess(current, def, { sample });
+          const res = await checkProcess(current, def, { sample, lateAfterMs: WATCH_LATE_MS });
           last.set(def.name, {
             look: now, mem: memDue ? now : at.mem, cpu: cpuDue ? now : at.cpu, rssMb: res.rssMb ?? (memDue ? null : at.rssMb),
           });
           if (res.idle) idle.set(def.name, { run: res.idle.run, until: res.idle.until, record: res.after });
-          if (res.action) opts.log(`${new Date().toISOString()} ${def.name}: ${res.action}: ${res.detail}`);
+          // An alert alone (a skipped run, an overrun) is said in its own words, as healthcheck says it.
+          if (res.action) opts.log(`${new Date().toISOString()} ${def.name}: ${res.action}: ${res.action === 'alerted' ? res.alerts.map((a) => a.message).join('; ') : res.detail}`);
           if (res.alerts.length > 0) void announce(current, def.name, res.alerts, 'await').catch(() => undefined);
           if (res.kill) void res.kill.catch(() => undefined);
         } catch (err) {

@@ -13,6 +13,7 @@ export function paint(text: string, color: Color): string {
 export const STATUS_COLOR: Record<Status | 'invalid', Color> = {
   invalid: 'red',
   'never-started': 'gray',
+  scheduled: 'cyan',
   running: 'green',
   unhealthy: 'magenta',
   stopping: 'yellow',

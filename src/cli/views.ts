@@ -18,7 +18,7 @@ export function printStartResults(results: readonly StartResult[]): void {
         printLine('  last log lines:');
         for (const l of r.log_tail) printLine(`    ${l}`);
       }
-    } else if (r.outcome === 'already-running') {
+    } else if (r.outcome === 'already-running' || r.outcome === 'scheduled') {
       printLine(`• ${r.message}`);
     } else {
       printLine(paint(`✓ ${r.message}`, 'green'));
@@ -59,5 +59,15 @@ export function printStatusTable(views: readonly StatusView[]): void {
       : v.status === 'failed' ? `${why.replace(/; not restarted$/, '')}; retried at ${v.next_restart_at} (failed_retry)`
         : `${why} (next restart ${v.next_restart_at})`;
     printLine(paint(`  ${v.name}: ${line}`, STATUS_COLOR[v.status]));
+  }
+  // Scheduled processes: the next run, the last, and what fires it.
+  for (const v of views) {
+    const s = v.schedule;
+    if (!s) continue;
+    const last = s.last_run
+      ? `last ${s.last_run.started_at} ${s.last_run.outcome}${s.last_run.ran_s !== null ? ` after ${describeDuration(s.last_run.ran_s * 1000)}` : ''}`
+      : 'never run';
+    const extra = [s.skipped ? `${s.skipped} skipped` : '', s.missed ? `${s.missed} missed` : ''].filter(Boolean).join(', ');
+    printLine(`  ${v.name}: ${s.field} ${s.expression}: next ${s.next_run_at ?? (s.armed ? 'never' : '- (not armed)')}; ${last}${extra ? `; ${extra}` : ''}; fired by ${s.fired_by}`);
   }
 }

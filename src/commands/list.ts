@@ -27,9 +27,10 @@ import { dashboardCommand } from './dashboard.js';
 import { mcpCommand } from './mcp.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
+import { fireCommand } from './fire.js';
 
 // Each module is generic in its argument types; the list holds modules of different ones.
 export const COMMANDS: AnyCommand[] = [
   registerCommand, deregisterCommand, startCommand, stopCommand, restartCommand, statusCommand, waitCommand, logsCommand,
-  infoCommand, heartbeatCommand, healthcheckCommand, watchCommand, historyCommand, rollbackCommand, auditCommand, alertsCommand, dashboardCommand, mcpCommand, exportCommand, importCommand, cronCommand, bootCommand, skillCommand, onExitCommand, notifyCommand, wakeCommand,
+  infoCommand, heartbeatCommand, healthcheckCommand, watchCommand, historyCommand, rollbackCommand, auditCommand, alertsCommand, dashboardCommand, mcpCommand, exportCommand, importCommand, cronCommand, bootCommand, skillCommand, onExitCommand, notifyCommand, wakeCommand, fireCommand,
 ];

@@ -24,6 +24,8 @@ interface Args extends GlobalArgs {
   probe?: string[];
   user?: string;
   group?: string;
+  schedule?: string;
+  'restart-schedule'?: string;
 }
 
 /** Every numeric field of the registry has its flag (--max-memory-mb for max_memory_mb), described from FIELDS with its unit and default. */
@@ -60,6 +62,8 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
       .option('autostart', { type: 'boolean', describe: 'Start it on `pguard boot`' })
       .option('user', { type: 'string', requiresArg: true, describe: 'Run it as this user (name or uid; pguard must run as root)' })
       .option('group', { type: 'string', requiresArg: true, describe: "With --user: this primary group instead of the user's" })
+      .option('schedule', { type: 'string', requiresArg: true, describe: 'Run it to completion on a schedule: cron "0 * * * *", @daily, or "every 30m" (start arms it)' })
+      .option('restart-schedule', { type: 'string', requiresArg: true, describe: 'Restart it gracefully on a schedule (PM2\'s cron_restart); same syntax' })
       .options(Object.fromEntries(NUMERIC_FIELDS.map((f) => [f.key.replace(/_/g, '-'), { type: 'number' as const, requiresArg: true, describe: describeField(f) }])))
       .option('probe', { type: 'string', array: true, describe: 'Health probe (repeatable; replaces the list): http://HOST:PORT/PATH | tcp:HOST:PORT | exec:COMMAND | heartbeat:MAX_AGE_S | none' })
       .option('probe-interval', { type: 'number', requiresArg: true, describe: 'Seconds between runs of each --probe (default 10)' })
@@ -92,6 +96,8 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
     if (argv.autostart !== undefined) patch.autostart = argv.autostart;
     if (argv.user !== undefined) patch.user = argv.user;
     if (argv.group !== undefined) patch.group = argv.group;
+    if (argv.schedule !== undefined) patch.schedule = argv.schedule;
+    if (argv['restart-schedule'] !== undefined) patch.restart_schedule = argv['restart-schedule'];
     const probeSettings = Object.fromEntries(Object.entries(PROBE_FLAGS).flatMap(([flag, key]) => {
       const v = (argv as unknown as Record<string, unknown>)[flag];
       return v !== undefined ? [[key, numberFlag(flag, v)]] : [];

@@ -2,7 +2,7 @@ import { defineCommand } from '../cli/command.js';
 import type { GlobalArgs } from '../cli/wiring.js';
 import type { StartResult } from '../app/start.js';
 
-interface Args extends GlobalArgs { names: string[]; all?: boolean; wait: number | boolean }
+interface Args extends GlobalArgs { names: string[]; all?: boolean; wait: number | boolean; now?: boolean }
 
 export const startCommand = defineCommand<Args, StartResult[]>({
   command: 'start [names..]',
@@ -13,8 +13,9 @@ export const startCommand = defineCommand<Args, StartResult[]>({
     options: {
       all: { type: 'boolean', describe: 'Every registered process, in dependency order' },
       wait: { type: 'number', negatable: true, describe: 'Seconds to watch each start for an early death (--no-wait: return at once)', default: 1 },
+      now: { type: 'boolean', describe: 'A job (`schedule`): run it now as well (start alone arms its schedule)' },
     },
-    examples: [['$0 start my-bot', ''], ['$0 start --all --wait 3', '']],
+    examples: [['$0 start my-bot', ''], ['$0 start --all --wait 3', ''], ['$0 start scraper --now', 'arm its schedule and run it once now']],
   },
   run: async (argv, ctx) => {
     const { selectNames } = await import('../app/context.js');
@@ -34,7 +35,7 @@ export const startCommand = defineCommand<Args, StartResult[]>({
     const waitS = parseWaitSeconds(argv.wait);
     const toStart = names.filter((n) => !observe(ctx, n).processAlive);
     if (waitS > 0 && !argv.json && toStart.length > 0) ctx.progress(`starting ${toStart.length} process${toStart.length === 1 ? '' : 'es'}; watching ${waitS} s for early deaths...`);
-    return [...skipped, ...(await startMany(ctx, names, { waitMs: waitS * 1000 }))];
+    return [...skipped, ...(await startMany(ctx, names, { waitMs: waitS * 1000, now: argv.now ?? false }))];
   },
   render: (results, out) => out.printStartResults(results),
   failed: (results) => results.some((r) => r.outcome === 'died' || r.outcome === 'not-started'),

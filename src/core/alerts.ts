@@ -2,7 +2,7 @@
 // and decide whether a raise notifies the channels or falls within alert_cooldown.
 import type { Issue } from '../errors.js';
 
-export const ALERT_KINDS = ['crashed', 'failed', 'overrun', 'recovered', 'unhealthy', 'resource', 'watch-died', 'rollback', 'registry-invalid', 'waiting'] as const;
+export const ALERT_KINDS = ['crashed', 'failed', 'overrun', 'recovered', 'unhealthy', 'resource', 'watch-died', 'rollback', 'registry-invalid', 'waiting', 'skipped', 'missed'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 /**
@@ -11,9 +11,11 @@ export type AlertKind = (typeof ALERT_KINDS)[number];
  * the run is being ended gracefully and restarted), waiting (held until its dependencies are
  * ready), gave-up (the budget is spent: failed), not-restarted (a definition error or a
  * no_restart_exit_codes exit), none (nothing to do: auto_restart off, an overrun, recovered),
- * not-supervised (an invalid registry entry), rollback (the last known-good definition was put back).
+ * not-supervised (an invalid registry entry), rollback (the last known-good definition was put back),
+ * next-run (a job's failed run: not restarted, it runs again at its next scheduled time), catch-up
+ * (a job's missed runs: it runs once now).
  */
-export const EVIDENCE_ACTIONS = ['restarted', 'restart-scheduled', 'restart', 'waiting', 'gave-up', 'not-restarted', 'none', 'not-supervised', 'rollback'] as const;
+export const EVIDENCE_ACTIONS = ['restarted', 'restart-scheduled', 'restart', 'waiting', 'gave-up', 'not-restarted', 'none', 'not-supervised', 'rollback', 'next-run', 'catch-up'] as const;
 export type EvidenceAction = (typeof EVIDENCE_ACTIONS)[number];
 
 /** An alert as a decision asks for it; raiseAlert() turns it into a stored Alert. */
@@ -27,6 +29,10 @@ export interface AlertIntent {
     readonly code?: number | null;
     readonly signal?: string | null;
     readonly ran_s?: number;
+    /** A schedule's due time (ISO), and for `missed`: how many, since when. */
+    readonly due_at?: string;
+    readonly missed?: number;
+    readonly since?: string;
     readonly restarts: number;
     readonly action: EvidenceAction;
   };

@@ -22,7 +22,7 @@ export interface Arm {
   readonly finalStatuses: readonly number[];
 }
 
-type ArmPolicy = Pick<ProcessDef, 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff' | 'noRestartExitCodes' | 'successExitCodes'>;
+type ArmPolicy = Pick<ProcessDef, 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff' | 'noRestartExitCodes' | 'successExitCodes'> & Partial<Pick<ProcessDef, 'schedule'>>;
 
 /**
  * The arm for a record: a run that is up, or a restart the runner is about to carry out after a
@@ -31,7 +31,8 @@ type ArmPolicy = Pick<ProcessDef, 'durationMin' | 'autoRestart' | 'maxRestarts' 
  * premature death is reported, and rolled back.
  */
 export function armFor(def: ArmPolicy, record: ProcessRecord, lineage: Lineage | null = null): Arm | null {
-  if (!def.autoRestart || def.maxRestarts === 0) return null;
+  // A job (`schedule`) is never restarted by its runner: each exit is reported (core/on-exit.ts).
+  if (!def.autoRestart || def.maxRestarts === 0 || def.schedule !== undefined) return null;
   const pendingRestart = record.status === 'crashed' && record.nextRestartAt !== null;
   if (!isUp(record.status) && !pendingRestart) return null;
   return {

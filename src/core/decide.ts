@@ -10,6 +10,7 @@ import { isUp } from './states.js';
 import { knownGoodMark, wantsRollback } from './lineage.js';
 import { decideCheck } from './on-check.js';
 import { decideExit } from './on-exit.js';
+import { armSchedule, decideArm } from './on-schedule.js';
 import { decideProbed } from './on-probe.js';
 import { decideLeftRunning, decideStart, decideStop, decideStopFinished } from './on-request.js';
 import { ledger, type Effect, type Observation, type Plan, type Step } from './plan.js';
@@ -19,7 +20,7 @@ import type { ProcessDef, Settings } from './schema.js';
 export type PolicyDef = Pick<
   ProcessDef,
   'name' | 'command' | 'noRestartExitCodes' | 'successExitCodes' | 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff'
-  | 'health' | 'maxMemoryMb' | 'maxCpuPercent' | 'cpuWindowS' | 'restartDependents' | 'killTimeoutS'
+  | 'health' | 'maxMemoryMb' | 'maxCpuPercent' | 'cpuWindowS' | 'restartDependents' | 'killTimeoutS' | 'schedule' | 'restartSchedule'
 >;
 export type PolicySettings = Pick<Settings, 'failedRetryS'>;
 
@@ -60,7 +61,8 @@ export function decide(def: PolicyDef, settings: PolicySettings, record: Process
 
 function decideStep(def: PolicyDef, settings: PolicySettings, record: ProcessRecord, obs: Observation, now: number): Step {
   switch (obs.kind) {
-    case 'start-requested': return decideStart(record, obs.by, now, obs.after);
+    case 'start-requested': return decideStart(record, obs.by, now, obs.after, armSchedule(def, now, record.schedule));
+    case 'arm-requested': return decideArm(def, record, now);
     case 'stop-requested': return decideStop(record, obs.heldFor, now);
     case 'stop-finished': return decideStopFinished(def.name, record, obs, now);
     case 'exited': return decideExit(def, record, obs.exit, obs.restartedAt, now, obs.blockedBy ?? [], obs.lineage ?? null);

@@ -14,6 +14,8 @@ export type LedgerEvent =
   | 'adopt'
   // A dependent left running after its dependency restarted (restart_dependents): it had recovered.
   | 'left-running'
+  // A schedule at work (core/on-schedule.ts): armed, a run fired, skipped or missed, a scheduled restart.
+  | 'schedule'
   // Written by the ledger itself (effects/ledger-file.ts): a torn last line moved to ledger.torn.
   | 'ledger-repaired';
 

@@ -31,10 +31,12 @@ export function finalExitCodes(def: Pick<ProcessDef, 'noRestartExitCodes'>): num
 /** A normal completion needs exit 0 after at least this share of duration_min. */
 export const COMPLETION_SHARE = 0.8;
 
-export function classifyExit(def: Pick<ProcessDef, 'durationMin' | 'noRestartExitCodes' | 'successExitCodes'>, run: RunExit, stopRequested: boolean): ExitClass {
+export function classifyExit(def: Pick<ProcessDef, 'durationMin' | 'noRestartExitCodes' | 'successExitCodes'> & Partial<Pick<ProcessDef, 'schedule'>>, run: RunExit, stopRequested: boolean): ExitClass {
   if (stopRequested) return 'user-stopped';
   // success_exit_codes: the work is done, however long it took (supervisord's expected exitcodes).
   if (run.code !== null && def.successExitCodes.includes(run.code)) return 'completed';
+  // A job's run (`schedule`) completes with exit 0 at any length; duration_min is its overrun limit.
+  if (def.schedule !== undefined) return run.code === 0 ? 'completed' : 'final';
   if (run.code === 0 && def.durationMin > 0 && runMs(run) >= completionThresholdMs(def)) return 'completed';
   return run.code !== null && finalExitCodes(def).includes(run.code) ? 'final' : 'premature';
 }

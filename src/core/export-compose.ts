@@ -53,7 +53,9 @@ export function exportCompose(defs: readonly ProcessDef[], opts: ComposeOptions)
     if (def.envFile) s.env_file = [composeString(def.envFile)];
     // Compose's user: "user[:group]", names or ids, resolved in the container's image.
     if (def.user !== undefined) s.user = composeString(def.group !== undefined ? `${def.user}:${def.group}` : def.user);
-    s.restart = def.autoRestart ? `on-failure:${def.maxRestarts}` : 'no';
+    s.restart = def.autoRestart && def.schedule === undefined ? `on-failure:${def.maxRestarts}` : 'no';
+    if (def.schedule !== undefined) note(def, 'schedule', `Compose has no scheduling: exported as a service that runs once at \`up\` (restart "no"); run it on "${def.schedule}" from the host's cron (docker compose run --rm ${name}) or a scheduler container`);
+    if (def.restartSchedule !== undefined) note(def, 'restart_schedule', `Compose has no scheduled restart: run \`docker compose restart ${name}\` on "${def.restartSchedule}" from the host's cron`);
     if (def.successExitCodes.some((c) => c !== 0)) note(def, 'success_exit_codes', `Compose takes only exit 0 as success: exit ${def.successExitCodes.filter((c) => c !== 0).join(', ')} is restarted (on-failure)`);
     const [first, ...more] = def.health;
     if (first) {

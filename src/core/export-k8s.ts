@@ -5,6 +5,21 @@ import type { ProbeDef } from './probes.js';
 import type { ProcessDef } from './schema.js';
 import { dnsLabel, whole, type Note } from './export-common.js';
 import { refuseNul } from './export-systemd.js';
+import { scheduleOf } from './on-schedule.js';
+import type { Schedule } from './schedule.js';
+
+/**
+ * A schedule as a CronJob's 5-field `schedule`, or why it cannot be one: a seconds field, or an
+ * interval that is not a whole number of minutes dividing the hour (or hours dividing the day).
+ */
+function cronJobSchedule(s: Schedule): { schedule: string } | { why: string } {
+  if (s.kind === 'cron') return s.crontab !== null ? { schedule: s.crontab } : { why: 'a CronJob has no seconds field' };
+  const min = s.everyMs / 60_000;
+  if (Number.isInteger(min) && min >= 1 && min < 60 && 60 % min === 0) return { schedule: min === 1 ? '* * * * *' : `*/${min} * * * *` };
+  const h = min / 60;
+  if (Number.isInteger(h) && h >= 1 && h <= 24 && 24 % h === 0) return { schedule: h === 24 ? '0 0 * * *' : h === 1 ? '0 * * * *' : `0 */${h} * * *` };
+  return { why: `"${s.text}" is not a whole number of minutes dividing an hour (or hours dividing a day), which a cron schedule needs` };
+}
 
 /** Kubernetes expands $(VAR) in command, args, env values and exec probes, and reads $$ as $: every $ doubled. */
 const k8sString = (s: string) => s.replace(/\$/g, '$$$$');
@@ -106,16 +121,35 @@ export function exportK8s(defs: readonly ProcessDef[], opts: K8sOptions): { docs
     if (def.stopSignal !== 'SIGTERM') note(def, 'stop_signal', `Kubernetes stops a container with SIGTERM, not ${def.stopSignal} (unless the image sets STOPSIGNAL)`);
     if (def.maxCpuPercent !== undefined) note(def, 'max_cpu_percent', 'a CPU limit throttles, it does not restart: not exported');
     if (def.restartCooldownS !== 30 || def.backoff !== 'fixed') note(def, 'restart_cooldown', 'Kubernetes spaces restarts itself (10 s doubling up to 5 min)');
+    const sched = scheduleOf(def);
+    const job = sched?.field === 'schedule' ? sched.schedule : null;
     const pod: Doc = {
       metadata: { labels: { 'app.kubernetes.io/name': name } },
       spec: {
         ...(init.length > 0 ? { initContainers: init } : {}),
         containers: [container],
         terminationGracePeriodSeconds: whole(def.killTimeoutS),
-        ...(def.durationMin > 0 ? { restartPolicy: def.autoRestart ? 'OnFailure' : 'Never' } : {}),
+        // A job's failed run is not retried: its next time runs it.
+        ...(job ? { restartPolicy: 'Never' } : def.durationMin > 0 ? { restartPolicy: def.autoRestart ? 'OnFailure' : 'Never' } : {}),
       },
     };
-    if (def.durationMin > 0) {
+    if (sched?.field === 'restart_schedule') note(def, 'restart_schedule', `Kubernetes has no scheduled restart: a CronJob running \`kubectl rollout restart deployment/${name}\` ("${sched.schedule.text}") would do it, with a ServiceAccount allowed to`);
+    if (job) {
+      const cron = cronJobSchedule(job);
+      if ('why' in cron) {
+        note(def, 'schedule', `${cron.why}: not exported`);
+        continue;
+      }
+      note(def, 'schedule', 'a CronJob runs in the controller\'s time zone (often UTC), pguard in the machine\'s local time: set spec.timeZone to yours; concurrencyPolicy Forbid skips a run while the last one runs (without pguard\'s alert)');
+      if (def.durationMin > 0) note(def, 'duration_min', 'a CronJob has no overrun alert (activeDeadlineSeconds would end the run): not exported');
+      docs.push({
+        apiVersion: 'batch/v1', kind: 'CronJob', metadata: meta(name),
+        spec: {
+          schedule: cron.schedule, concurrencyPolicy: 'Forbid',
+          jobTemplate: { spec: { backoffLimit: 0, template: pod } },
+        },
+      });
+    } else if (def.durationMin > 0) {
       note(def, 'duration_min', 'Kubernetes has no notion of a premature exit 0: a Job that exits 0 early is complete');
       docs.push({
         apiVersion: 'batch/v1', kind: 'Job', metadata: meta(name),

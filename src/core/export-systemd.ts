@@ -3,6 +3,8 @@
 import type { ProcessDef } from './schema.js';
 import { UserError } from '../errors.js';
 import { splitSimpleCommand, type Note } from './export-common.js';
+import { scheduleOf } from './on-schedule.js';
+import { intervalSeconds, toSystemdCalendars, type Schedule } from './schedule.js';
 
 export interface SystemdOptions {
   /** --user (default) or --system: which target the group is wanted by. */
@@ -23,6 +25,29 @@ export interface UnitFile {
 }
 
 export const unitName = (name: string) => `pguard-${name}.service`;
+export const timerName = (name: string) => `pguard-${name}.timer`;
+
+/**
+ * A job's timer (`schedule`): OnCalendar= from cron (two lines for Vixie's day OR), or
+ * OnActiveSec= and OnUnitActiveSec= for an interval; Persistent=true runs a time missed while the
+ * machine was off once at boot, as pguard does; AccuracySec=1s, as watch fires within a second.
+ */
+function timerOf(def: ProcessDef, schedule: Schedule): UnitFile {
+  const timer: string[] = [];
+  const calendars = toSystemdCalendars(schedule);
+  if (calendars) timer.push(...calendars.map((c) => `OnCalendar=${c}`), 'Persistent=true');
+  else timer.push(`OnActiveSec=${intervalSeconds(schedule)}s`, `OnUnitActiveSec=${intervalSeconds(schedule)}s`);
+  timer.push('AccuracySec=1s', `Unit=${unitName(def.name)}`);
+  return {
+    name: timerName(def.name),
+    text: [
+      `# ${timerName(def.name)}: exported by pguard (schedule ${JSON.stringify(schedule.text).replace(/%/g, '%%')})`,
+      '[Unit]', `Description=pguard: ${def.name} on its schedule`, 'PartOf=pguard.target', '',
+      '[Timer]', ...timer, '',
+      '[Install]', 'WantedBy=pguard.target', '',
+    ].join('\n'),
+  };
+}
 
 // Quoting, per systemd.syntax(7) and each directive's page: a unit's line ends at \n, \r or NUL,
 // so no raw control character may reach one. ExecStart= and Environment= take words, quoted "..."
@@ -77,7 +102,10 @@ function execStart(process: string, command: string): string {
 export function exportSystemd(defs: readonly ProcessDef[], opts: SystemdOptions): { files: UnitFile[]; notes: Note[] } {
   const notes: Note[] = [];
   const note = (def: ProcessDef, field: string, message: string) => notes.push({ process: def.name, field, message });
+  const timers: UnitFile[] = [];
   const files: UnitFile[] = defs.map((def) => {
+    const sched = scheduleOf(def);
+    const job = sched?.field === 'schedule' ? sched.schedule : null;
     const unit: string[] = [`Description=pguard: ${def.name}`, 'PartOf=pguard.target'];
     if (def.dependsOn.length > 0) {
       const deps = def.dependsOn.map(unitName).join(' ');
@@ -85,7 +113,7 @@ export function exportSystemd(defs: readonly ProcessDef[], opts: SystemdOptions)
     }
     // pguard's budget (max_restarts, renewed by a run of min_uptime) as a rate limit over that window.
     unit.push(`StartLimitIntervalSec=${Math.max(1, Math.ceil(def.minUptimeS * (def.maxRestarts + 1)))}`, `StartLimitBurst=${def.maxRestarts + 1}`);
-    const service: string[] = ['Type=simple', `WorkingDirectory=${systemdPath(def.name, 'cwd', opts.cwdOf(def))}`, `ExecStart=${execStart(def.name, def.command)}`];
+    const service: string[] = [job ? 'Type=oneshot' : 'Type=simple', `WorkingDirectory=${systemdPath(def.name, 'cwd', opts.cwdOf(def))}`, `ExecStart=${execStart(def.name, def.command)}`];
     const envFile = opts.envFileOf(def);
     if (envFile) service.push(`EnvironmentFile=${systemdPath(def.name, 'env_file', envFile)}`);
     const keys = Object.keys(def.env);
@@ -109,7 +137,9 @@ export function exportSystemd(defs: readonly ProcessDef[], opts: SystemdOptions)
     } else if (def.user !== undefined) {
       note(def, 'user', `a user unit runs as the user whose manager runs it: User=${def.user}${def.group !== undefined ? ` and Group=${def.group} are` : ' is'} exported with --system only`);
     }
-    service.push(`Restart=${def.autoRestart ? 'on-failure' : 'no'}`, `RestartSec=${def.restartCooldownS}`);
+    // A job's failed run is not restarted: it runs again at its next time (its timer).
+    if (job) service.push('Restart=no');
+    else service.push(`Restart=${def.autoRestart ? 'on-failure' : 'no'}`, `RestartSec=${def.restartCooldownS}`);
     if (def.backoff === 'exponential') {
       if (opts.version >= 254) service.push(`RestartSteps=4`, `RestartMaxDelaySec=${Math.min(3600, def.restartCooldownS * 16)}`);
       else note(def, 'backoff', `exponential backoff needs systemd 254 (RestartSteps=); for systemd ${opts.version} the delay stays ${def.restartCooldownS} s`);
@@ -120,10 +150,16 @@ export function exportSystemd(defs: readonly ProcessDef[], opts: SystemdOptions)
     if (success.length > 0) service.push(`SuccessExitStatus=${success.join(' ')}`);
     service.push(`KillSignal=${def.stopSignal}`, `TimeoutStopSec=${def.killTimeoutS}`, 'KillMode=control-group');
     if (def.maxMemoryMb !== undefined) service.push(`MemoryMax=${Math.round(def.maxMemoryMb)}M`);
-    if (def.durationMin > 0) {
+    if (job) {
+      timers.push(timerOf(def, job));
+      if (job.kind === 'cron' && job.hasSeconds) note(def, 'schedule', 'OnCalendar= takes the seconds field as it is; pguard fires it from watch alone');
+      note(def, 'schedule', `a Type=oneshot service started by ${timerName(def.name)}; systemd never starts a run while the last one is active (a skip, without pguard's alert), and a failed run is reported by systemctl --failed, not an alert`);
+      if (def.durationMin > 0) note(def, 'duration_min', 'a oneshot run has no overrun alert in systemd (TimeoutStartSec= would end it): not exported');
+    } else if (def.durationMin > 0) {
       service.push(`RuntimeMaxSec=${Math.ceil(def.durationMin * 60 * 1.5)}`);
       note(def, 'duration_min', 'systemd ends a run at RuntimeMaxSec (1.5 x duration_min here), where pguard only alerts (overrun); and a clean exit 0 before 80% of it, which pguard restarts as premature, is not restarted by Restart=on-failure');
     }
+    if (sched?.field === 'restart_schedule') note(def, 'restart_schedule', `systemd has no scheduled restart: add a timer whose service runs \`systemctl restart ${unitName(def.name)}\` (OnCalendar= for "${sched.schedule.text}")`);
     if (def.health.length > 0) note(def, 'health', 'systemd has no health probes: run `pguard watch --foreground` beside these units (or keep pguard) for them');
     if (def.maxCpuPercent !== undefined) note(def, 'max_cpu_percent', 'systemd can cap CPU (CPUQuota=) but not restart a process for using too much; not exported');
     if (def.survivesRestartOf.length > 0) note(def, 'depends_on', `Requires= stops and restarts this unit with ${def.survivesRestartOf.join(', ')}; "restart": false has no equivalent`);
@@ -132,15 +168,17 @@ export function exportSystemd(defs: readonly ProcessDef[], opts: SystemdOptions)
       `# ${unitName(def.name)}: exported by pguard`,
       '[Unit]', ...unit, '',
       '[Service]', ...service, '',
-      '[Install]', 'WantedBy=pguard.target', '',
+      // A job's service is started by its timer, not by the target.
+      ...(job ? [] : ['[Install]', 'WantedBy=pguard.target', '']),
     ].join('\n');
     return { name: unitName(def.name), text };
   });
+  files.push(...timers);
   files.push({
     name: 'pguard.target',
     text: [
       '# pguard.target: every exported process; systemctl enable --now pguard.target',
-      '[Unit]', 'Description=pguard processes', `Wants=${defs.map((d) => unitName(d.name)).join(' ')}`, '',
+      '[Unit]', 'Description=pguard processes', `Wants=${defs.map((d) => (scheduleOf(d)?.field === 'schedule' ? timerName(d.name) : unitName(d.name))).join(' ')}`, '',
       '[Install]', `WantedBy=${opts.mode === 'user' ? 'default.target' : 'multi-user.target'}`, '',
     ].join('\n'),
   });

@@ -12,9 +12,14 @@ import type { ExitInfo, ProcessRecord } from './record.js';
 import type { ProcessDef, Settings } from './schema.js';
 import type { Lineage } from './lineage.js';
 import { isUp, mustTransition } from './states.js';
+import { decideScheduled, isJob, nextScheduledAt } from './on-schedule.js';
 
-/** An overrun is a run lasting more than duration_min and half again. */
+/** An overrun is a run lasting more than duration_min and half again (a job's: more than duration_min). */
 export const OVERRUN_FACTOR = 1.5;
+
+export function overrunAfterMs(def: Pick<ProcessDef, 'durationMin'> & Partial<Pick<ProcessDef, 'schedule'>>): number {
+  return def.durationMin * 60_000 * (isJob(def) ? 1 : OVERRUN_FACTOR);
+}
 
 /**
  * A run that is up may still get a decision from time alone: an overrun not yet raised, a
@@ -22,11 +27,13 @@ export const OVERRUN_FACTOR = 1.5;
  * known-good. The earliest time one is due (ms since epoch), or Infinity: until then, a look at a
  * live run with nothing else due decides nothing (watch skips it).
  */
-export function nextTimedDecision(def: Pick<ProcessDef, 'durationMin' | 'health' | 'minUptimeS'>, record: ProcessRecord, lineage: Lineage | null): number {
+export function nextTimedDecision(def: Pick<ProcessDef, 'durationMin' | 'health' | 'minUptimeS'> & Partial<Pick<ProcessDef, 'schedule' | 'restartSchedule'>>, record: ProcessRecord, lineage: Lineage | null): number {
   const run = record.run;
   if (!run) return Infinity;
   const at: number[] = [];
-  if (def.durationMin > 0 && record.overrunAlerted !== run.id) at.push(run.startedAt + def.durationMin * 60_000 * OVERRUN_FACTOR);
+  if (def.durationMin > 0 && record.overrunAlerted !== run.id) at.push(run.startedAt + overrunAfterMs(def));
+  const scheduled = nextScheduledAt(def, record);
+  if (scheduled !== null) at.push(scheduled);
   if (record.recovering) at.push(run.startedAt + def.minUptimeS * 1000);
   if (lineage !== null && !lineage.knownGood && def.health.length === 0) at.push(run.startedAt + def.minUptimeS * 1000);
   return Math.min(Infinity, ...at);
@@ -36,9 +43,12 @@ export function decideCheck(
   def: ExitPolicy,
   settings: Pick<Settings, 'failedRetryS'>,
   record: ProcessRecord,
-  obs: { readonly processAlive: boolean; readonly runnerAlive: boolean; readonly blockedBy?: readonly string[]; readonly lineage?: Lineage | null },
+  obs: { readonly processAlive: boolean; readonly runnerAlive: boolean; readonly blockedBy?: readonly string[]; readonly lineage?: Lineage | null; readonly lateAfterMs?: number },
   now: number,
 ): Step {
+  // A schedule's due time first: a run, a skip, a scheduled restart (core/on-schedule.ts).
+  const scheduled = decideScheduled({ name: def.name, schedule: def.schedule, restartSchedule: def.restartSchedule }, record, obs, now);
+  if (scheduled) return scheduled;
   const blockedBy = obs.blockedBy ?? [];
   const none: Step = { next: record.status, record, decision: { action: 'none' }, alerts: [] };
   const run = record.run;
@@ -47,10 +57,10 @@ export function decideCheck(
     const ran = now - run.startedAt;
     const alerts: AlertIntent[] = [];
     let rec = record;
-    if (def.durationMin > 0 && ran > def.durationMin * 60_000 * OVERRUN_FACTOR && record.overrunAlerted !== run.id) {
+    if (def.durationMin > 0 && ran > overrunAfterMs(def) && record.overrunAlerted !== run.id) {
       alerts.push({
         kind: 'overrun', severity: 'warning',
-        message: `still running after ${describeDuration(ran)}, more than 1.5 x its duration_min (${def.durationMin} min); left running`,
+        message: `still running after ${describeDuration(ran)}, more than ${isJob(def) ? '' : '1.5 x '}its duration_min (${def.durationMin} min); left running`,
         evidence: { ran_s: Math.round(ran / 1000), restarts: record.restarts, action: 'none' },
       });
       rec = { ...rec, overrunAlerted: run.id, updatedAt: now };
@@ -124,7 +134,8 @@ export function decideCheck(
     };
   }
 
-  if (record.status === 'failed' && !obs.processAlive) {
+  // A job's failed run is not retried: its schedule runs it again.
+  if (record.status === 'failed' && !obs.processAlive && !isJob(def)) {
     const due = nextFailedRetryAt(settings.failedRetryS, record);
     if (due !== null && now >= due) {
       // failed -> running: a retry (1 min after giving up, then 2, 4, ... up to failed_retry); the

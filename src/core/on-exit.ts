@@ -12,8 +12,10 @@ import type { ProcessDef } from './schema.js';
 import { onProbation, type Lineage } from './lineage.js';
 import { compareRunIds } from './runs.js';
 import { transition, isIllegal, mustTransition, type Status } from './states.js';
+import { isJob, nextScheduledAt } from './on-schedule.js';
 
-export type ExitPolicy = Pick<ProcessDef, 'name' | 'command' | 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff' | 'noRestartExitCodes' | 'successExitCodes'>;
+export type ExitPolicy = Pick<ProcessDef, 'name' | 'command' | 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff' | 'noRestartExitCodes' | 'successExitCodes'>
+  & Partial<Pick<ProcessDef, 'schedule' | 'restartSchedule'>>;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Evidence = Omit<AlertIntent['evidence'], 'restarts' | 'action'>;
 
@@ -55,6 +57,18 @@ function classifyAndDecide(
       record: { ...base, status: edge, restarts: 0, nextRestartAt: null, reason: describeReason({ kind: 'completed', what: describeExit(exit) }) },
       decision: { action: 'none' },
       alerts: [],
+    };
+  }
+  if (klass === 'final' && isJob(def)) {
+    // running/unhealthy -> failed: a job's run failed (any exit but 0, a signal). One alert, as any
+    // failure; not restarted: it runs again at its next time (its schedule stays armed).
+    const next = nextScheduledAt(def, record);
+    const message = describeReason({ kind: 'run-failed', what: describeExit(exit), next });
+    return {
+      next: edge,
+      record: { ...base, status: edge, probes: [], cpu: null, failedAt: null, nextRestartAt: null, recovering: false, reason: message },
+      decision: { action: 'none' },
+      alerts: [{ kind: 'failed', severity: 'critical', message, evidence: { code: exit.code, signal: exit.signal, ran_s: ranSeconds(exit), restarts: 0, action: 'next-run' } }],
     };
   }
   if (klass === 'final' && restartedAt === null) {

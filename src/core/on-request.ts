@@ -1,11 +1,13 @@
 // Deciding on what a person (or boot, or a dependency, or a rollback) asked for: start and stop.
 import { runMs } from './exit.js';
-import { NOT_ENDING, type ProcessRecord } from './record.js';
+import { NOT_ENDING, type ProcessRecord, type ScheduleState } from './record.js';
 import { isUp, mustTransition, type Status } from './states.js';
 import { ledger, type Effect, type Observation, type StartedBy, type Step } from './plan.js';
 import { describeReason } from './reasons.js';
+import { disarmSchedule } from './on-schedule.js';
 
-export function decideStart(record: ProcessRecord, by: StartedBy, now: number, after?: string): Step {
+/** schedule: its schedule, armed by this start (null: it has none). */
+export function decideStart(record: ProcessRecord, by: StartedBy, now: number, after?: string, schedule: ScheduleState | null = null): Step {
   // The caller has checked that nothing is alive, so a record still saying running/stopping is
   // stale: its runner died unseen. Name that edge first, then start (which resets the budget).
   const from: Status = isUp(record.status) || record.status === 'stopping'
@@ -17,7 +19,7 @@ export function decideStart(record: ProcessRecord, by: StartedBy, now: number, a
     record: {
       // A start resets the budget, but not one for a dependency: what it waited for spent nothing.
       ...record, status: next, restarts: by === 'dependency' ? record.restarts : 0, nextRestartAt: null, failedAt: null,
-      recovering: false, failedRetries: 0, heldFor: null,
+      recovering: false, failedRetries: 0, heldFor: null, schedule,
       // A new runner's runs start afresh: no probe count, CPU sample or kill of an earlier run carries over.
       ...NOT_ENDING, probes: [], cpu: null,
       reason: describeReason({ kind: 'started', by, ...(after ? { after } : {}) }), updatedAt: now,
@@ -31,14 +33,15 @@ export function decideStart(record: ProcessRecord, by: StartedBy, now: number, a
 export function decideStop(record: ProcessRecord, heldFor: readonly string[] | undefined, now: number): Step {
   if (heldFor && heldFor.length > 0) return decideHold(record, heldFor, now);
   // A job that completed has nothing left to stop: it stays completed (stop --all keeps that true).
-  if (record.status === 'completed') return { next: 'completed', record, decision: { action: 'none' }, alerts: [] };
+  // One with an armed schedule is disarmed: stopped.
+  if (record.status === 'completed' && !record.schedule?.armed) return { next: 'completed', record, decision: { action: 'none' }, alerts: [] };
   // running -> stopping (signals follow); crashed/completed/failed/waiting -> stopped (nothing to
   // signal but a runner that may be waiting out a cooldown, which the stop marker ends).
   const next = mustTransition(record.status, 'stop-requested');
   return {
     next,
     // The user's stop takes over from any end pguard had begun (a limit, a probe): not carried over.
-    record: { ...record, ...NOT_ENDING, status: next, nextRestartAt: null, heldFor: null, reason: describeReason({ kind: 'stopped' }), updatedAt: now },
+    record: { ...record, ...NOT_ENDING, status: next, nextRestartAt: null, heldFor: null, schedule: disarmSchedule(record.schedule), reason: describeReason({ kind: 'stopped' }), updatedAt: now },
     decision: { action: 'stop' },
     alerts: [],
     // The marker first: a runner that sees its process end from now on knows the user did it.

@@ -11,13 +11,16 @@ import type { ExitInfo, ProcessRecord, RunInfo } from './record.js';
 import type { Status } from './states.js';
 
 /** Who asked for a start (the ledger and the record's reason say it). */
-export type StartedBy = 'user' | 'boot' | 'dependency' | 'rollback';
+export type StartedBy = 'user' | 'boot' | 'dependency' | 'rollback' | 'restart_schedule';
 
 export type Observation =
   /** The runner saw its process end. restartedAt: the runner already restarted it (armed fast path). */
   | { readonly kind: 'exited'; readonly exit: ExitInfo; readonly restartedAt: number | null; readonly lineage?: Lineage | null; readonly blockedBy?: readonly string[] }
   /** A look at the recorded run: is its process alive, and its runner? */
-  | { readonly kind: 'checked'; readonly processAlive: boolean; readonly runnerAlive: boolean; readonly lineage?: Lineage | null; readonly blockedBy?: readonly string[] }
+  /** lateAfterMs: a schedule's due time older than this was missed (nothing looked in time); default 60 s. */
+  | { readonly kind: 'checked'; readonly processAlive: boolean; readonly runnerAlive: boolean; readonly lineage?: Lineage | null; readonly blockedBy?: readonly string[]; readonly lateAfterMs?: number }
+  /** `start` of a job (`schedule`) without --now: arm its schedule, run nothing (the caller checked nothing is alive). */
+  | { readonly kind: 'arm-requested' }
   /** Probe results (by index of `health`; null: not run this time) and the tree's resource use. */
   | {
       readonly kind: 'probed';
@@ -70,7 +73,9 @@ export type Effect =
   /** Put the last known-good definition back (a background job; it waits for this runner). */
   | { readonly kind: 'rollback'; readonly reason: string }
   /** Restart the running processes that depend on this one once it is ready (a background job). */
-  | { readonly kind: 'restart-dependents' };
+  | { readonly kind: 'restart-dependents' }
+  /** Its restart_schedule came: restart it as `pguard restart` does (a background job). */
+  | { readonly kind: 'scheduled-restart' };
 
 export interface Plan {
   readonly next: Status;

@@ -31,8 +31,13 @@ export type Reason =
   | { readonly kind: 'ending'; readonly what: string }
   | { readonly kind: 'probe-held'; readonly what: string; readonly deps: readonly string[] }
   | { readonly kind: 'left-running'; readonly after: string; readonly detail: string }
+  /** A job: armed by start; a scheduled run started (missed: due times missed before it); a run that failed. */
+  | { readonly kind: 'armed'; readonly next: number | null }
+  | { readonly kind: 'scheduled-run'; readonly dueAt: number; readonly missed: number }
+  | { readonly kind: 'run-failed'; readonly what: string; readonly next: number | null }
   | { readonly kind: 'unproven'; readonly why: string; readonly deaths: number; readonly generation: number; readonly fallback: number };
 
+const describeTime = (ms: number | null) => (ms === null ? 'never' : new Date(ms).toISOString());
 const isAre = (deps: readonly string[]) => (deps.length === 1 ? 'is' : 'are');
 
 export function describeReason(r: Reason): string {
@@ -60,6 +65,9 @@ export function describeReason(r: Reason): string {
     case 'ending': return r.what;
     case 'unproven': return `${r.why}; died ${r.deaths} times before generation ${r.generation} was ever known-good: not restarted, rolling back to known-good generation ${r.fallback}`;
     case 'left-running': return `left running after ${r.after} restarted: ${r.detail} (restart_dependents)`;
+    case 'armed': return `scheduled: next run at ${describeTime(r.next)}`;
+    case 'scheduled-run': return `scheduled run (due ${new Date(r.dueAt).toISOString()})${r.missed > 0 ? `, after ${r.missed} missed` : ''}`;
+    case 'run-failed': return `scheduled run failed (${r.what}); not restarted: next run at ${describeTime(r.next)}`;
     case 'probe-held': return `${r.what}; ${describeNames(r.deps)} not ready: not restarted until ${r.deps.length === 1 ? 'it is' : 'they are'}`;
   }
 }

@@ -65,7 +65,25 @@ export interface ProcessRecord {
   readonly generation: number | null;
   /** Why the last decision was made, in words. */
   readonly reason: string;
+  /** Its `schedule` or `restart_schedule`: armed by start, disarmed by a stop; null before the first start. */
+  readonly schedule: ScheduleState | null;
   readonly updatedAt: number;
+}
+
+/** A schedule's bookkeeping: which due times are handled, and what became of them. */
+export interface ScheduleState {
+  /** Armed by start; a stop disarms it (what it ran last is kept, for status). */
+  readonly armed: boolean;
+  /** When start armed it (ms): an interval's fire times are armedAt + k x interval. */
+  readonly armedAt: number;
+  /** Every due time up to this one (ms) is handled: run, skipped, or missed. */
+  readonly handledUpTo: number;
+  /** The due time of the last scheduled run (or restart), and when it was started. */
+  readonly lastDueAt: number | null;
+  readonly lastFiredAt: number | null;
+  /** Due times skipped (the previous run still ran) and missed (nothing looked in time), since armed. */
+  readonly skipped: number;
+  readonly missed: number;
 }
 
 /** No run is being ended by pguard: what a start, a stop or a handled exit leaves. */
@@ -95,6 +113,7 @@ export function emptyRecord(): ProcessRecord {
     cpu: null,
     generation: null,
     reason: '',
+    schedule: null,
     updatedAt: 0,
   };
 }

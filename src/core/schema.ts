@@ -15,7 +15,8 @@ export type FieldType =
   | 'exit-codes'
   | 'url'
   | 'probes'
-  | 'account';
+  | 'account'
+  | 'schedule';
 
 export interface FieldSpec {
   /** The key as written in the registry (snake_case). */
@@ -63,6 +64,8 @@ export const FIELDS: readonly FieldSpec[] = [
   { key: 'restart_dependents', type: 'boolean', default: true, doc: 'When this process is restarted automatically, restart the processes that depend on it once it is ready.' },
   { key: 'user', type: 'account', doc: 'Run the program as this user (a name or a numeric uid): its uid, primary group, supplementary groups, HOME, USER, LOGNAME and SHELL (env still wins). Only root can start a process as another user; the same user is a no-op.' },
   { key: 'group', type: 'account', doc: 'With user: the primary group (a name or a numeric gid) instead of the user\'s own.' },
+  { key: 'schedule', type: 'schedule', doc: 'Run it on a schedule, to completion (a job): cron "minute hour day-of-month month day-of-week" (6 fields: seconds first, fired by `watch` only), @hourly/@daily/@weekly/@monthly/@yearly, or "every 30m" / "every 1h30m" / "every 45s"; local time. `start` arms it (`start --now` also runs it at once). A run that exits 0 (or one of success_exit_codes) is completed; any other end is a failed run: one alert, not restarted until its next time. A run still going when the next is due: that one is skipped, with an alert. Due times missed while nothing ran (the machine off) are reported, then it runs once. duration_min: a run longer than it raises `overrun`.' },
+  { key: 'restart_schedule', type: 'schedule', doc: 'Restart it gracefully (as `pguard restart`) at these times while it is up (PM2\'s cron_restart); same syntax as schedule. Not a crash: no alert, no restart budget spent. A stopped process stays stopped.' },
   { key: 'no_restart_exit_codes', type: 'exit-codes', default: [78], doc: 'Exit codes that mean "do not restart me" (as systemd\'s RestartPreventExitStatus): the process goes to failed at once, with a critical alert. 78 is EX_CONFIG. 126 and 127 (the command cannot run, or was not found) always do.' },
   { key: 'success_exit_codes', type: 'exit-codes', default: [], doc: 'Exit codes that mean the work is done, however long the run lasted (supervisord\'s exitcodes with autorestart=unexpected, PM2\'s stop_exit_codes, systemd\'s SuccessExitStatus): the process goes to completed, is not restarted, and raises no alert.' },
 ];
@@ -114,6 +117,9 @@ export interface ProcessDef {
   readonly group: string | undefined;
   readonly noRestartExitCodes: readonly number[];
   readonly successExitCodes: readonly number[];
+  /** A job's schedule (core/schedule.ts syntax), as written. */
+  readonly schedule: string | undefined;
+  readonly restartSchedule: string | undefined;
 }
 
 /** An entry as it stands in the file: snake_case keys, unknown keys kept. */
@@ -144,7 +150,7 @@ export function describeJsonSchema(): Record<string, unknown> {
     const base: Record<string, unknown> = { description: spec.doc + (spec.unit ? ` (${spec.unit})` : '') };
     if (spec.default !== undefined) base.default = spec.default;
     switch (spec.type) {
-      case 'string': return { ...base, type: 'string', minLength: 1 };
+      case 'string': case 'schedule': return { ...base, type: 'string', minLength: 1 };
       case 'non-negative-integer': return { ...base, type: 'integer', minimum: 0 };
       case 'non-negative-number': return { ...base, type: 'number', minimum: 0 };
       case 'boolean': return { ...base, type: 'boolean' };

@@ -3,6 +3,7 @@
 
 export const STATUSES = [
   'never-started', // registered, never run
+  'scheduled',     // a job (`schedule`) armed by start, waiting for its first run
   'running',       // the process is up (or its runner is about to bring it up)
   'unhealthy',     // up, but failing a health probe (restarted at its failure_threshold)
   'stopping',      // the user asked it to stop; signals sent, not yet gone
@@ -27,18 +28,22 @@ export type Event =
   | 'vanished'         // found gone with its runner, no exit recorded (a stale record before a start)
   | 'exit-final'       // an exit that must not be restarted (126, 127, no_restart_exit_codes)
   | 'hold'             // a dependency is not ready: wait for it instead of restarting
-  | 'adopt';           // up, its runner alone died: a new runner watches the live run (status unchanged)
+  | 'adopt'            // up, its runner alone died: a new runner watches the live run (status unchanged)
+  | 'arm'              // `start` of a job (`schedule`): armed, not run
+  | 'fire';            // a job's scheduled time came: a run starts
 
 export const TRANSITIONS: Readonly<Record<Status, Partial<Record<Event, Status>>>> = {
-  'never-started': { start: 'running', 'stop-requested': 'stopped' },
+  'never-started': { start: 'running', 'stop-requested': 'stopped', arm: 'scheduled' },
+  scheduled: { fire: 'running', start: 'running', arm: 'scheduled', 'stop-requested': 'stopped' },
   running: { 'exit-normal': 'completed', 'exit-premature': 'crashed', 'exit-final': 'failed', 'stop-requested': 'stopping', 'probe-failed': 'unhealthy', vanished: 'crashed', adopt: 'running' },
   unhealthy: { 'probe-ok': 'running', 'exit-normal': 'completed', 'exit-premature': 'crashed', 'exit-final': 'failed', 'stop-requested': 'stopping', vanished: 'crashed', adopt: 'unhealthy' },
-  crashed: { restart: 'running', 'budget-exhausted': 'failed', 'stop-requested': 'stopped', start: 'running', hold: 'waiting' },
-  waiting: { start: 'running', 'stop-requested': 'stopped' },
+  crashed: { restart: 'running', 'budget-exhausted': 'failed', 'stop-requested': 'stopped', start: 'running', hold: 'waiting', arm: 'scheduled', fire: 'running' },
+  waiting: { start: 'running', 'stop-requested': 'stopped', arm: 'scheduled' },
   stopping: { 'stop-done': 'stopped', 'stop-requested': 'stopping', vanished: 'stopped', hold: 'waiting' },
-  stopped: { start: 'running', 'stop-requested': 'stopped' },
-  completed: { start: 'running', 'stop-requested': 'stopped' },
-  failed: { start: 'running', 'stop-requested': 'stopped' },
+  stopped: { start: 'running', 'stop-requested': 'stopped', arm: 'scheduled' },
+  // A job's runs end completed or failed and stay armed: its next time fires it from either.
+  completed: { start: 'running', 'stop-requested': 'stopped', arm: 'scheduled', fire: 'running' },
+  failed: { start: 'running', 'stop-requested': 'stopped', arm: 'scheduled', fire: 'running' },
 };
 
 export interface IllegalTransition {

@@ -4,6 +4,7 @@ import type { Issue } from '../errors.js';
 import { orderByDependencies } from './deps.js';
 import { finalExitCodes } from './exit.js';
 import { validateProbes } from './probes.js';
+import { validateSchedule } from './schedule.js';
 import {
   ACCOUNT_PATTERN, FIELDS, MAX_ACCOUNT_ID, NAME_PATTERN, SETTINGS, SIGNALS, propertyOf,
   type FieldSpec, type ProcessDef, type Settings,
@@ -66,6 +67,7 @@ const RULES: Record<FieldSpec['type'], (v: unknown) => string | undefined> = {
     (typeof v === 'string' && ACCOUNT_PATTERN.test(v) && (!/^\d+$/.test(v) || Number(v) <= MAX_ACCOUNT_ID))
       ? undefined
       : 'expected a user or group name (letters, digits, ".", "_", "-"; up to 32) or a numeric id',
+  schedule: (v) => (typeof v === 'string' && v.trim() !== '' ? validateSchedule(v) : 'expected a schedule string such as "0 * * * *", "@daily" or "every 30m"'),
 };
 
 function isDependencyObject(v: unknown): boolean {
@@ -104,7 +106,8 @@ function validateFields(
     }
     const problem = RULES[spec.type](value);
     if (problem) {
-      issues.push({ process, field: spec.key, message: `${problem}, got ${spec.type === 'url' ? describeSecretValue(value) : describeValue(value)}` });
+      // A schedule's own message names the field part, what it expected and what it found.
+      issues.push({ process, field: spec.key, message: spec.type === 'schedule' && typeof value === 'string' && value.trim() !== '' ? problem : `${problem}, got ${spec.type === 'url' ? describeSecretValue(value) : describeValue(value)}` });
       out[propertyOf(spec)] = spec.default;
       if (spec.type === 'dependencies') out.survivesRestartOf = [];
       continue;
@@ -173,6 +176,9 @@ export function validateRegistry(raw: unknown): Validated {
   for (const def of defs.values()) {
     const both = def.successExitCodes.filter((c) => finalExitCodes(def).includes(c));
     if (both.length > 0) issues.push({ process: def.name, field: 'success_exit_codes', message: `${both.join(', ')} cannot mean both done and "do not restart me" (no_restart_exit_codes; 126 and 127 always do)` });
+    if (def.schedule !== undefined && def.restartSchedule !== undefined) {
+      issues.push({ process: def.name, field: 'restart_schedule', message: 'a process has a schedule (a job run to completion) or a restart_schedule (a long-running one restarted), not both' });
+    }
     for (const dep of def.dependsOn) {
       if (dep === def.name) issues.push({ process: def.name, field: 'depends_on', message: 'a process cannot depend on itself' });
       else if (!defs.has(dep) && !issues.some((i) => i.process === dep)) {

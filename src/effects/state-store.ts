@@ -29,6 +29,7 @@ export const STATE_LAYOUT = {
   watchBeat: 'watch.beat',     // touched by watch every tick: the guardian tells a stalled watch by it
   watchLog: 'watch.log',
   cronLog: 'cron.log',
+  cronPlan: 'cron.json',       // what `cron install` put in the crontab: its interval and the schedules' own lines
   notifyLog: 'notify.log',     // the alert channels' failures, one line each
   locks: 'locks',              // locks/<name>.sock: the locks (effects/lock.ts), reachable by this user only
 } as const;

@@ -193,7 +193,7 @@ function describeInvalid(tool: string, err: z.ZodError): string {
 function registerFields(): Record<string, z.ZodType> {
   const byType = (f: FieldSpec): z.ZodType => {
     switch (f.type) {
-      case 'string': case 'url': return z.string().min(1);
+      case 'string': case 'url': case 'schedule': return z.string().min(1);
       case 'non-negative-integer': return z.number().int().min(0);
       case 'non-negative-number': return z.number().min(0);
       case 'boolean': return z.boolean();

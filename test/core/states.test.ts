@@ -35,6 +35,20 @@ const ALLOWED: [Status, Event, Status][] = [
   ['stopping', 'vanished', 'stopped'],
   ['running', 'adopt', 'running'],
   ['unhealthy', 'adopt', 'unhealthy'],
+  // Schedules: start arms a job; its time fires it from where its last run left it.
+  ['never-started', 'arm', 'scheduled'],
+  ['stopped', 'arm', 'scheduled'],
+  ['completed', 'arm', 'scheduled'],
+  ['failed', 'arm', 'scheduled'],
+  ['crashed', 'arm', 'scheduled'],
+  ['waiting', 'arm', 'scheduled'],
+  ['scheduled', 'arm', 'scheduled'],
+  ['scheduled', 'fire', 'running'],
+  ['scheduled', 'start', 'running'],
+  ['scheduled', 'stop-requested', 'stopped'],
+  ['completed', 'fire', 'running'],
+  ['failed', 'fire', 'running'],
+  ['crashed', 'fire', 'running'],
 ];
 
 describe('state machine', () => {

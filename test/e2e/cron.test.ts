@@ -124,6 +124,41 @@ describe.skipIf(!isRoot)('pguard cron (as root, on the crontab of a throwaway us
     await t.cli(['cron', 'uninstall', '--registry', registry]);
   });
 
+  it('writes one line per 5-field schedule (`fire NAME`, each argument quoted as the others), which fires it as cron runs it; intervals and seconds go to the healthcheck, and status says which', async () => {
+    const t = tmpRegistry({
+      'nightly.job-1': { command: 'echo nightly', schedule: '* * * * *' },
+      pulse: { command: 'true', schedule: 'every 45s' },
+      tick: { command: 'true', schedule: '*/10 * * * * *' },
+      bot: { command: 'exec sleep 1000', restart_schedule: '@daily' },
+    });
+    try {
+      await t.cli(['start', '--all', '--no-wait']);
+      const res = await t.cli(['cron', 'install', '--every', '10']);
+      expect(res.code).toBe(0);
+      const lines = (await crontab(['-l'])).stdout.split('\n').filter((l) => l.includes('# pguard:'));
+      expect(lines).toHaveLength(3);
+      expect(lines[1]).toMatch(/^\* \* \* \* \* \S*healthcheck\.sh .* fire nightly\.job-1 # pguard:[0-9a-f]{12}$/);
+      expect(lines[2]).toMatch(/^0 0 \* \* \* \S*healthcheck\.sh .* fire bot # pguard:[0-9a-f]{12}$/);
+      const fired = Object.fromEntries(await Promise.all(['nightly.job-1', 'pulse', 'tick', 'bot'].map(async (n) => [n, (await t.status(n)).schedule.fired_by])));
+      expect(fired).toEqual({ 'nightly.job-1': 'cron line', pulse: 'healthcheck every 10 min', tick: 'healthcheck every 10 min (a seconds field needs watch)', bot: 'cron line' });
+      // The line as cron runs it, once its minute has come (the record armed a minute back).
+      const file = join(t.stateDir, 'procs', 'nightly.job-1', 'state.json');
+      const rec = JSON.parse(readFileSync(file, 'utf8'));
+      const back = Math.floor(Date.now() / 60_000) * 60_000 - 1000;
+      writeFileSync(file, JSON.stringify({ ...rec, schedule: { ...rec.schedule, armedAt: back, handledUpTo: back } }));
+      const command = lines[1]!.replace(/^\S+ \S+ \S+ \S+ \S+ /, '').replace(/ # pguard:.*$/, '').replace(/\\%/g, '%');
+      const ran = await execa('/bin/sh', ['-c', command], { env: { PATH: '/usr/bin:/bin' }, reject: false });
+      expect(ran.exitCode).toBe(0);
+      expect(readFileSync(join(t.stateDir, 'cron.log'), 'utf8')).toMatch(/fire nightly\.job-1: scheduled-run: scheduled run \(due /);
+      await waitFor(async () => (await t.status('nightly.job-1')).schedule.last_run?.outcome === 'completed', { what: 'the run fired by the line' });
+      await t.cli(['cron', 'uninstall']);
+      expect((await t.status('pulse')).schedule.fired_by).toMatch(/^nothing: neither watch nor/);
+    } finally {
+      await t.cli(['cron', 'uninstall']);
+      await t.cleanup();
+    }
+  });
+
   it('refuses a bad --every with one line', async () => {
     const t = tmpRegistry({ bot: { command: 'true' } });
     const res = await t.cli(['cron', 'install', '--every', '0']);
