@@ -125,4 +125,34 @@ describe('importers', () => {
     expect(res.entries[0]!.entry).toEqual({ command: 'a', env: { K: 'v,1', L: '2' }, success_exit_codes: [0], stop_signal: 'SIGTERM', ...defaults });
     expect(res.entries[1]!.entry).toEqual({ command: 'b', auto_restart: false, ...defaults });
   });
+
+  it('maps schedules and users: process-compose schedule, PM2 cron_restart (a Quartz `?` refused by name), uid/gid, supervisord user=', () => {
+    const pc = importProcessCompose({ processes: { backup: { command: './backup.sh', schedule: { interval: '30m', run_on_start: true } }, nightly: { command: 'x', schedule: { cron: '0 2 * * *', timezone: 'UTC' } } } });
+    expect(pc.entries.map((e) => e.entry.schedule)).toEqual(['every 30m', '0 2 * * *']);
+    expect(pc.notes.map(describeNote)).toEqual([
+      'backup.schedule.run_on_start: not imported: `pguard start --now` runs it at once',
+      'nightly.schedule.timezone: pguard fires schedules in local time',
+    ]);
+    // Written by people (a Quartz expression, seen in public ecosystem files): PM2's croner takes `?`, pguard does not.
+    const pm2 = importPm2({ apps: [
+      { name: 'exporter', script: 'src/index.ts', cron_restart: '0 0 */4 ? * *' },
+      { name: 'daily', script: 'job.sh', cron_restart: '0 3 * * *', autorestart: false, uid: 'www-data', gid: 'www-data' },
+      { name: 'grouponly', script: 'x.js', gid: 33 },
+      { name: 'placeholder', script: 'x.js', uid: '#user#' },
+    ] });
+    expect(pm2.entries.map((e) => [e.name, e.entry.restart_schedule, e.entry.schedule, e.entry.user, e.entry.group])).toEqual([
+      ['exporter', undefined, undefined, undefined, undefined],
+      ['daily', undefined, '0 3 * * *', 'www-data', 'www-data'],
+      ['grouponly', undefined, undefined, undefined, undefined],
+    ]);
+    expect(pm2.notes.map(describeNote).filter((n) => /cron_restart|uid|gid/.test(n))).toEqual([
+      expect.stringMatching(/^exporter\.cron_restart: "0 0 \*\/4 \? \* \*": .+; not imported$/),
+      'daily.cron_restart: with autorestart false this is a job: imported as schedule (PM2 also runs it once when it is started: pguard start --now)',
+      'grouponly.gid: group 33 without a uid: pguard sets a group only with a user; set user too',
+      'placeholder.uid: "#user#" is not a user or group: not imported (it would run as whoever runs pguard)',
+    ]);
+    const sv = importSupervisord('[program:w]\ncommand=php artisan queue:work\nuser=www-data\n[program:t]\ncommand=x\nuser=#user#\n');
+    expect(sv.entries.map((e) => [e.name, e.entry.user])).toEqual([['w', 'www-data']]);
+    expect(sv.notes.map(describeNote)).toContain('t.user: "#user#" is not a user name or id: supervisord refuses it; not imported (it would run as whoever runs pguard)');
+  });
 });

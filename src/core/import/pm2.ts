@@ -3,6 +3,7 @@
 // run; lib/God.js for restarts): every key that has no pguard equivalent is named in a note.
 import type { Note } from '../export-common.js';
 import { ACCOUNT_PATTERN } from '../schema.js';
+import { validateSchedule } from '../schedule.js';
 import { splitSimpleCommand } from '../export-common.js';
 import { filled, isObj, megabytes, noter, seconds, shellCommand, shellWord, stringEnv, takeName, type Imported, type Obj } from './common.js';
 
@@ -105,10 +106,13 @@ export function importPm2(input: unknown): Imported {
       else if (a.gid !== undefined) note('gid', `group ${String(a.gid)} without a uid: pguard sets a group only with a user; set user too`);
     }
     if (typeof a.cron_restart === 'string' && a.cron_restart.trim()) {
-      if (a.autorestart === false) {
-        e.schedule = a.cron_restart.trim();
-        note('cron_restart', 'with autorestart false this is a job: imported as schedule (PM2 also runs it once when it is started)');
-      } else e.restart_schedule = a.cron_restart.trim();
+      const cron = a.cron_restart.trim();
+      const bad = validateSchedule(cron);
+      if (bad) note('cron_restart', `${JSON.stringify(cron)}: ${bad}; not imported`);
+      else if (a.autorestart === false) {
+        e.schedule = cron;
+        note('cron_restart', 'with autorestart false this is a job: imported as schedule (PM2 also runs it once when it is started: pguard start --now)');
+      } else e.restart_schedule = cron;
     }
     // What pguard has no place for.
     const instances = a.instances;

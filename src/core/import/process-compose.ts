@@ -3,6 +3,7 @@
 // `availability` means never restarted; commands run with `bash -c`; `vars` are Go templates;
 // the top-level `environment` is every process's; `replicas` are processes of their own.
 import type { Note } from '../export-common.js';
+import { validateSchedule } from '../schedule.js';
 import { validateName } from '../validate.js';
 import { splitSimpleCommand } from '../export-common.js';
 import { filled, isObj, noter, shellCommand, SIGNALS_BY_NUMBER, takeName, type Imported, type ImportedEntry, type Obj } from './common.js';
@@ -193,12 +194,14 @@ function importProcess(
   }
   if (typeof sd.timeout_seconds === 'number') e.kill_timeout = sd.timeout_seconds;
   if (sd.command !== undefined && first) note('shutdown.command', 'pguard stops a process with a signal, not a command');
+  if (p.schedule !== undefined && !isObj(p.schedule) && first) note('schedule', `${JSON.stringify(p.schedule)} is not a schedule (cron: or interval:): not imported`);
   if (isObj(p.schedule)) {
     const s = p.schedule;
-    if (typeof s.cron === 'string') e.schedule = s.cron;
-    else if (typeof s.interval === 'string') e.schedule = `every ${s.interval}`;
+    const schedule = typeof s.cron === 'string' ? s.cron : typeof s.interval === 'string' ? `every ${s.interval}` : undefined;
+    const bad = schedule === undefined ? 'neither cron nor interval' : validateSchedule(schedule);
+    if (bad) { if (first) note('schedule', `${JSON.stringify(schedule ?? s)}: ${bad}; not imported`); } else e.schedule = schedule;
     if (first && s.timezone !== undefined) note('schedule.timezone', 'pguard fires schedules in local time');
-    if (first && s.run_on_start === true) note('schedule.run_on_start', 'not imported: `pguard run` runs it now');
+    if (first && s.run_on_start === true) note('schedule.run_on_start', 'not imported: `pguard start --now` runs it at once');
     if (first && typeof s.max_concurrent === 'number' && s.max_concurrent > 1) note('schedule.max_concurrent', 'pguard never overlaps two runs of one job');
   }
   if ((p.disabled === true || p.is_disabled === 'true') && first) note('disabled', 'imported all the same; it starts only when you start it (pguard start --all would)');
