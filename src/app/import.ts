@@ -3,7 +3,7 @@
 import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
-import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
 import { describeNote, type Note } from '../core/export-common.js';
@@ -12,7 +12,7 @@ import { literalDepth, MAX_IMPORT_DEPTH, yamlDepth } from '../core/import/depth.
 import { importPm2 } from '../core/import/pm2.js';
 import { importProcessCompose } from '../core/import/process-compose.js';
 import { importSupervisord, includePatterns, type SupervisordFile } from '../core/import/supervisord.js';
-import { readExportedLiteral } from '../core/js-literal.js';
+import { readExportedLiteral, readLiteralExpression } from '../core/js-literal.js';
 import { validateRegistry } from '../core/validate.js';
 import { updateRegistry } from '../effects/registry-file.js';
 import { RegistryInvalidError, UserError } from '../errors.js';
@@ -25,8 +25,12 @@ export interface ImportResult {
   readonly registry: string;
   readonly dry_run: boolean;
   readonly written: boolean;
-  /** Each entry as it goes into the registry; env as its keys only (values may be secrets). */
-  readonly processes: { name: string; created: boolean; entry: Record<string, unknown> }[];
+  /**
+   * Each entry as it goes into the registry; env as its keys only (values may be secrets).
+   * status: added, replaced (--replace), unchanged (the same entry already there), or
+   * conflict (a different entry of that name, in a dry run without --replace).
+   */
+  readonly processes: { name: string; created: boolean; status: 'added' | 'replaced' | 'unchanged' | 'conflict'; entry: Record<string, unknown> }[];
   readonly notes: Note[];
   /** How the file was read: `parsed`, or `evaluated` (a PM2 .js file run with Node, --allow-eval). */
   readonly read: 'parsed' | 'evaluated';
@@ -41,6 +45,13 @@ export interface ImportResult {
 export const MAX_IMPORT_BYTES = 1024 * 1024;
 
 /** The file's text, read up to MAX_IMPORT_BYTES (a pipe or a device too): more is refused before any parsing. */
+/** An error of reading a file, in words. */
+function cannotRead(file: string, err: unknown): UserError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a folder, not a file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code ?? String(err);
+  return new UserError(`${file}: cannot read it (${why}).`, 2);
+}
+
 function readBounded(file: string): string {
   const max = MAX_IMPORT_BYTES;
   const chunks: Buffer[] = [];
@@ -49,14 +60,14 @@ function readBounded(file: string): string {
   try {
     fd = openSync(file, 'r');
   } catch (err) {
-    throw new UserError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)}).`, 2);
+    throw cannotRead(file, err);
   }
   try {
     for (;;) {
       const buf = Buffer.allocUnsafe(1024 * 1024);
       let n: number;
       try { n = readSync(fd, buf, 0, buf.length, null); } catch (err) {
-        throw new UserError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)}).`, 2);
+        throw cannotRead(file, err);
       }
       if (n === 0) break;
       total += n;
@@ -115,10 +126,11 @@ async function readInput(format: ImportFormat, file: string, allowEval: boolean)
   if (ext === '.yml' || ext === '.yaml') return { imported: importPm2(readYaml(file, text)), read: 'parsed' };
   if (literalDepth(text) > MAX_IMPORT_DEPTH) throw tooDeep(file);
   if (ext === '.json' || /^\s*[[{]/.test(text) && !/module\.exports|export\s+default/.test(text)) {
-    try { return { imported: importPm2(JSON.parse(text)), read: 'parsed' }; } catch (err) {
-      if (err instanceof SyntaxError) throw new UserError(`${file}: not valid JSON (${err.message}).`, 2);
-      throw err;
-    }
+    // PM2 evaluates a .json process file as a JavaScript expression: comments and trailing commas
+    // are fine there. Read as that expression, without running it.
+    const literal = readLiteralExpression(text);
+    if (literal.ok) return { imported: importPm2(literal.value), read: 'parsed' };
+    throw new UserError(`${file}: ${literal.syntax ? `not JSON, nor the JavaScript expression PM2 would take (${literal.why})` : `cannot be read without running it (${literal.why}); pass --allow-eval to run it with Node`}. Fix the file, or save \`pm2 jlist\` output and import that.`, 2);
   }
   // An ecosystem.config.js: read as data where it is only a literal; run only when allowed.
   const literal = readExportedLiteral(text);
@@ -169,7 +181,7 @@ function readSupervisord(file: string, text: string): Imported {
     }
   }
   const imported = importSupervisord(files, ctx);
-  return { entries: imported.entries, notes: [...notes, ...imported.notes] };
+  return { ...imported, notes: [...notes, ...imported.notes] };
 }
 
 /**
@@ -188,8 +200,40 @@ async function evaluateEcosystem(file: string, text: string): Promise<unknown> {
   return mod.default ?? mod;
 }
 
+/**
+ * PM2 and process-compose run a process from the folder they are started in: the file's, as a
+ * rule. pguard runs one from the registry's folder (or its cwd, taken from there). Where the two
+ * folders differ, each entry's cwd is made to name the file's folder, and a note says so.
+ */
+function fromFileFolder(imported: Imported, file: string, registry: string): Imported {
+  const fileDir = dirname(resolve(file));
+  const regDir = dirname(resolve(registry));
+  if (fileDir === regDir) return imported;
+  const rel = (p: string) => relative(regDir, p) || '.';
+  const entries = imported.entries.map((e) => {
+    const cwd = e.entry.cwd;
+    if (typeof cwd === 'string' && isAbsolute(cwd)) return e;
+    return { ...e, entry: { ...e.entry, cwd: rel(resolve(fileDir, typeof cwd === 'string' ? cwd : '.')) } };
+  });
+  const changed = entries.filter((e, i) => e !== imported.entries[i]).map((e) => e.name);
+  const notes = changed.length === 0 ? imported.notes : [...imported.notes, {
+    process: '(file)', field: 'cwd',
+    message: `${changed.join(', ')}: run from the folder of ${file} (${rel(fileDir)} from the registry's), as PM2 and process-compose are run from the file's folder as a rule and pguard takes a relative cwd from the registry's`,
+  }];
+  return { ...imported, entries, notes };
+}
+
+/** Two entries that say the same (key order aside). */
+function sameEntry(a: unknown, b: unknown): boolean {
+  const canon = (v: unknown): unknown => (Array.isArray(v) ? v.map(canon) : v && typeof v === 'object'
+    ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])])) : v);
+  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
+}
+
 export async function importDefinitions(ctx: Context, format: ImportFormat, file: string, opts: { dryRun: boolean; replace: boolean; allowEval: boolean }): Promise<ImportResult> {
-  const { imported, read } = await readInput(format, file, opts.allowEval);
+  const { imported: raw, read } = await readInput(format, file, opts.allowEval);
+  if (raw.refused) throw new UserError(raw.refused, 2);
+  const imported = format === 'supervisord' ? raw : fromFileFolder(raw, file, ctx.registry.path);
   if (imported.entries.length === 0) {
     const why = imported.notes.filter((n) => /not imported/.test(n.message)).map(describeNote);
     throw new UserError(`${file}: no processes to import from it (as ${format})${why.length > 0 ? `: ${why.join('; ')}` : ''}.`, 2);
@@ -200,27 +244,38 @@ export async function importDefinitions(ctx: Context, format: ImportFormat, file
     seen.add(name);
   }
   // The whole change, checked as the registry would hold it, before anything is written.
-  const apply = (data: Record<string, unknown>): { name: string; created: boolean }[] => {
-    const clash = imported.entries.filter((e) => Object.hasOwn(data, e.name)).map((e) => e.name);
-    if (clash.length > 0 && !opts.replace) throw new UserError(`already in the registry: ${clash.join(', ')}. Pass --replace to overwrite them, or rename them in ${file}.`, 1);
-    const out = imported.entries.map((e) => ({ name: e.name, created: !Object.hasOwn(data, e.name) }));
-    for (const e of imported.entries) data[e.name] = e.entry;
+  type Status = ImportResult['processes'][number]['status'];
+  const apply = (data: Record<string, unknown>): { name: string; created: boolean; status: Status }[] => {
+    // The same entry imported again is unchanged, not a clash: an import can be run twice.
+    const statusOf = (e: { name: string; entry: Record<string, unknown> }): Status =>
+      !Object.hasOwn(data, e.name) ? 'added' : sameEntry(data[e.name], e.entry) ? 'unchanged' : opts.replace ? 'replaced' : 'conflict';
+    const out = imported.entries.map((e) => ({ name: e.name, created: !Object.hasOwn(data, e.name), status: statusOf(e) }));
+    const clash = out.filter((o) => o.status === 'conflict').map((o) => o.name);
+    // A dry run shows the whole plan, clashes marked; the import itself refuses them.
+    if (clash.length > 0 && !opts.dryRun) throw new UserError(`already in the registry, different: ${clash.join(', ')}. Pass --replace to overwrite them, or rename them in ${file} (--dry-run shows the plan).`, 1);
+    for (const e of imported.entries) if (!clash.includes(e.name)) data[e.name] = e.entry;
     const issues = validateRegistry(data).issues.filter((i) => seen.has(i.process) || i.process === '');
     if (issues.length > 0) throw new RegistryInvalidError(ctx.registry.path, issues, 'nothing was imported');
     return out;
   };
   const warnings: string[] = [];
+  // The state directory (locks, the ledger) is made when something is written, as the registry is.
+  if (!opts.dryRun) ctx.store.init();
   const created = opts.dryRun
     ? apply(structuredClone(ctx.registry.data))
     : await updateRegistry(ctx.registry.path, apply, { lockDir: ctx.store.path('locks'), warn: (line) => warnings.push(line) });
   const createdOf = new Map(created.map((c) => [c.name, c.created]));
+  const statusOf = new Map(created.map((c) => [c.name, c.status]));
   if (!opts.dryRun) {
-    for (const e of imported.entries) await recordRegistration(ctx, { name: e.name, created: createdOf.get(e.name)!, changes: Object.keys(e.entry), registry: ctx.registry.path });
+    for (const e of imported.entries) {
+      if (statusOf.get(e.name) === 'unchanged') continue;
+      await recordRegistration(ctx, { name: e.name, created: createdOf.get(e.name)!, changes: Object.keys(e.entry), registry: ctx.registry.path });
+    }
   }
   return {
     registry: ctx.registry.path, dry_run: opts.dryRun, written: !opts.dryRun, read,
     processes: imported.entries.map((e) => ({
-      name: e.name, created: createdOf.get(e.name)!,
+      name: e.name, created: createdOf.get(e.name)!, status: statusOf.get(e.name)!,
       entry: e.entry.env ? { ...e.entry, env: Object.keys(e.entry.env as object) } : e.entry,
     })),
     notes: imported.notes,

@@ -2,6 +2,7 @@
 // modules imported only when the command runs: every CLI start is on a hot path), run the use
 // case, print its result as JSON with --json or as the command renders it, and set the exit code.
 // A command file is then only what is particular to it.
+import { existsSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import type { Context } from '../app/context.js';
 import type { GlobalArgs } from './wiring.js';
@@ -99,14 +100,14 @@ export function defineCommand<A extends GlobalArgs, R>(spec: CommandSpec<A, R>):
     ...(spec.flags ? { flags: spec.flags } : {}),
     handler: async (parsed) => {
       const argv = parsed as unknown as A; // yargs' camel-cased view of the same arguments
-      const { buildContext, dryRunContext, ensureRegistry } = await import('./wiring.js');
+      const { buildContext, lazyContext } = await import('./wiring.js');
       const tolerant = spec.registry === 'tolerant' || spec.registry === 'create';
-      // A dry run writes nothing: not the registry it would create either.
-      const dryRun = (parsed as Record<string, unknown>)['dry-run'] === true;
+      // A command that may create the registry creates it when it writes, not before: a dry run, or
+      // one that fails, leaves none behind.
+      const lazy = spec.registry === 'create';
       let ctx: Context;
       try {
-        ctx = spec.registry === 'create' && dryRun ? dryRunContext(argv)
-          : buildContext(spec.registry === 'create' ? { ...argv, registry: await ensureRegistry(argv) } : argv, { tolerant });
+        ctx = lazy ? lazyContext(argv) : buildContext(argv, { tolerant });
       } catch (err) {
         const anywhere = await import('./anywhere.js');
         if (!anywhere.isDiscoveryMiss(err, argv)) throw err;
@@ -115,8 +116,10 @@ export function defineCommand<A extends GlobalArgs, R>(spec: CommandSpec<A, R>):
         throw (await anywhere.pointToKnown((Array.isArray(named) ? named : [named]).map(String), process.argv.slice(2))) ?? err;
       }
       const { remember } = await import('./anywhere.js');
-      if (!(spec.registry === 'create' && dryRun)) await remember(ctx);
+      const existed = !lazy || existsSync(ctx.registry.path);
+      if (existed) await remember(ctx);
       const result = await spec.run(argv, ctx);
+      if (!existed && existsSync(ctx.registry.path)) await remember(ctx); // the command made it
       await show(spec, argv, result);
     },
   };

@@ -41,10 +41,11 @@ export function buildContext(args: GlobalArgs, opts: { tolerant?: boolean } = {}
 }
 
 /**
- * The context of a registry that is not there yet, as an empty one, for a dry run of a command
- * that would create it (`import --dry-run`): nothing is created, not even the state directory.
+ * The context of a command that may create the registry (`import`): the registry found, or one
+ * that is not there yet, as an empty one. Nothing is created here, not even the state directory:
+ * the command creates both when it writes (a dry run, or a failure, leaves nothing behind).
  */
-export function dryRunContext(args: GlobalArgs): Context {
+export function lazyContext(args: GlobalArgs): Context {
   const path = resolveRegistryPath(args, { create: true });
   if (existsSync(path)) return buildContext({ ...args, registry: path }, { tolerant: true });
   const { defs, settings, issues } = validateRegistry({});
@@ -93,12 +94,3 @@ export function requireValidEntry(registry: LoadedRegistry, name: string): void 
   if (own.length > 0) throw new RegistryInvalidError(registry.path, own);
 }
 
-/** The registry a command that adds processes writes to, made empty (`{}`) when there is none yet. */
-export async function ensureRegistry(args: GlobalArgs): Promise<string> {
-  const path = resolveRegistryPath(args, { create: true });
-  if (!existsSync(path)) {
-    const { updateRegistry } = await import('../effects/registry-file.js');
-    await updateRegistry(path, () => undefined, { lockDir: registryLockDir(path) });
-  }
-  return path;
-}

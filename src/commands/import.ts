@@ -6,12 +6,12 @@ interface Args extends GlobalArgs { format: string; file: string; 'dry-run'?: bo
 
 export const importCommand = defineCommand<Args, ImportResult>({
   command: 'import <format> <file>',
-  describe: "Add PM2's, process-compose's or supervisord's processes to the registry (and say what could not be taken over)",
+  describe: "Add PM2's, process-compose's or supervisord's processes to the registry found (or a new .process-registry.json here), as those tools run them; what cannot be taken over is said on stderr",
   registry: 'create', // into the registry found, or a new one here
   builder: (y) =>
     y
       .positional('format', { type: 'string', choices: ['pm2', 'process-compose', 'supervisord'], demandOption: true })
-      .positional('file', { type: 'string', demandOption: true, describe: 'ecosystem.config.js/.cjs/.json or `pm2 jlist` output; process-compose.yaml; supervisord.conf' })
+      .positional('file', { type: 'string', demandOption: true, describe: 'pm2: ecosystem.config.js/.cjs/.mjs/.json, process.yml, or `pm2 jlist` output; process-compose.yaml; supervisord.conf (and the files its [include] names)' })
       .option('dry-run', { type: 'boolean', describe: 'Show what would be added; write nothing' })
       .option('replace', { type: 'boolean', describe: 'Overwrite processes of the same name' })
       .option('allow-eval', { type: 'boolean', describe: 'pm2: run an ecosystem .js file with Node when it is more than a literal' })
@@ -31,12 +31,16 @@ export const importCommand = defineCommand<Args, ImportResult>({
     return res;
   },
   render: (res, out) => {
+    const verb = { added: ['would add', 'added'], replaced: ['would replace', 'replaced'], unchanged: ['unchanged', 'unchanged'], conflict: ['would not replace', 'not replaced'] } as const;
     for (const p of res.processes) {
       const { command, ...rest } = p.entry;
       const more = Object.entries(rest).map(([k, v]) => `${k} ${Array.isArray(v) && k === 'env' ? v.join(',') : JSON.stringify(v)}`);
-      out.printLine(`${res.dry_run ? 'would add' : p.created ? 'added' : 'replaced'} ${p.name}: ${JSON.stringify(command)}${more.length ? ` (${more.join(', ')})` : ''}`);
+      const why = p.status === 'conflict' ? ' [already in the registry, different: needs --replace]' : '';
+      out.printLine(`${verb[p.status][res.dry_run ? 0 : 1]} ${p.name}: ${JSON.stringify(command)}${more.length ? ` (${more.join(', ')})` : ''}${why}`);
     }
+    const replaced = res.processes.filter((p) => p.status === 'replaced').map((p) => p.name);
     if (res.dry_run) out.printLine(`dry run: nothing written to ${res.registry}`);
     else out.printLine(`${res.processes.length} process${res.processes.length === 1 ? '' : 'es'} in ${res.registry}; start them with \`pguard start --all\``);
+    if (!res.dry_run && replaced.length > 0) out.printLine(`(a running instance keeps its old definition until \`pguard restart ${replaced.join(' ')}\`)`);
   },
 });

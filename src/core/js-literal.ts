@@ -6,7 +6,7 @@
 // be a top-level `const NAME = <literal>` it names. Anything else (a require, an environment
 // variable, a call) makes it give up with the code it found and where, and the caller says the file
 // must be evaluated instead. Pure.
-import { parse, type Node } from 'acorn';
+import { parse, parseExpressionAt, tokenizer, type Node } from 'acorn';
 
 export type LiteralResult = { ok: true; value: unknown } | { ok: false; why: string; syntax?: true };
 
@@ -61,6 +61,32 @@ export function readExportedLiteral(source: string): LiteralResult {
       && statement.expression.operator === '=' && isModuleExports(statement.expression.left)) exported = statement.expression.right;
   }
   if (!exported) return { ok: false, why: 'no `module.exports =` or `export default` in it' };
+  // A name the file gave its literal (followed once: a name of a name is code).
+  if (exported.type === 'Identifier' && exported.name !== 'undefined' && consts.has(exported.name)) exported = consts.get(exported.name)!;
+  return literalOf(source, exported);
+}
+
+/**
+ * A JSON file as PM2 reads one: PM2 evaluates it as a JavaScript expression, so comments, trailing
+ * commas, single quotes and unquoted keys are allowed. Read here as one, without running it.
+ */
+export function readLiteralExpression(source: string): LiteralResult {
+  const options = { ecmaVersion: 'latest', locations: true } as const;
+  let root: AnyNode;
+  try {
+    root = parseExpressionAt(source, 0, options) as AnyNode;
+    const rest = [...tokenizer(source.slice(root.end), options)];
+    if (rest.length > 0) return { ok: false, why: `something after the value at line ${(rest[0]!.loc?.start.line ?? 1) + source.slice(0, root.end).split('\n').length - 1}`, syntax: true };
+  } catch (err) {
+    const e = err as SyntaxError & { loc?: { line: number; column: number } };
+    const message = e.message.replace(/\s*\(\d+:\d+\)$/, '');
+    return { ok: false, why: e.loc ? `a syntax error at line ${e.loc.line}, column ${e.loc.column + 1}: ${message}` : `a syntax error: ${message}`, syntax: true };
+  }
+  return literalOf(source, root);
+}
+
+/** The value of a literal node (objects, arrays, strings, numbers, booleans, null, undefined), or why it is code. */
+function literalOf(source: string, root: AnyNode): LiteralResult {
   let depth = 0;
   const value = (node: AnyNode): unknown => {
     switch (node.type) {
@@ -104,9 +130,6 @@ export function readExportedLiteral(source: string): LiteralResult {
     throw new NotLiteral(`${where(source, node)} is code, not a literal`);
   };
   try {
-    let root = exported;
-    // A name the file gave its literal (followed once: a name of a name is code).
-    if (root.type === 'Identifier' && root.name !== 'undefined' && consts.has(root.name)) root = consts.get(root.name)!;
     return { ok: true, value: value(root) };
   } catch (err) {
     if (err instanceof NotLiteral) return { ok: false, why: err.message };

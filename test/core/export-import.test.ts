@@ -112,7 +112,7 @@ describe('importers', () => {
 
   it('maps process-compose: probes, dependencies by condition, availability, shutdown signal by number', () => {
     const res = importProcessCompose({ processes: { 'my app': { command: 'x', depends_on: { db: { condition: 'process_healthy' } }, availability: { restart: 'no' }, shutdown: { signal: 15, timeout_seconds: 5 }, liveness_probe: { http_get: { host: 'localhost', port: 80, path: '/h' }, period_seconds: 2 } } } });
-    expect(res.entries).toEqual([{ name: 'my-app', entry: { command: 'x', depends_on: ['db'], auto_restart: false, health: [{ type: 'http', url: 'http://localhost:80/h', interval: 2 }], stop_signal: 'SIGTERM', kill_timeout: 5 } }]);
+    expect(res.entries).toEqual([{ name: 'my-app', entry: { command: 'x', depends_on: ['db'], auto_restart: false, success_exit_codes: [0], health: [{ type: 'http', url: 'http://localhost:80/h', interval: 2 }], stop_signal: 'SIGTERM', kill_timeout: 5 } }]);
     expect(res.notes.map(describeNote)).toEqual(['my-app.name: named "my-app" (was "my app": pguard names are letters, digits, . _ -)']);
   });
 
@@ -123,7 +123,7 @@ describe('importers', () => {
     // supervisord's defaults written out: autorestart=unexpected with exitcodes=0, startsecs=1, startretries=3, stopwaitsecs=10.
     const defaults = { autostart: true, min_uptime: 1, max_restarts: 3, restart_cooldown: 1, kill_timeout: 10 };
     expect(res.entries[0]!.entry).toEqual({ command: 'a', env: { K: 'v,1', L: '2' }, success_exit_codes: [0], stop_signal: 'SIGTERM', ...defaults });
-    expect(res.entries[1]!.entry).toEqual({ command: 'b', auto_restart: false, ...defaults });
+    expect(res.entries[1]!.entry).toEqual({ command: 'b', auto_restart: false, success_exit_codes: [0], ...defaults });
   });
 
   it('maps schedules and users: process-compose schedule, PM2 cron_restart (a Quartz `?` refused by name), uid/gid, supervisord user=', () => {

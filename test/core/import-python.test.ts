@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { percentFormat, shlexSplit, supervisorEnvironment } from '../../src/core/import/python.js';
-import { parseIni } from '../../src/core/import/supervisord.js';
+import { parseIni, readIni } from '../../src/core/import/supervisord.js';
 
 /** Python's answer for each input, in one run: the script reads a JSON list and writes one back. */
 function python(script: string, inputs: unknown[]): unknown[] {
@@ -98,9 +98,9 @@ print(json.dumps(out))`, inputs);
       text('ab', 3).map((n) => `[program:${n || 'x'}]`),
       fc.tuple(text('abK ', 5), fc.constantFrom('=', ':', ' = '), text('v ;#=:x', 10)).map(([k, d, v]) => `${k.trim() || 'k'}${d}${v}`),
       text(' v;#', 6).map((v) => `  ${v}`),
-      fc.constantFrom('', ';c', '#c', '  ; c'),
+      fc.constantFrom('', ';c', '#c', '  ; c', 'nodelimiter', '[program:open'),
     );
-    const inputs = samples(fc.array(line, { maxLength: 8 }).map((ls) => `[program:first]\n${ls.join('\n')}\n`), 2000);
+    const inputs = samples(fc.tuple(fc.boolean(), fc.array(line, { maxLength: 8 })).map(([head, ls]) => `${head ? '[program:first]\n' : ''}${ls.join('\n')}\n`), 2000);
     const want = python(`
 import configparser, json, sys
 out = []
@@ -114,7 +114,9 @@ print(json.dumps(out))`, inputs);
     let compared = 0;
     inputs.forEach((s, i) => {
       const w = want[i] as { ok: boolean; value?: [string, [string, string][]][] };
-      if (!w.ok) return; // a file Python refuses, supervisord refuses: nothing to compare
+      // A file Python refuses, supervisord refuses: so does the import, naming the line.
+      expect(readIni(s).problem !== undefined, JSON.stringify(s)).toBe(!w.ok);
+      if (!w.ok) return;
       compared++;
       const got = parseIni(s).map((sec) => [sec.section, Object.entries(sec.values)]);
       expect(got, JSON.stringify(s)).toEqual(w.value);

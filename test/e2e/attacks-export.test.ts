@@ -188,7 +188,7 @@ describe('found on the way (issue 22)', () => {
     writeFileSync(file, JSON.stringify({ apps: [{ name, script: 'a.js' }] }));
     const imported = await t.cli(['import', 'pm2', file, '--json']);
     expect(imported.code, imported.stderr).toBe(0);
-    expect(JSON.parse(imported.stdout).processes).toEqual([{ name, created: true, entry: { command: 'node a.js', max_restarts: 16, min_uptime: 1, restart_cooldown: 0, kill_timeout: 1.6 } }]);
+    expect(JSON.parse(imported.stdout).processes).toEqual([{ name, created: true, status: 'added', entry: { command: 'node a.js', max_restarts: 16, min_uptime: 1, restart_cooldown: 0, kill_timeout: 1.6 } }]);
     const u = tmpRegistry({});
     const registered = await u.cli(['register', name, 'sleep 1', '--json']);
     expect(registered.code, registered.stderr).toBe(0);

@@ -2,19 +2,26 @@
 // systemd-analyze verify (with the programs the units run present), the Kubernetes API schema
 // (kubernetes-models), the compose-spec JSON Schema (ajv). Secrets never in the output.
 import { execa } from 'execa';
-import { chmodSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { Service } from 'kubernetes-models/v1/Service';
-import { FIXTURES } from '../helpers/run-cli.js';
+import { FIXTURES, runCli } from '../helpers/run-cli.js';
 import { tmpRegistry, type TmpRegistry } from '../helpers/tmp-registry.js';
 import { composeValidator } from '../helpers/validators.js';
 
 const hasAnalyze = (await execa('sh', ['-c', 'command -v systemd-analyze'], { reject: false })).exitCode === 0;
 const IMPORTS = join(FIXTURES, 'import');
+/** A fixture copied into the registry's folder, as a user imports a file of the project they are in. */
+function here(t: TmpRegistry, name: string): string {
+  const file = join(t.dir, name);
+  copyFileSync(join(IMPORTS, name), file);
+  return file;
+}
 const SECRET = 'sup3r-s3cret-value';
 
 /** A stack like the README's: a database with a probe, an API that needs it, a timed job; secrets in env and env_file. */
@@ -141,12 +148,13 @@ describe('pguard import', () => {
   const PM2 = { max_restarts: 16, min_uptime: 1, restart_cooldown: 0, kill_timeout: 1.6 };
   it('pm2: an ecosystem.config.js read without running it, every mapping and every line it could not take over', async () => {
     const t = tmpRegistry({});
-    const res = await t.cli(['import', 'pm2', join(IMPORTS, 'ecosystem.config.js')]);
+    const res = await t.cli(['import', 'pm2', here(t, 'ecosystem.config.js')]);
     expect(res.code).toBe(0);
     expect(JSON.parse(readFileSync(t.registry, 'utf8'))).toEqual({
       api: { command: 'node ./server.js --port 8080', cwd: '/srv/api', env: { NODE_ENV: 'development', API_TOKEN: 'tok-123' }, max_restarts: 10, min_uptime: 10, backoff: 'exponential', restart_cooldown: 0.1, max_memory_mb: 300, kill_timeout: 3 },
       // PM2 sets PYTHONUNBUFFERED=1 for a python interpreter.
-      worker: { ...PM2, command: 'python3 worker.py', env: { PYTHONUNBUFFERED: '1' }, auto_restart: false, restart_cooldown: 5 },
+      // autorestart false: an exit 0 is the app stopped, not errored, as PM2 shows it.
+      worker: { ...PM2, command: 'python3 worker.py', env: { PYTHONUNBUFFERED: '1' }, auto_restart: false, success_exit_codes: [0], restart_cooldown: 5 },
     });
     expect(res.stdout).not.toContain('tok-123'); // env shown by its keys
     expect(lines(res.stderr)).toEqual([
@@ -157,8 +165,19 @@ describe('pguard import', () => {
       'pguard import: worker.out_file: pguard keeps one log per process in its state directory (`pguard logs`), without timestamps',
       `pguard: warning: ${t.registry} now holds env values: written private (mode 600, was 644).`,
     ]);
-    expect(await t.cli(['import', 'pm2', join(IMPORTS, 'ecosystem.config.js')])).toMatchObject({ code: 1, stderr: `pguard: already in the registry: api, worker. Pass --replace to overwrite them, or rename them in ${join(IMPORTS, 'ecosystem.config.js')}.` });
-    expect((await t.cli(['import', 'pm2', join(IMPORTS, 'ecosystem.config.js'), '--replace'])).code).toBe(0);
+    // The same file again: unchanged, not a clash. A changed one: refused until --replace.
+    const again = await t.cli(['import', 'pm2', here(t, 'ecosystem.config.js')]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/^unchanged api: /m);
+    const file = here(t, 'ecosystem.config.js');
+    writeFileSync(file, readFileSync(file, 'utf8').replace("'python3 worker.py'", "'python3 worker2.py'").replace('worker.py', 'worker2.py'));
+    expect(await t.cli(['import', 'pm2', file])).toMatchObject({ code: 1, stderr: `pguard: already in the registry, different: worker. Pass --replace to overwrite them, or rename them in ${file} (--dry-run shows the plan).` });
+    const plan = await t.cli(['import', 'pm2', file, '--dry-run']);
+    expect(plan.stdout).toMatch(/^unchanged api: /m);
+    expect(plan.stdout).toMatch(/^would not replace worker: "python3 worker2.py" .*\[already in the registry, different: needs --replace\]$/m);
+    const replaced = await t.cli(['import', 'pm2', file, '--replace']);
+    expect(replaced.code).toBe(0);
+    expect(replaced.stdout).toContain('(a running instance keeps its old definition until `pguard restart worker`)');
   });
 
   it('pm2: a YAML process file (process.yml, as PM2 takes) is read as one; three real ones (test/fixtures/real/pm2, ORIGINS.json)', async () => {
@@ -170,7 +189,8 @@ describe('pguard import', () => {
     ];
     for (const [file, want] of cases) {
       const t = tmpRegistry({});
-      const res = await t.cli(['import', 'pm2', join(real, file)]);
+      copyFileSync(join(real, file), join(t.dir, file));
+      const res = await t.cli(['import', 'pm2', join(t.dir, file)]);
       expect(res.code, res.stderr).toBe(0);
       expect(JSON.parse(readFileSync(t.registry, 'utf8'))).toEqual(want);
     }
@@ -178,7 +198,7 @@ describe('pguard import', () => {
 
   it('pm2: a file that is code is refused until --allow-eval, which runs it and says so; JSON and `pm2 jlist` output are read as data', async () => {
     const t = tmpRegistry({});
-    const code = join(IMPORTS, 'ecosystem.env.config.js');
+    const code = here(t, 'ecosystem.env.config.js');
     expect(await t.cli(['import', 'pm2', code])).toMatchObject({
       code: 2, stderr: `pguard: ${code}: cannot be read without running it (\`String(port)\` (line 3, column 56) is code, not a literal). Pass --allow-eval to run it with Node (it can do anything the file's code does), or save \`pm2 jlist\` output and import that.`,
     });
@@ -186,8 +206,8 @@ describe('pguard import', () => {
     // The registry (0644, empty) gets its first env values: written private, and said.
     expect(lines(evaluated.stderr)).toEqual([`pguard import: ran ${code} with Node to read it (--allow-eval)`, `pguard: warning: ${t.registry} now holds env values: written private (mode 600, was 644).`]);
     expect(JSON.parse(readFileSync(t.registry, 'utf8')).web).toEqual({ ...PM2, command: 'node web.js', env: { PORT: '4000' } });
-    await t.cli(['import', 'pm2', join(IMPORTS, 'ecosystem.json')]);
-    const jl = await t.cli(['import', 'pm2', join(IMPORTS, 'pm2-jlist.json')]);
+    await t.cli(['import', 'pm2', here(t, 'ecosystem.json')]);
+    const jl = await t.cli(['import', 'pm2', here(t, 'pm2-jlist.json')]);
     expect(lines(jl.stderr)).toEqual(["pguard import: scraper.env: pm2 jlist shows the daemon's whole environment: not imported; set the variables this app needs with register --env"]);
     const reg = JSON.parse(readFileSync(t.registry, 'utf8'));
     expect(reg.bot).toEqual({ ...PM2, command: 'node --max-old-space-size=256 bot.js', max_memory_mb: 1024, restart_schedule: '0 3 * * *' });
@@ -197,11 +217,11 @@ describe('pguard import', () => {
   it('process-compose and supervisord: mapped entries and every line they could not take over; --dry-run writes nothing', async () => {
     const t = tmpRegistry({});
     const before = readFileSync(t.registry, 'utf8');
-    const dry = await t.cli(['import', 'process-compose', join(IMPORTS, 'process-compose.yaml'), '--dry-run']);
+    const dry = await t.cli(['import', 'process-compose', here(t, 'process-compose.yaml'), '--dry-run']);
     expect(dry.code).toBe(0);
     expect(dry.stdout.split('\n').at(-1)).toBe(`dry run: nothing written to ${t.registry}`);
     expect(readFileSync(t.registry, 'utf8')).toBe(before);
-    const pc = await t.cli(['import', 'process-compose', join(IMPORTS, 'process-compose.yaml')]);
+    const pc = await t.cli(['import', 'process-compose', here(t, 'process-compose.yaml')]);
     expect(pc.stdout).not.toContain('hunter2');
     expect(lines(pc.stderr)).toEqual([
       'pguard import: db.readiness_probe: pguard has one list of probes: a failing readiness probe restarts the process here, where process-compose only marks it not ready',
@@ -210,7 +230,7 @@ describe('pguard import', () => {
       'pguard import: api.log_location: pguard keeps one log per process in its state directory',
       `pguard: warning: ${t.registry} now holds env values: written private (mode 600, was 644).`,
     ]);
-    const sv = await t.cli(['import', 'supervisord', join(IMPORTS, 'supervisord.conf')]);
+    const sv = await t.cli(['import', 'supervisord', here(t, 'supervisord.conf')]);
     expect(sv.code).toBe(0);
     const reg = JSON.parse(readFileSync(t.registry, 'utf8'));
     expect(Object.keys(reg)).toEqual(['db', 'migrate', 'api', 'web', 'worker']); // supervisord's priority 10 before 20
@@ -218,7 +238,7 @@ describe('pguard import', () => {
     // availability on_failure: exit 0 is done (process-compose's success_exit_codes, [0] unless set).
     expect(reg.api).toEqual({ command: 'uvicorn app:main --port 8000', depends_on: ['db'], success_exit_codes: [0], restart_cooldown: 1, health: [{ type: 'http', url: 'http://127.0.0.1:8000/health', interval: 5 }] });
     // No availability: never restarted by process-compose.
-    expect(reg.migrate).toEqual({ command: './migrate.sh', depends_on: ['db'], auto_restart: false });
+    expect(reg.migrate).toEqual({ command: './migrate.sh', depends_on: ['db'], auto_restart: false, success_exit_codes: [0] });
     expect(reg.worker).toEqual({ command: '/usr/bin/python3 worker.py --queue worker', cwd: '/srv/worker', env: { QUEUE_URL: 'amqp://guest:guest@localhost//', WORKERS: '4' }, autostart: true, min_uptime: 5, max_restarts: 4, restart_cooldown: 1, stop_signal: 'SIGINT', kill_timeout: 15 });
     // supervisord's defaults: autorestart=unexpected with exitcodes=0, startsecs 1, startretries 3, stopwaitsecs 10.
     expect(reg.web).toEqual({ command: '/usr/bin/node web.js', success_exit_codes: [0], autostart: true, min_uptime: 1, max_restarts: 3, restart_cooldown: 1, kill_timeout: 10 });
@@ -232,18 +252,46 @@ describe('pguard import', () => {
 
   it('round trip: what both sides express survives import then export', async () => {
     const t = tmpRegistry({});
-    await t.cli(['import', 'supervisord', join(IMPORTS, 'supervisord.conf')]);
+    await t.cli(['import', 'supervisord', here(t, 'supervisord.conf')]);
     const unit = (await t.cli(['export', 'systemd', 'worker', '--env-values'])).stdout;
     for (const line of ['ExecStart=/usr/bin/python3 worker.py --queue worker', 'WorkingDirectory=/srv/worker', 'Environment=QUEUE_URL=amqp://guest:guest@localhost//', 'Environment=WORKERS=4', 'KillSignal=SIGINT', 'TimeoutStopSec=15', 'Restart=on-failure', 'StartLimitBurst=5']) {
       expect(unit).toContain(line);
     }
     const u = tmpRegistry({});
-    await u.cli(['import', 'pm2', join(IMPORTS, 'ecosystem.config.js')]);
+    await u.cli(['import', 'pm2', here(u, 'ecosystem.config.js')]);
     const compose = parse((await u.cli(['export', 'compose', 'api', '--env-values'])).stdout) as { services: Record<string, Record<string, unknown>> };
     expect(compose.services.api).toMatchObject({ command: ['/bin/sh', '-c', 'node ./server.js --port 8080'], working_dir: '/srv/api', environment: { NODE_ENV: 'development', API_TOKEN: 'tok-123' }, restart: 'on-failure:10', mem_limit: '300m', stop_grace_period: '3s' });
     const v = tmpRegistry({});
-    await v.cli(['import', 'process-compose', join(IMPORTS, 'process-compose.yaml')]);
+    await v.cli(['import', 'process-compose', here(v, 'process-compose.yaml')]);
     const k8s = parseAllDocuments((await v.cli(['export', 'k8s', 'db', '--image', 'postgres:15'])).stdout).map((d) => d.toJS());
     expect(k8s[0].spec.template.spec.containers[0]).toMatchObject({ livenessProbe: { exec: { command: ['/bin/sh', '-c', 'pg_isready -p 5432'] }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 5 }, startupProbe: { failureThreshold: 5 } });
+  });
+
+  // What a new user met (issue 24's trial): each was so before.
+  it('as a newcomer tries it: a failed import leaves no registry, a file from another folder runs from its folder, PM2 JSON with comments', async () => {
+    const t = tmpRegistry({});
+    // Folders with no registry above them (t.dir has one, which discovery would find).
+    const top = mkdtempSync(join(tmpdir(), 'pguard-newcomer-'));
+    onTestFinished(() => rmSync(top, { recursive: true, force: true }));
+    const project = join(top, 'project');
+    const elsewhere = join(top, 'elsewhere');
+    mkdirSync(project);
+    mkdirSync(elsewhere);
+    const env = { PGUARD_REGISTRY: '' };
+    // A typo in the file name, or a file that is no ecosystem: one line, and no registry made.
+    for (const args of [['import', 'pm2', 'nope.js'], ['import', 'supervisord', join(IMPORTS, 'ecosystem.json')]]) {
+      const res = await runCli(args, { cwd: elsewhere, env: { ...t.env, ...env } });
+      expect(res.code, res.stderr).toBe(2);
+      expect(res.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+      expect(existsSync(join(elsewhere, '.process-registry.json'))).toBe(false);
+    }
+    expect((await runCli(['import', 'pm2', 'nope.js'], { cwd: elsewhere, env: { ...t.env, ...env } })).stderr.trim()).toBe('pguard: nope.js: cannot read it (no such file).');
+    // PM2 evaluates a .json process file as JavaScript: comments and trailing commas are fine.
+    writeFileSync(join(project, 'ecosystem.json'), '{\n  // production apps\n  "apps": [{ "name": "web", "script": "server.js", "args": 300, },],\n}\n');
+    const res = await runCli(['import', 'pm2', '../project/ecosystem.json'], { cwd: elsewhere, env: { ...t.env, ...env } });
+    expect(res.code, res.stderr).toBe(0);
+    // Relative paths meant the file's folder (where PM2 is run from): the entry runs there.
+    expect(JSON.parse(readFileSync(join(elsewhere, '.process-registry.json'), 'utf8')).web).toMatchObject({ command: 'node server.js 300', cwd: '../project' });
+    expect(res.stderr).toContain('pguard import: (file).cwd: web: run from the folder of ../project/ecosystem.json (../project from the registry\'s)');
   });
 });

@@ -8,9 +8,9 @@
 // To write the expected files after a deliberate change: PGUARD_UPDATE_EXPECTED=1 npx vitest run
 // test/e2e/import-corpus.test.ts, then read the diff (git diff test/fixtures/real/expected).
 import { execa } from 'execa';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -68,13 +68,16 @@ describe('import of real configuration files', () => {
     // Its own folder, registry and state (the tests run side by side; import starts no process).
     const t = corpusRegistry();
     // A controlled environment: %(ENV_X)s of supervisord reads the importing shell's.
-    const res = await t.cli(['import', o.format, join(REAL, o.file), ...(EVAL.has(o.file) ? ['--allow-eval'] : [])]);
+    // As a user runs it: in the project's folder, where the file is and the registry will be.
+    const source = join(t.dir, basename(o.file));
+    copyFileSync(join(REAL, o.file), source);
+    const res = await t.cli(['import', o.format, source, ...(EVAL.has(o.file) ? ['--allow-eval'] : [])]);
     expect(res.code, res.stderr).not.toBe(70);
     const got: Outcome = {
       exit: res.code,
       // (As another user than root, import also says which processes only root may start: not the file's.)
       stderr: res.stderr.split('\n').filter((l) => l && !l.includes('only root can start')).map((l) => portable(l).replaceAll(t.dir, '<dir>')),
-      registry: res.code === 0 ? JSON.parse(portable(readFileSync(t.registry, 'utf8'))) as Record<string, unknown> : null,
+      registry: res.code === 0 ? JSON.parse(portable(readFileSync(t.registry, 'utf8')).replaceAll(t.dir, '<dir>')) as Record<string, unknown> : null,
     };
     const file = join(EXPECTED, `${o.file}.json`);
     if (UPDATE) {

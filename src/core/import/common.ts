@@ -8,6 +8,8 @@ export interface Imported {
   readonly entries: ImportedEntry[];
   /** One line for each thing of the source pguard does not take over as written. */
   readonly notes: Note[];
+  /** Why the whole file is refused, as its own tool refuses it (nothing is imported). */
+  readonly refused?: string;
 }
 
 /** What a source file may refer to outside itself, read by app/import.ts and handed in. */

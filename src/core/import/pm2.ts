@@ -32,6 +32,7 @@ const HANDLED = new Set([
 /** PM2's own split of a string of arguments (lib/tools/Config.js): quotes grouped, no shell. */
 export function pm2Args(v: unknown): string[] {
   if (Array.isArray(v)) return v.map(String);
+  if (typeof v === 'number' || typeof v === 'boolean') return [String(v)]; // `args: 300` (YAML and JS alike)
   if (typeof v !== 'string') return [];
   return (v.match(/[^\s"'=]+="[^"]*"|[^\s"'=]+='[^']*'|"([^"]*)"|'([^']*)'|\S+/g) ?? [])
     .map((w) => (w.length >= 2 && (w[0] === '"' || w[0] === "'") && w.at(-1) === w[0] ? w.slice(1, -1) : w))
@@ -79,7 +80,8 @@ export function importPm2(input: unknown): Imported {
     if (filled(a.env_file)) e.env_file = a.env_file;
     for (const k of Object.keys(a).filter((k) => /^env_/.test(k) && k !== 'env_file')) note(k, `PM2's per-environment block is not imported (pguard has one env; --env ${k.slice(4)} chose it in PM2)`);
     // Restarts, with PM2's defaults written out (schema.json; lib/God.js).
-    if (a.autorestart === false) e.auto_restart = false;
+    // autorestart false: PM2 shows an app that exited 0 as stopped, not errored.
+    if (a.autorestart === false) { e.auto_restart = false; e.success_exit_codes = [0]; }
     e.max_restarts = typeof a.max_restarts === 'number' && a.max_restarts >= 0 ? Math.floor(a.max_restarts) : 16;
     e.min_uptime = seconds(a.min_uptime, 'ms') ?? 1;
     e.restart_cooldown = seconds(a.restart_delay, 'ms') ?? 0;
@@ -92,7 +94,7 @@ export function importPm2(input: unknown): Imported {
     e.kill_timeout = seconds(a.kill_timeout, 'ms') ?? 1.6;
     const stopCodes = typeof a.stop_exit_codes === 'number' ? [a.stop_exit_codes] : Array.isArray(a.stop_exit_codes) ? a.stop_exit_codes : undefined;
     if (stopCodes) {
-      if (stopCodes.every((c) => Number.isInteger(c) && c >= 0 && c <= 255)) e.success_exit_codes = [...new Set(stopCodes as number[])];
+      if (stopCodes.every((c) => Number.isInteger(c) && c >= 0 && c <= 255)) e.success_exit_codes = [...new Set([...(e.success_exit_codes as number[] | undefined ?? []), ...(stopCodes as number[])])];
       else note('stop_exit_codes', `not a list of exit codes (${JSON.stringify(a.stop_exit_codes)}): not imported`);
     }
     const mem = megabytes(a.max_memory_restart);

@@ -23,15 +23,17 @@ const MAX_REPLICAS = 100;
  * Go's text/template for what configurations use: {{.NAME}} (and {{ .NAME }}); a missing name
  * renders "<no value>", as Go's does for a map. Anything else inside {{ }} is kept, and said.
  */
-export function renderVars(text: string, vars: Vars): { text: string; unknown: string[] } {
+export function renderVars(text: string, vars: Vars): { text: string; unknown: string[]; missing: string[] } {
   const unknown: string[] = [];
+  const missing: string[] = [];
   const out = text.replace(/\{\{-?\s*([^}]*?)\s*-?\}\}/g, (whole, inner: string) => {
     const m = /^\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(inner);
     if (!m) { unknown.push(whole); return whole; }
     const v = vars[m[1]!];
-    return v === undefined || v === null ? '<no value>' : typeof v === 'string' ? v : JSON.stringify(v);
+    if (v === undefined || v === null) { missing.push(m[1]!); return '<no value>'; }
+    return typeof v === 'string' ? v : JSON.stringify(v);
   });
-  return { text: out, unknown };
+  return { text: out, unknown, missing };
 }
 
 /** Every string of a parsed document with $$ read as $. */
@@ -98,6 +100,7 @@ function importProcess(
     if (p.is_template_disabled === true) return text;
     const r = renderVars(text, vars);
     if (r.unknown.length > 0 && first) note(field, `template ${r.unknown.join(' ')} is more than {{.NAME}}: kept as written`);
+    if (r.missing.length > 0 && first) note(field, `{{.${r.missing.join('}}, {{.')}}} is in no vars: written "<no value>", as process-compose writes it`);
     return r.text;
   };
   const e: Obj = {};
@@ -140,17 +143,22 @@ function importProcess(
   const av = isObj(p.availability) ? p.availability : {};
   const restart = av.restart === false ? 'no' : typeof av.restart === 'string' ? av.restart : 'no';
   const successCodes = Array.isArray(p.success_exit_codes) && p.success_exit_codes.every((c) => Number.isInteger(c) && c >= 0 && c <= 255) ? [...new Set(p.success_exit_codes as number[])] : [0];
+  // Not restarted: an exit with a success code is that process's work done (process-compose shows
+  // it Completed), not a crash to be alerted on.
   if (restart === 'no') {
     e.auto_restart = false;
+    e.success_exit_codes = successCodes;
   } else if (restart === 'always') {
     // restarted whatever the exit
   } else if (restart === 'on_failure') {
     e.success_exit_codes = successCodes;
   } else if (restart === 'exit_on_failure') {
     e.auto_restart = false;
+    e.success_exit_codes = successCodes;
     if (first) note('availability.restart', 'exit_on_failure: process-compose stops everything when it fails; pguard leaves it down with an alert, and the others running');
   } else {
     e.auto_restart = false;
+    e.success_exit_codes = successCodes;
     if (first) note('availability.restart', `${JSON.stringify(av.restart)} is not a restart policy process-compose knows (always, on_failure, exit_on_failure, no): not restarted`);
   }
   if (restart === 'always' || restart === 'on_failure') {

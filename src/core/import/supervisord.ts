@@ -15,6 +15,12 @@ export interface IniSection { readonly section: string; readonly values: Record<
  * lowercase; an indented line continues the value above it). One pass, no backtracking.
  */
 export function parseIni(text: string): IniSection[] {
+  return readIni(text).sections;
+}
+
+/** The sections, and the first line Python's configparser refuses (so supervisord refuses the file), if any. */
+export function readIni(text: string): { sections: IniSection[]; problem?: { line: number; message: string } } {
+  let problem: { line: number; message: string } | undefined;
   type Section = { section: string; lines: Map<string, string[]>; line: number };
   const out: Section[] = [];
   const bySection = new Map<string, Section>();
@@ -44,17 +50,18 @@ export function parseIni(text: string): IniSection[] {
       option = null;
       continue;
     }
-    if (!cur) continue; // before any section: supervisord refuses the file; nothing to read here
+    if (!cur) { problem ??= { line: n + 1, message: 'a setting before any [section]' }; continue; }
     const eq = value.search(/[=:]/);
-    if (eq <= 0 || value.slice(0, eq).trim() === '') { option = null; continue; } // a line Python refuses
+    if (eq <= 0 || value.slice(0, eq).trim() === '') { problem ??= { line: n + 1, message: `${JSON.stringify(value.slice(0, 60))} is neither a [section] nor a key = value` }; option = null; continue; }
     option = value.slice(0, eq).trim().toLowerCase();
     // (a key given twice keeps its place, with the later value)
     cur.lines.set(option, [value.slice(eq + 1).trim()]);
   }
-  return out.map((s) => ({
+  const sections = out.map((s) => ({
     section: s.section, line: s.line,
     values: Object.fromEntries([...s.lines].map(([k, v]) => [k, v.join('\n').trimEnd()])),
   }));
+  return problem ? { sections, problem } : { sections };
 }
 
 /**
@@ -103,6 +110,10 @@ const truthy = (v: string) => /^(true|yes|on|1)$/i.test(v.trim());
  */
 export function importSupervisord(files: readonly SupervisordFile[], ctx: SourceContext): Imported {
   const notes: Note[] = [];
+  for (const f of files) {
+    const { problem } = readIni(f.text);
+    if (problem) return { entries: [], notes, refused: `${f.path}: line ${problem.line}: ${problem.message}; supervisord refuses the file (Python's configparser)` };
+  }
   const sections = files.flatMap((f) => parseIni(f.text).map((s) => ({ ...s, file: f })));
   // [supervisord] environment= is every program's, under its own.
   const server = sections.find((s) => s.section === 'supervisord');
@@ -183,7 +194,14 @@ function importProgram(
   for (let num = start; num < start + numprocs; num++) {
     const base: Record<string, Expansion> = { here, program_name: program, group_name: groupName, host_node_name: ctx.hostname, process_num: num, numprocs };
     const env = new Map(globalEnv);
-    const at = (k: string): Expansion | undefined => base[k] ?? envFrom(k, ctx, env);
+    // %(ENV_X)s outside the command is expanded once, here, as supervisord expands it once when it
+    // starts: from the program's environment=, [supervisord]'s, then the shell that imports.
+    const fromShell = new Set<string>();
+    const at = (k: string): Expansion | undefined => {
+      const x = base[k] ?? envFrom(k, ctx, env);
+      if (k.startsWith('ENV_') && typeof x === 'string' && !env.has(k.slice(4))) fromShell.add(k.slice(4));
+      return x;
+    };
     const rawName = expandText(processName, at);
     if (!rawName.ok) { pnote('process_name', `supervisord refuses it (${rawName.why}): not imported`); return out; }
     const name = takeName(rawName.text, notes, program);
@@ -194,8 +212,14 @@ function importProgram(
     if (v.environment) {
       const ex = expandText(v.environment, at);
       const pairs = ex.ok ? supervisorEnvironment(ex.text) : ex;
-      if (pairs.ok) for (const [k, x] of pairs.value) own.set(k, x);
-      else note('environment', `supervisord refuses it (${pairs.why}), so would not start this program; imported without it`);
+      if (!pairs.ok) {
+        const unset = /^names ENV_(\w+), which is not set here$/.exec(pairs.why)?.[1];
+        note('environment', unset
+          ? `%(ENV_${unset})s: ${unset} is not set where you import, and supervisord takes it from its environment when it starts: set it and import again; not imported`
+          : `supervisord refuses it (${pairs.why}); not imported`);
+        continue;
+      }
+      for (const [k, x] of pairs.value) own.set(k, x);
     }
     for (const [k, x] of own) env.set(k, x);
     const envOut = { ...Object.fromEntries(globalEnv), ...Object.fromEntries(own) };
@@ -215,9 +239,10 @@ function importProgram(
     }
     if (v.directory !== undefined) {
       const d = expandText(v.directory, at);
-      if (d.ok) e.cwd = d.text;
-      else note('directory', `supervisord refuses it (${d.why}): not imported`);
+      if (!d.ok) { note('directory', `supervisord refuses it (${d.why}): not imported`); continue; }
+      if (d.text.trim() !== '') e.cwd = d.text;
     }
+    for (const x of fromShell) note('environment', `%(ENV_${x})s taken from the shell you imported in (${x}), as supervisord takes it once from its own environment: check it is the one it ran with`);
     if (v.user !== undefined) {
       const u = expandText(v.user, at);
       if (!u.ok || !ACCOUNT_PATTERN.test(u.text.trim())) { note('user', `${JSON.stringify(v.user)} is not a user name or id: supervisord refuses it; not imported (it would run as whoever runs pguard)`); continue; }
@@ -226,11 +251,13 @@ function importProgram(
     // Restarts, as supervisord decides them.
     const autorestart = (v.autorestart ?? 'unexpected').trim().toLowerCase();
     const exitcodes = (v.exitcodes ?? '0').split(',').map((x) => Number(x.trim()));
-    if (autorestart === 'false' || autorestart === 'no' || autorestart === 'off' || autorestart === '0') e.auto_restart = false;
-    else if (autorestart === 'unexpected') {
-      if (exitcodes.every((c) => Number.isInteger(c) && c >= 0 && c <= 255)) e.success_exit_codes = [...new Set(exitcodes)];
-      else note('exitcodes', `not a list of exit codes (${v.exitcodes}): supervisord refuses it; not imported`);
-    } else if (!truthy(autorestart)) note('autorestart', `${v.autorestart} is not true, false or unexpected: supervisord refuses it; restarted as true`);
+    const isFalse = autorestart === 'false' || autorestart === 'no' || autorestart === 'off' || autorestart === '0';
+    if (!isFalse && autorestart !== 'unexpected' && !truthy(autorestart)) { note('autorestart', `${JSON.stringify(v.autorestart)} is not true, false or unexpected: supervisord refuses it; not imported`); continue; }
+    if (!exitcodes.every((c) => Number.isInteger(c) && c >= 0 && c <= 255)) { note('exitcodes', `${JSON.stringify(v.exitcodes)} is not a list of exit codes: supervisord refuses it; not imported`); continue; }
+    // An expected exit (exitcodes) is the program's work done: under autorestart=unexpected it is
+    // not restarted, and under false no exit is, but an expected one is EXITED, not an error.
+    if (isFalse) e.auto_restart = false;
+    if (isFalse || autorestart === 'unexpected') e.success_exit_codes = [...new Set(exitcodes)];
     e.autostart = v.autostart === undefined || truthy(v.autostart);
     // supervisord: a run that lasts startsecs is RUNNING, and is restarted without limit; before
     // that it is retried startretries times, waiting 1, 2, 3 ... s: pguard's budget renewed by min_uptime.
