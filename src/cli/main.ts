@@ -50,7 +50,13 @@ export async function main(argv: string[]): Promise<void> {
       if (missing) throw new UserError(missing, 2, 'usage');
       // yargs' two lines for a bad choice, as one: `export: format "foo" is not one of systemd, k8s, compose.`
       const choice = /^Invalid values:\s*Argument: (\S+), Given: (.+?), Choices: (.+)$/s.exec(msg.trim());
-      if (choice) throw new UserError(`${argv[0]}: ${choice[1]} ${choice[2]} is not one of ${choice[3]!.replace(/"/g, '')}. See \`pguard ${argv[0]} --help\`.`, 2);
+      if (choice) {
+        const given = choice[2]!.replace(/^"|"$/g, '').toLowerCase();
+        const options = choice[3]!.replace(/"/g, '').split(/,\s*/);
+        // supervisor -> supervisord, compose -> process-compose: a prefix, or two edits away.
+        const near = options.find((o) => o.startsWith(given) || given.startsWith(o) || o.endsWith(`-${given}`)) ?? options.find((o) => editDistance(given, o) <= 2);
+        throw new UserError(`${argv[0]}: ${choice[1]} ${choice[2]} is not one of ${options.join(', ')}.${near ? ` Did you mean ${near}?` : ''} See \`pguard ${argv[0]} --help\`.`, 2);
+      }
       const unknown = /^Unknown arguments?: (\S+?),?(\s|$)/.exec(msg);
       if (unknown && unknown[1] === argv[0]) {
         const near = closestCommand(unknown[1]!);

@@ -286,6 +286,9 @@ describe('pguard import', () => {
       expect(existsSync(join(elsewhere, '.process-registry.json'))).toBe(false);
     }
     expect((await runCli(['import', 'pm2', 'nope.js'], { cwd: elsewhere, env: { ...t.env, ...env } })).stderr.trim()).toBe('pguard: nope.js: cannot read it (no such file).');
+    // A format misspelt is named, with the one meant.
+    expect((await runCli(['import', 'supervisor', 'x.conf'], { cwd: elsewhere, env: { ...t.env, ...env } })).stderr.trim())
+      .toBe('pguard: import: format "supervisor" is not one of pm2, process-compose, supervisord. Did you mean supervisord? See `pguard import --help`.');
     // PM2 evaluates a .json process file as JavaScript: comments and trailing commas are fine.
     writeFileSync(join(project, 'ecosystem.json'), '{\n  // production apps\n  "apps": [{ "name": "web", "script": "server.js", "args": 300, },],\n}\n');
     const res = await runCli(['import', 'pm2', '../project/ecosystem.json'], { cwd: elsewhere, env: { ...t.env, ...env } });
