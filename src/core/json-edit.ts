@@ -128,7 +128,7 @@ export function editTopLevel(
   const edits: { start: number; end: number; text: string }[] = [];
   const unit = typeof indentUnit === 'number' ? ' '.repeat(indentUnit) : indentUnit;
   for (const [idx, e] of top.entries.entries()) {
-    if (!(e.key in after)) {
+    if (!Object.hasOwn(after, e.key)) {
       // Cut the entry and one comma: the one after it, or (for the last entry) the one before it.
       const next = top.entries[idx + 1];
       if (next) edits.push({ start: e.keyStart, end: next.keyStart, text: '' });
@@ -143,7 +143,7 @@ export function editTopLevel(
   }
   const added = Object.keys(after).filter((k) => !top.entries.some((e) => e.key === k));
   if (added.length > 0) {
-    const kept = top.entries.filter((e) => e.key in after);
+    const kept = top.entries.filter((e) => Object.hasOwn(after, e.key));
     const last = kept[kept.length - 1];
     // New entries follow the file: one line each where every entry is one line, else indented.
     const oneLineFile = top.entries.length > 0 && top.entries.every((e) => !text.slice(e.valueStart, e.valueEnd).includes('\n'));

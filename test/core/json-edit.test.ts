@@ -40,6 +40,13 @@ describe('editing a registry entry by entry (hand formatting kept)', () => {
     expect(edit('{"we\\"ird": {"command": "a\\\\"}, "b": 1}', (d) => { d.b = 2; })).toBe('{"we\\"ird": {"command": "a\\\\"}, "b": 2}');
   });
 
+  // Found by the property test below (in CI): a process named toString, constructor... was taken
+  // as still there after its removal (`in` sees Object.prototype), and written `"toString": undefined`.
+  it.each(['toString', 'constructor', 'hasOwnProperty', 'valueOf'])('removes a process named %s (a name Object.prototype also has)', (name) => {
+    const text = `{\n  ${JSON.stringify(name)}: { "command": "x" },\n  "a": { "command": "y" }\n}\n`;
+    expect(edit(text, (d) => { delete d[name]; })).toBe('{\n  "a": { "command": "y" }\n}\n');
+  });
+
   it('gives up (null: the caller writes the whole file) on a key written twice or a text that is not an object', () => {
     expect(editTopLevel('{"a": 1, "a": 2}', { a: 2 }, { a: 3 }, 2)).toBeNull();
     expect(editTopLevel('[1]', {}, { a: 1 }, 2)).toBeNull();
@@ -64,12 +71,15 @@ describe('editing a registry entry by entry (hand formatting kept)', () => {
       (before, change, [write, entryText, unit]) => {
         const text = `${write(before)}\n`;
         const after: Record<string, unknown> = structuredClone(before);
-        for (const [k, v] of Object.entries(change)) { if (v === null) delete after[k]; else after[k] = v; }
+        for (const [k, v] of Object.entries(change)) {
+          if (v === null) delete after[k];
+          else Object.defineProperty(after, k, { value: v, enumerable: true, writable: true, configurable: true }); // "__proto__" too
+        }
         const out = editTopLevel(text, before, after, unit); // the file's own unit, as the registry writer finds it
         if (out === null) return; // the caller writes the whole file
         expect(JSON.parse(out)).toEqual(JSON.parse(JSON.stringify(after))); // (-0 is written 0)
         for (const [k, v] of Object.entries(before)) {
-          if (!(k in after)) continue;
+          if (!Object.hasOwn(after, k)) continue;
           if (JSON.stringify(after[k]) === JSON.stringify(v)) {
             expect(text).toContain(entryText(k, v));
             expect(out).toContain(entryText(k, v));
