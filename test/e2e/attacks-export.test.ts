@@ -194,6 +194,11 @@ describe('found on the way (issue 22)', () => {
     expect(registered.code, registered.stderr).toBe(0);
     expect(JSON.parse(registered.stdout)).toMatchObject({ name, created: true });
     expect(u.ledger().map((e) => `${e.event} ${e.process}`)).toEqual([`register ${name}`]);
+    // And removed again (it once stayed, written `"toString": undefined`, and the CLI crashed, exit 70).
+    await u.cli(['register', 'other', 'sleep 1']);
+    const removed = await u.cli(['deregister', name]);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(u.registry, 'utf8'))).toEqual({ other: { command: 'sleep 1' } });
   });
 
   it('a PM2 file whose module.exports is only in a comment is not imported from the comment', async () => {
