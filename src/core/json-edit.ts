@@ -101,7 +101,11 @@ function indentAt(text: string, offset: number): string {
 
 /** A value written in the style of the one it replaces: one line stays one line; else indented. */
 function render(value: unknown, like: string | null, baseIndent: string, unit: string | number): string {
-  if (like !== null && !like.includes('\n')) return oneLine(value, { padded: /^[{[]\s/.test(like), spaced: /[:,] /.test(like) });
+  if (like !== null && !like.includes('\n')) {
+    // The style is read from the JSON's own punctuation, not from inside its strings (`"a": ": "`).
+    const bare = like.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+    return oneLine(value, { padded: /^[{[]\s/.test(bare), spaced: /[:,] /.test(bare) });
+  }
   const text = JSON.stringify(value, null, unit);
   return text.split('\n').join(`\n${baseIndent}`);
 }
@@ -142,6 +146,16 @@ export function editTopLevel(
     }
   }
   const added = Object.keys(after).filter((k) => !top.entries.some((e) => e.key === k));
+  // Every entry there removed and others added: the object's inside is written anew (the cuts and
+  // the insertion would otherwise fall on one another).
+  if (added.length > 0 && !top.entries.some((e) => Object.hasOwn(after, e.key))) {
+    const multiLine = text.slice(top.open, top.close).includes('\n') || top.entries.length === 0;
+    const last = top.entries[top.entries.length - 1];
+    const sample = !multiLine && last ? text.slice(last.valueStart, last.valueEnd) : null; // a one-line file stays one line, in its spacing
+    const entries = added.map((k) => `${JSON.stringify(k)}: ${render(after[k], sample, unit, indentUnit)}`);
+    const inside = multiLine ? `\n${unit}${entries.join(`,\n${unit}`)}\n` : entries.join(', ');
+    return `${text.slice(0, top.open)}{${inside}}${text.slice(top.close + 1)}`;
+  }
   if (added.length > 0) {
     const kept = top.entries.filter((e) => Object.hasOwn(after, e.key));
     const last = kept[kept.length - 1];

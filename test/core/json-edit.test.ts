@@ -47,6 +47,17 @@ describe('editing a registry entry by entry (hand formatting kept)', () => {
     expect(edit(text, (d) => { delete d[name]; })).toBe('{\n  "a": { "command": "y" }\n}\n');
   });
 
+  // Found by the property test: removing every entry while adding another cut the closing brace.
+  it('replaces every entry at once (all removed, one added) and keeps the file an object', () => {
+    expect(edit('{\n  "a": {\n    "command": "x"\n  }\n}\n', (d) => { delete d.a; d.b = { command: 'y' }; })).toBe('{\n  "b": {\n    "command": "y"\n  }\n}\n');
+    expect(edit('{"a": {"command": "x"}}', (d) => { delete d.a; d.b = { command: 'y' }; })).toBe('{"b": {"command": "y"}}');
+  });
+
+  // Found by the property test (in CI): the spacing was read from inside a string value too.
+  it('keeps a compact entry compact when a string in it holds ": "', () => {
+    expect(edit('{"s":{"command":"x","env":{"A":": "}}}', (d) => { d.s = { command: 'y', env: {} }; })).toBe('{"s":{"command":"y","env":{}}}');
+  });
+
   it('gives up (null: the caller writes the whole file) on a key written twice or a text that is not an object', () => {
     expect(editTopLevel('{"a": 1, "a": 2}', { a: 2 }, { a: 3 }, 2)).toBeNull();
     expect(editTopLevel('[1]', {}, { a: 1 }, 2)).toBeNull();
