@@ -1,6 +1,6 @@
 // `pguard export compose`: one service per process in a compose.yaml (as an object; the caller
 // writes it as YAML). Pure.
-import type { ProbeDef } from './probes.js';
+import { shownUrl, type ProbeDef } from './probes.js';
 import type { ProcessDef } from './schema.js';
 import { dnsLabel, whole, type Note } from './export-common.js';
 import { refuseNul } from './export-systemd.js';
@@ -14,11 +14,20 @@ export interface ComposeOptions {
   readonly redactEnv: boolean;
 }
 
-/** A healthcheck's shell command (the probe's URL and host as shell words), as Compose reads it. */
-function healthTest(p: ProbeDef): string[] {
+/** The variable a probe URL that holds a secret is read from, in the container (compose and k8s alike). */
+export const PROBE_URL_VAR = 'PGUARD_PROBE_URL';
+
+/**
+ * A healthcheck's shell command (the probe's URL and host as shell words), as Compose reads it. A
+ * URL with a secret in it is read from $PGUARD_PROBE_URL where values are redacted.
+ */
+function healthTest(p: ProbeDef, urlFromEnv: boolean): string[] {
   const cmd = (() => {
     switch (p.type) {
-      case 'http': return `curl -fsS ${shellWord(p.url)} >/dev/null || wget -q -O /dev/null ${shellWord(p.url)}`;
+      case 'http': {
+        const url = urlFromEnv ? `"$${PROBE_URL_VAR}"` : shellWord(p.url);
+        return `curl -fsS ${url} >/dev/null || wget -q -O /dev/null ${url}`;
+      }
       case 'tcp': return `nc -z ${shellWord(p.host)} ${p.port}`;
       case 'exec': return p.command;
       case 'heartbeat': return `test $(( $(date +%s) - $(stat -c %Y /tmp/pguard-heartbeat) )) -lt ${whole(p.maxAgeS)}`;
@@ -58,8 +67,15 @@ export function exportCompose(defs: readonly ProcessDef[], opts: ComposeOptions)
     if (def.restartSchedule !== undefined) note(def, 'restart_schedule', `Compose has no scheduled restart: run \`docker compose restart ${name}\` on "${def.restartSchedule}" from the host's cron`);
     if (def.successExitCodes.some((c) => c !== 0)) note(def, 'success_exit_codes', `Compose takes only exit 0 as success: exit ${def.successExitCodes.filter((c) => c !== 0).join(', ')} is restarted (on-failure)`);
     const [first, ...more] = def.health;
+    // A probe URL with a password or a token in it is a secret, as env values are.
+    const urlSecret = first?.type === 'http' && opts.redactEnv && shownUrl(first.url).secret;
+    if (urlSecret) {
+      const hostVar = `${PROBE_URL_VAR}_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+      s.environment = { ...(s.environment as object ?? {}), [PROBE_URL_VAR]: `\${${hostVar}}` };
+      note(def, 'health', `the probe's URL holds a secret: not exported; set ${hostVar} to it in the shell or an .env file beside compose.yaml (or export with --env-values)`);
+    }
     if (first) {
-      s.healthcheck = { test: healthTest(first), interval: `${whole(first.intervalS)}s`, timeout: `${whole(first.timeoutS)}s`, retries: first.failureThreshold, start_period: `${whole(first.graceS)}s` };
+      s.healthcheck = { test: healthTest(first, !!urlSecret), interval: `${whole(first.intervalS)}s`, timeout: `${whole(first.timeoutS)}s`, retries: first.failureThreshold, start_period: `${whole(first.graceS)}s` };
       if (more.length > 0) note(def, 'health', `a service has one healthcheck: only the first (${first.type}) is exported`);
     }
     if (def.dependsOn.length > 0) {

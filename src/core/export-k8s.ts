@@ -1,7 +1,8 @@
 // `pguard export k8s`: a Deployment per service (duration_min 0) or a Job per timed process, with
 // its probes, memory limit, env, dependencies (init containers that wait) and a Service per port
 // it is probed on. Pure: the definitions in, the documents (plain objects) and the notes out.
-import type { ProbeDef } from './probes.js';
+import { shownUrl, type ProbeDef } from './probes.js';
+import { PROBE_URL_VAR } from './export-compose.js';
 import type { ProcessDef } from './schema.js';
 import { dnsLabel, whole, type Note } from './export-common.js';
 import { refuseNul } from './export-systemd.js';
@@ -48,9 +49,11 @@ function probePort(p: ProbeDef): number | null {
   return null;
 }
 
-function probeAction(p: ProbeDef): Doc {
+function probeAction(p: ProbeDef, urlFromEnv = false): Doc {
   switch (p.type) {
     case 'http': {
+      // A URL with a secret in it (a password, a token): read from the container's environment (a Secret).
+      if (urlFromEnv) return { exec: { command: ['/bin/sh', '-c', k8sString(`curl -fsS "$${PROBE_URL_VAR}" >/dev/null || wget -q -O /dev/null "$${PROBE_URL_VAR}"`)] } };
       const u = new URL(p.url);
       return { httpGet: { path: `${u.pathname}${u.search}` || '/', port: probePort(p) ?? Number(u.port || 80), scheme: u.protocol === 'https:' ? 'HTTPS' : 'HTTP' } };
     }
@@ -100,11 +103,16 @@ export function exportK8s(defs: readonly ProcessDef[], opts: K8sOptions): { docs
     const ports = [...new Set(def.health.map(probePort).filter((p): p is number => p !== null))];
     if (ports.length > 0) container.ports = ports.map((p) => ({ containerPort: p }));
     const [first, ...more] = def.health;
+    const urlSecret = first?.type === 'http' && opts.redactEnv && shownUrl(first.url).secret;
+    if (urlSecret) {
+      container.env = [...(container.env as Doc[] | undefined ?? []), { name: PROBE_URL_VAR, valueFrom: { secretKeyRef: { name: `${name}-env`, key: PROBE_URL_VAR } } }];
+      note(def, 'health', `the probe's URL holds a secret: not exported; put it in the Secret ${name}-env as ${PROBE_URL_VAR} (or export with --env-values)`);
+    }
     if (first) {
-      container.livenessProbe = { ...probeAction(first), periodSeconds: whole(first.intervalS), timeoutSeconds: whole(first.timeoutS), failureThreshold: first.failureThreshold };
+      container.livenessProbe = { ...probeAction(first, !!urlSecret), periodSeconds: whole(first.intervalS), timeoutSeconds: whole(first.timeoutS), failureThreshold: first.failureThreshold };
       // pguard's grace: failures do not count for this long after a start.
-      if (first.graceS > 0) container.startupProbe = { ...probeAction(first), periodSeconds: 1, timeoutSeconds: whole(first.timeoutS), failureThreshold: Math.max(1, whole(first.graceS)) };
-      container.readinessProbe = { ...probeAction(first), periodSeconds: whole(first.intervalS), timeoutSeconds: whole(first.timeoutS) };
+      if (first.graceS > 0) container.startupProbe = { ...probeAction(first, !!urlSecret), periodSeconds: 1, timeoutSeconds: whole(first.timeoutS), failureThreshold: Math.max(1, whole(first.graceS)) };
+      container.readinessProbe = { ...probeAction(first, !!urlSecret), periodSeconds: whole(first.intervalS), timeoutSeconds: whole(first.timeoutS) };
     }
     if (more.length > 0) note(def, 'health', `a container has one liveness probe: only the first (${first!.type}) is exported, not ${more.map((p) => p.type).join(', ')}`);
     // Dependencies: an init container per dependency that waits for its Service's port.

@@ -38,9 +38,25 @@ export interface ProbeState {
   readonly detail: string;
 }
 
+/** Query parameters whose values are secrets by their name (?token=, ?api_key=, ?sig= ...). */
+const SECRET_PARAM = /token|key|secret|pass|pwd|auth|sig|session|cred|code/i;
+
+/**
+ * A probe URL as it may be shown: a password in it, and the value of a query parameter named like
+ * a secret, as ***. `secret` says whether there was any (an export then keeps the URL out of the file).
+ */
+export function shownUrl(url: string): { shown: string; secret: boolean } {
+  let u: URL;
+  try { u = new URL(url); } catch { return { shown: url, secret: false }; }
+  let secret = false;
+  if (u.password) { u.password = '***'; secret = true; }
+  for (const [k] of [...u.searchParams]) if (SECRET_PARAM.test(k)) { u.searchParams.set(k, '***'); secret = true; }
+  return { shown: secret ? u.toString().replace(/%2A%2A%2A/g, '***') : url, secret };
+}
+
 export function describeProbe(p: ProbeDef): string {
   switch (p.type) {
-    case 'http': return `http ${p.url}`;
+    case 'http': return `http ${shownUrl(p.url).shown}`;
     case 'tcp': return `tcp ${p.host}:${p.port}`;
     case 'exec': return `exec ${JSON.stringify(p.command)}`;
     case 'heartbeat': return `heartbeat (max_age ${p.maxAgeS} s)`;

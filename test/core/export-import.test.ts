@@ -8,6 +8,9 @@ import { importSupervisord as importSupervisordFiles, parseIni } from '../../src
 
 const importSupervisord = (text: string) => importSupervisordFiles([{ path: 'supervisord.conf', text, here: '/etc/supervisor' }], { here: '/etc/supervisor', env: {}, hostname: 'host' });
 import { readExportedLiteral } from '../../src/core/js-literal.js';
+import { describeProbe, shownUrl } from '../../src/core/probes.js';
+import { exportCompose } from '../../src/core/export-compose.js';
+import { exportK8s } from '../../src/core/export-k8s.js';
 import { validateRegistry } from '../../src/core/validate.js';
 import type { ProcessDef } from '../../src/core/schema.js';
 
@@ -154,5 +157,22 @@ describe('importers', () => {
     const sv = importSupervisord('[program:w]\ncommand=php artisan queue:work\nuser=www-data\n[program:t]\ncommand=x\nuser=#user#\n');
     expect(sv.entries.map((e) => [e.name, e.entry.user])).toEqual([['w', 'www-data']]);
     expect(sv.notes.map(describeNote)).toContain('t.user: "#user#" is not a user name or id: supervisord refuses it; not imported (it would run as whoever runs pguard)');
+  });
+
+  // A probe URL may hold a password or a token (noticed in an earlier session, shown by status and
+  // written into compose and Kubernetes files): shown as ***, and kept out of an export.
+  it('a probe URL with a secret in it is shown redacted, and exported by reference', () => {
+    expect(shownUrl('http://admin:s3cret@127.0.0.1:8080/health?token=abc&x=1')).toEqual({ shown: 'http://admin:***@127.0.0.1:8080/health?token=***&x=1', secret: true });
+    expect(shownUrl('http://127.0.0.1:8080/health?verbose=1')).toEqual({ shown: 'http://127.0.0.1:8080/health?verbose=1', secret: false });
+    const { defs } = validateRegistry({ web: { command: 'x', health: [{ type: 'http', url: 'https://u:s3cret@127.0.0.1:8443/h?api_key=abc' }] } });
+    const web = defs.get('web')!;
+    expect(describeProbe(web.health[0]!)).toBe('http https://u:***@127.0.0.1:8443/h?api_key=***');
+    const compose = JSON.stringify(exportCompose([web], { image: 'debian:12', redactEnv: true }));
+    const k8s = JSON.stringify(exportK8s([web], { image: 'debian:12', redactEnv: true, namespace: undefined }));
+    for (const out of [compose, k8s]) {
+      expect(out).not.toMatch(/s3cret|abc/);
+      expect(out).toContain('PGUARD_PROBE_URL');
+    }
+    expect(JSON.stringify(exportCompose([web], { image: 'debian:12', redactEnv: false }))).toContain('s3cret'); // --env-values
   });
 });
