@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deliverDesktop, hasDisplay } from '../../src/effects/channels/desktop.js';
-import { deliverWebhook, redactWebhook, splitCredentials } from '../../src/effects/channels/webhook.js';
+import { deliverWebhook, MAX_RETRY_AFTER_MS, redactWebhook, retryAfterMs, splitCredentials } from '../../src/effects/channels/webhook.js';
 import type { Alert } from '../../src/core/alerts.js';
 import { localHttpServer } from '../helpers/local-server.js';
 
@@ -28,6 +28,34 @@ describe('alert channels', () => {
     } finally {
       await server.close();
     }
+  });
+
+  // Issue 25 (delivery): a rate-limited service says when to come back; every try is the same alert.
+  it('webhook honours a 429\'s Retry-After (seconds), and sends one Idempotency-Key for the alert on every try', async () => {
+    const seen: { at: number; key: string | undefined }[] = [];
+    const server = await localHttpServer((req, res) => {
+      seen.push({ at: Date.now(), key: req.headers['idempotency-key'] as string | undefined });
+      if (seen.length === 1) res.writeHead(429, { 'retry-after': '1' }).end();
+      else res.writeHead(200).end();
+    });
+    try {
+      const res = await deliverWebhook(`${server.url}/`, alert, { attempts: 3, timeoutMs: 1000 });
+      expect(res).toEqual({ ok: true, attempts: 2, detail: 'HTTP 200' });
+      expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(950); // not the 250 ms pause of a plain retry
+      expect(seen.map((x) => x.key)).toEqual(['pguard-a1-1', 'pguard-a1-1']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('Retry-After: seconds or an HTTP date, bounded; nothing for a header that does not parse', () => {
+    const now = Date.parse('2026-12-04T12:00:00Z');
+    expect(retryAfterMs('3', now)).toBe(3000);
+    expect(retryAfterMs('Fri, 04 Dec 2026 12:00:05 GMT', now)).toBe(5000);
+    expect(retryAfterMs('3600', now)).toBe(MAX_RETRY_AFTER_MS);
+    expect(retryAfterMs('Fri, 04 Dec 2026 11:00:00 GMT', now)).toBe(0);
+    expect(retryAfterMs('soon', now)).toBeNull();
+    expect(retryAfterMs(null, now)).toBeNull();
   });
 
   it('webhook does not retry a 4xx', async () => {

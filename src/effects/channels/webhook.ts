@@ -1,5 +1,7 @@
 // POST each alert as JSON. Short timeout, bounded retries: a dead endpoint costs at most
-// 3 x 3 s plus 1.25 s of pauses, and runs after any restart, never before it.
+// 3 x 3 s plus 1.25 s of pauses (a 429 or 503's Retry-After is honoured up to 10 s a pause), and
+// runs after any restart, never before it. Each request carries the alert's own key
+// (Idempotency-Key: id and count), so a receiver that saw a retried request once can drop it.
 // The URL is a secret (a token in its path, a password in it): what this returns never holds it.
 import type { OutgoingAlert } from '../../core/alerts.js';
 
@@ -79,6 +81,20 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
   return e?.cause?.message ?? e?.message ?? String(err);
 }
 
+/** The longest pause a Retry-After may ask for: delivery stays bounded. */
+export const MAX_RETRY_AFTER_MS = 10_000;
+
+/**
+ * How long a Retry-After header asks to wait (seconds, or an HTTP date), in ms, at most
+ * MAX_RETRY_AFTER_MS; null when there is none or it does not parse.
+ */
+export function retryAfterMs(header: string | null, now: number): number | null {
+  if (!header) return null;
+  const text = header.trim();
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now;
+  return Number.isFinite(ms) ? Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms)) : null;
+}
+
 export async function deliverWebhook(
   url: string,
   alert: OutgoingAlert,
@@ -90,11 +106,17 @@ export async function deliverWebhook(
   if (!target) return { ok: false, attempts: 0, detail: 'the webhook is not a valid URL; it is not shown, as it may hold a secret' };
   const result = (ok: boolean, tries: number, detail: string): WebhookResult => ({ ok, attempts: tries, detail: redactWebhook(detail, url) });
   let detail = '';
+  let wait: number | null = null;
+  const key = `pguard-${alert.id}-${alert.count}`;
   for (let i = 1; i <= attempts; i++) {
+    wait = null;
     try {
       const res = await fetch(target.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'pguard', ...(target.authorization ? { authorization: target.authorization } : {}) },
+        headers: {
+          'content-type': 'application/json', 'user-agent': 'pguard', 'idempotency-key': key,
+          ...(target.authorization ? { authorization: target.authorization } : {}),
+        },
         body: JSON.stringify(alert),
         signal: AbortSignal.timeout(timeoutMs),
         // A redirect is not followed: the alert body (and the credentials) go to the configured origin or nowhere.
@@ -107,10 +129,13 @@ export async function deliverWebhook(
       if (res.ok) return result(true, i, `HTTP ${res.status}`);
       detail = `HTTP ${res.status}`;
       if (res.status < 500 && res.status !== 429) return result(false, i, detail);
+      // Rate limited, or down for a while: the service says when to come back (within bounds).
+      wait = retryAfterMs(res.headers.get('retry-after'), Date.now());
+      if (wait !== null) detail += ` (Retry-After ${Math.round(wait / 100) / 10} s)`;
     } catch (err) {
       detail = describeFetchError(err, timeoutMs);
     }
-    if (i < attempts) await new Promise((r) => setTimeout(r, 250 * 4 ** (i - 1)));
+    if (i < attempts) await new Promise((r) => setTimeout(r, wait ?? 250 * 4 ** (i - 1)));
   }
   return result(false, attempts, detail);
 }
