@@ -175,4 +175,16 @@ describe('importers', () => {
     }
     expect(JSON.stringify(exportCompose([web], { image: 'debian:12', redactEnv: false }))).toContain('s3cret'); // --env-values
   });
+
+  it('a file supervisord refuses is refused with its line, and never with the line\'s text (an [include] may name any file)', () => {
+    const files = [
+      { path: 'supervisord.conf', text: '[program:a]\ncommand=x\n[include]\nfiles=/root/.ssh/id_rsa\n', here: '/etc/supervisor' },
+      { path: '/root/.ssh/id_rsa', text: '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\n', here: '/root/.ssh' },
+    ];
+    const res = importSupervisordFiles(files, { here: '/etc/supervisor', env: {}, hostname: 'h' });
+    expect(res.entries).toEqual([]);
+    expect(res.refused).toBe('/root/.ssh/id_rsa: line 1: a setting before any [section]; supervisord refuses the file (Python\'s configparser)');
+    const junk = importSupervisordFiles([{ path: 'x.conf', text: '[program:a]\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\n', here: '/' }], { here: '/', env: {}, hostname: 'h' });
+    expect(junk.refused).toBe('x.conf: line 2: neither a [section] nor a key = value (the line is not shown: it may hold a secret); supervisord refuses the file (Python\'s configparser)');
+  });
 });

@@ -52,7 +52,7 @@ export function readIni(text: string): { sections: IniSection[]; problem?: { lin
     }
     if (!cur) { problem ??= { line: n + 1, message: 'a setting before any [section]' }; continue; }
     const eq = value.search(/[=:]/);
-    if (eq <= 0 || value.slice(0, eq).trim() === '') { problem ??= { line: n + 1, message: `${JSON.stringify(value.slice(0, 60))} is neither a [section] nor a key = value` }; option = null; continue; }
+    if (eq <= 0 || value.slice(0, eq).trim() === '') { problem ??= { line: n + 1, message: 'neither a [section] nor a key = value (the line is not shown: it may hold a secret)' }; option = null; continue; }
     option = value.slice(0, eq).trim().toLowerCase();
     // (a key given twice keeps its place, with the later value)
     cur.lines.set(option, [value.slice(eq + 1).trim()]);
