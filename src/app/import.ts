@@ -13,6 +13,7 @@ import { importPm2 } from '../core/import/pm2.js';
 import { importProcessCompose } from '../core/import/process-compose.js';
 import { importSupervisord, includePatterns, type SupervisordFile } from '../core/import/supervisord.js';
 import { readExportedLiteral, readLiteralExpression } from '../core/js-literal.js';
+import { canonicalize } from '../core/ledger-chain.js';
 import { validateRegistry } from '../core/validate.js';
 import { updateRegistry } from '../effects/registry-file.js';
 import { RegistryInvalidError, UserError } from '../errors.js';
@@ -224,11 +225,7 @@ function fromFileFolder(imported: Imported, file: string, registry: string): Imp
 }
 
 /** Two entries that say the same (key order aside). */
-function sameEntry(a: unknown, b: unknown): boolean {
-  const canon = (v: unknown): unknown => (Array.isArray(v) ? v.map(canon) : v && typeof v === 'object'
-    ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])])) : v);
-  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
-}
+const sameEntry = (a: unknown, b: unknown): boolean => canonicalize(a) === canonicalize(b);
 
 export async function importDefinitions(ctx: Context, format: ImportFormat, file: string, opts: { dryRun: boolean; replace: boolean; allowEval: boolean }): Promise<ImportResult> {
   const { imported: raw, read } = await readInput(format, file, opts.allowEval);

@@ -11,7 +11,7 @@ import { observe } from './observe.js';
 import { isJob, nextScheduledAt, scheduleOf } from '../core/on-schedule.js';
 import { describeSchedule } from '../core/schedule.js';
 import type { ProcessDef } from '../core/schema.js';
-import { describeFiredBy, isWatchTicking, readCronPlan } from './schedules.js';
+import { describeFiredBy, isWatchTicking, readCronPlan, type CronPlan } from './schedules.js';
 
 export interface StatusView {
   readonly name: string;
@@ -82,10 +82,10 @@ function nextRestart(ctx: Context, status: Status, rec: ProcessRecord, job: bool
   return retry === null ? null : iso(retry);
 }
 
-export function describeStatus(ctx: Context, name: string, table: ProcessTable | null = null): StatusView {
+export function describeStatus(ctx: Context, name: string, table: ProcessTable | null = null, firing: Firing = firingReader(ctx)): StatusView {
   const base = describeSupervised(ctx, name, table);
   const def = ctx.registry.defs.get(name);
-  const sched = def ? describeScheduleOf(ctx, def, base) : null;
+  const sched = def ? describeScheduleOf(ctx, def, base, firing) : null;
   const view = sched ? { ...base, schedule: sched } : base;
   const issues = issuesOf(ctx, name);
   // Shown with what it runs, if it still does (pguard does not supervise it until it is fixed).
@@ -154,7 +154,14 @@ function describeSupervised(ctx: Context, name: string, table: ProcessTable | nu
   };
 }
 
-function describeScheduleOf(ctx: Context, def: ProcessDef, view: StatusView): ScheduleView | null {
+/** What fires schedules in this registry (watch's beat, cron.json), read when first asked. */
+type Firing = () => { watch: boolean; cron: CronPlan | null };
+function firingReader(ctx: Context): Firing {
+  let f: ReturnType<Firing> | null = null;
+  return () => (f ??= { watch: isWatchTicking(ctx), cron: readCronPlan(ctx) });
+}
+
+function describeScheduleOf(ctx: Context, def: ProcessDef, view: StatusView, firing: Firing): ScheduleView | null {
   const s = scheduleOf(def);
   if (!s) return null;
   const rec = ctx.store.readRecord(def.name);
@@ -183,7 +190,7 @@ function describeScheduleOf(ctx: Context, def: ProcessDef, view: StatusView): Sc
   return {
     field: s.field, expression: describeSchedule(s.schedule), armed: st?.armed ?? false,
     next_run_at: next === null ? null : new Date(next).toISOString(),
-    fired_by: !st?.armed ? 'nothing: not armed (`pguard start` arms it)' : describeFiredBy(def, { watch: isWatchTicking(ctx), cron: readCronPlan(ctx) }),
+    fired_by: !st?.armed ? 'nothing: not armed (`pguard start` arms it)' : describeFiredBy(def, firing()),
     last_run: lastRun, skipped: st?.skipped ?? 0, missed: st?.missed ?? 0,
   };
 }
@@ -199,5 +206,7 @@ export async function describeStatuses(ctx: Context, names: readonly string[]): 
   // cannot list children, and only when something runs.
   const anyUp = names.some((n) => ctx.store.readRecord(n).runner !== null);
   const table = anyUp && !canReadTreesLive() ? await readProcessTable().catch(() => null) : null;
-  return names.map((n) => describeStatus(ctx, n, table));
+  // What fires schedules is read once for all of them.
+  const firing = firingReader(ctx);
+  return names.map((n) => describeStatus(ctx, n, table, firing));
 }

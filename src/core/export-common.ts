@@ -1,5 +1,7 @@
 // What every export shares: the lines saying what a target cannot express, and how a command
 // splits into a program and its arguments (the runner's own rule for a "simple" command).
+import { shownUrl } from './probes.js';
+import type { ProcessDef } from './schema.js';
 
 /** One thing a target cannot express, said on stderr as `NAME.field: message`. */
 export interface Note {
@@ -28,6 +30,15 @@ export function splitSimpleCommand(command: string): string[] | null {
   const words = command.split(/[ \t]+/).filter(Boolean);
   if (words.length === 0 || words[0]!.includes('=') || SHELL_WORDS.has(words[0]!)) return null;
   return words;
+}
+
+/** The variable a probe URL that holds a secret is read from, in the container (Compose and Kubernetes alike). */
+export const PROBE_URL_VAR = 'PGUARD_PROBE_URL';
+
+/** Whether an export must keep the first probe's URL out of the file: an http URL with a secret in it, values redacted. */
+export function probeUrlIsSecret(def: Pick<ProcessDef, 'health'>, redactEnv: boolean): boolean {
+  const first = def.health[0];
+  return first?.type === 'http' && redactEnv && shownUrl(first.url).secret;
 }
 
 /** A DNS-1123 label from a process name (Kubernetes names, Compose service names): lowercase, `-` for `.` and `_`. */

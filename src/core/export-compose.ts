@@ -1,10 +1,10 @@
 // `pguard export compose`: one service per process in a compose.yaml (as an object; the caller
 // writes it as YAML). Pure.
-import { shownUrl, type ProbeDef } from './probes.js';
+import type { ProbeDef } from './probes.js';
 import type { ProcessDef } from './schema.js';
-import { dnsLabel, whole, type Note } from './export-common.js';
+import { dnsLabel, PROBE_URL_VAR, probeUrlIsSecret, whole, type Note } from './export-common.js';
 import { refuseNul } from './export-systemd.js';
-import { shellWord } from './import/common.js';
+import { shellQuote } from './crontab-plan.js';
 
 /** Compose interpolates $VAR and ${VAR} in every string of the file from the host's environment: every $ doubled. */
 const composeString = (s: string) => s.replace(/\$/g, '$$$$');
@@ -14,9 +14,6 @@ export interface ComposeOptions {
   readonly redactEnv: boolean;
 }
 
-/** The variable a probe URL that holds a secret is read from, in the container (compose and k8s alike). */
-export const PROBE_URL_VAR = 'PGUARD_PROBE_URL';
-
 /**
  * A healthcheck's shell command (the probe's URL and host as shell words), as Compose reads it. A
  * URL with a secret in it is read from $PGUARD_PROBE_URL where values are redacted.
@@ -25,10 +22,10 @@ function healthTest(p: ProbeDef, urlFromEnv: boolean): string[] {
   const cmd = (() => {
     switch (p.type) {
       case 'http': {
-        const url = urlFromEnv ? `"$${PROBE_URL_VAR}"` : shellWord(p.url);
+        const url = urlFromEnv ? `"$${PROBE_URL_VAR}"` : shellQuote(p.url);
         return `curl -fsS ${url} >/dev/null || wget -q -O /dev/null ${url}`;
       }
-      case 'tcp': return `nc -z ${shellWord(p.host)} ${p.port}`;
+      case 'tcp': return `nc -z ${shellQuote(p.host)} ${p.port}`;
       case 'exec': return p.command;
       case 'heartbeat': return `test $(( $(date +%s) - $(stat -c %Y /tmp/pguard-heartbeat) )) -lt ${whole(p.maxAgeS)}`;
     }
@@ -68,14 +65,14 @@ export function exportCompose(defs: readonly ProcessDef[], opts: ComposeOptions)
     if (def.successExitCodes.some((c) => c !== 0)) note(def, 'success_exit_codes', `Compose takes only exit 0 as success: exit ${def.successExitCodes.filter((c) => c !== 0).join(', ')} is restarted (on-failure)`);
     const [first, ...more] = def.health;
     // A probe URL with a password or a token in it is a secret, as env values are.
-    const urlSecret = first?.type === 'http' && opts.redactEnv && shownUrl(first.url).secret;
+    const urlSecret = probeUrlIsSecret(def, opts.redactEnv);
     if (urlSecret) {
       const hostVar = `${PROBE_URL_VAR}_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
       s.environment = { ...(s.environment as object ?? {}), [PROBE_URL_VAR]: `\${${hostVar}}` };
       note(def, 'health', `the probe's URL holds a secret: not exported; set ${hostVar} to it in the shell or an .env file beside compose.yaml (or export with --env-values)`);
     }
     if (first) {
-      s.healthcheck = { test: healthTest(first, !!urlSecret), interval: `${whole(first.intervalS)}s`, timeout: `${whole(first.timeoutS)}s`, retries: first.failureThreshold, start_period: `${whole(first.graceS)}s` };
+      s.healthcheck = { test: healthTest(first, urlSecret), interval: `${whole(first.intervalS)}s`, timeout: `${whole(first.timeoutS)}s`, retries: first.failureThreshold, start_period: `${whole(first.graceS)}s` };
       if (more.length > 0) note(def, 'health', `a service has one healthcheck: only the first (${first.type}) is exported`);
     }
     if (def.dependsOn.length > 0) {

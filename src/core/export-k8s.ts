@@ -1,10 +1,9 @@
 // `pguard export k8s`: a Deployment per service (duration_min 0) or a Job per timed process, with
 // its probes, memory limit, env, dependencies (init containers that wait) and a Service per port
 // it is probed on. Pure: the definitions in, the documents (plain objects) and the notes out.
-import { shownUrl, type ProbeDef } from './probes.js';
-import { PROBE_URL_VAR } from './export-compose.js';
+import type { ProbeDef } from './probes.js';
 import type { ProcessDef } from './schema.js';
-import { dnsLabel, whole, type Note } from './export-common.js';
+import { dnsLabel, PROBE_URL_VAR, probeUrlIsSecret, whole, type Note } from './export-common.js';
 import { refuseNul } from './export-systemd.js';
 import { scheduleOf } from './on-schedule.js';
 import type { Schedule } from './schedule.js';
@@ -103,16 +102,16 @@ export function exportK8s(defs: readonly ProcessDef[], opts: K8sOptions): { docs
     const ports = [...new Set(def.health.map(probePort).filter((p): p is number => p !== null))];
     if (ports.length > 0) container.ports = ports.map((p) => ({ containerPort: p }));
     const [first, ...more] = def.health;
-    const urlSecret = first?.type === 'http' && opts.redactEnv && shownUrl(first.url).secret;
+    const urlSecret = probeUrlIsSecret(def, opts.redactEnv);
     if (urlSecret) {
       container.env = [...(container.env as Doc[] | undefined ?? []), { name: PROBE_URL_VAR, valueFrom: { secretKeyRef: { name: `${name}-env`, key: PROBE_URL_VAR } } }];
       note(def, 'health', `the probe's URL holds a secret: not exported; put it in the Secret ${name}-env as ${PROBE_URL_VAR} (or export with --env-values)`);
     }
     if (first) {
-      container.livenessProbe = { ...probeAction(first, !!urlSecret), periodSeconds: whole(first.intervalS), timeoutSeconds: whole(first.timeoutS), failureThreshold: first.failureThreshold };
+      container.livenessProbe = { ...probeAction(first, urlSecret), periodSeconds: whole(first.intervalS), timeoutSeconds: whole(first.timeoutS), failureThreshold: first.failureThreshold };
       // pguard's grace: failures do not count for this long after a start.
-      if (first.graceS > 0) container.startupProbe = { ...probeAction(first, !!urlSecret), periodSeconds: 1, timeoutSeconds: whole(first.timeoutS), failureThreshold: Math.max(1, whole(first.graceS)) };
-      container.readinessProbe = { ...probeAction(first, !!urlSecret), periodSeconds: whole(first.intervalS), timeoutSeconds: whole(first.timeoutS) };
+      if (first.graceS > 0) container.startupProbe = { ...probeAction(first, urlSecret), periodSeconds: 1, timeoutSeconds: whole(first.timeoutS), failureThreshold: Math.max(1, whole(first.graceS)) };
+      container.readinessProbe = { ...probeAction(first, urlSecret), periodSeconds: whole(first.intervalS), timeoutSeconds: whole(first.timeoutS) };
     }
     if (more.length > 0) note(def, 'health', `a container has one liveness probe: only the first (${first!.type}) is exported, not ${more.map((p) => p.type).join(', ')}`);
     // Dependencies: an init container per dependency that waits for its Service's port.

@@ -24,6 +24,13 @@ function where(source: string, node: AnyNode): string {
   return `\`${text}${node.end - node.start > text.length ? '...' : ''}\`${loc}`;
 }
 
+/** acorn's SyntaxError in words, with its line and column. */
+function describeSyntaxError(err: unknown): string {
+  const e = err as SyntaxError & { loc?: { line: number; column: number } };
+  const message = e.message.replace(/\s*\(\d+:\d+\)$/, '');
+  return e.loc ? `a syntax error at line ${e.loc.line}, column ${e.loc.column + 1}: ${message}` : `a syntax error: ${message}`;
+}
+
 /** The program, as a CommonJS script first (what PM2 loads), then as an ES module (for `export default`). */
 function parseProgram(source: string): { program: AnyNode } | { error: string } {
   const options = { ecmaVersion: 'latest', locations: true, allowHashBang: true, allowReturnOutsideFunction: true } as const;
@@ -33,9 +40,7 @@ function parseProgram(source: string): { program: AnyNode } | { error: string } 
     try {
       return { program: parse(source, { ...options, sourceType: 'module' }) as AnyNode };
     } catch {
-      const e = scriptError as SyntaxError & { loc?: { line: number; column: number } };
-      const message = e.message.replace(/\s*\(\d+:\d+\)$/, '');
-      return { error: e.loc ? `a syntax error at line ${e.loc.line}, column ${e.loc.column + 1}: ${message}` : `a syntax error: ${message}` };
+      return { error: describeSyntaxError(scriptError) };
     }
   }
 }
@@ -78,9 +83,7 @@ export function readLiteralExpression(source: string): LiteralResult {
     const rest = [...tokenizer(source.slice(root.end), options)];
     if (rest.length > 0) return { ok: false, why: `something after the value at line ${(rest[0]!.loc?.start.line ?? 1) + source.slice(0, root.end).split('\n').length - 1}`, syntax: true };
   } catch (err) {
-    const e = err as SyntaxError & { loc?: { line: number; column: number } };
-    const message = e.message.replace(/\s*\(\d+:\d+\)$/, '');
-    return { ok: false, why: e.loc ? `a syntax error at line ${e.loc.line}, column ${e.loc.column + 1}: ${message}` : `a syntax error: ${message}`, syntax: true };
+    return { ok: false, why: describeSyntaxError(err), syntax: true };
   }
   return literalOf(source, root);
 }

@@ -31,6 +31,12 @@ export interface FieldSpec {
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+/** An environment variable's name as the registry takes it (`env` keys). */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** An exit code: a whole number from 0 to 255. */
+export const isExitCode = (c: unknown): c is number => typeof c === 'number' && Number.isInteger(c) && c >= 0 && c <= 255;
+
 /** A user or group as written: a name (useradd's characters, a trailing $ for machine accounts) or a numeric id. */
 export const ACCOUNT_PATTERN = /^(?:[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?|\d{1,10})$/;
 /** The largest id: 2^32 - 2 (2^32 - 1 is (uid_t)-1, "no change" to setresuid). */

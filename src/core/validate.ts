@@ -6,7 +6,7 @@ import { finalExitCodes } from './exit.js';
 import { validateProbes } from './probes.js';
 import { validateSchedule } from './schedule.js';
 import {
-  ACCOUNT_PATTERN, FIELDS, MAX_ACCOUNT_ID, NAME_PATTERN, SETTINGS, SIGNALS, propertyOf,
+  ACCOUNT_PATTERN, ENV_NAME, FIELDS, isExitCode, MAX_ACCOUNT_ID, NAME_PATTERN, SETTINGS, SIGNALS, propertyOf,
   type FieldSpec, type ProcessDef, type Settings,
 } from './schema.js';
 
@@ -47,7 +47,7 @@ const RULES: Record<FieldSpec['type'], (v: unknown) => string | undefined> = {
       : 'expected an array of process names (or {"name": "db", "restart": false})',
   env: (v) =>
     v !== null && typeof v === 'object' && !Array.isArray(v) &&
-    Object.entries(v).every(([k, x]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) && typeof x === 'string')
+    Object.entries(v).every(([k, x]) => ENV_NAME.test(k) && typeof x === 'string')
       ? undefined
       : 'expected an object of NAME: "string value" pairs',
   signal: (v) =>
@@ -57,7 +57,7 @@ const RULES: Record<FieldSpec['type'], (v: unknown) => string | undefined> = {
   backoff: (v) => (v === 'fixed' || v === 'exponential' ? undefined : 'expected "fixed" or "exponential"'),
   url: (v) => (typeof v === 'string' && /^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v) ? undefined : 'expected an http:// or https:// URL'),
   'exit-codes': (v) =>
-    Array.isArray(v) && v.every((c) => typeof c === 'number' && Number.isInteger(c) && c >= 0 && c <= 255)
+    Array.isArray(v) && v.every(isExitCode)
       ? undefined
       : 'expected an array of exit codes (whole numbers from 0 to 255)',
   probes: () => undefined, // validated by validateProbes(), which names each probe's field

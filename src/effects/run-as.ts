@@ -51,7 +51,6 @@ function lookup(db: 'passwd' | 'group', key: string): Entry | null {
   return null;
 }
 
-
 /** Who pguard runs as: its effective uid and the name the account database gives it. */
 function whoAmI(): { uid: number; gid: number; name: string } {
   const uid = process.geteuid?.() ?? -1;

@@ -17,7 +17,6 @@ export interface Session {
   readonly systemdRun: string | null;
 }
 
-
 export function detectSession(env: NodeJS.ProcessEnv): Session {
   if (env.PGUARD_SESSION === 'setsid') return { mode: 'setsid', systemdRun: null };
   // The user manager's private socket: present while `systemd --user` runs for this user.

@@ -1,5 +1,6 @@
 // What the three importers share: the result's shape, names, units, and shell words. Pure.
 import type { Note } from '../export-common.js';
+import { shellQuote } from '../crontab-plan.js';
 import { validateName } from '../validate.js';
 
 export interface ImportedEntry { name: string; entry: Record<string, unknown> }
@@ -27,13 +28,8 @@ export type Obj = Record<string, unknown>;
 export const filled = (v: unknown): v is string => typeof v === 'string' && v.trim() !== '';
 export const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
 
-/** A shell word: as is where safe, else single-quoted. */
-export function shellWord(w: string): string {
-  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
-}
-
 /** argv as one /bin/sh command that runs exactly those words (no expansion, no splitting). */
-export const shellCommand = (argv: readonly string[]): string => argv.map(shellWord).join(' ');
+export const shellCommand = (argv: readonly string[]): string => argv.map(shellQuote).join(' ');
 
 /** A name pguard takes (letters, digits, . _ -), and a note when it had to change. */
 export function takeName(raw: string, notes: Note[], fallback: string): string {

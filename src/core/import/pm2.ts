@@ -2,10 +2,10 @@
 // them (lib/API/schema.json for names, aliases and defaults; lib/Common.js for how a script is
 // run; lib/God.js for restarts): every key that has no pguard equivalent is named in a note.
 import type { Note } from '../export-common.js';
-import { ACCOUNT_PATTERN } from '../schema.js';
+import { ACCOUNT_PATTERN, ENV_NAME, isExitCode } from '../schema.js';
 import { validateSchedule } from '../schedule.js';
 import { splitSimpleCommand } from '../export-common.js';
-import { filled, isObj, megabytes, noter, seconds, shellCommand, shellWord, stringEnv, takeName, type Imported, type Obj } from './common.js';
+import { filled, isObj, megabytes, noter, seconds, shellCommand, stringEnv, takeName, type Imported, type Obj } from './common.js';
 
 /** PM2's aliases (schema.json): each alias -> the key it stands for. */
 const ALIASES: Record<string, string> = {
@@ -69,7 +69,7 @@ export function importPm2(input: unknown): Imported {
     if (isObj(a.env) && !jlist) {
       for (const [k, v] of Object.entries(a.env)) {
         if (v === undefined || v === null) note(`env.${k}`, 'no value when the file was read (unset in this environment): not imported');
-        else if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) note(`env.${k}`, 'not a variable name pguard takes: not imported');
+        else if (!ENV_NAME.test(k)) note(`env.${k}`, 'not a variable name pguard takes: not imported');
         else env[k] = stringEnv({ v }).v!;
       }
     }
@@ -94,7 +94,7 @@ export function importPm2(input: unknown): Imported {
     e.kill_timeout = seconds(a.kill_timeout, 'ms') ?? 1.6;
     const stopCodes = typeof a.stop_exit_codes === 'number' ? [a.stop_exit_codes] : Array.isArray(a.stop_exit_codes) ? a.stop_exit_codes : undefined;
     if (stopCodes) {
-      if (stopCodes.every((c) => Number.isInteger(c) && c >= 0 && c <= 255)) e.success_exit_codes = [...new Set([...(e.success_exit_codes as number[] | undefined ?? []), ...(stopCodes as number[])])];
+      if (stopCodes.every(isExitCode)) e.success_exit_codes = [...new Set([...(e.success_exit_codes as number[] | undefined ?? []), ...stopCodes])];
       else note('stop_exit_codes', `not a list of exit codes (${JSON.stringify(a.stop_exit_codes)}): not imported`);
     }
     const mem = megabytes(a.max_memory_restart);
@@ -179,5 +179,5 @@ function commandOf(a: Obj, script: string, note: (f: string, m: string) => void)
   if (interp === 'bun' && a.exec_interpreter === undefined) note('script', 'PM2 (5.3.1 and later) runs a .ts script with bun: so does this import (ts-node before)');
   const interpArgs = pm2Args(a.node_args);
   const argv = interp === 'none' ? [script, ...args] : [interp, ...interpArgs, script, ...args];
-  return argv.map(shellWord).join(' ');
+  return shellCommand(argv);
 }

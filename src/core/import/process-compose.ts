@@ -4,6 +4,7 @@
 // the top-level `environment` is every process's; `replicas` are processes of their own.
 import type { Note } from '../export-common.js';
 import { validateSchedule } from '../schedule.js';
+import { ENV_NAME, isExitCode } from '../schema.js';
 import { validateName } from '../validate.js';
 import { splitSimpleCommand } from '../export-common.js';
 import { filled, isObj, noter, shellCommand, SIGNALS_BY_NUMBER, takeName, type Imported, type ImportedEntry, type Obj } from './common.js';
@@ -114,12 +115,13 @@ function importProcess(
     if (first) note('command', 'no command: nothing to run, not imported');
     return null;
   }
-  if (filled(p.working_dir) && filled(render('working_dir', p.working_dir))) e.cwd = render('working_dir', p.working_dir);
+  const workingDir = filled(p.working_dir) ? render('working_dir', p.working_dir) : '';
+  if (filled(workingDir)) e.cwd = workingDir;
   const env = new Map<string, string>(globalEnv);
   for (const [k, v] of envList(p.environment)) env.set(k, v);
   if (replicas > 1) env.set('PC_REPLICA_NUM', String(replicaNum));
   for (const [k, v] of env) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) { if (first) note(`environment.${k}`, 'not a variable name pguard takes: not imported'); env.delete(k); } else env.set(k, render('environment', v));
+    if (!ENV_NAME.test(k)) { if (first) note(`environment.${k}`, 'not a variable name pguard takes: not imported'); env.delete(k); } else env.set(k, render('environment', v));
   }
   if (env.size > 0) e.env = Object.fromEntries(env);
   if (filled(p.env_file)) e.env_file = p.env_file;
@@ -142,7 +144,7 @@ function importProcess(
   // Restarts: no availability, or restart "no" (the zero value), means never restarted.
   const av = isObj(p.availability) ? p.availability : {};
   const restart = av.restart === false ? 'no' : typeof av.restart === 'string' ? av.restart : 'no';
-  const successCodes = Array.isArray(p.success_exit_codes) && p.success_exit_codes.every((c) => Number.isInteger(c) && c >= 0 && c <= 255) ? [...new Set(p.success_exit_codes as number[])] : [0];
+  const successCodes = Array.isArray(p.success_exit_codes) && p.success_exit_codes.every(isExitCode) ? [...new Set(p.success_exit_codes as number[])] : [0];
   // Not restarted: an exit with a success code is that process's work done (process-compose shows
   // it Completed), not a crash to be alerted on.
   if (restart === 'no') {

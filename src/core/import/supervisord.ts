@@ -3,8 +3,9 @@
 // `command=` split shlex-wise and executed without a shell, and supervisord's own defaults
 // (autorestart=unexpected with exitcodes=0, startsecs=1, startretries=3, autostart=true).
 import type { Note } from '../export-common.js';
-import { ACCOUNT_PATTERN, SIGNALS } from '../schema.js';
-import { megabytes, noter, shellWord, takeName, type Imported, type ImportedEntry, type SourceContext } from './common.js';
+import { ACCOUNT_PATTERN, ENV_NAME, isExitCode, SIGNALS } from '../schema.js';
+import { shellQuote } from '../crontab-plan.js';
+import { megabytes, noter, takeName, type Imported, type ImportedEntry, type SourceContext } from './common.js';
 import { percentFormat, shlexSplit, supervisorEnvironment, type Expansion } from './python.js';
 
 export interface IniSection { readonly section: string; readonly values: Record<string, string>; readonly line: number }
@@ -223,7 +224,7 @@ function importProgram(
     }
     for (const [k, x] of own) env.set(k, x);
     const envOut = { ...Object.fromEntries(globalEnv), ...Object.fromEntries(own) };
-    const badKeys = Object.keys(envOut).filter((k) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(k));
+    const badKeys = Object.keys(envOut).filter((k) => !ENV_NAME.test(k));
     for (const k of badKeys) { note(`environment.${k}`, 'not a variable name pguard takes: not imported'); delete envOut[k]; }
     if (Object.keys(envOut).length > 0) e.env = envOut;
     // The command: %-expanded, then split as supervisord splits it, and run without a shell.
@@ -253,7 +254,7 @@ function importProgram(
     const exitcodes = (v.exitcodes ?? '0').split(',').map((x) => Number(x.trim()));
     const isFalse = autorestart === 'false' || autorestart === 'no' || autorestart === 'off' || autorestart === '0';
     if (!isFalse && autorestart !== 'unexpected' && !truthy(autorestart)) { note('autorestart', `${JSON.stringify(v.autorestart)} is not true, false or unexpected: supervisord refuses it; not imported`); continue; }
-    if (!exitcodes.every((c) => Number.isInteger(c) && c >= 0 && c <= 255)) { note('exitcodes', `${JSON.stringify(v.exitcodes)} is not a list of exit codes: supervisord refuses it; not imported`); continue; }
+    if (!exitcodes.every(isExitCode)) { note('exitcodes', `${JSON.stringify(v.exitcodes)} is not a list of exit codes: supervisord refuses it; not imported`); continue; }
     // An expected exit (exitcodes) is the program's work done: under autorestart=unexpected it is
     // not restarted, and under false no exit is, but an expected one is EXITED, not an error.
     if (isFalse) e.auto_restart = false;
@@ -303,6 +304,6 @@ function numberOr(v: string | undefined, dflt: number, note: (f: string, m: stri
 
 /** One word of argv for /bin/sh, where \0NAME\0 marks a reference to an environment variable. */
 function wordWithRefs(word: string): string {
-  if (!word.includes('\u0000')) return shellWord(word);
-  return word.split(/\u0000/).map((part, i) => (i % 2 === 1 ? `"\${${part}}"` : part === '' ? '' : shellWord(part))).join('');
+  if (!word.includes('\u0000')) return shellQuote(word);
+  return word.split(/\u0000/).map((part, i) => (i % 2 === 1 ? `"\${${part}}"` : part === '' ? '' : shellQuote(part))).join('');
 }
