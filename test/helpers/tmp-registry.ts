@@ -28,6 +28,20 @@ export interface TmpRegistry {
 
 const live: TmpRegistry[] = [];
 
+/** Live processes whose environment holds this exact NAME=value (Linux's /proc; none elsewhere). */
+export function pidsWithEnv(entry: string): number[] {
+  let pids: string[] = [];
+  try { pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return []; }
+  const found: number[] = [];
+  for (const pid of pids) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(entry)) found.push(Number(pid));
+    } catch { /* gone, or not ours to read */ }
+  }
+  return found;
+}
+
 export function tmpRegistry(entries: Record<string, unknown>, opts: { raw?: string } = {}): TmpRegistry {
   // The test's temp folder is private (mkdtemp makes it 0700); state lives inside it.
   const dir = mkdtempSync(join(tmpdir(), 'pguard-test-'));
@@ -81,7 +95,18 @@ export function tmpRegistry(entries: Record<string, unknown>, opts: { raw?: stri
         }
         await new Promise((r) => setTimeout(r, 50));
       }
-      rmSync(dir, { recursive: true, force: true });
+      // Then what no record names: background jobs (a dependents' restart, a notify, a rollback)
+      // are pguard processes of their own, found by the state directory in their environment.
+      for (let round = 0; round < 20; round++) {
+        const pids = pidsWithEnv(`PGUARD_STATE_DIR=${stateDir}`);
+        if (pids.length === 0) break;
+        for (const pid of pids) {
+          try { process.kill(-pid, 'SIGKILL'); } catch { /* not a group leader */ }
+          try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     },
   };
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
