@@ -33,6 +33,9 @@ export interface AlertIntent {
     readonly due_at?: string;
     readonly missed?: number;
     readonly since?: string;
+    /** `recovered`: how long it was down (ms), and the failure kinds it closes. */
+    readonly down_ms?: number;
+    readonly closes?: readonly AlertKind[];
     readonly restarts: number;
     readonly action: EvidenceAction;
   };
@@ -128,7 +131,8 @@ export function raiseAlert(
 ): RaiseResult {
   const same = history.filter((a) => a.process === process && a.kind === intent.kind);
   const lastNotified = Math.max(-Infinity, ...same.map((a) => notifiedMs(a.notified_at)));
-  const notify = !(now - lastNotified < cooldownS * 1000);
+  // A recovery is always offered to the channels: each sends it only where it sent the failure.
+  const notify = intent.kind === 'recovered' || !(now - lastNotified < cooldownS * 1000);
   const iso = new Date(now).toISOString();
   // Each rollback is its own event (from which generation to which, and why): never folded.
   const open = intent.kind === 'rollback' ? undefined : same.find((a) => !a.acknowledged);

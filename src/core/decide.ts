@@ -4,8 +4,11 @@
 //   - the runner's arm follows any change of the record;
 //   - a run that lasted min_uptime (with probes passing) makes its generation known-good;
 //   - a new generation that gives up, or never passes its probes, is rolled back;
-//   - an automatic restart restarts the running dependents once the process is ready.
+//   - an automatic restart restarts the running dependents once the process is ready;
+//   - a failure alert opens an outage, and a later run that is ready closes it with `recovered`.
+import type { AlertIntent, AlertKind } from './alerts.js';
 import { armFor, type Arm } from './arm.js';
+import { describeDuration } from './exit.js';
 import { isUp } from './states.js';
 import { knownGoodMark, wantsRollback } from './lineage.js';
 import { decideCheck } from './on-check.js';
@@ -14,18 +17,19 @@ import { armSchedule, decideArm } from './on-schedule.js';
 import { decideProbed } from './on-probe.js';
 import { decideLeftRunning, decideStart, decideStop, decideStopFinished } from './on-request.js';
 import { ledger, type Effect, type Observation, type Plan, type Step } from './plan.js';
-import type { ProcessRecord } from './record.js';
+import type { Outage, ProcessRecord } from './record.js';
 import type { ProcessDef, Settings } from './schema.js';
 
 export type PolicyDef = Pick<
   ProcessDef,
   'name' | 'command' | 'noRestartExitCodes' | 'successExitCodes' | 'durationMin' | 'autoRestart' | 'maxRestarts' | 'restartCooldownS' | 'minUptimeS' | 'backoff'
   | 'health' | 'maxMemoryMb' | 'maxCpuPercent' | 'cpuWindowS' | 'restartDependents' | 'killTimeoutS' | 'schedule' | 'restartSchedule'
+  | 'readyAfterS'
 >;
 export type PolicySettings = Pick<Settings, 'failedRetryS'>;
 
 export function decide(def: PolicyDef, settings: PolicySettings, record: ProcessRecord, observation: Observation, now: number): Plan {
-  const step = decideStep(def, settings, record, observation, now);
+  const step = withOutage(def, record, observation, decideStep(def, settings, record, observation, now), now);
   const lineage = 'lineage' in observation ? (observation.lineage ?? null) : null;
   // While a dependency is not ready, the runner restarts nothing alone: its exits come to decide().
   const blocked = 'blockedBy' in observation && (observation.blockedBy?.length ?? 0) > 0;
@@ -70,6 +74,48 @@ function decideStep(def: PolicyDef, settings: PolicySettings, record: ProcessRec
     case 'probed': return decideProbed(def, record, obs, now);
     case 'left-running': return decideLeftRunning(def.name, record, obs, now);
   }
+}
+
+/** The alerts that say it is down (or being brought down and back): each opens or widens an outage. */
+export const DOWN_KINDS: readonly AlertKind[] = ['crashed', 'failed', 'unhealthy', 'resource'];
+
+/**
+ * Outage bookkeeping, for every decider at once: a failure alert opens one (since the exit, or
+ * now), a stop or a completion ends it without a word, and a run other than the one that failed,
+ * ready (its probes pass, or it has run ready_after), closes it with one `recovered` alert saying
+ * how long it was down: to the new run's start, or, with probes, to the look that found them passing.
+ */
+function withOutage(def: PolicyDef, record: ProcessRecord, obs: Observation, step: Step, now: number): Step {
+  const prev = record.outage ?? null;
+  const downs = step.alerts.filter((a) => DOWN_KINDS.includes(a.kind)).map((a) => a.kind);
+  if (step.next === 'stopped' || step.next === 'completed') return prev || step.record.outage ? { ...step, record: { ...step.record, outage: null } } : step;
+  if (downs.length > 0) {
+    const outage: Outage = prev
+      ? { ...prev, kinds: [...new Set([...prev.kinds, ...downs])] }
+      : { since: obs.kind === 'exited' ? obs.exit.endedAt : now, run: obs.kind === 'exited' ? obs.exit.runId : (record.run?.id ?? null), kinds: downs };
+    return { ...step, record: { ...step.record, outage } };
+  }
+  const rec = step.record;
+  const run = rec.run;
+  const alive = (obs.kind === 'checked' && obs.processAlive) || obs.kind === 'probed';
+  if (!prev || !alive || !run || run.id === prev.run || !isUp(step.next)) return step;
+  const probed = def.health.length > 0;
+  if (probed ? rec.healthyRun !== run.id : now - run.startedAt < def.readyAfterS * 1000) return step;
+  const backAt = probed ? now : Math.max(prev.since, run.startedAt);
+  const recovered: AlertIntent = {
+    kind: 'recovered', severity: 'info',
+    message: `back after ${describeDowntime(backAt - prev.since)}: ${probed ? 'its probes pass' : `running for ${describeDuration(now - run.startedAt)}`} (after ${prev.kinds.join(', ')})`,
+    evidence: {
+      since: new Date(prev.since).toISOString(), down_ms: backAt - prev.since, closes: [...prev.kinds],
+      ran_s: Math.round((now - run.startedAt) / 1000), restarts: rec.restarts, action: 'none',
+    },
+  };
+  return { ...step, alerts: [...step.alerts, recovered], record: { ...rec, outage: null, updatedAt: now } };
+}
+
+/** A downtime: milliseconds below a second (a restart by the runner takes a few), else as durations are. */
+export function describeDowntime(ms: number): string {
+  return ms < 1000 ? `${Math.max(0, Math.round(ms))} ms` : describeDuration(ms);
 }
 
 function sameArm(a: Arm | null, b: Arm | null): boolean {

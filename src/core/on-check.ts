@@ -66,11 +66,8 @@ export function decideCheck(
       rec = { ...rec, overrunAlerted: run.id, updatedAt: now };
     }
     if (record.recovering && isStable(def, ran)) {
-      alerts.push({
-        kind: 'recovered', severity: 'info',
-        message: `recovered: running for ${describeDuration(ran)} after it had failed`,
-        evidence: { ran_s: Math.round(ran / 1000), restarts: record.restarts, action: 'none' },
-      });
+      // Back from failed for min_uptime: its budget is its own again (the `recovered` alert came
+      // when it was ready: decide.ts).
       rec = { ...rec, recovering: false, restarts: 0, failedRetries: 0, updatedAt: now };
     }
     if (record.heldFor && blockedBy.length === 0) {

@@ -1,5 +1,6 @@
 // What pguard has recorded about one process (persisted by effects/state-store.ts as state.json).
 // Distinct from what is observed now (core/policy.ts Observation) and from what the user wrote (schema.ts).
+import type { AlertKind } from './alerts.js';
 import type { RunExit } from './exit.js';
 import type { ProbeState } from './probes.js';
 import type { Status } from './states.js';
@@ -40,7 +41,7 @@ export interface ProcessRecord {
   readonly lastRetryAt: number | null;
   /** Retries since it last gave up from a good state: each waits twice as long (core/backoff.ts). */
   readonly failedRetries: number;
-  /** Brought back from failed by failed_retry: a `recovered` alert follows once it has run min_uptime. */
+  /** Brought back from failed by failed_retry: its restart budget is reset once it has run min_uptime. */
   readonly recovering: boolean;
   /** Runner generation: a new runner gets epoch+1. */
   readonly epoch: number;
@@ -67,7 +68,19 @@ export interface ProcessRecord {
   readonly reason: string;
   /** Its `schedule` or `restart_schedule`: armed by start, disarmed by a stop; null before the first start. */
   readonly schedule: ScheduleState | null;
+  /**
+   * Down since a failure alert (crashed, failed, unhealthy, resource) and not back yet: a run other
+   * than the one that failed, ready (probes pass, or ran ready_after), closes it with `recovered`.
+   */
+  readonly outage: Outage | null;
   readonly updatedAt: number;
+}
+
+/** What a `recovered` alert closes: since when, which run failed, and the kinds raised meanwhile. */
+export interface Outage {
+  readonly since: number;
+  readonly run: string | null;
+  readonly kinds: readonly AlertKind[];
 }
 
 /** A schedule's bookkeeping: which due times are handled, and what became of them. */
@@ -114,6 +127,7 @@ export function emptyRecord(): ProcessRecord {
     generation: null,
     reason: '',
     schedule: null,
+    outage: null,
     updatedAt: 0,
   };
 }

@@ -66,7 +66,8 @@ const cases: Case[] = [
   { name: 'retries a failed process 1 min after it gave up', record: running({ status: 'failed', failedAt: T0 - 60_000 }), obs: { kind: 'checked', processAlive: false, runnerAlive: false }, next: 'running', decision: { action: 'spawn', delayMs: 0 }, alerts: [] },
   { name: 'waits twice as long after each retry that failed too (4 min before the third)', record: running({ status: 'failed', failedAt: T0 - 200_000, lastRetryAt: T0 - 200_000, failedRetries: 2 }), obs: { kind: 'checked', processAlive: false, runnerAlive: false }, next: 'failed', decision: { action: 'none' }, alerts: [] },
   { name: 'caps the retry delay at failed_retry', record: running({ status: 'failed', failedAt: T0 - 3_600_000, lastRetryAt: T0 - 3_600_000, failedRetries: 12 }), obs: { kind: 'checked', processAlive: false, runnerAlive: false }, next: 'running', decision: { action: 'spawn', delayMs: 0 }, alerts: [] },
-  { name: 'raises recovered once a retried process has run min_uptime', record: running({ recovering: true, restarts: 3, run: { id: '2.1', identity: { pid: 1, startTime: '1', bootId: '' }, startedAt: T0 - 61_000 } }), obs: { kind: 'checked', processAlive: true, runnerAlive: true }, next: 'running', decision: { action: 'none' }, alerts: ['recovered'], restarts: 0 },
+  { name: 'resets the budget of a retried process once it has run min_uptime', record: running({ recovering: true, restarts: 3, run: { id: '2.1', identity: { pid: 1, startTime: '1', bootId: '' }, startedAt: T0 - 61_000 } }), obs: { kind: 'checked', processAlive: true, runnerAlive: true }, next: 'running', decision: { action: 'none' }, alerts: [], restarts: 0 },
+  { name: 'raises recovered once a retried process that had failed is ready', record: running({ recovering: true, restarts: 3, outage: { since: T0 - 70_000, run: '1.1', kinds: ['failed'] }, run: { id: '2.1', identity: { pid: 1, startTime: '1', bootId: '' }, startedAt: T0 - 4_000 } }), obs: { kind: 'checked', processAlive: true, runnerAlive: true }, next: 'running', decision: { action: 'none' }, alerts: ['recovered'] },
   { name: 'a manual start resets the budget of a failed process', record: running({ status: 'failed', restarts: 3, failedAt: T0 }), obs: { kind: 'start-requested', by: 'user' }, next: 'running', decision: { action: 'spawn', delayMs: 0 }, alerts: [], restarts: 0 },
   { name: 'a stop request on a running process moves it to stopping', record: running(), obs: { kind: 'stop-requested' }, next: 'stopping', decision: { action: 'stop' }, alerts: [] },
   { name: 'fails at once, without restarting, a command that was not found (127)', record: running(), obs: { kind: 'exited', restartedAt: null, exit: { runId: '1.1', startedAt: T0 - 5, endedAt: T0, code: 127, signal: null } }, next: 'failed', decision: { action: 'none' }, alerts: ['failed'], restarts: 0 },
@@ -86,6 +87,47 @@ describe('decide()', () => {
     expect(out.decision).toEqual(c.decision);
     expect(out.alerts.map((a) => a.kind)).toEqual(c.alerts);
     if (c.restarts !== undefined) expect(out.record.restarts).toBe(c.restarts);
+  });
+
+  describe('outage and recovery', () => {
+    const up = (outage: ProcessRecord['outage'], startedAt: number, over: Partial<ProcessRecord> = {}) => running({ outage, run: { id: '1.2', identity: { pid: 11, startTime: '2', bootId: 'b' }, startedAt }, ...over });
+    const look: Observation = { kind: 'checked', processAlive: true, runnerAlive: true };
+
+    it('a crash opens an outage from the exit, naming the run that failed; a repeat widens it, keeping since', () => {
+      const out = decide(def, settings, running(), exited(5_000, 1, null, T0 + 4), T0);
+      expect(out.record.outage).toEqual({ since: T0, run: '1.1', kinds: ['crashed'] });
+      const again = decide(def, settings, { ...out.record, run: { id: '1.1', identity: { pid: 10, startTime: '1', bootId: 'b' }, startedAt: T0 } }, exited(60_000, 1), T0 + 70_000);
+      expect(again.record.outage!.since).toBe(T0);
+    });
+
+    it('a later run that has run ready_after closes it with one recovered alert: down until the new run started', () => {
+      const out = decide(def, settings, up({ since: T0 - 10_000, run: '1.1', kinds: ['crashed'] }, T0 - 9_996), look, T0);
+      expect(out.alerts.map((a) => [a.kind, a.severity])).toEqual([['recovered', 'info']]);
+      expect(out.alerts[0]!.message).toBe('back after 4 ms: running for 10.0 s (after crashed)');
+      expect(out.alerts[0]!.evidence).toMatchObject({ down_ms: 4, closes: ['crashed'], since: new Date(T0 - 10_000).toISOString() });
+      expect(out.record.outage).toBeNull();
+      expect(decide(def, settings, out.record, look, T0 + 1000).alerts).toEqual([]);
+    });
+
+    it('not before ready_after, not for the run that failed, not while it is not alive', () => {
+      expect(decide(def, settings, up({ since: T0 - 1_000, run: '1.1', kinds: ['crashed'] }, T0 - 1_000), look, T0).alerts).toEqual([]);
+      expect(decide(def, settings, up({ since: T0 - 10_000, run: '1.2', kinds: ['unhealthy'] }, T0 - 20_000), look, T0).alerts).toEqual([]);
+      expect(decide(def, settings, up({ since: T0 - 10_000, run: '1.1', kinds: ['crashed'] }, T0 - 9_000), { ...look, processAlive: false, runnerAlive: true }, T0).alerts.filter((a) => a.kind === 'recovered')).toEqual([]);
+    });
+
+    it('with probes: when they pass for the new run, down until then', () => {
+      const probed = { ...def, health: [{ type: 'tcp', host: '127.0.0.1', port: 1, intervalS: 1, timeoutS: 1, failureThreshold: 1, graceS: 0 }] } as unknown as ProcessDef;
+      const rec = up({ since: T0 - 10_000, run: '1.1', kinds: ['unhealthy'] }, T0 - 9_000);
+      expect(decide(probed, settings, rec, look, T0).alerts).toEqual([]);
+      const out = decide(probed, settings, { ...rec, healthyRun: '1.2' }, look, T0);
+      expect(out.alerts.map((a) => a.message)).toEqual(['back after 10 s: its probes pass (after unhealthy)']);
+    });
+
+    it('a stop ends it without a word', () => {
+      const out = decide(def, settings, running({ status: 'crashed', nextRestartAt: T0 + 1, outage: { since: T0 - 1, run: '1.1', kinds: ['crashed'] } }), { kind: 'stop-requested' }, T0);
+      expect(out.record.outage).toBeNull();
+      expect(out.alerts).toEqual([]);
+    });
   });
 
   it('words a definition error as one critical alert naming the command', () => {
