@@ -8,7 +8,7 @@
 //   - a failure alert opens an outage, and a later run that is ready closes it with `recovered`.
 import type { AlertIntent, AlertKind } from './alerts.js';
 import { armFor, type Arm } from './arm.js';
-import { describeDuration } from './exit.js';
+import { describeDowntime, describeDuration } from './exit.js';
 import { isUp } from './states.js';
 import { knownGoodMark, wantsRollback } from './lineage.js';
 import { decideCheck } from './on-check.js';
@@ -111,11 +111,6 @@ function withOutage(def: PolicyDef, record: ProcessRecord, obs: Observation, ste
     },
   };
   return { ...step, alerts: [...step.alerts, recovered], record: { ...rec, outage: null, updatedAt: now } };
-}
-
-/** A downtime: milliseconds below a second (a restart by the runner takes a few), else as durations are. */
-export function describeDowntime(ms: number): string {
-  return ms < 1000 ? `${Math.max(0, Math.round(ms))} ms` : describeDuration(ms);
 }
 
 function sameArm(a: Arm | null, b: Arm | null): boolean {

@@ -82,6 +82,11 @@ export function describeExit(run: RunExit): string {
   return `exited with code ${run.code ?? '?'} after ${ran}`;
 }
 
+/** A downtime: milliseconds below a second (a restart by the runner takes a few), else as durations are. */
+export function describeDowntime(ms: number): string {
+  return ms < 1000 ? `${Math.max(0, Math.round(ms))} ms` : describeDuration(ms);
+}
+
 export function describeDuration(ms: number): string {
   if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
   const s = Math.round(ms / 1000);
