@@ -1,14 +1,11 @@
 // Raising, listing and acknowledging alerts. Flag files are written under the alerts lock; the
 // slower channels (desktop, webhook, command) run after it, bounded in time, and never before a
 // restart has been carried out.
-import { dirname } from 'node:path';
-import { acknowledgeAlerts, raiseAlert, type Alert, type AlertIntent, type ChannelResult, type Delivery } from '../core/alerts.js';
+import { acknowledgeAlerts, raiseAlert, type Alert, type AlertIntent, type Delivery } from '../core/alerts.js';
 import { readAlerts, writeAlerts } from '../effects/alert-store.js';
-import { deliverCommand } from '../effects/channels/command.js';
-import { deliverDesktop } from '../effects/channels/desktop.js';
 import { writeFlagFiles } from '../effects/channels/flag-files.js';
 import { syncUserAlertFlag } from '../effects/user-index.js';
-import { deliverWebhook, redactWebhook } from '../effects/channels/webhook.js';
+import { redactWebhook } from '../effects/channels/webhook.js';
 import { crypto } from '../effects/lazy-builtins.js';
 import { withLock } from '../effects/lock.js';
 import { appendFileSync } from 'node:fs';
@@ -77,7 +74,7 @@ async function recordAlerts(ctx: Context, process: string, intents: readonly Ale
 
 function hasSlowChannels(ctx: Context): boolean {
   const s = ctx.registry.settings;
-  return Boolean(s.desktop || s.webhook || s.notifyCommand);
+  return Boolean(s.desktop || s.webhook || s.notifyCommand || s.notify.length > 0);
 }
 
 /**
@@ -99,39 +96,20 @@ export function lastNotifyFailure(ctx: Context): string | null {
   return line === undefined ? null : redactWebhook(line, ctx.registry.settings.webhook);
 }
 
-/** One channel's failure in words (`webhook for bot crashed failed after 3 attempts (HTTP 500)`). */
-function describeChannelFailure(alert: Alert, r: ChannelResult): string {
-  const what = `${r.channel === 'command' ? 'notify_command' : r.channel} for ${alert.process} ${alert.kind}`;
-  if (r.attempts === 0) return `${what} not sent (${r.detail})`;
-  return `${what} failed${r.attempts !== undefined ? ` after ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}` : ''} (${r.detail})`;
-}
-
-/** Every channel for one alert, at once; each answers, none throws. */
-async function deliverAlert(ctx: Context, alert: Alert & { ledger_head?: string }): Promise<ChannelResult[]> {
-  const s = ctx.registry.settings;
-  const failed = (channel: ChannelResult['channel']) => (err: unknown): ChannelResult =>
-    ({ channel, ok: false, detail: redactWebhook(err instanceof Error ? err.message : String(err), s.webhook) });
-  const jobs: Promise<ChannelResult>[] = [];
-  if (s.desktop) jobs.push(deliverDesktop(alert, ctx.env).then((r) => ({ channel: 'desktop' as const, ...r }), failed('desktop')));
-  if (s.webhook) jobs.push(deliverWebhook(s.webhook, alert).then((r) => ({ channel: 'webhook' as const, ...r }), failed('webhook')));
-  if (s.notifyCommand) jobs.push(deliverCommand(s.notifyCommand, alert, dirname(ctx.registry.path)).then((r) => ({ channel: 'command' as const, ...r }), failed('command')));
-  return Promise.all(jobs);
-}
-
 /**
- * The channels beyond the flag files, all at once. Each failure is said on stderr and kept in
+ * The channels beyond the flag files (app/notify.ts). Each failure is said on stderr and kept in
  * notify.log; then each alert records how its sending went (`delivery`; `notified_at` back to null
  * when no channel took it), and the ledger gets a `notify` entry: notified or not, and why.
  */
-async function notifyChannels(ctx: Context, alerts: readonly Alert[]): Promise<void> {
+async function notifyChannels(ctx: Context, alerts: readonly Alert[], onRouted?: () => void): Promise<void> {
+  const { sendToChannels } = await import('./notify.js');
   const s = ctx.registry.settings;
-  const head = s.webhook || s.notifyCommand ? ledgerAnchor(ctx) : null;
-  const outcomes = await Promise.all(alerts.map(async (recorded) => {
-    const channels = await deliverAlert(ctx, head ? { ...recorded, ledger_head: head } : recorded);
-    for (const r of channels) if (!r.ok && !r.skipped) noteFailure(ctx, describeChannelFailure(recorded, r));
-    const delivery: Delivery = { at: new Date(ctx.clock.now()).toISOString(), notified: channels.some((r) => r.ok), channels };
-    return { alert: recorded, delivery };
-  }));
+  const head = s.webhook || s.notifyCommand || s.notify.some((c) => c.type === 'webhook' || c.type === 'command') ? ledgerAnchor(ctx) : null;
+  const sent = await sendToChannels(ctx, alerts.map((a) => (head ? { ...a, ledger_head: head } : a)), (what) => noteFailure(ctx, what), onRouted);
+  const outcomes = sent.filter((o) => o.results.length > 0).map(({ alert, results }) => {
+    const delivery: Delivery = { at: new Date(ctx.clock.now()).toISOString(), notified: results.some((r) => r.ok || r.held), channels: results };
+    return { alert, delivery };
+  });
   if (outcomes.length === 0) return;
   try {
     await withAlertsLock(ctx, async () => {
@@ -151,6 +129,13 @@ async function notifyChannels(ctx: Context, alerts: readonly Alert[]): Promise<v
   })));
 }
 
+/** Digests of alerts held during quiet hours, once they are over (healthcheck, watch). */
+export async function flushHeldAlerts(ctx: Context): Promise<void> {
+  if (!ctx.registry.settings.notify.some((c) => c.quietHours)) return;
+  const { flushDigests } = await import('./notify.js');
+  await flushDigests(ctx, (what) => noteFailure(ctx, what));
+}
+
 /**
  * Raise alerts: recorded at once (alerts.json, the flag files, the ledger), then the channels,
  * either awaited here (`await`: healthcheck, watch, rollback) or from a detached notifier
@@ -165,11 +150,22 @@ export async function announce(ctx: Context, process: string, intents: readonly 
   return toNotify;
 }
 
-/** `pguard notify <ids>`: the channels for alerts already recorded. */
+/**
+ * The detached notifier (`pguard notify send <ids>`): the channels for alerts already recorded;
+ * then, for a failure pguard is bringing back, it waits for the recovery and sends that too.
+ */
 export async function notifyByIds(ctx: Context, ids: readonly string[]): Promise<number> {
   const wanted = new Set(ids);
   const alerts = readAlerts(ctx.store.dir).filter((a) => wanted.has(a.id));
-  await notifyChannels(ctx, alerts);
+  const { awaitRecoveries } = await import('./notify.js');
+  // The recovery is looked for as soon as each channel has taken the failure (so that it goes
+  // where the failure went), not once it is sent: a channel slow to answer delays no other's recovery.
+  let routed!: () => void;
+  const taken = new Promise<void>((r) => { routed = r; });
+  await Promise.all([
+    notifyChannels(ctx, alerts, routed).finally(routed),
+    taken.then(() => awaitRecoveries(ctx, alerts, async (name, intents) => { await announce(ctx, name, intents, 'await'); })),
+  ]);
   return alerts.length;
 }
 

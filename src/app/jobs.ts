@@ -23,7 +23,7 @@ export function jobArgv(job: Job): string[] {
     case 'restart-dependents': return ['restart', ...job.names, '--after', job.after, '--no-wait'];
     case 'wake': return ['wake', ...job.names, '--after', job.after];
     case 'rollback': return ['rollback', job.name, '--auto', '--reason', job.reason];
-    case 'notify': return ['notify', ...job.ids];
+    case 'notify': return ['notify', 'send', ...job.ids];
     case 'watch': return ['watch', '--foreground'];
     case 'scheduled-restart': return ['restart', job.name, '--scheduled', '--no-wait'];
   }

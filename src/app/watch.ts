@@ -13,7 +13,7 @@ import { readRegistry } from '../effects/registry-file.js';
 import { rotateLog } from '../effects/log-file.js';
 import { UserError } from '../errors.js';
 import { isProbeDue } from '../core/probes.js';
-import { announce } from './alerts.js';
+import { announce, flushHeldAlerts } from './alerts.js';
 import { checkProcess } from './check.js';
 import { supervisedDefs, type Context } from './context.js';
 import { defer } from './jobs.js';
@@ -26,6 +26,9 @@ const LOOP_MS = 100;
 const MEMORY_EVERY_MS = 500;
 const MEMORY_NEAR_EVERY_MS = 100;
 const CPU_EVERY_MS = 2000;
+/** How often watch sends the digests of quiet hours that are over. */
+const DIGEST_EVERY_MS = 30_000;
+
 /** A watch whose beat is older than this is stalled (stopped, or stuck): the guardian replaces it. */
 export const WATCH_STALL_MS = 30_000;
 
@@ -54,6 +57,7 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
   let lastBeat = 0;
   let step = WATCH_TICK_MS;
   let ticks = 0;
+  let lastDigest = 0;
   const idle = new Map<string, { run: RunInfo; record: ProcessRecord; until: number }>();
   try {
     while (!stopping && (opts.ticks === undefined || ticks < opts.ticks)) {
@@ -123,6 +127,11 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
           opts.log(`${new Date().toISOString()} ${def.name}: error: ${err instanceof Error ? err.message : String(err)}`);
         }
       }));
+      // Alerts held during a channel's quiet hours: their digest once the hours are over.
+      if (t0 - lastDigest >= DIGEST_EVERY_MS) {
+        lastDigest = t0;
+        void flushHeldAlerts(current).catch((err: unknown) => opts.log(`${new Date().toISOString()} notify: ${err instanceof Error ? err.message : String(err)}`));
+      }
       const wait = step - (Date.now() - t0);
       if (wait > 0 && !stopping) await new Promise((r) => setTimeout(r, wait));
     }

@@ -1,7 +1,7 @@
 import { defineCommand } from '../cli/command.js';
 import type { GlobalArgs } from '../cli/wiring.js';
 
-export const infoCommand = defineCommand<GlobalArgs, Record<string, string | number>>({
+export const infoCommand = defineCommand<GlobalArgs, Record<string, string | number | string[]>>({
   command: 'info',
   describe: 'Where things are: registry, state, logs, alert files, ledger',
   builder: (y) => y.example('$0 info --json', ''),
@@ -10,6 +10,7 @@ export const infoCommand = defineCommand<GlobalArgs, Record<string, string | num
     const { detectSession, lingerEnabled } = await import('../effects/session-scope.js');
     const session = detectSession(ctx.env);
     const { lastNotifyFailure } = await import('../app/alerts.js');
+    const { describeChannels } = await import('../app/notify.js');
     const linger = lingerEnabled();
     const { ledgerKeyPath } = await import('../effects/ledger-key.js');
     const { userAlertFlag, userIndexFile } = await import('../effects/user-index.js');
@@ -31,12 +32,18 @@ export const infoCommand = defineCommand<GlobalArgs, Record<string, string | num
       node: process.execPath,
       // How started processes outlive the session that started them.
       session_mode: session.mode,
+      // Each channel with where its secrets come from (never their values): `pguard notify test` tries them.
+      notify_channels: describeChannels(ctx),
       last_notify_failure: lastNotifyFailure(ctx) ?? 'none',
       linger: linger === null ? 'no systemd' : linger ? 'enabled' : 'disabled (loginctl enable-linger keeps your processes after logout)',
     };
   },
   render: (info, out) => {
     const width = Math.max(...Object.keys(info).map((k) => k.length));
-    for (const [k, v] of Object.entries(info)) out.printLine(`${k.padEnd(width)}  ${v}`);
+    for (const [k, v] of Object.entries(info)) {
+      if (!Array.isArray(v)) { out.printLine(`${k.padEnd(width)}  ${v}`); continue; }
+      out.printLine(`${k.padEnd(width)}  ${v.length === 0 ? 'none' : v[0]}`);
+      for (const line of v.slice(1)) out.printLine(`${''.padEnd(width)}  ${line}`);
+    }
   },
 });

@@ -5,6 +5,9 @@ import type { Issue } from '../errors.js';
 export const ALERT_KINDS = ['crashed', 'failed', 'overrun', 'recovered', 'unhealthy', 'resource', 'watch-died', 'rollback', 'registry-invalid', 'waiting', 'skipped', 'missed'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
+/** The alerts that say it is down (or being brought down and back): each opens or widens an outage that `recovered` closes. */
+export const DOWN_KINDS: readonly AlertKind[] = ['crashed', 'failed', 'unhealthy', 'resource'];
+
 /**
  * What pguard did about it, in `evidence.action` (the README and SKILL.md list these):
  * restarted (at once), restart-scheduled (after the cooldown), restart (a probe or limit breach:
@@ -63,15 +66,20 @@ export interface Alert {
   readonly delivery?: Delivery;
 }
 
-/** One channel's answer to one alert. `detail` never holds the webhook URL or the command's text. */
+/** One channel's answer to one alert. `detail` never holds a secret (a token, a webhook URL, the command's text). */
 export interface ChannelResult {
-  readonly channel: 'webhook' | 'command' | 'desktop';
+  /** The channel's name ($settings.notify name; webhook, command, desktop for the older settings). */
+  readonly channel: string;
+  /** Its kind (telegram, slack, ...); absent in alerts recorded before channels had kinds. */
+  readonly type?: string;
   readonly ok: boolean;
   readonly detail: string;
-  /** The webhook's tries. */
+  /** Requests made. */
   readonly attempts?: number;
-  /** Not tried, by design (desktop without a display): not a failure. */
+  /** Not tried, by design (desktop without a display; held for a quiet-hours digest): not a failure. */
   readonly skipped?: boolean;
+  /** Held for the digest sent when the channel's quiet hours end. */
+  readonly held?: boolean;
 }
 
 /** The last sending of an alert: notified when at least one channel took it. */

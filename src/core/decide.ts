@@ -6,7 +6,7 @@
 //   - a new generation that gives up, or never passes its probes, is rolled back;
 //   - an automatic restart restarts the running dependents once the process is ready;
 //   - a failure alert opens an outage, and a later run that is ready closes it with `recovered`.
-import type { AlertIntent, AlertKind } from './alerts.js';
+import { DOWN_KINDS, type AlertIntent } from './alerts.js';
 import { armFor, type Arm } from './arm.js';
 import { describeDowntime, describeDuration } from './exit.js';
 import { isUp } from './states.js';
@@ -75,9 +75,6 @@ function decideStep(def: PolicyDef, settings: PolicySettings, record: ProcessRec
     case 'left-running': return decideLeftRunning(def.name, record, obs, now);
   }
 }
-
-/** The alerts that say it is down (or being brought down and back): each opens or widens an outage. */
-export const DOWN_KINDS: readonly AlertKind[] = ['crashed', 'failed', 'unhealthy', 'resource'];
 
 /**
  * Outage bookkeeping, for every decider at once: a failure alert opens one (since the exit, or

@@ -23,11 +23,11 @@ export function overrunAfterMs(def: Pick<ProcessDef, 'durationMin'> & Partial<Pi
 
 /**
  * A run that is up may still get a decision from time alone: an overrun not yet raised, a
- * `recovered` alert due once it has run min_uptime, or (without probes) its generation becoming
+ * `recovered` alert due once it has run ready_after, a budget reset after min_uptime, or (without probes) its generation becoming
  * known-good. The earliest time one is due (ms since epoch), or Infinity: until then, a look at a
  * live run with nothing else due decides nothing (watch skips it).
  */
-export function nextTimedDecision(def: Pick<ProcessDef, 'durationMin' | 'health' | 'minUptimeS'> & Partial<Pick<ProcessDef, 'schedule' | 'restartSchedule'>>, record: ProcessRecord, lineage: Lineage | null): number {
+export function nextTimedDecision(def: Pick<ProcessDef, 'durationMin' | 'health' | 'minUptimeS'> & Partial<Pick<ProcessDef, 'schedule' | 'restartSchedule' | 'readyAfterS'>>, record: ProcessRecord, lineage: Lineage | null): number {
   const run = record.run;
   if (!run) return Infinity;
   const at: number[] = [];
@@ -35,6 +35,8 @@ export function nextTimedDecision(def: Pick<ProcessDef, 'durationMin' | 'health'
   const scheduled = nextScheduledAt(def, record);
   if (scheduled !== null) at.push(scheduled);
   if (record.recovering) at.push(run.startedAt + def.minUptimeS * 1000);
+  // An outage's `recovered`, once a new run has run ready_after (with probes, a probe decides it).
+  if (record.outage && record.outage.run !== run.id && def.health.length === 0) at.push(run.startedAt + (def.readyAfterS ?? 0) * 1000);
   if (lineage !== null && !lineage.knownGood && def.health.length === 0) at.push(run.startedAt + def.minUptimeS * 1000);
   return Math.min(Infinity, ...at);
 }

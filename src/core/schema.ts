@@ -1,3 +1,4 @@
+import type { ChannelDef } from './channels.js';
 import type { ProbeDef } from './probes.js';
 
 // The registry format in one table. Everything else (validation, defaults, the JSON Schema in
@@ -16,7 +17,8 @@ export type FieldType =
   | 'url'
   | 'probes'
   | 'account'
-  | 'schedule';
+  | 'schedule'
+  | 'channels';
 
 export interface FieldSpec {
   /** The key as written in the registry (snake_case). */
@@ -85,6 +87,8 @@ export const SETTINGS: readonly FieldSpec[] = [
   { key: 'desktop', type: 'boolean', default: false, doc: 'Desktop notifications (node-notifier); silently skipped without a display.' },
   { key: 'webhook', type: 'url', doc: 'http:// or https:// URL that receives each alert as a JSON POST (redirects are not followed).' },
   { key: 'notify_command', type: 'string', doc: 'Command run with each alert as JSON on stdin.' },
+  { key: 'notify', type: 'channels', default: [], doc: 'Notification channels, several at once: [{"type": "telegram"|"slack"|"discord"|"pagerduty"|"ntfy"|"email"|"webhook"|"command"|"desktop", ...its options, "name", "min_severity", "kinds", "processes", "quiet_hours"}]. Secrets are written "$NAME": read from the environment, then notify_env_file. Each failure is sent once per channel, and its recovery where the failure went (README: Notifications).' },
+  { key: 'notify_env_file', type: 'string', doc: 'A dotenv file (KEY=VALUE lines) with the secrets the notify channels name as $NAME; relative to the registry\'s folder. The environment wins over it.' },
   { key: 'watch', type: 'boolean', default: false, doc: 'Keep `pguard watch` running: healthcheck starts it when it is not, and raises an alert that it had died.' },
 ];
 
@@ -140,6 +144,8 @@ export interface Settings {
   readonly desktop: boolean;
   readonly webhook: string | undefined;
   readonly notifyCommand: string | undefined;
+  readonly notify: readonly ChannelDef[];
+  readonly notifyEnvFile: string | undefined;
   readonly watch: boolean;
 }
 
@@ -175,6 +181,21 @@ export function describeJsonSchema(): Record<string, unknown> {
       case 'url': return { ...base, type: 'string', pattern: '^https?://' };
       case 'account': return { ...base, oneOf: [{ type: 'string', pattern: ACCOUNT_PATTERN.source }, { type: 'integer', minimum: 0, maximum: MAX_ACCOUNT_ID }] };
       case 'exit-codes': return { ...base, type: 'array', items: { type: 'integer', minimum: 0, maximum: 255 } };
+      case 'channels': return {
+        ...base, type: 'array',
+        items: {
+          type: 'object', required: ['type'],
+          properties: {
+            type: { enum: ['telegram', 'slack', 'discord', 'pagerduty', 'ntfy', 'email', 'webhook', 'command', 'desktop'] },
+            name: { type: 'string', pattern: NAME_PATTERN.source }, min_severity: { enum: ['info', 'warning', 'critical'] },
+            kinds: { type: 'array', items: { type: 'string' } }, processes: { type: 'array', items: { type: 'string' } },
+            quiet_hours: { type: 'string', pattern: '^\\s*\\d{1,2}:\\d{2}\\s*-\\s*\\d{1,2}:\\d{2}\\s*$' },
+            to: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+            chat_id: { oneOf: [{ type: 'string' }, { type: 'integer' }] },
+          },
+          additionalProperties: { type: 'string' },
+        },
+      };
       case 'probes': return {
         ...base, type: 'array',
         items: {

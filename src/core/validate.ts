@@ -1,6 +1,7 @@
 // unknown JSON -> typed definitions plus every issue at once (changesets' parse.ts).
 // The only place snake_case registry keys become camelCase properties. Never throws on user input.
 import type { Issue } from '../errors.js';
+import { validateChannels } from './channels.js';
 import { orderByDependencies } from './deps.js';
 import { finalExitCodes } from './exit.js';
 import { validateProbes } from './probes.js';
@@ -61,6 +62,7 @@ const RULES: Record<FieldSpec['type'], (v: unknown) => string | undefined> = {
       ? undefined
       : 'expected an array of exit codes (whole numbers from 0 to 255)',
   probes: () => undefined, // validated by validateProbes(), which names each probe's field
+  channels: () => undefined, // validated by validateChannels(), which names each channel's field
   // Shape only: whether the account exists is known where it is used (effects/run-as.ts, at start).
   account: (v) =>
     (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= MAX_ACCOUNT_ID) ||
@@ -96,6 +98,12 @@ function validateFields(
       if (spec.required) issues.push({ process, field: spec.key, message: 'is required' });
       out[propertyOf(spec)] = spec.default;
       if (spec.type === 'dependencies') out.survivesRestartOf = [];
+      continue;
+    }
+    if (spec.type === 'channels') {
+      const res = validateChannels(value);
+      for (const i of res.issues) issues.push({ process, field: i.field, message: i.message });
+      out[propertyOf(spec)] = res.channels;
       continue;
     }
     if (spec.type === 'probes') {

@@ -67,7 +67,7 @@ function ownEnv(def: ProcessDef, registryPath: string): Record<string, string> {
   const env: Record<string, string> = {};
   if (def.envFile) {
     const file = isAbsolute(def.envFile) ? def.envFile : resolve(dirname(registryPath), def.envFile);
-    Object.assign(env, parseEnv(readEnvFile(def.name, file)));
+    Object.assign(env, parseEnv(readEnvFile(`"${def.name}".env_file`, file)));
   }
   return Object.assign(env, def.env);
 }
@@ -78,21 +78,22 @@ function ownEnv(def: ProcessDef, registryPath: string): Record<string, string> {
  * file cannot be swapped between the check and the read; O_NONBLOCK, so a FIFO is refused, not
  * waited on.
  */
-function readEnvFile(name: string, file: string): string {
+export function readEnvFile(field: string, file: string): string {
+  const key = field.replace(/^.*\./, '');
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch {
-    throw new UserError(`"${name}".env_file: cannot read ${file}. Create it, or remove env_file.`);
+    throw new UserError(`${field}: cannot read ${file}. Create it, or remove ${key}.`);
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new UserError(`"${name}".env_file: ${file} is not a regular file (a dotenv file of KEY=VALUE lines). Point env_file at one.`, 2);
-    checkTrusted(file, st, { subject: `"${name}".env_file: `, use: 'use' });
+    if (!st.isFile()) throw new UserError(`${field}: ${file} is not a regular file (a dotenv file of KEY=VALUE lines). Point ${key} at one.`, 2);
+    checkTrusted(file, st, { subject: `${field}: `, use: 'use' });
     return readFileSync(fd, 'utf8');
   } catch (err) {
     if (err instanceof UserError) throw err;
-    throw new UserError(`"${name}".env_file: cannot read ${file}. Create it, or remove env_file.`);
+    throw new UserError(`${field}: cannot read ${file}. Create it, or remove ${key}.`);
   } finally {
     closeSync(fd);
   }

@@ -31,6 +31,7 @@ export const STATE_LAYOUT = {
   cronLog: 'cron.log',
   cronPlan: 'cron.json',       // what `cron install` put in the crontab: its interval and the schedules' own lines
   notifyLog: 'notify.log',     // the alert channels' failures, one line each
+  notifyState: 'notify.json',  // per channel: the failures sent and not yet recovered, the alerts sent, those held (core/channels.ts)
   locks: 'locks',              // locks/<name>.sock: the locks (effects/lock.ts), reachable by this user only
 } as const;
 

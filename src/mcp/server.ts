@@ -202,7 +202,7 @@ function registerFields(): Record<string, z.ZodType> {
       case 'signal': return z.string();
       case 'backoff': return z.enum(['fixed', 'exponential']);
       case 'exit-codes': return z.array(z.number().int().min(0).max(255));
-      case 'probes': return z.array(z.record(z.string(), z.unknown()));
+      case 'probes': case 'channels': return z.array(z.record(z.string(), z.unknown()));
       case 'account': return z.union([z.string(), z.number().int().min(0)]);
     }
   };

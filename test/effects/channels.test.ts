@@ -14,7 +14,7 @@ describe('alert channels', () => {
     if (process.platform !== 'linux') return;
     expect(hasDisplay({})).toBe(false);
     const t0 = Date.now();
-    await expect(deliverDesktop(alert, {})).resolves.toEqual({ ok: false, detail: 'skipped: no display', skipped: true });
+    await expect(deliverDesktop('bot crashed', 'exited', {})).resolves.toEqual({ ok: false, detail: 'skipped: no display', skipped: true });
     expect(Date.now() - t0).toBeLessThan(100);
   });
 
@@ -76,7 +76,7 @@ describe('alert channels', () => {
     try {
       const res = await deliverWebhook(`${server.url}/hook`, alert);
       // Where to, by origin only: a Location often repeats the webhook's secret path.
-      expect(res).toEqual({ ok: false, attempts: 1, detail: `HTTP 302 redirect to ${other.url}/… not followed (set the webhook to the final URL)` });
+      expect(res).toEqual({ ok: false, attempts: 1, detail: `HTTP 302 redirect to ${other.url}/… not followed (set the URL to the final one)` });
       expect(elsewhere).toBe(0);
     } finally {
       await server.close();
@@ -89,7 +89,7 @@ describe('alert channels', () => {
     const server = await localHttpServer((req, res) => { seen.push({ url: req.url, auth: req.headers.authorization }); res.end('ok'); });
     try {
       const url = `http://me%40example.com:p%3Ass@127.0.0.1:${server.port}/hook?k=v`;
-      expect(await deliverWebhook(url, alert)).toEqual({ ok: true, attempts: 1, detail: 'HTTP 200' });
+      expect(await deliverWebhook(url, alert)).toEqual({ ok: true, attempts: 1, detail: 'HTTP 200 ok' });
       expect(seen).toEqual([{ url: '/hook?k=v', auth: `Basic ${Buffer.from('me@example.com:p:ss').toString('base64')}` }]);
       expect(splitCredentials(url)).toEqual({ url: `http://127.0.0.1:${server.port}/hook?k=v`, authorization: expect.stringMatching(/^Basic /) });
       expect(splitCredentials(`http://127.0.0.1:${server.port}/x`)).toEqual({ url: `http://127.0.0.1:${server.port}/x`, authorization: null });

@@ -1,8 +1,10 @@
 // $settings.notify_command: run through the shell with the alert as JSON on stdin, bounded in time.
 // What it answers never holds the command's text: a command line may carry a token or a password.
-import type { OutgoingAlert } from '../../core/alerts.js';
 
-export async function deliverCommand(command: string, alert: OutgoingAlert, cwd: string, timeoutMs = 10_000): Promise<{ ok: boolean; detail: string }> {
+/** The JSON it reads: the alert (or a digest's or a test's message), with its process and kind at least. */
+export interface CommandPayload { readonly process: string; readonly kind: string }
+
+export async function deliverCommand(command: string, alert: CommandPayload, cwd: string, timeoutMs = 10_000): Promise<{ ok: boolean; detail: string }> {
   const { execa } = await import('execa'); // loaded when a command channel runs (cli/hot.ts)
   const result = await execa(command, {
     shell: '/bin/sh',

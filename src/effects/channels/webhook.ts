@@ -95,47 +95,100 @@ export function retryAfterMs(header: string | null, now: number): number | null 
   return Number.isFinite(ms) ? Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms)) : null;
 }
 
-export async function deliverWebhook(
-  url: string,
-  alert: OutgoingAlert,
-  opts: { timeoutMs?: number; attempts?: number } = {},
-): Promise<WebhookResult> {
+/** What one POST carries: the URL (it may hold a secret), headers, body, and the secrets to keep out of what is said. */
+export interface HttpPost {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  /** Values never to appear in a detail (tokens, keys): the URL's own parts are added. */
+  readonly secrets?: readonly string[];
+}
+
+/** The service's own words for a refusal, from its answer: JSON description, message or error, or its text. */
+export function serviceError(text: string): string {
+  let said = text.trim();
+  try {
+    const j = JSON.parse(text) as Record<string, unknown>;
+    const errors = Array.isArray(j.errors) ? j.errors.filter((e) => typeof e === 'string').join('; ') : '';
+    said = [j.description, j.message, j.error, errors].find((v): v is string => typeof v === 'string' && v !== '') ?? '';
+  } catch { /* not JSON: its text */ }
+  // One line, printable, short: it goes to notify.log, stderr and `pguard info`.
+  said = said.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return said.length > 160 ? `${said.slice(0, 159)}…` : said;
+}
+
+/** A pause asked for in the body (Telegram's parameters.retry_after, Discord's retry_after), in ms. */
+function bodyRetryAfterMs(text: string): number | null {
+  try {
+    const j = JSON.parse(text) as { retry_after?: unknown; parameters?: { retry_after?: unknown } };
+    const s = j.parameters?.retry_after ?? j.retry_after;
+    return typeof s === 'number' && Number.isFinite(s) && s >= 0 ? Math.min(MAX_RETRY_AFTER_MS, s * 1000) : null;
+  } catch { return null; }
+}
+
+/** `text` with each secret (longest first) replaced by …. */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of [...secrets].filter((x) => x.length >= 4).sort((a, b) => b.length - a.length)) out = out.split(s).join('…');
+  return out;
+}
+
+/**
+ * POST with bounded retries: each try has timeoutMs, a 429 or a 5xx is tried again after the
+ * Retry-After it asks for (header or body, up to MAX_RETRY_AFTER_MS) or 0.25 s, 1 s; any other
+ * refusal is final. The detail names the status and what the service said, never a secret.
+ */
+export async function postWithRetries(req: HttpPost, opts: { timeoutMs?: number; attempts?: number } = {}): Promise<{ ok: boolean; attempts: number; detail: string; status?: number }> {
   const attempts = opts.attempts ?? 3;
   const timeoutMs = opts.timeoutMs ?? 3000;
-  const target = splitCredentials(url);
-  if (!target) return { ok: false, attempts: 0, detail: 'the webhook is not a valid URL; it is not shown, as it may hold a secret' };
-  const result = (ok: boolean, tries: number, detail: string): WebhookResult => ({ ok, attempts: tries, detail: redactWebhook(detail, url) });
+  const target = splitCredentials(req.url);
+  if (!target) return { ok: false, attempts: 0, detail: 'the URL is not valid; it is not shown, as it may hold a secret' };
+  const secrets = req.secrets ?? [];
+  const clean = (detail: string) => redactSecrets(redactWebhook(detail, req.url), secrets);
   let detail = '';
-  let wait: number | null = null;
-  const key = `pguard-${alert.id}-${alert.count}`;
+  let status: number | undefined;
   for (let i = 1; i <= attempts; i++) {
-    wait = null;
+    let wait: number | null = null;
     try {
       const res = await fetch(target.url, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json', 'user-agent': 'pguard', 'idempotency-key': key,
-          ...(target.authorization ? { authorization: target.authorization } : {}),
-        },
-        body: JSON.stringify(alert),
+        headers: { 'user-agent': 'pguard', ...req.headers, ...(target.authorization ? { authorization: target.authorization } : {}) },
+        body: req.body,
         signal: AbortSignal.timeout(timeoutMs),
-        // A redirect is not followed: the alert body (and the credentials) go to the configured origin or nowhere.
+        // A redirect is not followed: the message (and the credentials) go to the configured origin or nowhere.
         redirect: 'manual',
       });
+      status = res.status;
       if (res.status >= 300 && res.status < 400) {
         const location = res.headers.get('location');
-        return result(false, i, `HTTP ${res.status} redirect to ${location ? originOf(location, target.url) : '?'} not followed (set the webhook to the final URL)`);
+        return { ok: false, attempts: i, status, detail: clean(`HTTP ${res.status} redirect to ${location ? originOf(location, target.url) : '?'} not followed (set the URL to the final one)`) };
       }
-      if (res.ok) return result(true, i, `HTTP ${res.status}`);
-      detail = `HTTP ${res.status}`;
-      if (res.status < 500 && res.status !== 429) return result(false, i, detail);
+      // The answer's first few KB: what the service said (a refusal's reason, a pause asked for).
+      const text = await res.text().then((t) => t.slice(0, 4096), () => '');
+      const said = serviceError(text);
+      if (res.ok) return { ok: true, attempts: i, status, detail: clean(`HTTP ${res.status}${said && said.length < 60 ? ` ${said}` : ''}`) };
+      detail = `HTTP ${res.status}${said ? `: ${said}` : ''}`;
+      if (res.status < 500 && res.status !== 429) return { ok: false, attempts: i, status, detail: clean(detail) };
       // Rate limited, or down for a while: the service says when to come back (within bounds).
-      wait = retryAfterMs(res.headers.get('retry-after'), Date.now());
+      wait = retryAfterMs(res.headers.get('retry-after'), Date.now()) ?? bodyRetryAfterMs(text);
       if (wait !== null) detail += ` (Retry-After ${Math.round(wait / 100) / 10} s)`;
     } catch (err) {
       detail = describeFetchError(err, timeoutMs);
     }
     if (i < attempts) await new Promise((r) => setTimeout(r, wait ?? 250 * 4 ** (i - 1)));
   }
-  return result(false, attempts, detail);
+  return { ok: false, attempts, status, detail: clean(detail) };
+}
+
+export async function deliverWebhook(
+  url: string,
+  alert: OutgoingAlert,
+  opts: { timeoutMs?: number; attempts?: number } = {},
+): Promise<WebhookResult> {
+  if (!splitCredentials(url)) return { ok: false, attempts: 0, detail: 'the webhook is not a valid URL; it is not shown, as it may hold a secret' };
+  const res = await postWithRetries({
+    url, body: JSON.stringify(alert),
+    headers: { 'content-type': 'application/json', 'idempotency-key': `pguard-${alert.id}-${alert.count}` },
+  }, opts);
+  return { ok: res.ok, attempts: res.attempts, detail: res.detail };
 }

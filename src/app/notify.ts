@@ -1,0 +1,256 @@
+// The notification channels carried out: which channels there are ($settings.notify and the older
+// webhook, notify_command and desktop), their secrets (the environment over notify_env_file),
+// what each one does with each alert (core/channels.ts routeAlert, under the notify lock, so that
+// two notifiers never send one alert twice), the sending itself (bounded, in parallel across
+// channels, in order within one), quiet-hours digests, `pguard notify test`, and the wait for a
+// recovery that lets the notifier of a crash also send its `recovered`.
+import { hostname } from 'node:os';
+import { isAbsolute, resolve, dirname } from 'node:path';
+import { parseEnv } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { DOWN_KINDS, type Alert, type ChannelResult } from '../core/alerts.js';
+import {
+  describeChannel, dueDigest, emptyChannelState, legacyChannels, resolveOptions, routeAlert,
+  type ChannelDef, type ChannelState, type HeldAlert, type Route,
+} from '../core/channels.js';
+import { discordRequest, ntfyRequest, pagerdutyRequest, pagerdutyResolve, slackRequest, telegramRequest, type ServiceRequest } from '../core/channel-formats.js';
+import { alertMessage, digestMessage, testMessage, type ChannelAnswer, type NotifyMessage } from '../core/notify-message.js';
+import { isUp } from '../core/states.js';
+import { writeFileAtomic } from '../effects/atomic-write.js';
+import { deliverCommand } from '../effects/channels/command.js';
+import { deliverDesktop } from '../effects/channels/desktop.js';
+import { postWithRetries, redactSecrets } from '../effects/channels/webhook.js';
+import { crypto } from '../effects/lazy-builtins.js';
+import { withLock } from '../effects/lock.js';
+import { readEnvFile } from '../effects/spawn.js';
+import { requireDef, type Context } from './context.js';
+import { observe } from './observe.js';
+
+/** Every channel: $settings.notify, then the older settings as channels of their own. */
+export function channelsOf(ctx: Pick<Context, 'registry'>): ChannelDef[] {
+  const s = ctx.registry.settings;
+  return [...s.notify, ...legacyChannels(s, s.notify)];
+}
+
+/**
+ * The variables a channel's `$NAME` may name: notify_env_file, then the environment over it (a
+ * cron job's environment is bare: the file is what reaches it). The file is trusted as an
+ * env_file is, or refused.
+ */
+export function notifyEnv(ctx: Pick<Context, 'registry' | 'env'>): Record<string, string | undefined> {
+  const file = ctx.registry.settings.notifyEnvFile;
+  const fromFile = file ? parseEnv(readEnvFile('$settings.notify_env_file', isAbsolute(file) ? file : resolve(dirname(ctx.registry.path), file))) : {};
+  return { ...fromFile, ...ctx.env };
+}
+
+/** The channels as `pguard info` shows them: secrets never, where each comes from and whether it is set. */
+export function describeChannels(ctx: Context): string[] {
+  let env: Record<string, string | undefined>;
+  try { env = notifyEnv(ctx); } catch { env = { ...ctx.env }; }
+  return channelsOf(ctx).map((c) => describeChannel(c, env));
+}
+
+// ---- what each channel has sent (notify.json) ----
+
+type NotifyState = Record<string, ChannelState>;
+
+function readState(ctx: Context): NotifyState {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(ctx.store.path('notifyState'), 'utf8'));
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as NotifyState) : {};
+  } catch {
+    return {};
+  }
+}
+
+function withNotifyLock<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
+  return withLock(ctx.store.path('locks'), 'notify', 'notify', 15_000, fn);
+}
+
+/** Minutes after local midnight, for quiet hours. */
+const minuteOfDay = (ms: number) => { const d = new Date(ms); return d.getHours() * 60 + d.getMinutes(); };
+
+// ---- sending ----
+
+/** One message through one channel, bounded; never throws, never says a secret. */
+export async function sendMessage(ctx: Context, ch: ChannelDef, msg: NotifyMessage, incident: string | null, env: Record<string, string | undefined>): Promise<ChannelAnswer> {
+  const { values, secrets, missing } = resolveOptions(ch, env);
+  if (missing.length > 0) {
+    return { ok: false, attempts: 0, detail: `not sent: ${missing.map((m) => `$${m}`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set (in the environment or $settings.notify_env_file)` };
+  }
+  const clean = (a: ChannelAnswer): ChannelAnswer => ({ ...a, detail: redactSecrets(a.detail, secrets) });
+  const post = (req: ServiceRequest) => postWithRetries({ ...req, secrets }, { timeoutMs: 5000, attempts: 3 });
+  try {
+    switch (ch.type) {
+      case 'telegram': return clean(await post(telegramRequest(values, msg)));
+      case 'slack': return clean(await post(slackRequest(values, msg)));
+      case 'discord': return clean(await post(discordRequest(values, msg)));
+      case 'ntfy': return clean(await post(ntfyRequest(values, msg)));
+      case 'pagerduty': {
+        const res = await post(pagerdutyRequest(values, msg, incident));
+        // A test leaves no incident open: resolved at once.
+        if (res.ok && msg.event === 'test') await post(pagerdutyResolve(values, msg.key));
+        return clean(res);
+      }
+      case 'webhook': {
+        const body = msg.alert ?? { event: msg.event, title: msg.title, text: msg.text, severity: msg.severity, host: msg.host, at: msg.at };
+        const key = msg.alert ? `pguard-${msg.alert.id}-${msg.alert.count}` : msg.key;
+        return clean(await postWithRetries({ url: values.url as string, secrets, body: JSON.stringify(body), headers: { 'content-type': 'application/json', 'idempotency-key': key } }));
+      }
+      case 'command': {
+        const payload = msg.alert ?? { event: msg.event, process: msg.process ?? '', kind: msg.kind, title: msg.title, text: msg.text, severity: msg.severity, host: msg.host, at: msg.at };
+        const r = await deliverCommand(values.command as string, payload, dirname(ctx.registry.path));
+        return clean({ ok: r.ok, attempts: 1, detail: r.detail });
+      }
+      case 'desktop': {
+        const r = await deliverDesktop(msg.title, msg.text, ctx.env);
+        return { ok: r.ok, attempts: r.skipped ? 0 : 1, detail: r.detail, ...(r.skipped ? { skipped: true } : {}) };
+      }
+      case 'email': {
+        const { deliverEmail } = await import('../effects/channels/email.js');
+        const to = values.to;
+        return clean(await deliverEmail({
+          smtp: values.smtp as string, from: values.from as string, to: typeof to === 'string' ? [to] : (to ?? []),
+          ...(values.password ? { password: values.password as string } : {}),
+        }, msg));
+      }
+    }
+  } catch (err) {
+    return clean({ ok: false, attempts: 0, detail: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+/** One channel's answer as an alert records it. */
+const resultOf = (ch: ChannelDef, a: ChannelAnswer): ChannelResult => ({
+  channel: ch.name, type: ch.type, ok: a.ok, detail: a.detail, attempts: a.attempts, ...(a.skipped ? { skipped: true } : {}),
+});
+
+export interface ChannelOutcome {
+  readonly alert: Alert;
+  readonly results: ChannelResult[];
+}
+
+/**
+ * The alerts through every channel. Under the notify lock, each channel decides what it does with
+ * each alert (send, hold, or not) and records it as taken before anything is sent: a second
+ * notifier for the same alert finds it taken. Then each channel sends its messages in order (a
+ * failure before its recovery), all channels at once; and any digest whose quiet hours are over.
+ */
+export async function sendToChannels(
+  ctx: Context, alerts: readonly (Alert & { ledger_head?: string })[], onFailure: (what: string) => void, onRouted: () => void = () => {},
+): Promise<ChannelOutcome[]> {
+  const channels = channelsOf(ctx);
+  if (channels.length === 0) { onRouted(); return alerts.map((alert) => ({ alert, results: [] })); }
+  const minute = minuteOfDay(ctx.clock.now());
+  const plans = await withNotifyLock(ctx, async () => {
+    const state = readState(ctx);
+    const out = channels.map((ch) => {
+      let st = state[ch.name] ?? emptyChannelState();
+      const sends: { alert: Alert & { ledger_head?: string }; route: Route }[] = [];
+      for (const alert of alerts) {
+        const r = routeAlert(ch, st, alert as HeldAlert, minute);
+        st = r.state;
+        sends.push({ alert, route: r.route });
+      }
+      const digest = dueDigest(ch, st, minute);
+      if (digest) st = digest.state;
+      state[ch.name] = st;
+      return { ch, sends, digest: digest?.held ?? null };
+    });
+    writeState(ctx, state);
+    return out;
+  }).finally(onRouted);
+  let env: Record<string, string | undefined> = {};
+  let envError: string | null = null;
+  try { env = notifyEnv(ctx); } catch (err) { envError = err instanceof Error ? err.message : String(err); }
+  const host = hostname();
+  const byAlert = new Map<string, ChannelResult[]>(alerts.map((a) => [a.id, []]));
+  await Promise.all(plans.map(({ ch, sends, digest }) => inLane(ch.name, async () => {
+    const send = async (msg: NotifyMessage, incident: string | null) =>
+      (envError ? { ok: false, attempts: 0, detail: `not sent: ${envError}` } : await sendMessage(ctx, ch, msg, incident, env));
+    if (digest) {
+      const answer = await send(digestMessage(digest as Alert[], host, ch.name, new Date(ctx.clock.now()).toISOString()), null);
+      if (!answer.ok && !answer.skipped) onFailure(`${ch.name} (${ch.type}) digest of ${digest.length} held alert${digest.length === 1 ? '' : 's'} ${answer.attempts === 0 ? 'not sent' : 'failed'} (${answer.detail})`);
+    }
+    for (const { alert, route } of sends) {
+      if (!route.send) {
+        if (route.why === 'held') byAlert.get(alert.id)!.push({ channel: ch.name, type: ch.type, ok: false, skipped: true, held: true, detail: `held for the digest after quiet hours ${ch.quietHours?.text ?? ''}`.trim() });
+        continue;
+      }
+      const answer = await send(alertMessage(alert, host, ch.name), route.incident);
+      const result = resultOf(ch, answer);
+      byAlert.get(alert.id)!.push(result);
+      if (!answer.ok && !answer.skipped) onFailure(describeFailure(alert, result));
+    }
+  })));
+  return alerts.map((alert) => ({ alert, results: byAlert.get(alert.id) ?? [] }));
+}
+
+/** One lane a channel: within this process, its messages go out in order (a failure before its recovery). */
+const lanes = new Map<string, Promise<unknown>>();
+function inLane<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const run = (lanes.get(name) ?? Promise.resolve()).then(fn, fn);
+  lanes.set(name, run.catch(() => undefined));
+  return run;
+}
+
+function writeState(ctx: Context, state: NotifyState): void {
+  writeFileAtomic(ctx.store.path('notifyState'), `${JSON.stringify(state)}\n`, 0o600, { durable: false });
+}
+
+/** One channel's failure in words (`slack (slack) for bot crashed failed after 3 attempts (HTTP 500)`). */
+export function describeFailure(alert: Pick<Alert, 'process' | 'kind'>, r: ChannelResult): string {
+  const what = `${r.channel === r.type ? r.channel : `${r.channel} (${r.type})`} for ${alert.process} ${alert.kind}`;
+  if (!r.attempts) return `${what} not sent (${r.detail})`;
+  return `${what} failed after ${r.attempts} attempt${r.attempts === 1 ? '' : 's'} (${r.detail})`;
+}
+
+/** Digests whose quiet hours are over (healthcheck and watch call this): sent, and the failures said. */
+export async function flushDigests(ctx: Context, onFailure: (what: string) => void): Promise<void> {
+  if (!channelsOf(ctx).some((c) => c.quietHours)) return;
+  await sendToChannels(ctx, [], onFailure);
+}
+
+/** `pguard notify test`: one test message through each channel (or the one named), filters aside. */
+export async function testChannels(ctx: Context, only?: string): Promise<{ channel: string; type: string; ok: boolean; detail: string; attempts: number }[]> {
+  const { UserError } = await import('../errors.js');
+  const all = channelsOf(ctx);
+  if (all.length === 0) throw new UserError(`no notification channels in ${ctx.registry.path}: add $settings.notify (README: Notifications).`);
+  const channels = only === undefined ? all : all.filter((c) => c.name === only);
+  if (channels.length === 0) throw new UserError(`no channel named "${only}". Channels: ${all.map((c) => c.name).join(', ')}.`, 2);
+  const env = notifyEnv(ctx);
+  const nonce = crypto().randomBytes(4).toString('hex');
+  const at = new Date(ctx.clock.now()).toISOString();
+  return Promise.all(channels.map(async (ch) => {
+    const a = await sendMessage(ctx, ch, testMessage(hostname(), ch.name, at, nonce), null, env);
+    return { channel: ch.name, type: ch.type, ok: a.ok, detail: a.detail, attempts: a.attempts, ...(a.skipped ? { skipped: true } : {}) };
+  }));
+}
+
+/**
+ * After a failure went out: while pguard brings the process back, look at it as healthcheck does
+ * until the outage closes (its `recovered` is then raised and sent from here), it stops coming
+ * back, or the time a start may take has passed (healthcheck and watch close it later).
+ */
+export async function awaitRecoveries(ctx: Context, alerts: readonly Alert[], announce: (name: string, intents: readonly import('../core/alerts.js').AlertIntent[]) => Promise<void>): Promise<void> {
+  const names = [...new Set(alerts.filter((a) => DOWN_KINDS.includes(a.kind) && ctx.registry.defs.has(a.process)).map((a) => a.process))];
+  if (names.length === 0) return;
+  const { checkProcess } = await import('./check.js');
+  const { readyTimeoutMs } = await import('./ready.js');
+  await Promise.all(names.map(async (name) => {
+    const def = requireDef(ctx, name);
+    const first = observe(ctx, name).record;
+    const deadline = Date.now() + Math.min(600_000, readyTimeoutMs(ctx, name) + Math.max(0, (first.nextRestartAt ?? 0) - ctx.clock.now()));
+    for (;;) {
+      const rec = observe(ctx, name).record;
+      if (!rec.outage) return;
+      if (!(isUp(rec.status) || rec.status === 'crashed' || rec.status === 'waiting') || Date.now() > deadline) return;
+      try {
+        const res = await checkProcess(ctx, def, { sample: false });
+        if (res.kill) await res.kill;
+        if (res.alerts.length > 0) await announce(name, res.alerts);
+      } catch { /* a look failed (a lock held long): the next one, or healthcheck */ }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }));
+}

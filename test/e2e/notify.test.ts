@@ -1,0 +1,173 @@
+// The notification channels end to end: the CLI against local stand-ins of each service
+// (test/helpers/fake-services.ts checks every request against the service's documented API), and
+// the real crash -> restart -> recovered path of a real process.
+import { writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fakeServices, PD_ROUTING_KEY, TELEGRAM_TOKEN, type FakeServices } from '../helpers/fake-services.js';
+import { tmpRegistry, type TmpRegistry } from '../helpers/tmp-registry.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const SECRETS = { TG_TOKEN: TELEGRAM_TOKEN, PD_KEY: PD_ROUTING_KEY, SLACK_URL: '', DISCORD_URL: '', NTFY_TOPIC: 'pguard-sekrit-topic-4711' };
+
+let svc: FakeServices;
+beforeEach(async () => { svc = await fakeServices(); });
+afterEach(async () => { await svc.close(); });
+
+/** Every HTTP channel, its secrets in notify_env_file (as a cron job would read them). */
+function channels(over: Record<string, Record<string, unknown>> = {}): Record<string, unknown>[] {
+  return [
+    { type: 'telegram', name: 'tg', bot_token: '$TG_TOKEN', chat_id: -1001234567890, api_url: `${svc.url}/telegram`, ...over.tg },
+    { type: 'slack', url: '$SLACK_URL', ...over.slack },
+    { type: 'discord', url: '$DISCORD_URL', ...over.discord },
+    { type: 'pagerduty', name: 'pd', routing_key: '$PD_KEY', api_url: `${svc.url}/pagerduty/v2/enqueue`, ...over.pd },
+    { type: 'ntfy', topic: '$NTFY_TOPIC', url: `${svc.url}/ntfy`, ...over.ntfy },
+  ];
+}
+
+function registry(t: TmpRegistry, entries: Record<string, unknown>, chans: Record<string, unknown>[], settings: Record<string, unknown> = {}): void {
+  const env = { ...SECRETS, SLACK_URL: `${svc.url}/slack/services/T0/B0/sekritslack`, DISCORD_URL: `${svc.url}/discord/api/webhooks/1/sekritdiscord` };
+  writeFileSync(join(t.dir, 'notify.env'), Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n'));
+  writeFileSync(t.registry, JSON.stringify({ $settings: { notify: chans, notify_env_file: 'notify.env', ...settings }, ...entries }, null, 2));
+}
+
+const secretsIn = (text: string) => ['sekrit', TELEGRAM_TOKEN, PD_ROUTING_KEY].filter((s) => text.includes(s));
+const of = (service: string) => svc.received.filter((r) => r.service === service);
+
+describe('notify test', () => {
+  it('sends one well-formed message through each channel and says what each answered; PagerDuty\'s test incident is resolved at once', async () => {
+    const t = tmpRegistry({});
+    registry(t, {}, channels());
+    const res = await t.cli(['notify', 'test']);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(res.stdout.split('\n')).toEqual([
+      '✓ tg (telegram): sent; HTTP 200',
+      '✓ slack: sent; HTTP 200 ok',
+      '✓ discord: sent; HTTP 204',
+      '✓ pd (pagerduty): sent; HTTP 202 Event processed',
+      '✓ ntfy: sent; HTTP 200',
+    ]);
+    expect(svc.received.map((r) => r.service).sort()).toEqual(['discord', 'ntfy', 'pagerduty', 'pagerduty', 'slack', 'telegram']);
+    expect(of('telegram')[0]).toMatchObject({ path: `/bot${TELEGRAM_TOKEN}/sendMessage`, body: { chat_id: '-1001234567890' } });
+    expect(of('telegram')[0]!.body.text).toMatch(new RegExp(`^pguard test notification on ${hostname()}\\n\\nThis is a test of the channel "tg"`));
+    expect(of('slack')[0]!.path).toBe('/services/T0/B0/sekritslack');
+    expect(of('pagerduty').map((r) => r.body.event_action)).toEqual(['trigger', 'resolve']);
+    expect(of('pagerduty')[1]!.body.dedup_key).toBe(of('pagerduty')[0]!.body.dedup_key);
+    expect(of('ntfy')[0]!.body).toMatchObject({ topic: SECRETS.NTFY_TOPIC, priority: 3, title: `pguard test notification on ${hostname()}` });
+    expect(secretsIn(res.stdout + res.stderr)).toEqual([]);
+  });
+
+  it('--channel sends through that one alone; an unknown one is one line naming the channels; --json', async () => {
+    const t = tmpRegistry({});
+    registry(t, {}, channels());
+    const one = await t.cli(['notify', 'test', '--channel', 'slack', '--json']);
+    expect(one.code).toBe(0);
+    expect(JSON.parse(one.stdout)).toEqual({ test: [{ channel: 'slack', type: 'slack', ok: true, detail: 'HTTP 200 ok', attempts: 1 }] });
+    expect(svc.received.map((r) => r.service)).toEqual(['slack']);
+    const typo = await t.cli(['notify', 'test', '--channel', 'slak']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr.trim().split('\n')).toEqual(['pguard: no channel named "slak". Channels: tg, slack, discord, pd, ntfy.']);
+    const bad = await t.cli(['notify', 'tset']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown notify action "tset"/);
+  });
+
+  it('says what the service answered when it refuses, and a secret that is not set, without the secret; exit 1', async () => {
+    const t = tmpRegistry({});
+    registry(t, {}, [
+      { type: 'telegram', name: 'tg', bot_token: '123:wrong-token-sekrit', chat_id: 5, api_url: `${svc.url}/telegram` },
+      { type: 'pagerduty', name: 'pd', routing_key: '$PD_MISSING', api_url: `${svc.url}/pagerduty/v2/enqueue` },
+      { type: 'ntfy', topic: 'bad topic!', url: `${svc.url}/ntfy` },
+    ]);
+    const res = await t.cli(['notify', 'test']);
+    expect(res.code).toBe(1);
+    expect(res.stdout.split('\n')).toEqual([
+      '✗ tg (telegram): not delivered; HTTP 401: Unauthorized',
+      '✗ pd (pagerduty): not delivered; not sent: $PD_MISSING is not set (in the environment or $settings.notify_env_file)',
+      '✗ ntfy: not delivered; HTTP 400: invalid request: topic invalid',
+    ]);
+    expect(secretsIn(res.stdout + res.stderr)).toEqual([]);
+  });
+
+  it('info shows each channel with where its secrets come from, never their values', async () => {
+    const t = tmpRegistry({});
+    registry(t, {}, channels({ slack: { min_severity: 'warning', quiet_hours: '22:00-07:00' } }));
+    const res = await t.cli(['info', '--json']);
+    const info = JSON.parse(res.stdout);
+    expect(info.notify_channels).toEqual([
+      `tg (telegram): bot_token $TG_TOKEN (set); chat_id -1001234567890; api_url ${svc.url}/telegram`,
+      'slack (slack): url $SLACK_URL (set) [min_severity warning; quiet_hours 22:00-07:00]',
+      'discord (discord): url $DISCORD_URL (set)',
+      `pd (pagerduty): routing_key $PD_KEY (set); api_url ${svc.url}/pagerduty/v2/enqueue [min_severity critical]`,
+      `ntfy (ntfy): topic $NTFY_TOPIC (set); url ${svc.url}/ntfy`,
+    ]);
+    const text = await t.cli(['info']);
+    expect(secretsIn(text.stdout + res.stdout)).toEqual([]);
+  });
+
+  it('waits out a 429 for its Retry-After (header or body), then delivers once', async () => {
+    const t = tmpRegistry({});
+    registry(t, {}, channels());
+    svc.rateLimit('telegram', 1, 1);
+    svc.rateLimit('discord', 1, 1);
+    const t0 = Date.now();
+    const res = await t.cli(['notify', 'test', '--json']);
+    const answers = JSON.parse(res.stdout).test as { channel: string; ok: boolean; attempts: number }[];
+    expect(answers.filter((a) => a.channel === 'tg' || a.channel === 'discord').map((a) => [a.channel, a.ok, a.attempts])).toEqual([['tg', true, 2], ['discord', true, 2]]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(of('telegram')).toHaveLength(1);
+  });
+});
+
+describe('a real crash, restarted and recovered', () => {
+  it('sends, per channel, exactly one failure and one recovery, with the category, the action and the recovery time', async () => {
+    const t = tmpRegistry({});
+    registry(t, { api: { command: 'exec sleep 1000', ready_after: 0.5, restart_cooldown: 0 } }, channels({ pd: { min_severity: 'warning' } }));
+    await t.cli(['start', 'api', '--no-wait']);
+    const pid = await waitFor(async () => (await t.status('api')).pid as number | null);
+    process.kill(pid, 'SIGKILL');
+    // The runner restarts it; the notifier sends the crash, then waits for it to be ready and sends the recovery.
+    await waitFor(() => ['telegram', 'slack', 'discord', 'pagerduty', 'ntfy'].every((s) => of(s).length >= 2), { timeoutMs: 20_000, what: 'a failure and a recovery on every channel' });
+    // Nothing more comes: a healthcheck (the cron backstop) sends neither again.
+    await t.cli(['healthcheck']);
+    const alerts = JSON.parse((await t.cli(['alerts', '--json'])).stdout) as { kind: string; delivery?: { channels: { channel: string; ok: boolean }[] } }[];
+    expect(alerts.map((a) => a.kind)).toEqual(['crashed', 'recovered']);
+    for (const a of alerts) expect(a.delivery!.channels.map((c) => [c.channel, c.ok])).toEqual([['tg', true], ['slack', true], ['discord', true], ['pd', true], ['ntfy', true]]);
+    for (const s of ['telegram', 'slack', 'discord', 'pagerduty', 'ntfy']) expect(of(s)).toHaveLength(2);
+
+    const host = hostname();
+    const [crashTg, backTg] = of('telegram').map((r) => r.body.text as string);
+    expect(crashTg).toMatch(new RegExp(`^api crashed on ${host}\\n\\nkilled by SIGKILL after [\\d.]+ s; restarted`));
+    expect(crashTg).toContain('action: restarted at once');
+    expect(crashTg).toContain(`host: ${host}`);
+    const down = /^api back on .+ after (\d+) ms\n/.exec(backTg!);
+    expect(down, backTg).not.toBeNull();
+    expect(backTg).toContain('recovered from: crashed, down');
+    const [trigger, resolve] = of('pagerduty').map((r) => r.body);
+    expect(trigger).toMatchObject({ event_action: 'trigger', payload: { severity: 'warning', source: host, component: 'api', class: 'crashed' } });
+    expect(resolve).toEqual({ routing_key: PD_ROUTING_KEY, event_action: 'resolve', dedup_key: trigger.dedup_key });
+    expect(of('slack')[0]!.body.text).toBe(`api crashed on ${host}`);
+    expect(of('slack')[1]!.body.blocks[0].text.text).toMatch(/^\*api back on .+ after \d+ ms\*\n/);
+    expect(of('discord')[0]!.body.allowed_mentions).toEqual({ parse: [] });
+    expect(of('ntfy').map((r) => [r.body.priority, r.body.tags[0]])).toEqual([[4, 'warning'], [3, 'white_check_mark']]);
+    // The ledger and the alerts never hold a secret.
+    expect(secretsIn(JSON.stringify(t.ledger()) + JSON.stringify(alerts))).toEqual([]);
+  }, 40_000);
+
+  it('a hanging service delays neither the restart nor the other channels', async () => {
+    const t = tmpRegistry({});
+    registry(t, { api: { command: 'exec sleep 1000', ready_after: 0.5, restart_cooldown: 0 } }, channels());
+    svc.hang('slack');
+    await t.cli(['start', 'api', '--no-wait']);
+    const pid = await waitFor(() => t.runs('api').latest?.identity.pid);
+    const killedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    const run = await waitFor(() => (t.runs('api').starts.size > 1 ? t.runs('api').latest : null), { timeoutMs: 5000 });
+    expect(run!.startedAt - killedAt).toBeLessThan(2500);
+    // Telegram has both messages while Slack still has no answer to its first (5 s a try).
+    await waitFor(() => of('telegram').length >= 2, { timeoutMs: 8000, what: 'telegram: failure and recovery' });
+    expect(of('slack')).toHaveLength(0);
+  }, 30_000);
+});
