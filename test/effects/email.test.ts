@@ -56,7 +56,8 @@ async function smtpServer(options: SMTPServerOptions, rcpt?: (n: number) => Erro
     onAuth(auth, session, cb) {
       seen.logins.push({ user: auth.username, pass: auth.password, secure: session.secure });
       if (auth.username === 'ops@example.com' && auth.password === PASSWORD) cb(null, { user: auth.username });
-      else cb(new Error('Invalid username or password')); // smtp-server answers 535
+      // smtp-server answers 535 with this text. A careless server that repeats the password it got: the detail must still not.
+      else cb(new Error(`Invalid username or password: ${auth.password}`));
     },
     onRcptTo(_address, _session, cb) { cb(rcpt?.(++seen.rcpts) ?? null); },
     onData(stream, session, cb) {
@@ -165,7 +166,7 @@ describe('email channel', () => {
       const res = await deliverEmail(config(server.port, { password: wrong }), msg, { timeoutMs: 5000, attempts: 3 });
       expect(res.ok).toBe(false);
       expect(res.attempts).toBe(1);
-      expect(res.detail).toMatch(/^login refused: SMTP 535 /);
+      expect(res.detail).toMatch(/^login refused: SMTP 535 Invalid username or password: …$/);
       expect(res.detail).not.toContain(wrong);
       expect(res.detail).not.toContain(Buffer.from(`\0ops@example.com\0${wrong}`).toString('base64'));
       expect(res.detail.length).toBeLessThanOrEqual(200);
@@ -197,6 +198,26 @@ describe('email channel', () => {
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
+  it('a slow server, each step within timeoutMs but not the whole: the attempt still ends at timeoutMs', async () => {
+    const timers = new Set<NodeJS.Timeout>();
+    const later = (cb: () => void) => { const t = setTimeout(() => { timers.delete(t); cb(); }, 700); timers.add(t); };
+    const server = await smtpServer({
+      onMailFrom(_address, _session, cb) { later(() => cb()); },
+      onRcptTo(_address, _session, cb) { later(() => cb()); },
+    });
+    try {
+      const t0 = Date.now();
+      const res = await deliverEmail(config(server.port), msg, { timeoutMs: 1000, attempts: 1 });
+      const took = Date.now() - t0;
+      expect(res).toEqual({ ok: false, attempts: 1, detail: 'no answer within 1 s' });
+      expect(took).toBeLessThan(1000 + 1500); // slack for a loaded machine; without the bound it is delivered, ok
+      expect(server.seen.mails).toEqual([]);
+    } finally {
+      for (const t of timers) clearTimeout(t);
+      await server.close();
     }
   });
 
