@@ -20,8 +20,8 @@ rmSync(out, { recursive: true, force: true });
 const common = {
   bundle: true, platform: 'node', format: 'esm', logLevel: 'warning', absWorkingDir: root,
   // Optional at run time: node-notifier loaded only for desktop alerts (it ships binaries), koffi's
-  // native module on Windows only.
-  external: ['node-notifier', '@koromix/*'],
+  // native module on Windows only, nodemailer only when an email channel sends.
+  external: ['node-notifier', '@koromix/*', 'nodemailer'],
   // Bundled CommonJS dependencies call require(): give the ES module one.
   banner: { js: "import { createRequire as __pguardRequire } from 'node:module'; const require = __pguardRequire(import.meta.url);" },
 };

@@ -1,7 +1,7 @@
 // Raising, listing and acknowledging alerts. Flag files are written under the alerts lock; the
 // slower channels (desktop, webhook, command) run after it, bounded in time, and never before a
 // restart has been carried out.
-import { acknowledgeAlerts, raiseAlert, type Alert, type AlertIntent, type Delivery } from '../core/alerts.js';
+import { acknowledgeAlerts, raiseAlert, type Alert, type AlertIntent } from '../core/alerts.js';
 import { readAlerts, writeAlerts } from '../effects/alert-store.js';
 import { writeFlagFiles } from '../effects/channels/flag-files.js';
 import { syncUserAlertFlag } from '../effects/user-index.js';
@@ -13,7 +13,7 @@ import { readLogTail, rotateLog } from '../effects/log-file.js';
 import { UserError } from '../errors.js';
 import type { Context } from './context.js';
 import { defer } from './jobs.js';
-import { ledgerAnchor, recordEvents } from './ledger.js';
+import { recordEvents } from './ledger.js';
 
 const LOG_TAIL_LINES = 10;
 /** Each evidence line is cut at this many bytes: alerts travel to webhooks and agents. */
@@ -37,12 +37,12 @@ function noteOpenAlerts(ctx: Context, alerts: readonly Alert[]): void {
   }
 }
 
-function withAlertsLock<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
+export function withAlertsLock<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
   return withLock(ctx.store.path('locks'), 'alerts', 'alerts', 15_000, fn);
 }
 
 /** Record the intents (with the log's last lines as evidence), update the flag files; returns what to notify. */
-async function recordAlerts(ctx: Context, process: string, intents: readonly AlertIntent[]): Promise<Alert[]> {
+export async function recordAlerts(ctx: Context, process: string, intents: readonly AlertIntent[]): Promise<Alert[]> {
   if (intents.length === 0) return [];
   const tail = readLogTail(ctx.store.logFile(process), LOG_TAIL_LINES).map((l) => cutToBytes(l, LOG_LINE_MAX));
   const cooldown = ctx.registry.settings.alertCooldownS;
@@ -72,7 +72,7 @@ async function recordAlerts(ctx: Context, process: string, intents: readonly Ale
   return toNotify;
 }
 
-function hasSlowChannels(ctx: Context): boolean {
+export function hasSlowChannels(ctx: Context): boolean {
   const s = ctx.registry.settings;
   return Boolean(s.desktop || s.webhook || s.notifyCommand || s.notify.length > 0);
 }
@@ -81,7 +81,7 @@ function hasSlowChannels(ctx: Context): boolean {
  * A channel failed: said on stderr, and kept in notify.log (the detached notifier has no terminal;
  * `pguard info` shows the last one). At most 1 MB plus one old file.
  */
-function noteFailure(ctx: Context, what: string): void {
+export function noteFailure(ctx: Context, what: string): void {
   ctx.progress(`pguard: ${what}`);
   try {
     const file = ctx.store.path('notifyLog');
@@ -97,76 +97,17 @@ export function lastNotifyFailure(ctx: Context): string | null {
 }
 
 /**
- * The channels beyond the flag files (app/notify.ts). Each failure is said on stderr and kept in
- * notify.log; then each alert records how its sending went (`delivery`; `notified_at` back to null
- * when no channel took it), and the ledger gets a `notify` entry: notified or not, and why.
+ * Raise alerts: recorded at once (alerts.json, the flag files, the ledger); the channels then run
+ * in a detached notifier (`pguard notify send`: the runner's report and a rollback, which must not
+ * wait for them). Those who wait for the channels (healthcheck, watch) use app/notify.ts's
+ * announceAndSend; this module stays free of the channels' code, so the runner's report and
+ * `pguard alerts` load none of it.
  */
-async function notifyChannels(ctx: Context, alerts: readonly Alert[], onRouted?: () => void): Promise<void> {
-  const { sendToChannels } = await import('./notify.js');
-  const s = ctx.registry.settings;
-  const head = s.webhook || s.notifyCommand || s.notify.some((c) => c.type === 'webhook' || c.type === 'command') ? ledgerAnchor(ctx) : null;
-  const sent = await sendToChannels(ctx, alerts.map((a) => (head ? { ...a, ledger_head: head } : a)), (what) => noteFailure(ctx, what), onRouted);
-  const outcomes = sent.filter((o) => o.results.length > 0).map(({ alert, results }) => {
-    const delivery: Delivery = { at: new Date(ctx.clock.now()).toISOString(), notified: results.some((r) => r.ok || r.held), channels: results };
-    return { alert, delivery };
-  });
-  if (outcomes.length === 0) return;
-  try {
-    await withAlertsLock(ctx, async () => {
-      const byId = new Map(outcomes.map((o) => [o.alert.id, o.delivery]));
-      const all = readAlerts(ctx.store.dir);
-      if (!all.some((a) => byId.has(a.id))) return;
-      writeAlerts(ctx.store.dir, all.map((a) => {
-        const delivery = byId.get(a.id);
-        return delivery ? { ...a, delivery, ...(delivery.notified ? {} : { notified_at: null }) } : a;
-      }));
-    });
-  } catch (err) {
-    ctx.progress(`pguard: could not record how the alerts were sent (${err instanceof Error ? err.message : String(err)})`);
-  }
-  await recordEvents(ctx, outcomes.map(({ alert, delivery }) => ({
-    event: 'notify' as const, process: alert.process, details: { id: alert.id, kind: alert.kind, notified: delivery.notified, channels: delivery.channels },
-  })));
-}
-
-/** Digests of alerts held during quiet hours, once they are over (healthcheck, watch). */
-export async function flushHeldAlerts(ctx: Context): Promise<void> {
-  if (!ctx.registry.settings.notify.some((c) => c.quietHours)) return;
-  const { flushDigests } = await import('./notify.js');
-  await flushDigests(ctx, (what) => noteFailure(ctx, what));
-}
-
-/**
- * Raise alerts: recorded at once (alerts.json, the flag files, the ledger), then the channels,
- * either awaited here (`await`: healthcheck, watch, rollback) or from a detached notifier
- * (`detached`: the runner's report, which must exit at once).
- */
-export async function announce(ctx: Context, process: string, intents: readonly AlertIntent[], channels: 'await' | 'detached'): Promise<Alert[]> {
+export async function announce(ctx: Context, process: string, intents: readonly AlertIntent[]): Promise<Alert[]> {
   if (intents.length === 0) return [];
   const toNotify = await recordAlerts(ctx, process, intents);
-  if (toNotify.length === 0 || !hasSlowChannels(ctx)) return toNotify;
-  if (channels === 'detached') defer(ctx, { kind: 'notify', ids: toNotify.map((a) => a.id) });
-  else await notifyChannels(ctx, toNotify);
+  if (toNotify.length > 0 && hasSlowChannels(ctx)) defer(ctx, { kind: 'notify', ids: toNotify.map((a) => a.id) });
   return toNotify;
-}
-
-/**
- * The detached notifier (`pguard notify send <ids>`): the channels for alerts already recorded;
- * then, for a failure pguard is bringing back, it waits for the recovery and sends that too.
- */
-export async function notifyByIds(ctx: Context, ids: readonly string[]): Promise<number> {
-  const wanted = new Set(ids);
-  const alerts = readAlerts(ctx.store.dir).filter((a) => wanted.has(a.id));
-  const { awaitRecoveries } = await import('./notify.js');
-  // The recovery is looked for as soon as each channel has taken the failure (so that it goes
-  // where the failure went), not once it is sent: a channel slow to answer delays no other's recovery.
-  let routed!: () => void;
-  const taken = new Promise<void>((r) => { routed = r; });
-  await Promise.all([
-    notifyChannels(ctx, alerts, routed).finally(routed),
-    taken.then(() => awaitRecoveries(ctx, alerts, async (name, intents) => { await announce(ctx, name, intents, 'await'); })),
-  ]);
-  return alerts.length;
 }
 
 export function listAlerts(ctx: Context, opts: { all: boolean; process?: string | undefined }): Alert[] {

@@ -8,7 +8,7 @@ import { hasResourceLimits } from '../core/on-probe.js';
 import { isProblem, type Status } from '../core/states.js';
 import { acquireLock, LockBusyError, type LockHolder } from '../effects/lock.js';
 import { readProcessTable, readTreeUsageLive } from '../effects/resources.js';
-import { announce, flushHeldAlerts } from './alerts.js';
+import { announceAndSend, flushHeldAlerts } from './notify.js';
 import { supervisedDefs, type Context } from './context.js';
 import { checkProcess, type CheckAction } from './check.js';
 import { guardWatch } from './watch.js';
@@ -84,7 +84,7 @@ export async function healthcheck(ctx: Context, opts: { waitMs?: number } = {}):
     }
     await Promise.all(kills);
     // Channels after the restarts and kills are carried out, never before.
-    for (const p of pendingAlerts) await announce(ctx, p.name, p.alerts, 'await');
+    for (const p of pendingAlerts) await announceAndSend(ctx, p.name, p.alerts);
     // Alerts held during a channel's quiet hours go out as one digest once they are over.
     try { await flushHeldAlerts(ctx); } catch (err) { errors.push({ name: 'notify', error: err instanceof Error ? err.message : String(err) }); }
     let watch: HealthSummary['watch'];

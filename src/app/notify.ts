@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { isAbsolute, resolve, dirname } from 'node:path';
 import { parseEnv } from 'node:util';
 import { readFileSync } from 'node:fs';
-import { DOWN_KINDS, type Alert, type ChannelResult } from '../core/alerts.js';
+import { DOWN_KINDS, type Alert, type AlertIntent, type ChannelResult, type Delivery } from '../core/alerts.js';
 import {
   describeChannel, dueDigest, emptyChannelState, legacyChannels, resolveOptions, routeAlert,
   type ChannelDef, type ChannelState, type HeldAlert, type Route,
@@ -23,7 +23,10 @@ import { postWithRetries, redactSecrets } from '../effects/channels/webhook.js';
 import { crypto } from '../effects/lazy-builtins.js';
 import { withLock } from '../effects/lock.js';
 import { readEnvFile } from '../effects/spawn.js';
+import { readAlerts, writeAlerts } from '../effects/alert-store.js';
+import { hasSlowChannels, noteFailure, recordAlerts, withAlertsLock } from './alerts.js';
 import { requireDef, type Context } from './context.js';
+import { ledgerAnchor, recordEvents } from './ledger.js';
 import { observe } from './observe.js';
 
 /** Every channel: $settings.notify, then the older settings as channels of their own. */
@@ -205,12 +208,6 @@ export function describeFailure(alert: Pick<Alert, 'process' | 'kind'>, r: Chann
   return `${what} failed after ${r.attempts} attempt${r.attempts === 1 ? '' : 's'} (${r.detail})`;
 }
 
-/** Digests whose quiet hours are over (healthcheck and watch call this): sent, and the failures said. */
-export async function flushDigests(ctx: Context, onFailure: (what: string) => void): Promise<void> {
-  if (!channelsOf(ctx).some((c) => c.quietHours)) return;
-  await sendToChannels(ctx, [], onFailure);
-}
-
 /** `pguard notify test`: one test message through each channel (or the one named), filters aside. */
 export async function testChannels(ctx: Context, only?: string): Promise<{ channel: string; type: string; ok: boolean; detail: string; attempts: number }[]> {
   const { UserError } = await import('../errors.js');
@@ -232,7 +229,7 @@ export async function testChannels(ctx: Context, only?: string): Promise<{ chann
  * until the outage closes (its `recovered` is then raised and sent from here), it stops coming
  * back, or the time a start may take has passed (healthcheck and watch close it later).
  */
-export async function awaitRecoveries(ctx: Context, alerts: readonly Alert[], announce: (name: string, intents: readonly import('../core/alerts.js').AlertIntent[]) => Promise<void>): Promise<void> {
+async function awaitRecoveries(ctx: Context, alerts: readonly Alert[]): Promise<void> {
   const names = [...new Set(alerts.filter((a) => DOWN_KINDS.includes(a.kind) && ctx.registry.defs.has(a.process)).map((a) => a.process))];
   if (names.length === 0) return;
   const { checkProcess } = await import('./check.js');
@@ -248,9 +245,79 @@ export async function awaitRecoveries(ctx: Context, alerts: readonly Alert[], an
       try {
         const res = await checkProcess(ctx, def, { sample: false });
         if (res.kill) await res.kill;
-        if (res.alerts.length > 0) await announce(name, res.alerts);
+        if (res.alerts.length > 0) await announceAndSend(ctx, name, res.alerts);
       } catch { /* a look failed (a lock held long): the next one, or healthcheck */ }
       await new Promise((r) => setTimeout(r, 250));
     }
   }));
+}
+
+// ---- raising alerts and sending them (app/alerts.ts records them) ----
+
+/**
+ * The channels beyond the flag files (app/notify.ts). Each failure is said on stderr and kept in
+ * notify.log; then each alert records how its sending went (`delivery`; `notified_at` back to null
+ * when no channel took it), and the ledger gets a `notify` entry: notified or not, and why.
+ */
+async function notifyChannels(ctx: Context, alerts: readonly Alert[], onRouted?: () => void): Promise<void> {
+  const s = ctx.registry.settings;
+  const head = s.webhook || s.notifyCommand || s.notify.some((c) => c.type === 'webhook' || c.type === 'command') ? ledgerAnchor(ctx) : null;
+  const sent = await sendToChannels(ctx, alerts.map((a) => (head ? { ...a, ledger_head: head } : a)), (what) => noteFailure(ctx, what), onRouted);
+  const outcomes = sent.filter((o) => o.results.length > 0).map(({ alert, results }) => {
+    const delivery: Delivery = { at: new Date(ctx.clock.now()).toISOString(), notified: results.some((r) => r.ok || r.held), channels: results };
+    return { alert, delivery };
+  });
+  if (outcomes.length === 0) return;
+  try {
+    await withAlertsLock(ctx, async () => {
+      const byId = new Map(outcomes.map((o) => [o.alert.id, o.delivery]));
+      const all = readAlerts(ctx.store.dir);
+      if (!all.some((a) => byId.has(a.id))) return;
+      writeAlerts(ctx.store.dir, all.map((a) => {
+        const delivery = byId.get(a.id);
+        return delivery ? { ...a, delivery, ...(delivery.notified ? {} : { notified_at: null }) } : a;
+      }));
+    });
+  } catch (err) {
+    ctx.progress(`pguard: could not record how the alerts were sent (${err instanceof Error ? err.message : String(err)})`);
+  }
+  await recordEvents(ctx, outcomes.map(({ alert, delivery }) => ({
+    event: 'notify' as const, process: alert.process, details: { id: alert.id, kind: alert.kind, notified: delivery.notified, channels: delivery.channels },
+  })));
+}
+
+/** Digests of alerts held during quiet hours, once they are over (healthcheck, watch). */
+export async function flushHeldAlerts(ctx: Context): Promise<void> {
+  if (!channelsOf(ctx).some((c) => c.quietHours)) return;
+  await sendToChannels(ctx, [], (what) => noteFailure(ctx, what));
+}
+
+/**
+ * Raise alerts and wait for the channels (healthcheck, watch, a schedule's fire): recorded at
+ * once (alerts.json, the flag files, the ledger), then sent. The runner's report uses
+ * app/alerts.ts's announce, which leaves the sending to a detached notifier.
+ */
+export async function announceAndSend(ctx: Context, process: string, intents: readonly AlertIntent[]): Promise<Alert[]> {
+  if (intents.length === 0) return [];
+  const toNotify = await recordAlerts(ctx, process, intents);
+  if (toNotify.length > 0 && hasSlowChannels(ctx)) await notifyChannels(ctx, toNotify);
+  return toNotify;
+}
+
+/**
+ * The detached notifier (`pguard notify send <ids>`): the channels for alerts already recorded;
+ * then, for a failure pguard is bringing back, it waits for the recovery and sends that too.
+ */
+export async function notifyByIds(ctx: Context, ids: readonly string[]): Promise<number> {
+  const wanted = new Set(ids);
+  const alerts = readAlerts(ctx.store.dir).filter((a) => wanted.has(a.id));
+  // The recovery is looked for as soon as each channel has taken the failure (so that it goes
+  // where the failure went), not once it is sent: a channel slow to answer delays no other's recovery.
+  let routed!: () => void;
+  const taken = new Promise<void>((r) => { routed = r; });
+  await Promise.all([
+    notifyChannels(ctx, alerts, routed).finally(routed),
+    taken.then(() => awaitRecoveries(ctx, alerts)),
+  ]);
+  return alerts.length;
 }

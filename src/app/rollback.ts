@@ -44,7 +44,7 @@ export async function rollbackProcess(ctx: Context, name: string, opts: { to?: n
   const from = inFile ?? current;
   const message = `rolled back from generation ${from ?? '?'} to known-good generation ${target.gen}: ${opts.reason}`;
   await recordEvent(fresh, 'rollback', name, { from, to: target.gen, reason: opts.reason, auto: opts.auto });
-  await announce(fresh, name, [{ kind: 'rollback', severity: 'warning', message, evidence: { restarts: 0, action: 'rollback', from, to: target.gen } }], 'detached');
+  await announce(fresh, name, [{ kind: 'rollback', severity: 'warning', message, evidence: { restarts: 0, action: 'rollback', from, to: target.gen } }]);
   const [start] = await startMany(fresh, [name], { waitMs: 1000, by: 'rollback' });
   return { name, from, to: target.gen, reason: opts.reason, start };
 }

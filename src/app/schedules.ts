@@ -6,7 +6,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import { scheduleOf } from '../core/on-schedule.js';
 import type { ProcessDef } from '../core/schema.js';
 import { writeFileAtomic } from '../effects/atomic-write.js';
-import { announce } from './alerts.js';
+import { announceAndSend } from './notify.js';
 import { checkProcess, type CheckResult } from './check.js';
 import { requireDef, type Context } from './context.js';
 
@@ -55,7 +55,7 @@ export function cronLineSchedules(defs: readonly ProcessDef[]): { name: string; 
 export async function fireFromCron(ctx: Context, name: string): Promise<CheckResult> {
   const def = requireDef(ctx, name);
   const res = await checkProcess(ctx, def, { sample: false, lateAfterMs: CRON_LINE_LATE_MS });
-  if (res.alerts.length > 0) await announce(ctx, name, res.alerts, 'await');
+  if (res.alerts.length > 0) await announceAndSend(ctx, name, res.alerts);
   if (res.kill) await res.kill;
   return res;
 }

@@ -13,7 +13,7 @@ import { readRegistry } from '../effects/registry-file.js';
 import { rotateLog } from '../effects/log-file.js';
 import { UserError } from '../errors.js';
 import { isProbeDue } from '../core/probes.js';
-import { announce, flushHeldAlerts } from './alerts.js';
+import { announceAndSend, flushHeldAlerts } from './notify.js';
 import { checkProcess } from './check.js';
 import { supervisedDefs, type Context } from './context.js';
 import { defer } from './jobs.js';
@@ -121,7 +121,7 @@ export async function runWatch(ctx: Context, opts: { log: (line: string) => void
           if (res.idle) idle.set(def.name, { run: res.idle.run, until: res.idle.until, record: res.after });
           // An alert alone (a skipped run, an overrun) is said in its own words, as healthcheck says it.
           if (res.action) opts.log(`${new Date().toISOString()} ${def.name}: ${res.action}: ${res.action === 'alerted' ? res.alerts.map((a) => a.message).join('; ') : res.detail}`);
-          if (res.alerts.length > 0) void announce(current, def.name, res.alerts, 'await').catch(() => undefined);
+          if (res.alerts.length > 0) void announceAndSend(current, def.name, res.alerts).catch(() => undefined);
           if (res.kill) void res.kill.catch(() => undefined);
         } catch (err) {
           opts.log(`${new Date().toISOString()} ${def.name}: error: ${err instanceof Error ? err.message : String(err)}`);
@@ -220,7 +220,7 @@ export async function guardWatch(ctx: Context): Promise<{ started: number | null
   }
   const died = stalled || existsSync(ctx.store.path('watchMarker'));
   const alerts = died
-    ? await announce(ctx, 'pguard-watch', [{ kind: 'watch-died', severity: 'warning', message, evidence: { restarts: 0, action: 'restarted' } }], 'await')
+    ? await announceAndSend(ctx, 'pguard-watch', [{ kind: 'watch-died', severity: 'warning', message, evidence: { restarts: 0, action: 'restarted' } }])
     : [];
   const started = await startWatchDaemon(ctx);
   return { started: started.pid, died, stalled, alerts };

@@ -28,7 +28,7 @@ export const notifyCommand = defineCommand<Args, Result>({
       return { test: await testChannels(ctx, argv.channel) };
     }
     if (argv.action === 'send') {
-      const { notifyByIds } = await import('../app/alerts.js');
+      const { notifyByIds } = await import('../app/notify.js');
       await notifyByIds(ctx, argv.ids ?? []);
       return undefined;
     }

@@ -23,7 +23,7 @@ export const onExitCommand = defineCommand<Args, undefined>({
     // slow channels (webhook retries and all) go to a detached notifier: they never delay a restart.
     writeSync(1, `${instruction}\n`);
     closeSync(1);
-    await announce(ctx, argv.name, alerts, 'detached');
+    await announce(ctx, argv.name, alerts);
     return undefined;
   },
 });
