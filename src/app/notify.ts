@@ -186,7 +186,9 @@ export async function sendToChannels(
       if (!answer.ok && !answer.skipped) onFailure(describeFailure(alert, result));
     }
   })));
-  return alerts.map((alert) => ({ alert, results: byAlert.get(alert.id) ?? [] }));
+  // In the channels' order, whichever answered first.
+  const order = new Map(channels.map((c, i) => [c.name, i]));
+  return alerts.map((alert) => ({ alert, results: (byAlert.get(alert.id) ?? []).sort((a, b) => order.get(a.channel)! - order.get(b.channel)!) }));
 }
 
 /** One lane a channel: within this process, its messages go out in order (a failure before its recovery). */

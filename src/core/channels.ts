@@ -4,10 +4,12 @@
 // Pure: the environment, the clock and the state file come in.
 import { ALERT_KINDS, DOWN_KINDS, type Alert, type AlertKind } from './alerts.js';
 import { SEVERITIES, type Severity } from './notify-message.js';
-import { ENV_NAME, NAME_PATTERN } from './schema.js';
+import { ENV_NAME, NAME_PATTERN, type ChannelDef, type QuietHours } from './schema.js';
 
-export const CHANNEL_TYPES = ['telegram', 'slack', 'discord', 'pagerduty', 'ntfy', 'email', 'webhook', 'command', 'desktop'] as const;
-export type ChannelType = (typeof CHANNEL_TYPES)[number];
+export type { ChannelDef, QuietHours };
+
+export const CHANNEL_TYPES = ['telegram', 'slack', 'discord', 'pagerduty', 'ntfy', 'email', 'webhook', 'command', 'desktop'] as const satisfies readonly ChannelDef['type'][];
+export type ChannelType = ChannelDef['type'];
 
 interface OptionSpec {
   readonly key: string;
@@ -53,24 +55,6 @@ export const CHANNEL_OPTIONS: Record<ChannelType, readonly OptionSpec[]> = {
 };
 
 const FILTER_KEYS = ['type', 'name', 'min_severity', 'kinds', 'processes', 'quiet_hours'] as const;
-
-export interface QuietHours {
-  /** Minutes after midnight, local time; from > to spans midnight. */
-  readonly from: number;
-  readonly to: number;
-  readonly text: string;
-}
-
-export interface ChannelDef {
-  readonly name: string;
-  readonly type: ChannelType;
-  readonly minSeverity: Severity;
-  readonly kinds: readonly AlertKind[] | null;
-  readonly processes: readonly string[] | null;
-  readonly quietHours: QuietHours | null;
-  /** As written: a value may be `$NAME` or `${NAME}`, read when the channel sends (resolveOptions). */
-  readonly options: Readonly<Record<string, string | readonly string[]>>;
-}
 
 export interface ChannelIssue {
   readonly field: string;

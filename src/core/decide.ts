@@ -101,7 +101,7 @@ function withOutage(def: PolicyDef, record: ProcessRecord, obs: Observation, ste
   const backAt = probed ? now : Math.max(prev.since, run.startedAt);
   const recovered: AlertIntent = {
     kind: 'recovered', severity: 'info',
-    message: `back after ${describeDowntime(backAt - prev.since)}: ${probed ? 'its probes pass' : `running for ${describeDuration(now - run.startedAt)}`} (after ${prev.kinds.join(', ')})`,
+    message: `back ${describeDowntime(backAt - prev.since)}: ${probed ? 'its probes pass' : `running for ${describeDuration(now - run.startedAt)}`} (after ${prev.kinds.join(', ')})`,
     evidence: {
       since: new Date(prev.since).toISOString(), down_ms: backAt - prev.since, closes: [...prev.kinds],
       ran_s: Math.round((now - run.startedAt) / 1000), restarts: rec.restarts, action: 'none',

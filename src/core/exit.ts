@@ -82,9 +82,14 @@ export function describeExit(run: RunExit): string {
   return `exited with code ${run.code ?? '?'} after ${ran}`;
 }
 
-/** A downtime: milliseconds below a second (a restart by the runner takes a few), else as durations are. */
+/**
+ * How long it was down, as "after 40 ms" or "after 2.1 s": milliseconds below a second (a restart
+ * by the runner takes a few), else as durations are; below 10 ms, "within 10 ms" (the runner's
+ * clock on the restart path counts in 10 ms steps, so a smaller figure would not be measured).
+ */
 export function describeDowntime(ms: number): string {
-  return ms < 1000 ? `${Math.max(0, Math.round(ms))} ms` : describeDuration(ms);
+  if (ms < 10) return 'within 10 ms';
+  return `after ${ms < 1000 ? `${Math.round(ms)} ms` : describeDuration(ms)}`;
 }
 
 export function describeDuration(ms: number): string {

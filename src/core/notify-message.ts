@@ -48,31 +48,19 @@ const ACTION_WORDS: Record<string, string> = {
   rollback: 'rolled back to the last known-good definition', 'next-run': 'runs again at its next scheduled time', 'catch-up': 'runs once now',
 };
 
-/** What was seen, from the evidence: the exit, the signal, the run's length. */
-function seenOf(alert: Alert): string | null {
-  const e = alert.evidence;
-  const parts: string[] = [];
-  if (typeof e.signal === 'string' && e.signal) parts.push(`killed by ${e.signal}`);
-  else if (typeof e.code === 'number') parts.push(`exit code ${e.code}`);
-  if (typeof e.ran_s === 'number' && alert.kind !== 'recovered') parts.push(`after ${e.ran_s} s`);
-  return parts.length > 0 ? parts.join(' ') : null;
-}
-
 /** The message for one alert as a channel sends it. */
 export function alertMessage(alert: Alert & { readonly ledger_head?: string }, host: string, channel: string): NotifyMessage {
   const e = alert.evidence;
   const recovered = alert.kind === 'recovered';
   const down = typeof e.down_ms === 'number' ? describeDowntime(e.down_ms) : null;
   const title = recovered
-    ? `${alert.process} back on ${host}${down ? ` after ${down}` : ''}`
+    ? `${alert.process} back on ${host}${down ? ` ${down}` : ''}`
     : `${alert.process} ${KIND_WORDS[alert.kind] ?? alert.kind} on ${host}`;
+  // The alert's message says what was seen (the exit, the signal, the probe, the memory) and what
+  // was done; the action again in words of its own, then where and which alert.
   const lines = [alert.message];
-  const seen = seenOf(alert);
-  if (seen) lines.push(`seen: ${seen}`);
   const action = typeof e.action === 'string' ? e.action : null;
   if (action && action !== 'none') lines.push(`action: ${ACTION_WORDS[action] ?? action}`);
-  if (recovered && Array.isArray(e.closes)) lines.push(`recovered from: ${e.closes.join(', ')}${down ? `, down ${down}` : ''}`);
-  if (typeof e.restarts === 'number' && e.restarts > 0) lines.push(`restarts: ${e.restarts}`);
   lines.push(`host: ${host}`, `alert: ${alert.id}${alert.count > 1 ? ` (x${alert.count})` : ''} · pguard alerts ack ${alert.id}`);
   return {
     event: recovered ? 'recovered' : 'alert', title, text: lines.join('\n'), severity: alert.severity, kind: alert.kind,

@@ -1,4 +1,4 @@
-import type { ChannelDef } from './channels.js';
+import type { AlertKind, Alert } from './alerts.js';
 import type { ProbeDef } from './probes.js';
 
 // The registry format in one table. Everything else (validation, defaults, the JSON Schema in
@@ -93,6 +93,25 @@ export const SETTINGS: readonly FieldSpec[] = [
 ];
 
 export type Backoff = 'fixed' | 'exponential';
+
+/** Quiet hours of a channel: minutes after local midnight; from > to spans midnight. */
+export interface QuietHours {
+  readonly from: number;
+  readonly to: number;
+  readonly text: string;
+}
+
+/** One notification channel of $settings.notify, validated (core/channels.ts). */
+export interface ChannelDef {
+  readonly name: string;
+  readonly type: 'telegram' | 'slack' | 'discord' | 'pagerduty' | 'ntfy' | 'email' | 'webhook' | 'command' | 'desktop';
+  readonly minSeverity: Alert['severity'];
+  readonly kinds: readonly AlertKind[] | null;
+  readonly processes: readonly string[] | null;
+  readonly quietHours: QuietHours | null;
+  /** As written: a value may be `$NAME` or `${NAME}`, read when the channel sends (core/channels.ts resolveOptions). */
+  readonly options: Readonly<Record<string, string | readonly string[]>>;
+}
 
 /** A process definition, fully defaulted, with camelCase names. What the user wrote is WrittenProcess. */
 export interface ProcessDef {

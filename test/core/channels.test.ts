@@ -147,13 +147,13 @@ describe('alertMessage', () => {
     const m = alertMessage(alert(), 'web-1', 'slack');
     expect(m.title).toBe('api crashed on web-1');
     expect(m.text).toBe([
-      'exited with code 1 after 5.0 s; restarted at once (restart 1 of 5)', 'seen: exit code 1 after 5 s', 'action: restarted at once',
-      'restarts: 1', 'host: web-1', 'alert: a1 · pguard alerts ack a1',
+      'exited with code 1 after 5.0 s; restarted at once (restart 1 of 5)', 'action: restarted at once', 'host: web-1', 'alert: a1 · pguard alerts ack a1',
     ].join('\n'));
     expect(m.key).toBe('pguard-a1-1-slack');
-    const r = alertMessage(alert({ kind: 'recovered', severity: 'info', message: 'back after 4 ms: running for 3.0 s (after crashed)', evidence: { down_ms: 4, closes: ['crashed'], ran_s: 3, restarts: 1, action: 'none' } }), 'web-1', 'slack');
-    expect(r.title).toBe('api back on web-1 after 4 ms');
+    const r = alertMessage(alert({ kind: 'recovered', severity: 'info', message: 'back after 40 ms: running for 3.0 s (after crashed)', evidence: { down_ms: 40, closes: ['crashed'], ran_s: 3, restarts: 1, action: 'none' } }), 'web-1', 'slack');
+    expect(r.title).toBe('api back on web-1 after 40 ms');
     expect(r.event).toBe('recovered');
-    expect(r.text).toContain('recovered from: crashed, down 4 ms');
+    expect(r.text).toBe('back after 40 ms: running for 3.0 s (after crashed)\nhost: web-1\nalert: a1 · pguard alerts ack a1');
+    expect(alertMessage(alert({ kind: 'recovered', severity: 'info', evidence: { down_ms: 0, action: 'none' } }), 'h', 'c').title).toBe('api back on h within 10 ms');
   });
 });

@@ -102,8 +102,9 @@ describe('decide()', () => {
 
     it('a later run that has run ready_after closes it with one recovered alert: down until the new run started', () => {
       const out = decide(def, settings, up({ since: T0 - 10_000, run: '1.1', kinds: ['crashed'] }, T0 - 9_996), look, T0);
+      expect(decide(def, settings, up({ since: T0 - 10_000, run: '1.1', kinds: ['crashed'] }, T0 - 9_960), look, T0).alerts[0]!.message).toBe('back after 40 ms: running for 10.0 s (after crashed)');
       expect(out.alerts.map((a) => [a.kind, a.severity])).toEqual([['recovered', 'info']]);
-      expect(out.alerts[0]!.message).toBe('back after 4 ms: running for 10.0 s (after crashed)');
+      expect(out.alerts[0]!.message).toBe('back within 10 ms: running for 10.0 s (after crashed)');
       expect(out.alerts[0]!.evidence).toMatchObject({ down_ms: 4, closes: ['crashed'], since: new Date(T0 - 10_000).toISOString() });
       expect(out.record.outage).toBeNull();
       expect(decide(def, settings, out.record, look, T0 + 1000).alerts).toEqual([]);

@@ -164,9 +164,9 @@ describe('a webhook URL with credentials (issue 22, point 12)', () => {
       await t.cli(['start', 'bot', '--no-wait']);
       await waitFor(() => got.length > 0, { what: 'the webhook to be called' });
       const done = await waitFor(() => entries(t).find((e) => e.event === 'notify'), { what: 'the failed delivery in the ledger' });
-      expect(done.details).toEqual({ id: expect.any(String), kind: 'crashed', notified: false, channels: [{ channel: 'webhook', ok: false, attempts: 1, detail: 'HTTP 401' }] });
+      expect(done.details).toEqual({ id: expect.any(String), kind: 'crashed', notified: false, channels: [{ channel: 'webhook', type: 'webhook', ok: false, attempts: 1, detail: 'HTTP 401' }] });
       const [recorded] = JSON.parse((await t.cli(['alerts', '--json'])).stdout);
-      expect(recorded).toMatchObject({ notified_at: null, delivery: { notified: false, channels: [{ channel: 'webhook', ok: false, attempts: 1, detail: 'HTTP 401' }] } });
+      expect(recorded).toMatchObject({ notified_at: null, delivery: { notified: false, channels: [{ channel: 'webhook', type: 'webhook', ok: false, attempts: 1, detail: 'HTTP 401' }] } });
       const human = await t.cli(['alerts']);
       expect(human.stdout.split('\n').at(-1)).toBe('    not delivered: webhook HTTP 401 (1 attempt)');
       expect(readFileSync(join(t.stateDir, 'notify.log'), 'utf8')).toMatch(/^\S+ webhook for bot crashed failed after 1 attempt \(HTTP 401\)\n$/);
@@ -187,7 +187,7 @@ describe('a webhook URL with credentials (issue 22, point 12)', () => {
     const logged = await waitFor(() => { try { return readFileSync(join(t.stateDir, 'notify.log'), 'utf8'); } catch { return ''; } }, { timeoutMs: 20_000, what: 'the failure in notify.log' });
     expect(logged.trim().replace(/^\S+ webhook for bot crashed /, '')).toBe('failed after 3 attempts (connection refused)');
     const done = await waitFor(() => entries(t).find((e) => e.event === 'notify'), { what: 'the failed delivery in the ledger' });
-    expect(done.details).toMatchObject({ notified: false, channels: [{ channel: 'webhook', ok: false }] });
+    expect(done.details).toMatchObject({ notified: false, channels: [{ channel: 'webhook', type: 'webhook', ok: false }] });
     expect(await leaks(t)).toEqual([]);
   });
 
