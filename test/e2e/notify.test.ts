@@ -210,4 +210,60 @@ describe('a real crash, restarted and recovered', () => {
     await waitFor(() => of('telegram').length >= 2, { timeoutMs: 8000, what: 'telegram: failure and recovery' });
     expect(of('slack')).toHaveLength(0);
   }, 30_000);
+
+  it('never sends one alert twice on a channel: two notifiers for the same alert send it once', async () => {
+    const t = tmpRegistry({});
+    registry(t, { api: { command: 'exec sleep 1000', ready_after: 0.5, restart_cooldown: 0 } }, channels());
+    svc.hang('discord'); // the first notifier still sending when the others start
+    await t.cli(['start', 'api', '--no-wait']);
+    process.kill(await waitFor(() => t.runs('api').latest?.identity.pid), 'SIGKILL');
+    const crash = await waitFor(async () => (JSON.parse((await t.cli(['alerts', '--json'])).stdout) as { id: string; kind: string }[]).find((a) => a.kind === 'crashed'));
+    // The notifier the runner's report started, and two more by hand, at once.
+    await Promise.all([t.cli(['notify', 'send', crash.id]), t.cli(['notify', 'send', crash.id])]);
+    await waitFor(() => of('telegram').length >= 2, { timeoutMs: 15_000, what: 'the recovery' });
+    expect(of('telegram').map((r) => (r.body.text as string).split('\n')[0]).map((l) => l.replace(/ (on|back on) .*/, ' $1')))
+      .toEqual(['api crashed on', 'api back on']);
+    expect(of('slack')).toHaveLength(2);
+  }, 40_000);
+});
+
+describe('quiet hours', () => {
+  /** A window of local time around now (the CLI runs with TZ=UTC here), or one that is over. */
+  const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+  const now = Date.now();
+  const quietNow = `${hhmm(now - 3_600_000)}-${hhmm(now + 3_600_000)}`;
+  const quietOver = `${hhmm(now - 7_200_000)}-${hhmm(now - 3_600_000)}`;
+
+  it('hold warnings (a crash and its recovery) for one digest once they are over; a critical alert goes at once', async () => {
+    const t = tmpRegistry({});
+    const setup = (quiet: string) => registry(t, {
+      api: { command: 'exec sleep 1000', ready_after: 0.5, restart_cooldown: 0 },
+      broken: { command: 'exit 78' },
+    }, [{ type: 'slack', url: '$SLACK_URL', quiet_hours: quiet }]);
+    setup(quietNow);
+    const env = { TZ: 'UTC' };
+    await t.cli(['start', 'api', '--no-wait'], { env });
+    process.kill(await waitFor(() => t.runs('api').latest?.identity.pid), 'SIGKILL');
+    const held = await waitFor(async () => {
+      const alerts = JSON.parse((await t.cli(['alerts', '--json'], { env })).stdout) as { kind: string; delivery?: { channels: { held?: boolean; detail: string }[] } }[];
+      return alerts.length === 2 && alerts.every((a) => a.delivery) ? alerts : null;
+    }, { timeoutMs: 15_000, what: 'the crash and the recovery, held' });
+    expect(held.map((a) => [a.kind, a.delivery!.channels[0]!.held, a.delivery!.channels[0]!.detail])).toEqual([
+      ['crashed', true, `held for the digest after quiet hours ${quietNow}`], ['recovered', true, `held for the digest after quiet hours ${quietNow}`],
+    ]);
+    // A critical one (EX_CONFIG: not restarted) is not held.
+    await t.cli(['start', 'broken', '--no-wait'], { env });
+    await waitFor(() => of('slack').length === 1, { what: 'the critical alert at once' });
+    expect(of('slack')[0]!.body.text).toMatch(/^broken failed on /);
+    await t.cli(['healthcheck'], { env });
+    expect(of('slack')).toHaveLength(1); // still quiet: nothing more
+    // The hours are over: the next healthcheck sends the digest, once.
+    setup(quietOver);
+    await t.cli(['healthcheck'], { env });
+    expect(of('slack')).toHaveLength(2);
+    expect(of('slack')[1]!.body.text).toMatch(/^2 pguard alerts held during quiet hours on /);
+    expect(of('slack')[1]!.body.blocks[0].text.text).toMatch(/\n\d\d:\d\d:\d\d api crashed: killed by SIGKILL .*\n\d\d:\d\d:\d\d api recovered: back /);
+    await t.cli(['healthcheck'], { env });
+    expect(of('slack')).toHaveLength(2);
+  }, 40_000);
 });
