@@ -151,7 +151,10 @@ export async function sendToChannels(
       let st = state[ch.name] ?? emptyChannelState();
       const sends: { alert: Alert & { ledger_head?: string }; route: Route }[] = [];
       for (const alert of alerts) {
-        const r = routeAlert(ch, st, alert as HeldAlert, minute);
+        // What a digest needs of it, if held: not its log lines or the ledger's head.
+        const { ledger_head: _head, ...rest } = alert;
+        const { log_tail: _tail, ...evidence } = rest.evidence;
+        const r = routeAlert(ch, st, { ...rest, evidence } as HeldAlert, minute);
         st = r.state;
         sends.push({ alert, route: r.route });
       }
