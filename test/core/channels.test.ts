@@ -157,3 +157,66 @@ describe('alertMessage', () => {
     expect(alertMessage(alert({ kind: 'recovered', severity: 'info', evidence: { down_ms: 0, action: 'none' } }), 'h', 'c').title).toBe('api back on h within 10 ms');
   });
 });
+
+describe('routeAlert over random histories (fast-check)', () => {
+  it('sends each alert at most once, a recovery only after a failure it sent or held and once per incident, and every held alert in the digest', async () => {
+    const fc = (await import('fast-check')).default;
+    const KINDS = ['crashed', 'failed', 'unhealthy', 'recovered', 'overrun', 'waiting'] as const;
+    const step = fc.record({
+      process: fc.constantFrom('api', 'db'), kind: fc.constantFrom(...KINDS), repeat: fc.boolean(), replay: fc.boolean(),
+      severity: fc.constantFrom('info', 'warning', 'critical'), minute: fc.integer({ min: 0, max: 1439 }),
+    });
+    const channel = fc.record({ minSeverity: fc.constantFrom('info', 'warning', 'critical'), quiet: fc.option(fc.constantFrom('22:00-07:00', '12:00-13:00'), { nil: undefined }) });
+    fc.assert(fc.property(channel, fc.array(step, { maxLength: 60 }), (c, steps) => {
+      const ch = one({ type: 'slack', url: '$U', min_severity: c.minSeverity, ...(c.quiet ? { quiet_hours: c.quiet } : {}) });
+      let st = emptyChannelState();
+      const sent = new Set<string>();
+      const heldOrSent = new Map<string, number>(); // per process: failures taken since its last recovery
+      let n = 0;
+      const ids = new Map<string, { id: string; count: number }>();
+      let last: Alert | null = null;
+      for (const s of steps) {
+        // A second notifier for the alert just routed (the report's, and one by hand).
+        if (s.replay && last) {
+          const again = routeAlert(ch, st, last, s.minute);
+          expect(again.route).toEqual({ send: false, why: 'sent-already' });
+          st = again.state;
+        }
+        // A repeat of an open alert of this process and kind has the same id and a higher count, as raiseAlert folds it.
+        const k = `${s.process}/${s.kind}`;
+        const prev = ids.get(k);
+        const idc = s.repeat && prev ? { id: prev.id, count: prev.count + 1 } : { id: `x${n++}`, count: 1 };
+        ids.set(k, idc);
+        const a = alert({ ...idc, process: s.process, kind: s.kind, severity: s.kind === 'recovered' ? 'info' : s.severity });
+        const before = st;
+        const r = routeAlert(ch, st, a, s.minute);
+        if (r.route.send || r.route.why === 'held') last = a;
+        st = r.state;
+        const key = `${a.id}:${a.count}`;
+        if (r.route.send) {
+          expect(sent.has(key)).toBe(false);
+          sent.add(key);
+        }
+        if (r.route.send || (!r.route.send && r.route.why === 'held')) {
+          if (a.kind === 'recovered') {
+            // Only after a failure this channel took, and it closes the incident.
+            expect((heldOrSent.get(a.process) ?? 0)).toBeGreaterThan(0);
+            heldOrSent.set(a.process, 0);
+            expect(st.open[a.process]).toBeUndefined();
+          } else if (['crashed', 'failed', 'unhealthy'].includes(a.kind)) {
+            heldOrSent.set(a.process, (heldOrSent.get(a.process) ?? 0) + 1);
+            expect(st.open[a.process]).toBeDefined();
+          }
+        } else if (r.route.why === 'nothing-open') {
+          expect(before.open[a.process]).toBeUndefined();
+        }
+        // A critical alert is never held.
+        if (a.severity === 'critical' && a.kind !== 'recovered') expect(r.route.send || r.route.why === 'sent-already' || r.route.why === 'filtered').toBe(true);
+      }
+      // Quiet hours over: everything held comes out in one digest, and nothing stays held.
+      const out = dueDigest(ch, st, 18 * 60);
+      expect(out?.held.length ?? 0).toBe(st.held.length);
+      if (out) expect(out.state.held).toEqual([]);
+    }), { numRuns: 300 });
+  });
+});
