@@ -79,7 +79,9 @@ const minuteOfDay = (ms: number) => { const d = new Date(ms); return d.getHours(
 export async function sendMessage(ctx: Context, ch: ChannelDef, msg: NotifyMessage, incident: string | null, env: Record<string, string | undefined>): Promise<ChannelAnswer> {
   const { values, secrets, missing } = resolveOptions(ch, env);
   if (missing.length > 0) {
-    return { ok: false, attempts: 0, detail: `not sent: ${missing.map((m) => `$${m}`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set (in the environment or $settings.notify_env_file)` };
+    const file = ctx.registry.settings.notifyEnvFile;
+    const where = file ? `in the environment or ${isAbsolute(file) ? file : resolve(dirname(ctx.registry.path), file)}` : 'in the environment; or name a dotenv file with $settings.notify_env_file';
+    return { ok: false, attempts: 0, detail: `not sent: ${missing.map((m) => `$${m}`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set (${where})` };
   }
   const clean = (a: ChannelAnswer): ChannelAnswer => ({ ...a, detail: redactSecrets(a.detail, secrets) });
   const post = (req: ServiceRequest) => postWithRetries({ ...req, secrets }, { timeoutMs: 5000, attempts: 3 });
@@ -183,7 +185,7 @@ export async function sendToChannels(
         if (route.why === 'held') byAlert.get(alert.id)!.push({ channel: ch.name, type: ch.type, ok: false, skipped: true, held: true, detail: `held for the digest after quiet hours ${ch.quietHours?.text ?? ''}`.trim() });
         continue;
       }
-      const answer = await send(alertMessage(alert, host, ch.name), route.incident);
+      const answer = await send(alertMessage(alert, host, ch.name, dirname(ctx.registry.path)), route.incident);
       const result = resultOf(ch, answer);
       byAlert.get(alert.id)!.push(result);
       if (!answer.ok && !answer.skipped) onFailure(describeFailure(alert, result));
@@ -217,16 +219,20 @@ export function describeFailure(alert: Pick<Alert, 'process' | 'kind'>, r: Chann
 export async function testChannels(ctx: Context, only?: string): Promise<{ channel: string; type: string; ok: boolean; detail: string; attempts: number }[]> {
   const { UserError } = await import('../errors.js');
   const all = channelsOf(ctx);
-  if (all.length === 0) throw new UserError(`no notification channels in ${ctx.registry.path}: add $settings.notify (README: Notifications).`);
+  // A channel that is written wrong is left out of sending: said here, as a failure of its own.
+  const invalid = ctx.registry.issues.filter((i) => i.process === '$settings' && /^notify/.test(i.field))
+    .map((i) => ({ channel: i.field, type: 'invalid', ok: false, detail: `${i.message} (this channel is left out until it is fixed)`, attempts: 0 }));
+  if (all.length === 0 && invalid.length === 0) throw new UserError(`no notification channels in ${ctx.registry.path}: add $settings.notify (README: Notifications).`);
   const channels = only === undefined ? all : all.filter((c) => c.name === only);
-  if (channels.length === 0) throw new UserError(`no channel named "${only}". Channels: ${all.map((c) => c.name).join(', ')}.`, 2);
+  if (only !== undefined && channels.length === 0) throw new UserError(`no channel named "${only}". Channels: ${all.map((c) => c.name).join(', ') || 'none valid'}${invalid.length ? ` (${invalid.length} written wrong: pguard notify test names them)` : ''}.`, 2);
   const env = notifyEnv(ctx);
   const nonce = crypto().randomBytes(4).toString('hex');
   const at = new Date(ctx.clock.now()).toISOString();
-  return Promise.all(channels.map(async (ch) => {
-    const a = await sendMessage(ctx, ch, testMessage(hostname(), ch.name, at, nonce), null, env);
+  const sent = await Promise.all(channels.map(async (ch) => {
+    const a = await sendMessage(ctx, ch, testMessage(hostname(), ch.name, at, nonce, dirname(ctx.registry.path)), null, env);
     return { channel: ch.name, type: ch.type, ok: a.ok, detail: a.detail, attempts: a.attempts, ...(a.skipped ? { skipped: true } : {}) };
   }));
+  return only === undefined ? [...sent, ...invalid] : sent;
 }
 
 /**

@@ -41,7 +41,8 @@ export const notifyCommand = defineCommand<Args, Result>({
       const mark = t.ok ? paint('✓', 'green') : t.skipped ? paint('-', 'yellow') : paint('✗', 'red');
       const name = t.channel === t.type ? t.channel : `${t.channel} (${t.type})`;
       const tries = !t.ok && t.attempts > 1 ? ` after ${t.attempts} attempts` : '';
-      printLine(`${mark} ${name}: ${t.ok ? 'sent' : t.skipped ? 'skipped' : 'not delivered'}; ${t.detail}${tries}`);
+      const what = t.ok ? 'sent; ' : t.skipped ? 'skipped; ' : t.attempts === 0 ? '' : 'not delivered; ';
+      printLine(`${mark} ${t.type === 'invalid' ? t.channel : name}: ${what}${t.detail}${tries}`);
     }
   },
 });

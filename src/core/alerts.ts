@@ -122,7 +122,8 @@ export function invalidEntryAlert(file: string, process: string, issues: readonl
   return {
     kind: 'registry-invalid', severity: 'critical',
     message: `${what} is not valid, so ${consequence}: ${issues.map((i) => (i.field ? `${i.field}: ${i.message}` : i.message)).join('; ')}`,
-    evidence: { restarts: 0, action: 'not-supervised' },
+    // $settings that are wrong fall back to their defaults (a bad channel is left out): nothing goes unsupervised for it.
+    evidence: { restarts: 0, action: process === '$settings' ? 'none' : 'not-supervised' },
   };
 }
 
@@ -140,7 +141,10 @@ export function raiseAlert(
   const same = history.filter((a) => a.process === process && a.kind === intent.kind);
   const lastNotified = Math.max(-Infinity, ...same.map((a) => notifiedMs(a.notified_at)));
   // A recovery is always offered to the channels: each sends it only where it sent the failure.
-  const notify = intent.kind === 'recovered' || !(now - lastNotified < cooldownS * 1000);
+  // The cooldown folds repeats within one episode: once the process was back (a recovery since
+  // this kind was last sent), a new failure is news again.
+  const recoveredAt = Math.max(-Infinity, ...history.filter((a) => a.process === process && a.kind === 'recovered').map((a) => Date.parse(a.last_at)));
+  const notify = intent.kind === 'recovered' || !(now - lastNotified < cooldownS * 1000) || recoveredAt > lastNotified;
   const iso = new Date(now).toISOString();
   // Each rollback is its own event (from which generation to which, and why): never folded.
   const open = intent.kind === 'rollback' ? undefined : same.find((a) => !a.acknowledged);

@@ -83,6 +83,6 @@ export function ntfyRequest(v: Values, msg: NotifyMessage): ServiceRequest {
   const tag = msg.event === 'recovered' ? 'white_check_mark' : msg.severity === 'critical' ? 'rotating_light' : msg.severity === 'warning' ? 'warning' : 'information_source';
   return json(`${str(v, 'url').replace(/\/+$/, '')}/`, {
     topic: str(v, 'topic'), title: cut(msg.title, 250), message: cut(msg.text, 4000),
-    priority: NTFY_PRIORITY[msg.severity], tags: [tag, ...(msg.process ? [msg.process] : [])],
+    priority: NTFY_PRIORITY[msg.severity], tags: [tag, ...(msg.process && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(msg.process) ? [msg.process] : [])],
   }, token ? { authorization: `Bearer ${token}` } : {});
 }

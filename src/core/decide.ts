@@ -8,7 +8,7 @@
 //   - a failure alert opens an outage, and a later run that is ready closes it with `recovered`.
 import { DOWN_KINDS, type AlertIntent } from './alerts.js';
 import { armFor, type Arm } from './arm.js';
-import { describeDowntime, describeDuration } from './exit.js';
+import { describeDuration, downtimeAmount } from './exit.js';
 import { isUp } from './states.js';
 import { knownGoodMark, wantsRollback } from './lineage.js';
 import { decideCheck } from './on-check.js';
@@ -87,9 +87,12 @@ function withOutage(def: PolicyDef, record: ProcessRecord, obs: Observation, ste
   const downs = step.alerts.filter((a) => DOWN_KINDS.includes(a.kind)).map((a) => a.kind);
   if (step.next === 'stopped' || step.next === 'completed') return prev || step.record.outage ? { ...step, record: { ...step.record, outage: null } } : step;
   if (downs.length > 0) {
-    const outage: Outage = prev
-      ? { ...prev, kinds: [...new Set([...prev.kinds, ...downs])] }
-      : { since: obs.kind === 'exited' ? obs.exit.endedAt : now, run: obs.kind === 'exited' ? obs.exit.runId : (record.run?.id ?? null), kinds: downs };
+    const fresh: Outage = { since: obs.kind === 'exited' ? obs.exit.endedAt : now, run: obs.kind === 'exited' ? obs.exit.runId : (record.run?.id ?? null), kinds: downs };
+    // A run that came back, was ready and now failed in turn: the last outage ended when it came
+    // back (nobody looked in between), and this is a new one, from this failure.
+    const back = prev && obs.kind === 'exited' ? unseenRecovery(def, record, prev, obs.exit) : null;
+    if (back) return { ...step, alerts: [back, ...step.alerts], record: { ...step.record, outage: fresh } };
+    const outage: Outage = prev ? { ...prev, kinds: [...new Set([...prev.kinds, ...downs])] } : fresh;
     return { ...step, record: { ...step.record, outage } };
   }
   const rec = step.record;
@@ -99,15 +102,30 @@ function withOutage(def: PolicyDef, record: ProcessRecord, obs: Observation, ste
   const probed = def.health.length > 0;
   if (probed ? rec.healthyRun !== run.id : now - run.startedAt < def.readyAfterS * 1000) return step;
   const backAt = probed ? now : Math.max(prev.since, run.startedAt);
-  const recovered: AlertIntent = {
+  const recovered = recoveredAlert(prev, backAt, probed ? 'its probes pass' : `running for ${describeDuration(now - run.startedAt)}`, now - run.startedAt, rec.restarts);
+  return { ...step, alerts: [...step.alerts, recovered], record: { ...rec, outage: null, updatedAt: now } };
+}
+
+const EPISODE_WORDS: Record<string, string> = { crashed: 'a crash', failed: 'failing', unhealthy: 'failing its probes', resource: 'going over its limit' };
+
+function recoveredAlert(prev: Outage, backAt: number, how: string, ranMs: number, restarts: number): AlertIntent {
+  const down = backAt - prev.since;
+  return {
     kind: 'recovered', severity: 'info',
-    message: `back ${describeDowntime(backAt - prev.since)}: ${probed ? 'its probes pass' : `running for ${describeDuration(now - run.startedAt)}`} (after ${prev.kinds.join(', ')})`,
+    message: `back ${down < 10 ? 'within 10 ms of' : `${downtimeAmount(down)} after`} ${prev.kinds.map((k) => EPISODE_WORDS[k] ?? k).join(' and ')}: ${how}`,
     evidence: {
       since: new Date(prev.since).toISOString(), down_ms: backAt - prev.since, closes: [...prev.kinds],
-      ran_s: Math.round((now - run.startedAt) / 1000), restarts: rec.restarts, action: 'none',
+      ran_s: Math.round(ranMs / 1000), restarts, action: 'none',
     },
   };
-  return { ...step, alerts: [...step.alerts, recovered], record: { ...rec, outage: null, updatedAt: now } };
+}
+
+/** The run that just failed had come back after the outage and been ready: the recovery nobody saw, dated by that run. */
+function unseenRecovery(def: PolicyDef, record: ProcessRecord, prev: Outage, exit: Extract<Observation, { kind: 'exited' }>['exit']): AlertIntent | null {
+  if (exit.runId === prev.run || exit.startedAt < prev.since) return null;
+  const ready = def.health.length > 0 ? record.healthyRun === exit.runId : exit.endedAt - exit.startedAt >= def.readyAfterS * 1000;
+  if (!ready) return null;
+  return recoveredAlert(prev, exit.startedAt, `ran ${describeDuration(exit.endedAt - exit.startedAt)} before it failed again`, exit.endedAt - exit.startedAt, record.restarts);
 }
 
 function sameArm(a: Arm | null, b: Arm | null): boolean {

@@ -88,8 +88,12 @@ export function describeExit(run: RunExit): string {
  * clock on the restart path counts in 10 ms steps, so a smaller figure would not be measured).
  */
 export function describeDowntime(ms: number): string {
-  if (ms < 10) return 'within 10 ms';
-  return `after ${ms < 1000 ? `${Math.round(ms)} ms` : describeDuration(ms)}`;
+  return ms < 10 ? 'within 10 ms' : `after ${downtimeAmount(ms)}`;
+}
+
+/** "40 ms", "2.1 s", "3 min 5 s". */
+export function downtimeAmount(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : describeDuration(ms);
 }
 
 export function describeDuration(ms: number): string {

@@ -48,20 +48,23 @@ const ACTION_WORDS: Record<string, string> = {
   rollback: 'rolled back to the last known-good definition', 'next-run': 'runs again at its next scheduled time', 'catch-up': 'runs once now',
 };
 
-/** The message for one alert as a channel sends it. */
-export function alertMessage(alert: Alert & { readonly ledger_head?: string }, host: string, channel: string): NotifyMessage {
+/** The message for one alert as a channel sends it; `registry` tells two projects' processes of one name apart. */
+export function alertMessage(alert: Alert & { readonly ledger_head?: string }, host: string, channel: string, registry = ''): NotifyMessage {
   const e = alert.evidence;
   const recovered = alert.kind === 'recovered';
   const down = typeof e.down_ms === 'number' ? describeDowntime(e.down_ms) : null;
+  const who = alert.process === '$settings' || alert.process === '' ? 'the registry' : alert.process;
   const title = recovered
-    ? `${alert.process} back on ${host}${down ? ` ${down}` : ''}`
-    : `${alert.process} ${KIND_WORDS[alert.kind] ?? alert.kind} on ${host}`;
-  // The alert's message says what was seen (the exit, the signal, the probe, the memory) and what
-  // was done; the action again in words of its own, then where and which alert.
+    ? `${who} back on ${host}${down ? ` ${down}` : ''}`
+    : `${who} ${KIND_WORDS[alert.kind] ?? alert.kind} on ${host}`;
+  // The alert's message says what was seen (the exit, the signal, the probe, the memory) and
+  // mostly what was done; the action in words of its own where it does not, then where and which alert.
   const lines = [alert.message];
-  const action = typeof e.action === 'string' ? e.action : null;
-  if (action && action !== 'none') lines.push(`action: ${ACTION_WORDS[action] ?? action}`);
-  lines.push(`host: ${host}`, `alert: ${alert.id}${alert.count > 1 ? ` (x${alert.count})` : ''} · pguard alerts ack ${alert.id}`);
+  const action = typeof e.action === 'string' ? ACTION_WORDS[e.action] ?? e.action : null;
+  if (action && e.action !== 'none' && !alert.message.includes(action)) lines.push(`action: ${action}`);
+  lines.push(`host: ${host}${registry ? ` · ${registry}` : ''}`);
+  // A recovery needs nothing done: no acknowledgement asked for.
+  lines.push(recovered ? `alert: ${alert.id}` : `alert: ${alert.id}${alert.count > 1 ? ` (x${alert.count})` : ''} · pguard alerts ack ${alert.id}`);
   return {
     event: recovered ? 'recovered' : 'alert', title, text: lines.join('\n'), severity: alert.severity, kind: alert.kind,
     process: alert.process, host, at: alert.last_at, key: `pguard-${alert.id}-${alert.count}-${channel}`, alert,
@@ -80,10 +83,10 @@ export function digestMessage(held: readonly Alert[], host: string, channel: str
 }
 
 /** `pguard notify test`: says which channel it came through. */
-export function testMessage(host: string, channel: string, at: string, nonce: string): NotifyMessage {
+export function testMessage(host: string, channel: string, at: string, nonce: string, registry = ''): NotifyMessage {
   return {
     event: 'test', title: `pguard test notification on ${host}`,
-    text: `This is a test of the channel "${channel}" from pguard notify test.\nhost: ${host}`,
+    text: `This is a test of the channel "${channel}" from pguard notify test.\nhost: ${host}${registry ? ` · ${registry}` : ''}`,
     severity: 'info', kind: 'test', process: null, host, at, key: `pguard-test-${nonce}-${channel}`, alert: null,
   };
 }

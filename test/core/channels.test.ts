@@ -147,13 +147,16 @@ describe('alertMessage', () => {
     const m = alertMessage(alert(), 'web-1', 'slack');
     expect(m.title).toBe('api crashed on web-1');
     expect(m.text).toBe([
-      'exited with code 1 after 5.0 s; restarted at once (restart 1 of 5)', 'action: restarted at once', 'host: web-1', 'alert: a1 · pguard alerts ack a1',
+      'exited with code 1 after 5.0 s; restarted at once (restart 1 of 5)', 'host: web-1', 'alert: a1 · pguard alerts ack a1',
     ].join('\n'));
+    // The action where the message does not say it; the registry's folder where known.
+    const waiting = alertMessage(alert({ message: 'exited with code 1 after 5.0 s', evidence: { action: 'waiting', restarts: 0 } }), 'web-1', 'slack', '/srv/shop');
+    expect(waiting.text).toBe('exited with code 1 after 5.0 s\naction: waiting for its dependencies\nhost: web-1 · /srv/shop\nalert: a1 · pguard alerts ack a1');
     expect(m.key).toBe('pguard-a1-1-slack');
-    const r = alertMessage(alert({ kind: 'recovered', severity: 'info', message: 'back after 40 ms: running for 3.0 s (after crashed)', evidence: { down_ms: 40, closes: ['crashed'], ran_s: 3, restarts: 1, action: 'none' } }), 'web-1', 'slack');
+    const r = alertMessage(alert({ kind: 'recovered', severity: 'info', message: 'back 40 ms after a crash: running for 3.0 s', evidence: { down_ms: 40, closes: ['crashed'], ran_s: 3, restarts: 1, action: 'none' } }), 'web-1', 'slack');
     expect(r.title).toBe('api back on web-1 after 40 ms');
     expect(r.event).toBe('recovered');
-    expect(r.text).toBe('back after 40 ms: running for 3.0 s (after crashed)\nhost: web-1\nalert: a1 · pguard alerts ack a1');
+    expect(r.text).toBe('back 40 ms after a crash: running for 3.0 s\nhost: web-1\nalert: a1');
     expect(alertMessage(alert({ kind: 'recovered', severity: 'info', evidence: { down_ms: 0, action: 'none' } }), 'h', 'c').title).toBe('api back on h within 10 ms');
   });
 });

@@ -102,9 +102,9 @@ describe('decide()', () => {
 
     it('a later run that has run ready_after closes it with one recovered alert: down until the new run started', () => {
       const out = decide(def, settings, up({ since: T0 - 10_000, run: '1.1', kinds: ['crashed'] }, T0 - 9_996), look, T0);
-      expect(decide(def, settings, up({ since: T0 - 10_000, run: '1.1', kinds: ['crashed'] }, T0 - 9_960), look, T0).alerts[0]!.message).toBe('back after 40 ms: running for 10.0 s (after crashed)');
+      expect(decide(def, settings, up({ since: T0 - 10_000, run: '1.1', kinds: ['crashed'] }, T0 - 9_960), look, T0).alerts[0]!.message).toBe('back 40 ms after a crash: running for 10.0 s');
       expect(out.alerts.map((a) => [a.kind, a.severity])).toEqual([['recovered', 'info']]);
-      expect(out.alerts[0]!.message).toBe('back within 10 ms: running for 10.0 s (after crashed)');
+      expect(out.alerts[0]!.message).toBe('back within 10 ms of a crash: running for 10.0 s');
       expect(out.alerts[0]!.evidence).toMatchObject({ down_ms: 4, closes: ['crashed'], since: new Date(T0 - 10_000).toISOString() });
       expect(out.record.outage).toBeNull();
       expect(decide(def, settings, out.record, look, T0 + 1000).alerts).toEqual([]);
@@ -121,7 +121,19 @@ describe('decide()', () => {
       const rec = up({ since: T0 - 10_000, run: '1.1', kinds: ['unhealthy'] }, T0 - 9_000);
       expect(decide(probed, settings, rec, look, T0).alerts).toEqual([]);
       const out = decide(probed, settings, { ...rec, healthyRun: '1.2' }, look, T0);
-      expect(out.alerts.map((a) => a.message)).toEqual(['back after 10 s: its probes pass (after unhealthy)']);
+      expect(out.alerts.map((a) => a.message)).toEqual(['back 10 s after failing its probes: its probes pass']);
+    });
+
+    it('a run that came back and was ready, then failed: the recovery nobody saw, then a new outage from this failure', () => {
+      const rec = up({ since: T0 - 60_000, run: '1.1', kinds: ['crashed'] }, T0 - 59_950);
+      const out = decide(def, settings, rec, { kind: 'exited', restartedAt: T0 + 5, exit: { runId: '1.2', startedAt: T0 - 59_950, endedAt: T0, code: 1, signal: null } }, T0);
+      expect(out.alerts.map((a) => a.kind)).toEqual(['recovered', 'crashed']);
+      expect(out.alerts[0]!.message).toBe('back 50 ms after a crash: ran 1 min 0 s before it failed again');
+      expect(out.record.outage).toEqual({ since: T0, run: '1.2', kinds: ['crashed'] });
+      // Not ready before it failed (under ready_after): one outage still, from the first failure.
+      const early = decide(def, settings, up({ since: T0 - 2_000, run: '1.1', kinds: ['crashed'] }, T0 - 1_990), { kind: 'exited', restartedAt: null, exit: { runId: '1.2', startedAt: T0 - 1_990, endedAt: T0, code: 1, signal: null } }, T0);
+      expect(early.alerts.map((a) => a.kind)).toEqual(['crashed']);
+      expect(early.record.outage!.since).toBe(T0 - 2_000);
     });
 
     it('a stop ends it without a word', () => {
