@@ -93,6 +93,14 @@ export function describeProcessHistory(name: string, all: readonly LedgerEntry[]
   const events = since === null ? [...all] : all.filter((e) => ms(e.at) >= since);
   const runs = [...runsView.starts.values()];
   const exits = runsView.exits;
+  // Looked up once per failure: runs by start (a stable sort keeps runs.log's order at equal
+  // times), and each run's first `healthy` event.
+  const byStart = [...runs].sort((a, b) => a.startedAt - b.startedAt);
+  const healthyOf = new Map<string, LedgerEntry>();
+  for (const x of events) {
+    const run = (x.details as { run?: string }).run;
+    if (x.event === 'healthy' && run !== undefined && !healthyOf.has(run)) healthyOf.set(run, x);
+  }
   const mine: FailureView[] = [];
   for (const [i, e] of events.entries()) {
     if (e.event !== 'exit') continue;
@@ -111,14 +119,14 @@ export function describeProcessHistory(name: string, all: readonly LedgerEntry[]
     const firstFailure = decided
       ? events.slice(0, events.indexOf(decided)).reverse().find((x) => (x.event === 'probe-failure' || x.event === 'resource-breach') && (x.details as { run?: string }).run === details.run && (x.details as { action?: string }).action === undefined) ?? decided
       : undefined;
-    const next = events.slice(i + 1).find((x) => x.event === 'restart' || x.event === 'give-up' || x.event === 'rollback' || (x.event === 'exit' && x !== e));
+    const next = findAfter(events, i, (x) => x.event === 'restart' || x.event === 'give-up' || x.event === 'rollback' || x.event === 'exit');
     // The restart's reason tells its cause again: the action says only what was done.
     const action = next?.event === 'restart' ? 'restarted'
       : next?.event === 'give-up' ? 'gave up' : next?.event === 'rollback' ? 'rolled back' : outcome === 'crashed' ? 'not restarted' : String(outcome);
     // The instance its restart brought up: the first run after the death, unless the process was
     // stopped before it (a later start by hand is not this failure's recovery).
-    const first = next?.event === 'restart' ? runs.filter((r) => r.startedAt >= death).sort((a, b) => a.startedAt - b.startedAt)[0] : undefined;
-    const stoppedFirst = first !== undefined && events.slice(i + 1).some((x) => x.event === 'stop' && ms(x.at) <= first.startedAt);
+    const first = next?.event === 'restart' ? byStart[firstAtOrAfter(byStart, death)] : undefined;
+    const stoppedFirst = first !== undefined && findAfter(events, i, (x) => x.event === 'stop' && ms(x.at) <= first.startedAt) !== undefined;
     const up = stoppedFirst ? undefined : first;
     // On the kernel's clock where the runner recorded it (the exit's uptime, the new run's start
     // time, both in 1/100 s since boot): a restart by the runner is measured, not stamped.
@@ -127,7 +135,7 @@ export function describeProcessHistory(name: string, all: readonly LedgerEntry[]
     const recovery = !up ? null
       : endedCs !== undefined && Number.isFinite(startTicks) ? Math.max(0, (startTicks - endedCs) * 10) : up.startedAt - death;
     // Healthy: that run's own `healthy` event, never a later run's.
-    const healthy = up ? events.find((x) => x.event === 'healthy' && (x.details as { run?: string }).run === up.id) : undefined;
+    const healthy = up ? healthyOf.get(up.id) : undefined;
     // A death is acted on at its restart (the runner's, often before its report) or at the
     // recorded decision, whichever came first.
     const actedAt = Math.min(ms(e.at), next?.event === 'restart' ? ms(String((next.details as { at?: string }).at ?? next.at)) : Infinity);
@@ -155,6 +163,24 @@ export function describeProcessHistory(name: string, all: readonly LedgerEntry[]
       uptime_percent: describeUptime(segments),
     },
   };
+}
+
+/** The first event after index i that passes the test (no copy of the rest: this runs once per failure). */
+function findAfter(events: readonly LedgerEntry[], i: number, test: (e: LedgerEntry) => boolean): LedgerEntry | undefined {
+  for (let j = i + 1; j < events.length; j++) if (test(events[j]!)) return events[j];
+  return undefined;
+}
+
+/** The index of the first run (sorted by start) that started at or after `t`; runs.length when none did. */
+function firstAtOrAfter(runs: readonly { startedAt: number }[], t: number): number {
+  let lo = 0;
+  let hi = runs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (runs[mid]!.startedAt >= t) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 /** The first moment anything is known of a process: its first event or run, whichever is earlier (now without either). */
