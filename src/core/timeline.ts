@@ -70,6 +70,9 @@ function markAfterStop(details: Record<string, unknown>): Mark {
 
 const isoMs = (value: unknown): number => (typeof value === 'string' ? Date.parse(value) : NaN);
 
+/** The ledger events that say what a process was between its runs. */
+const STATE_EVENTS = new Set(['exit', 'stop', 'schedule', 'deregister']);
+
 interface Point {
   readonly at: number;
   readonly kind: 'start' | 'end' | 'mark';
@@ -91,6 +94,8 @@ export function describeSegments(input: TimelineInput): Segment[] {
   const stops: { at: number; mark: Mark }[] = [];
   const marks: Point[] = [];
   for (const e of input.events) {
+    // Most entries (alerts, restarts, notifications) change no state: their time is not even read.
+    if (!STATE_EVENTS.has(e.event)) continue;
     const at = Date.parse(e.at);
     if (!Number.isFinite(at)) continue;
     const d = e.details;
