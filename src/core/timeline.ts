@@ -93,7 +93,11 @@ export function describeSegments(input: TimelineInput): Segment[] {
   const exits = new Map<string, { endedAt: number; outcome: unknown }>();
   const stops: { at: number; mark: Mark }[] = [];
   const marks: Point[] = [];
-  for (const e of input.events) {
+  // runs.log is the current registration's (deregister removes it, and run ids start again at
+  // 1.1): an exit or a stop recorded before the last deregister belongs to an earlier one.
+  let registered = 0;
+  for (const [i, e] of input.events.entries()) if (e.event === 'deregister') registered = i + 1;
+  for (const [i, e] of input.events.entries()) {
     // Most entries (alerts, restarts, notifications) change no state: their time is not even read.
     if (!STATE_EVENTS.has(e.event)) continue;
     const at = Date.parse(e.at);
@@ -103,7 +107,7 @@ export function describeSegments(input: TimelineInput): Segment[] {
       const run = typeof d.run === 'string' ? d.run : '';
       // The exit's own time (older ledgers: the entry's, written when it was reported).
       const endedAt = Number.isFinite(isoMs(d.ended_at)) ? isoMs(d.ended_at) : at;
-      if (known.has(run)) {
+      if (known.has(run) && i >= registered) {
         if (!exits.has(run)) exits.set(run, { endedAt, outcome: d.outcome });
       } else {
         // A run runs.log no longer holds (rotated away, or vanished before its start line): its decision alone.
@@ -111,7 +115,7 @@ export function describeSegments(input: TimelineInput): Segment[] {
       }
     } else if (e.event === 'stop') {
       const mark = markAfterStop(d);
-      stops.push({ at, mark });
+      if (i >= registered) stops.push({ at, mark });
       marks.push({ at, kind: 'mark', mark });
     } else if (e.event === 'schedule' && d.action === 'armed') {
       marks.push({ at, kind: 'mark', mark: { state: 'completed' } });

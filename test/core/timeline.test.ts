@@ -157,6 +157,19 @@ describe('describeSegments', () => {
     expect(short(segs)).toEqual([[0, 1_000, 'none'], [1_000, 5_000, 'failed', 'failure 0.9'], [5_000, 6_000, 'none']]);
   });
 
+  it('a process deregistered and registered again: its new run 1.1 is not ended by the exit of the earlier registration\'s 1.1', () => {
+    const segs = describeSegments({
+      // runs.log is the new registration's alone (deregister removed the old one).
+      runs: [run('1.1', T + 10_000)],
+      events: [
+        ev(T - 5, 'start'), exit('1.1', T + 1_000, 'crashed'), ev(T + 2_000, 'stop'), ev(T + 3_000, 'deregister'),
+        ev(T + 4_000, 'register'), ev(T + 9_990, 'start'),
+      ],
+      from: T, to: T + 20_000,
+    });
+    expect(short(segs)).toEqual([[0, 1_000, 'none'], [1_000, 2_000, 'down', 'failure 1.1'], [2_000, 3_000, 'stopped'], [3_000, 10_000, 'none'], [10_000, 20_000, 'running', '1.1']]);
+  });
+
   it('a completed run is followed by completed until its next start', () => {
     const segs = describeSegments({ runs: [run('1.1', T, T + 3_000)], events: [exit('1.1', T + 3_000, 'completed')], from: T, to: T + 4_000 });
     expect(short(segs)).toEqual([[0, 3_000, 'running', '1.1'], [3_000, 4_000, 'completed']]);
