@@ -8,8 +8,8 @@ import { compareRunIds, type RunsView } from './runs.js';
 
 /**
  * running: a run was alive. down: after a failure exit, until the next run started (a crash's few
- * ms, a restart cooldown, auto_restart off). waiting: held for a dependency. failed: pguard gave up,
- * until started again. stopped: stopped by the user (or pguard's stop for a dependency: waiting),
+ * ms, a restart cooldown, auto_restart off). waiting: held for a dependency. failed: pguard gave up
+ * (or a job's run failed: its status until its next run), until started again. stopped: stopped by the user (or pguard's stop for a dependency: waiting),
  * until started again. completed: after a run that completed, and a job between its runs. none:
  * nothing known (before its first start in the data, after a deregister).
  */
