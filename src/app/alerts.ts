@@ -1,7 +1,7 @@
 // Raising, listing and acknowledging alerts. Flag files are written under the alerts lock; the
 // slower channels (desktop, webhook, command) run after it, bounded in time, and never before a
 // restart has been carried out.
-import { acknowledgeAlerts, raiseAlert, type Alert, type AlertIntent } from '../core/alerts.js';
+import { acknowledgeAlerts, raiseAlert, type AckedBy, type Alert, type AlertIntent } from '../core/alerts.js';
 import { readAlerts, writeAlerts } from '../effects/alert-store.js';
 import { writeFlagFiles } from '../effects/channels/flag-files.js';
 import { syncUserAlertFlag } from '../effects/user-index.js';
@@ -120,6 +120,24 @@ export async function ackAlerts(ctx: Context, ids: readonly string[] | 'all'): P
     if (res.unknown.length > 0) {
       throw new UserError(`no alert with id ${res.unknown.join(', ')}. List them with \`pguard alerts --all\`.`);
     }
+    writeAlerts(ctx.store.dir, res.alerts);
+    writeFlagFiles(ctx.alertFlag, ctx.alertText, res.alerts);
+    noteOpenAlerts(ctx, res.alerts);
+    return { acknowledged: res.acknowledged, remaining: res.alerts.filter((a) => !a.acknowledged).length };
+  });
+}
+
+/**
+ * Close every open alert of one process (deregister: nothing is left to act on), chosen under the
+ * alerts lock so that none raised or trimmed meanwhile is missed or refused; each records `by`.
+ * The flag files and the per-user flag follow, as for any ack.
+ */
+export async function closeAlertsOf(ctx: Context, process: string, by: AckedBy): Promise<{ acknowledged: number; remaining: number }> {
+  return withAlertsLock(ctx, async () => {
+    const before = readAlerts(ctx.store.dir);
+    const ids = before.filter((a) => a.process === process && !a.acknowledged).map((a) => a.id);
+    if (ids.length === 0) return { acknowledged: 0, remaining: before.filter((a) => !a.acknowledged).length };
+    const res = acknowledgeAlerts(before, ids, by);
     writeAlerts(ctx.store.dir, res.alerts);
     writeFlagFiles(ctx.alertFlag, ctx.alertText, res.alerts);
     noteOpenAlerts(ctx, res.alerts);

@@ -7,7 +7,7 @@ import { dependentsOf } from '../core/deps.js';
 import { requireAnyDef, type Context } from './context.js';
 import { recordGeneration } from './generations.js';
 import { recordEvent } from './ledger.js';
-import { ackAlerts, listAlerts } from './alerts.js';
+import { closeAlertsOf } from './alerts.js';
 import { stopOne } from './stop.js';
 
 export interface RegisterResult {
@@ -98,8 +98,8 @@ export async function deregisterProcess(ctx: Context, name: string): Promise<Der
   await removeFromRegistry(ctx.registry.path, ctx.store.path('locks'), name);
   ctx.store.removeProcess(name);
   await recordEvent(ctx, 'deregister', name, { was_running: stop.outcome === 'stopped' });
-  // Its open alerts are closed: nothing is left to act on (the flag goes when nothing else is open).
-  const open = listAlerts(ctx, { all: false, process: name }).map((a) => a.id);
-  if (open.length > 0) await ackAlerts(ctx, open);
+  // Its open alerts are closed, marked acknowledged_by "deregister": nothing is left to act on (the
+  // registry's flag goes when nothing else is open, and the per-user flag follows).
+  await closeAlertsOf(ctx, name, 'deregister');
   return { name, stopped: stop.outcome === 'stopped', removed: true, message: stop.message };
 }

@@ -58,6 +58,11 @@ export interface Alert {
   readonly count: number;
   readonly acknowledged: boolean;
   /**
+   * Why it was acknowledged when nobody did it by hand: `deregister` (its process was deregistered
+   * while it was open). Absent for an ack by `alerts ack`, the dashboard or MCP.
+   */
+  readonly acknowledged_by?: AckedBy;
+  /**
    * ISO time of the last time this process+kind was sent to the channels (older files: ms since
    * epoch); null again when no channel took it (`delivery` says why), so a repeat is sent at once.
    */
@@ -176,17 +181,21 @@ function trimHistory(alerts: Alert[]): Alert[] {
   return kept.length > ALERT_HISTORY_LIMIT ? kept.slice(kept.length - ALERT_HISTORY_LIMIT) : kept;
 }
 
-/** Acknowledge by id (or all); returns the new history and the ids that matched nothing. */
+/** Who acknowledged an alert other than a person: deregister closes its process's open alerts. */
+export type AckedBy = 'deregister';
+
+/** Acknowledge by id (or all); returns the new history and the ids that matched nothing. `by`: recorded on each (see Alert). */
 export function acknowledgeAlerts(
   history: readonly Alert[],
   ids: readonly string[] | 'all',
+  by?: AckedBy,
 ): { alerts: Alert[]; unknown: string[]; acknowledged: number } {
   const wanted = ids === 'all' ? null : new Set(ids);
   let acknowledged = 0;
   const alerts = history.map((a) => {
     if (a.acknowledged || (wanted && !wanted.has(a.id))) return a;
     acknowledged++;
-    return { ...a, acknowledged: true };
+    return { ...a, acknowledged: true, ...(by ? { acknowledged_by: by } : {}) };
   });
   const known = new Set(history.map((a) => a.id));
   const unknown = ids === 'all' ? [] : ids.filter((id) => !known.has(id));

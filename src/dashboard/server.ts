@@ -1,6 +1,6 @@
 // `pguard dashboard`: a local web page and its HTTP API over node:http. Every answer comes from the
-// same app functions as the CLI's --json (status, alerts, history, logs, start, stop, restart,
-// rollback, ack), on a context loaded afresh per request, so edits of the registry are seen.
+// same app functions as the CLI's --json (status, alerts, history, the uptime timeline, logs, start,
+// stop, restart, rollback, ack), on a context loaded afresh per request, so edits of the registry are seen.
 // Safety: a random token on every API request, as a header only. The page (static, no data) reads
 // it from the address's fragment (#token=..., which the browser never sends to any server), keeps it
 // in sessionStorage (scoped to this origin, port included) and sends it as Authorization: Bearer,
@@ -23,6 +23,7 @@ import { rollbackProcess } from '../app/rollback.js';
 import { startMany } from '../app/start.js';
 import { describeRegistryStatus } from '../app/status.js';
 import { stopMany } from '../app/stop.js';
+import { describeTimeline, isTimelineWindow, TIMELINE_WINDOWS } from '../app/timeline.js';
 import { readWatchHolder } from '../app/watch.js';
 import { lastKnownGood } from '../core/lineage.js';
 import type { LedgerEntry } from '../core/ledger-chain.js';
@@ -215,6 +216,11 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         const sinceMs = since ? parseDuration(since) : undefined;
         if (sinceMs === null) throw new HttpError(400, `since expects a duration like 90s, 15m, 2h or 7d, got ${JSON.stringify(since)}`);
         return send(res, 200, describeHistory(ctx, { name, sinceMs }));
+      }
+      if (path === '/api/timeline') {
+        const span = url.searchParams.get('window') ?? '24h';
+        if (!isTimelineWindow(span)) throw new HttpError(400, 'window: expected 1h, 24h or 7d');
+        return send(res, 200, describeTimeline(ctx, { windowMs: TIMELINE_WINDOWS[span] }));
       }
       const logs = /^\/api\/logs\/([^/]+)$/.exec(path);
       if (logs) {
