@@ -127,7 +127,7 @@ describe.skipIf(!hasChromium)('pguard dashboard in Chromium', () => {
     for (const viewport of [{ width: 1440, height: 900 }, { width: 390, height: 844 }]) {
       const page = await open(d.url, viewport);
       await expect.poll(() => row(page, 'a-long-process-name').getAttribute('data-status')).toBe('running');
-      await expect.poll(() => page.locator('[data-alert-id]').count()).toBe(5);
+      await expect.poll(() => page.locator('div[data-alert-id]').count()).toBe(5);
       expect(await page.locator('#alert-count').textContent()).toBe('5 unacknowledged');
       // The processes are on the first screen, without scrolling: every row at 1440 px, the first cards at 390.
       for (const name of viewport.width > 600 ? ['a-long-process-name', ...crashing] : ['a-long-process-name', 'c1']) {
