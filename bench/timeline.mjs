@@ -5,7 +5,8 @@
 // of history for each process as pguard writes it (runs.log lines; ledger entries in 4 MB
 // segments: exits, restarts, alerts, give-ups and failed_retry restarts, stops and starts). Nothing
 // is started. Each repeat loads a fresh context, as the dashboard does per request, and reads the
-// whole ledger and every runs.log again. Prints the figures with the load average before and after.
+// whole ledger and every runs.log again. Then the dashboard's page on it, in Chromium, until every
+// row and bar is drawn. Prints the figures with the load average before and after.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, statSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -25,6 +26,61 @@ const SEGMENT_BYTES = 4 * 1024 * 1024;
 
 const { reloader } = await import(pathToFileURL(join(root, 'dist', 'cli', 'wiring.js')).href);
 const { describeTimeline, TIMELINE_WINDOWS } = await import(pathToFileURL(join(root, 'dist', 'app', 'timeline.js')).href);
+
+/**
+ * The dashboard's page on this state directory in Debian's Chromium (playwright-core): from
+ * navigation until every row and the last process's uptime bar are drawn (the status, then the
+ * timeline of the 24 h window), median of 5 loads after one that warms the browser. The processes
+ * are registered with their week of history, not running (the history is written, not lived).
+ * null without Chromium.
+ */
+async function pageLoad(registry, stateDir) {
+  const chromiumPath = process.env.PGUARD_CHROMIUM ?? '/usr/bin/chromium';
+  const { existsSync } = await import('node:fs');
+  if (!existsSync(chromiumPath)) { console.error(`page load skipped: no Chromium at ${chromiumPath}`); return null; }
+  const { spawn } = await import('node:child_process');
+  const dash = spawn(process.execPath, [join(root, 'bin', 'pguard.js'), 'dashboard', '--port', '0', '--registry', registry], {
+    env: { ...process.env, PGUARD_STATE_DIR: stateDir, XDG_CONFIG_HOME: join(work, 'config'), XDG_STATE_HOME: join(work, 'xdg-state') }, stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let out = '';
+  dash.stdout.on('data', (d) => { out += d; });
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  try {
+    for (const t0 = Date.now(); !/^pguard dashboard: \S+/.test(out); ) {
+      if (Date.now() - t0 > 15_000) throw new Error('the dashboard did not start');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const url = /^pguard dashboard: (\S+)/.exec(out)[1];
+    const last = `svc-${String(PROCESSES - 1).padStart(3, '0')}`;
+    const loads = [];
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    for (let i = 0; i < 6; i++) {
+      const tab = await context.newPage();
+      const t0 = performance.now();
+      await tab.goto(url);
+      await tab.locator(`svg[data-timeline="${last}"] rect`).first().waitFor({ timeout: 60_000 });
+      if (i > 0) loads.push(performance.now() - t0);
+      await tab.close();
+    }
+    loads.sort((a, b) => a - b);
+    // Each request the page makes, alone, as the page sends it.
+    const base = url.replace(/#.*$/, '').replace(/\/$/, '');
+    const token = /#token=(.*)$/.exec(url)[1];
+    const api = {};
+    for (const path of ['/api/status', '/api/alerts', '/api/meta', '/api/timeline?window=24h']) {
+      const t0 = performance.now();
+      await (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } })).text();
+      api[path] = Math.round(performance.now() - t0);
+    }
+    let rssMb = null;
+    try { rssMb = Math.round(Number(/VmRSS:\s+(\d+)/.exec((await import('node:fs')).readFileSync(`/proc/${dash.pid}/status`, 'utf8'))[1]) / 1024); } catch { /* not Linux */ }
+    return { viewport: '1440x900', usable_ms_median: Math.round(loads[Math.floor(loads.length / 2)]), usable_ms: loads.map(Math.round), api_ms: api, dashboard_rss_mb: rssMb };
+  } finally {
+    await browser.close();
+    dash.kill('SIGINT');
+  }
+}
 
 const work = mkdtempSync(join(os.tmpdir(), 'pguard-bench-timeline-')); // 0700
 const load = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
@@ -110,6 +166,8 @@ try {
     }
     mkdirSync(join(stateDir, 'procs', name), { recursive: true, mode: 0o700 });
     writeFileSync(join(stateDir, 'procs', name, 'runs.log'), `${lines.join('\n')}\n`);
+    // Its record, as a stop leaves it (without one, every look would take the repair path: a scan of /proc for its runner).
+    writeFileSync(join(stateDir, 'procs', name, 'state.json'), JSON.stringify({ status: 'stopped', epoch, reason: 'stopped by user', updatedAt: now }), { mode: 0o600 });
   }
   // The ledger in time order, in segments as the real one rotates (its chain fields are not read here).
   events.sort((a, b) => a.at - b.at);
@@ -152,13 +210,17 @@ try {
       json_kb: Math.round(body.length / 1024),
     };
   }
+  const page = await pageLoad(registry, stateDir);
   const result = {
     processes: PROCESSES, days: DAYS, failures_per_day: PER_DAY, repeat: REPEAT,
     ledger: { entries: events.length, mb: Math.round((ledgerBytes / 1024 / 1024) * 10) / 10 },
     describe_timeline: figures,
+    dashboard_page: page,
     load: { before: loadBefore, after: load() }, cpus: os.cpus().length, node: process.version,
   };
   console.log(JSON.stringify(result, null, 2));
 } finally {
-  rmSync(work, { recursive: true, force: true });
+  // PGUARD_BENCH_KEEP=1: the state directory stays, for a look with the CLI (its path on stderr).
+  if (process.env.PGUARD_BENCH_KEEP === '1') console.error(`kept: ${work}`);
+  else rmSync(work, { recursive: true, force: true });
 }

@@ -1,6 +1,6 @@
 // `pguard history`: what died, why, what was done, and how long recovery took, from the ledger
 // (events) and runs.log (when each run really started and ended).
-import type { LedgerEntry } from '../core/ledger-chain.js';
+import type { ChainlessEntry as LedgerEntry } from '../effects/ledger-file.js';
 import type { RunsView } from '../core/runs.js';
 import { describeSegments, describeUptime, timelineRunsOf, type Segment } from '../core/timeline.js';
 import type { Context } from './context.js';

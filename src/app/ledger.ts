@@ -1,7 +1,7 @@
 // Writing lifecycle events to the audit ledger, and reading them back. Secrets never go in: env
 // values and webhook URLs are not part of any event's details.
-import { appendLedger, readLedgerEntries, readLedgerHead, verifyLedger as verifyLedgerFiles } from '../effects/ledger-file.js';
-import { formatAnchor, type LedgerEntry, type VerifyResult } from '../core/ledger-chain.js';
+import { appendLedger, readLedgerEvents, readLedgerHead, verifyLedger as verifyLedgerFiles, type ChainlessEntry } from '../effects/ledger-file.js';
+import { formatAnchor, type VerifyResult } from '../core/ledger-chain.js';
 import type { LedgerEvent, PendingEvent } from '../core/events.js';
 import type { Context } from './context.js';
 
@@ -19,8 +19,9 @@ export function recordEvent(ctx: Context, event: LedgerEvent, process: string, d
   return recordEvents(ctx, [{ event, process, details, ...(at !== undefined ? { at } : {}) }]);
 }
 
-export function readEvents(ctx: Context): LedgerEntry[] {
-  return readLedgerEntries(ctx.store.dir);
+/** Every entry's event, oldest first, without its chain (effects/ledger-file.ts readLedgerEvents: closed segments parsed once). */
+export function readEvents(ctx: Context): ChainlessEntry[] {
+  return readLedgerEvents(ctx.store.dir);
 }
 
 export function verifyLedger(ctx: Context, expect?: { seq: number; hash: string }): VerifyResult {
