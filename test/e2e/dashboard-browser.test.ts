@@ -188,7 +188,7 @@ describe.skipIf(!hasChromium)('pguard dashboard in Chromium', () => {
     const detail = page.locator('tr.detail');
     await detail.waitFor();
     expect(await page.evaluate(() => document.querySelector('tr.detail')?.previousElementSibling?.getAttribute('data-process'))).toBe('web');
-    await expect.poll(() => detail.locator('svg[data-chart="recovery"]').count()).toBe(1);
+    await expect.poll(() => detail.locator('[data-chart="recovery"]').count()).toBe(1);
     expect(await detail.locator('tr[data-failure] td').nth(1).textContent()).toBe('killed by SIGKILL');
     await page.close();
   });
