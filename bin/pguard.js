@@ -16,6 +16,13 @@ process.stderr.on('error', (err) => { if (err.code !== 'EPIPE') throw err; });
 const argv = process.argv.slice(2);
 // The same names as HOT_NAMES in src/cli/hot.ts (test/cli/fast-path.test.ts checks).
 const HOT = ['status', 'healthcheck', 'on-exit', 'heartbeat', 'notify', 'alerts', 'dashboard', 'start'];
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+// A clone that was never built (npm install builds nothing): one line that says what to do, not Node's stack.
+if (!existsSync(join(__dirname, '..', 'dist', 'bundle', 'pguard.js'))) {
+  process.stderr.write(`pguard: not built yet: run \`npm run build\` in ${join(__dirname, '..')} (npm run demo and npm test build first).\n`);
+  process.exit(1);
+}
 (async () => {
   if (HOT.includes(argv[0]) && (await require(`../dist/bundle/hot-${argv[0]}.cjs`).runHot(argv))) return;
   await import('../dist/bundle/pguard.js');

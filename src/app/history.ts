@@ -120,12 +120,15 @@ export function describeProcessHistory(name: string, all: readonly LedgerEntry[]
       ? events.slice(0, events.indexOf(decided)).reverse().find((x) => (x.event === 'probe-failure' || x.event === 'resource-breach') && (x.details as { run?: string }).run === details.run && (x.details as { action?: string }).action === undefined) ?? decided
       : undefined;
     const next = findAfter(events, i, (x) => x.event === 'restart' || x.event === 'give-up' || x.event === 'rollback' || x.event === 'exit');
+    // Restarted: its restart entry, or (the runner restarts before its report, whose restart entry
+    // may not be written yet) the exit's own outcome, up again, with nothing after it yet.
+    const restarted = next?.event === 'restart' || (next === undefined && outcome === 'running');
     // The restart's reason tells its cause again: the action says only what was done.
-    const action = next?.event === 'restart' ? 'restarted'
+    const action = restarted ? 'restarted'
       : next?.event === 'give-up' ? 'gave up' : next?.event === 'rollback' ? 'rolled back' : outcome === 'crashed' ? 'not restarted' : String(outcome);
     // The instance its restart brought up: the first run after the death, unless the process was
     // stopped before it (a later start by hand is not this failure's recovery).
-    const first = next?.event === 'restart' ? byStart[firstAtOrAfter(byStart, death)] : undefined;
+    const first = restarted ? byStart[firstAtOrAfter(byStart, death)] : undefined;
     const stoppedFirst = first !== undefined && findAfter(events, i, (x) => x.event === 'stop' && ms(x.at) <= first.startedAt) !== undefined;
     const up = stoppedFirst ? undefined : first;
     // On the kernel's clock where the runner recorded it (the exit's uptime, the new run's start
@@ -138,7 +141,7 @@ export function describeProcessHistory(name: string, all: readonly LedgerEntry[]
     const healthy = up ? healthyOf.get(up.id) : undefined;
     // A death is acted on at its restart (the runner's, often before its report) or at the
     // recorded decision, whichever came first.
-    const actedAt = Math.min(ms(e.at), next?.event === 'restart' ? ms(String((next.details as { at?: string }).at ?? next.at)) : Infinity);
+    const actedAt = Math.min(ms(e.at), next?.event === 'restart' ? ms(String((next.details as { at?: string }).at ?? next.at)) : restarted && up ? up.startedAt : Infinity);
     const vanished = (e.details as { vanished?: boolean }).vanished === true;
     mine.push({
       at: e.at, process: name, run: String((e.details as { run?: string }).run ?? ''), cause: causeOf(e), action,

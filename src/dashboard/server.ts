@@ -25,6 +25,7 @@ import { describeRegistryStatus } from '../app/status.js';
 import { stopMany } from '../app/stop.js';
 import { describeTimeline, isTimelineWindow, TIMELINE_WINDOWS } from '../app/timeline.js';
 import { readWatchHolder } from '../app/watch.js';
+import { restartDependentsOf } from '../core/deps.js';
 import { lastKnownGood } from '../core/lineage.js';
 import type { LedgerEntry } from '../core/ledger-chain.js';
 import { tailLedger, type LedgerCursor } from '../effects/ledger-file.js';
@@ -118,6 +119,8 @@ async function describeMeta(ctx: Context, opts: DashboardOptions): Promise<Recor
       ? { ok: true, detail: `ok: ${verify.entries} entries in ${verify.segments} segment${verify.segments === 1 ? '' : 's'}, chain intact` }
       : { ok: false, detail: `${verify.problem!.kind === 'tampered' ? 'TAMPERED' : 'cannot verify'}: ${verify.problem!.segment === 'ledger.head' || verify.problem!.line === 0 ? verify.problem!.segment : `${verify.problem!.segment} line ${verify.problem!.line}`}: ${verify.problem!.message}` },
     rollback_targets: rollback,
+    // What a restart of each takes along (restart_dependents): the page says so before it acts.
+    dependents: Object.fromEntries([...ctx.registry.defs.keys()].map((n) => [n, restartDependentsOf(ctx.registry.defs, n)])),
   };
 }
 
