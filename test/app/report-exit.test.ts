@@ -1,30 +1,14 @@
 // Regression: out-of-order exit reports bought extra restarts. A fast restart's background report
 // (run 1) lost the process lock to the next exit's report (run 2); run 2 was decided on a budget
 // that did not count run 1's restart yet, and the arm it wrote allowed one restart too many.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Context } from '../../src/app/context.js';
+import { describe, expect, it } from 'vitest';
+import { fakeContext } from '../helpers/fake-context.js';
 import { reportExit } from '../../src/app/report.js';
 import { emptyRecord } from '../../src/core/record.js';
-import { validateRegistry } from '../../src/core/validate.js';
-import { StateStore } from '../../src/effects/state-store.js';
 
-const dirs: string[] = [];
-afterEach(() => { while (dirs.length) rmSync(dirs.pop()!, { recursive: true, force: true }); });
 
-function fakeContext(entries: Record<string, unknown>, now: number): Context {
-  const dir = mkdtempSync(join(tmpdir(), 'pguard-app-'));
-  dirs.push(dir);
-  const { defs, settings } = validateRegistry(entries);
-  const store = new StateStore(join(dir, 'state'));
-  store.init();
-  return {
-    registry: { path: join(dir, '.process-registry.json'), text: '', data: entries, defs, settings, issues: [] },
-    store, clock: { now: () => now }, env: {}, alertFlag: join(dir, 'flag'), alertText: join(dir, 'txt'), progress: () => {},
-  };
-}
 
 describe('reportExit', () => {
   it('handles exit reports that arrive out of order as if in order (out-of-order-reports regression)', async () => {

@@ -1,32 +1,15 @@
 // describeTimeline and describeHistory over one state directory and one clock: the timeline's
 // failures and uptime % are history's over the same window (one computation), the ledger read once.
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Context } from '../../src/app/context.js';
+import { describe, expect, it } from 'vitest';
+import { fakeContext } from '../helpers/fake-context.js';
 import { describeHistory } from '../../src/app/history.js';
 import { describeTimeline } from '../../src/app/timeline.js';
-import { validateRegistry } from '../../src/core/validate.js';
-import { StateStore } from '../../src/effects/state-store.js';
-
-const dirs: string[] = [];
-afterEach(() => { while (dirs.length) rmSync(dirs.pop()!, { recursive: true, force: true }); });
 
 const T = 1_800_000_000_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function fakeContext(entries: Record<string, unknown>, now: number): Context {
-  const dir = mkdtempSync(join(tmpdir(), 'pguard-app-'));
-  dirs.push(dir);
-  const { defs, settings } = validateRegistry(entries);
-  const store = new StateStore(join(dir, 'state'));
-  store.init();
-  return {
-    registry: { path: join(dir, '.process-registry.json'), text: '', data: entries, defs, settings, issues: [] },
-    store, clock: { now: () => now }, env: {}, alertFlag: join(dir, 'flag'), alertText: join(dir, 'txt'), progress: () => {},
-  };
-}
 
 /** Ledger lines as pguard writes them (the chain's fields are not read by history). */
 function writeLedger(ctx: Context, events: { at: number; event: string; process: string; details: Record<string, unknown> }[]): void {
