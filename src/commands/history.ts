@@ -48,7 +48,8 @@ export const historyCommand = defineCommand<Args, GenerationRow[] | HistoryView>
       ]));
     }
     const h = result;
-    const fmt = (x: number | null) => (x === null ? '-' : x < 10_000 ? `${x} ms` : `${(x / 1000).toFixed(1)} s`);
+    // Under the runner's 10 ms clock step a figure is not measured: "<10 ms" (--json keeps the number), as the dashboard says.
+    const fmt = (x: number | null) => (x === null ? '-' : x < 10 ? '<10 ms' : x < 10_000 ? `${x} ms` : `${(x / 1000).toFixed(1)} s`);
     if (h.failures.length === 0) printLine(`no failures${h.since ? ` since ${h.since}` : ''}`);
     else {
       printLine(renderTable(h.failures, [
