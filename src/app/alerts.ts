@@ -1,7 +1,8 @@
 // Raising, listing and acknowledging alerts. Flag files are written under the alerts lock; the
-// slower channels (desktop, webhook, command) run after it, bounded in time, and never before a
-// restart has been carried out.
+// notification channels run after it, from app/notify.ts (awaited, or in a detached notifier),
+// bounded in time, and never before a restart has been carried out.
 import { acknowledgeAlerts, raiseAlert, type AckedBy, type Alert, type AlertIntent } from '../core/alerts.js';
+import { channelsOf } from '../core/channels.js';
 import { readAlerts, writeAlerts } from '../effects/alert-store.js';
 import { writeFlagFiles } from '../effects/channels/flag-files.js';
 import { syncUserAlertFlag } from '../effects/user-index.js';
@@ -73,8 +74,7 @@ export async function recordAlerts(ctx: Context, process: string, intents: reado
 }
 
 export function hasSlowChannels(ctx: Context): boolean {
-  const s = ctx.registry.settings;
-  return Boolean(s.desktop || s.webhook || s.notifyCommand || s.notify.length > 0);
+  return channelsOf(ctx.registry.settings).length > 0;
 }
 
 /**

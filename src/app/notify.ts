@@ -10,7 +10,7 @@ import { parseEnv } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { DOWN_KINDS, type Alert, type AlertIntent, type ChannelResult, type Delivery } from '../core/alerts.js';
 import {
-  describeChannel, dueDigest, emptyChannelState, legacyChannels, resolveOptions, routeAlert,
+  channelsOf as channelsFrom, describeChannel, dueDigest, emptyChannelState, isChannelIssue, resolveOptions, routeAlert,
   type ChannelDef, type ChannelState, type HeldAlert, type Route,
 } from '../core/channels.js';
 import { discordRequest, ntfyRequest, pagerdutyRequest, pagerdutyResolve, slackRequest, telegramRequest, type ServiceRequest } from '../core/channel-formats.js';
@@ -19,7 +19,7 @@ import { isUp } from '../core/states.js';
 import { writeFileAtomic } from '../effects/atomic-write.js';
 import { deliverCommand } from '../effects/channels/command.js';
 import { deliverDesktop } from '../effects/channels/desktop.js';
-import { postWithRetries, redactSecrets } from '../effects/channels/webhook.js';
+import { deliverWebhook, postWithRetries, redactSecrets } from '../effects/channels/webhook.js';
 import { crypto } from '../effects/lazy-builtins.js';
 import { withLock } from '../effects/lock.js';
 import { readEnvFile } from '../effects/spawn.js';
@@ -31,8 +31,7 @@ import { observe } from './observe.js';
 
 /** Every channel: $settings.notify, then the older settings as channels of their own. */
 export function channelsOf(ctx: Pick<Context, 'registry'>): ChannelDef[] {
-  const s = ctx.registry.settings;
-  return [...s.notify, ...legacyChannels(s, s.notify)];
+  return channelsFrom(ctx.registry.settings);
 }
 
 /**
@@ -97,14 +96,9 @@ export async function sendMessage(ctx: Context, ch: ChannelDef, msg: NotifyMessa
         if (res.ok && msg.event === 'test') await post(pagerdutyResolve(values, msg.key));
         return clean(res);
       }
-      case 'webhook': {
-        const body = msg.alert ?? { event: msg.event, title: msg.title, text: msg.text, severity: msg.severity, host: msg.host, at: msg.at };
-        const key = msg.alert ? `pguard-${msg.alert.id}-${msg.alert.count}` : msg.key;
-        return clean(await postWithRetries({ url: values.url as string, secrets, body: JSON.stringify(body), headers: { 'content-type': 'application/json', 'idempotency-key': key } }));
-      }
+      case 'webhook': return clean(await deliverWebhook(values.url as string, payloadOf(msg), { secrets, ...(msg.alert ? {} : { key: msg.key }) }));
       case 'command': {
-        const payload = msg.alert ?? { event: msg.event, process: msg.process ?? '', kind: msg.kind, title: msg.title, text: msg.text, severity: msg.severity, host: msg.host, at: msg.at };
-        const r = await deliverCommand(values.command as string, payload, dirname(ctx.registry.path));
+        const r = await deliverCommand(values.command as string, payloadOf(msg), dirname(ctx.registry.path));
         return clean({ ok: r.ok, attempts: 1, detail: r.detail });
       }
       case 'desktop': {
@@ -123,6 +117,11 @@ export async function sendMessage(ctx: Context, ch: ChannelDef, msg: NotifyMessa
   } catch (err) {
     return clean({ ok: false, attempts: 0, detail: err instanceof Error ? err.message : String(err) });
   }
+}
+
+/** What the webhook and command channels send: the alert whole, or a digest's or a test's message. */
+function payloadOf(msg: NotifyMessage): Alert | { event: string; process: string; kind: string; title: string; text: string; severity: string; host: string; at: string } {
+  return msg.alert ?? { event: msg.event, process: msg.process ?? '', kind: msg.kind, title: msg.title, text: msg.text, severity: msg.severity, host: msg.host, at: msg.at };
 }
 
 /** One channel's answer as an alert records it. */
@@ -220,7 +219,7 @@ export async function testChannels(ctx: Context, only?: string): Promise<{ chann
   const { UserError } = await import('../errors.js');
   const all = channelsOf(ctx);
   // A channel that is written wrong is left out of sending: said here, as a failure of its own.
-  const invalid = ctx.registry.issues.filter((i) => i.process === '$settings' && /^notify/.test(i.field))
+  const invalid = ctx.registry.issues.filter(isChannelIssue)
     .map((i) => ({ channel: i.field, type: 'invalid', ok: false, detail: `${i.message} (this channel is left out until it is fixed)`, attempts: 0 }));
   if (all.length === 0 && invalid.length === 0) throw new UserError(`no notification channels in ${ctx.registry.path}: add $settings.notify (README: Notifications).`);
   const channels = only === undefined ? all : all.filter((c) => c.name === only);
@@ -271,8 +270,7 @@ async function awaitRecoveries(ctx: Context, alerts: readonly Alert[]): Promise<
  * when no channel took it), and the ledger gets a `notify` entry: notified or not, and why.
  */
 async function notifyChannels(ctx: Context, alerts: readonly Alert[], onRouted?: () => void): Promise<void> {
-  const s = ctx.registry.settings;
-  const head = s.webhook || s.notifyCommand || s.notify.some((c) => c.type === 'webhook' || c.type === 'command') ? ledgerAnchor(ctx) : null;
+  const head = channelsOf(ctx).some((c) => c.type === 'webhook' || c.type === 'command') ? ledgerAnchor(ctx) : null;
   const sent = await sendToChannels(ctx, alerts.map((a) => (head ? { ...a, ledger_head: head } : a)), (what) => noteFailure(ctx, what), onRouted);
   const outcomes = sent.filter((o) => o.results.length > 0).map(({ alert, results }) => {
     const delivery: Delivery = { at: new Date(ctx.clock.now()).toISOString(), notified: results.some((r) => r.ok || r.held), channels: results };

@@ -11,6 +11,7 @@ import { isJob, nextScheduledAt } from '../core/on-schedule.js';
 import type { StartedBy } from '../core/plan.js';
 import { compareRunIds, exitOf } from '../core/runs.js';
 import { logSize, readLogTail } from '../effects/log-file.js';
+import { isChannelIssue } from '../core/channels.js';
 import { describeIssue, RegistryInvalidError, UserError } from '../errors.js';
 import { apply } from './apply.js';
 import { issuesOf, requireDef, supervisedDefs, withProcessLock, type Context } from './context.js';
@@ -166,9 +167,9 @@ export function refuseBroken(ctx: Context, names: readonly string[]): void {
   names.forEach(visit);
   // A notification channel written wrong is left out of sending, and stops no start (healthcheck's
   // registry-invalid alert and `pguard notify test` name it).
-  const broken = ctx.registry.issues.filter((i) => i.process === '' || (i.process === '$settings' && !/^notify/.test(i.field)) || needed.has(i.process));
+  const broken = ctx.registry.issues.filter((i) => i.process === '' || (i.process === '$settings' && !isChannelIssue(i)) || needed.has(i.process));
   if (broken.length > 0) throw new RegistryInvalidError(ctx.registry.path, broken);
-  for (const i of ctx.registry.issues.filter((x) => x.process === '$settings' && /^notify/.test(x.field))) {
+  for (const i of ctx.registry.issues.filter(isChannelIssue)) {
     ctx.progress(`pguard: warning: ${describeIssue(ctx.registry.path, i)} (left out of the notifications until it is fixed)`);
   }
 }

@@ -173,6 +173,16 @@ export function legacyChannels(s: { webhook: string | undefined; notifyCommand: 
   return out.filter((c) => !taken.some((t) => t.name === c.name));
 }
 
+/** Every channel of these settings: $settings.notify, then the older single-channel settings. */
+export function channelsOf(s: { notify: readonly ChannelDef[]; webhook: string | undefined; notifyCommand: string | undefined; desktop: boolean }): ChannelDef[] {
+  return [...s.notify, ...legacyChannels(s, s.notify)];
+}
+
+/** An issue of a notification channel (or setting): that channel is left out; nothing else waits for it. */
+export function isChannelIssue(i: { readonly process: string; readonly field: string }): boolean {
+  return i.process === '$settings' && /^notify/.test(i.field);
+}
+
 /** Each channel's own values: references read from `env` (the environment over notify_env_file). */
 export function resolveOptions(
   ch: ChannelDef, env: Readonly<Record<string, string | undefined>>,

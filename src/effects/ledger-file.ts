@@ -17,6 +17,9 @@ import { ledgerMarkPath, readLedgerMark, writeLedgerMark } from './ledger-mark.j
 import { PROC_LAYOUT, STATE_LAYOUT } from './state-store.js';
 
 const ACTIVE = STATE_LAYOUT.ledger;
+/** A closed segment's name: ledger.<first seq>-<last seq>.jsonl (never written again). */
+const CLOSED_SEGMENT = /^ledger\.\d+-\d+\.jsonl$/;
+
 const HEAD = STATE_LAYOUT.ledgerHead;
 const TORN = STATE_LAYOUT.ledgerTorn;
 /** A torn line is a part of one entry: its start is within this many bytes of the end. */
@@ -93,7 +96,7 @@ const marked = new Set<string>();
 function readFirstEntry(stateDir: string): LedgerEntry | null {
   let names: string[] = [];
   try { names = readdirSync(stateDir); } catch { return null; }
-  const oldest = names.filter((n) => /^ledger\.\d+-\d+\.jsonl$/.test(n)).sort()[0] ?? ACTIVE;
+  const oldest = names.filter((n) => CLOSED_SEGMENT.test(n)).sort()[0] ?? ACTIVE;
   let fd: number;
   try { fd = openSync(join(stateDir, oldest), 'r'); } catch { return null; }
   try {
@@ -204,7 +207,7 @@ async function appendEntries(stateDir: string, list: readonly Fields[], env: Nod
 export function readSegments(stateDir: string): Segment[] {
   let names: string[] = [];
   try { names = readdirSync(stateDir); } catch { return []; }
-  const closed = names.filter((n) => /^ledger\.\d+-\d+\.jsonl$/.test(n)).sort();
+  const closed = names.filter((n) => CLOSED_SEGMENT.test(n)).sort();
   const read = (name: string): Segment => {
     const text = readFileSync(join(stateDir, name), 'utf8');
     const lines = text.split('\n');
@@ -252,15 +255,6 @@ export function verifyLedger(stateDir: string, opts: { env?: NodeJS.ProcessEnv; 
   });
 }
 
-export function readLedgerEntries(stateDir: string): LedgerEntry[] {
-  const out: LedgerEntry[] = [];
-  for (const seg of readSegments(stateDir)) {
-    for (const line of seg.lines) {
-      try { out.push(JSON.parse(line) as LedgerEntry); } catch { /* verify reports it */ }
-    }
-  }
-  return out;
-}
 
 /** An entry as history and the timeline read it: what happened, without its chain (prev, hash, mac). */
 export type ChainlessEntry = Pick<LedgerEntry, 'seq' | 'at' | 'event' | 'process' | 'details'>;
@@ -288,7 +282,7 @@ export function readLedgerEvents(stateDir: string): ChainlessEntry[] {
     return out;
   };
   const out: ChainlessEntry[] = [];
-  const closed = names.filter((n) => /^ledger\.\d+-\d+\.jsonl$/.test(n)).sort();
+  const closed = names.filter((n) => CLOSED_SEGMENT.test(n)).sort();
   const live = new Set<string>();
   for (const name of closed) {
     const file = join(stateDir, name);

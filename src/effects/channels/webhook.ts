@@ -47,9 +47,8 @@ function secretsOf(url: string): string[] {
 
 /** `text` with every secret part of the webhook URL replaced, and any other `scheme://user:pass@` cut to `scheme://…@`. */
 export function redactWebhook(text: string, url: string | undefined): string {
-  let out = text;
-  if (url) for (const s of secretsOf(url)) out = out.split(s).join('…');
-  return out.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*:[^\s/@]*@/gi, '$1…@');
+  // secretsOf has kept out what is too short to hide already.
+  return redactSecrets(text, url ? secretsOf(url) : [], 1).replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*:[^\s/@]*@/gi, '$1…@');
 }
 
 /** Where a URL points, without its path, query or credentials: `https://host:port/…`. */
@@ -127,9 +126,10 @@ function bodyRetryAfterMs(text: string): number | null {
 }
 
 /** `text` with each secret (longest first) replaced by …. */
-export function redactSecrets(text: string, secrets: readonly string[]): string {
+export function redactSecrets(text: string, secrets: readonly string[], minLength = 4): string {
   let out = text;
-  for (const s of [...secrets].filter((x) => x.length >= 4).sort((a, b) => b.length - a.length)) out = out.split(s).join('…');
+  // Longest first; a very short one would blank out ordinary words, so it stays.
+  for (const s of [...secrets].filter((x) => x.length >= minLength).sort((a, b) => b.length - a.length)) out = out.split(s).join('…');
   return out;
 }
 
@@ -180,15 +180,20 @@ export async function postWithRetries(req: HttpPost, opts: { timeoutMs?: number;
   return { ok: false, attempts, status, detail: clean(detail) };
 }
 
+/**
+ * The alert (or a digest's or a test's message) as JSON. Its Idempotency-Key is the alert's id and
+ * count (`key` for what is not an alert): the same on every try.
+ */
 export async function deliverWebhook(
   url: string,
-  alert: OutgoingAlert,
-  opts: { timeoutMs?: number; attempts?: number } = {},
+  body: OutgoingAlert | Readonly<Record<string, unknown>>,
+  opts: { timeoutMs?: number; attempts?: number; key?: string; secrets?: readonly string[] } = {},
 ): Promise<WebhookResult> {
   if (!splitCredentials(url)) return { ok: false, attempts: 0, detail: 'the webhook is not a valid URL; it is not shown, as it may hold a secret' };
+  const key = opts.key ?? `pguard-${String(body.id)}-${String(body.count)}`;
   const res = await postWithRetries({
-    url, body: JSON.stringify(alert),
-    headers: { 'content-type': 'application/json', 'idempotency-key': `pguard-${alert.id}-${alert.count}` },
+    url, body: JSON.stringify(body), ...(opts.secrets ? { secrets: opts.secrets } : {}),
+    headers: { 'content-type': 'application/json', 'idempotency-key': key },
   }, opts);
   return { ok: res.ok, attempts: res.attempts, detail: res.detail };
 }
