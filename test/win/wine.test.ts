@@ -179,7 +179,9 @@ describe.skipIf(!WINE)(`pguard under Wine (${WINE?.version ?? 'no Wine'})`, () =
     const ready = join(t.dir, 'ready.txt');
     // It says when its handler is in place: a Ctrl-C before that ends it as it ends any program
     // (Node under Wine takes 1-2 s to start), and says nothing of the stop.
-    writeFileSync(script, `process.on('SIGINT', () => { require('fs').writeFileSync(${JSON.stringify(winPath(mark))}, 'SIGINT'); process.exit(0); }); require('fs').writeFileSync(${JSON.stringify(winPath(ready))}, 'ready'); setInterval(() => {}, 1000);\n`);
+    // The handler writes its mark, flushed to disk, before it exits: under Wine a file written
+    // just before exit was twice found created and empty.
+    writeFileSync(script, `const fs = require('fs'); process.on('SIGINT', () => { const fd = fs.openSync(${JSON.stringify(winPath(mark))}, 'w'); fs.writeSync(fd, 'SIGINT'); fs.fsyncSync(fd); fs.closeSync(fd); process.exit(0); }); fs.writeFileSync(${JSON.stringify(winPath(ready))}, 'ready'); setInterval(() => {}, 1000);\n`);
     await t.cli(['register', 'g', `"${winPath(WINE!.node)}" "${winPath(script)}"`, '--kill-timeout', '20']);
     expect((await t.cli(['start', 'g'])).code).toBe(0);
     const run = await waitFor(() => t.runs('g').latest, { what: 'the run' });
