@@ -1,7 +1,7 @@
 // `restart` (the CLI, the dashboard): stop, start with the current definition (budget reset), then,
 // as after an automatic restart, the running dependents once the dependency is ready.
 import type { Context } from './context.js';
-import type { StartedBy } from '../core/plan.js';
+import { describeList, type StartedBy } from '../core/plan.js';
 import { isUp } from '../core/states.js';
 import { restartDependents } from './dependents.js';
 import { dependentsToRestart } from './observe.js';
@@ -19,7 +19,7 @@ export async function restartProcesses(ctx: Context, names: readonly string[], o
     });
     if (names.length === 0) return [];
   }
-  say(`restarting ${names.join(', ')}...`);
+  say(`restarting ${describeList(names)}...`);
   await stopMany(ctx, names);
   const results = await startMany(ctx, names, { waitMs: opts.waitMs, ...(opts.by ? { by: opts.by } : {}) });
   if (!opts.dependents) return results;

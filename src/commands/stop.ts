@@ -16,8 +16,9 @@ export const stopCommand = defineCommand<Args, StopResult[]>({
   run: async (argv, ctx) => {
     const { selectAnyNames } = await import('../app/context.js');
     const { stopMany } = await import('../app/stop.js');
+    const { describeList } = await import('../core/plan.js');
     const names = selectAnyNames(ctx, argv.names, argv.all ?? false, 'stop');
-    if (!argv.json) ctx.progress(`stopping ${names.join(', ')}...`);
+    if (!argv.json) ctx.progress(`stopping ${describeList(names)}...`);
     return stopMany(ctx, names);
   },
   render: (results, out) => { for (const r of results) out.printLine(r.message); },

@@ -106,6 +106,12 @@ export function describeNames(names: readonly string[]): string {
   return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
 }
 
+/** A list said on one line however long it is: "a, b, c" up to `max` names, then "a, b, ... and 4,992 more". */
+export function describeList(names: readonly string[], max = 8): string {
+  if (names.length <= max) return names.join(', ');
+  return `${names.slice(0, max - 1).join(', ')} ... and ${(names.length - max + 1).toLocaleString('en-US')} more`;
+}
+
 /** The one alert of a dependency episode: what happened, and what it waits for. */
 export function waitingAlert(what: string, blockedBy: readonly string[], restarts: number): AlertIntent {
   const names = describeNames(blockedBy);

@@ -133,20 +133,17 @@ export async function stopTree(root: Identity, signal: NodeJS.Signals, killTimeo
   return { signalled: tree.length, killed, survivors: alive.length };
 }
 
-/**
- * What is left of a run whose leader is gone (its runner died with it, say): the live members of
- * its process group or session (the run called setsid, so both bear its PID), started no earlier
- * than it, on the same boot. While any member lives the kernel gives that number to no other
- * group or session; where the PID itself lives again it may name someone else's, so nothing is
- * taken for a leftover then (its own leader, alive or a zombie, is fine). Linux only (/proc); elsewhere, none.
- */
-export function leftoversOf(run: Identity): Identity[] {
-  if (!Number.isInteger(run.pid) || run.pid <= 1 || !/^\d+$/.test(run.startTime) || run.bootId === '' || run.bootId !== readBootId()) return [];
-  if (existsSync(`/proc/${run.pid}`) && (statFields(run.pid)?.[19] ?? null) !== run.startTime) return [];
-  const out: Identity[] = [];
+/** A live process as /proc tells it: its group, session and start time (clock ticks since boot). */
+interface ProcEntry { readonly pid: number; readonly pgrp: number; readonly session: number; readonly startTime: string }
+
+/** Group or session id -> its live members (zombies left out), from one pass over /proc; null where /proc cannot be read. */
+type ProcScan = ReadonlyMap<number, readonly ProcEntry[]>;
+
+function scanProc(): ProcScan | null {
   let entries: string[];
-  try { entries = readdirSync('/proc'); } catch { return []; }
-  const since = BigInt(run.startTime);
+  try { entries = readdirSync('/proc'); } catch { return null; }
+  const out = new Map<number, ProcEntry[]>();
+  const add = (key: number, p: ProcEntry) => { const list = out.get(key); if (list) list.push(p); else out.set(key, [p]); };
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     const rest = statFields(entry);
@@ -154,11 +151,43 @@ export function leftoversOf(run: Identity): Identity[] {
     const [state, , pgrp, session] = rest;
     const startTime = rest[19];
     if (!startTime || state === 'Z' || state === 'X') continue;
-    if (Number(pgrp) !== run.pid && Number(session) !== run.pid) continue;
-    if (BigInt(startTime) < since) continue;
-    out.push({ pid: Number(entry), startTime, bootId: run.bootId });
+    const p = { pid: Number(entry), pgrp: Number(pgrp), session: Number(session), startTime };
+    add(p.pgrp, p);
+    if (p.session !== p.pgrp) add(p.session, p);
   }
   return out;
+}
+
+let nextScan: Promise<ProcScan | null> | null = null;
+
+/**
+ * A /proc scan that begins after this call (so it sees every process alive now), shared by the
+ * callers that ask before it begins: the stops of a `stop --all` ask at about the same time, and
+ * each scan reads every process's stat (one per stop made `stop --all` of n processes quadratic).
+ */
+function freshScan(): Promise<ProcScan | null> {
+  nextScan ??= new Promise((resolve) => setImmediate(() => {
+    nextScan = null;
+    resolve(scanProc());
+  }));
+  return nextScan;
+}
+
+/**
+ * What is left of a run whose leader is gone (its runner died with it, say): the live members of
+ * its process group or session (the run called setsid, so both bear its PID), started no earlier
+ * than it, on the same boot. While any member lives the kernel gives that number to no other
+ * group or session; where the PID itself lives again it may name someone else's, so nothing is
+ * taken for a leftover then (its own leader, alive or a zombie, is fine). Linux only (/proc); elsewhere, none.
+ */
+export async function leftoversOf(run: Identity): Promise<Identity[]> {
+  if (!Number.isInteger(run.pid) || run.pid <= 1 || !/^\d+$/.test(run.startTime) || run.bootId === '' || run.bootId !== readBootId()) return [];
+  const scan = await freshScan();
+  if (existsSync(`/proc/${run.pid}`) && (statFields(run.pid)?.[19] ?? null) !== run.startTime) return [];
+  const since = BigInt(run.startTime);
+  return (scan?.get(run.pid) ?? [])
+    .filter((p) => BigInt(p.startTime) >= since)
+    .map((p) => ({ pid: p.pid, startTime: p.startTime, bootId: run.bootId }));
 }
 
 /**
@@ -167,12 +196,12 @@ export function leftoversOf(run: Identity): Identity[] {
  */
 export async function endLeftovers(run: Identity, signal: NodeJS.Signals, killTimeoutMs: number): Promise<StopResult> {
   if (process.platform === 'win32') return endRunWindows(run, 'SIGKILL', 0);
-  const found = leftoversOf(run);
+  const found = await leftoversOf(run);
   if (found.length === 0) return { signalled: 0, killed: 0, survivors: 0 };
   signalVerified(found, signal);
   if (signal !== 'SIGCONT' && signal !== 'SIGKILL') signalVerified(found, 'SIGCONT');
   let alive = await waitGone(found, killTimeoutMs);
-  const late = leftoversOf(run).filter((id) => !found.some((f) => f.pid === id.pid));
+  const late = (await leftoversOf(run)).filter((id) => !found.some((f) => f.pid === id.pid));
   const killed = alive.length + late.length;
   if (killed > 0) {
     alive = [...alive, ...late];
