@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { wineRecovery } from './wine.mjs';
+import { fleetScale } from './fleet.mjs';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -20,7 +21,12 @@ const CLI = join(root, 'bin', 'pguard.js');
 const QUICK = process.argv.includes('--quick');
 const VS_PM2 = process.argv.some((a, i) => a === '--vs=pm2' || (a === '--vs' && process.argv[i + 1] === 'pm2'));
 const KILLS = QUICK ? 5 : 20;
-const SCALES = QUICK ? [10, 100] : [10, 100, 1000];
+// The fleet curve (bench/fleet.mjs): --scales 10,100 to take fewer points.
+const SCALES_ARG = process.argv.find((a, i) => process.argv[i - 1] === '--scales');
+const SCALES = SCALES_ARG ? SCALES_ARG.split(',').map(Number) : QUICK ? [10, 100] : [10, 100, 1000, 5000];
+// --only fleet (or recovery, cli, start, watch, dashboard, history, logs): those parts alone, their figures printed as JSON.
+const ONLY = process.argv.find((a, i) => process.argv[i - 1] === '--only')?.split(',') ?? null;
+const want = (part) => ONLY === null || ONLY.includes(part);
 
 const work = mkdtempSync(join(os.tmpdir(), 'pguard-bench-')); // 0700
 let interrupted = false;
@@ -79,7 +85,7 @@ async function waitFor(cond, timeoutMs = 20_000, what = 'a condition', intervalM
  * still without one: the times come from the lines themselves, so a slower poll changes no figure,
  * and a light one leaves the CPU to what is measured.
  */
-async function firstLinesOf(logs, what, since = 0) {
+async function firstLinesOf(logs, what, since = 0, timeoutMs = 60_000) {
   const first = logs.map(() => undefined);
   return waitFor(() => {
     logs.forEach((log, i) => {
@@ -87,7 +93,7 @@ async function firstLinesOf(logs, what, since = 0) {
       try { first[i] = startLines(readFileSync(log, 'utf8')).find((t) => t >= since); } catch { /* not yet */ }
     });
     return first.every((x) => x !== undefined) ? first : null;
-  }, 60_000, what, 20);
+  }, timeoutMs, what, 20);
 }
 
 const sorted = (xs) => [...xs].sort((a, b) => a - b);
@@ -347,26 +353,6 @@ async function cliInterleaved(n, pm2) {
   return { processes: n, running: true, ...Object.fromEntries(Object.entries(samples).map(([k, xs]) => [`${k}_ms`, round(median(xs))])), samples: Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, xs.map((x) => round(x))])) };
 }
 
-async function healthcheckScale(n) {
-  let startMs = 0;
-  const r = await runningRegistry(n, `scale-${n}`, (ms) => { startMs = ms; });
-  const samples = [];
-  let summary;
-  for (let i = 0; i < 3; i++) {
-    const h0 = performance.now();
-    const res = await r.cli('healthcheck', '--json');
-    samples.push(performance.now() - h0);
-    summary = JSON.parse(res.stdout);
-  }
-  const s0 = performance.now();
-  await r.cli('status', '--json');
-  const statusMs = performance.now() - s0;
-  const s1 = performance.now();
-  await r.cli('stop', '--all');
-  const stopMs = performance.now() - s1;
-  return { healthcheck_ms: round(median(samples)), running: summary.counts.running ?? 0, start_all_ms: round(startMs), status_ms: round(statusMs), stop_all_ms: round(stopMs) };
-}
-
 /** Proportional set size (shared pages split among their users): what one more runner really costs. */
 function pssKb(pid) {
   try {
@@ -539,50 +525,68 @@ async function main() {
   progress(`pguard bench${QUICK ? ' (quick)' : ''}${VS_PM2 ? ' vs PM2' : ''}: ${KILLS} kills per recovery run, scales ${SCALES.join(', ')}`);
   const pm2 = VS_PM2 ? await installPm2() : null;
   if (pm2) figures.pm2_version = pm2.version;
-  progress('crash recovery floor: an in-process Node respawner...');
-  figures.floor_shell = await measured('the floor (shell)', () => floorRecovery('shell'));
-  figures.floor_node = await measured('the floor (Node)', () => floorRecovery('node'));
-  progress('crash recovery, shell program (runner-driven, no daemon)...');
-  figures.recovery_shell = await measured('crash recovery (shell)', () => crashRecovery('shell'));
-  progress('crash recovery, Node program...');
-  figures.recovery_node = await measured('crash recovery (Node)', () => crashRecovery('node'));
-  // The Windows runner under Wine, beside the Linux figures (bench/wine.mjs; skipped without the setup).
-  progress('crash recovery of the Windows runner under Wine...');
-  figures.recovery_wine = await measured('crash recovery under Wine', () => wineRecovery({ kills: QUICK ? 5 : 10, progress }));
-  progress('crash recovery with watch running...');
-  figures.recovery_shell_watch = await measured('recovery with watch (shell)', () => crashRecovery('shell', { watch: true }));
-  figures.recovery_node_watch = await measured('recovery with watch (Node)', () => crashRecovery('node', { watch: true }));
-  if (pm2) {
-    const p = await measured('PM2 recovery', () => pm2Figures(pm2));
-    figures.pm2 = p;
+  if (want('recovery')) {
+    progress('crash recovery floor: an in-process Node respawner...');
+    figures.floor_shell = await measured('the floor (shell)', () => floorRecovery('shell'));
+    figures.floor_node = await measured('the floor (Node)', () => floorRecovery('node'));
+    progress('crash recovery, shell program (runner-driven, no daemon)...');
+    figures.recovery_shell = await measured('crash recovery (shell)', () => crashRecovery('shell'));
+    progress('crash recovery, Node program...');
+    figures.recovery_node = await measured('crash recovery (Node)', () => crashRecovery('node'));
+    // The Windows runner under Wine, beside the Linux figures (bench/wine.mjs; skipped without the setup).
+    progress('crash recovery of the Windows runner under Wine...');
+    figures.recovery_wine = await measured('crash recovery under Wine', () => wineRecovery({ kills: QUICK ? 5 : 10, progress }));
+    progress('crash recovery with watch running...');
+    figures.recovery_shell_watch = await measured('recovery with watch (shell)', () => crashRecovery('shell', { watch: true }));
+    figures.recovery_node_watch = await measured('recovery with watch (Node)', () => crashRecovery('node', { watch: true }));
+    if (pm2) {
+      const p = await measured('PM2 recovery', () => pm2Figures(pm2));
+      figures.pm2 = p;
+    }
+    progress('backstop recovery (runner and process killed, one healthcheck)...');
+    figures.backstop = await measured('the backstop', () => backstopRecovery());
   }
-  progress('backstop recovery (runner and process killed, one healthcheck)...');
-  figures.backstop = await measured('the backstop', () => backstopRecovery());
-  progress(`CLI start-up, 10 running processes, interleaved with node -e 0${pm2 ? ' and pm2 jlist' : ''}...`);
-  figures.cli_10 = await measured('CLI with 10', () => cliInterleaved(10, pm2));
-  progress('start throughput and runner memory (50 processes)...');
-  figures.start_50 = await measured('start --all of 50', async () => {
-    const r = throughputRegistry(50, 'throughput');
-    await startThroughput(r); // its first start: files and folders created
-    return startThroughput(r);
-  });
-  const starts = await measured(`start --all --no-wait of 50${pm2 ? ', interleaved with PM2\'s warm start' : ''}`, () => startInterleaved(50, QUICK ? 2 : 5, pm2));
-  figures.start_50_no_wait = { ...starts.ours, load: starts.load };
-  if (pm2) figures.pm2_start_50 = { ...starts.pm2, load: starts.load };
-  progress('watch with 100 processes: idle CPU, memory, detection...');
-  figures.watch_100 = await measured('watch with 100', () => watchCost(100));
-  progress('dashboard with 100 processes: page load, idle CPU, memory...');
-  figures.dashboard_100 = await measured('the dashboard', () => dashboardCost(100));
-  if (pm2) { await pm2.cli('kill'); pm2Home = null; }
+  if (want('cli')) {
+    progress(`CLI start-up, 10 running processes, interleaved with node -e 0${pm2 ? ' and pm2 jlist' : ''}...`);
+    figures.cli_10 = await measured('CLI with 10', () => cliInterleaved(10, pm2));
+  }
+  if (want('start')) {
+    progress('start throughput and runner memory (50 processes)...');
+    figures.start_50 = await measured('start --all of 50', async () => {
+      const r = throughputRegistry(50, 'throughput');
+      await startThroughput(r); // its first start: files and folders created
+      return startThroughput(r);
+    });
+    const starts = await measured(`start --all --no-wait of 50${pm2 ? ', interleaved with PM2\'s warm start' : ''}`, () => startInterleaved(50, QUICK ? 2 : 5, pm2));
+    figures.start_50_no_wait = { ...starts.ours, load: starts.load };
+    if (pm2) figures.pm2_start_50 = { ...starts.pm2, load: starts.load };
+  }
+  if (want('watch')) {
+    progress('watch with 100 processes: idle CPU, memory, detection...');
+    figures.watch_100 = await measured('watch with 100', () => watchCost(100));
+  }
+  if (want('dashboard')) {
+    progress('dashboard with 100 processes: page load, idle CPU, memory...');
+    figures.dashboard_100 = await measured('the dashboard', () => dashboardCost(100));
+  }
   // The large scales last: starting 1,000 processes lifts the load average (a one-minute mean) far
   // above the cores for minutes, which would flag every figure taken after it.
-  figures.healthcheck = {};
-  for (const n of SCALES) {
-    progress(`healthcheck with ${n} live processes...`);
-    figures.healthcheck[n] = await measured(`healthcheck with ${n}`, () => healthcheckScale(n));
+  if (want('fleet')) {
+    figures.fleet = {};
+    const helpers = {
+      makeRegistry, waitFor, firstLinesOf, wallMs, median, round, pssKb, rssKb, progress, latestRunPid, here, work, pm2,
+      interrupted: () => interrupted,
+    };
+    for (const n of SCALES) {
+      progress(`the fleet: ${n} running processes...`);
+      figures.fleet[n] = await measured(`the fleet of ${n}`, () => fleetScale(n, helpers));
+    }
   }
-  progress('CLI start-up, 1,000 running processes...');
-  figures.cli_1000 = await measured('CLI with 1,000', () => cliInterleaved(QUICK ? 100 : 1000, null));
+  if (pm2) { await pm2.cli('kill'); pm2Home = null; }
+  if (want('cli')) {
+    progress('CLI start-up, 1,000 running processes...');
+    figures.cli_1000 = await measured('CLI with 1,000', () => cliInterleaved(QUICK ? 100 : 1000, null));
+  }
 
   const result = {
     date: new Date().toISOString(),
@@ -594,6 +598,14 @@ async function main() {
     figures,
   };
   mkdirSync(join(here, 'results'), { recursive: true });
+  if (ONLY) {
+    // A partial run: its figures as JSON, kept apart from the full run's latest.json.
+    const file = join(here, 'results', `partial-${ONLY.join('-')}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(JSON.stringify(result, null, 2));
+    console.log(`\nwritten to ${file} (${result.duration_s} s)`);
+    return;
+  }
   writeFileSync(join(here, 'results', 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   const f = figures;
   const x = (a, b) => (a && b ? `${round(a / b, 2)}x` : '-');
@@ -610,7 +622,17 @@ async function main() {
     ['healthcheck, 10 running (median)', `${c10.healthcheck_ms} ms`, `${x(c10.healthcheck_ms, c10.node_e_0_ms)} node -e 0; target 1.4x`],
     ['on-exit (the runner\'s report), 10 running', `${c10.on_exit_ms} ms`, `${x(c10.on_exit_ms, c10.node_e_0_ms)} node -e 0; target 1.4x`],
     [`status --json, ${f.cli_1000.processes} running (median)`, `${f.cli_1000.status_json_ms} ms`, `${x(f.cli_1000.status_json_ms, f.cli_1000.node_e_0_ms)} node -e 0 (${f.cli_1000.node_e_0_ms} ms)`],
-    ...SCALES.map((n) => [`healthcheck, ${n} live processes`, `${f.healthcheck[n].healthcheck_ms} ms (start --all ${f.healthcheck[n].start_all_ms} ms, stop --all ${f.healthcheck[n].stop_all_ms} ms)`, n === 1000 ? 'target <= 1.5 s' : '']),
+    ...SCALES.flatMap((n) => {
+      const fl = f.fleet[n];
+      const p = fl.pm2;
+      const big = n === Math.max(...SCALES);
+      return [
+        [`fleet of ${n}: start --all --no-wait, command back / all first lines`, `${fl.start_all.command_returned_ms} / ${fl.start_all.all_first_lines_ms} ms`, `floor (one sh) ${fl.floor_start.command_returned_ms} / ${fl.floor_start.all_first_lines_ms} ms${p ? `; PM2 start ${p.start_command_returned_ms} / ${p.all_first_lines_ms} ms (${x(fl.start_all.command_returned_ms, p.start_command_returned_ms)})` : ''}${big ? '; target <= 1x PM2' : ''}`],
+        [`  status --json / healthcheck, ${n} running (median of 3)`, `${fl.status_json_ms} / ${fl.healthcheck_ms} ms`, `${p ? `pm2 jlist ${p.jlist_ms} ms (${x(fl.status_json_ms, p.jlist_ms)}); ` : ''}${big ? 'targets 1 s / 2 s' : ''}`],
+        [`  runner Pss per process (median / mean), RSS median`, `${round(fl.runner.pss_kb_median / 1024, 3)} / ${round(fl.runner.pss_kb_mean / 1024, 3)} MB, RSS ${round(fl.runner.rss_kb_median / 1024, 2)} MB`, `${p ? `PM2's daemon ${p.daemon_rss_mb} MB (${round(p.daemon_rss_mb / n, 3)} MB a process); ` : ''}target Pss 0.2 MB`],
+        [`  stop --all of ${n}: time / processes left`, `${fl.stop_all_ms} ms / ${fl.left_after_stop} of ${fl.processes_checked_after_stop}`, p ? `pm2 kill ${p.kill_ms} ms` : ''],
+      ];
+    }),
     ['start --all, 50: all first lines / command back (1 s check)', `${f.start_50.all_first_lines_ms} / ${f.start_50.command_returned_ms} ms`, f.pm2_start_50 ? `PM2 warm start: ${f.pm2_start_50.all_first_lines_ms} / ${f.pm2_start_50.command_returned_ms} ms (${x(f.start_50.command_returned_ms, f.pm2_start_50.command_returned_ms)})` : ''],
     [`start --all --no-wait, 50: all first lines / command back (median of ${f.start_50_no_wait.rounds}, interleaved)`, `${f.start_50_no_wait.all_first_lines_ms} / ${f.start_50_no_wait.command_returned_ms} ms`, f.pm2_start_50 ? `${x(f.start_50_no_wait.command_returned_ms, f.pm2_start_50.command_returned_ms)} PM2's warm start; target 1x` : ''],
     ['  its first start (a new state directory): first lines / command back', `${f.start_50_no_wait.first_start.all_first_lines_ms} / ${f.start_50_no_wait.first_start.command_returned_ms} ms`, f.pm2_start_50 ? `PM2's first start of these apps: ${f.pm2_start_50.first_start.all_first_lines_ms} / ${f.pm2_start_50.first_start.command_returned_ms} ms (${x(f.start_50_no_wait.first_start.command_returned_ms, f.pm2_start_50.first_start.command_returned_ms)})` : ''],
