@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { jobUsage, processCreationTime, workingSetBytes } from './win/kernel32.js';
 
-const PAGE_KB = 4; // /proc/PID/statm counts 4 KiB pages on Linux x86-64 and arm64
+const PAGE_KB = 4; // /proc/PID/stat's rss counts 4 KiB pages on Linux x86-64 and arm64
 export const CLOCK_TICKS = 100; // USER_HZ: /proc/PID/stat times are in 1/100 s on Linux
 
 export interface TreeUsage {
@@ -46,20 +46,44 @@ export function treeOf(table: ProcessTable, root: number): number[] {
  */
 export function readTreeUsageLive(root: number): TreeUsage | null {
   if (process.platform === 'win32') return readRunUsageWindows(root);
+  // One stat a process gives its CPU time, resident pages and threads; a single-threaded process's
+  // children are all in one file (status reads this for every running process: at 5,000 the
+  // files read a process are most of its cost).
+  let rssPages = 0;
+  let ticks = 0;
+  let pids = 0;
   const tree: number[] = [root];
-  try {
-    for (let i = 0; i < tree.length; i++) {
-      const pid = tree[i]!;
-      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+  for (let i = 0; i < tree.length; i++) {
+    const pid = tree[i]!;
+    const f = statFieldsOf(pid);
+    if (!f) {
+      if (i === 0) return null; // the root is gone
+      continue; // a member exited meanwhile: what was read stands
+    }
+    rssPages += Number(f[21]); // rss (field 24), in pages
+    ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    pids++;
+    try {
+      const tids = Number(f[17]) === 1 ? [String(pid)] : readdirSync(`/proc/${pid}/task`); // num_threads (field 20)
+      for (const tid of tids) {
         const kids = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
         if (kids) tree.push(...kids.split(' ').map(Number));
       }
+    } catch {
+      if (i === 0) return null; // no children files (or the root just exited): use a table
     }
-  } catch (err) {
-    if (tree.length === 1) return null; // no children files, or the root is gone
-    void err; // a member exited meanwhile: what was read stands
   }
-  return usageOf(tree);
+  return { pids, rssMb: Math.round(((rssPages * PAGE_KB) / 1024) * 10) / 10, cpuTicks: ticks };
+}
+
+/** The fields of /proc/PID/stat after the command name (state first); null when it is gone. */
+function statFieldsOf(pid: number): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
 }
 
 /** Whether trees can be read from /proc alone (CONFIG_PROC_CHILDREN), or a run's job on Windows: then no `ps` is spawned for them. */
@@ -85,20 +109,15 @@ export function readTreeUsage(table: ProcessTable, root: number): TreeUsage {
 }
 
 function usageOf(tree: readonly number[]): TreeUsage {
-  let rssKb = 0;
+  let rssPages = 0;
   let ticks = 0;
   let pids = 0;
   for (const pid of tree) {
-    try {
-      const statm = readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ');
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      rssKb += Number(statm[1]) * PAGE_KB;
-      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
-      pids++;
-    } catch {
-      /* exited meanwhile */
-    }
+    const f = statFieldsOf(pid);
+    if (!f) continue; // exited meanwhile
+    rssPages += Number(f[21]);
+    ticks += Number(f[11]) + Number(f[12]);
+    pids++;
   }
-  return { pids, rssMb: Math.round((rssKb / 1024) * 10) / 10, cpuTicks: ticks };
+  return { pids, rssMb: Math.round(((rssPages * PAGE_KB) / 1024) * 10) / 10, cpuTicks: ticks };
 }
