@@ -7,8 +7,11 @@
 //   what each runner costs (Pss, RSS), and PM2's daemon RSS with the same n;
 //   stop --all, and what is left of the processes it stopped (runners and programs, by PID and start time).
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+/** How long PM2 may take to start a fleet (PM2_BUDGET_MIN minutes; 10 by default). */
+const PM2_BUDGET_MS = (Number(process.env.PM2_BUDGET_MIN) || 10) * 60_000;
 
 /** A process's start time (clock ticks since boot), or null when it is gone (a zombie counts as gone). */
 function startTimeOf(pid) {
@@ -144,18 +147,48 @@ async function pm2Fleet(n, h, prog) {
   }
   const eco = join(dir, 'fleet.config.json');
   writeFileSync(eco, JSON.stringify({ apps }));
-  h.progress(`  PM2 start of ${n}...`);
+  h.progress(`  PM2 start of ${n} (at most ${PM2_BUDGET_MS / 60_000} min)...`);
   const t0 = h.wallMs();
-  await pm2.cli('start', eco);
-  const returned = h.wallMs() - t0;
-  const first = await h.firstLinesOf(logs, `PM2's ${n} first lines`, t0, 1_200_000);
+  // PM2 slows down as its list grows: past the budget, what it had started by then is the figure.
+  let returned = null;
+  const cmd = pm2.cli('start', eco).then(() => { returned = h.wallMs() - t0; });
+  const firstLine = logs.map(() => undefined);
+  const startLine = (log) => { try { return /^START (\d+)$/m.exec(readFileSync(log, 'utf8'))?.[1]; } catch { return undefined; } };
+  const daemonPid = Number(readFileSync(join(pm2.env.PM2_HOME, 'pm2.pid'), 'utf8'));
+  let daemonDied = false;
+  await h.waitFor(() => {
+    logs.forEach((log, i) => { if (firstLine[i] === undefined) { const us = startLine(log); if (us !== undefined) firstLine[i] = Number(us) / 1000; } });
+    daemonDied = startTimeOf(daemonPid) === null;
+    return (returned !== null && firstLine.every((x) => x !== undefined)) || daemonDied || h.wallMs() - t0 > PM2_BUDGET_MS || h.interrupted();
+  }, PM2_BUDGET_MS + 60_000, `PM2's ${n} first lines`, 200);
+  const started = firstLine.filter((x) => x !== undefined);
+  if (daemonDied) {
+    // Its daemon gone (it died of EMFILE at about 2,860 programs with 20,000 descriptors allowed,
+    // 2026-12-05): what it started runs on, orphaned. Say why, from its log, and end them.
+    let why = 'unknown';
+    try { why = /PM2 error: (Error: [^\n]*)/.exec(readFileSync(join(pm2.env.PM2_HOME, 'pm2.log'), 'utf8'))?.[1] ?? why; } catch { /* no log */ }
+    h.progress(`  PM2's daemon died after starting ${started.length} of ${n} (${why}); ending what it left running`);
+    const orphans = killPm2Apps(pm2.env.PM2_HOME);
+    await cmd.catch(() => {});
+    await pm2.cli('ping');
+    return { finished: false, daemon_died: true, why, started_before_death: started.length, seconds_to_death: h.round((h.wallMs() - t0) / 1000), orphans_ended: orphans };
+  }
+  if (returned === null || started.length < n) {
+    h.progress(`  PM2 had started ${started.length} of ${n} after ${Math.round((h.wallMs() - t0) / 1000)} s: stopping it (pm2 kill)`);
+    const k0 = performance.now();
+    await pm2.cli('kill');
+    const killMs = performance.now() - k0;
+    await cmd.catch(() => {});
+    await pm2.cli('ping');
+    return { finished: false, budget_ms: PM2_BUDGET_MS, started_within_budget: started.length, start_command_returned_ms: returned === null ? null : h.round(returned), kill_ms: h.round(killMs) };
+  }
+  const first = firstLine;
   const jlist = [];
   for (let i = 0; i < 3; i++) {
     const j0 = performance.now();
     await pm2.cli('jlist');
     jlist.push(performance.now() - j0);
   }
-  const daemonPid = Number(readFileSync(join(pm2.env.PM2_HOME, 'pm2.pid'), 'utf8'));
   const daemonRssKb = h.rssKb(daemonPid);
   h.progress(`  pm2 kill (stops all ${n})...`);
   const k0 = performance.now();
@@ -163,7 +196,24 @@ async function pm2Fleet(n, h, prog) {
   const killMs = performance.now() - k0;
   await pm2.cli('ping'); // a fresh daemon, warm, for what follows
   return {
-    start_command_returned_ms: h.round(returned), all_first_lines_ms: h.round(Math.max(...first) - t0),
+    finished: true, start_command_returned_ms: h.round(returned), all_first_lines_ms: h.round(Math.max(...first) - t0),
     jlist_ms: h.round(h.median(jlist)), daemon_rss_mb: h.round(daemonRssKb / 1024), kill_ms: h.round(killMs),
   };
+}
+
+/**
+ * Every live process PM2 started from this PM2_HOME (its apps carry PM2_HOME in their environment),
+ * SIGKILLed: what a daemon that died left behind. Returns how many.
+ */
+export function killPm2Apps(home) {
+  let ended = 0;
+  let entries = [];
+  try { entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e)); } catch { return 0; }
+  for (const e of entries) {
+    let env;
+    try { env = readFileSync(`/proc/${e}/environ`, 'utf8'); } catch { continue; }
+    if (!env.split('\0').includes(`PM2_HOME=${home}`)) continue;
+    try { process.kill(Number(e), 'SIGKILL'); ended++; } catch { /* gone */ }
+  }
+  return ended;
 }

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { wineRecovery } from './wine.mjs';
-import { fleetScale } from './fleet.mjs';
+import { fleetScale, killPm2Apps } from './fleet.mjs';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -505,6 +505,7 @@ async function cleanup() {
   for (const child of children) child.kill('SIGTERM');
   if (pm2Home) {
     try { await run(process.execPath, [join(work, 'pm2', 'node_modules', 'pm2', 'bin', 'pm2'), 'kill'], { env: pm2Home }); } catch { /* best effort */ }
+    killPm2Apps(pm2Home.PM2_HOME); // what a daemon that died left running
   }
   for (const r of registries) {
     try { if (existsSync(r.registry)) await r.cli('stop', '--all'); } catch { /* best effort */ }
@@ -627,9 +628,9 @@ async function main() {
       const p = fl.pm2;
       const big = n === Math.max(...SCALES);
       return [
-        [`fleet of ${n}: start --all --no-wait, command back / all first lines`, `${fl.start_all.command_returned_ms} / ${fl.start_all.all_first_lines_ms} ms`, `floor (one sh) ${fl.floor_start.command_returned_ms} / ${fl.floor_start.all_first_lines_ms} ms${p ? `; PM2 start ${p.start_command_returned_ms} / ${p.all_first_lines_ms} ms (${x(fl.start_all.command_returned_ms, p.start_command_returned_ms)})` : ''}${big ? '; target <= 1x PM2' : ''}`],
-        [`  status --json / healthcheck, ${n} running (median of 3)`, `${fl.status_json_ms} / ${fl.healthcheck_ms} ms`, `${p ? `pm2 jlist ${p.jlist_ms} ms (${x(fl.status_json_ms, p.jlist_ms)}); ` : ''}${big ? 'targets 1 s / 2 s' : ''}`],
-        [`  runner Pss per process (median / mean), RSS median`, `${round(fl.runner.pss_kb_median / 1024, 3)} / ${round(fl.runner.pss_kb_mean / 1024, 3)} MB, RSS ${round(fl.runner.rss_kb_median / 1024, 2)} MB`, `${p ? `PM2's daemon ${p.daemon_rss_mb} MB (${round(p.daemon_rss_mb / n, 3)} MB a process); ` : ''}target Pss 0.2 MB`],
+        [`fleet of ${n}: start --all --no-wait, command back / all first lines`, `${fl.start_all.command_returned_ms} / ${fl.start_all.all_first_lines_ms} ms`, `floor (one sh) ${fl.floor_start.command_returned_ms} / ${fl.floor_start.all_first_lines_ms} ms${!p ? '' : p.daemon_died ? `; PM2's daemon died after starting ${p.started_before_death} of ${n} in ${p.seconds_to_death} s (${p.why})` : p.finished ? `; PM2 start ${p.start_command_returned_ms} / ${p.all_first_lines_ms} ms (${x(fl.start_all.command_returned_ms, p.start_command_returned_ms)})` : `; PM2 had started ${p.started_within_budget} of ${n} after ${p.budget_ms / 60_000} min (stopped there)`}${big ? '; target <= 1x PM2' : ''}`],
+        [`  status --json / healthcheck, ${n} running (median of 3)`, `${fl.status_json_ms} / ${fl.healthcheck_ms} ms`, `${p?.finished ? `pm2 jlist ${p.jlist_ms} ms (${x(fl.status_json_ms, p.jlist_ms)}); ` : ''}${big ? 'targets 1 s / 2 s' : ''}`],
+        [`  runner Pss per process (median / mean), RSS median`, `${round(fl.runner.pss_kb_median / 1024, 3)} / ${round(fl.runner.pss_kb_mean / 1024, 3)} MB, RSS ${round(fl.runner.rss_kb_median / 1024, 2)} MB`, `${p?.finished ? `PM2's daemon ${p.daemon_rss_mb} MB (${round(p.daemon_rss_mb / n, 3)} MB a process); ` : ''}target Pss 0.2 MB`],
         [`  stop --all of ${n}: time / processes left`, `${fl.stop_all_ms} ms / ${fl.left_after_stop} of ${fl.processes_checked_after_stop}`, p ? `pm2 kill ${p.kill_ms} ms` : ''],
       ];
     }),
