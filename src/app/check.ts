@@ -82,7 +82,7 @@ export async function checkProcess(
     const now = ctx.clock.now();
     const plan = decide(def, ctx.registry.settings, glance.record, look, now);
     const due = dueAt(glance, now);
-    const rotate = opts.full && (logNeedsRotation(ctx.store.logFile(name), def.logMaxMb) || ctx.store.runsNeedRotation(name));
+    const rotate = opts.full && ((!def.logWriter && logNeedsRotation(ctx.store.logFile(name), def.logMaxMb)) || ctx.store.runsNeedRotation(name));
     if (isEmpty(plan, glance) && !due.probes && !due.resources && !rotate) {
       const idle = glance.liveRun && isUp(glance.record.status) ? { run: glance.liveRun, until: nextTimedDecision(def, glance.record, look.lineage) } : null;
       return { name, before: glance.record, after: glance.record, action: null, detail: glance.record.reason, alerts: [], kill: null, idle };
@@ -92,7 +92,8 @@ export async function checkProcess(
   // Liveness and recovery, under the lock.
   const first = await withProcessLock(ctx, name, async () => {
     const seen = observe(ctx, name);
-    if (seen.processAlive) rotateLog(ctx.store.logFile(name), def.logMaxMb, def.logKeep);
+    // (With log_writer the runner's writer rotates it: a copytruncate here would race it.)
+    if (seen.processAlive && !def.logWriter) rotateLog(ctx.store.logFile(name), def.logMaxMb, def.logKeep);
     // A runner that restarts for months never spawns anew: keep its runs.log short here too.
     ctx.store.rotateRuns(name);
     const plan = decide(def, ctx.registry.settings, seen.record, checked(ctx, def, seen, opts.lateAfterMs), ctx.clock.now());

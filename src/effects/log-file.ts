@@ -1,14 +1,14 @@
 // Process logs: tail, follow, and copytruncate rotation. A detached process keeps its log open
 // (O_APPEND) and has no parent to reopen it, so rotation copies the file aside and truncates it in
 // place; the process's next write lands at the new end of the now-empty file.
-import { closeSync, copyFileSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync, watch } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
 
-/** The last `lines` lines, reading at most `maxBytes` from the end. */
 /**
  * The last `lines` lines of a log, read from its end (at most maxBytes); with `from`, only what was
- * written past that offset (one run's output: a log that has since been rotated is read whole).
+ * written past that offset (one run's output: a log that has since been rotated is read whole);
+ * with `to`, as if the log ended there.
  */
-export function readLogTail(file: string, lines: number, maxBytes = 256 * 1024, from = 0): string[] {
+export function readLogTail(file: string, lines: number, maxBytes = 256 * 1024, from = 0, to?: number): string[] {
   if (lines <= 0) return [];
   let fd: number;
   try {
@@ -17,7 +17,7 @@ export function readLogTail(file: string, lines: number, maxBytes = 256 * 1024, 
     return [];
   }
   try {
-    const size = statSync(file).size;
+    const size = Math.min(statSync(file).size, to ?? Infinity);
     const since = from <= size ? from : 0;
     const start = Math.max(since, size - maxBytes);
     const buf = Buffer.alloc(size - start);
@@ -61,28 +61,99 @@ export function rotateLog(file: string, maxMb: number, keep: number): boolean {
   return true;
 }
 
-/** Print new bytes as they are appended (and start over after a rotation) until `signal` aborts. */
-export async function followLog(file: string, write: (chunk: string) => void, signal: AbortSignal): Promise<void> {
-  let pos = existsSync(file) ? statSync(file).size : 0;
-  const pump = () => {
-    let size: number;
-    try { size = statSync(file).size; } catch { return; }
-    if (size < pos) pos = 0; // truncated by a rotation
-    if (size === pos) return;
-    const fd = openSync(file, 'r');
-    try {
-      const buf = Buffer.alloc(size - pos);
-      readSync(fd, buf, 0, buf.length, pos);
-      pos = size;
-      write(buf.toString('utf8'));
-    } finally {
-      closeSync(fd);
+/** How far a follow reads at once, and how often it looks when the log is quiet (ms). */
+const FOLLOW_CHUNK = 1024 * 1024;
+const FOLLOW_POLL_MS = 100;
+
+interface Followed { fd: number; ino: number; dev: number; pos: number }
+
+/**
+ * Print the last `tailLines` lines, then every byte appended from there, until `signal` aborts.
+ * Follows the log across rotations: a rename (log_writer: log -> log.1) is noticed by the path's
+ * inode changing; the old file (still open) is read to its end, then any rotated file written
+ * whole since the last look (found by the old file's inode among log.1, log.2, ...), oldest
+ * first, then the new log from its start. A truncation in place (copytruncate) starts over at 0:
+ * what was written between the last look and the copy is in log.1, not printed. It looks every
+ * 100 ms and reads in 1 MB chunks; `write` gets Buffers (no UTF-8 split across chunks), and its
+ * false (a full pipe) is waited out.
+ */
+export async function followLog(
+  file: string,
+  write: (chunk: Buffer) => boolean | void,
+  signal: AbortSignal,
+  opts: { tailLines?: number; waitDrain?: () => Promise<void> } = {},
+): Promise<void> {
+  const out = async (buf: Buffer) => {
+    if (buf.length === 0) return;
+    if (write(buf) === false && opts.waitDrain) await opts.waitDrain();
+  };
+  const openAt = (path: string, atEnd: boolean): Followed | null => {
+    let fd: number;
+    try { fd = openSync(path, 'r'); } catch { return null; }
+    const st = fstatSync(fd);
+    return { fd, ino: st.ino, dev: st.dev, pos: atEnd ? st.size : 0 };
+  };
+  /** Read `f` from its position to its end. */
+  const drain = async (f: Followed) => {
+    for (;;) {
+      const buf = Buffer.allocUnsafe(FOLLOW_CHUNK);
+      const n = readSync(f.fd, buf, 0, buf.length, f.pos);
+      if (n <= 0) return;
+      f.pos += n;
+      await out(buf.subarray(0, n));
+      if (signal.aborted) return;
     }
   };
-  let watcher: ReturnType<typeof watch> | undefined;
-  try { watcher = watch(file, () => pump()); } catch { /* polling below covers it */ }
-  const timer = setInterval(pump, 250); // fs.watch misses events on some filesystems
-  await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-  clearInterval(timer);
-  watcher?.close();
+  let cur = openAt(file, true);
+  if (cur && (opts.tailLines ?? 0) > 0) {
+    const lines = readLogTail(file, opts.tailLines!, 256 * 1024, 0, cur.pos);
+    if (lines.length > 0) await out(Buffer.from(`${lines.join('\n')}\n`));
+  }
+  try {
+    while (!signal.aborted) {
+      if (!cur) {
+        cur = openAt(file, false);
+      } else {
+        await drain(cur);
+        const st = statSync(file, { throwIfNoEntry: false });
+        if (st && (st.ino !== cur.ino || st.dev !== cur.dev)) {
+          // Rotated by rename: the rest of the old file, the files rotated whole since, the new log.
+          await drain(cur);
+          const whole = rotatedSince(file, cur);
+          closeSync(cur.fd);
+          cur = null;
+          for (const path of whole) {
+            const f = openAt(path, false);
+            if (!f) continue;
+            try { await drain(f); } finally { closeSync(f.fd); }
+          }
+          cur = openAt(file, false);
+          if (cur) await drain(cur);
+        } else if (st && st.size < cur.pos) {
+          cur.pos = 0; // truncated in place (copytruncate)
+          await drain(cur);
+        }
+      }
+      if (signal.aborted) break;
+      await new Promise<void>((resolve) => {
+        const done = () => { clearTimeout(t); signal.removeEventListener('abort', done); resolve(); };
+        const t = setTimeout(done, FOLLOW_POLL_MS);
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+  } finally {
+    if (cur) closeSync(cur.fd);
+  }
+}
+
+/** The rotated files (log.k ... log.1, oldest first) written after `old`, which is log.j (or gone). */
+function rotatedSince(file: string, old: Followed): string[] {
+  const found: string[] = [];
+  for (let k = 1; k <= 1000; k++) {
+    const st = statSync(`${file}.${k}`, { throwIfNoEntry: false });
+    if (!st) break;
+    if (st.ino === old.ino && st.dev === old.dev) break; // the old file itself: done
+    found.push(`${file}.${k}`);
+  }
+  return found.reverse();
 }

@@ -112,6 +112,9 @@ export function spawnRunner(req: SpawnRequest): Identity {
     name: def.name, registryPath: req.registryPath, procDir: req.procDir, heartbeatFile: req.heartbeatFile,
     command: def.command, epoch: req.epoch, delayMs: req.delayMs, killTimeoutMs: def.killTimeoutS * 1000, nodePath: process.execPath, cliPath: CLI_PATH,
     stateDir: req.stateDir, adopt: req.adopt ?? null,
+    // log_writer (POSIX runner only): the runner's writer rotates the log at log_max_mb as it writes.
+    logWriter: def.logWriter && def.logMaxMb > 0 && process.platform !== 'win32'
+      ? { file: req.logFile, maxBytes: def.logMaxMb * 1024 * 1024, keep: def.logKeep } : null,
     runAs: runAs && {
       uid: runAs.uid, gid: runAs.gid, setpriv: runAs.setpriv,
       env: Object.fromEntries(Object.entries(runAs.env).filter(([k]) => !Object.hasOwn(own, k))),
