@@ -80,8 +80,6 @@ import type { RunsView } from '../core/runs.js';
 export const RUNNER_FILES = { runs: 'runs.log', arm: 'arm', stop: 'stop', pid: 'pid', runnerLog: 'runner.log', interrupt: 'interrupt', logPipe: 'log.pipe' } as const;
 /** The files only the Windows runner uses (the POSIX one is sent stop_signal directly). */
 export const WINDOWS_ONLY_RUNNER_FILES: readonly string[] = [RUNNER_FILES.interrupt];
-/** The files only the POSIX runner uses (the Windows runner has no log_writer yet: README, Logs). */
-export const POSIX_ONLY_RUNNER_FILES: readonly string[] = [RUNNER_FILES.logPipe];
 
 /** Variables the runner reads, with what they carry. */
 export const RUNNER_ENV = {
