@@ -1,7 +1,8 @@
 // Process logs: tail, follow, and copytruncate rotation. A detached process keeps its log open
 // (O_APPEND) and has no parent to reopen it, so rotation copies the file aside and truncates it in
 // place; the process's next write lands at the new end of the now-empty file.
-import { closeSync, copyFileSync, existsSync, fstatSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fstatSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 
 /**
  * The last `lines` lines of a log, read from its end (at most maxBytes); with `from`, only what was
@@ -146,12 +147,21 @@ export async function followLog(
   }
 }
 
-/** The rotated files (log.k ... log.1, oldest first) written after `old`, which is log.j (or gone). */
+/**
+ * The rotated files written after `old` (newest is log.1), oldest first: those numbered below
+ * the old file's place now, or all of them when it is gone (rotated out). From one listing of the
+ * folder, gaps skipped (a writer shifting log.k to log.k+1 at this moment leaves one).
+ */
 function rotatedSince(file: string, old: Followed): string[] {
+  const dir = dirname(file);
+  const prefix = `${basename(file)}.`;
+  let names: string[] = [];
+  try { names = readdirSync(dir); } catch { return []; }
+  const ks = names.filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length))).map((n) => Number(n.slice(prefix.length))).sort((a, b) => a - b);
   const found: string[] = [];
-  for (let k = 1; k <= 1000; k++) {
+  for (const k of ks) {
     const st = statSync(`${file}.${k}`, { throwIfNoEntry: false });
-    if (!st) break;
+    if (!st) continue;
     if (st.ino === old.ino && st.dev === old.dev) break; // the old file itself: done
     found.push(`${file}.${k}`);
   }
