@@ -1,16 +1,17 @@
 #!/usr/bin/env node
-// npm run bench:logs [-- --seconds 10 --rate 50 --log-max-mb 10 --pss-processes 20]
+// npm run bench:logs [-- --seconds 10 --rate 50 --log-max-mb 10 --log-keep 3 --pss-processes 20 --kills 20]
 // A program writing numbered 100-byte lines at RATE MB/s (test/fixtures/apps/numbered.mjs), for
 // SECONDS, supervised by the built CLI:
 // - with log_writer: the live log's largest size sampled every 5 ms / log_max_mb, the kept files'
-//   sizes, lines lost (every line of the run is kept: log_keep covers it), the writer's CPU (the
+//   sizes, lines lost inside the kept files (gaps in the numbering), the writer's CPU (the
 //   writer's shell and every dd, wc and mv it ran and reaped), and `pguard logs -f` beside it: lines
 //   it missed or printed out of order, its lag behind the log (sampled every 100 ms, in lines), its
 //   catch-up after the last line, and its CPU;
 // - without (copytruncate by `pguard healthcheck`, run every second, as cron could at best every
 //   minute): the same sizes and lines lost, for comparison;
 // - the resident cost: Pss per process (runner, and writer with its dd) of PSS_PROCESSES idle
-//   processes, with and without log_writer.
+//   processes, with and without log_writer;
+// - crash recovery (SIGKILL to the new instance's first line) with and without, interleaved.
 // Every figure carries the load average before and after it. `benchLogs()` is what bench/run.mjs
 // calls; run alone, it prints the figures and writes bench/results/logs-latest.json. Every
 // process it starts is stopped, and its temporary folder removed.
@@ -79,6 +80,7 @@ function countLines(texts, total) {
   let count = 0;
   let disorder = 0;
   let last = -1;
+  let first = -1;
   let rest = '';
   for (const t of texts) {
     const lines = (rest + t).split('\n');
@@ -86,12 +88,15 @@ function countLines(texts, total) {
     for (const l of lines) {
       const n = Number(l.slice(0, 10));
       if (!Number.isInteger(n) || n < 0 || n >= total) { disorder++; continue; }
-      if (n !== last + 1) disorder++;
+      if (first < 0) first = n;
+      else if (n !== last + 1) disorder++;
       last = n;
       if (!seen[n]) { seen[n] = 1; count++; }
     }
   }
-  return { lines: count, lost: total - count, out_of_order: disorder };
+  // lost: of all lines; gaps: between the first line seen and the last (what the kept files miss
+  // inside the window they cover: what rotations lost, not what log_keep let go).
+  return { lines: count, lost: total - count, gaps: first < 0 ? 0 : last - first + 1 - count, first, out_of_order: disorder };
 }
 
 function logFiles(log) {
@@ -115,9 +120,8 @@ function makeRegistry(work, name, entries) {
 }
 
 /** One run of the 50 MB/s program, with log_writer (and logs -f beside it) or with copytruncate. */
-async function measureRun(work, { writer, seconds, rateMb, logMaxMb, progress }) {
+async function measureRun(work, { writer, seconds, rateMb, logMaxMb, keep, progress }) {
   const total = Math.round((seconds * rateMb * MB) / LINE);
-  const keep = Math.ceil((total * LINE) / (logMaxMb * MB)) + 2; // every line kept, to count the lost ones
   const name = writer ? 'writer' : 'copytruncate';
   const r = makeRegistry(work, name, { fast: { command: `node ${WRITER_APP} ${rateMb} ${total}`, log_max_mb: logMaxMb, log_keep: keep, log_writer: writer } });
   const log = r.log('fast');
@@ -195,13 +199,16 @@ async function measureRun(work, { writer, seconds, rateMb, logMaxMb, progress })
   if (follower) follower.kill('SIGTERM');
   await r.cli('stop', 'fast');
   const follow = follower ? countLines(printed, total) : null;
-  progress(`${name}: ${total} lines in ${round(elapsedS, 2)} s, largest live log ${round(largest / MB, 2)} MB, ${lines.lost} lines lost`);
+  progress(`${name}: ${total} lines in ${round(elapsedS, 2)} s, largest live log ${round(largest / MB, 2)} MB, ${lines.gaps} lines lost in the ${sizes.length} kept files`);
   return {
     mode: writer ? 'log_writer' : 'copytruncate at each healthcheck (every 1 s)',
     rate_mb_s: rateMb, lines: total, written_in_s: round(elapsedS, 2), log_max_mb: logMaxMb,
     largest_live_log_mb: round(largest / MB, 3), largest_over_log_max: round(largest / (logMaxMb * MB), 3),
     kept_files: sizes.length - 1, kept_file_mb: sizes.slice(0, -1).length ? { min: round(Math.min(...sizes.slice(0, -1)) / MB, 3), max: round(Math.max(...sizes.slice(0, -1)) / MB, 3) } : null,
-    lines_lost: lines.lost, lines_out_of_order: lines.out_of_order,
+    log_keep: keep, kept_lines_from: lines.first,
+    // Lines missing between the first kept line and the last (what rotations lost; older ones
+    // were let go by log_keep, by design), and how many rotations that window spans.
+    lines_lost_in_kept_files: lines.gaps, rotations_in_kept_files: sizes.length - 1,
     ...(writer ? {
       writer_cpu_percent: writerTicks === null ? null : round((writerTicks / TICK / elapsedS) * 100),
       follow: {
@@ -251,20 +258,75 @@ async function measurePss(work, n, progress) {
   return out;
 }
 
+/**
+ * Crash recovery with and without log_writer, interleaved (one kill of each in turn): SIGKILL of
+ * a shell program to its new instance's first line (it prints its start time in µs:
+ * bench/apps/shell-prog.sh), as bench/run.mjs measures recovery_shell, 300 ms after the last new
+ * instance's first line and once the runner's background report has ended.
+ */
+async function measureRecovery(work, kills, progress) {
+  const app = join(root, 'bench', 'apps', 'shell-prog.sh');
+  const wallMs = () => performance.timeOrigin + performance.now();
+  const startLines = (file) => { try { return [...readFileSync(file, 'utf8').matchAll(/^START (\d+)$/gm)].map((m) => Number(m[1]) / 1000); } catch { return []; } };
+  const modes = {};
+  for (const writer of [false, true]) {
+    const r = makeRegistry(work, writer ? 'recovery-writer' : 'recovery-plain', { prog: { command: `sh ${app}`, max_restarts: 1000, restart_cooldown: 0, log_writer: writer } });
+    await r.cli('start', 'prog', '--no-wait');
+    modes[writer ? 'with_writer' : 'without_writer'] = { r, writer, samples: [] };
+  }
+  const before = load();
+  for (const m of Object.values(modes)) await waitUntil(() => startLines(m.r.log('prog')).length >= 1, 10_000);
+  for (let i = 0; i < kills; i++) {
+    for (const m of Object.values(modes)) {
+      const seen = startLines(m.r.log('prog')).length;
+      const pid = Number(readFileSync(join(m.r.stateDir, 'procs', 'prog', 'pid'), 'utf8'));
+      const killAt = wallMs();
+      process.kill(pid, 'SIGKILL');
+      const line = await waitUntil(() => { const l = startLines(m.r.log('prog')); return l.length > seen ? l.at(-1) : null; }, 10_000);
+      m.samples.push(line - killAt);
+      await waitUntil(() => m.r.record('prog').totalRestarts === i + 1, 10_000);
+      const runner = m.r.record('prog').runner.pid;
+      // The runner's children: the run (and the writer): its background report has ended.
+      await waitUntil(() => childrenOf(runner).length <= (m.writer ? 2 : 1), 10_000);
+      await sleep(line + 300 - wallMs());
+    }
+  }
+  const out = {};
+  for (const [k, m] of Object.entries(modes)) {
+    await m.r.cli('stop', 'prog');
+    const xs = m.samples;
+    out[k] = { p50_ms: round(median(xs), 2), max_ms: round(Math.max(...xs), 2), samples: xs.map((x) => round(x, 2)) };
+  }
+  progress(`crash recovery p50, without / with log_writer: ${out.without_writer.p50_ms} / ${out.with_writer.p50_ms} ms`);
+  return { ...out, kills, load_before: before, load_after: load() };
+}
+
+async function waitUntil(cond, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = cond();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(2);
+  }
+}
+
 /** The figures (what bench/run.mjs takes); `progress` gets a line per step. */
 export async function benchLogs(opts = {}) {
   const seconds = opts.seconds ?? 10;
   const rateMb = opts.rateMb ?? 50;
   const logMaxMb = opts.logMaxMb ?? 10;
   const pssProcesses = opts.pssProcesses ?? 20;
+  const keep = opts.logKeep ?? 3;
   const progress = opts.progress ?? ((l) => process.stderr.write(`${l}\n`));
   const work = mkdtempSync(join(os.tmpdir(), 'pguard-bench-logs-'));
   try {
     return {
       at: new Date().toISOString(),
-      writer: await measureRun(work, { writer: true, seconds, rateMb, logMaxMb, progress }),
-      copytruncate: await measureRun(work, { writer: false, seconds, rateMb, logMaxMb, progress }),
+      writer: await measureRun(work, { writer: true, seconds, rateMb, logMaxMb, keep, progress }),
+      copytruncate: await measureRun(work, { writer: false, seconds, rateMb, logMaxMb, keep, progress }),
       pss: await measurePss(work, pssProcesses, progress),
+      recovery_shell: await measureRecovery(work, opts.kills ?? 20, progress),
     };
   } finally {
     // Anything still running (an interrupted step): stop markers, then each runner's group.
@@ -287,7 +349,7 @@ export async function benchLogs(opts = {}) {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const arg = (name) => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? Number(process.argv[i + 1]) : undefined; };
-  const figures = await benchLogs({ seconds: arg('seconds'), rateMb: arg('rate'), logMaxMb: arg('log-max-mb'), pssProcesses: arg('pss-processes') });
+  const figures = await benchLogs({ seconds: arg('seconds'), rateMb: arg('rate'), logMaxMb: arg('log-max-mb'), logKeep: arg('log-keep'), pssProcesses: arg('pss-processes'), kills: arg('kills') });
   console.log(JSON.stringify(figures, null, 2));
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(join(root, 'bench', 'results', 'logs-latest.json'), `${JSON.stringify(figures, null, 2)}\n`);
