@@ -66,15 +66,31 @@ export function rotateLog(file: string, maxMb: number, keep: number): boolean {
 const FOLLOW_CHUNK = 1024 * 1024;
 const FOLLOW_POLL_MS = 100;
 
-interface Followed { fd: number; ino: number; dev: number; pos: number }
+/** A followed file: its descriptor, identity, how far it was read, and the last bytes read (up to 64). */
+interface Followed { fd: number; ino: number; dev: number; pos: number; mark: Buffer }
+const MARK_BYTES = 64;
+
+/**
+ * Whether `f` was emptied and written again since it was read up to f.pos: smaller than that, or
+ * the bytes before f.pos are no longer the ones read (a truncation the writer has already filled
+ * past our position).
+ */
+function wasTruncated(f: Followed, size: number): boolean {
+  if (size < f.pos) return true;
+  if (f.mark.length === 0) return false;
+  const now = Buffer.alloc(f.mark.length);
+  const n = readSync(f.fd, now, 0, now.length, f.pos - f.mark.length);
+  return n !== now.length || !now.equals(f.mark);
+}
 
 /**
  * Print the last `tailLines` lines, then every byte appended from there, until `signal` aborts.
  * Follows the log across rotations: a rename (log_writer: log -> log.1) is noticed by the path's
  * inode changing; the old file (still open) is read to its end, then any rotated file written
  * whole since the last look (found by the old file's inode among log.1, log.2, ...), oldest
- * first, then the new log from its start. A truncation in place (copytruncate) starts over at 0:
- * what was written between the last look and the copy is in log.1, not printed. It looks every
+ * first, then the new log from its start. A truncation in place (copytruncate: the log is
+ * smaller, or the last 64 bytes read are no longer there) starts over at 0: what was written
+ * between the last look and the copy is in log.1, not printed. It looks every
  * 100 ms and reads in 1 MB chunks; `write` gets Buffers (no UTF-8 split across chunks), and its
  * false (a full pipe) is waited out.
  */
@@ -92,7 +108,13 @@ export async function followLog(
     let fd: number;
     try { fd = openSync(path, 'r'); } catch { return null; }
     const st = fstatSync(fd);
-    return { fd, ino: st.ino, dev: st.dev, pos: atEnd ? st.size : 0 };
+    const f = { fd, ino: st.ino, dev: st.dev, pos: 0, mark: Buffer.alloc(0) };
+    if (atEnd && st.size > 0) {
+      const mark = Buffer.alloc(Math.min(MARK_BYTES, st.size));
+      f.mark = mark.subarray(0, readSync(fd, mark, 0, mark.length, st.size - mark.length));
+      f.pos = st.size - mark.length + f.mark.length;
+    }
+    return f;
   };
   /** Read `f` from its position to its end. */
   const drain = async (f: Followed) => {
@@ -101,7 +123,9 @@ export async function followLog(
       const n = readSync(f.fd, buf, 0, buf.length, f.pos);
       if (n <= 0) return;
       f.pos += n;
-      await out(buf.subarray(0, n));
+      const got = buf.subarray(0, n);
+      f.mark = Buffer.from(n >= MARK_BYTES ? got.subarray(n - MARK_BYTES) : Buffer.concat([f.mark, got]).subarray(-MARK_BYTES));
+      await out(got);
       if (signal.aborted) return;
     }
   };
@@ -115,6 +139,12 @@ export async function followLog(
       if (!cur) {
         cur = openAt(file, false);
       } else {
+        // Truncated in place (copytruncate): before reading on, or its new bytes past our
+        // position would be taken for the rest of the old ones.
+        if (wasTruncated(cur, fstatSync(cur.fd).size)) {
+          cur.pos = 0;
+          cur.mark = Buffer.alloc(0);
+        }
         await drain(cur);
         const st = statSync(file, { throwIfNoEntry: false });
         if (st && (st.ino !== cur.ino || st.dev !== cur.dev)) {
@@ -130,9 +160,6 @@ export async function followLog(
           }
           cur = openAt(file, false);
           if (cur) await drain(cur);
-        } else if (st && st.size < cur.pos) {
-          cur.pos = 0; // truncated in place (copytruncate)
-          await drain(cur);
         }
       }
       if (signal.aborted) break;
