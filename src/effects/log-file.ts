@@ -38,16 +38,20 @@ export function logSize(file: string): number {
   try { return statSync(file).size; } catch { return 0; }
 }
 
-/** Whether rotateLog would rotate it now (a stat, no lock needed). */
-export function logNeedsRotation(file: string, maxMb: number): boolean {
+/**
+ * Whether rotateLog would rotate it now (a stat, no lock needed): past maxMb, or with `slack`
+ * past maxMb x slack (a log its runner's writer rotates never is: one that is was started
+ * without it, or before log_writer was set, and is rotated here as a backstop).
+ */
+export function logNeedsRotation(file: string, maxMb: number, slack = 1): boolean {
   if (maxMb <= 0) return false;
   const st = statSync(file, { throwIfNoEntry: false });
-  return !!st && st.size >= maxMb * 1024 * 1024;
+  return !!st && st.size >= maxMb * 1024 * 1024 * slack;
 }
 
-/** Rotate past maxMb: log -> log.1 -> ... -> log.<keep>; returns true when it rotated. */
-export function rotateLog(file: string, maxMb: number, keep: number): boolean {
-  if (!logNeedsRotation(file, maxMb)) return false;
+/** Rotate past maxMb (x slack): log -> log.1 -> ... -> log.<keep>; returns true when it rotated. */
+export function rotateLog(file: string, maxMb: number, keep: number, slack = 1): boolean {
+  if (!logNeedsRotation(file, maxMb, slack)) return false;
   if (keep <= 0) {
     truncateSync(file, 0);
     return true;

@@ -138,6 +138,16 @@ describe('log_writer', () => {
     expect(existsSync(join(t.stateDir, 'procs', 'd', 'log.pipe'))).toBe(true);
   });
 
+  it('healthcheck still rotates a log past 1.1 x log_max_mb of a run started before log_writer was set (its runner has no writer)', async () => {
+    const t = tmpRegistry({ noisy: { command: 'while :; do echo 0123456789012345678901234567890123456789; done', log_max_mb: 0.01, log_keep: 2 } });
+    await t.cli(['start', 'noisy', '--no-wait']);
+    writeFileSync(t.registry, `${JSON.stringify({ noisy: { command: 'while :; do echo 0123456789012345678901234567890123456789; done', log_max_mb: 0.01, log_keep: 2, log_writer: true } }, null, 2)}\n`);
+    const log = join(t.stateDir, 'logs', 'noisy.log');
+    await waitFor(() => (statSync(log, { throwIfNoEntry: false })?.size ?? 0) > 0.01 * MB * 1.1, { what: 'the log past 1.1 x log_max_mb' });
+    await t.cli(['healthcheck']);
+    expect(existsSync(`${log}.1`)).toBe(true);
+  });
+
   it('a killed writer: the run dies of SIGPIPE, recorded as such, and the next run writes through a new writer', async () => {
     const t = tmpRegistry({ w: { command: 'while :; do echo tick; done', log_writer: true, restart_cooldown: 0, min_uptime: 1 } });
     await t.cli(['start', 'w', '--no-wait']);
