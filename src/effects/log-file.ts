@@ -152,18 +152,21 @@ export async function followLog(
         await drain(cur);
         const st = statSync(file, { throwIfNoEntry: false });
         if (st && (st.ino !== cur.ino || st.dev !== cur.dev)) {
-          // Rotated by rename: the rest of the old file, the files rotated whole since, the new log.
+          // Rotated by rename: the rest of the old file, the files rotated whole since, the new
+          // log. The new log is opened first: should it be rotated too before the listing, it is
+          // found in it, and what is newer is left for the next look. (Not there any more: the
+          // next look tries again.)
           await drain(cur);
-          const whole = rotatedSince(file, cur);
-          closeSync(cur.fd);
-          cur = null;
-          for (const path of whole) {
-            const f = openAt(path, false);
-            if (!f) continue;
-            try { await drain(f); } finally { closeSync(f.fd); }
+          const next = openAt(file, false);
+          if (next) {
+            const whole = rotatedSince(file, cur, next, openAt);
+            closeSync(cur.fd);
+            cur = next;
+            for (const f of whole) {
+              try { await drain(f); } finally { closeSync(f.fd); }
+            }
+            await drain(cur);
           }
-          cur = openAt(file, false);
-          if (cur) await drain(cur);
         }
       }
       if (signal.aborted) break;
@@ -179,22 +182,39 @@ export async function followLog(
 }
 
 /**
- * The rotated files written after `old` (newest is log.1), oldest first: those numbered below
- * the old file's place now, or all of them when it is gone (rotated out). From one listing of the
- * folder, gaps skipped (a writer shifting log.k to log.k+1 at this moment leaves one).
+ * The rotated files written after `old` and before `next` (newest is log.1), oldest first, open:
+ * those numbered below the old file's place (all of them when it is gone, rotated out) and above
+ * next's (when it was rotated since it was opened). Each is opened as it is listed, so a rotation
+ * going on (the writer renaming log.k to log.k+1, one `mv` at a time) cannot take one away between
+ * the listing and the reading; a listing whose files moved while it was taken (a second look at
+ * their names finds other files) is taken again.
  */
-function rotatedSince(file: string, old: Followed): string[] {
+function rotatedSince(file: string, old: Followed, next: Followed, openAt: (path: string, atEnd: boolean) => Followed | null): Followed[] {
   const dir = dirname(file);
   const prefix = `${basename(file)}.`;
-  let names: string[] = [];
-  try { names = readdirSync(dir); } catch { return []; }
-  const ks = names.filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length))).map((n) => Number(n.slice(prefix.length))).sort((a, b) => a - b);
-  const found: string[] = [];
-  for (const k of ks) {
-    const st = statSync(`${file}.${k}`, { throwIfNoEntry: false });
-    if (!st) continue;
-    if (st.ino === old.ino && st.dev === old.dev) break; // the old file itself: done
-    found.push(`${file}.${k}`);
+  const same = (a: { ino: number; dev: number }, b: { ino: number; dev: number }) => a.ino === b.ino && a.dev === b.dev;
+  let found: Followed[] = [];
+  for (let attempt = 0; attempt < 20; attempt++) {
+    let names: string[] = [];
+    try { names = readdirSync(dir); } catch { return []; }
+    const ks = names.filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length))).map((n) => Number(n.slice(prefix.length))).sort((a, b) => a - b);
+    const opened: { k: number; f: Followed }[] = [];
+    for (const k of ks) {
+      const f = openAt(`${file}.${k}`, false);
+      if (f) opened.push({ k, f });
+    }
+    // Still where they were listed: a consistent listing.
+    const steady = opened.every(({ k, f }) => { const st = statSync(`${file}.${k}`, { throwIfNoEntry: false }); return !!st && same(st, f); });
+    found = [];
+    for (const { f } of opened) {
+      if (same(f, old)) break; // the old file itself: done
+      if (same(f, next)) { found = []; continue; } // newer than next: for a later look
+      found.push(f);
+    }
+    for (const { f } of opened) if (!found.includes(f)) closeSync(f.fd);
+    if (steady) break;
+    for (const f of found) closeSync(f.fd);
+    found = [];
   }
   return found.reverse();
 }
