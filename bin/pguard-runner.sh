@@ -73,7 +73,13 @@ run_child() {
   # A stop asked for since the loop looked: this run ends before it begins (status 0, recorded).
   [ -e "$dir/stop" ] && exit 0
   trap - TERM INT HUP
-  exec 2>&9 9>&-
+  # log_writer: stdout and stderr are the pipe to the writer; otherwise the log itself (fd 1, and
+  # fd 9 for stderr).
+  if [ -n "$log_file" ]; then
+    exec 1>&8 2>&8 8>&- 9>&-
+  else
+    exec 2>&9 9>&-
+  fi
   umask "$user_umask"
   cmd=$PGUARD_COMMAND
   # A simple command (one program and its arguments, nothing for the shell to do) is exec'd
@@ -109,7 +115,7 @@ run_child() {
     [ -n "${PGUARD_RUN_AS_LOGNAME+1}" ] && export LOGNAME="$PGUARD_RUN_AS_LOGNAME"
     [ -n "${PGUARD_RUN_AS_SHELL+1}" ] && export SHELL="$PGUARD_RUN_AS_SHELL"
   fi
-  unset PGUARD_COMMAND PGUARD_EPOCH PGUARD_DELAY_MS PGUARD_KILL_TIMEOUT_MS PGUARD_NODE PGUARD_CLI PGUARD_PROC_DIR PGUARD_RUNNER_STATE_DIR PGUARD_UPTIME_FILE PGUARD_ADOPT PGUARD_RUN_AS PGUARD_RUN_AS_HOME PGUARD_RUN_AS_USER PGUARD_RUN_AS_LOGNAME PGUARD_RUN_AS_SHELL
+  unset PGUARD_COMMAND PGUARD_EPOCH PGUARD_DELAY_MS PGUARD_KILL_TIMEOUT_MS PGUARD_NODE PGUARD_CLI PGUARD_PROC_DIR PGUARD_RUNNER_STATE_DIR PGUARD_UPTIME_FILE PGUARD_ADOPT PGUARD_RUN_AS PGUARD_RUN_AS_HOME PGUARD_RUN_AS_USER PGUARD_RUN_AS_LOGNAME PGUARD_RUN_AS_SHELL PGUARD_LOG_FILE PGUARD_LOG_MAX_BYTES PGUARD_LOG_KEEP
   # Its own session and process group (setsid(1) does not fork: we are not a group leader), so
   # `pguard stop` can signal the user's whole group without touching this runner.
   set -f
@@ -122,7 +128,7 @@ run_child() {
 }
 
 on_exit() {
-  PGUARD_STATE_DIR=$PGUARD_RUNNER_STATE_DIR "$PGUARD_NODE" "$PGUARD_CLI" on-exit "$PGUARD_NAME" --registry "$PGUARD_REGISTRY" "$@" </dev/null 2>>"$dir/runner.log"
+  PGUARD_STATE_DIR=$PGUARD_RUNNER_STATE_DIR "$PGUARD_NODE" "$PGUARD_CLI" on-exit "$PGUARD_NAME" --registry "$PGUARD_REGISTRY" "$@" </dev/null 2>>"$dir/runner.log" 8>&-
 }
 
 # Sleep for $1 ms in slices of at most a second, ending early when a stop is requested. `wait` on
@@ -267,6 +273,74 @@ reap_group() {
   printf 'leftovers %s %s %s\n' "$rg_id" "$((now - rg_start))" "$killed" >> "$dir/runs.log"
 }
 
+# log_writer (PGUARD_LOG_FILE, PGUARD_LOG_MAX_BYTES, PGUARD_LOG_KEEP): the run's stdout and stderr
+# go into a pipe (the FIFO $dir/log.pipe), which this writer appends to the log, renaming the log
+# aside each time it holds LOG_MAX_BYTES (log -> log.1 -> ... -> log.KEEP; with KEEP 0 it is
+# emptied in place), as supervisord, rotatelogs or multilog do: the log never passes its size and
+# nothing is lost at a rotation (a line may begin in log.1 and end in log). dd copies the bytes: a
+# dd with bs and count reads at most count x bs bytes from a pipe, one read(2) per block (POSIX;
+# GNU head -c does too, but BusyBox's and the BSDs' head read through stdio, which reads ahead and
+# would drop what it read past the count). The writer ends at the pipe's end of file (the runner
+# and every process of the run gone) or at SIGTERM, which it passes to its dd. A subshell of the
+# runner (a fork, no exec): its own file descriptor 3 is the pipe, as a background job's stdin is
+# /dev/null.
+write_log() {
+  trap 'kill $wl_dd 2>/dev/null; exit 0' TERM
+  wl_size=$(wc -c < "$log_file" 2>/dev/null) || wl_size=0
+  wl_size=$((wl_size + 0))
+  while :; do
+    if [ "$wl_size" -ge "$log_max" ]; then
+      rotate_log
+      wl_size=0
+    fi
+    wl_left=$((log_max - wl_size))
+    if [ "$wl_left" -ge 65536 ]; then
+      dd bs=65536 count=$((wl_left / 65536)) <&3 >> "$log_file" 2>/dev/null &
+    else
+      dd bs="$wl_left" count=1 <&3 >> "$log_file" 2>/dev/null &
+    fi
+    wl_dd=$!
+    wait $wl_dd
+    wl_was=$wl_size
+    wl_size=$(wc -c < "$log_file" 2>/dev/null) || wl_size=0
+    wl_size=$((wl_size + 0))
+    # Nothing read: the end of the pipe (a log emptied by hand reads smaller, and is written on).
+    [ "$wl_size" = "$wl_was" ] && exit 0
+  done
+}
+
+rotate_log() {
+  if [ "$log_keep" -gt 0 ]; then
+    wl_i=$log_keep
+    while [ "$wl_i" -gt 1 ]; do
+      [ -e "$log_file.$((wl_i - 1))" ] && mv -f "$log_file.$((wl_i - 1))" "$log_file.$wl_i"
+      wl_i=$((wl_i - 1))
+    done
+    mv -f "$log_file" "$log_file.1"
+  else
+    : > "$log_file"
+  fi
+}
+
+# (Re)start the writer on the pipe; it holds no write end of it (fd 8), or it would never see the end.
+start_writer() {
+  ( write_log ) 3< "$dir/log.pipe" 8>&- 9>&- &
+  wpid=$!
+}
+
+# At the runner's exit: close its write end, give the writer a second to write what is left in the
+# pipe (it ends by itself once the run's processes are gone), then end it: a daemon the run left
+# behind holding its stdout would keep it alive forever.
+end_writer() {
+  exec 8>&-
+  ew_n=0
+  while [ "$ew_n" -lt 50 ] && pid_alive "$wpid"; do
+    sleep 0.02
+    ew_n=$((ew_n + 1))
+  done
+  kill -s TERM "$wpid" 2>/dev/null
+}
+
 # Our own files are private; the user's process gets back the umask it was started with.
 user_umask=$(umask)
 umask 077
@@ -285,6 +359,24 @@ boot=-
 [ -r /proc/sys/kernel/random/boot_id ] && read -r boot < /proc/sys/kernel/random/boot_id
 has_setsid=
 command -v setsid >/dev/null 2>&1 && has_setsid=1
+
+# log_writer: a new pipe (never one an older runner's writer may still read), the writer on it,
+# then the runner's own write end (fd 8; opening a FIFO waits for its reader), which it keeps for
+# every run so the writer sees no end of file between runs. Without mkfifo: the log, appended.
+log_file=${PGUARD_LOG_FILE:-}
+wpid=
+if [ -n "$log_file" ]; then
+  log_max=${PGUARD_LOG_MAX_BYTES:-0}
+  log_keep=${PGUARD_LOG_KEEP:-0}
+  rm -f "$dir/log.pipe"
+  if [ "$log_max" -gt 0 ] && mkfifo -m 600 "$dir/log.pipe"; then
+    start_writer
+    exec 8> "$dir/log.pipe"
+    trap 'end_writer' EXIT
+  else
+    log_file=
+  fi
+fi
 
 # Adopt mode (PGUARD_ADOPT: ID PID STARTTIME BOOTID STARTED_MS): the run of a runner that died
 # alone, alive when pguard looked. This runner starts nothing while it lives (its first loop
@@ -327,6 +419,10 @@ while :; do
     [ -e "$dir/stop" ] && exit 0
     seq=$((seq + 1))
     id=$PGUARD_EPOCH.$seq
+    # A writer that died (killed): a new one before the run. Its run, if it was still writing,
+    # died of SIGPIPE (no reader left: the runner holds the write end only), which is recorded as
+    # any death is. (kill -0: one system call on the restart path.)
+    [ -n "$log_file" ] && ! kill -s 0 "$wpid" 2>/dev/null && start_writer
     # In the foreground, not with &: a non-interactive shell starts background jobs with SIGINT and
     # SIGQUIT ignored, and the user's process must receive them.
     ( run_child )
@@ -374,7 +470,7 @@ while :; do
     # Record and alert in the background, once the new instance has had 100 ms to start: a Node
     # program started beside the report's own Node start-up takes a few ms longer on 2 cores (and
     # lowering the report's priority with nice does not help: README, Performance).
-    { sleep 0.1; on_exit --run "$id" --restarted-at "$end"; } >/dev/null &
+    { sleep 0.1; on_exit --run "$id" --restarted-at "$end"; } >/dev/null 8>&- &
     delay=0
     begin=${reaped_at:-$end}
     continue

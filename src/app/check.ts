@@ -14,10 +14,14 @@ import type { ProcessDef } from '../core/schema.js';
 import { isUp } from '../core/states.js';
 import { logNeedsRotation, rotateLog } from '../effects/log-file.js';
 import { CLOCK_TICKS, readTreeUsage, readTreeUsageLive, type ProcessTable } from '../effects/resources.js';
+import { WRITER_LOG_SLACK, writesOwnLog } from '../effects/spawn.js';
 import { apply } from './apply.js';
 import { withProcessLock, type Context } from './context.js';
 import { blockedByOf, lineageOf, observe, type Observed } from './observe.js';
 import { runProbe } from './probes.js';
+
+/** How far past log_max_mb the healthcheck lets a log go: its runner's writer rotates it at log_max_mb. */
+const logSlack = (def: ProcessDef): number => (writesOwnLog(def) ? WRITER_LOG_SLACK : 1);
 
 export type CheckAction = 'restarted' | 'restart-scheduled' | 'adopted' | 'gave-up' | 'alerted' | 'killed' | 'scheduled-run' | 'scheduled-restart';
 
@@ -82,7 +86,7 @@ export async function checkProcess(
     const now = ctx.clock.now();
     const plan = decide(def, ctx.registry.settings, glance.record, look, now);
     const due = dueAt(glance, now);
-    const rotate = opts.full && (logNeedsRotation(ctx.store.logFile(name), def.logMaxMb) || ctx.store.runsNeedRotation(name));
+    const rotate = opts.full && (logNeedsRotation(ctx.store.logFile(name), def.logMaxMb, logSlack(def)) || ctx.store.runsNeedRotation(name));
     if (isEmpty(plan, glance) && !due.probes && !due.resources && !rotate) {
       const idle = glance.liveRun && isUp(glance.record.status) ? { run: glance.liveRun, until: nextTimedDecision(def, glance.record, look.lineage) } : null;
       return { name, before: glance.record, after: glance.record, action: null, detail: glance.record.reason, alerts: [], kill: null, idle };
@@ -92,7 +96,9 @@ export async function checkProcess(
   // Liveness and recovery, under the lock.
   const first = await withProcessLock(ctx, name, async () => {
     const seen = observe(ctx, name);
-    if (seen.processAlive) rotateLog(ctx.store.logFile(name), def.logMaxMb, def.logKeep);
+    // (With log_writer the runner's writer rotates it, and a copytruncate here would race it: only
+    // a log past 1.1 x log_max_mb, which no writer leaves, is rotated here.)
+    if (seen.processAlive) rotateLog(ctx.store.logFile(name), def.logMaxMb, def.logKeep, logSlack(def));
     // A runner that restarts for months never spawns anew: keep its runs.log short here too.
     ctx.store.rotateRuns(name);
     const plan = decide(def, ctx.registry.settings, seen.record, checked(ctx, def, seen, opts.lateAfterMs), ctx.clock.now());

@@ -23,14 +23,20 @@ export const logsCommand = defineCommand<Args, { name: string; file: string; lin
     requireAnyDef(ctx, argv.name);
     const file = ctx.store.logFile(argv.name);
     if (!argv.follow && !existsSync(file)) return { name: argv.name, file, lines: [], never_ran: true };
-    const lines = readLogTail(file, count);
-    if (!argv.follow) return { name: argv.name, file, lines };
-    // Following: plain text as it comes, until Ctrl-C.
-    if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+    if (!argv.follow) return { name: argv.name, file, lines: readLogTail(file, count) };
+    // Following: the tail, then bytes as they come (across rotations), until Ctrl-C.
     const abort = new AbortController();
     process.once('SIGINT', () => abort.abort());
     process.once('SIGTERM', () => abort.abort());
-    await followLog(file, (chunk) => process.stdout.write(chunk), abort.signal);
+    process.stdout.on('error', () => abort.abort()); // the reader went away (| head)
+    await followLog(file, (chunk) => process.stdout.write(chunk), abort.signal, {
+      tailLines: count,
+      waitDrain: () => new Promise((resolve) => {
+        const done = () => { process.stdout.off('drain', done); abort.signal.removeEventListener('abort', done); resolve(); };
+        process.stdout.once('drain', done);
+        abort.signal.addEventListener('abort', done, { once: true });
+      }),
+    });
     return undefined;
   },
   render: (res, out) => {

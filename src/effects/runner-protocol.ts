@@ -43,6 +43,12 @@
 //   pid         the current run's PID, its group's id: the runner ends what is left of that group after
 //               the run's exit, and a new runner the group of a dead runner's last run before its first.
 //   runner.log  stderr of the runner's on-exit calls.
+//   log.pipe    log_writer only: the FIFO the run's stdout and stderr go into, made anew by each
+//               runner (mkfifo, 0600), read by its writer, which appends to PGUARD_LOG_FILE and
+//               renames it aside at PGUARD_LOG_MAX_BYTES (log -> log.1 ... log.PGUARD_LOG_KEEP;
+//               KEEP 0: emptied in place). The runner holds the write end for all its runs; the
+//               writer ends at the pipe's end of file (the runner and the run's processes gone), or
+//               a second after the runner's exit. A writer found dead is started again before a run.
 // The kernel's clock is /proc/uptime, or the file PGUARD_UPTIME_FILE names (the conformance test's clock).
 //
 // The runner's report, after every exit: NODE CLI on-exit NAME --registry REGISTRY --run ID
@@ -71,7 +77,7 @@ import type { RunInfo } from '../core/record.js';
 import type { RunsView } from '../core/runs.js';
 
 /** The files in $PGUARD_PROC_DIR that the runner reads or writes. */
-export const RUNNER_FILES = { runs: 'runs.log', arm: 'arm', stop: 'stop', pid: 'pid', runnerLog: 'runner.log', interrupt: 'interrupt' } as const;
+export const RUNNER_FILES = { runs: 'runs.log', arm: 'arm', stop: 'stop', pid: 'pid', runnerLog: 'runner.log', interrupt: 'interrupt', logPipe: 'log.pipe' } as const;
 /** The files only the Windows runner uses (the POSIX one is sent stop_signal directly). */
 export const WINDOWS_ONLY_RUNNER_FILES: readonly string[] = [RUNNER_FILES.interrupt];
 
@@ -95,6 +101,9 @@ export const RUNNER_ENV = {
   runAsUser: 'PGUARD_RUN_AS_USER',    //   entry's env and env_file do not set it); the runner itself
   runAsLogname: 'PGUARD_RUN_AS_LOGNAME', // keeps pguard's (its on-exit finds pguard's files by HOME)
   runAsShell: 'PGUARD_RUN_AS_SHELL',
+  logFile: 'PGUARD_LOG_FILE',         // log_writer: the log the writer appends to (absent: the run
+  logMaxBytes: 'PGUARD_LOG_MAX_BYTES', //  writes to the log itself), renamed aside at this size,
+  logKeep: 'PGUARD_LOG_KEEP',         //   keeping this many (log_keep)
 } as const;
 
 /** The account variables of `user`, by the environment variable the program gets. */
@@ -106,7 +115,7 @@ const RUN_AS_ENV: Readonly<Record<string, string>> = {
 export const RUNNER_ONLY_ENV = [
   RUNNER_ENV.command, RUNNER_ENV.epoch, RUNNER_ENV.delayMs, RUNNER_ENV.killTimeoutMs, RUNNER_ENV.node, RUNNER_ENV.cli, RUNNER_ENV.procDir, RUNNER_ENV.stateDir,
   RUNNER_ENV.uptimeFile, RUNNER_ENV.adopt, RUNNER_ENV.runAs, RUNNER_ENV.runAsHome, RUNNER_ENV.runAsUser, RUNNER_ENV.runAsLogname,
-  RUNNER_ENV.runAsShell,
+  RUNNER_ENV.runAsShell, RUNNER_ENV.logFile, RUNNER_ENV.logMaxBytes, RUNNER_ENV.logKeep,
 ] as const;
 
 /**
@@ -141,6 +150,8 @@ export interface RunnerLaunch {
   readonly adopt?: RunInfo | null;
   /** `user`: the account the program runs as (effects/run-as.ts); absent or null: the runner's. */
   readonly runAs?: RunnerRunAs | null;
+  /** log_writer: the log, rotated by the runner's writer at maxBytes (keeping `keep`); absent: appended directly. */
+  readonly logWriter?: { readonly file: string; readonly maxBytes: number; readonly keep: number } | null;
 }
 
 export function encodeRunnerEnv(l: RunnerLaunch): Record<string, string> {
@@ -159,6 +170,11 @@ export function encodeRunnerEnv(l: RunnerLaunch): Record<string, string> {
     ...(l.uptimeFile !== undefined ? { [RUNNER_ENV.uptimeFile]: l.uptimeFile } : {}),
     ...(l.adopt ? { [RUNNER_ENV.adopt]: encodeAdopt(l.adopt) } : {}),
     ...(l.runAs ? encodeRunAs(l.runAs) : {}),
+    ...(l.logWriter ? {
+      [RUNNER_ENV.logFile]: l.logWriter.file,
+      [RUNNER_ENV.logMaxBytes]: String(Math.max(1, Math.round(l.logWriter.maxBytes))),
+      [RUNNER_ENV.logKeep]: String(l.logWriter.keep),
+    } : {}),
   };
 }
 

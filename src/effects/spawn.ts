@@ -99,6 +99,17 @@ export function readEnvFile(field: string, file: string): string {
   }
 }
 
+/**
+ * Whether this process's runner rotates its log itself (log_writer, with a size to rotate at):
+ * the POSIX runner only; the Windows runner's log is rotated at start and by the healthcheck.
+ */
+export function writesOwnLog(def: ProcessDef): boolean {
+  return def.logWriter && def.logMaxMb > 0 && process.platform !== 'win32';
+}
+
+/** The healthcheck's copytruncate of a log its runner's writer rotates: only past this (a backstop). */
+export const WRITER_LOG_SLACK = 1.1;
+
 export function spawnRunner(req: SpawnRequest): Identity {
   const { def } = req;
   const cwd = resolveCwd(def, req.registryPath);
@@ -112,6 +123,7 @@ export function spawnRunner(req: SpawnRequest): Identity {
     name: def.name, registryPath: req.registryPath, procDir: req.procDir, heartbeatFile: req.heartbeatFile,
     command: def.command, epoch: req.epoch, delayMs: req.delayMs, killTimeoutMs: def.killTimeoutS * 1000, nodePath: process.execPath, cliPath: CLI_PATH,
     stateDir: req.stateDir, adopt: req.adopt ?? null,
+    logWriter: writesOwnLog(def) ? { file: req.logFile, maxBytes: def.logMaxMb * 1024 * 1024, keep: def.logKeep } : null,
     runAs: runAs && {
       uid: runAs.uid, gid: runAs.gid, setpriv: runAs.setpriv,
       env: Object.fromEntries(Object.entries(runAs.env).filter(([k]) => !Object.hasOwn(own, k))),

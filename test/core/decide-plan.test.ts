@@ -12,7 +12,7 @@ const T0 = 1_800_000_000_000;
 const def: ProcessDef = {
   name: 'bot', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
   maxRestarts: 3, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
-  dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
+  dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, logWriter: false, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
   cpuWindowS: 60, readyAfterS: 3, restartDependents: true, noRestartExitCodes: [78], successExitCodes: [], survivesRestartOf: [],
 };
 const http = { type: 'http' as const, url: 'http://127.0.0.1:1/h', expectStatus: null, intervalS: 1, timeoutS: 1, failureThreshold: 1, graceS: 0 };

@@ -15,7 +15,7 @@ const MIN = 60_000;
 const job: ProcessDef = {
   name: 'scraper', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
   maxRestarts: 3, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
-  dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
+  dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, logWriter: false, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
   cpuWindowS: 60, readyAfterS: 3, restartDependents: true, noRestartExitCodes: [78], survivesRestartOf: [],
   schedule: '0 * * * *', restartSchedule: undefined, successExitCodes: [], user: undefined, group: undefined,
 };

@@ -25,7 +25,7 @@ const U0 = 5_000_000; // the kernel's clock when each runner starts (centisecond
 const base: ProcessDef = {
   name: 'bot', command: 'x', cwd: undefined, env: {}, envFile: undefined, durationMin: 0, autoRestart: true,
   maxRestarts: 3, restartCooldownS: 30, minUptimeS: 60, backoff: 'fixed', stopSignal: 'SIGTERM', killTimeoutS: 10,
-  dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
+  dependsOn: [], autostart: false, logMaxMb: 10, logKeep: 3, logWriter: false, health: [], maxMemoryMb: undefined, maxCpuPercent: undefined,
   cpuWindowS: 60, readyAfterS: 3, restartDependents: false, noRestartExitCodes: [78], successExitCodes: [], survivesRestartOf: [],
 };
 
