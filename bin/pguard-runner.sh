@@ -328,13 +328,24 @@ start_writer() {
   wpid=$!
 }
 
-# At the runner's exit: close its write end, give the writer a second to write what is left in the
-# pipe (it ends by itself once the run's processes are gone), then end it: a daemon the run left
-# behind holding its stdout would keep it alive forever.
+# At the runner's exit: close its write end and let the writer write what is left in the pipe (it
+# ends by itself once the run's processes are gone); end it once the log has not changed for 2 s (a
+# daemon the run left behind holding its stdout would keep it alive forever), or after 10 s. (A
+# fixed second lost the pipe's last 64 KB on a machine at load 50.)
 end_writer() {
   exec 8>&-
   ew_n=0
-  while [ "$ew_n" -lt 50 ] && pid_alive "$wpid"; do
+  ew_last=
+  ew_still=0
+  while [ "$ew_n" -lt 500 ] && pid_alive "$wpid"; do
+    ew_size=$(wc -c < "$log_file" 2>/dev/null) || ew_size=
+    if [ "$ew_size" = "$ew_last" ]; then
+      ew_still=$((ew_still + 1))
+      [ "$ew_still" -ge 100 ] && break
+    else
+      ew_still=0
+      ew_last=$ew_size
+    fi
     sleep 0.02
     ew_n=$((ew_n + 1))
   done

@@ -124,7 +124,7 @@ describe('log_writer', () => {
     await t.cli(['start', 'once', '--no-wait']);
     const exit = await waitFor(() => [...t.runs('once').exits.values()][0], { timeoutMs: 20_000, what: 'the exit line' });
     expect(decodeWaitStatus(exit.status!)).toEqual({ code: 3, signal: null });
-    await waitFor(() => countLines(t.logOf('once'), 1000).seen === 1000, { what: 'all 1,000 lines in the log' });
+    await waitFor(() => countLines(t.logOf('once'), 1000).seen === 1000, { timeoutMs: 15_000, what: 'all 1,000 lines in the log' });
   });
 
   it('stop leaves nothing behind, the writer included, even when a daemon the run left holds its stdout', async () => {
