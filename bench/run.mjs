@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { wineRecovery } from './wine.mjs';
 import { fleetScale, killPm2Apps } from './fleet.mjs';
+import { benchLogs } from './logs.mjs';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -570,6 +571,10 @@ async function main() {
     progress('dashboard with 100 processes: page load, idle CPU, memory...');
     figures.dashboard_100 = await measured('the dashboard', () => dashboardCost(100));
   }
+  if (want('logs')) {
+    progress('logs at 50 MB/s: log_writer and copytruncate, logs -f, Pss with and without the writer...');
+    figures.logs = await measured('logs at 50 MB/s', () => benchLogs({ progress, kills: QUICK ? 5 : 20, seconds: QUICK ? 5 : 10 }));
+  }
   // The large scales last: starting 1,000 processes lifts the load average (a one-minute mean) far
   // above the cores for minutes, which would flag every figure taken after it.
   if (want('fleet')) {
@@ -623,6 +628,16 @@ async function main() {
     ['healthcheck, 10 running (median)', `${c10.healthcheck_ms} ms`, `${x(c10.healthcheck_ms, c10.node_e_0_ms)} node -e 0; target 1.4x`],
     ['on-exit (the runner\'s report), 10 running', `${c10.on_exit_ms} ms`, `${x(c10.on_exit_ms, c10.node_e_0_ms)} node -e 0; target 1.4x`],
     [`status --json, ${f.cli_1000.processes} running (median)`, `${f.cli_1000.status_json_ms} ms`, `${x(f.cli_1000.status_json_ms, f.cli_1000.node_e_0_ms)} node -e 0 (${f.cli_1000.node_e_0_ms} ms)`],
+    ...(f.logs ? (() => {
+      const w = f.logs.writer;
+      const c = f.logs.copytruncate;
+      return [
+        [`logs, a program writing ${w.rate_mb_s} MB/s, log_max_mb ${w.log_max_mb}, log_writer: largest live log / kept files / lines lost`, `${w.largest_live_log_mb} MB (${w.largest_over_log_max}x) / ${w.kept_file_mb ? `${w.kept_file_mb.min}-${w.kept_file_mb.max} MB` : '-'} / ${w.lines_lost_in_kept_files}`, `target <= 1.1x; written in ${w.written_in_s} s; writer CPU ${w.writer_cpu_percent}%`],
+        ['  logs -f beside it: lines missed / lag median, max (lines) / caught up after the last line', `${w.follow.lines_missed} / ${w.follow.lag_lines_median}, ${w.follow.lag_lines_max} / ${w.follow.caught_up_ms_after_last_line} ms`, `printed ${w.follow.printed_mb} MB; CPU ${w.follow.cpu_percent}%`],
+        ['  copytruncate (healthcheck every 1 s): largest live log / lines lost', `${c.largest_live_log_mb} MB (${c.largest_over_log_max}x) / ${c.lines_lost_in_kept_files}`, `written in ${c.written_in_s} s`],
+        ['  Pss per process without / with log_writer (runner, writer, dd)', `${f.logs.pss.without_writer.pss_kb_median} / ${f.logs.pss.with_writer.pss_kb_median} kB`, `crash recovery p50 without / with: ${f.logs.recovery_shell.without_writer.p50_ms} / ${f.logs.recovery_shell.with_writer.p50_ms} ms`],
+      ];
+    })() : []),
     ...SCALES.flatMap((n) => {
       const fl = f.fleet[n];
       const p = fl.pm2;
