@@ -15,7 +15,7 @@ import { appendFileSync, closeSync, existsSync, ftruncateSync, mkdirSync, openSy
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { formatHead, formatRetentionAnchor, makeEntry, parseHead, signEntry, startChainVerify, type ChainVerifier, type Head, type LedgerEntry, type Segment, type VerifyOptions, type VerifyResult } from '../core/ledger-chain.js';
-import { carryForward, flattenCarry, selectExpired, selectWindowStart, type Carry, type ChainlessEntry, type SegmentSpan } from '../core/ledger-window.js';
+import { carryForward, flattenCarry, selectExpired, selectWindowStart, WINDOW_SLACK_MS, type Carry, type ChainlessEntry, type SegmentSpan } from '../core/ledger-window.js';
 import { withLock } from './lock.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { bulkSha256, sha256 } from './hash.js';
@@ -363,11 +363,26 @@ export function listArchived(stateDir: string): string[] {
   try { return readdirSync(join(stateDir, ARCHIVE)).filter((n) => ARCHIVED_SEGMENT.test(n)).sort(); } catch { return []; }
 }
 
-/** A segment's entries without their chain; lines that are not JSON are left to verify. */
-function parseChainless(text: string): ChainlessEntry[] {
+/** The state events' names as a line spells them (core/ledger-window.ts isStateEvent decides, once parsed). */
+const STATE_EVENT_TEXT = ['"event":"exit"', '"event":"stop"', '"event":"deregister"', '"event":"schedule"'];
+
+/**
+ * A segment's entries without their chain; lines that are not JSON are left to verify. `cut` (an
+ * ISO time): a line written before it is parsed only when it is a state event (what the timeline
+ * needs of the time before its window), read from the line as pguard writes it (`{"seq":N,"at":"…",
+ * "event":"…"`); a line in another shape is parsed.
+ */
+function parseChainless(text: string, cut = ''): ChainlessEntry[] {
   const out: ChainlessEntry[] = [];
   for (const line of text.split('\n')) {
     if (line === '') continue;
+    if (cut !== '') {
+      const a = line.indexOf(',"at":"');
+      if (a > 0 && a < 24 && line.slice(a + 7, a + 31) < cut) {
+        const ev = line.indexOf('"event":"', a + 31);
+        if (ev > 0 && ev < a + 40 && !STATE_EVENT_TEXT.some((t) => line.startsWith(t, ev))) continue;
+      }
+    }
     try {
       const e = JSON.parse(line) as LedgerEntry;
       out.push({ seq: e.seq, at: e.at, event: e.event, process: e.process, details: e.details });
@@ -470,8 +485,12 @@ function readFirstAt(file: string): number {
   return firstAt;
 }
 
-/** Closed segments never change: parsed once per file (its size and mtime), in a process that lives (the dashboard, watch). */
-const closedCache = new Map<string, { size: number; mtimeMs: number; events: readonly ChainlessEntry[] }>();
+/**
+ * Closed segments never change: parsed once per file (its size and mtime), in a process that lives
+ * (the dashboard, watch); `cut`: what was left out (before it, all but state events), so a later,
+ * earlier window parses it again.
+ */
+const closedCache = new Map<string, { size: number; mtimeMs: number; cut: string; events: readonly ChainlessEntry[] }>();
 
 /**
  * The entries history and the timeline read, oldest first, without their chain. `since` (ms):
@@ -486,7 +505,8 @@ export function readLedgerEvents(stateDir: string, since: number | null = null):
   let from = 0;
   const out: ChainlessEntry[] = [];
   if (since !== null && closed.length > 0) {
-    const spans = closed.map((c) => ({ ...c, firstAt: readFirstAt(join(stateDir, c.name)) }));
+    // The active segment too: when it begins before the window, no closed one is read.
+    const spans = [...closed, { name: ACTIVE, first: closed.at(-1)!.last + 1, last: Infinity }].map((c) => ({ ...c, firstAt: readFirstAt(join(stateDir, c.name)) }));
     const k = selectWindowStart(spans, since);
     if (spans[k]!.first > 1) {
       const carry = readCarry(stateDir, spans[k]!.first - 1);
@@ -496,6 +516,8 @@ export function readLedgerEvents(stateDir: string, since: number | null = null):
       }
     }
   }
+  // Before the window (less its slack), only state events are parsed.
+  const cut = since === null || !Number.isFinite(since) ? '' : new Date(Math.max(0, since - WINDOW_SLACK_MS)).toISOString();
   const used = new Set<string>();
   for (const c of closed.slice(from)) {
     const file = join(stateDir, c.name);
@@ -503,16 +525,16 @@ export function readLedgerEvents(stateDir: string, since: number | null = null):
     let st;
     try { st = statSync(file); } catch { continue; }
     const hit = closedCache.get(file);
-    if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) { for (const e of hit.events) out.push(e); continue; }
+    if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && hit.cut <= cut) { for (const e of hit.events) out.push(e); continue; }
     let text: string;
     try { text = readFileSync(file, 'utf8'); } catch { continue; }
-    const events = parseChainless(text);
-    closedCache.set(file, { size: st.size, mtimeMs: st.mtimeMs, events });
+    const events = parseChainless(text, cut);
+    closedCache.set(file, { size: st.size, mtimeMs: st.mtimeMs, cut, events });
     for (const e of events) out.push(e);
   }
   // Segments this read did not use (outside the window, pruned, archived): not kept.
   for (const key of closedCache.keys()) if (key.startsWith(`${stateDir}/`) && !used.has(key)) closedCache.delete(key);
-  try { for (const e of parseChainless(readFileSync(join(stateDir, ACTIVE), 'utf8'))) out.push(e); } catch { /* none yet */ }
+  try { for (const e of parseChainless(readFileSync(join(stateDir, ACTIVE), 'utf8'), cut)) out.push(e); } catch { /* none yet */ }
   return out;
 }
 
