@@ -38,7 +38,7 @@ const verifyCommand = defineCommand<VerifyArgs, VerifyResult>({
     }
     const p = res.problem!;
     // Line 0: the file as a whole (missing or empty).
-    const where = p.segment === 'ledger.head' || p.line === 0 ? p.segment : `${p.segment} line ${p.line}${p.seq !== null ? ` (seq ${p.seq})` : ''}`;
+    const where = p.segment === 'ledger.head' || p.segment === 'ledger.anchor' || p.line === 0 ? p.segment : `${p.segment} line ${p.line}${p.seq !== null ? ` (seq ${p.seq})` : ''}`;
     out.printLine(`${p.kind === 'tampered' ? 'TAMPERED' : 'UNVERIFIED'}: ${where} ${p.message}`);
   },
   failed: (res) => !res.ok,
