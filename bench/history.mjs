@@ -31,20 +31,20 @@ const load = () => os.loadavg().map((x) => round(x, 2));
 const BATCH = 500;
 
 /** A year of a flapping fleet's events, in time order, ending `endMs`: exits, restarts, alerts, notifies, probes, give-ups, stops. */
-function* fleetYear({ entries, processes, endMs }) {
+export function* fleetYear({ entries, processes, endMs, days = 365 }) {
   const names = Array.from({ length: processes }, (_, i) => `svc-${String(i).padStart(3, '0')}`);
   let seed = 27;
   const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
   const iso = (ms) => new Date(ms).toISOString();
   // Each episode at its share of the year by entries written (timestamps increase, ending at endMs).
-  const begin = endMs - 365 * 86_400_000;
+  const begin = endMs - days * 86_400_000;
   const epochs = new Map(names.map((n) => [n, { epoch: 1, seq: 1 }]));
   let t = begin;
   let n = 0;
   let alert = 0;
   for (const name of names) { yield { at: iso(t), event: 'start', process: name, details: { reason: 'started by user', epoch: 1, generation: 1, runner_pid: 1000 } }; n++; }
   while (n < entries) {
-    t = Math.max(t + 10, begin + Math.round((n / entries) * 365 * 86_400_000 - 60_000 * rand()));
+    t = Math.max(t + 10, begin + Math.round((n / entries) * days * 86_400_000 - 60_000 * rand()));
     const name = names[Math.floor(rand() * names.length)];
     const r = epochs.get(name);
     const run = `${r.epoch}.${r.seq}`;

@@ -37,13 +37,24 @@ export function canonicalize(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(canonicalize).join(',')}]`;
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalize(obj[k])}`).join(',')}}`;
+  // A loop rather than filter/map/join: verify runs this for every entry of the ledger.
+  let out = '{';
+  for (const k of Object.keys(obj).sort()) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(k)}:${canonicalize(v)}`;
+  }
+  return `${out}}`;
 }
 
 export function hashOf(entry: Omit<LedgerEntry, 'hash'>, hash: Hasher): string {
   const { seq, at, event, process, details, prev } = entry;
-  return hash(canonicalize({ seq, at, event, process, details, prev }));
+  // The six fields in their sorted order (at, details, event, prev, process, seq), written
+  // directly: canonicalize's text for them, without building and sorting an object per entry.
+  if (seq === undefined || at === undefined || event === undefined || process === undefined || details === undefined || prev === undefined) {
+    return hash(canonicalize({ seq, at, event, process, details, prev }));
+  }
+  return hash(`{"at":${canonicalize(at)},"details":${canonicalize(details)},"event":${canonicalize(event)},"prev":${canonicalize(prev)},"process":${canonicalize(process)},"seq":${canonicalize(seq)}}`);
 }
 
 export function makeEntry(

@@ -24,20 +24,19 @@ export interface SegmentSpan {
 export const WINDOW_SLACK_MS = 3_600_000;
 
 /**
- * The index of the first closed segment to read for entries at or after `since` (ms): the last one
- * whose first entry is at or before since - WINDOW_SLACK_MS (everything before it is older), 0
- * when none is. Spans in seq order. A span whose time is unknown (unreadable first line) is never
- * skipped past: reading starts at or before it.
+ * The index of the first segment to read for entries at or after `since` (ms): scanning back from
+ * the newest, the first whose first entry is at or before since - WINDOW_SLACK_MS (everything
+ * before it is older), 0 when none is. `firstAtOf(i)`: segment i's first entry's time (ms; NaN
+ * unknown), asked only of the segments scanned (a 24 h window of a year's ledger: one or two). A
+ * segment whose time is unknown is read from: nothing is skipped on a guess.
  */
-export function selectWindowStart(spans: readonly SegmentSpan[], since: number): number {
+export function selectWindowStart(count: number, firstAtOf: (i: number) => number, since: number): number {
   const edge = since - WINDOW_SLACK_MS;
-  let start = 0;
-  for (const [i, s] of spans.entries()) {
-    if (!Number.isFinite(s.firstAt)) break;
-    if (s.firstAt <= edge) start = i;
-    else break;
+  for (let i = count - 1; i > 0; i--) {
+    const t = firstAtOf(i);
+    if (!Number.isFinite(t) || t <= edge) return i;
   }
-  return start;
+  return 0;
 }
 
 /** The events that say what a process was between its runs (core/timeline.ts's marks). */

@@ -286,21 +286,23 @@ function feedFile(v: ChainVerifier, path: string, lastFile: boolean): void {
   let fd: number;
   try { fd = openSync(path, 'r'); } catch { return; }
   try {
+    // One buffer for the whole file; only a line that spans two reads is copied (it is short).
     const chunk = Buffer.alloc(1024 * 1024);
-    let rest: Buffer = Buffer.alloc(0);
+    let rest: Buffer | null = null;
     for (;;) {
       const n = readSync(fd, chunk, 0, chunk.length, null);
       if (n === 0) break;
-      const buf = rest.length > 0 ? Buffer.concat([rest, chunk.subarray(0, n)]) : chunk.subarray(0, n);
       let from = 0;
-      for (let nl = buf.indexOf(0x0a, from); nl !== -1; nl = buf.indexOf(0x0a, from)) {
-        if (!v.line(buf.toString('utf8', from, nl), false)) return;
+      for (let nl = chunk.indexOf(0x0a, from); nl !== -1 && nl < n; nl = chunk.indexOf(0x0a, from)) {
+        const text = rest ? Buffer.concat([rest, chunk.subarray(from, nl)]).toString('utf8') : chunk.toString('utf8', from, nl);
+        rest = null;
+        if (!v.line(text, false)) return;
         from = nl + 1;
       }
-      rest = Buffer.from(buf.subarray(from));
+      if (from < n) rest = rest ? Buffer.concat([rest, chunk.subarray(from, n)]) : Buffer.from(chunk.subarray(from, n));
     }
     // A last line without its newline: cut short by a crash, if it ends the ledger.
-    if (rest.length > 0) v.line(rest.toString('utf8'), lastFile);
+    if (rest && rest.length > 0) v.line(rest.toString('utf8'), lastFile);
   } finally {
     closeSync(fd);
   }
@@ -506,8 +508,8 @@ export function readLedgerEvents(stateDir: string, since: number | null = null):
   const out: ChainlessEntry[] = [];
   if (since !== null && closed.length > 0) {
     // The active segment too: when it begins before the window, no closed one is read.
-    const spans = [...closed, { name: ACTIVE, first: closed.at(-1)!.last + 1, last: Infinity }].map((c) => ({ ...c, firstAt: readFirstAt(join(stateDir, c.name)) }));
-    const k = selectWindowStart(spans, since);
+    const spans = [...closed, { name: ACTIVE, first: closed.at(-1)!.last + 1, last: Infinity }];
+    const k = selectWindowStart(spans.length, (i) => readFirstAt(join(stateDir, spans[i]!.name)), since);
     if (spans[k]!.first > 1) {
       const carry = readCarry(stateDir, spans[k]!.first - 1);
       if (carry?.complete) {
