@@ -181,9 +181,9 @@ export async function historyScale({ entries = 1_000_000, processes = 100, round
     for (const side of ['a', 'b']) dashboards.push({ side, ...(await startDashboard(envs[side])) });
     // A new connection per request (node:http, no keep-alive agent): a pooled one the server closed
     // while the CLI runs in between would fail the next request.
-    const timeline = (side) => new Promise((resolve, reject) => {
+    const timeline = (side, path = '/api/timeline?window=24h') => new Promise((resolve, reject) => {
       const d = dashboards.find((x) => x.side === side);
-      const req = http.get(`${d.base}/api/timeline?window=24h`, { agent: false, headers: { authorization: `Bearer ${d.token}` } }, (res) => {
+      const req = http.get(`${d.base}${path}`, { agent: false, headers: { authorization: `Bearer ${d.token}` } }, (res) => {
         let n = 0;
         res.on('data', (c) => { n += c.length; });
         res.on('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`timeline ${side}: HTTP ${res.statusCode}`))));
@@ -193,6 +193,14 @@ export async function historyScale({ entries = 1_000_000, processes = 100, round
     // The first request of each dashboard parses the window's segments; later ones hit its cache.
     const firstTimeline = {};
     for (const side of ['a', 'b']) firstTimeline[side] = Math.round((await timed(() => timeline(side))).ms);
+    // The page's /api/meta (every 15 s with a page open) verifies the ledger: the first time all of
+    // it, then only what changed since (effects/ledger-file.ts verifyLedger's resume).
+    const meta = {};
+    for (const side of ['a', 'b']) {
+      const first = (await timed(() => timeline(side, '/api/meta'))).ms;
+      const again = (await timed(() => timeline(side, '/api/meta'))).ms;
+      meta[side] = { first_ms: Math.round(first), again_ms: Math.round(again) };
+    }
 
     progress(`  measuring, ${rounds} rounds interleaved A (1M) / B (empty) ...`);
     const loadBefore = load();
@@ -230,6 +238,7 @@ export async function historyScale({ entries = 1_000_000, processes = 100, round
       healthcheck_json: { ...pair('healthcheck'), target_ratio: 1.05 },
       history_since_24h: { ...pair('history'), target_ms: 300, failures_in_window: historyRows },
       timeline_24h: { ...pair('timeline'), first_request_ms: firstTimeline, target_ms: 300 },
+      dashboard_meta: meta,
       audit_verify: { at_100k: verifyAt[checkpoint] ?? null, at_full: verifyFull, target_ms: 15_000 },
       load: { before: loadBefore, after_interleaved: loadMid, after: load() }, cpus: os.cpus().length, node: process.version,
     };

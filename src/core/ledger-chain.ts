@@ -207,8 +207,25 @@ export function verifyChain(input: VerifyInput): VerifyResult {
   return v.finish();
 }
 
+/**
+ * Where a verify stood after a segment: resumed from by a process that lives (the dashboard's
+ * meta, MCP), so that closed segments it has verified, unchanged since, are not read again.
+ */
+export interface ChainState {
+  readonly last: { seq: number; hash: string } | null;
+  readonly entries: number;
+  readonly signed: number;
+  readonly unsigned: number;
+  readonly segments: number;
+  readonly first: { segment: string; line: number; seq: number; hash: string } | null;
+  readonly repaired: readonly { seq: number; bytes: number }[];
+  readonly anchorFound: boolean;
+}
+
 /** A verify fed one segment and one line at a time: its memory does not grow with the ledger. */
 export interface ChainVerifier {
+  /** Where it stands (between segments, before any problem): see ChainState. */
+  state(): ChainState;
   beginSegment(name: string): void;
   /** The next line of the current segment; `cutShort`: the ledger's very last line, without its newline. False once a problem is found. */
   line(text: string, cutShort: boolean): boolean;
@@ -217,21 +234,21 @@ export interface ChainVerifier {
   finish(): VerifyResult;
 }
 
-export function startChainVerify(input: VerifyOptions): ChainVerifier {
+export function startChainVerify(input: VerifyOptions, from?: ChainState): ChainVerifier {
   const { hash, signer } = input;
-  let last: { seq: number; hash: string } | null = null;
-  let entries = 0;
-  let signed = 0;
-  let unsigned = 0;
-  let segments = 0;
+  let last: { seq: number; hash: string } | null = from?.last ?? null;
+  let entries = from?.entries ?? 0;
+  let signed = from?.signed ?? 0;
+  let unsigned = from?.unsigned ?? 0;
+  let segments = from?.segments ?? 0;
   let segName = 'ledger.jsonl';
   let lineNo = 0;
   let torn: VerifyResult['torn'] = null;
   let anchored: VerifyResult['anchored'] = null;
   let problem: Problem | null = null;
   // Entry 1, where it stands: the mark of where the ledger was begun names it.
-  let first: { segment: string; line: number; seq: number; hash: string } | null = null;
-  const repaired: { seq: number; bytes: number }[] = [];
+  let first: { segment: string; line: number; seq: number; hash: string } | null = from?.first ?? null;
+  const repaired: { seq: number; bytes: number }[] = [...(from?.repaired ?? [])];
   const result = (p: Problem | null): VerifyResult =>
     ({ ok: p === null, entries, segments, last, problem: p, signed, kid: signer?.kid ?? null, unsigned, torn, repaired, anchored, archivedThrough: anchor?.seq ?? null });
   const fail = (segment: string, line: number, seq: number | null, message: string, kind: Problem['kind'] = 'tampered'): false => {
@@ -242,7 +259,7 @@ export function startChainVerify(input: VerifyOptions): ChainVerifier {
 
   // The retention anchor: checked before any entry (its signature), then where the chain begins.
   let anchor: Head | null = null;
-  let anchorFound = false;
+  let anchorFound = from?.anchorFound ?? false;
   if (input.anchor != null) {
     const parsed = parseHead(input.anchor);
     if ('problem' in parsed) fail('ledger.anchor', 1, null, parsed.problem.replace('is not a head', 'is not an anchor'));
@@ -386,6 +403,7 @@ export function startChainVerify(input: VerifyOptions): ChainVerifier {
   };
 
   return {
+    state: () => ({ last, entries, signed, unsigned, segments, first, repaired: [...repaired], anchorFound }),
     beginSegment(name) { if (problem) return; segName = name; lineNo = 0; segments++; },
     line,
     done: () => problem !== null,

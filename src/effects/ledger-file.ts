@@ -14,7 +14,7 @@
 import { appendFileSync, closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, fstatSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { formatHead, formatRetentionAnchor, makeEntry, parseHead, signEntry, startChainVerify, type ChainVerifier, type Head, type LedgerEntry, type Segment, type VerifyOptions, type VerifyResult } from '../core/ledger-chain.js';
+import { formatHead, formatRetentionAnchor, makeEntry, parseHead, signEntry, startChainVerify, type ChainState, type ChainVerifier, type Head, type LedgerEntry, type Segment, type VerifyOptions, type VerifyResult } from '../core/ledger-chain.js';
 import { carryForward, flattenCarry, selectExpired, selectWindowStart, WINDOW_SLACK_MS, type Carry, type ChainlessEntry, type SegmentSpan } from '../core/ledger-window.js';
 import { withLock } from './lock.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -337,7 +337,15 @@ export function verifyLedger(stateDir: string, opts: { env?: NodeJS.ProcessEnv; 
     // Only an empty ledger needs them (a look into every process's folder).
     ...(empty ? { traces: readLedgerTraces(stateDir) } : {}),
   };
-  const v = startChainVerify(options);
+  // A process that lives (the dashboard asks every 15 s, MCP) resumes after the closed segments it
+  // verified, when each is the same file, unchanged: same inode, size, mtime and ctime (ctime cannot
+  // be set back by a user: an edit in place shows). A CLI run, --expect and --archive verify all.
+  const resumable = !opts.expect && !opts.archive;
+  const stamps = resumable ? files.filter((f) => f !== ACTIVE).map((f) => stampOf(join(stateDir, f))) : [];
+  const known = resumable ? verifiedCache.get(stateDir) : undefined;
+  const reuse = known && known.anchor === anchor && known.kid === (options.signer?.kid ?? null)
+    && known.stamps.length <= stamps.length && known.stamps.every((st, i) => st === stamps[i]) ? known : undefined;
+  const v = startChainVerify(options, reuse?.state);
   if (opts.archive) {
     for (const name of listArchived(stateDir)) {
       v.beginSegment(`${ARCHIVE}/${name}`);
@@ -353,11 +361,29 @@ export function verifyLedger(stateDir: string, opts: { env?: NodeJS.ProcessEnv; 
     }
   }
   for (const [i, name] of files.entries()) {
+    if (reuse && i < reuse.stamps.length) continue;
     v.beginSegment(name);
     feedFile(v, join(stateDir, name), i === files.length - 1);
     if (v.done()) break;
+    if (resumable && name !== ACTIVE && i === stamps.length - 1) {
+      verifiedCache.set(stateDir, { stamps, anchor, kid: options.signer?.kid ?? null, state: v.state() });
+    }
   }
-  return v.finish();
+  const res = v.finish();
+  if (!res.ok) verifiedCache.delete(stateDir);
+  return res;
+}
+
+/** Closed segments verified by this process, per state directory: see verifyLedger. */
+const verifiedCache = new Map<string, { stamps: string[]; anchor: string | null; kid: string | null; state: ChainState }>();
+
+function stampOf(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${file}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  } catch {
+    return `${file}:gone`;
+  }
 }
 
 /** The archived segments' names, in seq order. */

@@ -2,7 +2,7 @@
 // tiny segment size): a window's read gives history and the timeline what a whole read gives, and
 // retention archives old segments behind a signed anchor that verify checks.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -124,5 +124,23 @@ describe('retention (ledger_keep_days)', () => {
     // And without any anchor the live chain no longer begins at entry 1.
     unlinkSync(join(state, 'ledger.anchor'));
     expect(verifyLedger(state, { env }).problem!.message).toMatch(/^has seq \d+ where 1 was expected: entries 1-\d+ are missing \(deleted\)$/);
+  });
+});
+
+describe('verifying again in a process that lives (the dashboard\'s meta, MCP)', () => {
+  it('resumes after the closed segments it verified, and still names one edited in place with its size and mtime kept', async () => {
+    const { state, env } = await writeHistory(10, 6);
+    const closed = readdirSync(state).filter((n) => /^ledger\.\d+-\d+\.jsonl$/.test(n)).sort();
+    const victim = join(state, closed[3]!);
+    // A whole-second mtime, so that it can be set back exactly after the edit.
+    utimesSync(victim, 1_700_000_000, 1_700_000_000);
+    const first = verifyLedger(state, { env });
+    expect(first.ok).toBe(true);
+    expect(verifyLedger(state, { env })).toEqual(first);
+    const before = statSync(victim);
+    writeFileSync(victim, readFileSync(victim, 'utf8').replace('"code":1', '"code":2'));
+    utimesSync(victim, 1_700_000_000, 1_700_000_000);
+    expect(statSync(victim)).toMatchObject({ size: before.size, mtimeMs: before.mtimeMs, ino: before.ino });
+    expect(verifyLedger(state, { env }).problem).toMatchObject({ segment: closed[3], message: 'does not match its own hash: it was edited' });
   });
 });
