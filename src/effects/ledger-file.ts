@@ -229,8 +229,13 @@ async function appendEntries(stateDir: string, list: readonly Fields[], env: Nod
       renameSync(file, join(stateDir, segmentName(first, entry.seq)));
       writeCarry(stateDir, first, entry.seq, events);
       // Retention, as of the time of this batch's last entry (effects read no clock but clock.ts).
+      // A retention that fails (a full disk) keeps the segments and does not fail the append: the entries are written.
       if (retention.keepDays !== undefined && retention.keepDays > 0) {
-        applyRetention(stateDir, Date.parse(entry.at) - retention.keepDays * 86_400_000, retention.archive ?? true, loaded.signer);
+        try {
+          applyRetention(stateDir, Date.parse(entry.at) - retention.keepDays * 86_400_000, retention.archive ?? true, loaded.signer);
+        } catch (err) {
+          process.stderr.write(`pguard: ledger retention (ledger_keep_days) did not complete: ${err instanceof Error ? err.message : String(err)}; the segments stay live, and the next rotation tries again\n`);
+        }
       }
     }
     // The caller's own entries (not a repair note before them).
