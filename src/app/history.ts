@@ -53,8 +53,9 @@ export interface HistoryView {
 
 export function describeHistory(ctx: Context, opts: { name?: string | undefined; sinceMs?: number | undefined }): HistoryView {
   const now = ctx.clock.now();
-  const byProcess = groupByProcess(readEvents(ctx));
   const since = opts.sinceMs !== undefined ? now - opts.sinceMs : null;
+  // With --since, only the window's segments and each process's state before it.
+  const byProcess = groupByProcess(readEvents(ctx, since));
   const names = opts.name ? [opts.name] : [...ctx.registry.defs.keys()];
   const failures: FailureView[] = [];
   const summary: SummaryView[] = [];

@@ -8,9 +8,10 @@ import type { Context } from './context.js';
 /** Append events in order. A ledger failure is reported but never stops what pguard is doing. */
 export async function recordEvents(ctx: Context, events: readonly PendingEvent[]): Promise<void> {
   // Queued together, in order (effects/ledger-file.ts writes what is queued in one go).
+  const { ledgerKeepDays, ledgerArchive } = ctx.registry.settings;
   const appends = events.map((e) => appendLedger(ctx.store.dir, {
     at: new Date(e.at ?? ctx.clock.now()).toISOString(), event: e.event, process: e.process, details: e.details,
-  }, ctx.env));
+  }, ctx.env, { keepDays: ledgerKeepDays, archive: ledgerArchive }));
   const failed = (await Promise.allSettled(appends)).find((r) => r.status === 'rejected');
   if (failed) ctx.progress(`pguard: could not write the ledger (${failed.reason instanceof Error ? failed.reason.message : String(failed.reason)})`);
 }
@@ -19,13 +20,16 @@ export function recordEvent(ctx: Context, event: LedgerEvent, process: string, d
   return recordEvents(ctx, [{ event, process, details, ...(at !== undefined ? { at } : {}) }]);
 }
 
-/** Every entry's event, oldest first, without its chain (effects/ledger-file.ts readLedgerEvents: closed segments parsed once). */
-export function readEvents(ctx: Context): ChainlessEntry[] {
-  return readLedgerEvents(ctx.store.dir);
+/**
+ * The entries' events, oldest first, without their chain: from `since` (ms) the window's segments
+ * and each process's state before it; null, every live entry (effects/ledger-file.ts readLedgerEvents).
+ */
+export function readEvents(ctx: Context, since: number | null = null): ChainlessEntry[] {
+  return readLedgerEvents(ctx.store.dir, since);
 }
 
-export function verifyLedger(ctx: Context, expect?: { seq: number; hash: string }): VerifyResult {
-  return verifyLedgerFiles(ctx.store.dir, { env: ctx.env, ...(expect ? { expect } : {}) });
+export function verifyLedger(ctx: Context, expect?: { seq: number; hash: string }, opts: { archive?: boolean } = {}): VerifyResult {
+  return verifyLedgerFiles(ctx.store.dir, { env: ctx.env, ...(expect ? { expect } : {}), ...(opts.archive ? { archive: true } : {}) });
 }
 
 /** The head as SEQ:HASH (what `audit head` prints), sent with every alert so it is kept elsewhere too. */

@@ -51,7 +51,7 @@ function describeWindow(windowMs: number): string {
 export function describeTimeline(ctx: Context, opts: { windowMs: number }): TimelineView {
   const to = ctx.clock.now();
   const from = to - opts.windowMs;
-  const byProcess = groupByProcess(readEvents(ctx));
+  const byProcess = groupByProcess(readEvents(ctx, from));
   const iso = (t: number) => new Date(t).toISOString();
   const processes = [...ctx.registry.defs.keys()].map((name): ProcessTimelineView => {
     const h = describeProcessHistory(name, byProcess.get(name) ?? [], ctx.store.readRuns(name), from, to);

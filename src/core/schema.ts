@@ -27,7 +27,7 @@ export interface FieldSpec {
   /** The default when absent; undefined means optional with no default (or required). */
   readonly default?: unknown;
   readonly required?: boolean;
-  readonly unit?: 'seconds' | 'minutes' | 'MB';
+  readonly unit?: 'seconds' | 'minutes' | 'MB' | 'days';
   readonly doc: string;
 }
 
@@ -91,6 +91,8 @@ export const SETTINGS: readonly FieldSpec[] = [
   { key: 'notify', type: 'channels', default: [], doc: 'Notification channels, several at once: [{"type": "telegram"|"slack"|"discord"|"pagerduty"|"ntfy"|"email"|"webhook"|"command"|"desktop", ...its options, "name", "min_severity", "kinds", "processes", "quiet_hours"}]. Secrets are written "$NAME": read from the environment, then notify_env_file. Each failure is sent once per channel, and its recovery where the failure went (README: Notifications).' },
   { key: 'notify_env_file', type: 'string', doc: 'A dotenv file (KEY=VALUE lines) with the secrets the notify channels name as $NAME; relative to the registry\'s folder. The environment wins over it.' },
   { key: 'watch', type: 'boolean', default: false, doc: 'Keep `pguard watch` running: healthcheck starts it when it is not, and raises an alert that it had died.' },
+  { key: 'ledger_keep_days', type: 'non-negative-number', default: 0, unit: 'days', doc: 'Closed ledger segments whose entries are all older than this leave the live ledger at the next rotation (archived, or deleted with ledger_archive false), leaving a signed ledger.anchor so `audit verify` still proves the rest; 0 = keep everything.' },
+  { key: 'ledger_archive', type: 'boolean', default: true, doc: 'With ledger_keep_days: move old segments to <state_dir>/ledger-archive/ gzip-compressed (`audit verify --archive` checks them too); false deletes them.' },
 ];
 
 export type Backoff = 'fixed' | 'exponential';
@@ -168,6 +170,8 @@ export interface Settings {
   readonly notify: readonly ChannelDef[];
   readonly notifyEnvFile: string | undefined;
   readonly watch: boolean;
+  readonly ledgerKeepDays: number;
+  readonly ledgerArchive: boolean;
 }
 
 /** snake_case registry key -> camelCase property, with the unit suffix where one applies. */

@@ -9,14 +9,15 @@ import { basename, dirname, join } from 'node:path';
  * start and exit, where a power cut may cost the last change but never leaves a torn file. The
  * registry, the user's data, is always written durably.
  */
-export function writeFileAtomic(target: string, content: string, mode = 0o600, opts: { durable?: boolean } = {}): void {
+export function writeFileAtomic(target: string, content: string | Uint8Array, mode = 0o600, opts: { durable?: boolean } = {}): void {
   const durable = opts.durable ?? true;
   const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`);
   let fd: number;
   try { fd = openSync(tmp, 'wx', mode); } catch (err) { throw named(err, target, 'open'); }
   try {
     fchmodSync(fd, mode); // keep the file's own mode, whatever the umask
-    writeSync(fd, content);
+    if (typeof content === 'string') writeSync(fd, content);
+    else writeSync(fd, content);
     if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);

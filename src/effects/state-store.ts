@@ -25,6 +25,8 @@ export const STATE_LAYOUT = {
   ledger: 'ledger.jsonl',      // the active ledger segment (closed ones: ledger.<first>-<last>.jsonl)
   ledgerHead: 'ledger.head',   // last seq and hash, signed
   ledgerTorn: 'ledger.torn',   // lines cut short by a crash mid-append, moved aside
+  ledgerAnchor: 'ledger.anchor', // the last entry retention removed from the live chain, signed (ledger_keep_days)
+  ledgerArchive: 'ledger-archive', // segments retention removed: ledger.<first>-<last>.jsonl.gz
   watchMarker: 'watch.expected', // exists while watch is meant to run
   watchBeat: 'watch.beat',     // touched by watch every tick: the guardian tells a stalled watch by it
   watchLog: 'watch.log',

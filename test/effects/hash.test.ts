@@ -23,3 +23,27 @@ describe('sha256 and hmacSha256', () => {
     }
   });
 });
+
+describe('the ledger key\'s bulk signer (verify and large batches)', () => {
+  it('signs as node:crypto\'s HMAC-SHA-256 and as the one appends use, over the texts above', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { loadLedgerKey } = await import('../../src/effects/ledger-key.js');
+    const dir = mkdtempSync(join(tmpdir(), 'pguard-key-'));
+    try {
+      const hex = randomBytes(32).toString('hex');
+      writeFileSync(join(dir, 'ledger.key'), `${hex}\n`, { mode: 0o600 });
+      const key = loadLedgerKey({ PGUARD_LEDGER_KEY_FILE: join(dir, 'ledger.key') }, { create: false });
+      if (!key.signer) throw new Error(key.why);
+      const bulk = key.bulk();
+      expect(bulk.kid).toBe(key.signer.kid);
+      for (const t of texts.slice(0, 120)) {
+        expect(bulk.sign(t)).toBe(createHmac('sha256', Buffer.from(hex, 'hex')).update(t).digest('hex'));
+        expect(bulk.sign(t)).toBe(key.signer.sign(t));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
