@@ -1,6 +1,6 @@
 // Writing lifecycle events to the audit ledger, and reading them back. Secrets never go in: env
 // values and webhook URLs are not part of any event's details.
-import { appendLedger, readLedgerEvents, readLedgerHead, verifyLedger as verifyLedgerFiles, type ChainlessEntry } from '../effects/ledger-file.js';
+import { appendLedger, readLedgerEvents, readLedgerHead, verifyLedger as verifyLedgerFiles, verifyLedgerAsync, type ChainlessEntry } from '../effects/ledger-file.js';
 import { formatAnchor, type VerifyResult } from '../core/ledger-chain.js';
 import type { LedgerEvent, PendingEvent } from '../core/events.js';
 import type { Context } from './context.js';
@@ -30,6 +30,11 @@ export function readEvents(ctx: Context, since: number | null = null): Chainless
 
 export function verifyLedger(ctx: Context, expect?: { seq: number; hash: string }, opts: { archive?: boolean } = {}): VerifyResult {
   return verifyLedgerFiles(ctx.store.dir, { env: ctx.env, ...(expect ? { expect } : {}), ...(opts.archive ? { archive: true } : {}) });
+}
+
+/** The whole chain verified, the event loop given its turn after each segment (a long-lived server's). */
+export function verifyLedgerInTurns(ctx: Context): Promise<VerifyResult> {
+  return verifyLedgerAsync(ctx.store.dir, { env: ctx.env });
 }
 
 /** The head as SEQ:HASH (what `audit head` prints), sent with every alert so it is kept elsewhere too. */

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { ackAlerts, listAlerts } from '../app/alerts.js';
 import { requireAnyDef, requireDef, type Context } from '../app/context.js';
 import { describeHistory, parseDuration } from '../app/history.js';
-import { verifyLedger } from '../app/ledger.js';
+import { verifyLedgerInTurns } from '../app/ledger.js';
 import { restartProcesses } from '../app/restart.js';
 import { rollbackProcess } from '../app/rollback.js';
 import { startMany } from '../app/start.js';
@@ -27,7 +27,7 @@ import { describeTimeline, isTimelineWindow, TIMELINE_WINDOWS } from '../app/tim
 import { readWatchHolder } from '../app/watch.js';
 import { restartDependentsOf } from '../core/deps.js';
 import { lastKnownGood } from '../core/lineage.js';
-import type { LedgerEntry } from '../core/ledger-chain.js';
+import type { LedgerEntry, VerifyResult } from '../core/ledger-chain.js';
 import { tailLedger, type LedgerCursor } from '../effects/ledger-file.js';
 import { readLogTail } from '../effects/log-file.js';
 import { PACKAGE_ROOT } from '../effects/spawn.js';
@@ -99,10 +99,24 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/**
+ * The ledger's verification, shared by concurrent requests and done in turns (the server answers
+ * meanwhile): its result if it ends within a second, else the last one (null before the first).
+ */
+const audits = new Map<string, { pending: Promise<VerifyResult> | null; last: VerifyResult | null }>();
+async function auditOf(ctx: Context): Promise<VerifyResult | null> {
+  let a = audits.get(ctx.store.dir); // each request has a context of its own (the registry re-read)
+  if (!a) audits.set(ctx.store.dir, (a = { pending: null, last: null }));
+  const state = a;
+  state.pending ??= verifyLedgerInTurns(ctx).then((r) => { state.last = r; return r; }).finally(() => { state.pending = null; });
+  const late = new Promise<null>((resolve) => { const t = setTimeout(() => resolve(null), 1000); t.unref(); });
+  return (await Promise.race([state.pending, late])) ?? state.last;
+}
+
 /** What the page shows besides the processes: the safety net's state and what can be rolled back. */
 async function describeMeta(ctx: Context, opts: DashboardOptions): Promise<Record<string, unknown>> {
   const holder = await readWatchHolder(ctx).catch(() => null);
-  const verify = verifyLedger(ctx);
+  const verify = await auditOf(ctx);
   const rollback: Record<string, number> = {};
   for (const name of ctx.registry.defs.keys()) {
     const current = ctx.store.readRecord(name).generation;
@@ -115,7 +129,9 @@ async function describeMeta(ctx: Context, opts: DashboardOptions): Promise<Recor
     cron_installed: await opts.cronInstalled(ctx),
     watch_running: holder !== null,
     watch_pid: holder?.pid ?? null,
-    audit: verify.ok
+    audit: verify === null
+      ? { ok: null, detail: 'verifying the ledger: a first look at a long one takes a while (every segment checked once; later looks check what is new)' }
+      : verify.ok
       ? { ok: true, detail: `ok: ${verify.entries} entries in ${verify.segments} segment${verify.segments === 1 ? '' : 's'}, chain intact` }
       : { ok: false, detail: `${verify.problem!.kind === 'tampered' ? 'TAMPERED' : 'cannot verify'}: ${verify.problem!.segment === 'ledger.head' || verify.problem!.line === 0 ? verify.problem!.segment : `${verify.problem!.segment} line ${verify.problem!.line}`}: ${verify.problem!.message}` },
     rollback_targets: rollback,

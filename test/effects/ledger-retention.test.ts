@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readLedgerEvents, verifyLedger } from '../../src/effects/ledger-file.js';
+import { readLedgerEvents, verifyLedger, verifyLedgerAsync } from '../../src/effects/ledger-file.js';
 import { describeProcessHistory } from '../../src/app/history.js';
 
 const run = promisify(execFile);
@@ -142,5 +142,27 @@ describe('verifying again in a process that lives (the dashboard\'s meta, MCP)',
     utimesSync(victim, 1_700_000_000, 1_700_000_000);
     expect(statSync(victim)).toMatchObject({ size: before.size, mtimeMs: before.mtimeMs, ino: before.ino });
     expect(verifyLedger(state, { env }).problem).toMatchObject({ segment: closed[3], message: 'does not match its own hash: it was edited' });
+  });
+});
+
+describe('verifying in turns', () => {
+  it('gives the event loop its turn between segments and finds what the synchronous verify finds, a tampered line included', async () => {
+    const { state, env } = await writeHistory(20, 4);
+    const closed = readdirSync(state).filter((f) => /^ledger\.\d+-\d+\.jsonl$/.test(f));
+    expect(closed.length).toBeGreaterThan(5);
+    let turns = 0;
+    const tick = setInterval(() => { turns++; }, 0);
+    const inTurns = await verifyLedgerAsync(state, { env });
+    clearInterval(tick);
+    expect(inTurns).toEqual(verifyLedger(state, { env }));
+    expect(inTurns.ok).toBe(true);
+    // Timers ran while it worked: it yielded (a segment a turn), where one synchronous pass would not.
+    expect(turns).toBeGreaterThan(2);
+    // A line changed in the third closed segment: both say so, at the same place.
+    const victim = join(state, closed.sort((a, b) => Number(a.split('.')[1]!.split('-')[0]) - Number(b.split('.')[1]!.split('-')[0]))[2]!);
+    writeFileSync(victim, readFileSync(victim, 'utf8').replace(/"code":1/, '"code":2'));
+    const tampered = await verifyLedgerAsync(state, { env });
+    expect(tampered.ok).toBe(false);
+    expect(tampered).toEqual(verifyLedger(state, { env }));
   });
 });
