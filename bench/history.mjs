@@ -194,12 +194,29 @@ export async function historyScale({ entries = 1_000_000, processes = 100, round
     const firstTimeline = {};
     for (const side of ['a', 'b']) firstTimeline[side] = Math.round((await timed(() => timeline(side))).ms);
     // The page's /api/meta (every 15 s with a page open) verifies the ledger: the first time all of
-    // it, then only what changed since (effects/ledger-file.ts verifyLedger's resume).
+    // it, in turns (the server answers meanwhile: /api/status is timed while it works), saying
+    // "verifying" until it is done; then only what changed since (verifyLedger's resume).
+    const getJson = (side, path) => new Promise((resolve, reject) => {
+      const d = dashboards.find((x) => x.side === side);
+      http.get(`${d.base}${path}`, { agent: false, headers: { authorization: `Bearer ${d.token}` } }, (res) => {
+        let body = '';
+        res.on('data', (c) => { body += c; });
+        res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`${path} ${side}: HTTP ${res.statusCode}`))));
+      }).on('error', reject);
+    });
     const meta = {};
     for (const side of ['a', 'b']) {
-      const first = (await timed(() => timeline(side, '/api/meta'))).ms;
-      const again = (await timed(() => timeline(side, '/api/meta'))).ms;
-      meta[side] = { first_ms: Math.round(first), again_ms: Math.round(again) };
+      const t0 = performance.now();
+      const first = await timed(() => getJson(side, '/api/meta'));
+      const statusDuring = first.v.audit?.ok === null ? Math.round((await timed(() => getJson(side, '/api/status'))).ms) : null;
+      let verified = first.v.audit?.ok ?? null;
+      while (verified === null && performance.now() - t0 < 300_000) {
+        await new Promise((r) => setTimeout(r, 200));
+        verified = (await getJson(side, '/api/meta')).audit?.ok ?? null;
+      }
+      const verifiedAfter = performance.now() - t0;
+      const again = (await timed(() => getJson(side, '/api/meta'))).ms;
+      meta[side] = { first_ms: Math.round(first.ms), verified, verified_after_ms: Math.round(verifiedAfter), status_while_verifying_ms: statusDuring, again_ms: Math.round(again) };
     }
 
     progress(`  measuring, ${rounds} rounds interleaved A (1M) / B (empty) ...`);

@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { wineRecovery } from './wine.mjs';
 import { fleetScale, killPm2Apps } from './fleet.mjs';
 import { benchLogs } from './logs.mjs';
+import { historyScale } from './history.mjs';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -571,6 +572,10 @@ async function main() {
     progress('dashboard with 100 processes: page load, idle CPU, memory...');
     figures.dashboard_100 = await measured('the dashboard', () => dashboardCost(100));
   }
+  if (want('history')) {
+    progress(`history: a ledger of ${QUICK ? '100,000' : '1,000,000'} entries through the real append path...`);
+    figures.history = await measured('a long ledger', () => historyScale({ entries: QUICK ? 100_000 : 1_000_000, processes: 100, rounds: QUICK ? 3 : 5, progress }));
+  }
   if (want('logs')) {
     progress('logs at 50 MB/s: log_writer and copytruncate, logs -f, Pss with and without the writer...');
     figures.logs = await measured('logs at 50 MB/s', () => benchLogs({ progress, kills: QUICK ? 5 : 20, seconds: QUICK ? 5 : 10 }));
@@ -628,6 +633,19 @@ async function main() {
     ['healthcheck, 10 running (median)', `${c10.healthcheck_ms} ms`, `${x(c10.healthcheck_ms, c10.node_e_0_ms)} node -e 0; target 1.4x`],
     ['on-exit (the runner\'s report), 10 running', `${c10.on_exit_ms} ms`, `${x(c10.on_exit_ms, c10.node_e_0_ms)} node -e 0; target 1.4x`],
     [`status --json, ${f.cli_1000.processes} running (median)`, `${f.cli_1000.status_json_ms} ms`, `${x(f.cli_1000.status_json_ms, f.cli_1000.node_e_0_ms)} node -e 0 (${f.cli_1000.node_e_0_ms} ms)`],
+    ...(f.history ? (() => {
+      const hi = f.history;
+      const n = hi.entries.toLocaleString('en-US');
+      const v100 = hi.audit_verify.at_100k;
+      const m = hi.dashboard_meta.a;
+      return [
+        [`history: a ledger of ${n} entries (appended in ${hi.generate.seconds} s), disk per entry live / archived (gzip)`, `${hi.disk.bytes_per_entry} / ${hi.disk.archived_bytes_per_entry} B`, `${hi.disk.live_mb} MB in ${hi.disk.segments} segments`],
+        [`  status --json / healthcheck with it, against an empty ledger (median of ${hi.rounds}, interleaved)`, `${hi.status_json.a_1m.median_ms} / ${hi.healthcheck_json.a_1m.median_ms} ms`, `${hi.status_json.ratio}x / ${hi.healthcheck_json.ratio}x the empty ledger's; target 1.05x`],
+        ['  history --since 24h / the dashboard\'s timeline, 24 h', `${hi.history_since_24h.a_1m.median_ms} / ${hi.timeline_24h.a_1m.median_ms} ms`, `empty ledger ${hi.history_since_24h.b_empty.median_ms} / ${hi.timeline_24h.b_empty.median_ms} ms; first timeline request ${hi.timeline_24h.first_request_ms.a} ms; targets 300 / 300 ms`],
+        [`  audit verify of all of it: time / peak RSS`, `${round(hi.audit_verify.at_full.ms / 1000, 1)} s / ${hi.audit_verify.at_full.peak_rss_mb} MB`, `${v100 ? `at 100,000: ${round(v100.ms / 1000, 1)} s / ${v100.peak_rss_mb} MB; ` : ''}target 15 s, memory flat`],
+        ['  dashboard: the ledger verified in turns, done after / /api/status meanwhile / later looks', `${round(m.verified_after_ms / 1000, 1)} s / ${m.status_while_verifying_ms ?? '-'} ms / ${m.again_ms} ms`, `first /api/meta answered in ${m.first_ms} ms`],
+      ];
+    })() : []),
     ...(f.logs ? (() => {
       const w = f.logs.writer;
       const c = f.logs.copytruncate;
