@@ -15,7 +15,7 @@ process.stdout.on('error', (err) => { if (err.code === 'EPIPE') process.exit(0);
 process.stderr.on('error', (err) => { if (err.code !== 'EPIPE') throw err; });
 const argv = process.argv.slice(2);
 // The same names as HOT_NAMES in src/cli/hot.ts (test/cli/fast-path.test.ts checks).
-const HOT = ['status', 'healthcheck', 'on-exit', 'heartbeat', 'notify', 'alerts', 'dashboard', 'start'];
+const HOT = ['status', 'healthcheck', 'on-exit', 'heartbeat', 'notify', 'alerts', 'dashboard', 'start', 'history'];
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 // A clone that was never built (npm install builds nothing): one line that says what to do, not Node's stack.
