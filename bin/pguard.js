@@ -1,8 +1,10 @@
 #!/bin/sh
-':' //; exec node -- "$0" "$@"
+':' //; case "$1" in watch|dashboard) exec node --max-semi-space-size=1 -- "$0" "$@";; esac; exec node -- "$0" "$@"
 // The line above is for sh, and a string and a comment for Node: run as a command, this file
 // starts Node with `--` before itself, so that no argument of pguard's is ever read as one of
 // Node's (Node 20 reads `--env-file` anywhere on its command line, even after the script).
+// The long-lived commands, watch and dashboard, get RESIDENT_NODE_FLAGS (src/app/jobs.ts says why;
+// the watch that pguard starts itself gets them there): flags V8 reads only at start-up.
 //
 // CommonJS (bin/package.json): the hot commands (the runner's on-exit, cron's healthcheck, status,
 // alerts...) run from a small CommonJS bundle of their own, without yargs and without starting the
