@@ -29,9 +29,17 @@ export function jobArgv(job: Job): string[] {
   }
 }
 
+/**
+ * Node's flags for the long-lived watcher, which V8 reads only at start-up: the young generation
+ * capped at 1 MB a semi-space (V8 grows it to 8 MB after a busy moment and keeps it: ~5 MB of
+ * resident memory). bin/pguard.js's first line gives `pguard watch` and `pguard dashboard` the
+ * same when run as a command (test/cli/resident-flags.test.ts holds both to this list).
+ */
+export const RESIDENT_NODE_FLAGS = ['--max-semi-space-size=1'] as const;
+
 export function defer(ctx: Context, job: Job): void {
   spawnDetachedCli(jobArgv(job), {
     registryPath: ctx.registry.path, stateDir: ctx.store.dir, env: ctx.env,
-    ...(job.kind === 'watch' ? { logFile: ctx.store.path('watchLog') } : {}),
+    ...(job.kind === 'watch' ? { logFile: ctx.store.path('watchLog'), nodeFlags: RESIDENT_NODE_FLAGS } : {}),
   });
 }

@@ -9,7 +9,7 @@ import { parseFast } from './fast.js';
 import { reportError, wantsJson } from './report.js';
 
 /** The hot commands by name, as bin/pguard.js knows them (test/cli/fast-path.test.ts checks both). */
-export const HOT_NAMES = ['status', 'healthcheck', 'on-exit', 'heartbeat', 'notify', 'alerts', 'dashboard', 'start', 'history'] as const;
+export const HOT_NAMES = ['status', 'healthcheck', 'on-exit', 'heartbeat', 'notify', 'alerts', 'dashboard', 'start', 'history', 'watch'] as const;
 
 /** Run the command if the words are a plain call of it; false: the full CLI must take them. */
 export async function runHot(argv: readonly string[], commands: readonly AnyCommand[]): Promise<boolean> {

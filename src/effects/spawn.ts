@@ -163,10 +163,10 @@ export function spawnRunner(req: SpawnRequest): Identity {
  * directory: the notifier, dependents' restarts, automatic rollbacks and the watch daemon. Output
  * goes to `logFile` (appended) or nowhere.
  */
-export function spawnDetachedCli(args: readonly string[], opts: { registryPath: string; stateDir: string; env: NodeJS.ProcessEnv; logFile?: string }): void {
+export function spawnDetachedCli(args: readonly string[], opts: { registryPath: string; stateDir: string; env: NodeJS.ProcessEnv; logFile?: string; nodeFlags?: readonly string[] }): void {
   const fd = opts.logFile ? openSync(opts.logFile, 'a', 0o600) : null;
   try {
-    const child = childProcess().spawn(process.execPath, [CLI_PATH, ...args, '--registry', opts.registryPath], {
+    const child = childProcess().spawn(process.execPath, [...(opts.nodeFlags ?? []), CLI_PATH, ...args, '--registry', opts.registryPath], {
       detached: true,
       stdio: fd === null ? 'ignore' : ['ignore', fd, fd],
       env: { ...opts.env, PGUARD_STATE_DIR: opts.stateDir },

@@ -43,6 +43,7 @@ const CALLS: string[][] = [
   ['dashboard'], ['dashboard', '--port', '0', '--read-only'], ['dashboard', '--host', '0.0.0.0', '--port=8080', '--open'], ['dashboard', '--no-open', '--registry', '/r.json'],
   ['start', 'bot'], ['start', 'db', 'api', 'bot'], ['start', '--all'], ['start', '--all', '--no-wait'], ['start', '--all', '--wait', '3'],
   ['start', 'bot', '--wait=0.5', '--json'], ['start', '--no-wait', 'bot', '--registry', '/r.json'], ['start', '--all', '--wait', '0'],
+  ['watch'], ['watch', '--foreground'], ['watch', '--stop'], ['watch', '--status', '--json'], ['watch', '--foreground', '--registry', '/r.json'],
 ];
 
 describe('the fast path', () => {
