@@ -15,12 +15,15 @@ import { wineRecovery } from './wine.mjs';
 import { fleetScale, killPm2Apps } from './fleet.mjs';
 import { benchLogs } from './logs.mjs';
 import { historyScale } from './history.mjs';
+import { dashboardResident, residentCuts, watchResident } from './resident.mjs';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const CLI = join(root, 'bin', 'pguard.js');
 const QUICK = process.argv.includes('--quick');
+// --cuts: watch and the dashboard also measured variant by variant (what each cut saved), ~7 min more.
+const CUTS = process.argv.includes('--cuts');
 const VS_PM2 = process.argv.some((a, i) => a === '--vs=pm2' || (a === '--vs' && process.argv[i + 1] === 'pm2'));
 const KILLS = QUICK ? 5 : 20;
 // The fleet curve (bench/fleet.mjs): --scales 10,100 to take fewer points.
@@ -427,81 +430,6 @@ async function startInterleaved(n, rounds, pm2) {
   return { ours: { ...ours.at(-1), ...summary(ours) }, pm2: pm2 ? summary(theirs) : null };
 }
 
-function cpuTicks(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-
-async function watchCost(n = 100) {
-  const r = await runningRegistry(n, `watch-${n}`);
-  const { spawn } = await import('node:child_process');
-  const watch = spawn(process.execPath, [CLI, 'watch', '--foreground'], { env: r.env, stdio: 'ignore' });
-  children.add(watch);
-  try {
-    await new Promise((res) => setTimeout(res, 3000)); // warm-up: the first ticks load code
-    const seconds = QUICK ? 5 : 15;
-    const t0 = cpuTicks(watch.pid);
-    await new Promise((res) => setTimeout(res, seconds * 1000));
-    const ticks = cpuTicks(watch.pid) - t0;
-    // Detection: kill a process with its runner; time until watch has it back.
-    const rec = r.record('p0');
-    const pid = latestRunPid(r, 'p0');
-    process.kill(rec.runner.pid, 'SIGKILL');
-    process.kill(-pid, 'SIGKILL');
-    const killedAt = Date.now();
-    await waitFor(() => r.runs('p0').trim().split('\n').filter((l) => l.startsWith('start ')).length >= 2, 10_000, 'watch to recover p0');
-    const recovered = Date.now() - killedAt;
-    return { processes: n, idle_cpu_percent: round((ticks / 100 / seconds) * 100, 2), rss_mb: round(rssKb(watch.pid) / 1024), vanished_recovery_ms: recovered };
-  } finally {
-    watch.kill('SIGTERM');
-    await r.cli('stop', '--all');
-  }
-}
-
-/**
- * The dashboard with n running processes: how soon a page shows all of them (navigation to the last
- * row, in Debian's Chromium through playwright-core; median of 5 loads), and the server's idle CPU
- * and memory with one page open. Skipped (null) without Chromium.
- */
-async function dashboardCost(n = 100) {
-  const chromiumPath = process.env.PGUARD_CHROMIUM ?? '/usr/bin/chromium';
-  if (!existsSync(chromiumPath)) { progress(`  skipped: no Chromium at ${chromiumPath}`); return null; }
-  const r = await runningRegistry(n, `dashboard-${n}`);
-  const { spawn } = await import('node:child_process');
-  const dash = spawn(process.execPath, [CLI, 'dashboard', '--port', '0'], { env: r.env, stdio: ['ignore', 'pipe', 'ignore'] });
-  children.add(dash);
-  let out = '';
-  dash.stdout.on('data', (d) => { out += d; });
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-  try {
-    const url = await waitFor(() => /^pguard dashboard: (\S+)/.exec(out)?.[1], 10_000, 'the dashboard');
-    const loads = [];
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    for (let i = 0; i < 6; i++) {
-      const page = await context.newPage();
-      const t0 = Date.now();
-      await page.goto(url);
-      await page.locator(`tr[data-process="p${n - 1}"]`).waitFor();
-      if (i > 0) loads.push(Date.now() - t0); // the first load warms the browser's caches
-      await page.close();
-    }
-    const page = await context.newPage();
-    await page.goto(url);
-    await page.locator(`tr[data-process="p${n - 1}"]`).waitFor();
-    await new Promise((res) => setTimeout(res, 2000));
-    const seconds = QUICK ? 5 : 15;
-    const t0 = cpuTicks(dash.pid);
-    await new Promise((res) => setTimeout(res, seconds * 1000));
-    const ticks = cpuTicks(dash.pid) - t0;
-    return { processes: n, page_usable_ms_median: median(loads), page_usable_ms: loads, idle_cpu_percent: round((ticks / 100 / seconds) * 100, 2), rss_mb: round(rssKb(dash.pid) / 1024) };
-  } finally {
-    await browser.close();
-    dash.kill('SIGINT');
-    await r.cli('stop', '--all');
-  }
-}
 
 async function cleanup() {
   for (const child of children) child.kill('SIGTERM');
@@ -565,12 +493,16 @@ async function main() {
     if (pm2) figures.pm2_start_50 = { ...starts.pm2, load: starts.load };
   }
   if (want('watch')) {
-    progress('watch with 100 processes: idle CPU, memory, detection...');
-    figures.watch_100 = await measured('watch with 100', () => watchCost(100));
+    progress('watch with 100 processes beside an idle node started with it: memory, idle CPU, detection...');
+    figures.watch_100 = await measured('watch with 100', () => watchResident({ n: 100, quick: QUICK }));
   }
   if (want('dashboard')) {
-    progress('dashboard with 100 processes: page load, idle CPU, memory...');
-    figures.dashboard_100 = await measured('the dashboard', () => dashboardCost(100));
+    progress('dashboard with 100 processes and a page open, beside an idle node: page load, memory, idle CPU...');
+    figures.dashboard_100 = await measured('the dashboard', () => dashboardResident({ n: 100, quick: QUICK }));
+  }
+  if (CUTS && (want('watch') || want('dashboard'))) {
+    progress('watch and the dashboard, variant by variant (what each cut saved)...');
+    figures.resident_cuts = await measured('the cuts', () => residentCuts({ n: 100, quick: QUICK }));
   }
   if (want('history')) {
     progress(`history: a ledger of ${QUICK ? '100,000' : '1,000,000'} entries through the real append path...`);
@@ -670,9 +602,14 @@ async function main() {
     ['start --all, 50: all first lines / command back (1 s check)', `${f.start_50.all_first_lines_ms} / ${f.start_50.command_returned_ms} ms`, f.pm2_start_50 ? `PM2 warm start: ${f.pm2_start_50.all_first_lines_ms} / ${f.pm2_start_50.command_returned_ms} ms (${x(f.start_50.command_returned_ms, f.pm2_start_50.command_returned_ms)})` : ''],
     [`start --all --no-wait, 50: all first lines / command back (median of ${f.start_50_no_wait.rounds}, interleaved)`, `${f.start_50_no_wait.all_first_lines_ms} / ${f.start_50_no_wait.command_returned_ms} ms`, f.pm2_start_50 ? `${x(f.start_50_no_wait.command_returned_ms, f.pm2_start_50.command_returned_ms)} PM2's warm start; target 1x` : ''],
     ['  its first start (a new state directory): first lines / command back', `${f.start_50_no_wait.first_start.all_first_lines_ms} / ${f.start_50_no_wait.first_start.command_returned_ms} ms`, f.pm2_start_50 ? `PM2's first start of these apps: ${f.pm2_start_50.first_start.all_first_lines_ms} / ${f.pm2_start_50.first_start.command_returned_ms} ms (${x(f.start_50_no_wait.first_start.command_returned_ms, f.pm2_start_50.first_start.command_returned_ms)})` : ''],
-    ['watch, 100 processes: idle CPU / RSS', `${f.watch_100.idle_cpu_percent}% / ${f.watch_100.rss_mb} MB`, 'targets < 1% / <= 80 MB'],
-    ['watch: process and runner SIGKILLed -> back', `${f.watch_100.vanished_recovery_ms} ms`, 'within a second + restart'],
-    ['dashboard, 100 processes: page usable (median of 5) / idle CPU / RSS', f.dashboard_100 ? `${f.dashboard_100.page_usable_ms_median} ms / ${f.dashboard_100.idle_cpu_percent}% / ${f.dashboard_100.rss_mb} MB` : 'skipped (no Chromium)', 'targets 300 ms / < 1% / < 80 MB'],
+    ['watch, 100 processes: RSS warm / at 60 s / peak, beside an idle node\'s', `${f.watch_100.rss_warm_mb} / ${f.watch_100.rss_long_mb} / ${f.watch_100.peak_mb} MB`, `idle node ${f.watch_100.floor.rss_warm_mb} / ${f.watch_100.floor.rss_long_mb} / ${f.watch_100.floor.peak_mb} MB (${f.watch_100.ratio.rss_warm}x / ${f.watch_100.ratio.rss_long}x / ${f.watch_100.ratio.peak}x); target 1.2x`],
+    ['  watch: idle CPU / process and runner SIGKILLed -> back', `${f.watch_100.idle_cpu_percent}% / ${f.watch_100.vanished_recovery_ms} ms`, 'targets < 0.5% / within a second + restart'],
+    ['dashboard, 100 processes, a page open: RSS warm / at 60 s / peak', f.dashboard_100 ? `${f.dashboard_100.rss_warm_mb} / ${f.dashboard_100.rss_long_mb} / ${f.dashboard_100.peak_mb} MB` : 'skipped (no Chromium)', f.dashboard_100 ? `idle node ${f.dashboard_100.floor.rss_warm_mb} / ${f.dashboard_100.floor.rss_long_mb} / ${f.dashboard_100.floor.peak_mb} MB (${f.dashboard_100.ratio.rss_warm}x / ${f.dashboard_100.ratio.rss_long}x / ${f.dashboard_100.ratio.peak}x); target 1.2x` : ''],
+    ['  dashboard: page usable (median of 5) / idle CPU', f.dashboard_100 ? `${f.dashboard_100.page_usable_ms_median} ms / ${f.dashboard_100.idle_cpu_percent}%` : '-', 'targets 300 ms / < 0.5%'],
+    ...(f.resident_cuts ? [
+      ...f.resident_cuts.watch.map((w) => [`  cuts, watch as ${w.variant}: RSS warm / at 60 s`, `${w.rss_warm_mb} / ${w.rss_long_mb} MB`, `${w.ratio.rss_warm}x / ${w.ratio.rss_long}x its idle node; CPU ${w.idle_cpu_percent}%`]),
+      ...f.resident_cuts.dashboard.map((d) => [`  cuts, dashboard as ${d.variant}: RSS warm / at 60 s; page usable`, `${d.rss_warm_mb} / ${d.rss_long_mb} MB; ${d.page_usable_ms_median} ms`, `${d.ratio.rss_warm}x / ${d.ratio.rss_long}x its idle node; CPU ${d.idle_cpu_percent}%`]),
+    ] : []),
     ['runner RSS per process (median / max), Pss median', `${round(f.start_50.runner_rss_kb_median / 1024, 2)} / ${round(f.start_50.runner_rss_kb_max / 1024, 2)} MB, Pss ${f.start_50.runner_pss_kb_median === null ? '-' : `${round(f.start_50.runner_pss_kb_median / 1024, 2)} MB`}`, f.pm2 ? `10 runners ${f.start_50.ten_runners_mb} MB vs PM2's daemon with 10: ${f.pm2.daemon_rss_mb} MB (${x(f.start_50.ten_runners_mb, f.pm2.daemon_rss_mb)}); targets 2 MB / Pss 0.3 MB` : 'targets 2 MB / Pss 0.3 MB'],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
