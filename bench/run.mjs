@@ -430,7 +430,6 @@ async function startInterleaved(n, rounds, pm2) {
   return { ours: { ...ours.at(-1), ...summary(ours) }, pm2: pm2 ? summary(theirs) : null };
 }
 
-
 async function cleanup() {
   for (const child of children) child.kill('SIGTERM');
   if (pm2Home) {
