@@ -184,30 +184,28 @@ describe('locks in a private folder', () => {
   });
 });
 
+/**
+ * A run whose leader is gone: a session leader (sh, setsid by spawn's detached) that leaves a sleep
+ * behind in its group and session, then exits when its stdin closes.
+ */
+async function leaderLeavingMember(): Promise<{ leader: NonNullable<ReturnType<typeof readIdentity>>; member: number }> {
+  const child = spawn('sh', ['-c', 'sleep 1000 & echo $!; read x'], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
+  started.push(child.pid!);
+  const member = Number(await new Promise<string>((res) => child.stdout!.once('data', (d) => res(String(d).trim()))));
+  started.push(member);
+  const leader = readIdentity(child.pid!)!;
+  child.stdin!.end();
+  await new Promise((res) => child.once('exit', res));
+  return { leader, member };
+}
+
 describe('leftoversOf', () => {
   it('finds, for each of many runs asked about at once (one shared /proc scan), that run\'s own leftovers and no other\'s', async () => {
-    // Each run: a session leader (sh, setsid by spawn's detached) that leaves a sleep behind in
-    // its group and session, then exits when its stdin closes.
-    const runs = await Promise.all(Array.from({ length: 12 }, async () => {
-      const child = spawn('sh', ['-c', 'sleep 1000 & echo $!; read x'], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
-      started.push(child.pid!);
-      const member = Number(await new Promise<string>((res) => child.stdout!.once('data', (d) => res(String(d).trim()))));
-      started.push(member);
-      const leader = readIdentity(child.pid!)!;
-      child.stdin!.end();
-      await new Promise((res) => child.once('exit', res));
-      return { leader, member };
-    }));
+    const runs = await Promise.all(Array.from({ length: 12 }, () => leaderLeavingMember()));
     const found = await Promise.all(runs.map((r) => leftoversOf(r.leader)));
     found.forEach((left, i) => expect(left.map((l) => l.pid)).toEqual([runs[i]!.member]));
-    // A member forked after a lookup was asked for is in its answer too (the scan begins after the ask).
-    const late = spawn('sh', ['-c', 'sleep 1000 & echo $!; read x'], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
-    started.push(late.pid!);
-    const lateMember = Number(await new Promise<string>((res) => late.stdout!.once('data', (d) => res(String(d).trim()))));
-    started.push(lateMember);
-    const lateLeader = readIdentity(late.pid!)!;
-    late.stdin!.end();
-    await new Promise((res) => late.once('exit', res));
+    // A later ask gets a scan of its own, begun after it: a run made since the first scan is found.
+    const { leader: lateLeader, member: lateMember } = await leaderLeavingMember();
     expect((await leftoversOf(lateLeader)).map((l) => l.pid)).toEqual([lateMember]);
   });
 });
