@@ -26,10 +26,10 @@ const verifyCommand = defineCommand<VerifyArgs, VerifyResult>({
       const segs = `${res.segments} segment${res.segments === 1 ? '' : 's'}`;
       out.printLine(res.entries === 0 ? 'ok: the ledger is empty' : `ok: ${res.entries} entries in ${segs}, chain intact, signed with ledger key ${res.kid}`);
       if (res.anchored) out.printLine(`  entry ${res.anchored.seq} is the one you anchored`);
-      if (res.archivedThrough !== null) {
-        out.printLine(res.entries > 0 && res.last !== null && res.last.seq - res.entries < res.archivedThrough
-          ? `  entries 1-${res.archivedThrough} went through retention (ledger.anchor); checked here from the archive and the live ledger`
-          : `  entries 1-${res.archivedThrough} left the live ledger by retention (ledger.anchor, signed); \`pguard audit verify --archive\` checks the archived ones`);
+      if (res.archived_through !== null) {
+        out.printLine(res.entries > 0 && res.last !== null && res.last.seq - res.entries < res.archived_through
+          ? `  entries 1-${res.archived_through} went through retention (ledger.anchor); checked here from the archive and the live ledger`
+          : `  entries 1-${res.archived_through} left the live ledger by retention (ledger.anchor, signed); \`pguard audit verify --archive\` checks the archived ones`);
       }
       if (res.unsigned > 0) out.printLine(`  entries 1-${res.unsigned} were written before pguard signed its ledger: the chain covers them, no signature does`);
       for (const r of res.repaired) out.printLine(`  a line cut short by a crash (${r.bytes} bytes) was moved to ledger.torn at seq ${r.seq}`);

@@ -131,7 +131,8 @@ export interface VerifyResult {
   /** The anchor given with --expect, found in the chain. */
   readonly anchored: { seq: number; hash: string } | null;
   /** Entries 1 to this one left the live ledger by retention (ledger.anchor); null when none did. */
-  readonly archivedThrough: number | null;
+  /** (snake_case: `audit verify --json` prints this result as it is.) */
+  readonly archived_through: number | null;
 }
 
 export interface Segment {
@@ -250,7 +251,7 @@ export function startChainVerify(input: VerifyOptions, from?: ChainState): Chain
   let first: { segment: string; line: number; seq: number; hash: string } | null = from?.first ?? null;
   const repaired: { seq: number; bytes: number }[] = [...(from?.repaired ?? [])];
   const result = (p: Problem | null): VerifyResult =>
-    ({ ok: p === null, entries, segments, last, problem: p, signed, kid: signer?.kid ?? null, unsigned, torn, repaired, anchored, archivedThrough: anchor?.seq ?? null });
+    ({ ok: p === null, entries, segments, last, problem: p, signed, kid: signer?.kid ?? null, unsigned, torn, repaired, anchored, archived_through: anchor?.seq ?? null });
   const fail = (segment: string, line: number, seq: number | null, message: string, kind: Problem['kind'] = 'tampered'): false => {
     problem ??= { segment, line, seq, message, kind };
     return false;

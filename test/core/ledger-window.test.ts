@@ -84,7 +84,7 @@ describe('verify after retention (ledger.anchor)', () => {
   const anchor = formatRetentionAnchor(all[5]!, signer);
 
   it('proves the live chain begins right after the signed anchor', () => {
-    expect(verifyLive(all, 6, anchor)).toMatchObject({ ok: true, entries: 4, archivedThrough: 6 });
+    expect(verifyLive(all, 6, anchor)).toMatchObject({ ok: true, entries: 4, archived_through: 6 });
   });
 
   it('checks archived and live together from entry 1, through the anchor', () => {

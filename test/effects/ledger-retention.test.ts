@@ -91,7 +91,7 @@ describe('retention (ledger_keep_days)', () => {
     // Carries before the live chain's start are gone, but the one it begins after.
     expect(readdirSync(state).filter((n) => n.endsWith('.carry.json')).length).toBe(live.length + 1);
     const res = verifyLedger(state, { env });
-    expect(res).toMatchObject({ ok: true, archivedThrough: lastArchived });
+    expect(res).toMatchObject({ ok: true, archived_through: lastArchived });
     const all = verifyLedger(state, { env, archive: true });
     expect(all).toMatchObject({ ok: true, entries: res.last!.seq });
     // The window's read still works from the live chain's first segment (its carry kept).
