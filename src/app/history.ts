@@ -199,8 +199,8 @@ const MAX_DURATION_MS = 100_000 * 86_400_000;
 
 /** "90s", "15m", "2h", "7d" -> ms; null when not a duration (or one longer than any date could be before now). */
 export function parseDuration(text: string): number | null {
-  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/.exec(text.trim());
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/.exec(text.trim());
   if (!m) return null;
-  const ms = Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  const ms = Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }[m[2] as 's' | 'm' | 'h' | 'd' | 'w'];
   return Number.isFinite(ms) && ms <= MAX_DURATION_MS ? ms : null;
 }

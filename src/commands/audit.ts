@@ -21,7 +21,7 @@ const verifyCommand = defineCommand<VerifyArgs, VerifyResult>({
     if (expect === null) throw new UserError(`--expect takes SEQ:HASH as \`pguard audit head\` prints it (a number, a colon, 64 hex digits), got ${JSON.stringify(argv.expect)}.`, 2);
     return verifyLedger(ctx, expect, { archive: argv.archive === true });
   },
-  render: (res, out) => {
+  render: (res, out, argv) => {
     if (res.ok) {
       const segs = `${res.segments} segment${res.segments === 1 ? '' : 's'}`;
       out.printLine(res.entries === 0 ? 'ok: the ledger is empty' : `ok: ${res.entries} entries in ${segs}, chain intact, signed with ledger key ${res.kid}`);
@@ -30,6 +30,8 @@ const verifyCommand = defineCommand<VerifyArgs, VerifyResult>({
         out.printLine(res.entries > 0 && res.last !== null && res.last.seq - res.entries < res.archived_through
           ? `  entries 1-${res.archived_through} went through retention (ledger.anchor); checked here from the archive and the live ledger`
           : `  entries 1-${res.archived_through} left the live ledger by retention (ledger.anchor, signed); \`pguard audit verify --archive\` checks the archived ones`);
+      } else if (argv.archive) {
+        out.printLine('  nothing is archived yet: $settings.ledger_keep_days moves a closed segment (4 MB) to the archive once all of it is older than that');
       }
       if (res.unsigned > 0) out.printLine(`  entries 1-${res.unsigned} were written before pguard signed its ledger: the chain covers them, no signature does`);
       for (const r of res.repaired) out.printLine(`  a line cut short by a crash (${r.bytes} bytes) was moved to ledger.torn at seq ${r.seq}`);

@@ -15,7 +15,7 @@ export const historyCommand = defineCommand<Args, GenerationRow[] | HistoryView>
   flags: {
     positionals: { name: { type: 'string' } },
     options: {
-      since: { type: 'string', describe: 'Only this recent: 90s, 15m, 2h, 7d' },
+      since: { type: 'string', describe: 'Only this recent: 90s, 15m, 2h, 7d, 2w' },
       generations: { type: 'boolean', describe: "List the process's definition generations" },
     },
     examples: [['$0 history --since 24h', ''], ['$0 history my-bot --generations', '']],
@@ -33,7 +33,7 @@ export const historyCommand = defineCommand<Args, GenerationRow[] | HistoryView>
     let sinceMs: number | undefined;
     if (argv.since !== undefined) {
       const d = parseDuration(argv.since);
-      if (d === null) throw new UserError(`--since expects a duration like 90s, 15m, 2h or 7d, got ${JSON.stringify(argv.since)}.`, 2);
+      if (d === null) throw new UserError(`--since expects a duration like 90s, 15m, 2h, 7d or 2w, got ${JSON.stringify(argv.since)}.`, 2);
       sinceMs = d;
     }
     return describeHistory(ctx, { name: argv.name, sinceMs });

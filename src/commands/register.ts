@@ -19,6 +19,7 @@ interface Args extends GlobalArgs {
   'depends-on'?: string[];
   backoff?: string;
   autostart?: boolean;
+  'log-writer'?: boolean;
   'log-max-mb'?: string;
   'log-keep'?: string;
   probe?: string[];
@@ -60,6 +61,7 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
       .option('depends-on', { type: 'string', array: true, describe: 'Names this process needs (repeatable or comma-separated)' })
       .option('backoff', { type: 'string', choices: ['fixed', 'exponential'], describe: 'Restart spacing' })
       .option('autostart', { type: 'boolean', describe: 'Start it on `pguard boot`' })
+      .option('log-writer', { type: 'boolean', describe: 'Rotate the log as it is written, at --log-max-mb (a writer beside the runner: never larger, nothing lost; ~0.2 MB more a process)' })
       .option('user', { type: 'string', requiresArg: true, describe: 'Run it as this user (name or uid; pguard must run as root)' })
       .option('group', { type: 'string', requiresArg: true, describe: "With --user: this primary group instead of the user's" })
       .option('schedule', { type: 'string', requiresArg: true, describe: 'Run it to completion on a schedule: cron "0 * * * *", @daily, or "every 30m" (start arms it)' })
@@ -94,6 +96,7 @@ export const registerCommand: CommandModule<GlobalArgs, Args> = {
     if (argv['depends-on'] !== undefined) patch.depends_on = parseListArgs(argv['depends-on']);
     if (argv.backoff !== undefined) patch.backoff = argv.backoff;
     if (argv.autostart !== undefined) patch.autostart = argv.autostart;
+    if (argv['log-writer'] !== undefined) patch.log_writer = argv['log-writer'];
     if (argv.user !== undefined) patch.user = argv.user;
     if (argv.group !== undefined) patch.group = argv.group;
     if (argv.schedule !== undefined) patch.schedule = argv.schedule;

@@ -62,7 +62,7 @@ export const FIELDS: readonly FieldSpec[] = [
   { key: 'kill_timeout', type: 'non-negative-number', default: 10, unit: 'seconds', doc: 'Wait after stop_signal before SIGKILL.' },
   { key: 'depends_on', type: 'dependencies', default: [], doc: 'Processes this one needs: names, or {"name": "db", "restart": false} for one whose restart it survives (it reconnects).' },
   { key: 'autostart', type: 'boolean', default: false, doc: 'Started by `pguard boot` (e.g. from @reboot).' },
-  { key: 'log_max_mb', type: 'non-negative-number', default: 10, unit: 'MB', doc: 'Rotate the log (copytruncate) past this size; 0 = never.' },
+  { key: 'log_max_mb', type: 'non-negative-number', default: 10, unit: 'MB', doc: 'Rotate the log past this size (copytruncate at start and at each healthcheck; with log_writer, as it is written); 0 = never.' },
   { key: 'log_keep', type: 'non-negative-integer', default: 3, doc: 'Rotated logs kept.' },
   { key: 'log_writer', type: 'boolean', default: false, doc: 'Rotate the log as it is written: the output goes through a pipe to a writer beside the runner, which renames the log aside at log_max_mb (never larger, nothing lost); for a process that writes faster than healthchecks rotate. Costs about 0.2 MB more per process (Pss) and the writer\'s CPU. Linux and macOS; false: copytruncate at start and at each healthcheck.' },
   { key: 'health', type: 'probes', default: [], doc: 'Health probes: {"type": "http"|"tcp"|"exec"|"heartbeat", ...} with interval (s, 10), timeout (s, 5), failure_threshold (3) and grace (s, 10).' },

@@ -233,7 +233,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         if (name) requireDef(ctx, name);
         const since = url.searchParams.get('since');
         const sinceMs = since ? parseDuration(since) : undefined;
-        if (sinceMs === null) throw new HttpError(400, `since expects a duration like 90s, 15m, 2h or 7d, got ${JSON.stringify(since)}`);
+        if (sinceMs === null) throw new HttpError(400, `since expects a duration like 90s, 15m, 2h, 7d or 2w, got ${JSON.stringify(since)}`);
         return send(res, 200, describeHistory(ctx, { name, sinceMs }));
       }
       if (path === '/api/timeline') {

@@ -96,12 +96,12 @@ const TOOLS: readonly ToolSpec[] = [
   tool({
     name: 'history', title: 'Failure history',
     description: `Each failure with its cause, the action taken and how long recovery took (detection_ms, recovery_ms, healthy_ms), and per process: runs, failures, restarts, median and worst recovery, uptime %. ${UNTRUSTED_NOTE}`,
-    input: { name: processName.optional(), since: z.string().optional().describe('Only this recent: 90s, 15m, 2h, 7d') },
+    input: { name: processName.optional(), since: z.string().optional().describe('Only this recent: 90s, 15m, 2h, 7d, 2w') },
     output: z.object({ since: z.string().nullable(), failures: rows, summary: rows }), annotations: readOnly,
     run: async ({ name, since }, ctx) => {
       if (name) requireDef(ctx, name);
       const sinceMs = since === undefined ? undefined : parseDuration(since);
-      if (sinceMs === null) throw new UserError(`since expects a duration like 90s, 15m, 2h or 7d, got ${JSON.stringify(since)}.`, 2);
+      if (sinceMs === null) throw new UserError(`since expects a duration like 90s, 15m, 2h, 7d or 2w, got ${JSON.stringify(since)}.`, 2);
       return describeHistory(ctx, { name, sinceMs });
     },
   }),

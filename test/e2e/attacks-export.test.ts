@@ -177,7 +177,7 @@ describe('found on the way (issue 22)', () => {
     const t = tmpRegistry({ app: { command: 'sleep 1' } });
     for (const since of ['99999999999999999999d', '1e400s', '300000000d']) {
       const res = await t.cli(['history', '--since', since]);
-      expect(res).toMatchObject({ code: 2, stderr: `pguard: --since expects a duration like 90s, 15m, 2h or 7d, got ${JSON.stringify(since)}.` });
+      expect(res).toMatchObject({ code: 2, stderr: `pguard: --since expects a duration like 90s, 15m, 2h, 7d or 2w, got ${JSON.stringify(since)}.` });
     }
     expect((await t.cli(['history', '--since', '36500d'])).code).toBe(0);
   });

@@ -113,7 +113,11 @@ describe('history', () => {
     expect(human.stdout).toMatch(/killed by SIGKILL/);
     // A recovery under the runner's clock step is not "0 ms".
     expect(human.stdout).not.toMatch(/\s0 ms/);
-    expect((await t.cli(['history', '--since', 'soon'])).stderr).toBe('pguard: --since expects a duration like 90s, 15m, 2h or 7d, got "soon".');
+    expect((await t.cli(['history', '--since', 'soon'])).stderr).toBe('pguard: --since expects a duration like 90s, 15m, 2h, 7d or 2w, got "soon".');
+    // Weeks too (a newcomer tried 1w); every failure here is within the week.
+    expect(JSON.parse((await t.cli(['history', 'bot', '--since', '1w', '--json'])).stdout).failures).toEqual(h.failures);
+    // --archive with nothing archived says so, rather than printing what verify prints.
+    expect((await t.cli(['audit', 'verify', '--archive'])).stdout).toMatch(/\n  nothing is archived yet: \$settings\.ledger_keep_days moves a closed segment/);
   });
 });
 

@@ -119,6 +119,15 @@ describe('log_writer', () => {
     }
   }, 300_000);
 
+  it('is set by register --log-writer, as every field has its flag', async () => {
+    const t = tmpRegistry({});
+    const res = await t.cli(['register', 'w', 'sleep 100', '--log-max-mb', '1', '--log-writer']);
+    expect(res.code).toBe(0);
+    expect(JSON.parse(readFileSync(t.registry, 'utf8')).w).toMatchObject({ command: 'sleep 100', log_max_mb: 1, log_writer: true });
+    expect((await t.cli(['register', 'w', 'sleep 100', '--no-log-writer'])).code).toBe(0);
+    expect(JSON.parse(readFileSync(t.registry, 'utf8')).w.log_writer).toBe(false);
+  });
+
   it('keeps the exit status the program\'s own, through the writer', async () => {
     const t = tmpRegistry({ once: { command: `node ${APPS}numbered.mjs 50 1000 3`, auto_restart: false, log_writer: true } });
     await t.cli(['start', 'once', '--no-wait']);
