@@ -34,17 +34,25 @@ export function readIdentity(pid: number): Identity | null {
  * readIdentity(), with the process's parent PID from the same read where the OS gives it (Linux:
  * field 4 of /proc/PID/stat; null elsewhere).
  */
+/**
+ * The fields of /proc/PID/stat after the command name, state first (so field N of proc(5) is at
+ * N - 3: ppid 1, pgrp 2, session 3, utime 11, stime 12, num_threads 17, starttime 19, rss 21);
+ * null when it is gone. comm (field 2) may hold spaces and parentheses: split after the last ')'.
+ */
+export function procStatFields(pid: number | string): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
 export function readIdentityAndParent(pid: number): { identity: Identity; ppid: number | null } | null {
   if (!Number.isInteger(pid) || pid <= 0) return null;
   if (isLinux) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      return null;
-    }
-    // comm (field 2) may hold spaces and parentheses: split after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const rest = procStatFields(pid);
+    if (!rest) return null;
     const state = rest[0];
     const startTime = rest[19];
     if (!startTime || state === 'Z' || state === 'X') return null;

@@ -8,10 +8,10 @@
 // The tree comes from one process-table snapshot (pidtree with pid -1: a single `ps`), which a
 // batch of stops shares. tree-kill is not used for this: it runs `ps` once per level of every tree
 // and signals PIDs without checking who they are now; `stop --all` of 1,000 processes took 78 s.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Identity } from '../core/record.js';
-import { isOurs, readBootId, readIdentity } from './identity.js';
+import { isOurs, procStatFields as statFields, readBootId, readIdentity } from './identity.js';
 import { readProcessTable, treeOf, type ProcessTable } from './resources.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { RUNNER_FILES } from './runner-protocol.js';
@@ -35,16 +35,6 @@ export async function snapshotTree(root: Identity, table?: ProcessTable): Promis
     if (id) out.push(id);
   }
   return out;
-}
-
-/** The fields of /proc/PID/stat after comm (state, ppid, pgrp, session, ... starttime at 19); null when gone. */
-function statFields(pid: number | string): string[] | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return null;
-  }
 }
 
 function groupOf(pid: number): number | null {

@@ -1,6 +1,7 @@
 // Resident memory and CPU time of whole process trees, from one process-table snapshot (pidtree
 // with pid -1 lists every ppid/pid pair in one `ps` call) and /proc.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { procStatFields as statFieldsOf } from './identity.js';
 import { jobUsage, processCreationTime, workingSetBytes } from './win/kernel32.js';
 
 const PAGE_KB = 4; // /proc/PID/stat's rss counts 4 KiB pages on Linux x86-64 and arm64
@@ -74,16 +75,6 @@ export function readTreeUsageLive(root: number): TreeUsage | null {
     }
   }
   return { pids, rssMb: Math.round(((rssPages * PAGE_KB) / 1024) * 10) / 10, cpuTicks: ticks };
-}
-
-/** The fields of /proc/PID/stat after the command name (state first); null when it is gone. */
-function statFieldsOf(pid: number): string[] | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return null;
-  }
 }
 
 /** Whether trees can be read from /proc alone (CONFIG_PROC_CHILDREN), or a run's job on Windows: then no `ps` is spawned for them. */
