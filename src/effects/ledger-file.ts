@@ -111,16 +111,18 @@ const marked = new Set<string>();
 
 /** The first line of the oldest segment: entry 1 of a ledger begun before its mark was kept. */
 function readFirstEntry(stateDir: string): LedgerEntry | null {
-  let names: string[] = [];
-  try { names = readdirSync(stateDir); } catch { return null; }
-  const oldest = names.filter((n) => CLOSED_SEGMENT.test(n)).sort()[0] ?? ACTIVE;
+  return readFirstLine(join(stateDir, listClosed(stateDir)[0]?.name ?? ACTIVE));
+}
+
+/** A segment's first entry, from its first 64 KB (an entry is far shorter); null when there is none or it is not JSON. */
+function readFirstLine(file: string): LedgerEntry | null {
   let fd: number;
-  try { fd = openSync(join(stateDir, oldest), 'r'); } catch { return null; }
+  try { fd = openSync(file, 'r'); } catch { return null; }
   try {
     const buf = Buffer.alloc(64 * 1024);
     const n = readSync(fd, buf, 0, buf.length, 0);
-    const line = buf.subarray(0, n).toString('utf8').split('\n', 1)[0]!;
-    return JSON.parse(line) as LedgerEntry;
+    const nl = buf.subarray(0, n).indexOf(0x0a);
+    return JSON.parse(buf.toString('utf8', 0, nl < 0 ? n : nl)) as LedgerEntry;
   } catch {
     return null;
   } finally {
@@ -245,9 +247,7 @@ async function appendEntries(stateDir: string, list: readonly Fields[], env: Nod
 
 /** Every segment, oldest first, then the active one. */
 export function readSegments(stateDir: string): Segment[] {
-  let names: string[] = [];
-  try { names = readdirSync(stateDir); } catch { return []; }
-  const closed = names.filter((n) => CLOSED_SEGMENT.test(n)).sort();
+  const closed = listClosed(stateDir).map((c) => c.name);
   const read = (name: string): Segment => {
     const text = readFileSync(join(stateDir, name), 'utf8');
     const lines = text.split('\n');
@@ -529,17 +529,8 @@ function readFirstAt(file: string): number {
   try { st = statSync(file); } catch { return NaN; }
   const hit = firstAtCache.get(file);
   if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) return hit.firstAt;
-  let firstAt = NaN;
-  let fd: number;
-  try { fd = openSync(file, 'r'); } catch { return NaN; }
-  try {
-    const buf = Buffer.alloc(16 * 1024);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    const nl = buf.subarray(0, n).indexOf(0x0a);
-    if (nl > 0) firstAt = Date.parse((JSON.parse(buf.toString('utf8', 0, nl)) as LedgerEntry).at);
-  } catch { /* unknown: never skipped past */ } finally {
-    closeSync(fd);
-  }
+  const first = readFirstLine(file);
+  const firstAt = first ? Date.parse(first.at) : NaN; // unknown: never skipped past
   firstAtCache.set(file, { size: st.size, mtimeMs: st.mtimeMs, firstAt });
   return firstAt;
 }
