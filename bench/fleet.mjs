@@ -152,15 +152,15 @@ async function pm2Fleet(n, h, prog) {
   // PM2 slows down as its list grows: past the budget, what it had started by then is the figure.
   let returned = null;
   const cmd = pm2.cli('start', eco).then(() => { returned = h.wallMs() - t0; });
-  const firstLine = logs.map(() => undefined);
-  const startLine = (log) => { try { return /^START (\d+)$/m.exec(readFileSync(log, 'utf8'))?.[1]; } catch { return undefined; } };
   const daemonPid = Number(readFileSync(join(pm2.env.PM2_HOME, 'pm2.pid'), 'utf8'));
   let daemonDied = false;
-  await h.waitFor(() => {
-    logs.forEach((log, i) => { if (firstLine[i] === undefined) { const us = startLine(log); if (us !== undefined) firstLine[i] = Number(us) / 1000; } });
-    daemonDied = startTimeOf(daemonPid) === null;
-    return (returned !== null && firstLine.every((x) => x !== undefined)) || daemonDied || h.wallMs() - t0 > PM2_BUDGET_MS || h.interrupted();
-  }, PM2_BUDGET_MS + 60_000, `PM2's ${n} first lines`, 200);
+  const firstLine = await h.firstLinesOf(logs, `PM2's ${n} first lines`, t0, PM2_BUDGET_MS + 60_000, {
+    intervalMs: 200,
+    enough: (all) => {
+      daemonDied = startTimeOf(daemonPid) === null;
+      return (returned !== null && all) || daemonDied || h.wallMs() - t0 > PM2_BUDGET_MS || h.interrupted();
+    },
+  });
   const started = firstLine.filter((x) => x !== undefined);
   if (daemonDied) {
     // Its daemon gone (it died of EMFILE at about 2,860 programs with 20,000 descriptors allowed,

@@ -90,15 +90,17 @@ async function waitFor(cond, timeoutMs = 20_000, what = 'a condition', intervalM
  * still without one: the times come from the lines themselves, so a slower poll changes no figure,
  * and a light one leaves the CPU to what is measured.
  */
-async function firstLinesOf(logs, what, since = 0, timeoutMs = 60_000) {
+async function firstLinesOf(logs, what, since = 0, timeoutMs = 60_000, opts = {}) {
   const first = logs.map(() => undefined);
   return waitFor(() => {
     logs.forEach((log, i) => {
       if (first[i] !== undefined) return;
       try { first[i] = startLines(readFileSync(log, 'utf8')).find((t) => t >= since); } catch { /* not yet */ }
     });
-    return first.every((x) => x !== undefined) ? first : null;
-  }, timeoutMs, what, 20);
+    // opts.enough(all): every log has its line (all), or the caller takes what there is now (a budget spent).
+    const all = first.every((x) => x !== undefined);
+    return (opts.enough ? opts.enough(all) : all) ? first : null;
+  }, timeoutMs, what, opts.intervalMs ?? 20);
 }
 
 const sorted = (xs) => [...xs].sort((a, b) => a - b);
