@@ -198,6 +198,9 @@ function earliestOf(events: readonly LedgerEntry[], runs: readonly { startedAt: 
 const MAX_DURATION_MS = 100_000 * 86_400_000;
 
 /** "90s", "15m", "2h", "7d" -> ms; null when not a duration (or one longer than any date could be before now). */
+/** What `since` takes, said the same way by the CLI, the dashboard and MCP. */
+export const DURATION_EXAMPLES = '90s, 15m, 2h, 7d or 2w';
+
 export function parseDuration(text: string): number | null {
   const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/.exec(text.trim());
   if (!m) return null;

@@ -29,11 +29,11 @@ export const historyCommand = defineCommand<Args, GenerationRow[] | HistoryView>
       const current = ctx.store.readRecord(argv.name).generation;
       return ctx.store.readGenerations(argv.name).map((g) => ({ ...g, current: g.gen === current }));
     }
-    const { describeHistory, parseDuration } = await import('../app/history.js');
+    const { describeHistory, DURATION_EXAMPLES, parseDuration } = await import('../app/history.js');
     let sinceMs: number | undefined;
     if (argv.since !== undefined) {
       const d = parseDuration(argv.since);
-      if (d === null) throw new UserError(`--since expects a duration like 90s, 15m, 2h, 7d or 2w, got ${JSON.stringify(argv.since)}.`, 2);
+      if (d === null) throw new UserError(`--since expects a duration like ${DURATION_EXAMPLES}, got ${JSON.stringify(argv.since)}.`, 2);
       sinceMs = d;
     }
     return describeHistory(ctx, { name: argv.name, sinceMs });

@@ -16,7 +16,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { ackAlerts, listAlerts } from '../app/alerts.js';
 import { requireAnyDef, requireDef, type Context } from '../app/context.js';
-import { describeHistory, parseDuration } from '../app/history.js';
+import { describeHistory, DURATION_EXAMPLES, parseDuration } from '../app/history.js';
 import { verifyLedgerInTurns } from '../app/ledger.js';
 import { restartProcesses } from '../app/restart.js';
 import { rollbackProcess } from '../app/rollback.js';
@@ -233,7 +233,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         if (name) requireDef(ctx, name);
         const since = url.searchParams.get('since');
         const sinceMs = since ? parseDuration(since) : undefined;
-        if (sinceMs === null) throw new HttpError(400, `since expects a duration like 90s, 15m, 2h, 7d or 2w, got ${JSON.stringify(since)}`);
+        if (sinceMs === null) throw new HttpError(400, `since expects a duration like ${DURATION_EXAMPLES}, got ${JSON.stringify(since)}`);
         return send(res, 200, describeHistory(ctx, { name, sinceMs }));
       }
       if (path === '/api/timeline') {

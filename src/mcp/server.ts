@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { ackAlerts, listAlerts } from '../app/alerts.js';
 import { fileNames, requireAnyDef, requireDef, selectAnyNames, selectNames, type Context } from '../app/context.js';
 import { healthcheck } from '../app/healthcheck.js';
-import { describeHistory, parseDuration } from '../app/history.js';
+import { describeHistory, DURATION_EXAMPLES, parseDuration } from '../app/history.js';
 import { verifyLedger } from '../app/ledger.js';
 import { deregisterProcess, recordRegistration, registerProcess } from '../app/register.js';
 import { restartProcesses } from '../app/restart.js';
@@ -101,7 +101,7 @@ const TOOLS: readonly ToolSpec[] = [
     run: async ({ name, since }, ctx) => {
       if (name) requireDef(ctx, name);
       const sinceMs = since === undefined ? undefined : parseDuration(since);
-      if (sinceMs === null) throw new UserError(`since expects a duration like 90s, 15m, 2h, 7d or 2w, got ${JSON.stringify(since)}.`, 2);
+      if (sinceMs === null) throw new UserError(`since expects a duration like ${DURATION_EXAMPLES}, got ${JSON.stringify(since)}.`, 2);
       return describeHistory(ctx, { name, sinceMs });
     },
   }),
