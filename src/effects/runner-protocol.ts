@@ -48,7 +48,8 @@
 //               renames it aside at PGUARD_LOG_MAX_BYTES (log -> log.1 ... log.PGUARD_LOG_KEEP;
 //               KEEP 0: emptied in place). The runner holds the write end for all its runs; the
 //               writer ends at the pipe's end of file (the runner and the run's processes gone), or
-//               a second after the runner's exit. A writer found dead is started again before a run.
+//               once the log has not changed for 2 s after the runner's exit (10 s at most). A
+//               writer found dead is started again before a run.
 // The kernel's clock is /proc/uptime, or the file PGUARD_UPTIME_FILE names (the conformance test's clock).
 //
 // The runner's report, after every exit: NODE CLI on-exit NAME --registry REGISTRY --run ID
